@@ -1,0 +1,63 @@
+//! Exact integer AMM math for meshsim.
+//!
+//! Token amounts are integers in base units; every division rounds the way the original contract
+//! does (in the pool's favour). Nothing here panics on input: contract `require`s become
+//! [`MathError::Revert`] with the contract's reason. No ECS, no I/O, no configuration formats.
+//!
+//! - [`v2`]: Uniswap v2 library and pair (fee as a parameter).
+//! - [`v3`]: Uniswap v3 TickMath, SqrtPriceMath, SwapMath, FullMath, LiquidityMath, ticks,
+//!   positions and the swap loop.
+//! - [`stableswap`]: Curve stableswap, classic and NG.
+//! - [`weighted`]: Balancer V2 weighted pools.
+//! - [`Pool`]: one interface over all of them, including *trade-to-price*.
+//!
+//! ```
+//! use meshsim_math::{Pool, v2::V2Pair};
+//! let pool = Pool::ConstantProduct(V2Pair { reserve0: 1_000_000, reserve1: 2_000_000, total_supply: 0, fee_pips: 3_000 });
+//! let q = pool.quote_exact_in(0, 1, 1_000).unwrap();
+//! assert_eq!(q.amount_out, 1_992); // floor(1000*997*2e6 / (1e6*1000 + 1000*997))
+//! ```
+
+pub mod error;
+pub mod full_math;
+mod pool;
+pub mod stableswap;
+pub mod v2;
+pub mod v3;
+pub mod weighted;
+
+pub use error::{MathError, MathResult, Protocol};
+pub use pool::{Pool, PoolKind, SwapQuote, price_from_sqrt_x96, sqrt_x96_from_price};
+
+/// 256-bit unsigned integer (the EVM word).
+pub type U256 = ruint::aliases::U256;
+/// 512-bit unsigned integer for full-precision intermediates.
+pub type U512 = ruint::aliases::U512;
+
+/// Nearest f64 of a U256 (for prices and metrics, never for amounts).
+pub fn u256_to_f64(x: U256) -> f64 {
+    let limbs = x.as_limbs();
+    let mut v = 0.0;
+    for limb in limbs.iter().rev() {
+        v = v * 18_446_744_073_709_551_616.0 + *limb as f64;
+    }
+    v
+}
+
+/// A non-negative finite f64 truncated to U256 (saturating at the top).
+pub fn f64_to_u256(x: f64) -> U256 {
+    if !(x >= 1.0) {
+        return U256::ZERO;
+    }
+    let bits = x.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as i64 - 1075;
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    if exponent >= 0 {
+        if exponent > 200 {
+            return U256::MAX;
+        }
+        U256::from(mantissa) << (exponent as usize)
+    } else {
+        U256::from(mantissa >> ((-exponent) as u32).min(63))
+    }
+}

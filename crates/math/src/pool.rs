@@ -1,0 +1,567 @@
+//! One interface over every pool kind.
+//!
+//! An enum rather than a trait object: the set of kinds is closed and known to the scenario
+//! schema, matching is exhaustive (a new kind cannot be half-supported), pools clone cheaply for
+//! what-if quotes, and there is no dynamic dispatch in the block loop's hot path.
+
+use crate::stableswap::StableSwapPool;
+use crate::v2::{self, V2Pair};
+use crate::v3::tick_math::{MAX_SQRT_RATIO, MIN_SQRT_RATIO};
+use crate::v3::{AmountRemaining, V3Pool};
+use crate::weighted::WeightedPool;
+use crate::{MathError, MathResult, Protocol, U256, u256_to_f64};
+
+/// Any AMM pool meshsim can simulate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pool {
+    /// Uniswap v2 constant product.
+    ConstantProduct(V2Pair),
+    /// Uniswap v3 concentrated liquidity.
+    Concentrated(V3Pool),
+    /// Curve stableswap.
+    StableSwap(StableSwapPool),
+    /// Balancer weighted.
+    Weighted(WeightedPool),
+}
+
+/// The pool kind, for display and output tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PoolKind {
+    /// Uniswap v2.
+    ConstantProduct,
+    /// Uniswap v3.
+    Concentrated,
+    /// Curve.
+    StableSwap,
+    /// Balancer.
+    Weighted,
+}
+
+impl PoolKind {
+    /// Short lowercase name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolKind::ConstantProduct => "constant_product",
+            PoolKind::Concentrated => "concentrated",
+            PoolKind::StableSwap => "stableswap",
+            PoolKind::Weighted => "weighted",
+        }
+    }
+}
+
+/// What a swap pays and takes, in base units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SwapQuote {
+    /// Input taken from the trader (fee included).
+    pub amount_in: u128,
+    /// Output paid to the trader.
+    pub amount_out: u128,
+    /// Fee kept by liquidity providers, in the token given by `fee_in_output`.
+    pub lp_fee: u128,
+    /// Whether `lp_fee` is in the output token (Curve) rather than the input token.
+    pub fee_in_output: bool,
+    /// Output-token amount that leaves the pool to the protocol's fee sink (Curve admin fee).
+    pub protocol_fee_out: u128,
+}
+
+const MAX_U128: U256 = U256::from_limbs([u64::MAX, u64::MAX, 0, 0]);
+
+fn to_u128(v: U256) -> MathResult<u128> {
+    u128::try_from(v).map_err(|_| MathError::Overflow {
+        what: "amount above u128",
+    })
+}
+
+fn two_token(i: usize, j: usize) -> MathResult<bool> {
+    for index in [i, j] {
+        if index > 1 {
+            return Err(MathError::TokenIndex { index, n_tokens: 2 });
+        }
+    }
+    if i == j {
+        return Err(MathError::SameToken { index: i });
+    }
+    Ok(i == 0)
+}
+
+/// `(sqrtP / 2^96)^2` as f64: token1 per token0 in base units.
+pub fn price_from_sqrt_x96(sqrt_price_x96: U256) -> f64 {
+    let s = u256_to_f64(sqrt_price_x96) / 79_228_162_514_264_337_593_543_950_336.0;
+    s * s
+}
+
+/// The Q64.96 sqrt price of a token1-per-token0 price, clamped to the valid range.
+pub fn sqrt_x96_from_price(price: f64) -> U256 {
+    let s = libm::sqrt(price) * 79_228_162_514_264_337_593_543_950_336.0;
+    let v = if s.is_finite() && s > 0.0 {
+        crate::f64_to_u256(s)
+    } else {
+        U256::ZERO
+    };
+    v.clamp(MIN_SQRT_RATIO, MAX_SQRT_RATIO)
+}
+
+impl Pool {
+    /// Which kind of pool this is.
+    pub fn kind(&self) -> PoolKind {
+        match self {
+            Pool::ConstantProduct(_) => PoolKind::ConstantProduct,
+            Pool::Concentrated(_) => PoolKind::Concentrated,
+            Pool::StableSwap(_) => PoolKind::StableSwap,
+            Pool::Weighted(_) => PoolKind::Weighted,
+        }
+    }
+
+    /// Number of tokens.
+    pub fn n_tokens(&self) -> usize {
+        match self {
+            Pool::ConstantProduct(_) | Pool::Concentrated(_) => 2,
+            Pool::StableSwap(p) => p.n_coins(),
+            Pool::Weighted(p) => p.n_tokens(),
+        }
+    }
+
+    /// The swap fee as a fraction of the input (base fee for NG's dynamic fee).
+    pub fn fee_fraction(&self) -> f64 {
+        match self {
+            Pool::ConstantProduct(p) => f64::from(p.fee_pips) / 1e6,
+            Pool::Concentrated(p) => f64::from(p.fee_pips()) / 1e6,
+            Pool::StableSwap(p) => p.fee_fraction(),
+            Pool::Weighted(p) => p.fee_fraction(),
+        }
+    }
+
+    /// Marginal price of token `i` in token `j` base units (output per unit input), before fee.
+    pub fn marginal_price(&self, i: usize, j: usize) -> f64 {
+        match self {
+            Pool::ConstantProduct(p) => {
+                let r = [p.reserve0 as f64, p.reserve1 as f64];
+                r[j] / r[i]
+            }
+            Pool::Concentrated(p) => {
+                let price = price_from_sqrt_x96(p.sqrt_price_x96());
+                if i == 0 { price } else { 1.0 / price }
+            }
+            Pool::StableSwap(p) => p.marginal_price(i, j),
+            Pool::Weighted(p) => p.marginal_price(i, j),
+        }
+    }
+
+    /// Marginal price net of the fee: what an infinitesimal trade of `i` actually receives in `j`.
+    pub fn net_price(&self, i: usize, j: usize) -> f64 {
+        self.marginal_price(i, j) * (1.0 - self.fee_fraction())
+    }
+
+    /// Quote an exact-input swap of `amount_in` of token `i` for token `j`. Concentrated pools
+    /// may fill partially when liquidity runs out; `amount_in` is then what was taken.
+    pub fn quote_exact_in(&self, i: usize, j: usize, amount_in: u128) -> MathResult<SwapQuote> {
+        match self {
+            Pool::ConstantProduct(p) => {
+                let zero_for_one = two_token(i, j)?;
+                let (r_in, r_out) = p.reserves(zero_for_one);
+                let out = v2::get_amount_out(amount_in, r_in, r_out, p.fee_pips)?;
+                Ok(SwapQuote {
+                    amount_in,
+                    amount_out: out,
+                    lp_fee: fee_of(amount_in, p.fee_pips),
+                    ..Default::default()
+                })
+            }
+            Pool::Concentrated(p) => {
+                let zero_for_one = two_token(i, j)?;
+                let r = p.quote_swap(
+                    zero_for_one,
+                    AmountRemaining::ExactIn(U256::from(amount_in)),
+                    default_limit(zero_for_one),
+                )?;
+                Ok(SwapQuote {
+                    amount_in: to_u128(r.amount_in)?,
+                    amount_out: to_u128(r.amount_out)?,
+                    lp_fee: to_u128(r.fee_amount)?,
+                    ..Default::default()
+                })
+            }
+            Pool::StableSwap(p) => {
+                let o = p.quote(i, j, amount_in)?;
+                Ok(SwapQuote {
+                    amount_in,
+                    amount_out: o.dy,
+                    lp_fee: o.dy_fee - o.dy_admin_fee.min(o.dy_fee),
+                    fee_in_output: true,
+                    protocol_fee_out: o.dy_admin_fee,
+                })
+            }
+            Pool::Weighted(p) => {
+                let (out, fee) = p.quote_out_given_in(i, j, amount_in)?;
+                Ok(SwapQuote {
+                    amount_in,
+                    amount_out: out,
+                    lp_fee: fee,
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
+    /// Quote an exact-output swap: the input of token `i` needed to receive `amount_out` of `j`.
+    /// Errors when the pool cannot pay that much.
+    pub fn quote_exact_out(&self, i: usize, j: usize, amount_out: u128) -> MathResult<SwapQuote> {
+        match self {
+            Pool::ConstantProduct(p) => {
+                let zero_for_one = two_token(i, j)?;
+                let (r_in, r_out) = p.reserves(zero_for_one);
+                let amount_in = v2::get_amount_in(amount_out, r_in, r_out, p.fee_pips)?;
+                Ok(SwapQuote {
+                    amount_in,
+                    amount_out,
+                    lp_fee: fee_of(amount_in, p.fee_pips),
+                    ..Default::default()
+                })
+            }
+            Pool::Concentrated(p) => {
+                let zero_for_one = two_token(i, j)?;
+                let r = p.quote_swap(
+                    zero_for_one,
+                    AmountRemaining::ExactOut(U256::from(amount_out)),
+                    default_limit(zero_for_one),
+                )?;
+                if r.amount_out < U256::from(amount_out) {
+                    // SwapRouter: require(amountOutReceived == amountOut)
+                    return Err(MathError::revert(
+                        Protocol::UniswapV3,
+                        "insufficient liquidity for exact output",
+                    ));
+                }
+                Ok(SwapQuote {
+                    amount_in: to_u128(r.amount_in)?,
+                    amount_out,
+                    lp_fee: to_u128(r.fee_amount)?,
+                    ..Default::default()
+                })
+            }
+            Pool::StableSwap(p) => {
+                // No get_dx in classic pools: the smallest dx whose get_dy reaches amount_out.
+                let enough = |dx: u128| p.quote(i, j, dx).is_ok_and(|o| o.dy >= amount_out);
+                let dx = smallest_satisfying(amount_out.max(1), enough).ok_or(
+                    MathError::revert(Protocol::Curve, "exact output exceeds pool balance"),
+                )?;
+                let mut q = self.quote_exact_in(i, j, dx)?;
+                q.amount_in = dx;
+                Ok(q)
+            }
+            Pool::Weighted(p) => {
+                let (amount_in, fee) = p.quote_in_given_out(i, j, amount_out)?;
+                Ok(SwapQuote {
+                    amount_in,
+                    amount_out,
+                    lp_fee: fee,
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
+    /// Apply an exact-input swap; returns what was paid and received.
+    pub fn swap_exact_in(&mut self, i: usize, j: usize, amount_in: u128) -> MathResult<SwapQuote> {
+        match self {
+            Pool::ConstantProduct(p) => {
+                let zero_for_one = two_token(i, j)?;
+                let out = p.swap_exact_in(zero_for_one, amount_in)?;
+                Ok(SwapQuote {
+                    amount_in,
+                    amount_out: out,
+                    lp_fee: fee_of(amount_in, p.fee_pips),
+                    ..Default::default()
+                })
+            }
+            Pool::Concentrated(p) => {
+                let zero_for_one = two_token(i, j)?;
+                let r = p.swap(
+                    zero_for_one,
+                    AmountRemaining::ExactIn(U256::from(amount_in)),
+                    default_limit(zero_for_one),
+                )?;
+                Ok(SwapQuote {
+                    amount_in: to_u128(r.amount_in)?,
+                    amount_out: to_u128(r.amount_out)?,
+                    lp_fee: to_u128(r.fee_amount)?,
+                    ..Default::default()
+                })
+            }
+            Pool::StableSwap(p) => {
+                let o = p.exchange(i, j, amount_in, 0)?;
+                Ok(SwapQuote {
+                    amount_in,
+                    amount_out: o.dy,
+                    lp_fee: o.dy_fee - o.dy_admin_fee.min(o.dy_fee),
+                    fee_in_output: true,
+                    protocol_fee_out: o.dy_admin_fee,
+                })
+            }
+            Pool::Weighted(p) => {
+                let (out, fee) = p.quote_out_given_in(i, j, amount_in)?;
+                p.apply(i, j, amount_in, out)?;
+                Ok(SwapQuote {
+                    amount_in,
+                    amount_out: out,
+                    lp_fee: fee,
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
+    /// Apply an exact-output swap; returns what was paid and received.
+    pub fn swap_exact_out(
+        &mut self,
+        i: usize,
+        j: usize,
+        amount_out: u128,
+    ) -> MathResult<SwapQuote> {
+        let q = self.quote_exact_out(i, j, amount_out)?;
+        match self {
+            Pool::ConstantProduct(p) => {
+                let zero_for_one = two_token(i, j)?;
+                p.swap_exact_out(zero_for_one, amount_out)?;
+                Ok(q)
+            }
+            Pool::Concentrated(p) => {
+                let zero_for_one = two_token(i, j)?;
+                p.swap(
+                    zero_for_one,
+                    AmountRemaining::ExactOut(U256::from(amount_out)),
+                    default_limit(zero_for_one),
+                )?;
+                Ok(q)
+            }
+            Pool::StableSwap(_) => {
+                // exchange(dx) pays at least amount_out; report what it actually paid
+                self.swap_exact_in(i, j, q.amount_in)
+            }
+            Pool::Weighted(p) => {
+                p.apply(i, j, q.amount_in, amount_out)?;
+                Ok(q)
+            }
+        }
+    }
+
+    /// *Trade-to-price*: the exact input of token `i` at which the trade's marginal rate (output of
+    /// `j` per further unit of input, net of fee) falls to `target_net`; one more base unit would
+    /// take it below. Against an external price this is the profit-maximising arbitrage size;
+    /// for v3 it moves the pool price exactly to `target_net / (1 - fee)` (the fee does not enter
+    /// the curve). Zero when the net price is already at or below the target. v2 and weighted
+    /// start from their closed forms, v3 walks ticks with the target as the swap's price limit,
+    /// stableswap searches its integer `get_y`.
+    pub fn input_to_price(&self, i: usize, j: usize, target_net: f64) -> MathResult<u128> {
+        if !(target_net.is_finite() && target_net > 0.0) {
+            return Err(MathError::InvalidParameter {
+                name: "target price",
+                detail: format!("{target_net}"),
+            });
+        }
+        if self.n_tokens() <= i.max(j) {
+            return Err(MathError::TokenIndex {
+                index: i.max(j),
+                n_tokens: self.n_tokens(),
+            });
+        }
+        if self.net_price(i, j) <= target_net {
+            return Ok(0);
+        }
+        let above = |a: u128| {
+            self.marginal_rate_after(i, j, a)
+                .is_some_and(|r| r >= target_net)
+        };
+        match self {
+            Pool::ConstantProduct(p) => {
+                let zero_for_one = two_token(i, j)?;
+                Ok(largest_satisfying(
+                    p.input_to_price(zero_for_one, target_net),
+                    above,
+                ))
+            }
+            Pool::Concentrated(p) => {
+                let zero_for_one = two_token(i, j)?;
+                let gross = target_net / (1.0 - self.fee_fraction());
+                let limit = sqrt_x96_from_price(if zero_for_one { gross } else { 1.0 / gross });
+                let limit = limit.clamp(MIN_SQRT_RATIO + U256::ONE, MAX_SQRT_RATIO - U256::ONE);
+                let beyond = if zero_for_one {
+                    limit < p.sqrt_price_x96()
+                } else {
+                    limit > p.sqrt_price_x96()
+                };
+                if !beyond {
+                    return Ok(0);
+                }
+                let r = p.quote_swap(zero_for_one, AmountRemaining::ExactIn(MAX_U128), limit)?;
+                to_u128(r.amount_in)
+            }
+            Pool::StableSwap(_) => Ok(largest_satisfying(0, above)),
+            Pool::Weighted(p) => {
+                let guess = p.input_to_price_estimate(i, j, target_net);
+                let guess = if guess.is_finite() && guess < u128::MAX as f64 {
+                    guess as u128
+                } else {
+                    0
+                };
+                Ok(largest_satisfying(guess, above))
+            }
+        }
+    }
+
+    /// The marginal rate of an exact-input trade after `amount_in` of `i` has gone in: output of
+    /// `j` per further unit of input, net of fee. `None` if the trade would fail.
+    pub fn marginal_rate_after(&self, i: usize, j: usize, amount_in: u128) -> Option<f64> {
+        let g = 1.0 - self.fee_fraction();
+        match self {
+            Pool::ConstantProduct(p) => {
+                let zero_for_one = two_token(i, j).ok()?;
+                let (x, y) = p.reserves(zero_for_one);
+                let (x, y, a) = (x as f64, y as f64, amount_in as f64);
+                // d/da of y g a / (x + g a)
+                Some(g * x * y / ((x + g * a) * (x + g * a)))
+            }
+            Pool::Concentrated(p) => {
+                let zero_for_one = two_token(i, j).ok()?;
+                if amount_in == 0 {
+                    return Some(self.net_price(i, j));
+                }
+                let r = p
+                    .quote_swap(
+                        zero_for_one,
+                        AmountRemaining::ExactIn(U256::from(amount_in)),
+                        default_limit(zero_for_one),
+                    )
+                    .ok()?;
+                if r.amount_in < U256::from(amount_in) {
+                    return None; // ran out of liquidity
+                }
+                let price = price_from_sqrt_x96(r.sqrt_price_x96);
+                Some(g * if zero_for_one { price } else { 1.0 / price })
+            }
+            Pool::StableSwap(p) => {
+                // the curve's slope at (x_i + a, y_j(x_i + a)): the fee is taken from the output
+                p.quote(i, j, amount_in.max(1)).ok()?;
+                let mut curve = p.clone();
+                curve.set_balances_for_slope(i, j, amount_in).ok()?;
+                Some(curve.marginal_price(i, j) * g)
+            }
+            Pool::Weighted(p) => {
+                p.quote_out_given_in(i, j, amount_in).ok()?;
+                let (wi, wo) = (u256_to_f64(p.weights()[i]), u256_to_f64(p.weights()[j]));
+                let b_in = p.balances()[i] as f64;
+                let base = b_in / (b_in + g * amount_in as f64);
+                // d/da of B_o (1 - (B_i / (B_i + g a))^(w_i/w_o))
+                Some(g * p.marginal_price(i, j) * libm::pow(base, wi / wo + 1.0))
+            }
+        }
+    }
+}
+
+fn fee_of(amount_in: u128, fee_pips: u32) -> u128 {
+    // informational split of the input; rounded up like the contracts' fee
+    let fee = U256::from(amount_in) * U256::from(fee_pips);
+    let (q, r) = fee.div_rem(U256::from(1_000_000u32));
+    (q + if r.is_zero() { U256::ZERO } else { U256::ONE }).to::<u128>()
+}
+
+fn default_limit(zero_for_one: bool) -> U256 {
+    // what SwapRouter uses for sqrtPriceLimitX96 == 0
+    if zero_for_one {
+        MIN_SQRT_RATIO + U256::ONE
+    } else {
+        MAX_SQRT_RATIO - U256::ONE
+    }
+}
+
+/// Largest `a` with `ok(a)` (assuming `ok(0)` and a monotone predicate), searching outward from
+/// `guess` in steps scaled to the guess so good guesses cost two evaluations.
+fn largest_satisfying(guess: u128, ok: impl Fn(u128) -> bool) -> u128 {
+    let ok = |a: u128| a == 0 || ok(a);
+    let initial_step = (guess >> 40).max(1);
+    let (mut lo, mut hi);
+    if ok(guess) {
+        lo = guess;
+        let mut step = initial_step;
+        loop {
+            let Some(next) = lo.checked_add(step) else {
+                return lo;
+            };
+            if ok(next) {
+                lo = next;
+                step = step.saturating_mul(2);
+            } else {
+                hi = next;
+                break;
+            }
+        }
+    } else {
+        hi = guess;
+        let mut step = initial_step;
+        loop {
+            let next = hi.saturating_sub(step);
+            if ok(next) {
+                lo = next;
+                break;
+            }
+            hi = next;
+            step = step.saturating_mul(2);
+        }
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) { lo = mid } else { hi = mid }
+    }
+    lo
+}
+
+/// Smallest `a >= start` with `ok(a)`, for a monotone predicate; `None` if none fits in u128.
+fn smallest_satisfying(start: u128, ok: impl Fn(u128) -> bool) -> Option<u128> {
+    if ok(start) {
+        return Some(start);
+    }
+    let mut lo = start; // !ok
+    let mut step = start.max(1);
+    let mut hi = loop {
+        let next = lo.checked_add(step)?;
+        if ok(next) {
+            break next;
+        }
+        lo = next;
+        step = step.saturating_mul(2);
+    };
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) { hi = mid } else { lo = mid }
+    }
+    Some(hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searches_find_the_boundary() {
+        for boundary in [0u128, 1, 2, 17, 1 << 40, (1 << 90) + 12345] {
+            for guess in [
+                0u128,
+                1,
+                boundary / 2,
+                boundary,
+                boundary + 1,
+                boundary * 3 + 7,
+            ] {
+                assert_eq!(
+                    largest_satisfying(guess, |a| a <= boundary),
+                    boundary,
+                    "guess {guess}"
+                );
+            }
+            assert_eq!(
+                smallest_satisfying(1, |a| a >= boundary.max(1)),
+                Some(boundary.max(1))
+            );
+        }
+    }
+}

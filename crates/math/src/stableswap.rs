@@ -1,0 +1,434 @@
+//! Curve stableswap, 2 to 4 coins: `get_D`, `get_y`, `get_dy` / `exchange` with fees and rates,
+//! ported from `3pool/StableSwap3Pool.vy` (classic, `A` in contract units) and
+//! `stableswap-ng/CurveStableSwapNG.vy` (`A_PRECISION = 100`, optional off-peg dynamic fee).
+//!
+//! Balances are in coin base units; `rates[k]` is the 1e18-scaled multiplier that brings coin `k`
+//! to 18 decimals times its redemption rate (`10^(36 - decimals)` for a plain coin), so
+//! `xp[k] = balances[k] * rates[k] / 1e18`.
+
+use crate::{MathError, MathResult, Protocol, U256};
+
+/// `PRECISION` = 1e18.
+pub const PRECISION: u128 = 1_000_000_000_000_000_000;
+/// `FEE_DENOMINATOR` = 1e10 (fees are in 1e-10 units).
+pub const FEE_DENOMINATOR: u64 = 10_000_000_000;
+/// NG's `A_PRECISION`.
+pub const A_PRECISION: u64 = 100;
+/// Coins per pool supported here.
+pub const MAX_COINS: usize = 4;
+const MAX_ITERATIONS: u32 = 255;
+
+const fn revert(reason: &'static str) -> MathError {
+    MathError::revert(Protocol::Curve, reason)
+}
+
+/// Which contract generation's integer formulas to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StableSwapVariant {
+    /// 3pool-era contracts: `amp` is the contract's `A` (`A_whitepaper * n^(n-1)`), no precision
+    /// factor.
+    Classic,
+    /// stableswap-ng: `amp` is `A * A_PRECISION` (so fractional A like 85.5 is `8550`), and the
+    /// off-peg fee multiplier is available.
+    Ng,
+}
+
+impl StableSwapVariant {
+    fn a_precision(self) -> U256 {
+        U256::from(match self {
+            StableSwapVariant::Classic => 1,
+            StableSwapVariant::Ng => A_PRECISION,
+        })
+    }
+}
+
+/// A stableswap pool's state and parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StableSwapPool {
+    balances: Vec<u128>,
+    rates: Vec<U256>,
+    amp: u64,
+    fee: u64,
+    admin_fee: u64,
+    offpeg_fee_multiplier: u64,
+    variant: StableSwapVariant,
+}
+
+/// One `exchange` (or its quote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StableSwapOutcome {
+    /// Coin `j` paid to the trader (fee already deducted).
+    pub dy: u128,
+    /// The whole fee, in coin-`j` units (`dy_fee * 1e18 / rates[j]`).
+    pub dy_fee: u128,
+    /// Part of the fee that leaves the pool's balances to the admin, coin-`j` units.
+    pub dy_admin_fee: u128,
+}
+
+impl StableSwapPool {
+    /// Validates and builds a pool. `fee` and `admin_fee` are in 1e-10 units;
+    /// `offpeg_fee_multiplier <= 1e10` disables NG's dynamic fee (and classic pools ignore it).
+    pub fn try_new(
+        balances: Vec<u128>,
+        rates: Vec<U256>,
+        amp: u64,
+        fee: u64,
+        admin_fee: u64,
+        offpeg_fee_multiplier: u64,
+        variant: StableSwapVariant,
+    ) -> MathResult<Self> {
+        let n = balances.len();
+        if !(2..=MAX_COINS).contains(&n) || rates.len() != n {
+            return Err(MathError::InvalidParameter {
+                name: "coins",
+                detail: format!(
+                    "{n} balances and {} rates; need 2..=4 of each, equal counts",
+                    rates.len()
+                ),
+            });
+        }
+        if amp == 0 || rates.iter().any(|r| r.is_zero()) {
+            return Err(MathError::InvalidParameter {
+                name: "amp/rates",
+                detail: "must be positive".into(),
+            });
+        }
+        if fee >= FEE_DENOMINATOR || admin_fee > FEE_DENOMINATOR {
+            return Err(MathError::InvalidParameter {
+                name: "fee",
+                detail: format!("fee {fee} must be < 1e10 and admin_fee {admin_fee} <= 1e10"),
+            });
+        }
+        Ok(StableSwapPool {
+            balances,
+            rates,
+            amp,
+            fee,
+            admin_fee,
+            offpeg_fee_multiplier,
+            variant,
+        })
+    }
+
+    /// Coin balances held by the pool (admin fees already removed).
+    pub fn balances(&self) -> &[u128] {
+        &self.balances
+    }
+    /// Rate multipliers.
+    pub fn rates(&self) -> &[U256] {
+        &self.rates
+    }
+    /// The amplification in contract units (see [`StableSwapVariant`]).
+    pub fn amp(&self) -> u64 {
+        self.amp
+    }
+    /// Swap fee in 1e-10 units.
+    pub fn fee(&self) -> u64 {
+        self.fee
+    }
+    /// Variant.
+    pub fn variant(&self) -> StableSwapVariant {
+        self.variant
+    }
+    /// Number of coins.
+    pub fn n_coins(&self) -> usize {
+        self.balances.len()
+    }
+
+    /// `_xp_mem`: balances in 18-decimal, rate-adjusted units.
+    pub fn xp(&self) -> Vec<U256> {
+        self.balances
+            .iter()
+            .zip(&self.rates)
+            .map(|(b, r)| U256::from(*b) * *r / U256::from(PRECISION))
+            .collect()
+    }
+
+    /// `get_D` on the current balances.
+    pub fn d(&self) -> MathResult<U256> {
+        get_d(&self.xp(), self.amp, self.variant)
+    }
+
+    fn check_pair(&self, i: usize, j: usize) -> MathResult<()> {
+        let n = self.n_coins();
+        for index in [i, j] {
+            if index >= n {
+                return Err(MathError::TokenIndex { index, n_tokens: n });
+            }
+        }
+        if i == j {
+            return Err(MathError::SameToken { index: i });
+        }
+        Ok(())
+    }
+
+    /// NG `_dynamic_fee`: the fee rises off peg when the multiplier is above 1e10.
+    fn dynamic_fee(&self, xpi: U256, xpj: U256) -> MathResult<U256> {
+        let fee = U256::from(self.fee);
+        let den = U256::from(FEE_DENOMINATOR);
+        if self.variant == StableSwapVariant::Classic
+            || self.offpeg_fee_multiplier <= FEE_DENOMINATOR
+        {
+            return Ok(fee);
+        }
+        let m = U256::from(self.offpeg_fee_multiplier);
+        let xps2 = (xpi + xpj) * (xpi + xpj);
+        if xps2.is_zero() {
+            return Err(MathError::DivisionByZero {
+                what: "Curve _dynamic_fee",
+            });
+        }
+        let overflow = MathError::Overflow {
+            what: "Curve _dynamic_fee",
+        };
+        let skew = (m - den)
+            .checked_mul(U256::from(4u8))
+            .and_then(|v| v.checked_mul(xpi))
+            .and_then(|v| v.checked_mul(xpj))
+            .ok_or(overflow)?
+            / xps2;
+        Ok(m * fee / (skew + den))
+    }
+
+    /// `get_dy` with its fee split: what `exchange(i, j, dx)` would pay, without changing state.
+    pub fn quote(&self, i: usize, j: usize, dx: u128) -> MathResult<StableSwapOutcome> {
+        self.check_pair(i, j)?;
+        let xp = self.xp();
+        let precision = U256::from(PRECISION);
+        let x = xp[i] + U256::from(dx) * self.rates[i] / precision;
+        let y = get_y(i, j, x, &xp, self.amp, self.variant)?;
+        // -1 just in case there were some rounding errors
+        let dy = xp[j]
+            .checked_sub(y + U256::ONE)
+            .ok_or(revert("exchange: dy underflow"))?;
+        let fee = match self.variant {
+            StableSwapVariant::Classic => U256::from(self.fee),
+            StableSwapVariant::Ng => {
+                self.dynamic_fee((xp[i] + x) / U256::from(2u8), (xp[j] + y) / U256::from(2u8))?
+            }
+        };
+        let dy_fee = dy * fee / U256::from(FEE_DENOMINATOR);
+        // Convert all to real units
+        let out = (dy - dy_fee) * precision / self.rates[j];
+        let admin = dy_fee * U256::from(self.admin_fee) / U256::from(FEE_DENOMINATOR) * precision
+            / self.rates[j];
+        let to_u128 = |v: U256| {
+            u128::try_from(v).map_err(|_| MathError::Overflow {
+                what: "Curve get_dy",
+            })
+        };
+        Ok(StableSwapOutcome {
+            dy: to_u128(out)?,
+            dy_fee: to_u128(dy_fee * precision / self.rates[j])?,
+            dy_admin_fee: to_u128(admin)?,
+        })
+    }
+
+    /// `exchange(i, j, dx, min_dy)`: pays `dy`, removes the admin fee from the balances.
+    pub fn exchange(
+        &mut self,
+        i: usize,
+        j: usize,
+        dx: u128,
+        min_dy: u128,
+    ) -> MathResult<StableSwapOutcome> {
+        let outcome = self.quote(i, j, dx)?;
+        if outcome.dy < min_dy {
+            return Err(revert("Exchange resulted in fewer coins than expected"));
+        }
+        let new_in = self.balances[i]
+            .checked_add(dx)
+            .ok_or(MathError::Overflow {
+                what: "Curve balances",
+            })?;
+        let new_out = self.balances[j]
+            .checked_sub(outcome.dy + outcome.dy_admin_fee)
+            .ok_or(revert("exchange: balance underflow"))?;
+        self.balances[i] = new_in;
+        self.balances[j] = new_out;
+        Ok(outcome)
+    }
+
+    /// Marginal price of coin `i` in coin `j` base units (output per unit input, before fee), from
+    /// the derivative of the invariant: `(Ann + D^(n+1)/(n^n P x_i)) / (Ann + D^(n+1)/(n^n P x_j))`
+    /// in rate-adjusted units, times `rate_i / rate_j`.
+    pub fn marginal_price(&self, i: usize, j: usize) -> f64 {
+        let xp: Vec<f64> = self.xp().iter().map(|v| crate::u256_to_f64(*v)).collect();
+        let Ok(d) = self.d() else { return f64::NAN };
+        let d = crate::u256_to_f64(d);
+        let n = xp.len() as f64;
+        let ann = self.amp as f64 / crate::u256_to_f64(self.variant.a_precision()) * n;
+        // D^(n+1) / (n^n prod x), computed as D * prod(D / (n x)) to stay in range
+        let dp: f64 = xp.iter().fold(d, |acc, x| acc * d / (n * x));
+        let num = ann + dp / xp[i];
+        let den = ann + dp / xp[j];
+        num / den * crate::u256_to_f64(self.rates[i]) / crate::u256_to_f64(self.rates[j])
+    }
+
+    /// Moves the state along the invariant curve by `a` of coin `i` without fee (used to read the
+    /// curve's slope at the point a trade of `a` reaches).
+    pub(crate) fn set_balances_for_slope(&mut self, i: usize, j: usize, a: u128) -> MathResult<()> {
+        self.check_pair(i, j)?;
+        let xp = self.xp();
+        let precision = U256::from(PRECISION);
+        let x = xp[i] + U256::from(a) * self.rates[i] / precision;
+        let y = get_y(i, j, x, &xp, self.amp, self.variant)?;
+        self.balances[i] = self.balances[i].checked_add(a).ok_or(MathError::Overflow {
+            what: "Curve balances",
+        })?;
+        self.balances[j] =
+            u128::try_from(y * precision / self.rates[j]).map_err(|_| MathError::Overflow {
+                what: "Curve balances",
+            })?;
+        Ok(())
+    }
+
+    /// The fee as a fraction (base fee; NG's dynamic fee can be higher off peg).
+    pub fn fee_fraction(&self) -> f64 {
+        self.fee as f64 / FEE_DENOMINATOR as f64
+    }
+}
+
+/// `get_D`: the invariant by Newton's method from `D = S`, stopping at `|D - Dprev| <= 1`.
+pub fn get_d(xp: &[U256], amp: u64, variant: StableSwapVariant) -> MathResult<U256> {
+    let n = U256::from(xp.len());
+    let s = xp.iter().fold(U256::ZERO, |acc, x| acc + *x);
+    if s.is_zero() {
+        return Ok(U256::ZERO);
+    }
+    if xp.iter().any(|x| x.is_zero()) {
+        return Err(MathError::DivisionByZero {
+            what: "Curve get_D (an empty coin)",
+        });
+    }
+    let a_precision = variant.a_precision();
+    let ann = U256::from(amp) * n;
+    if ann < a_precision {
+        return Err(MathError::InvalidParameter {
+            name: "amp",
+            detail: format!("Ann {ann} below A_PRECISION"),
+        });
+    }
+    let n_pow_n = n.pow(n);
+    let overflow = MathError::Overflow {
+        what: "Curve get_D",
+    };
+    let mut d = s;
+    for _ in 0..MAX_ITERATIONS {
+        let mut d_p = d;
+        match variant {
+            StableSwapVariant::Classic => {
+                for x in xp {
+                    // If division by 0, this will be borked: only withdrawal will work. And that is good
+                    d_p = d_p.checked_mul(d).ok_or(overflow.clone())? / (*x * n);
+                }
+            }
+            StableSwapVariant::Ng => {
+                for x in xp {
+                    d_p = d_p.checked_mul(d).ok_or(overflow.clone())? / *x;
+                }
+                d_p /= n_pow_n;
+            }
+        }
+        let d_prev = d;
+        let numerator = (ann * s / a_precision + d_p * n)
+            .checked_mul(d)
+            .ok_or(overflow.clone())?;
+        let denominator = (ann - a_precision) * d / a_precision + (n + U256::ONE) * d_p;
+        d = numerator / denominator;
+        // Equality with the precision of 1
+        if d.abs_diff(d_prev) <= U256::ONE {
+            return Ok(d);
+        }
+    }
+    Err(MathError::NoConvergence {
+        what: "Curve get_D",
+        iterations: MAX_ITERATIONS,
+    })
+}
+
+/// `get_y`: the new balance of coin `j` (rate-adjusted) when coin `i` is set to `x`, keeping D.
+pub fn get_y(
+    i: usize,
+    j: usize,
+    x: U256,
+    xp: &[U256],
+    amp: u64,
+    variant: StableSwapVariant,
+) -> MathResult<U256> {
+    let n_coins = xp.len();
+    if i == j {
+        return Err(MathError::SameToken { index: i }); // dev: same coin
+    }
+    if i >= n_coins || j >= n_coins {
+        return Err(MathError::TokenIndex {
+            index: i.max(j),
+            n_tokens: n_coins,
+        });
+    }
+    let d = get_d(xp, amp, variant)?;
+    get_y_d(i, j, x, xp, amp, variant, d)
+}
+
+/// `get_y` with a precomputed D.
+pub fn get_y_d(
+    i: usize,
+    j: usize,
+    x: U256,
+    xp: &[U256],
+    amp: u64,
+    variant: StableSwapVariant,
+    d: U256,
+) -> MathResult<U256> {
+    let n = U256::from(xp.len());
+    let a_precision = variant.a_precision();
+    let ann = U256::from(amp) * n;
+    let overflow = MathError::Overflow {
+        what: "Curve get_y",
+    };
+    let mut c = d;
+    let mut s = U256::ZERO;
+    for (k, xk) in xp.iter().enumerate() {
+        let xk = if k == i {
+            x
+        } else if k != j {
+            *xk
+        } else {
+            continue;
+        };
+        if xk.is_zero() {
+            return Err(MathError::DivisionByZero {
+                what: "Curve get_y",
+            });
+        }
+        s += xk;
+        c = c.checked_mul(d).ok_or(overflow.clone())? / (xk * n);
+    }
+    c = c
+        .checked_mul(d)
+        .and_then(|v| v.checked_mul(a_precision))
+        .ok_or(overflow.clone())?
+        / (ann * n);
+    let b = s + d * a_precision / ann; // - D
+    let mut y = d;
+    for _ in 0..MAX_ITERATIONS {
+        let y_prev = y;
+        let denominator = (y * U256::from(2u8) + b)
+            .checked_sub(d)
+            .ok_or(revert("get_y: negative denominator"))?;
+        if denominator.is_zero() {
+            return Err(MathError::DivisionByZero {
+                what: "Curve get_y",
+            });
+        }
+        y = (y.checked_mul(y).ok_or(overflow.clone())? + c) / denominator;
+        // Equality with the precision of 1
+        if y.abs_diff(y_prev) <= U256::ONE {
+            return Ok(y);
+        }
+    }
+    Err(MathError::NoConvergence {
+        what: "Curve get_y",
+        iterations: MAX_ITERATIONS,
+    })
+}
