@@ -46,7 +46,7 @@ pub fn u256_to_f64(x: U256) -> f64 {
 
 /// A non-negative finite f64 truncated to U256 (saturating at the top).
 pub fn f64_to_u256(x: f64) -> U256 {
-    if !(x >= 1.0) {
+    if x.is_nan() || x < 1.0 {
         return U256::ZERO;
     }
     let bits = x.to_bits();

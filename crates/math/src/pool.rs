@@ -242,9 +242,19 @@ impl Pool {
             Pool::StableSwap(p) => {
                 // No get_dx in classic pools: the smallest dx whose get_dy reaches amount_out.
                 let enough = |dx: u128| p.quote(i, j, dx).is_ok_and(|o| o.dy >= amount_out);
-                let dx = smallest_satisfying(amount_out.max(1), enough).ok_or(
-                    MathError::revert(Protocol::Curve, "exact output exceeds pool balance"),
-                )?;
+                let estimate = amount_out as f64 / p.marginal_price(i, j);
+                let guess = if estimate.is_finite() && estimate < 1e38 {
+                    estimate as u128
+                } else {
+                    0
+                };
+                let dx = largest_satisfying(guess, |dx| !enough(dx)).saturating_add(1);
+                if !enough(dx) {
+                    return Err(MathError::revert(
+                        Protocol::Curve,
+                        "exact output exceeds pool balance",
+                    ));
+                }
                 let mut q = self.quote_exact_in(i, j, dx)?;
                 q.amount_in = dx;
                 Ok(q)
@@ -368,17 +378,13 @@ impl Pool {
         if self.net_price(i, j) <= target_net {
             return Ok(0);
         }
-        let above = |a: u128| {
-            self.marginal_rate_after(i, j, a)
-                .is_some_and(|r| r >= target_net)
-        };
         match self {
             Pool::ConstantProduct(p) => {
                 let zero_for_one = two_token(i, j)?;
-                Ok(largest_satisfying(
-                    p.input_to_price(zero_for_one, target_net),
-                    above,
-                ))
+                let guess = p.input_to_price(zero_for_one, target_net);
+                Ok(solve_rate(guess, guess >> 46, target_net, |a| {
+                    self.marginal_rate_after(i, j, a)
+                }))
             }
             Pool::Concentrated(p) => {
                 let zero_for_one = two_token(i, j)?;
@@ -396,7 +402,16 @@ impl Pool {
                 let r = p.quote_swap(zero_for_one, AmountRemaining::ExactIn(MAX_U128), limit)?;
                 to_u128(r.amount_in)
             }
-            Pool::StableSwap(_) => Ok(largest_satisfying(0, above)),
+            Pool::StableSwap(p) => {
+                let xp = p.xp();
+                let d = p.d()?;
+                let g = 1.0 - self.fee_fraction();
+                // start from a small fraction of the input balance; the solver brackets from there
+                let guess = p.balances()[i] / 1_000;
+                Ok(solve_rate(guess, guess, target_net, |a| {
+                    p.slope_after(i, j, a, &xp, d).map(|s| s * g)
+                }))
+            }
             Pool::Weighted(p) => {
                 let guess = p.input_to_price_estimate(i, j, target_net);
                 let guess = if guess.is_finite() && guess < u128::MAX as f64 {
@@ -404,7 +419,9 @@ impl Pool {
                 } else {
                     0
                 };
-                Ok(largest_satisfying(guess, above))
+                Ok(solve_rate(guess, guess >> 46, target_net, |a| {
+                    self.marginal_rate_after(i, j, a)
+                }))
             }
         }
     }
@@ -441,13 +458,21 @@ impl Pool {
             }
             Pool::StableSwap(p) => {
                 // the curve's slope at (x_i + a, y_j(x_i + a)): the fee is taken from the output
-                p.quote(i, j, amount_in.max(1)).ok()?;
-                let mut curve = p.clone();
-                curve.set_balances_for_slope(i, j, amount_in).ok()?;
-                Some(curve.marginal_price(i, j) * g)
+                if i.max(j) >= p.n_coins() || i == j {
+                    return None;
+                }
+                let xp = p.xp();
+                p.slope_after(i, j, amount_in, &xp, p.d().ok()?)
+                    .map(|s| s * g)
             }
             Pool::Weighted(p) => {
-                p.quote_out_given_in(i, j, amount_in).ok()?;
+                if i.max(j) >= p.n_tokens() || i == j {
+                    return None;
+                }
+                // Balancer's 30 % max-in ratio on the net input
+                if g * amount_in as f64 > 0.3 * p.balances()[i] as f64 {
+                    return None;
+                }
                 let (wi, wo) = (u256_to_f64(p.weights()[i]), u256_to_f64(p.weights()[j]));
                 let b_in = p.balances()[i] as f64;
                 let base = b_in / (b_in + g * amount_in as f64);
@@ -460,6 +485,9 @@ impl Pool {
 
 fn fee_of(amount_in: u128, fee_pips: u32) -> u128 {
     // informational split of the input; rounded up like the contracts' fee
+    if let Some(fee) = amount_in.checked_mul(u128::from(fee_pips)) {
+        return fee.div_ceil(1_000_000);
+    }
     let fee = U256::from(amount_in) * U256::from(fee_pips);
     let (q, r) = fee.div_rem(U256::from(1_000_000u32));
     (q + if r.is_zero() { U256::ZERO } else { U256::ONE }).to::<u128>()
@@ -472,6 +500,88 @@ fn default_limit(zero_for_one: bool) -> U256 {
     } else {
         MAX_SQRT_RATIO - U256::ONE
     }
+}
+
+/// Largest `a` with `rate(a) >= target` for a rate that falls as `a` grows (`None` = the trade
+/// fails, counted as below). Brackets outward from `guess` in doubling steps from `step`, narrows with Illinois
+/// regula falsi on `ln(rate / target)` down to one base unit (or 2^-46 relative above 2^46
+/// units, finer than an f64 price resolves); a good guess costs a handful of evaluations.
+fn solve_rate(guess: u128, step: u128, target: f64, rate: impl Fn(u128) -> Option<f64>) -> u128 {
+    let f = |a: u128| {
+        if a == 0 {
+            Some(f64::INFINITY)
+        } else {
+            rate(a).map(|r| libm::log(r / target))
+        }
+    };
+    let above = |a: u128| f(a).is_some_and(|v| v >= 0.0);
+    // bracket by doubling steps away from the guess: lo above (rate >= target), hi below
+    let mut step = step.max(1);
+    let (mut lo, mut hi);
+    if above(guess) {
+        lo = guess;
+        loop {
+            let Some(next) = lo.checked_add(step) else {
+                return lo;
+            };
+            if above(next) {
+                lo = next;
+                step = step.saturating_mul(2);
+            } else {
+                hi = next;
+                break;
+            }
+        }
+    } else {
+        hi = guess;
+        loop {
+            let next = hi.saturating_sub(step);
+            if above(next) {
+                lo = next;
+                break;
+            }
+            hi = next;
+            step = step.saturating_mul(2);
+        }
+    }
+    let (mut f_lo, mut f_hi) = (f(lo).filter(|v| v.is_finite()), f(hi));
+    let mut last_side = 0i8;
+    let mut last_width = u128::MAX;
+    for _ in 0..200 {
+        if hi - lo <= (lo >> 46).max(1) {
+            break;
+        }
+        // a step that did not halve the bracket (flat or kinked rate) is followed by a bisection
+        let stalled = (hi - lo) > last_width / 2;
+        last_width = hi - lo;
+        let mid = match (f_lo, f_hi) {
+            (Some(fl), Some(fh)) if !stalled && fh < 0.0 && fl > 0.0 => {
+                let t = fl / (fl - fh);
+                let m = lo as f64 + (hi - lo) as f64 * t;
+                (m as u128).clamp(lo + 1, hi - 1)
+            }
+            _ => lo + (hi - lo) / 2,
+        };
+        match f(mid) {
+            Some(v) if v >= 0.0 => {
+                lo = mid;
+                f_lo = Some(v);
+                if last_side == 1 {
+                    f_hi = f_hi.map(|x| x / 2.0); // Illinois: the stale end is halved
+                }
+                last_side = 1;
+            }
+            other => {
+                hi = mid;
+                f_hi = other;
+                if last_side == -1 {
+                    f_lo = f_lo.map(|x| x / 2.0);
+                }
+                last_side = -1;
+            }
+        }
+    }
+    lo
 }
 
 /// Largest `a` with `ok(a)` (assuming `ok(0)` and a monotone predicate), searching outward from
@@ -515,28 +625,6 @@ fn largest_satisfying(guess: u128, ok: impl Fn(u128) -> bool) -> u128 {
     lo
 }
 
-/// Smallest `a >= start` with `ok(a)`, for a monotone predicate; `None` if none fits in u128.
-fn smallest_satisfying(start: u128, ok: impl Fn(u128) -> bool) -> Option<u128> {
-    if ok(start) {
-        return Some(start);
-    }
-    let mut lo = start; // !ok
-    let mut step = start.max(1);
-    let mut hi = loop {
-        let next = lo.checked_add(step)?;
-        if ok(next) {
-            break next;
-        }
-        lo = next;
-        step = step.saturating_mul(2);
-    };
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if ok(mid) { hi = mid } else { lo = mid }
-    }
-    Some(hi)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,11 +645,15 @@ mod tests {
                     boundary,
                     "guess {guess}"
                 );
+                let rate = |a: u128| Some(1.0 / (1.0 + a as f64));
+                let target = 1.0 / (1.0 + boundary as f64);
+                // exact up to f64's resolution of the rate itself
+                let got = solve_rate(guess, guess >> 46, target, rate);
+                assert!(
+                    got.abs_diff(boundary) <= boundary >> 45,
+                    "solve_rate from {guess}: {got} vs {boundary}"
+                );
             }
-            assert_eq!(
-                smallest_satisfying(1, |a| a >= boundary.max(1)),
-                Some(boundary.max(1))
-            );
         }
     }
 }

@@ -265,22 +265,31 @@ impl StableSwapPool {
         num / den * crate::u256_to_f64(self.rates[i]) / crate::u256_to_f64(self.rates[j])
     }
 
-    /// Moves the state along the invariant curve by `a` of coin `i` without fee (used to read the
-    /// curve's slope at the point a trade of `a` reaches).
-    pub(crate) fn set_balances_for_slope(&mut self, i: usize, j: usize, a: u128) -> MathResult<()> {
-        self.check_pair(i, j)?;
-        let xp = self.xp();
-        let precision = U256::from(PRECISION);
-        let x = xp[i] + U256::from(a) * self.rates[i] / precision;
-        let y = get_y(i, j, x, &xp, self.amp, self.variant)?;
-        self.balances[i] = self.balances[i].checked_add(a).ok_or(MathError::Overflow {
-            what: "Curve balances",
-        })?;
-        self.balances[j] =
-            u128::try_from(y * precision / self.rates[j]).map_err(|_| MathError::Overflow {
-                what: "Curve balances",
-            })?;
-        Ok(())
+    /// Output per unit input of the fee-free curve at the point an input of `a` of coin `i`
+    /// reaches, given the current `xp` and invariant `d` (both precomputed by the caller so a
+    /// solver pays one `get_y` per evaluation). `None` if the curve cannot go there.
+    pub fn slope_after(&self, i: usize, j: usize, a: u128, xp: &[U256], d: U256) -> Option<f64> {
+        let x =
+            xp[i].checked_add(U256::from(a).checked_mul(self.rates[i])? / U256::from(PRECISION))?;
+        let y = get_y_d(i, j, x, xp, self.amp, self.variant, d).ok()?;
+        if y >= xp[j] || y.is_zero() {
+            return None;
+        }
+        let n = xp.len() as f64;
+        let d = crate::u256_to_f64(d);
+        let ann = self.amp as f64 / crate::u256_to_f64(self.variant.a_precision()) * n;
+        let point = |k: usize| {
+            crate::u256_to_f64(if k == i {
+                x
+            } else if k == j {
+                y
+            } else {
+                xp[k]
+            })
+        };
+        let q = (0..xp.len()).fold(d, |acc, k| acc * d / (n * point(k)));
+        let slope = (ann + q / point(i)) / (ann + q / point(j));
+        Some(slope * crate::u256_to_f64(self.rates[i]) / crate::u256_to_f64(self.rates[j]))
     }
 
     /// The fee as a fraction (base fee; NG's dynamic fee can be higher off peg).

@@ -46,6 +46,16 @@ pub fn get_amount_out(
         return Err(revert("UniswapV2Library: INSUFFICIENT_LIQUIDITY"));
     }
     check_fee(fee_pips)?;
+    // Fast path: the same integers in u128 when nothing overflows (most 6/18-decimal pairs).
+    let g = u128::from(PIPS - fee_pips);
+    if let Some(with_fee) = amount_in.checked_mul(g)
+        && let Some(numerator) = with_fee.checked_mul(reserve_out)
+        && let Some(denominator) = reserve_in
+            .checked_mul(u128::from(PIPS))
+            .and_then(|d| d.checked_add(with_fee))
+    {
+        return Ok(numerator / denominator);
+    }
     let amount_in_with_fee = U256::from(amount_in) * U256::from(PIPS - fee_pips);
     let numerator = amount_in_with_fee * U256::from(reserve_out);
     let denominator = U256::from(reserve_in) * U256::from(PIPS) + amount_in_with_fee;
@@ -204,15 +214,12 @@ impl V2Pair {
         if amount0_in == 0 && amount1_in == 0 {
             return Err(revert("UniswapV2: INSUFFICIENT_INPUT_AMOUNT"));
         }
-        let pips = U256::from(PIPS);
-        let fee = U256::from(self.fee_pips);
-        // balanceAdjusted = balance * 1e6 - amountIn * fee; cannot underflow since balance >= amountIn.
-        let adjusted0 = U256::from(balance0) * pips - U256::from(amount0_in) * fee;
-        let adjusted1 = U256::from(balance1) * pips - U256::from(amount1_in) * fee;
-        let lhs: U512 = adjusted0.widening_mul(adjusted1);
-        let k: U256 = U256::from(self.reserve0) * U256::from(self.reserve1);
-        let rhs: U512 = k.widening_mul(pips * pips);
-        if lhs < rhs {
+        if !k_holds(
+            (balance0, amount0_in),
+            (balance1, amount1_in),
+            (self.reserve0, self.reserve1),
+            self.fee_pips,
+        ) {
             return Err(revert("UniswapV2: K"));
         }
         if balance0 > MAX_RESERVE || balance1 > MAX_RESERVE {
@@ -263,7 +270,7 @@ impl V2Pair {
     /// r_in) / g`, as an f64 estimate; zero when the pool's net price is already at or below it.
     pub fn input_to_price(&self, zero_for_one: bool, target_out_per_in: f64) -> u128 {
         let (r_in, r_out) = self.reserves(zero_for_one);
-        if !(target_out_per_in > 0.0) || r_in == 0 || r_out == 0 {
+        if target_out_per_in.is_nan() || target_out_per_in <= 0.0 || r_in == 0 || r_out == 0 {
             return 0;
         }
         let g = f64::from(PIPS - self.fee_pips) / f64::from(PIPS);
@@ -279,6 +286,37 @@ impl V2Pair {
             dx as u128
         }
     }
+}
+
+/// The pair's K check with the fee on the input:
+/// `(b0 * 1e6 - a0_in * fee) * (b1 * 1e6 - a1_in * fee) >= r0 * r1 * 1e12`.
+fn k_holds(
+    side0: (u128, u128),
+    side1: (u128, u128),
+    reserves: (u128, u128),
+    fee_pips: u32,
+) -> bool {
+    let (pips, fee) = (u128::from(PIPS), u128::from(fee_pips));
+    // fast path: adjusted balances in u128, products in U256
+    let adjusted = |(balance, amount_in): (u128, u128)| {
+        balance
+            .checked_mul(pips)
+            .and_then(|b| amount_in.checked_mul(fee).map(|f| b - f))
+    };
+    if let (Some(a0), Some(a1)) = (adjusted(side0), adjusted(side1))
+        && let Some(rhs) =
+            (U256::from(reserves.0) * U256::from(reserves.1)).checked_mul(U256::from(pips * pips))
+        && let Some(lhs) = U256::from(a0).checked_mul(U256::from(a1))
+    {
+        return lhs >= rhs;
+    }
+    let adjusted_wide = |(balance, amount_in): (u128, u128)| {
+        U256::from(balance) * U256::from(pips) - U256::from(amount_in) * U256::from(fee)
+    };
+    let lhs: U512 = adjusted_wide(side0).widening_mul(adjusted_wide(side1));
+    let k = U256::from(reserves.0) * U256::from(reserves.1);
+    let rhs: U512 = k.widening_mul(U256::from(pips * pips));
+    lhs >= rhs
 }
 
 fn checked_reserve(reserve: u128, add: u128) -> MathResult<u128> {

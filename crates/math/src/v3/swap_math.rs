@@ -88,17 +88,17 @@ pub fn compute_swap_step(
 
     // get the input/output amounts
     if zero_for_one {
-        if !(max && exact_in) {
+        if !max || !exact_in {
             amount_in = get_amount0_delta(sqrt_price_x96, sqrt_next, liquidity, true)?;
         }
-        if !(max && !exact_in) {
+        if !max || exact_in {
             amount_out = get_amount1_delta(sqrt_next, sqrt_price_x96, liquidity, false)?;
         }
     } else {
-        if !(max && exact_in) {
+        if !max || !exact_in {
             amount_in = get_amount1_delta(sqrt_price_x96, sqrt_next, liquidity, true)?;
         }
-        if !(max && !exact_in) {
+        if !max || exact_in {
             amount_out = get_amount0_delta(sqrt_next, sqrt_price_x96, liquidity, false)?;
         }
     }

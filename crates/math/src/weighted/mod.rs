@@ -265,7 +265,7 @@ impl WeightedPool {
     pub fn input_to_price_estimate(&self, i: usize, o: usize, target_net: f64) -> f64 {
         let g = 1.0 - self.fee_fraction();
         let p = self.marginal_price(i, o) * g;
-        if !(target_net > 0.0) || p <= target_net {
+        if target_net.is_nan() || target_net <= 0.0 || p <= target_net {
             return 0.0;
         }
         let (wi, wo) = (

@@ -1,0 +1,277 @@
+//! Property tests over the whole input range: no panics, invariants never decrease, rounding
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a failing test
+//! never favours the trader, quotes are monotone, exact-in/exact-out round-trip, and
+//! trade-to-price lands within one base unit (one tick for v3) of the target.
+
+use meshsim_math::stableswap::{StableSwapPool, StableSwapVariant};
+use meshsim_math::v2::V2Pair;
+use meshsim_math::v3::tick_math::{
+    MAX_TICK, MIN_TICK, get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio,
+};
+use meshsim_math::v3::{AmountRemaining, V3Pool};
+use meshsim_math::weighted::WeightedPool;
+use meshsim_math::{MathError, Pool, U256, sqrt_x96_from_price, u256_to_f64};
+use proptest::prelude::*;
+
+const E18: u128 = 1_000_000_000_000_000_000;
+
+fn v3_pool(spacing: i32, start_tick: i32, ranges: &[(i32, i32, u128)]) -> V3Pool {
+    let mut pool = V3Pool::new(3000, spacing, get_sqrt_ratio_at_tick(start_tick).unwrap()).unwrap();
+    for (k, (lo, hi, l)) in ranges.iter().enumerate() {
+        let (lo, hi) = (lo / spacing * spacing, hi / spacing * spacing);
+        if lo < hi {
+            pool.mint(k as u64, lo, hi, *l).unwrap();
+        }
+    }
+    pool
+}
+
+fn stable(balances: Vec<u128>, amp: u64, fee: u64, variant: StableSwapVariant) -> StableSwapPool {
+    let rates = vec![U256::from(E18); balances.len()];
+    StableSwapPool::try_new(balances, rates, amp, fee, 5_000_000_000, 0, variant).unwrap()
+}
+
+fn weighted(balances: Vec<u128>, weights_pct: &[u128], fee: u128) -> WeightedPool {
+    let n = balances.len();
+    let mut w: Vec<U256> = weights_pct
+        .iter()
+        .map(|p| U256::from(p * E18 / 100))
+        .collect();
+    let sum: U256 = w.iter().fold(U256::ZERO, |a, x| a + *x);
+    w[n - 1] += U256::from(E18) - sum;
+    WeightedPool::try_new(balances, w, &vec![18; n], U256::from(fee)).unwrap()
+}
+
+prop_compose! {
+    fn ranges()(v in prop::collection::vec((-5000i32..5000, 1i32..4000, 1_000u128..1u128 << 80), 1..6)) -> Vec<(i32, i32, u128)> {
+        v.into_iter().map(|(lo, w, l)| (lo, lo + w, l)).collect()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A v3 pool stays solvent: after any sequence of swaps, every LP can burn and collect
+    /// everything and the pool's token balances never go negative.
+    #[test]
+    fn v3_rounding_keeps_the_pool_solvent(
+        spacing in prop::sample::select(vec![1, 10, 60, 200]), ranges in ranges(),
+        swaps in prop::collection::vec((any::<bool>(), any::<bool>(), 1u128..1u128 << 70), 1..12),
+    ) {
+        let mut pool = V3Pool::new(3000, spacing, get_sqrt_ratio_at_tick(0).unwrap()).unwrap();
+        let mut bal = (U256::ZERO, U256::ZERO);
+        let mut minted = Vec::new();
+        for (k, (lo, hi, l)) in ranges.iter().enumerate() {
+            let (lo, hi) = (lo / spacing * spacing, hi / spacing * spacing);
+            if lo < hi && let Ok((a0, a1)) = pool.mint(k as u64, lo, hi, *l) {
+                bal = (bal.0 + a0, bal.1 + a1);
+                minted.push((k as u64, lo, hi, *l));
+            }
+        }
+        for (zero_for_one, exact_in, amount) in swaps {
+            let amount = if exact_in { AmountRemaining::ExactIn(U256::from(amount)) } else { AmountRemaining::ExactOut(U256::from(amount)) };
+            let limit = if zero_for_one { meshsim_math::v3::tick_math::MIN_SQRT_RATIO + U256::ONE } else { meshsim_math::v3::tick_math::MAX_SQRT_RATIO - U256::ONE };
+            match pool.swap(zero_for_one, amount, limit) {
+                Ok(r) => {
+                    if zero_for_one {
+                        bal = (bal.0 + r.amount_in, bal.1.checked_sub(r.amount_out).expect("pool paid out more token1 than it held"));
+                    } else {
+                        bal = (bal.0.checked_sub(r.amount_out).expect("pool paid out more token0 than it held"), bal.1 + r.amount_in);
+                    }
+                }
+                Err(e) => prop_assert!(matches!(e, MathError::Revert { .. } | MathError::Overflow { .. }), "{e}"),
+            }
+        }
+        for (owner, lo, hi, l) in minted {
+            pool.burn(owner, lo, hi, l).unwrap();
+            let (c0, c1) = pool.collect(owner, lo, hi, u128::MAX, u128::MAX);
+            bal = (bal.0.checked_sub(U256::from(c0)).expect("LPs took more token0 than the pool held"),
+                   bal.1.checked_sub(U256::from(c1)).expect("LPs took more token1 than the pool held"));
+        }
+        prop_assert_eq!(pool.liquidity(), 0);
+    }
+
+    /// v3 exact-in is monotone in the input, and exact-out of what exact-in gave never costs more.
+    #[test]
+    fn v3_quotes_monotone_and_round_trip(ranges in ranges(), zero_for_one in any::<bool>(), a in 1u128..1u128 << 72) {
+        let pool = v3_pool(10, 0, &ranges);
+        let limit = if zero_for_one { meshsim_math::v3::tick_math::MIN_SQRT_RATIO + U256::ONE } else { meshsim_math::v3::tick_math::MAX_SQRT_RATIO - U256::ONE };
+        let q = pool.quote_swap(zero_for_one, AmountRemaining::ExactIn(U256::from(a)), limit).unwrap();
+        let q2 = pool.quote_swap(zero_for_one, AmountRemaining::ExactIn(U256::from(a + a / 7 + 1)), limit).unwrap();
+        prop_assert!(q2.amount_out >= q.amount_out);
+        if !q.amount_out.is_zero() {
+            let back = pool.quote_swap(zero_for_one, AmountRemaining::ExactOut(q.amount_out), limit).unwrap();
+            prop_assert!(back.amount_out == q.amount_out);
+            prop_assert!(back.amount_in <= q.amount_in, "exact-out {} > exact-in {}", back.amount_in, q.amount_in);
+        }
+    }
+
+    /// Stableswap: D never decreases across an exchange, outputs are monotone, and exact-out of
+    /// an exact-in's output never costs more.
+    #[test]
+    fn stableswap_invariant_and_round_trip(
+        n in 2usize..=4, seed_balances in prop::collection::vec(1_000u128 * E18..10_000_000 * E18, 4),
+        amp in 1u64..5_000, fee in 0u64..50_000_000, ng in any::<bool>(), i in 0usize..4, j in 0usize..4, frac in 1u128..500,
+    ) {
+        let (i, j) = (i % n, j % n);
+        prop_assume!(i != j);
+        let variant = if ng { StableSwapVariant::Ng } else { StableSwapVariant::Classic };
+        let amp = if ng { amp * 100 } else { amp };
+        let mut pool = stable(seed_balances[..n].to_vec(), amp, fee, variant);
+        let dx = pool.balances()[i] / 1000 * frac;
+        let d_before = pool.d().unwrap();
+        let out = Pool::StableSwap(pool.clone()).quote_exact_in(i, j, dx).unwrap();
+        let out2 = Pool::StableSwap(pool.clone()).quote_exact_in(i, j, dx + dx / 10 + 1).unwrap();
+        prop_assert!(out2.amount_out >= out.amount_out);
+        let back = Pool::StableSwap(pool.clone()).quote_exact_out(i, j, out.amount_out).unwrap();
+        prop_assert!(back.amount_in <= dx);
+        pool.exchange(i, j, dx, 0).unwrap();
+        prop_assert!(pool.d().unwrap() >= d_before, "D fell");
+    }
+
+    /// Weighted: the value function prod(B^w) never decreases, outputs are monotone, and the
+    /// round trip stays within pow's 1e-14 error bound (relative to the balance).
+    #[test]
+    fn weighted_value_never_decreases(
+        n in 2usize..=8, seed in prop::collection::vec((1_000u128 * E18..1_000_000_000 * E18, 5u128..60), 8),
+        fee in 0u128..E18 / 10, i in 0usize..8, j in 0usize..8, frac in 1u128..270,
+    ) {
+        let (i, j) = (i % n, j % n);
+        prop_assume!(i != j);
+        let weights: Vec<u128> = seed[..n].iter().map(|s| s.1).collect();
+        let total: u128 = weights.iter().sum();
+        let pct: Vec<u128> = weights.iter().map(|w| (w * 100 / total).max(2)).collect();
+        prop_assume!(pct.iter().sum::<u128>() <= 98);
+        let pool = weighted(seed[..n].iter().map(|s| s.0).collect(), &pct, fee);
+        let a = pool.balances()[i] / 1000 * frac;
+        let mut p = Pool::Weighted(pool.clone());
+        let value = |p: &WeightedPool| -> f64 {
+            p.balances().iter().zip(p.weights()).map(|(b, w)| u256_to_f64(*w) / 1e18 * libm::log(*b as f64)).sum()
+        };
+        let before = value(&pool);
+        let q = p.swap_exact_in(i, j, a).unwrap();
+        let Pool::Weighted(after) = &p else { unreachable!() };
+        prop_assert!(value(after) >= before - 1e-15 * before.abs(), "value fell: {} -> {}", before, value(after));
+        let q2 = Pool::Weighted(pool.clone()).quote_exact_in(i, j, a + a / 10).unwrap();
+        prop_assert!(q2.amount_out >= q.amount_out);
+        let Ok(back) = Pool::Weighted(pool.clone()).quote_exact_out(i, j, q.amount_out) else {
+            // only the 30 % max-out-ratio may refuse the round trip
+            prop_assert!(q.amount_out * 10 > pool.balances()[j] * 3);
+            return Ok(());
+        };
+        // pow's error bound (1e-14 of a power near one, applied once each way) scales with the balance
+        let slack = 4e-14 * pool.balances()[i] as f64 + 2.0;
+        prop_assert!(back.amount_in as f64 <= a as f64 + slack, "round trip {} > {}", back.amount_in, a);
+    }
+
+    /// No input makes the interface panic: arbitrary amounts on every kind give a value or a
+    /// typed error.
+    #[test]
+    fn no_input_panics(a in any::<u128>(), out in any::<u128>(), r0 in any::<u128>(), r1 in any::<u128>(), t in any::<f64>()) {
+        let pools = [
+            Pool::ConstantProduct(V2Pair { reserve0: r0, reserve1: r1, total_supply: 0, fee_pips: 3000 }),
+            Pool::Concentrated(v3_pool(60, 0, &[(-600, 600, r0 >> 60)])),
+            Pool::StableSwap(stable(vec![r0.max(1) >> 2, r1.max(1) >> 2], 100, 4_000_000, StableSwapVariant::Classic)),
+            Pool::Weighted(weighted(vec![r0, r1], &[80, 20], 3 * E18 / 1000)),
+        ];
+        for pool in pools {
+            let _ = pool.quote_exact_in(0, 1, a);
+            let _ = pool.quote_exact_out(1, 0, out);
+            let _ = pool.input_to_price(0, 1, t);
+            let _ = pool.clone().swap_exact_in(1, 0, a);
+            let _ = pool.marginal_price(0, 1);
+        }
+    }
+}
+
+/// Largest `a` with rate(a) >= target and rate(a + 1) < target: one base unit.
+fn assert_lands_within_one_unit(pool: &Pool, i: usize, j: usize, target: f64) {
+    let a = pool.input_to_price(i, j, target).unwrap();
+    assert!(a > 0, "{:?}: expected a trade", pool.kind());
+    let at = pool.marginal_rate_after(i, j, a).unwrap();
+    let next = pool.marginal_rate_after(i, j, a + 1);
+    assert!(
+        at >= target,
+        "{:?}: rate {at} already below target {target} at a = {a}",
+        pool.kind()
+    );
+    assert!(
+        next.is_none_or(|r| r < target),
+        "{:?}: a + 1 = {} still has rate {next:?} >= {target}",
+        pool.kind(),
+        a + 1
+    );
+}
+
+#[test]
+fn trade_to_price_lands_within_one_base_unit() {
+    // pools small enough that one base unit moves the price by more than f64 resolution
+    let v2 = Pool::ConstantProduct(V2Pair {
+        reserve0: 10_000_000,
+        reserve1: 20_000_000,
+        total_supply: 0,
+        fee_pips: 3000,
+    });
+    let target = v2.net_price(0, 1) * 0.9;
+    assert_lands_within_one_unit(&v2, 0, 1, target);
+    assert_lands_within_one_unit(&v2, 1, 0, v2.net_price(1, 0) * 0.8);
+
+    let st = Pool::StableSwap(stable(
+        vec![3_000_000_000, 2_000_000_000, 1_000_000_000],
+        200,
+        4_000_000,
+        StableSwapVariant::Ng,
+    ));
+    assert_lands_within_one_unit(&st, 2, 0, st.net_price(2, 0) * 0.99);
+
+    let w = Pool::Weighted(weighted(
+        vec![50_000_000, 7_000_000, 9_000_000],
+        &[50, 30, 20],
+        3 * E18 / 1000,
+    ));
+    assert_lands_within_one_unit(&w, 1, 0, w.net_price(1, 0) * 0.95);
+
+    // zero fee reduces v2 to the fee-free optimum: the post-trade price equals the target
+    let v2_free = Pool::ConstantProduct(V2Pair {
+        reserve0: 10_000_000,
+        reserve1: 20_000_000,
+        total_supply: 0,
+        fee_pips: 0,
+    });
+    let a = v2_free.input_to_price(0, 1, 1.5).unwrap();
+    let mut after = v2_free.clone();
+    after.swap_exact_in(0, 1, a).unwrap();
+    assert!((after.marginal_price(0, 1) / 1.5 - 1.0).abs() < 2e-7);
+}
+
+#[test]
+fn trade_to_price_on_v3_lands_within_one_tick_across_many_ticks() {
+    let pool = Pool::Concentrated(v3_pool(
+        10,
+        0,
+        &[
+            (-20_000, 20_000, 10u128.pow(20)),
+            (-3_000, 1_000, 10u128.pow(21)),
+            (-500, 800, 5 * 10u128.pow(20)),
+        ],
+    ));
+    for target_tick in [-15_000, -2_990, -7, 9, 900, 1_234, 17_000] {
+        let (i, j) = if target_tick < 0 { (0, 1) } else { (1, 0) };
+        let price = libm::pow(1.0001, f64::from(target_tick));
+        let target_net = if i == 0 { price } else { 1.0 / price } * (1.0 - pool.fee_fraction());
+        let a = pool.input_to_price(i, j, target_net).unwrap();
+        let mut after = pool.clone();
+        after.swap_exact_in(i, j, a).unwrap();
+        let Pool::Concentrated(p) = &after else {
+            unreachable!()
+        };
+        let landed = get_tick_at_sqrt_ratio(p.sqrt_price_x96()).unwrap();
+        assert!(
+            (landed - target_tick).abs() <= 1,
+            "target tick {target_tick}, landed on {landed}"
+        );
+        let want = sqrt_x96_from_price(price);
+        assert!(u256_to_f64(p.sqrt_price_x96()) / u256_to_f64(want) - 1.0 < 1e-12);
+    }
+    assert!((MIN_TICK..MAX_TICK).contains(&0));
+}
