@@ -659,3 +659,26 @@ pub fn amounts_for_liquidity(
         (U256::ZERO, get_amount1_delta(a, b, liquidity, false)?)
     })
 }
+
+/// `LiquidityAmounts.getLiquidityForAmounts` (v3-periphery): the most liquidity that `amount0` and
+/// `amount1` can mint in `[sqrt_a, sqrt_b]` at `sqrt_price`, rounded down.
+pub fn liquidity_for_amounts(sqrt_price: U256, sqrt_a: U256, sqrt_b: U256, amount0: u128, amount1: u128) -> MathResult<u128> {
+    use super::sqrt_price_math::Q96;
+    let (a, b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
+    if a == b {
+        return Err(revert("empty range"));
+    }
+    let for0 = |lo: U256, hi: U256| -> MathResult<U256> {
+        let intermediate = mul_div(lo, hi, Q96)?;
+        mul_div(U256::from(amount0), intermediate, hi - lo)
+    };
+    let for1 = |lo: U256, hi: U256| mul_div(U256::from(amount1), Q96, hi - lo);
+    let l = if sqrt_price <= a {
+        for0(a, b)?
+    } else if sqrt_price < b {
+        for0(sqrt_price, b)?.min(for1(a, sqrt_price)?)
+    } else {
+        for1(a, b)?
+    };
+    u128::try_from(l).map_err(|_| MathError::Overflow { what: "LiquidityAmounts.toUint128" })
+}

@@ -1,0 +1,251 @@
+//! The validated, typed scenario: names resolved to ids, amounts in base units, pools built.
+
+use meshsim_math::Pool;
+
+use crate::raw::RawWorld;
+
+/// A token's stable id: its position in `tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenId(pub u16);
+/// A pool's stable id: its position in `pools`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PoolId(pub u32);
+/// An agent's stable id: its position in `agents`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AgentId(pub u32);
+
+impl TokenId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+impl PoolId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+impl AgentId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A loaded world, ready to simulate.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// World name.
+    pub name: String,
+    /// SHA-256 of the world file's bytes (hex), for provenance in outputs.
+    pub world_hash: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Default run length.
+    pub blocks: u64,
+    /// Chain parameters.
+    pub chain: Chain,
+    /// Valuation token.
+    pub numeraire: TokenId,
+    /// Tokens by id.
+    pub tokens: Vec<Token>,
+    /// External market.
+    pub market: Market,
+    /// Pools by id.
+    pub pools: Vec<PoolSpec>,
+    /// Agents by id.
+    pub agents: Vec<AgentSpec>,
+    /// Gas units per action.
+    pub gas: GasCosts,
+    /// The document as written, for sweeps that patch fields and re-validate.
+    pub raw: RawWorld,
+}
+
+/// A token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Symbol.
+    pub symbol: String,
+    /// Decimals of the base unit.
+    pub decimals: u8,
+}
+
+/// Block arrivals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BlockTime {
+    /// Constant gap.
+    Fixed {
+        /// Seconds.
+        seconds: f64,
+    },
+    /// Exponential gaps.
+    Poisson {
+        /// Mean seconds.
+        mean_seconds: f64,
+    },
+}
+
+impl BlockTime {
+    /// Mean seconds per block.
+    pub fn mean_seconds(self) -> f64 {
+        match self {
+            BlockTime::Fixed { seconds } => seconds,
+            BlockTime::Poisson { mean_seconds } => mean_seconds,
+        }
+    }
+}
+
+/// Chain parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    /// Block arrivals.
+    pub block_time: BlockTime,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// Base fee of the first block, wei per gas.
+    pub base_fee_wei: u128,
+    /// EIP-1559 base-fee updates on or off.
+    pub eip1559: bool,
+    /// Token gas is paid in (18 decimals assumed for wei).
+    pub native: TokenId,
+}
+
+/// The external market.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Market {
+    /// Assets in declaration order (the numeraire is not one).
+    pub assets: Vec<AssetSpec>,
+    /// Correlation matrix of log returns, `assets.len()` square, positive definite.
+    pub correlation: Vec<Vec<f64>>,
+    /// Merton jumps.
+    pub jumps: Option<Jumps>,
+    /// Regime-switching volatility.
+    pub regimes: Option<Regimes>,
+    /// A replayed price path.
+    pub replay: Option<Replay>,
+    /// Scheduled shocks.
+    pub shocks: Vec<Shock>,
+}
+
+/// One external asset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssetSpec {
+    /// Its token.
+    pub token: TokenId,
+    /// Initial price, numeraire per whole token.
+    pub price: f64,
+    /// Annualized volatility.
+    pub volatility: f64,
+    /// Annualized drift.
+    pub drift: f64,
+}
+
+/// Merton jumps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Jumps {
+    /// Jumps per year.
+    pub intensity_per_year: f64,
+    /// Mean log jump.
+    pub mean: f64,
+    /// Stdev of the log jump.
+    pub stdev: f64,
+}
+
+/// Regimes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regimes {
+    /// Volatility multiplier per regime.
+    pub multipliers: Vec<f64>,
+    /// Exit rate per year per regime.
+    pub switches_per_year: Vec<f64>,
+}
+
+/// A replayed path: `prices[row][asset]` at `times[row]` seconds from the start; each block uses
+/// the last row at or before its timestamp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    /// Row times, strictly increasing, starting at 0.
+    pub times: Vec<f64>,
+    /// Prices per row, in asset order.
+    pub prices: Vec<Vec<f64>>,
+}
+
+/// A scheduled shock on one asset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shock {
+    /// Index into `Market::assets`.
+    pub asset: usize,
+    /// First block.
+    pub start_block: u64,
+    /// Spread over this many blocks.
+    pub blocks: u64,
+    /// Log-price change applied in each of those blocks.
+    pub log_step: f64,
+}
+
+/// A pool, built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolSpec {
+    /// Id.
+    pub id: PoolId,
+    /// Name.
+    pub name: String,
+    /// Its tokens, in the pool's own order.
+    pub tokens: Vec<TokenId>,
+    /// The pool state.
+    pub pool: Pool,
+    /// Token balances the pool holds at the start, in the pool's token order.
+    pub balances: Vec<u128>,
+}
+
+/// An agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSpec {
+    /// Id.
+    pub id: AgentId,
+    /// Name.
+    pub name: String,
+    /// Starting balances.
+    pub capital: Vec<(TokenId, u128)>,
+    /// Priority fee bid, wei per gas.
+    pub priority_fee_wei: u128,
+    /// Behaviour.
+    pub kind: AgentKind,
+}
+
+/// Agent behaviours.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentKind {
+    /// CEX-DEX arbitrage.
+    Arbitrageur {
+        /// Watched pools.
+        pools: Vec<PoolId>,
+        /// Minimum profit net of gas, numeraire units.
+        min_profit: f64,
+    },
+    /// Cyclic arbitrage.
+    CycleArbitrageur {
+        /// 2 or 3.
+        max_cycle_len: u8,
+        /// Minimum profit net of gas, numeraire units.
+        min_profit: f64,
+    },
+}
+
+/// Gas units per action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasCosts {
+    /// Intrinsic.
+    pub base_tx: u64,
+    /// v2 hop.
+    pub swap_constant_product: u64,
+    /// v3 hop.
+    pub swap_concentrated: u64,
+    /// Per tick crossed.
+    pub tick_cross: u64,
+    /// Curve hop.
+    pub swap_stableswap: u64,
+    /// Balancer hop.
+    pub swap_weighted: u64,
+}
