@@ -62,6 +62,8 @@ pub struct SwapQuote {
     pub fee_in_output: bool,
     /// Output-token amount that leaves the pool to the protocol's fee sink (Curve admin fee).
     pub protocol_fee_out: u128,
+    /// Initialized ticks crossed (v3; zero for other kinds), for gas accounting.
+    pub ticks_crossed: u32,
 }
 
 const MAX_U128: U256 = U256::from_limbs([u64::MAX, u64::MAX, 0, 0]);
@@ -178,6 +180,7 @@ impl Pool {
                     amount_in: to_u128(r.amount_in)?,
                     amount_out: to_u128(r.amount_out)?,
                     lp_fee: to_u128(r.fee_amount)?,
+                    ticks_crossed: r.ticks_crossed,
                     ..Default::default()
                 })
             }
@@ -189,6 +192,7 @@ impl Pool {
                     lp_fee: o.dy_fee - o.dy_admin_fee.min(o.dy_fee),
                     fee_in_output: true,
                     protocol_fee_out: o.dy_admin_fee,
+                    ticks_crossed: 0,
                 })
             }
             Pool::Weighted(p) => {
@@ -236,6 +240,7 @@ impl Pool {
                     amount_in: to_u128(r.amount_in)?,
                     amount_out,
                     lp_fee: to_u128(r.fee_amount)?,
+                    ticks_crossed: r.ticks_crossed,
                     ..Default::default()
                 })
             }
@@ -295,6 +300,7 @@ impl Pool {
                     amount_in: to_u128(r.amount_in)?,
                     amount_out: to_u128(r.amount_out)?,
                     lp_fee: to_u128(r.fee_amount)?,
+                    ticks_crossed: r.ticks_crossed,
                     ..Default::default()
                 })
             }
@@ -306,6 +312,7 @@ impl Pool {
                     lp_fee: o.dy_fee - o.dy_admin_fee.min(o.dy_fee),
                     fee_in_output: true,
                     protocol_fee_out: o.dy_admin_fee,
+                    ticks_crossed: 0,
                 })
             }
             Pool::Weighted(p) => {

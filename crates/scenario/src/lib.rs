@@ -37,15 +37,24 @@ use sha2::{Digest, Sha256};
 
 /// Reads, parses and validates a world file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let io = |source| ScenarioError::Io { path: path.to_path_buf(), source };
+    let io = |source| ScenarioError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
     if size > limits::MAX_WORLD_BYTES {
-        return Err(ScenarioError::TooLarge { path: path.to_path_buf(), size, limit: limits::MAX_WORLD_BYTES });
+        return Err(ScenarioError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit: limits::MAX_WORLD_BYTES,
+        });
     }
     // read at most the limit even if the file grows meanwhile
     let mut text = String::new();
-    file.take(limits::MAX_WORLD_BYTES + 1).read_to_string(&mut text).map_err(io)?;
+    file.take(limits::MAX_WORLD_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse_str(&text, &path.display().to_string(), base)
 }
@@ -73,7 +82,13 @@ pub fn parse_raw(text: &str, origin: &str) -> Result<raw::RawWorld, ScenarioErro
 }
 
 /// Validates an already parsed document. `text` is the document it came from (for locations).
-pub fn from_raw(raw: &raw::RawWorld, text: &str, origin: &str, base_dir: &Path, world_hash: String) -> Result<Scenario, ScenarioError> {
+pub fn from_raw(
+    raw: &raw::RawWorld,
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+    world_hash: String,
+) -> Result<Scenario, ScenarioError> {
     validate::validate(raw, base_dir, world_hash).map_err(|problems| {
         let locations = Locations::index(text);
         ScenarioError::Invalid(
@@ -82,7 +97,13 @@ pub fn from_raw(raw: &raw::RawWorld, text: &str, origin: &str, base_dir: &Path, 
                 .into_iter()
                 .map(|(path, message)| {
                     let (line, col) = locations.find(&path);
-                    Issue { file: origin.to_string(), line, col, path, message }
+                    Issue {
+                        file: origin.to_string(),
+                        line,
+                        col,
+                        path,
+                        message,
+                    }
                 })
                 .collect(),
         )
@@ -92,8 +113,10 @@ pub fn from_raw(raw: &raw::RawWorld, text: &str, origin: &str, base_dir: &Path, 
 /// Lowercase hex of bytes (hashes in outputs).
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -7,7 +7,10 @@ pub mod sqrt_price_math;
 pub mod swap_math;
 pub mod tick_math;
 
-pub use pool::{PositionInfo, PositionKey, TickInfo, V3Pool, V3SwapResult, amounts_for_liquidity, liquidity_for_amounts};
+pub use pool::{
+    PositionInfo, PositionKey, TickInfo, V3Pool, V3SwapResult, amounts_for_liquidity,
+    liquidity_for_amounts,
+};
 pub use swap_math::{AmountRemaining, SwapStep, compute_swap_step};
 
 use crate::{MathError, MathResult, Protocol};

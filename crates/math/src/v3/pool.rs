@@ -662,9 +662,19 @@ pub fn amounts_for_liquidity(
 
 /// `LiquidityAmounts.getLiquidityForAmounts` (v3-periphery): the most liquidity that `amount0` and
 /// `amount1` can mint in `[sqrt_a, sqrt_b]` at `sqrt_price`, rounded down.
-pub fn liquidity_for_amounts(sqrt_price: U256, sqrt_a: U256, sqrt_b: U256, amount0: u128, amount1: u128) -> MathResult<u128> {
+pub fn liquidity_for_amounts(
+    sqrt_price: U256,
+    sqrt_a: U256,
+    sqrt_b: U256,
+    amount0: u128,
+    amount1: u128,
+) -> MathResult<u128> {
     use super::sqrt_price_math::Q96;
-    let (a, b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
+    let (a, b) = if sqrt_a > sqrt_b {
+        (sqrt_b, sqrt_a)
+    } else {
+        (sqrt_a, sqrt_b)
+    };
     if a == b {
         return Err(revert("empty range"));
     }
@@ -680,5 +690,7 @@ pub fn liquidity_for_amounts(sqrt_price: U256, sqrt_a: U256, sqrt_b: U256, amoun
     } else {
         for1(a, b)?
     };
-    u128::try_from(l).map_err(|_| MathError::Overflow { what: "LiquidityAmounts.toUint128" })
+    u128::try_from(l).map_err(|_| MathError::Overflow {
+        what: "LiquidityAmounts.toUint128",
+    })
 }

@@ -1,0 +1,159 @@
+//! The chain: block clock (fixed or Poisson block times) and the EIP-1559 gas market.
+
+use bevy_ecs::prelude::*;
+use meshsim_scenario::{BlockTime, Chain};
+use rand::RngExt;
+use rand_chacha::ChaCha12Rng;
+
+/// Block number and time.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct BlockClock {
+    /// Current block (0 = genesis, before any block ran).
+    pub number: u64,
+    /// Seconds since genesis.
+    pub timestamp: f64,
+    /// Seconds since the previous block.
+    pub dt: f64,
+    block_time: BlockTime,
+    rng: ChaCha12Rng,
+}
+
+impl BlockClock {
+    /// Genesis clock.
+    pub fn new(block_time: BlockTime, rng: ChaCha12Rng) -> Self {
+        BlockClock {
+            number: 0,
+            timestamp: 0.0,
+            dt: 0.0,
+            block_time,
+            rng,
+        }
+    }
+
+    /// The configured block time.
+    pub fn block_time(&self) -> BlockTime {
+        self.block_time
+    }
+
+    /// Position of the block-time stream (for digests).
+    pub fn rng_word_pos(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    fn advance(&mut self) {
+        self.dt = match self.block_time {
+            BlockTime::Fixed { seconds } => seconds,
+            BlockTime::Poisson { mean_seconds } => {
+                // exponential gap by inversion; 1 - u is in (0, 1]
+                let u: f64 = self.rng.random();
+                -mean_seconds * libm::log(1.0 - u)
+            }
+        };
+        self.number += 1;
+        self.timestamp += self.dt;
+    }
+}
+
+/// Base fee and gas accounting of the current block.
+#[derive(Resource, Debug, Clone, PartialEq, Eq)]
+pub struct GasMarket {
+    /// Base fee of the current block, wei per gas.
+    pub base_fee_wei: u128,
+    /// Gas used so far in the current block.
+    pub gas_used: u64,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// Whether the base fee follows EIP-1559.
+    pub eip1559: bool,
+}
+
+impl GasMarket {
+    /// From the chain parameters.
+    pub fn new(chain: &Chain) -> Self {
+        GasMarket {
+            base_fee_wei: chain.base_fee_wei,
+            gas_used: 0,
+            gas_limit: chain.gas_limit,
+            eip1559: chain.eip1559,
+        }
+    }
+
+    /// EIP-1559: the next block's base fee from this block's gas used (target = limit / 2, max
+    /// change 1/8 per block, at least +1 wei when above target).
+    pub fn next_base_fee(&self) -> u128 {
+        if !self.eip1559 {
+            return self.base_fee_wei;
+        }
+        let target = u128::from(self.gas_limit / 2).max(1);
+        let used = u128::from(self.gas_used);
+        let base = self.base_fee_wei;
+        if used > target {
+            let delta = (base * (used - target) / target / 8).max(1);
+            base.saturating_add(delta)
+        } else {
+            base - base * (target - used) / target / 8
+        }
+    }
+}
+
+/// Begin phase: advance block number and time.
+pub fn advance_clock(mut clock: ResMut<BlockClock>) {
+    clock.advance();
+}
+
+/// Settle phase: roll the base fee for the next block and reset gas used.
+pub fn roll_base_fee(mut gas: ResMut<GasMarket>) {
+    gas.base_fee_wei = gas.next_base_fee();
+    gas.gas_used = 0;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn market(base: u128, used: u64) -> GasMarket {
+        GasMarket {
+            base_fee_wei: base,
+            gas_used: used,
+            gas_limit: 30_000_000,
+            eip1559: true,
+        }
+    }
+
+    #[test]
+    fn eip1559_moves_by_at_most_an_eighth() {
+        assert_eq!(
+            market(1_000_000_000, 15_000_000).next_base_fee(),
+            1_000_000_000
+        );
+        assert_eq!(
+            market(1_000_000_000, 30_000_000).next_base_fee(),
+            1_125_000_000
+        );
+        assert_eq!(market(1_000_000_000, 0).next_base_fee(), 875_000_000);
+        assert_eq!(
+            market(7, 15_000_001).next_base_fee(),
+            8,
+            "at least one wei up"
+        );
+        assert_eq!(market(0, 0).next_base_fee(), 0);
+    }
+
+    #[test]
+    fn poisson_gaps_have_the_configured_mean() {
+        let mut c = BlockClock::new(
+            BlockTime::Poisson { mean_seconds: 12.0 },
+            crate::rng::stream(1, crate::rng::Purpose::BlockTime, 0),
+        );
+        let n = 200_000;
+        for _ in 0..n {
+            c.advance();
+        }
+        let mean = c.timestamp / n as f64;
+        // exponential: stdev of the mean is 12 / sqrt(n) = 0.027; allow 5 of them
+        assert!(
+            (mean - 12.0).abs() < 5.0 * 12.0 / (n as f64).sqrt(),
+            "mean gap {mean}"
+        );
+    }
+}

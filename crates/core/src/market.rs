@@ -1,0 +1,216 @@
+//! The external (CEX) market: multi-asset correlated GBM with exact log increments, optional
+//! Merton jumps (compensated, so prices stay martingales) and Markov regime-switching
+//! volatility, or a replayed CSV path; scheduled shocks apply on top of either.
+
+use bevy_ecs::prelude::*;
+use meshsim_scenario::{Market, Scenario, TokenId};
+use nalgebra::{DMatrix, DVector};
+use rand::RngExt;
+use rand_chacha::ChaCha12Rng;
+use rand_distr::{Distribution, Poisson, StandardNormal};
+
+use crate::chain::BlockClock;
+use crate::rng::{Purpose, stream};
+
+/// Seconds per year for annualized volatilities.
+pub const SECONDS_PER_YEAR: f64 = 365.0 * 24.0 * 3600.0;
+
+/// External prices of every token, numeraire per whole token and per base unit.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct ExternalPrices {
+    /// Numeraire per whole token, by token id (numeraire = 1).
+    pub per_token: Vec<f64>,
+    /// Numeraire per base unit, by token id.
+    pub per_base_unit: Vec<f64>,
+    /// `per_token` of the previous block.
+    pub previous_per_token: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+impl ExternalPrices {
+    fn new(per_token: Vec<f64>, decimals: &[u8]) -> Self {
+        let scale: Vec<f64> = decimals
+            .iter()
+            .map(|d| libm::pow(10.0, -f64::from(*d)))
+            .collect();
+        let per_base_unit = per_token.iter().zip(&scale).map(|(p, s)| p * s).collect();
+        ExternalPrices {
+            previous_per_token: per_token.clone(),
+            per_token,
+            per_base_unit,
+            scale,
+        }
+    }
+
+    fn set(&mut self, token: TokenId, price: f64) {
+        self.per_token[token.index()] = price;
+        self.per_base_unit[token.index()] = price * self.scale[token.index()];
+    }
+
+    /// Base units of `to` worth one base unit of `from` at external prices.
+    pub fn rate(&self, from: TokenId, to: TokenId) -> f64 {
+        self.per_base_unit[from.index()] / self.per_base_unit[to.index()]
+    }
+
+    /// Numeraire value of `amount` base units of `token`.
+    pub fn value(&self, token: TokenId, amount: u128) -> f64 {
+        amount as f64 * self.per_base_unit[token.index()]
+    }
+}
+
+/// State of the price process.
+#[derive(Resource, Debug)]
+pub struct ExternalMarket {
+    spec: Market,
+    cholesky: DMatrix<f64>,
+    log_price: Vec<f64>,
+    shock_offset: Vec<f64>,
+    regime: usize,
+    diffusion_rng: Vec<ChaCha12Rng>,
+    jump_rng: Vec<ChaCha12Rng>,
+    regime_rng: ChaCha12Rng,
+    replay_row: usize,
+}
+
+impl ExternalMarket {
+    /// Builds the process and the genesis prices.
+    pub fn new(scenario: &Scenario) -> (Self, ExternalPrices) {
+        let spec = scenario.market.clone();
+        let n = spec.assets.len();
+        let corr = DMatrix::from_fn(n, n, |i, j| spec.correlation[i][j]);
+        // validated positive definite at load; identity is a safe fallback
+        let cholesky = corr
+            .cholesky()
+            .map(|c| c.l())
+            .unwrap_or_else(|| DMatrix::identity(n, n));
+        let seed = scenario.seed;
+        let market = ExternalMarket {
+            cholesky,
+            log_price: spec.assets.iter().map(|a| libm::log(a.price)).collect(),
+            shock_offset: vec![0.0; n],
+            regime: 0,
+            diffusion_rng: (0..n)
+                .map(|k| stream(seed, Purpose::Diffusion, k as u64))
+                .collect(),
+            jump_rng: (0..n)
+                .map(|k| stream(seed, Purpose::Jumps, k as u64))
+                .collect(),
+            regime_rng: stream(seed, Purpose::Regimes, 0),
+            replay_row: 0,
+            spec,
+        };
+        let mut per_token = vec![1.0; scenario.tokens.len()];
+        for (k, a) in market.spec.assets.iter().enumerate() {
+            per_token[a.token.index()] = market.replay_price(k).unwrap_or(a.price);
+        }
+        let decimals: Vec<u8> = scenario.tokens.iter().map(|t| t.decimals).collect();
+        (market, ExternalPrices::new(per_token, &decimals))
+    }
+
+    fn replay_price(&self, asset: usize) -> Option<f64> {
+        self.spec
+            .replay
+            .as_ref()
+            .map(|r| r.prices[self.replay_row][asset])
+    }
+
+    /// Current regime index.
+    pub fn regime(&self) -> usize {
+        self.regime
+    }
+
+    /// Stream positions, for digests.
+    pub fn rng_word_pos(&self) -> Vec<u128> {
+        let mut v: Vec<u128> = self
+            .diffusion_rng
+            .iter()
+            .chain(&self.jump_rng)
+            .map(|r| r.get_word_pos())
+            .collect();
+        v.push(self.regime_rng.get_word_pos());
+        v
+    }
+
+    /// One block of `dt` seconds ending at `timestamp`, for block `number`.
+    fn advance(&mut self, number: u64, timestamp: f64, dt: f64, prices: &mut ExternalPrices) {
+        let n = self.spec.assets.len();
+        let dt_years = dt / SECONDS_PER_YEAR;
+        if let Some(replay) = &self.spec.replay {
+            while self.replay_row + 1 < replay.times.len()
+                && replay.times[self.replay_row + 1] <= timestamp + 1e-9
+            {
+                self.replay_row += 1;
+            }
+        } else {
+            self.step_regime(dt_years);
+            let multiplier = self
+                .spec
+                .regimes
+                .as_ref()
+                .map_or(1.0, |r| r.multipliers[self.regime]);
+            // independent normals from each asset's own stream, correlated through L
+            let z = DVector::from_iterator(
+                n,
+                self.diffusion_rng
+                    .iter_mut()
+                    .map(|r| StandardNormal.sample(r)),
+            );
+            let w = &self.cholesky * z;
+            for (k, asset) in self.spec.assets.iter().enumerate() {
+                let sigma = asset.volatility * multiplier;
+                let mut step = (asset.drift - 0.5 * sigma * sigma) * dt_years
+                    + sigma * libm::sqrt(dt_years) * w[k];
+                if let Some(j) = self.spec.jumps {
+                    let lambda = j.intensity_per_year * dt_years;
+                    // compensator keeps E[price] unchanged by jumps
+                    step -= lambda * (libm::exp(j.mean + 0.5 * j.stdev * j.stdev) - 1.0);
+                    if lambda > 0.0 {
+                        let count =
+                            Poisson::new(lambda).map_or(0.0, |p| p.sample(&mut self.jump_rng[k]));
+                        for _ in 0..count as u64 {
+                            let z: f64 = StandardNormal.sample(&mut self.jump_rng[k]);
+                            step += j.mean + j.stdev * z;
+                        }
+                    }
+                }
+                self.log_price[k] += step;
+            }
+        }
+        for shock in &self.spec.shocks {
+            if number >= shock.start_block && number < shock.start_block + shock.blocks {
+                self.shock_offset[shock.asset] += shock.log_step;
+            }
+        }
+        prices.previous_per_token.clone_from(&prices.per_token);
+        for k in 0..n {
+            let base = match self.replay_price(k) {
+                Some(p) => libm::log(p),
+                None => self.log_price[k],
+            };
+            prices.set(
+                self.spec.assets[k].token,
+                libm::exp(base + self.shock_offset[k]),
+            );
+        }
+    }
+
+    fn step_regime(&mut self, dt_years: f64) {
+        let Some(r) = &self.spec.regimes else { return };
+        let rate = r.switches_per_year[self.regime];
+        let p_switch = 1.0 - libm::exp(-rate * dt_years);
+        if r.multipliers.len() > 1 && self.regime_rng.random::<f64>() < p_switch {
+            // uniform among the other regimes
+            let k = self.regime_rng.random_range(0..r.multipliers.len() - 1);
+            self.regime = if k >= self.regime { k + 1 } else { k };
+        }
+    }
+}
+
+/// Market phase: move external prices to the new block's time.
+pub fn advance_external_prices(
+    clock: Res<BlockClock>,
+    mut market: ResMut<ExternalMarket>,
+    mut prices: ResMut<ExternalPrices>,
+) {
+    market.advance(clock.number, clock.timestamp, clock.dt, &mut prices);
+}

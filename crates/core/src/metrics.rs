@@ -1,0 +1,112 @@
+//! Running totals for the summary: per pool (arbitrage profit, fees, volume, the pathwise LVR
+//! estimate) and per agent (profit net of gas).
+
+use bevy_ecs::prelude::*;
+
+use crate::ledger::Ledger;
+use crate::market::ExternalPrices;
+use crate::pools::PoolEntry;
+
+/// Per-pool totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoolMetrics {
+    /// Successful transactions through the pool.
+    pub trades: u64,
+    /// Profit of arbitrageurs attributed to the pool, numeraire.
+    pub arbitrage_profit: f64,
+    /// Input volume, numeraire at execution.
+    pub volume: f64,
+    /// LP fees earned, numeraire at execution.
+    pub fees: f64,
+    /// `sum_k sum_i R_i,k (P_i,k+1 - P_i,k)`: the rebalancing portfolio's gain.
+    pub holdings_gain: f64,
+    /// Pool value at genesis, numeraire.
+    pub initial_value: f64,
+    /// Pool value now, numeraire.
+    pub value: f64,
+}
+
+impl PoolMetrics {
+    /// Loss-versus-rebalancing so far: what holding the pool's reserves and rebalancing at
+    /// external prices earned, minus what the pool earned (`holdings_gain - (V_now - V_0)`);
+    /// with zero fees it equals the arbitrageurs' profit, path by path.
+    pub fn lvr(&self) -> f64 {
+        self.holdings_gain - (self.value - self.initial_value)
+    }
+}
+
+/// Per-agent totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentMetrics {
+    /// Profit net of gas, numeraire at execution.
+    pub profit: f64,
+    /// Gas paid, numeraire.
+    pub gas_value: f64,
+    /// Transactions included.
+    pub transactions: u64,
+}
+
+/// Run totals.
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// By pool id.
+    pub pools: Vec<PoolMetrics>,
+    /// By agent id.
+    pub agents: Vec<AgentMetrics>,
+    /// Transactions included.
+    pub transactions: u64,
+    /// Of which reverted.
+    pub reverted: u64,
+    /// Not included.
+    pub dropped: u64,
+    /// Gas paid by everyone, numeraire.
+    pub gas_value: f64,
+}
+
+/// Numeraire value of a pool's holdings at current external prices.
+pub fn pool_value(entry: &PoolEntry, ledger: &Ledger, prices: &ExternalPrices) -> f64 {
+    entry
+        .tokens
+        .iter()
+        .map(|t| prices.value(*t, ledger.balance(entry.account, *t)))
+        .sum()
+}
+
+/// Observe phase: credit each pool's holdings with the external price move of this block.
+pub fn accumulate_holdings_gain(
+    pools: Query<&PoolEntry>,
+    ledger: Res<Ledger>,
+    prices: Res<ExternalPrices>,
+    mut metrics: ResMut<Metrics>,
+) {
+    for entry in &pools {
+        let gain: f64 = entry
+            .tokens
+            .iter()
+            .map(|t| {
+                let k = t.index();
+                let scale = prices.per_base_unit[k] / prices.per_token[k];
+                ledger.balance(entry.account, *t) as f64
+                    * (prices.per_token[k] - prices.previous_per_token[k])
+                    * scale
+            })
+            .sum();
+        if let Some(m) = metrics.pools.get_mut(entry.id.index()) {
+            m.holdings_gain += gain;
+        }
+    }
+}
+
+/// Record phase: pool values at the end of the block.
+pub fn update_pool_values(
+    pools: Query<&PoolEntry>,
+    ledger: Res<Ledger>,
+    prices: Res<ExternalPrices>,
+    mut metrics: ResMut<Metrics>,
+) {
+    for entry in &pools {
+        if let Some(m) = metrics.pools.get_mut(entry.id.index()) {
+            m.value = pool_value(entry, &ledger, &prices);
+        }
+    }
+}

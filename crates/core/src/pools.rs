@@ -1,0 +1,110 @@
+//! Pools as entities: each carries a [`PoolEntry`] (its math state, tokens and account); the
+//! [`PoolIndex`] maps stable pool ids to entities. [`PoolBook`] is the read-only lookup policies
+//! are written against, so they run the same on the ECS and on a plain `Vec` in unit tests.
+
+use bevy_ecs::prelude::*;
+use meshsim_math::Pool;
+use meshsim_scenario::{PoolId, TokenId};
+
+use crate::ledger::AccountId;
+
+/// A pool entity's state.
+#[derive(Component, Debug, Clone)]
+pub struct PoolEntry {
+    /// Stable id.
+    pub id: PoolId,
+    /// Name from the world file.
+    pub name: String,
+    /// Token ids in the pool's own order.
+    pub tokens: Vec<TokenId>,
+    /// The exact math state.
+    pub pool: Pool,
+    /// Its ledger account.
+    pub account: AccountId,
+}
+
+impl PoolEntry {
+    /// Position of `token` in the pool, if it trades it.
+    pub fn index_of(&self, token: TokenId) -> Option<usize> {
+        self.tokens.iter().position(|t| *t == token)
+    }
+}
+
+/// Pool entities by stable id.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct PoolIndex(pub Vec<Entity>);
+
+/// Read-only access to pools by id.
+pub trait PoolBook {
+    /// The pool with this id.
+    fn pool(&self, id: PoolId) -> Option<&PoolEntry>;
+    /// Number of pools.
+    fn len(&self) -> usize;
+    /// No pools at all.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PoolBook for [PoolEntry] {
+    fn pool(&self, id: PoolId) -> Option<&PoolEntry> {
+        self.get(id.index())
+    }
+    fn len(&self) -> usize {
+        <[PoolEntry]>::len(self)
+    }
+}
+
+impl PoolBook for Vec<PoolEntry> {
+    fn pool(&self, id: PoolId) -> Option<&PoolEntry> {
+        self.get(id.index())
+    }
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+}
+
+/// The ECS-backed [`PoolBook`].
+pub struct EcsPools<'a, 'w, 's> {
+    /// Pool entities.
+    pub query: &'a Query<'w, 's, &'static PoolEntry>,
+    /// Id -> entity.
+    pub index: &'a PoolIndex,
+}
+
+impl PoolBook for EcsPools<'_, '_, '_> {
+    fn pool(&self, id: PoolId) -> Option<&PoolEntry> {
+        let e = *self.index.0.get(id.index())?;
+        self.query.get(e).ok()
+    }
+    fn len(&self) -> usize {
+        self.index.0.len()
+    }
+}
+
+/// Pools touched by transactions: in the block just executed, and in the one before.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct DirtyPools {
+    /// Touched in the block being executed.
+    pub current: Vec<bool>,
+    /// Touched in the previous block (what deciders see).
+    pub previous: Vec<bool>,
+}
+
+impl DirtyPools {
+    /// All pools dirty (the first block sees everything as new).
+    pub fn all(n: usize) -> Self {
+        // rotated into `previous` at the start of block 1
+        DirtyPools {
+            current: vec![true; n],
+            previous: vec![false; n],
+        }
+    }
+}
+
+/// Begin phase: last block's touched pools become what deciders look at.
+pub fn rotate_dirty_pools(mut dirty: ResMut<DirtyPools>) {
+    let d = &mut *dirty;
+    std::mem::swap(&mut d.previous, &mut d.current);
+    d.current.iter_mut().for_each(|x| *x = false);
+}

@@ -1,0 +1,128 @@
+//! Per-block and per-transaction rows, buffered for a front end to drain. Nothing here does I/O.
+
+use bevy_ecs::prelude::*;
+use meshsim_scenario::{AgentId, PoolId, TokenId};
+
+use crate::chain::{BlockClock, GasMarket};
+use crate::ledger::Ledger;
+use crate::pools::PoolEntry;
+use crate::sim_config::SimConfig;
+use crate::tx::TxKind;
+
+/// One row of the `trades` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeRow {
+    /// Block number.
+    pub block: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// Sender.
+    pub sender: AgentId,
+    /// Purpose.
+    pub kind: TxKind,
+    /// Pools of the path.
+    pub pools: Vec<PoolId>,
+    /// First hop's input token.
+    pub token_in: TokenId,
+    /// Last hop's output token.
+    pub token_out: TokenId,
+    /// Input, base units.
+    pub amount_in: u128,
+    /// Output, base units (0 if reverted).
+    pub amount_out: u128,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Gas fee paid, wei.
+    pub gas_fee_wei: u128,
+    /// Reverted.
+    pub reverted: bool,
+    /// Why it reverted (empty otherwise).
+    pub revert_reason: String,
+    /// Profit net of gas, numeraire (for arbitrageurs).
+    pub profit: f64,
+}
+
+/// One pool's state in a block row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolRow {
+    /// Marginal price of token0 in token1, whole-token units.
+    pub price: f64,
+    /// Balances held, base units, in the pool's token order.
+    pub balances: Vec<u128>,
+}
+
+/// One row of the `blocks` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockRow {
+    /// Block number.
+    pub block: u64,
+    /// Seconds since genesis.
+    pub timestamp: f64,
+    /// Base fee of the block, wei.
+    pub base_fee_wei: u128,
+    /// Gas used in the block.
+    pub gas_used: u64,
+    /// External price of every token, numeraire per whole token.
+    pub prices: Vec<f64>,
+    /// Pools by id.
+    pub pools: Vec<PoolRow>,
+}
+
+/// Buffered rows since the last drain.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Records {
+    /// Collect rows at all (off for benchmarks and sweeps).
+    pub enabled: bool,
+    /// Block rows.
+    pub blocks: Vec<BlockRow>,
+    /// Trade rows.
+    pub trades: Vec<TradeRow>,
+}
+
+/// Marginal price of a pool's token0 in token1, whole-token units.
+pub fn pool_price(entry: &PoolEntry, decimals: &[u8]) -> f64 {
+    let d0 = decimals[entry.tokens[0].index()];
+    let d1 = decimals[entry.tokens[1].index()];
+    entry.pool.marginal_price(0, 1) * libm::pow(10.0, f64::from(d0) - f64::from(d1))
+}
+
+/// Record phase: one block row.
+pub fn record_block(
+    clock: Res<BlockClock>,
+    gas: Res<GasMarket>,
+    prices: Res<crate::market::ExternalPrices>,
+    pools: Query<&PoolEntry>,
+    ledger: Res<Ledger>,
+    config: Res<SimConfig>,
+    mut records: ResMut<Records>,
+) {
+    if !records.enabled {
+        return;
+    }
+    let mut rows: Vec<(PoolId, PoolRow)> = pools
+        .iter()
+        .map(|e| {
+            let balances = e
+                .tokens
+                .iter()
+                .map(|t| ledger.balance(e.account, *t))
+                .collect();
+            (
+                e.id,
+                PoolRow {
+                    price: pool_price(e, &config.decimals),
+                    balances,
+                },
+            )
+        })
+        .collect();
+    rows.sort_by_key(|(id, _)| *id);
+    records.blocks.push(BlockRow {
+        block: clock.number,
+        timestamp: clock.timestamp,
+        base_fee_wei: gas.base_fee_wei,
+        gas_used: gas.gas_used,
+        prices: prices.per_token.clone(),
+        pools: rows.into_iter().map(|(_, r)| r).collect(),
+    });
+}

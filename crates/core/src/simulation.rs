@@ -1,0 +1,407 @@
+//! The facade the CLI and the GUI use: build from a scenario, step blocks, read snapshots and a
+//! digest. Nothing outside this crate touches the World.
+
+use bevy_ecs::prelude::*;
+use meshsim_math::Pool;
+use meshsim_scenario::{AgentId, AgentKind, Scenario};
+use sha2::{Digest as _, Sha256};
+
+use crate::SimError;
+use crate::agents::AgentMeta;
+use crate::agents::arbitrage::CexDexArb;
+use crate::agents::cycle::CycleArb;
+use crate::chain::{BlockClock, GasMarket};
+use crate::check::SimStatus;
+use crate::ledger::{Ledger, Special};
+use crate::market::{ExternalMarket, ExternalPrices};
+use crate::metrics::{AgentMetrics, Metrics, PoolMetrics, pool_value};
+use crate::pools::{DirtyPools, PoolEntry, PoolIndex};
+use crate::record::{BlockRow, Records, TradeRow, pool_price};
+use crate::rng::{Purpose, stream};
+use crate::schedule::block_schedule;
+use crate::sim_config::SimConfig;
+use crate::snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot};
+use crate::tx::{BlockTxs, PendingTxs};
+
+/// Deep balance of every token the CEX starts with (it is a source and sink at external prices).
+const CEX_DEPTH: u128 = 1u128 << 120;
+
+/// How to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimOptions {
+    /// Keep per-block and per-trade rows for [`Simulation::drain_records`].
+    pub record: bool,
+    /// Check conservation every block (on by default in debug builds and tests).
+    pub check_conservation: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            record: false,
+            check_conservation: cfg!(debug_assertions),
+        }
+    }
+}
+
+/// A canonical SHA-256 of the whole simulation state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StateDigest(pub [u8; 32]);
+
+impl std::fmt::Display for StateDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&meshsim_scenario::hex(&self.0))
+    }
+}
+
+/// One simulation run.
+pub struct Simulation {
+    world: World,
+    schedule: Schedule,
+    scenario: Scenario,
+}
+
+impl Simulation {
+    /// Builds a run with default options.
+    pub fn new(scenario: &Scenario) -> Result<Self, SimError> {
+        Self::with_options(scenario, SimOptions::default())
+    }
+
+    /// Builds a run.
+    pub fn with_options(scenario: &Scenario, options: SimOptions) -> Result<Self, SimError> {
+        let mut world = World::new();
+        let config = SimConfig::new(scenario, options.check_conservation);
+        let layout = config.layout;
+        let n_tokens = scenario.tokens.len();
+
+        // genesis balances
+        let mut ledger = Ledger::new(layout.len(), n_tokens);
+        let genesis = |e: crate::ledger::LedgerError| SimError::Genesis(e.to_string());
+        for p in &scenario.pools {
+            for (t, b) in p.tokens.iter().zip(&p.balances) {
+                ledger
+                    .mint_genesis(layout.pool(p.id), *t, *b)
+                    .map_err(genesis)?;
+            }
+        }
+        for a in &scenario.agents {
+            for (t, b) in &a.capital {
+                ledger
+                    .mint_genesis(layout.agent(a.id), *t, *b)
+                    .map_err(genesis)?;
+            }
+        }
+        for t in 0..n_tokens {
+            ledger
+                .mint_genesis(
+                    layout.special(Special::Cex),
+                    meshsim_scenario::TokenId(t as u16),
+                    CEX_DEPTH,
+                )
+                .map_err(genesis)?;
+        }
+
+        let (market, prices) = ExternalMarket::new(scenario);
+        let entries: Vec<PoolEntry> = scenario
+            .pools
+            .iter()
+            .map(|p| PoolEntry {
+                id: p.id,
+                name: p.name.clone(),
+                tokens: p.tokens.clone(),
+                pool: p.pool.clone(),
+                account: layout.pool(p.id),
+            })
+            .collect();
+        let mut metrics = Metrics {
+            pools: vec![PoolMetrics::default(); entries.len()],
+            agents: vec![AgentMetrics::default(); scenario.agents.len()],
+            ..Default::default()
+        };
+        for (m, e) in metrics.pools.iter_mut().zip(&entries) {
+            m.initial_value = pool_value(e, &ledger, &prices);
+            m.value = m.initial_value;
+        }
+
+        for a in &scenario.agents {
+            let meta = AgentMeta {
+                id: a.id,
+                name: a.name.clone(),
+                account: layout.agent(a.id),
+            };
+            let mut agent = world.spawn((meta, PendingTxs::default()));
+            match &a.kind {
+                AgentKind::Arbitrageur { pools, min_profit } => {
+                    agent.insert(CexDexArb {
+                        pools: pools.clone(),
+                        min_profit: *min_profit,
+                        priority_fee_wei: a.priority_fee_wei,
+                    });
+                }
+                AgentKind::CycleArbitrageur {
+                    max_cycle_len,
+                    min_profit,
+                } => {
+                    agent.insert(CycleArb::new(
+                        &entries,
+                        *max_cycle_len,
+                        *min_profit,
+                        a.priority_fee_wei,
+                    ));
+                }
+            }
+        }
+        let index = PoolIndex(entries.into_iter().map(|e| world.spawn(e).id()).collect());
+
+        world.insert_resource(DirtyPools::all(index.0.len()));
+        world.insert_resource(index);
+        world.insert_resource(BlockClock::new(
+            scenario.chain.block_time,
+            stream(scenario.seed, Purpose::BlockTime, 0),
+        ));
+        world.insert_resource(GasMarket::new(&scenario.chain));
+        world.insert_resource(market);
+        world.insert_resource(prices);
+        world.insert_resource(ledger);
+        world.insert_resource(config);
+        world.insert_resource(BlockTxs::default());
+        world.insert_resource(Records {
+            enabled: options.record,
+            ..Default::default()
+        });
+        world.insert_resource(metrics);
+        world.insert_resource(SimStatus::default());
+
+        let mut schedule = block_schedule();
+        schedule
+            .initialize(&mut world)
+            .map_err(|e| SimError::Schedule(format!("{e:?}")))?;
+        Ok(Simulation {
+            world,
+            schedule,
+            scenario: scenario.clone(),
+        })
+    }
+
+    /// Runs one block.
+    pub fn step_block(&mut self) -> Result<(), SimError> {
+        self.schedule.run(&mut self.world);
+        match self.world.resource_mut::<SimStatus>().failure.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `n` blocks, stopping at the first error.
+    pub fn run_blocks(&mut self, n: u64) -> Result<(), SimError> {
+        for _ in 0..n {
+            self.step_block()?;
+        }
+        Ok(())
+    }
+
+    /// Current block number (0 before the first block).
+    pub fn block(&self) -> u64 {
+        self.world.resource::<BlockClock>().number
+    }
+
+    /// The scenario this run was built from.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Running totals.
+    pub fn metrics(&self) -> &Metrics {
+        self.world.resource::<Metrics>()
+    }
+
+    /// Rows recorded since the last call (requires `SimOptions::record`).
+    pub fn drain_records(&mut self) -> (Vec<BlockRow>, Vec<TradeRow>) {
+        let mut r = self.world.resource_mut::<Records>();
+        (std::mem::take(&mut r.blocks), std::mem::take(&mut r.trades))
+    }
+
+    fn pools_sorted(&self) -> Vec<&PoolEntry> {
+        let index = self.world.resource::<PoolIndex>();
+        index
+            .0
+            .iter()
+            .filter_map(|e| self.world.get::<PoolEntry>(*e))
+            .collect()
+    }
+
+    fn agents_sorted(&mut self) -> Vec<(AgentMeta, &'static str)> {
+        let mut q = self
+            .world
+            .query::<(&AgentMeta, Has<CexDexArb>, Has<CycleArb>)>();
+        let mut v: Vec<(AgentMeta, &'static str)> = q
+            .iter(&self.world)
+            .map(|(m, cex, cyc)| {
+                (
+                    m.clone(),
+                    if cex {
+                        "arbitrageur"
+                    } else if cyc {
+                        "cycle_arbitrageur"
+                    } else {
+                        "agent"
+                    },
+                )
+            })
+            .collect();
+        v.sort_by_key(|(m, _)| m.id);
+        v
+    }
+
+    /// Plain data of the current state, for display.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let agents = self.agents_sorted();
+        let w = &self.world;
+        let clock = w.resource::<BlockClock>();
+        let prices = w.resource::<ExternalPrices>();
+        let ledger = w.resource::<Ledger>();
+        let config = w.resource::<SimConfig>();
+        let metrics = w.resource::<Metrics>();
+        let tokens = self
+            .scenario
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(k, t)| TokenSnapshot {
+                symbol: t.symbol.clone(),
+                decimals: t.decimals,
+                price: prices.per_token[k],
+            })
+            .collect();
+        let pools = self
+            .pools_sorted()
+            .into_iter()
+            .map(|e| {
+                let price = pool_price(e, &config.decimals);
+                let external =
+                    prices.per_token[e.tokens[0].index()] / prices.per_token[e.tokens[1].index()];
+                PoolSnapshot {
+                    id: e.id,
+                    name: e.name.clone(),
+                    kind: e.pool.kind(),
+                    tokens: e.tokens.clone(),
+                    balances: e
+                        .tokens
+                        .iter()
+                        .map(|t| ledger.balance(e.account, *t))
+                        .collect(),
+                    price,
+                    deviation: price / external - 1.0,
+                    fee: e.pool.fee_fraction(),
+                    value: pool_value(e, ledger, prices),
+                }
+            })
+            .collect();
+        let agents = agents
+            .into_iter()
+            .map(|(m, kind)| AgentSnapshot {
+                id: m.id,
+                name: m.name.clone(),
+                kind,
+                balances: ledger.account(m.account).to_vec(),
+                profit: metrics.agents.get(m.id.index()).map_or(0.0, |a| a.profit),
+            })
+            .collect();
+        Snapshot {
+            block: clock.number,
+            timestamp: clock.timestamp,
+            base_fee_wei: w.resource::<GasMarket>().base_fee_wei,
+            tokens,
+            pools,
+            agents,
+            metrics: metrics.clone(),
+        }
+    }
+
+    /// Canonical hash of the state, in id order: clock, gas, external prices and stream
+    /// positions, every balance, every pool's exact state.
+    pub fn digest(&self) -> StateDigest {
+        let w = &self.world;
+        let mut h = Sha256::new();
+        let clock = w.resource::<BlockClock>();
+        h.update(clock.number.to_le_bytes());
+        h.update(clock.timestamp.to_bits().to_le_bytes());
+        h.update(clock.rng_word_pos().to_le_bytes());
+        let gas = w.resource::<GasMarket>();
+        h.update(gas.base_fee_wei.to_le_bytes());
+        h.update(gas.gas_used.to_le_bytes());
+        for p in &w.resource::<ExternalPrices>().per_token {
+            h.update(p.to_bits().to_le_bytes());
+        }
+        let market = w.resource::<ExternalMarket>();
+        h.update((market.regime() as u64).to_le_bytes());
+        for pos in market.rng_word_pos() {
+            h.update(pos.to_le_bytes());
+        }
+        for b in w.resource::<Ledger>().raw() {
+            h.update(b.to_le_bytes());
+        }
+        for e in self.pools_sorted() {
+            h.update(e.id.0.to_le_bytes());
+            hash_pool(&mut h, &e.pool);
+        }
+        StateDigest(h.finalize().into())
+    }
+
+    /// Agent id by name.
+    pub fn agent_id(&self, name: &str) -> Option<AgentId> {
+        self.scenario
+            .agents
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.id)
+    }
+}
+
+fn hash_pool(h: &mut Sha256, pool: &Pool) {
+    let u = |h: &mut Sha256, v: meshsim_math::U256| h.update(v.to_le_bytes::<32>());
+    match pool {
+        Pool::ConstantProduct(p) => {
+            h.update([0u8]);
+            h.update(p.reserve0.to_le_bytes());
+            h.update(p.reserve1.to_le_bytes());
+            h.update(p.total_supply.to_le_bytes());
+        }
+        Pool::Concentrated(p) => {
+            h.update([1u8]);
+            u(h, p.sqrt_price_x96());
+            h.update(p.tick().to_le_bytes());
+            h.update(p.liquidity().to_le_bytes());
+            let (g0, g1) = p.fee_growth_global_x128();
+            u(h, g0);
+            u(h, g1);
+            for (t, info) in p.ticks() {
+                h.update(t.to_le_bytes());
+                h.update(info.liquidity_gross.to_le_bytes());
+                h.update(info.liquidity_net.to_le_bytes());
+                u(h, info.fee_growth_outside0_x128);
+                u(h, info.fee_growth_outside1_x128);
+            }
+            for (k, pos) in p.positions() {
+                h.update(k.owner.to_le_bytes());
+                h.update(k.tick_lower.to_le_bytes());
+                h.update(k.tick_upper.to_le_bytes());
+                h.update(pos.liquidity.to_le_bytes());
+                h.update(pos.tokens_owed0.to_le_bytes());
+                h.update(pos.tokens_owed1.to_le_bytes());
+            }
+        }
+        Pool::StableSwap(p) => {
+            h.update([2u8]);
+            for b in p.balances() {
+                h.update(b.to_le_bytes());
+            }
+        }
+        Pool::Weighted(p) => {
+            h.update([3u8]);
+            for b in p.balances() {
+                h.update(b.to_le_bytes());
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Plain data copies of the simulation state for front ends.
+
+use meshsim_math::PoolKind;
+use meshsim_scenario::{AgentId, PoolId, TokenId};
+
+use crate::metrics::Metrics;
+
+/// The state at the end of a block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Block number.
+    pub block: u64,
+    /// Seconds since genesis.
+    pub timestamp: f64,
+    /// Base fee of the next block, wei.
+    pub base_fee_wei: u128,
+    /// Tokens by id.
+    pub tokens: Vec<TokenSnapshot>,
+    /// Pools by id.
+    pub pools: Vec<PoolSnapshot>,
+    /// Agents by id.
+    pub agents: Vec<AgentSnapshot>,
+    /// Totals.
+    pub metrics: Metrics,
+}
+
+/// A token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSnapshot {
+    /// Symbol.
+    pub symbol: String,
+    /// Decimals.
+    pub decimals: u8,
+    /// External price, numeraire per whole token.
+    pub price: f64,
+}
+
+/// A pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolSnapshot {
+    /// Id.
+    pub id: PoolId,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: PoolKind,
+    /// Tokens.
+    pub tokens: Vec<TokenId>,
+    /// Balances, base units.
+    pub balances: Vec<u128>,
+    /// Marginal price of token0 in token1, whole units.
+    pub price: f64,
+    /// `price / external - 1`.
+    pub deviation: f64,
+    /// Fee fraction.
+    pub fee: f64,
+    /// Value at external prices, numeraire.
+    pub value: f64,
+}
+
+/// An agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSnapshot {
+    /// Id.
+    pub id: AgentId,
+    /// Name.
+    pub name: String,
+    /// Behaviour.
+    pub kind: &'static str,
+    /// Balances by token id, base units.
+    pub balances: Vec<u128>,
+    /// Profit net of gas so far, numeraire.
+    pub profit: f64,
+}
