@@ -1,0 +1,133 @@
+//! Output tables: a column schema, rows of cells, and CSV / Parquet writers that write under a
+//! temporary name and rename on completion, so an interrupted run never leaves a file that looks
+//! whole.
+
+mod csv_table;
+mod parquet_table;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// Column types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    /// Unsigned integer (block numbers, gas).
+    U64,
+    /// Float (prices, values).
+    F64,
+    /// Exact token amount in base units (CSV integer text; Parquet DECIMAL(38, 0)).
+    Amount,
+    /// Text.
+    Str,
+    /// Boolean.
+    Bool,
+}
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// See [`ColType::U64`].
+    U64(u64),
+    /// See [`ColType::F64`].
+    F64(f64),
+    /// See [`ColType::Amount`].
+    Amount(u128),
+    /// See [`ColType::Str`].
+    Str(String),
+    /// See [`ColType::Bool`].
+    Bool(bool),
+}
+
+/// File format of the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated text (default): `pandas.read_csv`, `polars.read_csv`.
+    Csv,
+    /// Apache Parquet: `pandas.read_parquet`, `polars.read_parquet`.
+    Parquet,
+}
+
+impl Format {
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+trait Sink {
+    fn write_row(&mut self, row: &[Cell]) -> Result<()>;
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// A table being written.
+pub struct TableWriter {
+    sink: Option<Box<dyn Sink>>,
+    columns: Vec<(String, ColType)>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl TableWriter {
+    /// Starts `DIR/NAME.EXT` (written as a hidden temporary until [`TableWriter::finish`]).
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        format: Format,
+        columns: Vec<(String, ColType)>,
+    ) -> Result<Self> {
+        let path = dir.join(format!("{name}.{}", format.extension()));
+        let tmp = dir.join(format!(".{name}.{}.partial", format.extension()));
+        let file =
+            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let sink: Box<dyn Sink> = match format {
+            Format::Csv => Box::new(csv_table::CsvSink::new(file, &columns)?),
+            Format::Parquet => Box::new(parquet_table::ParquetSink::new(file, &columns)?),
+        };
+        Ok(TableWriter {
+            sink: Some(sink),
+            columns,
+            tmp,
+            path,
+        })
+    }
+
+    /// Appends a row; its cells must match the columns.
+    pub fn write_row(&mut self, row: &[Cell]) -> Result<()> {
+        debug_assert_eq!(row.len(), self.columns.len());
+        match self.sink.as_mut() {
+            Some(s) => s.write_row(row),
+            None => anyhow::bail!("table {} already finished", self.path.display()),
+        }
+    }
+
+    /// Flushes, closes and renames the file into place. Returns its final path.
+    pub fn finish(mut self) -> Result<PathBuf> {
+        if let Some(s) = self.sink.take() {
+            s.finish()?;
+        }
+        fs::rename(&self.tmp, &self.path)
+            .with_context(|| format!("cannot move {} into place", self.path.display()))?;
+        Ok(self.path.clone())
+    }
+}
+
+impl Drop for TableWriter {
+    fn drop(&mut self) {
+        // not finished: the run failed or was interrupted; leave nothing that looks whole
+        if self.sink.is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
+}

@@ -1,0 +1,167 @@
+//! Parquet tables through the column writers (no arrow): rows are buffered per column and
+//! flushed as row groups.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use parquet::basic::{
+    Compression, DecimalType, IntType, LogicalType, Repetition, Type as PhysicalType,
+};
+use parquet::data_type::{
+    BoolType, ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType,
+    Int64Type,
+};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::Type;
+
+use super::{Cell, ColType, Sink};
+
+const ROWS_PER_GROUP: usize = 65_536;
+
+enum Buffer {
+    U64(Vec<i64>),
+    F64(Vec<f64>),
+    Amount(Vec<FixedLenByteArray>),
+    Str(Vec<ByteArray>),
+    Bool(Vec<bool>),
+}
+
+pub(super) struct ParquetSink {
+    writer: SerializedFileWriter<File>,
+    buffers: Vec<Buffer>,
+    rows: usize,
+}
+
+impl ParquetSink {
+    pub(super) fn new(file: File, columns: &[(String, ColType)]) -> Result<Self> {
+        let fields = columns
+            .iter()
+            .map(|(name, ty)| {
+                let b = match ty {
+                    ColType::U64 => Type::primitive_type_builder(name, PhysicalType::INT64)
+                        .with_logical_type(Some(LogicalType::Integer(IntType {
+                            bit_width: 64,
+                            is_signed: false,
+                        }))),
+                    ColType::F64 => Type::primitive_type_builder(name, PhysicalType::DOUBLE),
+                    // exact base units: DECIMAL(38, 0) in 16 big-endian bytes
+                    ColType::Amount => {
+                        Type::primitive_type_builder(name, PhysicalType::FIXED_LEN_BYTE_ARRAY)
+                            .with_length(16)
+                            .with_logical_type(Some(LogicalType::Decimal(DecimalType {
+                                scale: 0,
+                                precision: 38,
+                            })))
+                            .with_precision(38)
+                            .with_scale(0)
+                    }
+                    ColType::Str => Type::primitive_type_builder(name, PhysicalType::BYTE_ARRAY)
+                        .with_logical_type(Some(LogicalType::String)),
+                    ColType::Bool => Type::primitive_type_builder(name, PhysicalType::BOOLEAN),
+                };
+                b.with_repetition(Repetition::REQUIRED)
+                    .build()
+                    .map(Arc::new)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let schema = Arc::new(
+            Type::group_type_builder("meshsim")
+                .with_fields(fields)
+                .build()?,
+        );
+        let props = Arc::new(
+            WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_created_by("meshsim".into())
+                .build(),
+        );
+        let writer = SerializedFileWriter::new(file, schema, props)?;
+        let buffers = columns
+            .iter()
+            .map(|(_, ty)| match ty {
+                ColType::U64 => Buffer::U64(Vec::new()),
+                ColType::F64 => Buffer::F64(Vec::new()),
+                ColType::Amount => Buffer::Amount(Vec::new()),
+                ColType::Str => Buffer::Str(Vec::new()),
+                ColType::Bool => Buffer::Bool(Vec::new()),
+            })
+            .collect();
+        Ok(ParquetSink {
+            writer,
+            buffers,
+            rows: 0,
+        })
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let mut group = self.writer.next_row_group()?;
+        for buffer in &mut self.buffers {
+            let mut col = group
+                .next_column()?
+                .context("parquet schema has fewer columns than the table")?;
+            match buffer {
+                Buffer::U64(v) => {
+                    col.typed::<Int64Type>().write_batch(v, None, None)?;
+                    v.clear();
+                }
+                Buffer::F64(v) => {
+                    col.typed::<DoubleType>().write_batch(v, None, None)?;
+                    v.clear();
+                }
+                Buffer::Amount(v) => {
+                    col.typed::<FixedLenByteArrayType>()
+                        .write_batch(v, None, None)?;
+                    v.clear();
+                }
+                Buffer::Str(v) => {
+                    col.typed::<ByteArrayType>().write_batch(v, None, None)?;
+                    v.clear();
+                }
+                Buffer::Bool(v) => {
+                    col.typed::<BoolType>().write_batch(v, None, None)?;
+                    v.clear();
+                }
+            }
+            col.close()?;
+        }
+        group.close()?;
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+impl Sink for ParquetSink {
+    fn write_row(&mut self, row: &[Cell]) -> Result<()> {
+        for (buffer, cell) in self.buffers.iter_mut().zip(row) {
+            match (buffer, cell) {
+                // u64 stored as INT64 bits; the UINT_64 annotation makes readers show it unsigned
+                (Buffer::U64(v), Cell::U64(x)) => v.push(*x as i64),
+                (Buffer::F64(v), Cell::F64(x)) => v.push(*x),
+                (Buffer::Amount(v), Cell::Amount(x)) => {
+                    anyhow::ensure!(*x < 10u128.pow(38), "amount {x} exceeds DECIMAL(38, 0)");
+                    v.push(FixedLenByteArray::from(x.to_be_bytes().to_vec()));
+                }
+                (Buffer::Str(v), Cell::Str(s)) => v.push(ByteArray::from(s.as_str())),
+                (Buffer::Bool(v), Cell::Bool(b)) => v.push(*b),
+                _ => anyhow::bail!("cell {cell:?} does not match its column type"),
+            }
+        }
+        self.rows += 1;
+        if self.rows >= ROWS_PER_GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.flush()?;
+        let file = self.writer.into_inner()?;
+        file.sync_all()?;
+        Ok(())
+    }
+}
