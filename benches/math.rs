@@ -30,18 +30,13 @@ fn v3() -> Pool {
     let mut p = V3Pool::new(3000, 60, get_sqrt_ratio_at_tick(0).expect("tick")).expect("pool");
     p.mint(0, -60_000, 60_000, 1_000 * E18).expect("mint");
     for k in 1..=40 {
-        p.mint(k, -120 * k as i32, 120 * k as i32, 10 * E18)
-            .expect("mint");
+        p.mint(k, -120 * k as i32, 120 * k as i32, 10 * E18).expect("mint");
     }
     Pool::Concentrated(p)
 }
 
 fn stable() -> Pool {
-    let rates = vec![
-        U256::from(E18),
-        U256::from(E18 * 1_000_000_000_000),
-        U256::from(E18),
-    ];
+    let rates = vec![U256::from(E18), U256::from(E18 * 1_000_000_000_000), U256::from(E18)];
     Pool::StableSwap(
         StableSwapPool::try_new(
             vec![1_000_000 * E18, 1_200_000 * 1_000_000, 900_000 * E18],
@@ -59,13 +54,8 @@ fn stable() -> Pool {
 fn weighted() -> Pool {
     let w = vec![U256::from(E18 * 8 / 10), U256::from(E18 * 2 / 10)];
     Pool::Weighted(
-        WeightedPool::try_new(
-            vec![800 * E18, 400_000 * 1_000_000],
-            w,
-            &[18, 6],
-            U256::from(E18 * 3 / 1000),
-        )
-        .expect("pool"),
+        WeightedPool::try_new(vec![800 * E18, 400_000 * 1_000_000], w, &[18, 6], U256::from(E18 * 3 / 1000))
+            .expect("pool"),
     )
 }
 
@@ -77,11 +67,7 @@ fn quote_exact_in(bencher: Bencher, kind: &str) {
         "stableswap" => (stable(), 1_000 * E18),
         _ => (weighted(), E18),
     };
-    bencher.bench_local(|| {
-        black_box(&pool)
-            .quote_exact_in(0, 1, black_box(amount))
-            .expect("quote")
-    });
+    bencher.bench_local(|| black_box(&pool).quote_exact_in(0, 1, black_box(amount)).expect("quote"));
 }
 
 #[divan::bench(args = ["v2", "stableswap", "weighted"])]
@@ -96,10 +82,7 @@ fn swap_exact_in(bencher: Bencher, kind: &str) {
     bencher.bench_local(move || {
         leg ^= 1;
         let (i, j) = if leg == 1 { (0, 1) } else { (1, 0) };
-        black_box(
-            pool.swap_exact_in(i, j, black_box(amounts[i]))
-                .expect("swap"),
-        )
+        black_box(pool.swap_exact_in(i, j, black_box(amounts[i])).expect("swap"))
     });
 }
 
@@ -116,14 +99,8 @@ fn v3_swap_crossing(bencher: Bencher, crossings: u32) {
         let q = p.swap_exact_in(0, 1, amount).expect("swap");
         black_box(q)
     });
-    let Pool::Concentrated(inner) = pool.clone().tap_swap(amount) else {
-        unreachable!()
-    };
-    assert_eq!(
-        inner.tick() / 120,
-        target_tick / 120,
-        "benchmark setup crosses the intended ticks"
-    );
+    let Pool::Concentrated(inner) = pool.clone().tap_swap(amount) else { unreachable!() };
+    assert_eq!(inner.tick() / 120, target_tick / 120, "benchmark setup crosses the intended ticks");
 }
 
 #[divan::bench]
@@ -141,11 +118,7 @@ fn trade_to_price(bencher: Bencher, kind: &str) {
         _ => weighted(),
     };
     let target = pool.net_price(0, 1) * 0.98;
-    bencher.bench_local(|| {
-        black_box(&pool)
-            .input_to_price(0, 1, black_box(target))
-            .expect("solve")
-    });
+    bencher.bench_local(|| black_box(&pool).input_to_price(0, 1, black_box(target)).expect("solve"));
 }
 
 trait TapSwap {

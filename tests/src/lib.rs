@@ -9,9 +9,7 @@ use meshsim_scenario::raw::RawWorld;
 
 /// The repository's `worlds/` folder.
 pub fn worlds_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("worlds")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("worlds")
 }
 
 /// Every bundled world file, sorted.
@@ -38,20 +36,13 @@ pub fn load_patched(name: &str, patch: impl FnOnce(&mut RawWorld)) -> Scenario {
     let text = std::fs::read_to_string(&path).expect("readable world");
     let mut raw = meshsim_scenario::parse_raw(&text, name).expect("parses");
     patch(&mut raw);
-    meshsim_scenario::from_raw(&raw, &text, name, &worlds_dir(), "patched".into())
-        .unwrap_or_else(|e| panic!("{e}"))
+    meshsim_scenario::from_raw(&raw, &text, name, &worlds_dir(), "patched".into()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs `blocks` blocks with recording on; returns all rows.
 pub fn run_recorded(scenario: &Scenario, blocks: u64) -> (Vec<BlockRow>, Vec<TradeRow>) {
-    let mut sim = Simulation::with_options(
-        scenario,
-        SimOptions {
-            record: true,
-            check_conservation: true,
-        },
-    )
-    .expect("builds");
+    let mut sim =
+        Simulation::with_options(scenario, SimOptions { record: true, check_conservation: true }).expect("builds");
     let (mut b, mut t) = (Vec::new(), Vec::new());
     let mut done = 0;
     while done < blocks {

@@ -5,14 +5,7 @@ use meshsim_core::{SimOptions, Simulation, StateDigest};
 use meshsim_tests::bundled_worlds;
 
 fn digests(s: &meshsim_scenario::Scenario, blocks: u64) -> Vec<StateDigest> {
-    let mut sim = Simulation::with_options(
-        s,
-        SimOptions {
-            record: true,
-            check_conservation: true,
-        },
-    )
-    .unwrap();
+    let mut sim = Simulation::with_options(s, SimOptions { record: true, check_conservation: true }).unwrap();
     let mut out = vec![sim.digest()];
     for _ in 0..blocks {
         sim.step_block().unwrap();
@@ -35,34 +28,15 @@ fn every_world_replays_identically_block_by_block() {
         other.seed = s.seed.wrapping_add(1);
         let c = digests(&other, blocks);
         assert_eq!(a[0], c[0], "genesis does not depend on the seed");
-        assert_ne!(
-            a.last(),
-            c.last(),
-            "{}: another seed must give another path",
-            path.display()
-        );
+        assert_ne!(a.last(), c.last(), "{}: another seed must give another path", path.display());
     }
 }
 
 #[test]
 fn recording_does_not_change_the_state() {
     let s = meshsim_tests::load("mesh.ron");
-    let mut quiet = Simulation::with_options(
-        &s,
-        SimOptions {
-            record: false,
-            check_conservation: false,
-        },
-    )
-    .unwrap();
-    let mut loud = Simulation::with_options(
-        &s,
-        SimOptions {
-            record: true,
-            check_conservation: true,
-        },
-    )
-    .unwrap();
+    let mut quiet = Simulation::with_options(&s, SimOptions { record: false, check_conservation: false }).unwrap();
+    let mut loud = Simulation::with_options(&s, SimOptions { record: true, check_conservation: true }).unwrap();
     quiet.run_blocks(150).unwrap();
     loud.run_blocks(150).unwrap();
     assert_eq!(quiet.digest(), loud.digest());

@@ -15,8 +15,7 @@ fn value(row: &BlockRow) -> f64 {
 }
 
 fn genesis_value(s: &Scenario) -> f64 {
-    s.pools[0].balances[0] as f64 / 1e18 * s.market.assets[0].price
-        + s.pools[0].balances[1] as f64 / 1e6
+    s.pools[0].balances[0] as f64 / 1e18 * s.market.assets[0].price + s.pools[0].balances[1] as f64 / 1e6
 }
 
 /// Arbitrage profit of each block (successful transactions only), by block number - 1.
@@ -55,21 +54,12 @@ fn lvr_matches_closed_form_and_pathwise_identity() {
     let se = (var / n as f64).sqrt();
     let expected = 1.0 - libm::exp(-sigma * sigma * dt / 8.0);
     // tolerance: 4 standard errors of the Monte Carlo mean
-    assert!(
-        (mean - expected).abs() < 4.0 * se,
-        "E[profit/V] = {mean:e} +- {se:e}, theory {expected:e}"
-    );
-    assert!(
-        trades.iter().filter(|t| !t.reverted).count() as u64 > n * 99 / 100,
-        "an arbitrage nearly every block"
-    );
+    assert!((mean - expected).abs() < 4.0 * se, "E[profit/V] = {mean:e} +- {se:e}, theory {expected:e}");
+    assert!(trades.iter().filter(|t| !t.reverted).count() as u64 > n * 99 / 100, "an arbitrage nearly every block");
 
     // pathwise identity, with x_k the pool's ETH at the end of block k
     let mut holdings_gain = 0.0;
-    let (mut x_prev, mut p_prev) = (
-        s.pools[0].balances[0] as f64 / 1e18,
-        s.market.assets[0].price,
-    );
+    let (mut x_prev, mut p_prev) = (s.pools[0].balances[0] as f64 / 1e18, s.market.assets[0].price);
     for row in &blocks {
         holdings_gain += x_prev * (row.prices[0] - p_prev);
         x_prev = row.pools[0].balances[0] as f64 / 1e18;
@@ -95,11 +85,7 @@ fn fee_run(fee_bps: f64, fixed: bool, blocks: u64) -> FeeRun {
         if let RawPool::ConstantProduct { fee_bps: f, .. } = &mut r.pools[0] {
             *f = fee_bps;
         }
-        r.chain.block_time = if fixed {
-            RawBlockTime::Fixed(12.0)
-        } else {
-            RawBlockTime::Poisson(12.0)
-        };
+        r.chain.block_time = if fixed { RawBlockTime::Fixed(12.0) } else { RawBlockTime::Poisson(12.0) };
     });
     let (rows, trades) = run_recorded(&s, blocks);
     let sigma = s.market.assets[0].volatility;
@@ -133,17 +119,9 @@ fn fee_arbitrage_with_poisson_blocks() {
         let eta = std::f64::consts::SQRT_2 * r.gamma / r.sigma_b;
         let p = 1.0 / (1.0 + eta);
         // P_trade is exact for this model: 5 % covers Monte Carlo error at 50k blocks
-        assert!(
-            (r.p_trade / p - 1.0).abs() < 0.05,
-            "fee {fee} bp: P_trade {} vs {p}",
-            r.p_trade
-        );
+        assert!((r.p_trade / p - 1.0).abs() < 0.05, "fee {fee} bp: P_trade {} vs {p}", r.p_trade);
         // ARB/LVR ~ P_trade is a leading-order result: 10 %
-        assert!(
-            (r.arb_over_lvr / p - 1.0).abs() < 0.10,
-            "fee {fee} bp: ARB/LVR {} vs {p}",
-            r.arb_over_lvr
-        );
+        assert!((r.arb_over_lvr / p - 1.0).abs() < 0.10, "fee {fee} bp: ARB/LVR {} vs {p}", r.arb_over_lvr);
     }
 }
 
@@ -166,9 +144,5 @@ fn fee_arbitrage_with_fixed_blocks() {
 fn zero_fee_reduces_to_lvr() {
     let r = fee_run(0.0, false, 10_000);
     assert!(r.p_trade > 0.99, "P_trade {}", r.p_trade);
-    assert!(
-        (r.arb_over_lvr - 1.0).abs() < 0.05,
-        "ARB/LVR {}",
-        r.arb_over_lvr
-    );
+    assert!((r.arb_over_lvr - 1.0).abs() < 0.05, "ARB/LVR {}", r.arb_over_lvr);
 }

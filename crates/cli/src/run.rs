@@ -46,25 +46,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
         "at most {} blocks",
         meshsim_scenario::limits::MAX_BLOCKS
     );
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("out").join(&scenario.name));
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let out_dir = args.out.clone().unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
 
-    let options = SimOptions {
-        record: true,
-        ..SimOptions::default()
-    };
+    let options = SimOptions { record: true, ..SimOptions::default() };
     let mut sim = Simulation::with_options(&scenario, options)?;
     let mut tables = Tables::create(&out_dir, args.format, &scenario)?;
 
-    let progress = if args.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(blocks)
-    };
+    let progress = if args.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(blocks) };
     progress.set_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} blocks ({per_sec}, eta {eta})",
@@ -77,8 +66,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut done = 0u64;
     while done < blocks {
         let n = DRAIN_EVERY.min(blocks - done);
-        sim.run_blocks(n)
-            .with_context(|| format!("world {:?} seed {}", scenario.name, scenario.seed))?;
+        sim.run_blocks(n).with_context(|| format!("world {:?} seed {}", scenario.name, scenario.seed))?;
         done += n;
         let (block_rows, trade_rows) = sim.drain_records();
         tables.write(&scenario, &block_rows, &trade_rows)?;
@@ -89,16 +77,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let (blocks_path, trades_path) = tables.finish()?;
 
     let summary = summary(&scenario, &mut sim, blocks, &blocks_path, &trades_path);
-    write_atomic(
-        &out_dir.join("summary.json"),
-        format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes(),
-    )?;
+    write_atomic(&out_dir.join("summary.json"), format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes())?;
     // wall-clock figures live apart so that summary.json stays byte-identical across runs
-    let timing = json!({ "blocks": blocks, "wall_seconds": seconds, "blocks_per_second": blocks as f64 / seconds.max(1e-9) });
-    write_atomic(
-        &out_dir.join("timing.json"),
-        format!("{}\n", serde_json::to_string_pretty(&timing)?).as_bytes(),
-    )?;
+    let timing =
+        json!({ "blocks": blocks, "wall_seconds": seconds, "blocks_per_second": blocks as f64 / seconds.max(1e-9) });
+    write_atomic(&out_dir.join("timing.json"), format!("{}\n", serde_json::to_string_pretty(&timing)?).as_bytes())?;
 
     println!(
         "ran {blocks} blocks of {:?} (seed {}) in {seconds:.2} s ({:.0} blocks/s)",
@@ -116,9 +99,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 struct Tables {
@@ -135,18 +116,12 @@ impl Tables {
             ("gas_used".to_string(), ColType::U64),
         ];
         for a in &s.market.assets {
-            cols.push((
-                format!("price_{}", s.tokens[a.token.index()].symbol),
-                ColType::F64,
-            ));
+            cols.push((format!("price_{}", s.tokens[a.token.index()].symbol), ColType::F64));
         }
         for p in &s.pools {
             cols.push((format!("{}_price", p.name), ColType::F64));
             for t in &p.tokens {
-                cols.push((
-                    format!("{}_{}", p.name, s.tokens[t.index()].symbol),
-                    ColType::Amount,
-                ));
+                cols.push((format!("{}_{}", p.name, s.tokens[t.index()].symbol), ColType::Amount));
             }
         }
         let trade_cols = [
@@ -184,12 +159,7 @@ impl Tables {
                 Cell::Amount(b.base_fee_wei),
                 Cell::U64(b.gas_used),
             ]);
-            row.extend(
-                s.market
-                    .assets
-                    .iter()
-                    .map(|a| Cell::F64(b.prices[a.token.index()])),
-            );
+            row.extend(s.market.assets.iter().map(|a| Cell::F64(b.prices[a.token.index()])));
             for p in &b.pools {
                 row.push(Cell::F64(p.price));
                 row.extend(p.balances.iter().map(|v| Cell::Amount(*v)));
@@ -198,11 +168,7 @@ impl Tables {
         }
         for t in trades {
             let sym = |id: meshsim_scenario::TokenId| s.tokens[id.index()].symbol.clone();
-            let pools: Vec<&str> = t
-                .pools
-                .iter()
-                .map(|p| s.pools[p.index()].name.as_str())
-                .collect();
+            let pools: Vec<&str> = t.pools.iter().map(|p| s.pools[p.index()].name.as_str()).collect();
             self.trades.write_row(&[
                 Cell::U64(t.block),
                 Cell::U64(u64::from(t.index)),
@@ -248,7 +214,8 @@ fn summary(
                 "volume": pm.volume,
                 "lp_fees": pm.fees,
                 "arbitrage_profit": pm.arbitrage_profit,
-                "lvr_estimate": pm.lvr(),
+                "lvr": pm.lvr(),
+                "lp_loss_vs_rebalancing": pm.loss_vs_rebalancing(),
                 "initial_value": pm.initial_value,
                 "final_value": pm.value,
             })

@@ -21,13 +21,7 @@ pub struct BlockClock {
 impl BlockClock {
     /// Genesis clock.
     pub fn new(block_time: BlockTime, rng: ChaCha12Rng) -> Self {
-        BlockClock {
-            number: 0,
-            timestamp: 0.0,
-            dt: 0.0,
-            block_time,
-            rng,
-        }
+        BlockClock { number: 0, timestamp: 0.0, dt: 0.0, block_time, rng }
     }
 
     /// The configured block time.
@@ -70,12 +64,7 @@ pub struct GasMarket {
 impl GasMarket {
     /// From the chain parameters.
     pub fn new(chain: &Chain) -> Self {
-        GasMarket {
-            base_fee_wei: chain.base_fee_wei,
-            gas_used: 0,
-            gas_limit: chain.gas_limit,
-            eip1559: chain.eip1559,
-        }
+        GasMarket { base_fee_wei: chain.base_fee_wei, gas_used: 0, gas_limit: chain.gas_limit, eip1559: chain.eip1559 }
     }
 
     /// EIP-1559: the next block's base fee from this block's gas used (target = limit / 2, max
@@ -112,30 +101,15 @@ mod tests {
     use super::*;
 
     fn market(base: u128, used: u64) -> GasMarket {
-        GasMarket {
-            base_fee_wei: base,
-            gas_used: used,
-            gas_limit: 30_000_000,
-            eip1559: true,
-        }
+        GasMarket { base_fee_wei: base, gas_used: used, gas_limit: 30_000_000, eip1559: true }
     }
 
     #[test]
     fn eip1559_moves_by_at_most_an_eighth() {
-        assert_eq!(
-            market(1_000_000_000, 15_000_000).next_base_fee(),
-            1_000_000_000
-        );
-        assert_eq!(
-            market(1_000_000_000, 30_000_000).next_base_fee(),
-            1_125_000_000
-        );
+        assert_eq!(market(1_000_000_000, 15_000_000).next_base_fee(), 1_000_000_000);
+        assert_eq!(market(1_000_000_000, 30_000_000).next_base_fee(), 1_125_000_000);
         assert_eq!(market(1_000_000_000, 0).next_base_fee(), 875_000_000);
-        assert_eq!(
-            market(7, 15_000_001).next_base_fee(),
-            8,
-            "at least one wei up"
-        );
+        assert_eq!(market(7, 15_000_001).next_base_fee(), 8, "at least one wei up");
         assert_eq!(market(0, 0).next_base_fee(), 0);
     }
 
@@ -151,9 +125,6 @@ mod tests {
         }
         let mean = c.timestamp / n as f64;
         // exponential: stdev of the mean is 12 / sqrt(n) = 0.027; allow 5 of them
-        assert!(
-            (mean - 12.0).abs() < 5.0 * 12.0 / (n as f64).sqrt(),
-            "mean gap {mean}"
-        );
+        assert!((mean - 12.0).abs() < 5.0 * 12.0 / (n as f64).sqrt(), "mean gap {mean}");
     }
 }

@@ -29,20 +29,13 @@ pub fn check_conservation(
         return;
     }
     if let Err(source) = ledger.check(&config.symbols) {
-        status.failure = Some(SimError::Conservation {
-            block: clock.number,
-            source,
-        });
+        status.failure = Some(SimError::Conservation { block: clock.number, source });
         return;
     }
     let mut entries: Vec<&PoolEntry> = pools.iter().collect();
     entries.sort_by_key(|e| e.id);
     for e in entries {
-        let held: Vec<u128> = e
-            .tokens
-            .iter()
-            .map(|t| ledger.balance(e.account, *t))
-            .collect();
+        let held: Vec<u128> = e.tokens.iter().map(|t| ledger.balance(e.account, *t)).collect();
         let state: Option<Vec<u128>> = match &e.pool {
             Pool::ConstantProduct(p) => Some(vec![p.reserve0, p.reserve1]),
             Pool::StableSwap(p) => Some(p.balances().to_vec()),
@@ -55,9 +48,7 @@ pub fn check_conservation(
                     status.failure = Some(SimError::PoolMismatch {
                         block: clock.number,
                         pool: e.name.clone(),
-                        detail: format!(
-                            "ledger holds {held:?}, positions need at least ({a0}, {a1})"
-                        ),
+                        detail: format!("ledger holds {held:?}, positions need at least ({a0}, {a1})"),
                     });
                     return;
                 }

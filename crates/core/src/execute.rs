@@ -52,16 +52,13 @@ impl Executor<'_, '_, '_, '_> {
     }
 
     /// Quotes every hop in order; pools in a cycle are distinct, so no hop sees another's effect.
-    fn quote(&self, tx: &Tx) -> Result<(Vec<SwapQuote>, u64), String> {
-        let mut quotes = Vec::with_capacity(tx.legs.len());
+    fn quote(&self, tx: &Tx) -> Result<(Quotes, u64), String> {
+        let mut quotes = Quotes::new();
         let mut gas = self.config.gas.base_tx;
         let mut a = tx.amount_in;
         for leg in &tx.legs {
             let entry = self.entry(leg.pool).ok_or("unknown pool")?;
-            let q = entry
-                .pool
-                .quote_exact_in(leg.i.into(), leg.j.into(), a)
-                .map_err(|e| e.to_string())?;
+            let q = entry.pool.quote_exact_in(leg.i.into(), leg.j.into(), a).map_err(|e| e.to_string())?;
             if q.amount_in < a {
                 return Err("insufficient liquidity".into());
             }
@@ -77,95 +74,46 @@ impl Executor<'_, '_, '_, '_> {
         let (quotes, gas_units, failure) = match self.quote(tx) {
             Ok((q, g)) => (q, g, None),
             // a transaction that fails in the pool still burns the gas of trying one hop
-            Err(reason) => (
-                Vec::new(),
-                self.config.gas.base_tx + self.config.gas.swap_constant_product,
-                Some(reason),
-            ),
+            Err(reason) => {
+                (Quotes::new(), self.config.gas.base_tx + self.config.gas.swap_constant_product, Some(reason))
+            }
         };
-        let done = |outcome, gas_units, fee, quotes| Executed {
-            outcome,
-            gas_units,
-            fee,
-            quotes,
-        };
+        let done = |outcome, gas_units, fee, quotes| Executed { outcome, gas_units, fee, quotes };
         if self.gas.gas_used + gas_units > self.gas.gas_limit {
-            return done(
-                Outcome::Dropped {
-                    reason: "block gas limit",
-                },
-                0,
-                0,
-                Vec::new(),
-            );
+            return done(Outcome::Dropped { reason: "block gas limit" }, 0, 0, Quotes::new());
         }
         let fee_per_gas = self.gas.base_fee_wei.saturating_add(tx.priority_fee_wei);
         let fee = u128::from(gas_units).saturating_mul(fee_per_gas);
         let native = self.config.native;
         if self.ledger.balance(sender, native) < fee {
-            return done(
-                Outcome::Dropped {
-                    reason: "cannot pay gas",
-                },
-                0,
-                0,
-                Vec::new(),
-            );
+            return done(Outcome::Dropped { reason: "cannot pay gas" }, 0, 0, Quotes::new());
         }
         // charge gas up front: base fee burned, tip to the proposer
         let burn = u128::from(gas_units) * self.gas.base_fee_wei;
         let tip = fee - burn;
         let charged = self
             .ledger
-            .transfer(
-                sender,
-                self.config.layout.special(Special::Burn),
-                native,
-                burn,
-            )
-            .and_then(|_| {
-                self.ledger.transfer(
-                    sender,
-                    self.config.layout.special(Special::Proposer),
-                    native,
-                    tip,
-                )
-            });
+            .transfer(sender, self.config.layout.special(Special::Burn), native, burn)
+            .and_then(|_| self.ledger.transfer(sender, self.config.layout.special(Special::Proposer), native, tip));
         if charged.is_err() {
-            return done(
-                Outcome::Dropped {
-                    reason: "cannot pay gas",
-                },
-                0,
-                0,
-                Vec::new(),
-            );
+            return done(Outcome::Dropped { reason: "cannot pay gas" }, 0, 0, Quotes::new());
         }
         self.gas.gas_used += gas_units;
         if let Some(reason) = failure {
-            return done(Outcome::Reverted { reason }, gas_units, fee, Vec::new());
+            return done(Outcome::Reverted { reason }, gas_units, fee, Quotes::new());
         }
         let out = quotes.last().map_or(0, |q| q.amount_out);
         if out < tx.min_out {
             return done(
-                Outcome::Reverted {
-                    reason: format!("output {out} below minimum {}", tx.min_out),
-                },
+                Outcome::Reverted { reason: format!("output {out} below minimum {}", tx.min_out) },
                 gas_units,
                 fee,
-                Vec::new(),
+                Quotes::new(),
             );
         }
         let token_in = tx.legs[0].token_in;
         if self.ledger.balance(sender, token_in) < tx.amount_in {
-            return done(
-                Outcome::Reverted {
-                    reason: "insufficient balance".into(),
-                },
-                gas_units,
-                fee,
-                Vec::new(),
-            );
+            return done(Outcome::Reverted { reason: "insufficient balance".into() }, gas_units, fee, Quotes::new());
         }
         // apply: each hop moves tokens sender -> pool -> sender
         for (leg, q) in tx.legs.iter().zip(&quotes) {
@@ -175,22 +123,13 @@ impl Executor<'_, '_, '_, '_> {
             let Ok(mut entry) = self.pools.get_mut(e) else {
                 continue;
             };
-            let applied = entry
-                .pool
-                .swap_exact_in(leg.i.into(), leg.j.into(), q.amount_in);
-            debug_assert_eq!(
-                applied.as_ref().ok(),
-                Some(q),
-                "a quoted swap must apply identically"
-            );
+            let applied = entry.pool.swap_exact_in(leg.i.into(), leg.j.into(), q.amount_in);
+            debug_assert_eq!(applied.as_ref().ok(), Some(q), "a quoted swap must apply identically");
             let pool_acct = entry.account;
             let moved = self
                 .ledger
                 .transfer(sender, pool_acct, leg.token_in, q.amount_in)
-                .and_then(|_| {
-                    self.ledger
-                        .transfer(pool_acct, sender, leg.token_out, q.amount_out)
-                })
+                .and_then(|_| self.ledger.transfer(pool_acct, sender, leg.token_out, q.amount_out))
                 .and_then(|_| {
                     self.ledger.transfer(
                         pool_acct,
@@ -201,14 +140,7 @@ impl Executor<'_, '_, '_, '_> {
                 });
             if let Err(e) = moved {
                 // cannot happen: balances were checked and pools hold what they pay
-                return done(
-                    Outcome::Reverted {
-                        reason: format!("ledger: {e}"),
-                    },
-                    gas_units,
-                    fee,
-                    Vec::new(),
-                );
+                return done(Outcome::Reverted { reason: format!("ledger: {e}") }, gas_units, fee, Quotes::new());
             }
             self.dirty.current[leg.pool.index()] = true;
         }
@@ -221,14 +153,7 @@ impl Executor<'_, '_, '_, '_> {
                 .transfer(sender, cex, last.token_out, out)
                 .and_then(|_| self.ledger.transfer(cex, sender, token_in, back));
             if let Err(e) = hedged {
-                return done(
-                    Outcome::Reverted {
-                        reason: format!("cex hedge: {e}"),
-                    },
-                    gas_units,
-                    fee,
-                    Vec::new(),
-                );
+                return done(Outcome::Reverted { reason: format!("cex hedge: {e}") }, gas_units, fee, Quotes::new());
             }
         }
         done(Outcome::Success { amount_out: out }, gas_units, fee, quotes)
@@ -240,8 +165,11 @@ struct Executed {
     outcome: Outcome,
     gas_units: u64,
     fee: u128,
-    quotes: Vec<SwapQuote>,
+    quotes: Quotes,
 }
+
+/// Quotes of a path's hops (inline for up to three).
+type Quotes = smallvec::SmallVec<[SwapQuote; 3]>;
 
 /// Gas units of one hop.
 pub fn hop_gas(gas: &meshsim_scenario::GasCosts, entry: &PoolEntry, ticks: u32) -> u64 {
@@ -280,12 +208,7 @@ pub fn execute_transactions(
     };
     let mut position = 0u32;
     for tx in &block.0 {
-        let Executed {
-            outcome,
-            gas_units,
-            fee,
-            quotes,
-        } = ex.run(tx);
+        let Executed { outcome, gas_units, fee, quotes } = ex.run(tx);
         if matches!(outcome, Outcome::Dropped { .. }) {
             metrics.dropped += 1;
             continue;
@@ -302,13 +225,9 @@ pub fn execute_transactions(
             -gas_value
         } else if tx.hedge {
             // CEX-DEX: output valued at the external price minus input
-            prices.value(last.token_out, amount_out)
-                - prices.value(first.token_in, tx.amount_in)
-                - gas_value
+            prices.value(last.token_out, amount_out) - prices.value(first.token_in, tx.amount_in) - gas_value
         } else {
-            prices.value(first.token_in, amount_out)
-                - prices.value(first.token_in, tx.amount_in)
-                - gas_value
+            prices.value(first.token_in, amount_out) - prices.value(first.token_in, tx.amount_in) - gas_value
         };
         metrics.on_trade(tx, reverted, profit, gas_value, &prices, &quotes);
         if records.enabled {
@@ -361,11 +280,7 @@ impl Metrics {
                 p.trades += 1;
                 p.arbitrage_profit += per_pool;
                 p.volume += prices.value(leg.token_in, q.amount_in);
-                let fee_token = if q.fee_in_output {
-                    leg.token_out
-                } else {
-                    leg.token_in
-                };
+                let fee_token = if q.fee_in_output { leg.token_out } else { leg.token_in };
                 p.fees += prices.value(fee_token, q.lp_fee);
             }
         }

@@ -24,13 +24,7 @@ pub enum Special {
     Protocol,
 }
 
-const SPECIALS: [Special; 5] = [
-    Special::Lp,
-    Special::Cex,
-    Special::Burn,
-    Special::Proposer,
-    Special::Protocol,
-];
+const SPECIALS: [Special; 5] = [Special::Lp, Special::Cex, Special::Burn, Special::Proposer, Special::Protocol];
 
 impl Special {
     /// Name used in output tables.
@@ -102,9 +96,7 @@ pub enum LedgerError {
         token: TokenId,
     },
     /// Token totals differ from the supply.
-    #[error(
-        "conservation broken for token {symbol}: supply {supply}, accounts hold {held} (difference {difference})"
-    )]
+    #[error("conservation broken for token {symbol}: supply {supply}, accounts hold {held} (difference {difference})")]
     Conservation {
         /// Token symbol.
         symbol: String,
@@ -128,28 +120,15 @@ pub struct Ledger {
 impl Ledger {
     /// An empty ledger.
     pub fn new(accounts: usize, n_tokens: usize) -> Self {
-        Ledger {
-            n_tokens,
-            balances: vec![0; accounts * n_tokens],
-            supply: vec![0; n_tokens],
-        }
+        Ledger { n_tokens, balances: vec![0; accounts * n_tokens], supply: vec![0; n_tokens] }
     }
 
     /// Genesis issuance: creates `amount` in `account` and counts it into the supply.
-    pub fn mint_genesis(
-        &mut self,
-        account: AccountId,
-        token: TokenId,
-        amount: u128,
-    ) -> Result<(), LedgerError> {
+    pub fn mint_genesis(&mut self, account: AccountId, token: TokenId, amount: u128) -> Result<(), LedgerError> {
         let k = self.slot(account, token);
         let overflow = LedgerError::Overflow { account, token };
-        self.balances[k] = self.balances[k]
-            .checked_add(amount)
-            .ok_or(overflow.clone())?;
-        self.supply[token.index()] = self.supply[token.index()]
-            .checked_add(amount)
-            .ok_or(overflow)?;
+        self.balances[k] = self.balances[k].checked_add(amount).ok_or(overflow.clone())?;
+        self.supply[token.index()] = self.supply[token.index()].checked_add(amount).ok_or(overflow)?;
         Ok(())
     }
 
@@ -159,18 +138,13 @@ impl Ledger {
 
     /// Balance of `account` in `token`.
     pub fn balance(&self, account: AccountId, token: TokenId) -> u128 {
-        self.balances
-            .get(self.slot(account, token))
-            .copied()
-            .unwrap_or(0)
+        self.balances.get(self.slot(account, token)).copied().unwrap_or(0)
     }
 
     /// All balances of one account, by token id.
     pub fn account(&self, account: AccountId) -> &[u128] {
         let start = account.0 as usize * self.n_tokens;
-        self.balances
-            .get(start..start + self.n_tokens)
-            .unwrap_or(&[])
+        self.balances.get(start..start + self.n_tokens).unwrap_or(&[])
     }
 
     /// Supply of a token.
@@ -197,16 +171,9 @@ impl Ledger {
         let (f, t) = (self.slot(from, token), self.slot(to, token));
         let available = self.balances[f];
         if available < amount {
-            return Err(LedgerError::Insufficient {
-                account: from,
-                token,
-                needed: amount,
-                available,
-            });
+            return Err(LedgerError::Insufficient { account: from, token, needed: amount, available });
         }
-        let received = self.balances[t]
-            .checked_add(amount)
-            .ok_or(LedgerError::Overflow { account: to, token })?;
+        let received = self.balances[t].checked_add(amount).ok_or(LedgerError::Overflow { account: to, token })?;
         self.balances[f] = available - amount;
         self.balances[t] = received;
         Ok(())
@@ -215,12 +182,7 @@ impl Ledger {
     /// Checks every token's total against its supply; `symbols` name tokens in the error.
     pub fn check(&self, symbols: &[String]) -> Result<(), LedgerError> {
         for (k, supply) in self.supply.iter().enumerate() {
-            let held = self
-                .balances
-                .iter()
-                .skip(k)
-                .step_by(self.n_tokens)
-                .fold(0u128, |a, b| a.saturating_add(*b));
+            let held = self.balances.iter().skip(k).step_by(self.n_tokens).fold(0u128, |a, b| a.saturating_add(*b));
             if held != *supply {
                 return Err(LedgerError::Conservation {
                     symbol: symbols.get(k).cloned().unwrap_or_else(|| format!("#{k}")),
@@ -270,14 +232,6 @@ mod tests {
         l.mint_genesis(AccountId(0), TokenId(0), 10).unwrap();
         l.balances[1] = 3; // simulate a bug that creates tokens
         let err = l.check(&["WETH".into()]).unwrap_err();
-        assert_eq!(
-            err,
-            LedgerError::Conservation {
-                symbol: "WETH".into(),
-                supply: 10,
-                held: 13,
-                difference: 3
-            }
-        );
+        assert_eq!(err, LedgerError::Conservation { symbol: "WETH".into(), supply: 10, held: 13, difference: 3 });
     }
 }

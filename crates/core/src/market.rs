@@ -4,7 +4,7 @@
 
 use bevy_ecs::prelude::*;
 use meshsim_scenario::{Market, Scenario, TokenId};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
@@ -29,17 +29,9 @@ pub struct ExternalPrices {
 
 impl ExternalPrices {
     fn new(per_token: Vec<f64>, decimals: &[u8]) -> Self {
-        let scale: Vec<f64> = decimals
-            .iter()
-            .map(|d| libm::pow(10.0, -f64::from(*d)))
-            .collect();
+        let scale: Vec<f64> = decimals.iter().map(|d| libm::pow(10.0, -f64::from(*d))).collect();
         let per_base_unit = per_token.iter().zip(&scale).map(|(p, s)| p * s).collect();
-        ExternalPrices {
-            previous_per_token: per_token.clone(),
-            per_token,
-            per_base_unit,
-            scale,
-        }
+        ExternalPrices { previous_per_token: per_token.clone(), per_token, per_base_unit, scale }
     }
 
     fn set(&mut self, token: TokenId, price: f64) {
@@ -54,7 +46,7 @@ impl ExternalPrices {
 
     /// Numeraire value of `amount` base units of `token`.
     pub fn value(&self, token: TokenId, amount: u128) -> f64 {
-        amount as f64 * self.per_base_unit[token.index()]
+        meshsim_math::u128_to_f64(amount) * self.per_base_unit[token.index()]
     }
 }
 
@@ -62,7 +54,11 @@ impl ExternalPrices {
 #[derive(Resource, Debug)]
 pub struct ExternalMarket {
     spec: Market,
-    cholesky: DMatrix<f64>,
+    // lower-triangular Cholesky factor of the correlation matrix, row-major
+    cholesky: Vec<f64>,
+    // per-block scratch: independent and correlated normals
+    z: Vec<f64>,
+    w: Vec<f64>,
     log_price: Vec<f64>,
     shock_offset: Vec<f64>,
     regime: usize,
@@ -79,22 +75,18 @@ impl ExternalMarket {
         let n = spec.assets.len();
         let corr = DMatrix::from_fn(n, n, |i, j| spec.correlation[i][j]);
         // validated positive definite at load; identity is a safe fallback
-        let cholesky = corr
-            .cholesky()
-            .map(|c| c.l())
-            .unwrap_or_else(|| DMatrix::identity(n, n));
+        let l = corr.cholesky().map(|c| c.l()).unwrap_or_else(|| DMatrix::identity(n, n));
+        let cholesky = (0..n * n).map(|k| l[(k / n, k % n)]).collect();
         let seed = scenario.seed;
         let market = ExternalMarket {
             cholesky,
+            z: vec![0.0; n],
+            w: vec![0.0; n],
             log_price: spec.assets.iter().map(|a| libm::log(a.price)).collect(),
             shock_offset: vec![0.0; n],
             regime: 0,
-            diffusion_rng: (0..n)
-                .map(|k| stream(seed, Purpose::Diffusion, k as u64))
-                .collect(),
-            jump_rng: (0..n)
-                .map(|k| stream(seed, Purpose::Jumps, k as u64))
-                .collect(),
+            diffusion_rng: (0..n).map(|k| stream(seed, Purpose::Diffusion, k as u64)).collect(),
+            jump_rng: (0..n).map(|k| stream(seed, Purpose::Jumps, k as u64)).collect(),
             regime_rng: stream(seed, Purpose::Regimes, 0),
             replay_row: 0,
             spec,
@@ -108,10 +100,7 @@ impl ExternalMarket {
     }
 
     fn replay_price(&self, asset: usize) -> Option<f64> {
-        self.spec
-            .replay
-            .as_ref()
-            .map(|r| r.prices[self.replay_row][asset])
+        self.spec.replay.as_ref().map(|r| r.prices[self.replay_row][asset])
     }
 
     /// Current regime index.
@@ -121,12 +110,7 @@ impl ExternalMarket {
 
     /// Stream positions, for digests.
     pub fn rng_word_pos(&self) -> Vec<u128> {
-        let mut v: Vec<u128> = self
-            .diffusion_rng
-            .iter()
-            .chain(&self.jump_rng)
-            .map(|r| r.get_word_pos())
-            .collect();
+        let mut v: Vec<u128> = self.diffusion_rng.iter().chain(&self.jump_rng).map(|r| r.get_word_pos()).collect();
         v.push(self.regime_rng.get_word_pos());
         v
     }
@@ -136,37 +120,29 @@ impl ExternalMarket {
         let n = self.spec.assets.len();
         let dt_years = dt / SECONDS_PER_YEAR;
         if let Some(replay) = &self.spec.replay {
-            while self.replay_row + 1 < replay.times.len()
-                && replay.times[self.replay_row + 1] <= timestamp + 1e-9
-            {
+            while self.replay_row + 1 < replay.times.len() && replay.times[self.replay_row + 1] <= timestamp + 1e-9 {
                 self.replay_row += 1;
             }
         } else {
             self.step_regime(dt_years);
-            let multiplier = self
-                .spec
-                .regimes
-                .as_ref()
-                .map_or(1.0, |r| r.multipliers[self.regime]);
+            let multiplier = self.spec.regimes.as_ref().map_or(1.0, |r| r.multipliers[self.regime]);
             // independent normals from each asset's own stream, correlated through L
-            let z = DVector::from_iterator(
-                n,
-                self.diffusion_rng
-                    .iter_mut()
-                    .map(|r| StandardNormal.sample(r)),
-            );
-            let w = &self.cholesky * z;
+            for (z, rng) in self.z.iter_mut().zip(&mut self.diffusion_rng) {
+                *z = StandardNormal.sample(rng);
+            }
+            for i in 0..n {
+                self.w[i] = (0..=i).map(|k| self.cholesky[i * n + k] * self.z[k]).sum();
+            }
+            let w = &self.w;
             for (k, asset) in self.spec.assets.iter().enumerate() {
                 let sigma = asset.volatility * multiplier;
-                let mut step = (asset.drift - 0.5 * sigma * sigma) * dt_years
-                    + sigma * libm::sqrt(dt_years) * w[k];
+                let mut step = (asset.drift - 0.5 * sigma * sigma) * dt_years + sigma * libm::sqrt(dt_years) * w[k];
                 if let Some(j) = self.spec.jumps {
                     let lambda = j.intensity_per_year * dt_years;
                     // compensator keeps E[price] unchanged by jumps
                     step -= lambda * (libm::exp(j.mean + 0.5 * j.stdev * j.stdev) - 1.0);
                     if lambda > 0.0 {
-                        let count =
-                            Poisson::new(lambda).map_or(0.0, |p| p.sample(&mut self.jump_rng[k]));
+                        let count = Poisson::new(lambda).map_or(0.0, |p| p.sample(&mut self.jump_rng[k]));
                         for _ in 0..count as u64 {
                             let z: f64 = StandardNormal.sample(&mut self.jump_rng[k]);
                             step += j.mean + j.stdev * z;
@@ -187,10 +163,7 @@ impl ExternalMarket {
                 Some(p) => libm::log(p),
                 None => self.log_price[k],
             };
-            prices.set(
-                self.spec.assets[k].token,
-                libm::exp(base + self.shock_offset[k]),
-            );
+            prices.set(self.spec.assets[k].token, libm::exp(base + self.shock_offset[k]));
         }
     }
 

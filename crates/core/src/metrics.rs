@@ -27,11 +27,17 @@ pub struct PoolMetrics {
 }
 
 impl PoolMetrics {
-    /// Loss-versus-rebalancing so far: what holding the pool's reserves and rebalancing at
-    /// external prices earned, minus what the pool earned (`holdings_gain - (V_now - V_0)`);
-    /// with zero fees it equals the arbitrageurs' profit, path by path.
-    pub fn lvr(&self) -> f64 {
+    /// The LPs' loss against the rebalancing portfolio, net of the fees they earned:
+    /// `sum_k R_k . (P_k+1 - P_k) - (V_now - V_0)`. With only arbitrageurs trading it equals
+    /// their profit plus the gas they paid, path by path.
+    pub fn loss_vs_rebalancing(&self) -> f64 {
         self.holdings_gain - (self.value - self.initial_value)
+    }
+
+    /// Loss-versus-rebalancing before fees (Milionis et al.): the net loss plus the fees earned.
+    /// Equals [`PoolMetrics::loss_vs_rebalancing`] in fee-free pools.
+    pub fn lvr(&self) -> f64 {
+        self.loss_vs_rebalancing() + self.fees
     }
 }
 
@@ -65,11 +71,7 @@ pub struct Metrics {
 
 /// Numeraire value of a pool's holdings at current external prices.
 pub fn pool_value(entry: &PoolEntry, ledger: &Ledger, prices: &ExternalPrices) -> f64 {
-    entry
-        .tokens
-        .iter()
-        .map(|t| prices.value(*t, ledger.balance(entry.account, *t)))
-        .sum()
+    entry.tokens.iter().map(|t| prices.value(*t, ledger.balance(entry.account, *t))).sum()
 }
 
 /// Observe phase: credit each pool's holdings with the external price move of this block.
@@ -86,7 +88,7 @@ pub fn accumulate_holdings_gain(
             .map(|t| {
                 let k = t.index();
                 let scale = prices.per_base_unit[k] / prices.per_token[k];
-                ledger.balance(entry.account, *t) as f64
+                meshsim_math::u128_to_f64(ledger.balance(entry.account, *t))
                     * (prices.per_token[k] - prices.previous_per_token[k])
                     * scale
             })

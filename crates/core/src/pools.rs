@@ -95,10 +95,7 @@ impl DirtyPools {
     /// All pools dirty (the first block sees everything as new).
     pub fn all(n: usize) -> Self {
         // rotated into `previous` at the start of block 1
-        DirtyPools {
-            current: vec![true; n],
-            previous: vec![false; n],
-        }
+        DirtyPools { current: vec![true; n], previous: vec![false; n] }
     }
 }
 

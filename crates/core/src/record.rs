@@ -102,18 +102,8 @@ pub fn record_block(
     let mut rows: Vec<(PoolId, PoolRow)> = pools
         .iter()
         .map(|e| {
-            let balances = e
-                .tokens
-                .iter()
-                .map(|t| ledger.balance(e.account, *t))
-                .collect();
-            (
-                e.id,
-                PoolRow {
-                    price: pool_price(e, &config.decimals),
-                    balances,
-                },
-            )
+            let balances = e.tokens.iter().map(|t| ledger.balance(e.account, *t)).collect();
+            (e.id, PoolRow { price: pool_price(e, &config.decimals), balances })
         })
         .collect();
     rows.sort_by_key(|(id, _)| *id);

@@ -50,9 +50,6 @@ mod tests {
         assert_eq!(draw(Purpose::Diffusion, 0), draw(Purpose::Diffusion, 0));
         assert_ne!(draw(Purpose::Diffusion, 0), draw(Purpose::Diffusion, 1));
         assert_ne!(draw(Purpose::Diffusion, 0), draw(Purpose::Jumps, 0));
-        assert_ne!(
-            stream(7, Purpose::Agent, 3).random::<u64>(),
-            stream(8, Purpose::Agent, 3).random::<u64>()
-        );
+        assert_ne!(stream(7, Purpose::Agent, 3).random::<u64>(), stream(8, Purpose::Agent, 3).random::<u64>());
     }
 }

@@ -32,10 +32,7 @@ pub enum Phase {
 pub fn block_schedule() -> Schedule {
     let mut schedule = Schedule::default();
     schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.set_build_settings(ScheduleBuildSettings {
-        ambiguity_detection: LogLevel::Error,
-        ..Default::default()
-    });
+    schedule.set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
     schedule.configure_sets(
         (
             Phase::Begin,
@@ -49,29 +46,13 @@ pub fn block_schedule() -> Schedule {
         )
             .chain(),
     );
-    schedule.add_systems(
-        (chain::advance_clock, pools::rotate_dirty_pools)
-            .chain()
-            .in_set(Phase::Begin),
-    );
+    schedule.add_systems((chain::advance_clock, pools::rotate_dirty_pools).chain().in_set(Phase::Begin));
     schedule.add_systems(market::advance_external_prices.in_set(Phase::Market));
     schedule.add_systems(metrics::accumulate_holdings_gain.in_set(Phase::Observe));
-    schedule.add_systems(
-        (arbitrage::decide_cex_dex, cycle::decide_cycles)
-            .chain()
-            .in_set(Phase::Decide),
-    );
+    schedule.add_systems((arbitrage::decide_cex_dex, cycle::decide_cycles).chain().in_set(Phase::Decide));
     schedule.add_systems(tx::order_transactions.in_set(Phase::Order));
     schedule.add_systems(execute::execute_transactions.in_set(Phase::Execute));
-    schedule.add_systems(
-        (record::record_block, metrics::update_pool_values)
-            .chain()
-            .in_set(Phase::Record),
-    );
-    schedule.add_systems(
-        (check::check_conservation, chain::roll_base_fee)
-            .chain()
-            .in_set(Phase::Settle),
-    );
+    schedule.add_systems((record::record_block, metrics::update_pool_values).chain().in_set(Phase::Record));
+    schedule.add_systems((check::check_conservation, chain::roll_base_fee).chain().in_set(Phase::Settle));
     schedule
 }

@@ -37,10 +37,7 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions {
-            record: false,
-            check_conservation: cfg!(debug_assertions),
-        }
+        SimOptions { record: false, check_conservation: cfg!(debug_assertions) }
     }
 }
 
@@ -79,25 +76,17 @@ impl Simulation {
         let genesis = |e: crate::ledger::LedgerError| SimError::Genesis(e.to_string());
         for p in &scenario.pools {
             for (t, b) in p.tokens.iter().zip(&p.balances) {
-                ledger
-                    .mint_genesis(layout.pool(p.id), *t, *b)
-                    .map_err(genesis)?;
+                ledger.mint_genesis(layout.pool(p.id), *t, *b).map_err(genesis)?;
             }
         }
         for a in &scenario.agents {
             for (t, b) in &a.capital {
-                ledger
-                    .mint_genesis(layout.agent(a.id), *t, *b)
-                    .map_err(genesis)?;
+                ledger.mint_genesis(layout.agent(a.id), *t, *b).map_err(genesis)?;
             }
         }
         for t in 0..n_tokens {
             ledger
-                .mint_genesis(
-                    layout.special(Special::Cex),
-                    meshsim_scenario::TokenId(t as u16),
-                    CEX_DEPTH,
-                )
+                .mint_genesis(layout.special(Special::Cex), meshsim_scenario::TokenId(t as u16), CEX_DEPTH)
                 .map_err(genesis)?;
         }
 
@@ -124,11 +113,7 @@ impl Simulation {
         }
 
         for a in &scenario.agents {
-            let meta = AgentMeta {
-                id: a.id,
-                name: a.name.clone(),
-                account: layout.agent(a.id),
-            };
+            let meta = AgentMeta { id: a.id, name: a.name.clone(), account: layout.agent(a.id) };
             let mut agent = world.spawn((meta, PendingTxs::default()));
             match &a.kind {
                 AgentKind::Arbitrageur { pools, min_profit } => {
@@ -138,16 +123,8 @@ impl Simulation {
                         priority_fee_wei: a.priority_fee_wei,
                     });
                 }
-                AgentKind::CycleArbitrageur {
-                    max_cycle_len,
-                    min_profit,
-                } => {
-                    agent.insert(CycleArb::new(
-                        &entries,
-                        *max_cycle_len,
-                        *min_profit,
-                        a.priority_fee_wei,
-                    ));
+                AgentKind::CycleArbitrageur { max_cycle_len, min_profit } => {
+                    agent.insert(CycleArb::new(&entries, *max_cycle_len, *min_profit, a.priority_fee_wei));
                 }
             }
         }
@@ -155,32 +132,20 @@ impl Simulation {
 
         world.insert_resource(DirtyPools::all(index.0.len()));
         world.insert_resource(index);
-        world.insert_resource(BlockClock::new(
-            scenario.chain.block_time,
-            stream(scenario.seed, Purpose::BlockTime, 0),
-        ));
+        world.insert_resource(BlockClock::new(scenario.chain.block_time, stream(scenario.seed, Purpose::BlockTime, 0)));
         world.insert_resource(GasMarket::new(&scenario.chain));
         world.insert_resource(market);
         world.insert_resource(prices);
         world.insert_resource(ledger);
         world.insert_resource(config);
         world.insert_resource(BlockTxs::default());
-        world.insert_resource(Records {
-            enabled: options.record,
-            ..Default::default()
-        });
+        world.insert_resource(Records { enabled: options.record, ..Default::default() });
         world.insert_resource(metrics);
         world.insert_resource(SimStatus::default());
 
         let mut schedule = block_schedule();
-        schedule
-            .initialize(&mut world)
-            .map_err(|e| SimError::Schedule(format!("{e:?}")))?;
-        Ok(Simulation {
-            world,
-            schedule,
-            scenario: scenario.clone(),
-        })
+        schedule.initialize(&mut world).map_err(|e| SimError::Schedule(format!("{e:?}")))?;
+        Ok(Simulation { world, schedule, scenario: scenario.clone() })
     }
 
     /// Runs one block.
@@ -223,17 +188,11 @@ impl Simulation {
 
     fn pools_sorted(&self) -> Vec<&PoolEntry> {
         let index = self.world.resource::<PoolIndex>();
-        index
-            .0
-            .iter()
-            .filter_map(|e| self.world.get::<PoolEntry>(*e))
-            .collect()
+        index.0.iter().filter_map(|e| self.world.get::<PoolEntry>(*e)).collect()
     }
 
     fn agents_sorted(&mut self) -> Vec<(AgentMeta, &'static str)> {
-        let mut q = self
-            .world
-            .query::<(&AgentMeta, Has<CexDexArb>, Has<CycleArb>)>();
+        let mut q = self.world.query::<(&AgentMeta, Has<CexDexArb>, Has<CycleArb>)>();
         let mut v: Vec<(AgentMeta, &'static str)> = q
             .iter(&self.world)
             .map(|(m, cex, cyc)| {
@@ -267,29 +226,20 @@ impl Simulation {
             .tokens
             .iter()
             .enumerate()
-            .map(|(k, t)| TokenSnapshot {
-                symbol: t.symbol.clone(),
-                decimals: t.decimals,
-                price: prices.per_token[k],
-            })
+            .map(|(k, t)| TokenSnapshot { symbol: t.symbol.clone(), decimals: t.decimals, price: prices.per_token[k] })
             .collect();
         let pools = self
             .pools_sorted()
             .into_iter()
             .map(|e| {
                 let price = pool_price(e, &config.decimals);
-                let external =
-                    prices.per_token[e.tokens[0].index()] / prices.per_token[e.tokens[1].index()];
+                let external = prices.per_token[e.tokens[0].index()] / prices.per_token[e.tokens[1].index()];
                 PoolSnapshot {
                     id: e.id,
                     name: e.name.clone(),
                     kind: e.pool.kind(),
                     tokens: e.tokens.clone(),
-                    balances: e
-                        .tokens
-                        .iter()
-                        .map(|t| ledger.balance(e.account, *t))
-                        .collect(),
+                    balances: e.tokens.iter().map(|t| ledger.balance(e.account, *t)).collect(),
                     price,
                     deviation: price / external - 1.0,
                     fee: e.pool.fee_fraction(),
@@ -350,11 +300,7 @@ impl Simulation {
 
     /// Agent id by name.
     pub fn agent_id(&self, name: &str) -> Option<AgentId> {
-        self.scenario
-            .agents
-            .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.id)
+        self.scenario.agents.iter().find(|a| a.name == name).map(|a| a.id)
     }
 }
 

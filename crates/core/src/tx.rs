@@ -2,6 +2,10 @@
 
 use bevy_ecs::prelude::*;
 use meshsim_scenario::{AgentId, PoolId, TokenId};
+use smallvec::SmallVec;
+
+/// A swap path: at most three hops stay inline.
+pub type Path = SmallVec<[Leg; 3]>;
 
 /// What a transaction is for (a column of the `trades` table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,7 +53,7 @@ pub struct Tx {
     /// Priority fee, wei per gas.
     pub priority_fee_wei: u128,
     /// Swap path; each hop feeds the next.
-    pub legs: Vec<Leg>,
+    pub legs: Path,
     /// Exact input of the first hop.
     pub amount_in: u128,
     /// Revert unless the last hop pays at least this.
@@ -75,9 +79,6 @@ pub fn order_transactions(mut senders: Query<&mut PendingTxs>, mut block: ResMut
         block.0.append(&mut pending.0);
     }
     block.0.sort_by(|a, b| {
-        b.priority_fee_wei
-            .cmp(&a.priority_fee_wei)
-            .then(a.sender.cmp(&b.sender))
-            .then(a.seq.cmp(&b.seq))
+        b.priority_fee_wei.cmp(&a.priority_fee_wei).then(a.sender.cmp(&b.sender)).then(a.seq.cmp(&b.seq))
     });
 }

@@ -15,11 +15,7 @@ fn main() -> MathResult<()> {
     let mut v3 = V3Pool::new(3000, 60, get_sqrt_ratio_at_tick(-198_000)?)?; // ~2500 USDC(6dp)/WETH(18dp)
     v3.mint(1, -204_000, -192_000, 20 * E18)?;
     let pools = [
-        (
-            "uniswap v2 WETH/USDC",
-            Pool::ConstantProduct(V2Pair::seeded(1_000 * E18, 2_500_000 * E6, 3000)?),
-            E18,
-        ),
+        ("uniswap v2 WETH/USDC", Pool::ConstantProduct(V2Pair::seeded(1_000 * E18, 2_500_000 * E6, 3000)?), E18),
         ("uniswap v3 WETH/USDC 0.3%", Pool::Concentrated(v3), E18),
         (
             "curve NG USDC/USDT",
@@ -46,22 +42,14 @@ fn main() -> MathResult<()> {
         ),
     ];
     for (name, mut pool, amount) in pools {
-        println!(
-            "{name}: marginal price {:.6e} token1 base units per token0 base unit",
-            pool.marginal_price(0, 1)
-        );
+        println!("{name}: marginal price {:.6e} token1 base units per token0 base unit", pool.marginal_price(0, 1));
         for k in 1..=3u128 {
             let q = pool.swap_exact_in(0, 1, amount * k)?;
-            println!(
-                "  swap {:>26} in -> {:>26} out (fee {})",
-                q.amount_in, q.amount_out, q.lp_fee
-            );
+            println!("  swap {:>26} in -> {:>26} out (fee {})", q.amount_in, q.amount_out, q.lp_fee);
         }
         let target = pool.net_price(0, 1) * 1.02;
         let back = pool.input_to_price(1, 0, 1.0 / target)?;
-        println!(
-            "  trade-to-price: {back} token1 in until its marginal rate is 1 / (1.02 x net price of token0)"
-        );
+        println!("  trade-to-price: {back} token1 in until its marginal rate is 1 / (1.02 x net price of token0)");
     }
     Ok(())
 }

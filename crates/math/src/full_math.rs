@@ -11,9 +11,7 @@ use crate::{MathError, MathResult, U256, U512};
 #[inline]
 pub fn mul_div(a: U256, b: U256, denominator: U256) -> MathResult<U256> {
     if denominator.is_zero() {
-        return Err(MathError::DivisionByZero {
-            what: "FullMath.mulDiv",
-        });
+        return Err(MathError::DivisionByZero { what: "FullMath.mulDiv" });
     }
     if let Some(product) = a.checked_mul(b) {
         return Ok(product / denominator);
@@ -27,18 +25,14 @@ pub fn mul_div(a: U256, b: U256, denominator: U256) -> MathResult<U256> {
 #[inline]
 pub fn mul_div_rounding_up(a: U256, b: U256, denominator: U256) -> MathResult<U256> {
     if denominator.is_zero() {
-        return Err(MathError::DivisionByZero {
-            what: "FullMath.mulDivRoundingUp",
-        });
+        return Err(MathError::DivisionByZero { what: "FullMath.mulDivRoundingUp" });
     }
     if let Some(product) = a.checked_mul(b) {
         let (q, r) = product.div_rem(denominator);
         return if r.is_zero() {
             Ok(q)
         } else {
-            q.checked_add(U256::ONE).ok_or(MathError::Overflow {
-                what: "FullMath.mulDivRoundingUp",
-            })
+            q.checked_add(U256::ONE).ok_or(MathError::Overflow { what: "FullMath.mulDivRoundingUp" })
         };
     }
     let product: U512 = a.widening_mul(b);
@@ -47,9 +41,7 @@ pub fn mul_div_rounding_up(a: U256, b: U256, denominator: U256) -> MathResult<U2
     if r.is_zero() {
         Ok(q)
     } else {
-        q.checked_add(U256::ONE).ok_or(MathError::Overflow {
-            what: "FullMath.mulDivRoundingUp",
-        })
+        q.checked_add(U256::ONE).ok_or(MathError::Overflow { what: "FullMath.mulDivRoundingUp" })
     }
 }
 
@@ -58,9 +50,7 @@ pub fn mul_div_rounding_up(a: U256, b: U256, denominator: U256) -> MathResult<U2
 #[inline]
 pub fn div_rounding_up(x: U256, y: U256) -> MathResult<U256> {
     if y.is_zero() {
-        return Err(MathError::DivisionByZero {
-            what: "UnsafeMath.divRoundingUp",
-        });
+        return Err(MathError::DivisionByZero { what: "UnsafeMath.divRoundingUp" });
     }
     let (q, r) = x.div_rem(y);
     Ok(if r.is_zero() { q } else { q + U256::ONE })
@@ -77,11 +67,7 @@ fn narrow(x: U512, what: &'static str) -> MathResult<U256> {
 /// Checked narrowing to `uint160`, as `SafeCast.toUint160`.
 #[inline]
 pub fn to_u160(x: U256, what: &'static str) -> MathResult<U256> {
-    if x.bit_len() > 160 {
-        Err(MathError::Overflow { what })
-    } else {
-        Ok(x)
-    }
+    if x.bit_len() > 160 { Err(MathError::Overflow { what }) } else { Ok(x) }
 }
 
 /// Checked narrowing to `u128`.
@@ -132,14 +118,8 @@ mod tests {
 
     #[test]
     fn mul_div_reverts_on_overflow_and_zero_denominator() {
-        assert!(matches!(
-            mul_div(U256::MAX, u(2), u(1)),
-            Err(MathError::Overflow { .. })
-        ));
-        assert!(matches!(
-            mul_div(u(1), u(1), U256::ZERO),
-            Err(MathError::DivisionByZero { .. })
-        ));
+        assert!(matches!(mul_div(U256::MAX, u(2), u(1)), Err(MathError::Overflow { .. })));
+        assert!(matches!(mul_div(u(1), u(1), U256::ZERO), Err(MathError::DivisionByZero { .. })));
         // rounding up of MAX*MAX/(MAX-1) overflows, as in the v3-core FullMath tests
         assert!(mul_div_rounding_up(U256::MAX, U256::MAX, U256::MAX - U256::ONE).is_err());
     }

@@ -27,7 +27,7 @@ pub mod v3;
 pub mod weighted;
 
 pub use error::{MathError, MathResult, Protocol};
-pub use pool::{Pool, PoolKind, SwapQuote, price_from_sqrt_x96, sqrt_x96_from_price};
+pub use pool::{Pool, PoolKind, SwapQuote, price_from_sqrt_x96, solve_rate, sqrt_x96_from_price};
 
 /// 256-bit unsigned integer (the EVM word).
 pub type U256 = ruint::aliases::U256;
@@ -59,5 +59,34 @@ pub fn f64_to_u256(x: f64) -> U256 {
         U256::from(mantissa) << (exponent as usize)
     } else {
         U256::from(mantissa >> ((-exponent) as u32).min(63))
+    }
+}
+
+/// Nearest f64 of a u128, correctly rounded like `as f64` but without the slow software routine
+/// for values above 2^64: the top 64 bits with a sticky bit for the rest convert in hardware.
+#[inline]
+pub fn u128_to_f64(x: u128) -> f64 {
+    let hi = (x >> 64) as u64;
+    if hi == 0 {
+        return x as u64 as f64;
+    }
+    let shift = 64 - hi.leading_zeros();
+    let top = (x >> shift) as u64;
+    let sticky = u64::from(x & ((1u128 << shift) - 1) != 0);
+    // exact scaling by a power of two
+    (top | sticky) as f64 * f64::from_bits((1023 + u64::from(shift)) << 52)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn u128_to_f64_rounds_like_as(x in any::<u128>(), shift in 0u32..128) {
+            let y = x >> shift;
+            prop_assert_eq!(u128_to_f64(y).to_bits(), (y as f64).to_bits());
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::v2::{self, V2Pair};
 use crate::v3::tick_math::{MAX_SQRT_RATIO, MIN_SQRT_RATIO};
 use crate::v3::{AmountRemaining, V3Pool};
 use crate::weighted::WeightedPool;
-use crate::{MathError, MathResult, Protocol, U256, u256_to_f64};
+use crate::{MathError, MathResult, Protocol, U256, u128_to_f64, u256_to_f64};
 
 /// Any AMM pool meshsim can simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,9 +69,7 @@ pub struct SwapQuote {
 const MAX_U128: U256 = U256::from_limbs([u64::MAX, u64::MAX, 0, 0]);
 
 fn to_u128(v: U256) -> MathResult<u128> {
-    u128::try_from(v).map_err(|_| MathError::Overflow {
-        what: "amount above u128",
-    })
+    u128::try_from(v).map_err(|_| MathError::Overflow { what: "amount above u128" })
 }
 
 fn two_token(i: usize, j: usize) -> MathResult<bool> {
@@ -95,11 +93,7 @@ pub fn price_from_sqrt_x96(sqrt_price_x96: U256) -> f64 {
 /// The Q64.96 sqrt price of a token1-per-token0 price, clamped to the valid range.
 pub fn sqrt_x96_from_price(price: f64) -> U256 {
     let s = libm::sqrt(price) * 79_228_162_514_264_337_593_543_950_336.0;
-    let v = if s.is_finite() && s > 0.0 {
-        crate::f64_to_u256(s)
-    } else {
-        U256::ZERO
-    };
+    let v = if s.is_finite() && s > 0.0 { crate::f64_to_u256(s) } else { U256::ZERO };
     v.clamp(MIN_SQRT_RATIO, MAX_SQRT_RATIO)
 }
 
@@ -137,7 +131,7 @@ impl Pool {
     pub fn marginal_price(&self, i: usize, j: usize) -> f64 {
         match self {
             Pool::ConstantProduct(p) => {
-                let r = [p.reserve0 as f64, p.reserve1 as f64];
+                let r = [u128_to_f64(p.reserve0), u128_to_f64(p.reserve1)];
                 r[j] / r[i]
             }
             Pool::Concentrated(p) => {
@@ -197,12 +191,7 @@ impl Pool {
             }
             Pool::Weighted(p) => {
                 let (out, fee) = p.quote_out_given_in(i, j, amount_in)?;
-                Ok(SwapQuote {
-                    amount_in,
-                    amount_out: out,
-                    lp_fee: fee,
-                    ..Default::default()
-                })
+                Ok(SwapQuote { amount_in, amount_out: out, lp_fee: fee, ..Default::default() })
             }
         }
     }
@@ -215,12 +204,7 @@ impl Pool {
                 let zero_for_one = two_token(i, j)?;
                 let (r_in, r_out) = p.reserves(zero_for_one);
                 let amount_in = v2::get_amount_in(amount_out, r_in, r_out, p.fee_pips)?;
-                Ok(SwapQuote {
-                    amount_in,
-                    amount_out,
-                    lp_fee: fee_of(amount_in, p.fee_pips),
-                    ..Default::default()
-                })
+                Ok(SwapQuote { amount_in, amount_out, lp_fee: fee_of(amount_in, p.fee_pips), ..Default::default() })
             }
             Pool::Concentrated(p) => {
                 let zero_for_one = two_token(i, j)?;
@@ -231,10 +215,7 @@ impl Pool {
                 )?;
                 if r.amount_out < U256::from(amount_out) {
                     // SwapRouter: require(amountOutReceived == amountOut)
-                    return Err(MathError::revert(
-                        Protocol::UniswapV3,
-                        "insufficient liquidity for exact output",
-                    ));
+                    return Err(MathError::revert(Protocol::UniswapV3, "insufficient liquidity for exact output"));
                 }
                 Ok(SwapQuote {
                     amount_in: to_u128(r.amount_in)?,
@@ -248,17 +229,10 @@ impl Pool {
                 // No get_dx in classic pools: the smallest dx whose get_dy reaches amount_out.
                 let enough = |dx: u128| p.quote(i, j, dx).is_ok_and(|o| o.dy >= amount_out);
                 let estimate = amount_out as f64 / p.marginal_price(i, j);
-                let guess = if estimate.is_finite() && estimate < 1e38 {
-                    estimate as u128
-                } else {
-                    0
-                };
+                let guess = if estimate.is_finite() && estimate < 1e38 { estimate as u128 } else { 0 };
                 let dx = largest_satisfying(guess, |dx| !enough(dx)).saturating_add(1);
                 if !enough(dx) {
-                    return Err(MathError::revert(
-                        Protocol::Curve,
-                        "exact output exceeds pool balance",
-                    ));
+                    return Err(MathError::revert(Protocol::Curve, "exact output exceeds pool balance"));
                 }
                 let mut q = self.quote_exact_in(i, j, dx)?;
                 q.amount_in = dx;
@@ -266,12 +240,7 @@ impl Pool {
             }
             Pool::Weighted(p) => {
                 let (amount_in, fee) = p.quote_in_given_out(i, j, amount_out)?;
-                Ok(SwapQuote {
-                    amount_in,
-                    amount_out,
-                    lp_fee: fee,
-                    ..Default::default()
-                })
+                Ok(SwapQuote { amount_in, amount_out, lp_fee: fee, ..Default::default() })
             }
         }
     }
@@ -291,11 +260,8 @@ impl Pool {
             }
             Pool::Concentrated(p) => {
                 let zero_for_one = two_token(i, j)?;
-                let r = p.swap(
-                    zero_for_one,
-                    AmountRemaining::ExactIn(U256::from(amount_in)),
-                    default_limit(zero_for_one),
-                )?;
+                let r =
+                    p.swap(zero_for_one, AmountRemaining::ExactIn(U256::from(amount_in)), default_limit(zero_for_one))?;
                 Ok(SwapQuote {
                     amount_in: to_u128(r.amount_in)?,
                     amount_out: to_u128(r.amount_out)?,
@@ -318,23 +284,13 @@ impl Pool {
             Pool::Weighted(p) => {
                 let (out, fee) = p.quote_out_given_in(i, j, amount_in)?;
                 p.apply(i, j, amount_in, out)?;
-                Ok(SwapQuote {
-                    amount_in,
-                    amount_out: out,
-                    lp_fee: fee,
-                    ..Default::default()
-                })
+                Ok(SwapQuote { amount_in, amount_out: out, lp_fee: fee, ..Default::default() })
             }
         }
     }
 
     /// Apply an exact-output swap; returns what was paid and received.
-    pub fn swap_exact_out(
-        &mut self,
-        i: usize,
-        j: usize,
-        amount_out: u128,
-    ) -> MathResult<SwapQuote> {
+    pub fn swap_exact_out(&mut self, i: usize, j: usize, amount_out: u128) -> MathResult<SwapQuote> {
         let q = self.quote_exact_out(i, j, amount_out)?;
         match self {
             Pool::ConstantProduct(p) => {
@@ -344,11 +300,7 @@ impl Pool {
             }
             Pool::Concentrated(p) => {
                 let zero_for_one = two_token(i, j)?;
-                p.swap(
-                    zero_for_one,
-                    AmountRemaining::ExactOut(U256::from(amount_out)),
-                    default_limit(zero_for_one),
-                )?;
+                p.swap(zero_for_one, AmountRemaining::ExactOut(U256::from(amount_out)), default_limit(zero_for_one))?;
                 Ok(q)
             }
             Pool::StableSwap(_) => {
@@ -371,16 +323,10 @@ impl Pool {
     /// stableswap searches its integer `get_y`.
     pub fn input_to_price(&self, i: usize, j: usize, target_net: f64) -> MathResult<u128> {
         if !(target_net.is_finite() && target_net > 0.0) {
-            return Err(MathError::InvalidParameter {
-                name: "target price",
-                detail: format!("{target_net}"),
-            });
+            return Err(MathError::InvalidParameter { name: "target price", detail: format!("{target_net}") });
         }
         if self.n_tokens() <= i.max(j) {
-            return Err(MathError::TokenIndex {
-                index: i.max(j),
-                n_tokens: self.n_tokens(),
-            });
+            return Err(MathError::TokenIndex { index: i.max(j), n_tokens: self.n_tokens() });
         }
         if self.net_price(i, j) <= target_net {
             return Ok(0);
@@ -389,20 +335,14 @@ impl Pool {
             Pool::ConstantProduct(p) => {
                 let zero_for_one = two_token(i, j)?;
                 let guess = p.input_to_price(zero_for_one, target_net);
-                Ok(solve_rate(guess, guess >> 46, target_net, |a| {
-                    self.marginal_rate_after(i, j, a)
-                }))
+                Ok(solve_rate(guess, guess >> 46, target_net, |a| self.marginal_rate_after(i, j, a)))
             }
             Pool::Concentrated(p) => {
                 let zero_for_one = two_token(i, j)?;
                 let gross = target_net / (1.0 - self.fee_fraction());
                 let limit = sqrt_x96_from_price(if zero_for_one { gross } else { 1.0 / gross });
                 let limit = limit.clamp(MIN_SQRT_RATIO + U256::ONE, MAX_SQRT_RATIO - U256::ONE);
-                let beyond = if zero_for_one {
-                    limit < p.sqrt_price_x96()
-                } else {
-                    limit > p.sqrt_price_x96()
-                };
+                let beyond = if zero_for_one { limit < p.sqrt_price_x96() } else { limit > p.sqrt_price_x96() };
                 if !beyond {
                     return Ok(0);
                 }
@@ -413,22 +353,15 @@ impl Pool {
                 let xp = p.xp();
                 let d = p.d()?;
                 let g = 1.0 - self.fee_fraction();
-                // start from a small fraction of the input balance; the solver brackets from there
-                let guess = p.balances()[i] / 1_000;
-                Ok(solve_rate(guess, guess, target_net, |a| {
-                    p.slope_after(i, j, a, &xp, d).map(|s| s * g)
-                }))
+                let estimate = p.input_to_price_estimate(i, j, target_net);
+                let guess =
+                    if estimate.is_finite() && estimate < 1e38 { estimate as u128 } else { p.balances()[i] / 1_000 };
+                Ok(solve_rate(guess, guess >> 40, target_net, |a| p.slope_after(i, j, a, &xp, d).map(|s| s * g)))
             }
             Pool::Weighted(p) => {
                 let guess = p.input_to_price_estimate(i, j, target_net);
-                let guess = if guess.is_finite() && guess < u128::MAX as f64 {
-                    guess as u128
-                } else {
-                    0
-                };
-                Ok(solve_rate(guess, guess >> 46, target_net, |a| {
-                    self.marginal_rate_after(i, j, a)
-                }))
+                let guess = if guess.is_finite() && guess < u128::MAX as f64 { guess as u128 } else { 0 };
+                Ok(solve_rate(guess, guess >> 46, target_net, |a| self.marginal_rate_after(i, j, a)))
             }
         }
     }
@@ -441,7 +374,7 @@ impl Pool {
             Pool::ConstantProduct(p) => {
                 let zero_for_one = two_token(i, j).ok()?;
                 let (x, y) = p.reserves(zero_for_one);
-                let (x, y, a) = (x as f64, y as f64, amount_in as f64);
+                let (x, y, a) = (u128_to_f64(x), u128_to_f64(y), u128_to_f64(amount_in));
                 // d/da of y g a / (x + g a)
                 Some(g * x * y / ((x + g * a) * (x + g * a)))
             }
@@ -469,20 +402,19 @@ impl Pool {
                     return None;
                 }
                 let xp = p.xp();
-                p.slope_after(i, j, amount_in, &xp, p.d().ok()?)
-                    .map(|s| s * g)
+                p.slope_after(i, j, amount_in, &xp, p.d().ok()?).map(|s| s * g)
             }
             Pool::Weighted(p) => {
                 if i.max(j) >= p.n_tokens() || i == j {
                     return None;
                 }
                 // Balancer's 30 % max-in ratio on the net input
-                if g * amount_in as f64 > 0.3 * p.balances()[i] as f64 {
+                if g * u128_to_f64(amount_in) > 0.3 * u128_to_f64(p.balances()[i]) {
                     return None;
                 }
                 let (wi, wo) = (u256_to_f64(p.weights()[i]), u256_to_f64(p.weights()[j]));
-                let b_in = p.balances()[i] as f64;
-                let base = b_in / (b_in + g * amount_in as f64);
+                let b_in = u128_to_f64(p.balances()[i]);
+                let base = b_in / (b_in + g * u128_to_f64(amount_in));
                 // d/da of B_o (1 - (B_i / (B_i + g a))^(w_i/w_o))
                 Some(g * p.marginal_price(i, j) * libm::pow(base, wi / wo + 1.0))
             }
@@ -502,26 +434,22 @@ fn fee_of(amount_in: u128, fee_pips: u32) -> u128 {
 
 fn default_limit(zero_for_one: bool) -> U256 {
     // what SwapRouter uses for sqrtPriceLimitX96 == 0
-    if zero_for_one {
-        MIN_SQRT_RATIO + U256::ONE
-    } else {
-        MAX_SQRT_RATIO - U256::ONE
-    }
+    if zero_for_one { MIN_SQRT_RATIO + U256::ONE } else { MAX_SQRT_RATIO - U256::ONE }
 }
 
 /// Largest `a` with `rate(a) >= target` for a rate that falls as `a` grows (`None` = the trade
-/// fails, counted as below). Brackets outward from `guess` in doubling steps from `step`, narrows with Illinois
-/// regula falsi on `ln(rate / target)` down to one base unit (or 2^-46 relative above 2^46
-/// units, finer than an f64 price resolves); a good guess costs a handful of evaluations.
-fn solve_rate(guess: u128, step: u128, target: f64, rate: impl Fn(u128) -> Option<f64>) -> u128 {
+/// fails, counted as below). Brackets outward from `guess` in doubling steps from `step`, then
+/// narrows with Illinois regula falsi on `ln(rate / target)` until the bracket is no wider than
+/// `step` (callers pass one base unit for small sizes, or the finest size difference their f64
+/// rate resolves); a good guess costs a handful of evaluations.
+pub fn solve_rate(guess: u128, step: u128, target: f64, rate: impl Fn(u128) -> Option<f64>) -> u128 {
     let f = |a: u128| {
-        if a == 0 {
-            Some(f64::INFINITY)
-        } else {
-            rate(a).map(|r| libm::log(r / target))
-        }
+        if a == 0 { Some(f64::INFINITY) } else { rate(a).map(|r| libm::log(r / target)) }
     };
-    let above = |a: u128| f(a).is_some_and(|v| v >= 0.0);
+    // the initial step is also the resolution: callers size it to what their rate resolves
+    let step_resolution = step.max(1);
+    // bracketing needs only the comparison, not the logarithm
+    let above = |a: u128| a == 0 || rate(a).is_some_and(|r| r >= target);
     // bracket by doubling steps away from the guess: lo above (rate >= target), hi below
     let mut step = step.max(1);
     let (mut lo, mut hi);
@@ -554,8 +482,9 @@ fn solve_rate(guess: u128, step: u128, target: f64, rate: impl Fn(u128) -> Optio
     let (mut f_lo, mut f_hi) = (f(lo).filter(|v| v.is_finite()), f(hi));
     let mut last_side = 0i8;
     let mut last_width = u128::MAX;
+    let resolution = step_resolution;
     for _ in 0..200 {
-        if hi - lo <= (lo >> 46).max(1) {
+        if hi - lo <= resolution {
             break;
         }
         // a step that did not halve the bracket (flat or kinked rate) is followed by a bisection
@@ -639,27 +568,13 @@ mod tests {
     #[test]
     fn searches_find_the_boundary() {
         for boundary in [0u128, 1, 2, 17, 1 << 40, (1 << 90) + 12345] {
-            for guess in [
-                0u128,
-                1,
-                boundary / 2,
-                boundary,
-                boundary + 1,
-                boundary * 3 + 7,
-            ] {
-                assert_eq!(
-                    largest_satisfying(guess, |a| a <= boundary),
-                    boundary,
-                    "guess {guess}"
-                );
+            for guess in [0u128, 1, boundary / 2, boundary, boundary + 1, boundary * 3 + 7] {
+                assert_eq!(largest_satisfying(guess, |a| a <= boundary), boundary, "guess {guess}");
                 let rate = |a: u128| Some(1.0 / (1.0 + a as f64));
                 let target = 1.0 / (1.0 + boundary as f64);
                 // exact up to f64's resolution of the rate itself
                 let got = solve_rate(guess, guess >> 46, target, rate);
-                assert!(
-                    got.abs_diff(boundary) <= boundary >> 45,
-                    "solve_rate from {guess}: {got} vs {boundary}"
-                );
+                assert!(got.abs_diff(boundary) <= boundary >> 45, "solve_rate from {guess}: {got} vs {boundary}");
             }
         }
     }

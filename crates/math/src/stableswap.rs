@@ -6,6 +6,8 @@
 //! to 18 decimals times its redemption rate (`10^(36 - decimals)` for a plain coin), so
 //! `xp[k] = balances[k] * rates[k] / 1e18`.
 
+use smallvec::SmallVec;
+
 use crate::{MathError, MathResult, Protocol, U256};
 
 /// `PRECISION` = 1e18.
@@ -52,6 +54,9 @@ pub struct StableSwapPool {
     admin_fee: u64,
     offpeg_fee_multiplier: u64,
     variant: StableSwapVariant,
+    // the invariant of the current balances, kept in step with them (it is needed for every
+    // price and quote, and costs a Newton solve)
+    d: Result<U256, MathError>,
 }
 
 /// One `exchange` (or its quote).
@@ -81,17 +86,11 @@ impl StableSwapPool {
         if !(2..=MAX_COINS).contains(&n) || rates.len() != n {
             return Err(MathError::InvalidParameter {
                 name: "coins",
-                detail: format!(
-                    "{n} balances and {} rates; need 2..=4 of each, equal counts",
-                    rates.len()
-                ),
+                detail: format!("{n} balances and {} rates; need 2..=4 of each, equal counts", rates.len()),
             });
         }
         if amp == 0 || rates.iter().any(|r| r.is_zero()) {
-            return Err(MathError::InvalidParameter {
-                name: "amp/rates",
-                detail: "must be positive".into(),
-            });
+            return Err(MathError::InvalidParameter { name: "amp/rates", detail: "must be positive".into() });
         }
         if fee >= FEE_DENOMINATOR || admin_fee > FEE_DENOMINATOR {
             return Err(MathError::InvalidParameter {
@@ -99,15 +98,10 @@ impl StableSwapPool {
                 detail: format!("fee {fee} must be < 1e10 and admin_fee {admin_fee} <= 1e10"),
             });
         }
-        Ok(StableSwapPool {
-            balances,
-            rates,
-            amp,
-            fee,
-            admin_fee,
-            offpeg_fee_multiplier,
-            variant,
-        })
+        let mut pool =
+            StableSwapPool { balances, rates, amp, fee, admin_fee, offpeg_fee_multiplier, variant, d: Ok(U256::ZERO) };
+        pool.d = get_d(&pool.xp(), pool.amp, pool.variant);
+        Ok(pool)
     }
 
     /// Coin balances held by the pool (admin fees already removed).
@@ -136,17 +130,13 @@ impl StableSwapPool {
     }
 
     /// `_xp_mem`: balances in 18-decimal, rate-adjusted units.
-    pub fn xp(&self) -> Vec<U256> {
-        self.balances
-            .iter()
-            .zip(&self.rates)
-            .map(|(b, r)| U256::from(*b) * *r / U256::from(PRECISION))
-            .collect()
+    pub fn xp(&self) -> SmallVec<[U256; MAX_COINS]> {
+        self.balances.iter().zip(&self.rates).map(|(b, r)| U256::from(*b) * *r / U256::from(PRECISION)).collect()
     }
 
     /// `get_D` on the current balances.
     pub fn d(&self) -> MathResult<U256> {
-        get_d(&self.xp(), self.amp, self.variant)
+        self.d.clone()
     }
 
     fn check_pair(&self, i: usize, j: usize) -> MathResult<()> {
@@ -166,21 +156,15 @@ impl StableSwapPool {
     fn dynamic_fee(&self, xpi: U256, xpj: U256) -> MathResult<U256> {
         let fee = U256::from(self.fee);
         let den = U256::from(FEE_DENOMINATOR);
-        if self.variant == StableSwapVariant::Classic
-            || self.offpeg_fee_multiplier <= FEE_DENOMINATOR
-        {
+        if self.variant == StableSwapVariant::Classic || self.offpeg_fee_multiplier <= FEE_DENOMINATOR {
             return Ok(fee);
         }
         let m = U256::from(self.offpeg_fee_multiplier);
         let xps2 = (xpi + xpj) * (xpi + xpj);
         if xps2.is_zero() {
-            return Err(MathError::DivisionByZero {
-                what: "Curve _dynamic_fee",
-            });
+            return Err(MathError::DivisionByZero { what: "Curve _dynamic_fee" });
         }
-        let overflow = MathError::Overflow {
-            what: "Curve _dynamic_fee",
-        };
+        let overflow = MathError::Overflow { what: "Curve _dynamic_fee" };
         let skew = (m - den)
             .checked_mul(U256::from(4u8))
             .and_then(|v| v.checked_mul(xpi))
@@ -196,27 +180,18 @@ impl StableSwapPool {
         let xp = self.xp();
         let precision = U256::from(PRECISION);
         let x = xp[i] + U256::from(dx) * self.rates[i] / precision;
-        let y = get_y(i, j, x, &xp, self.amp, self.variant)?;
+        let y = get_y_d(i, j, x, &xp, self.amp, self.variant, self.d()?)?;
         // -1 just in case there were some rounding errors
-        let dy = xp[j]
-            .checked_sub(y + U256::ONE)
-            .ok_or(revert("exchange: dy underflow"))?;
+        let dy = xp[j].checked_sub(y + U256::ONE).ok_or(revert("exchange: dy underflow"))?;
         let fee = match self.variant {
             StableSwapVariant::Classic => U256::from(self.fee),
-            StableSwapVariant::Ng => {
-                self.dynamic_fee((xp[i] + x) / U256::from(2u8), (xp[j] + y) / U256::from(2u8))?
-            }
+            StableSwapVariant::Ng => self.dynamic_fee((xp[i] + x) / U256::from(2u8), (xp[j] + y) / U256::from(2u8))?,
         };
         let dy_fee = dy * fee / U256::from(FEE_DENOMINATOR);
         // Convert all to real units
         let out = (dy - dy_fee) * precision / self.rates[j];
-        let admin = dy_fee * U256::from(self.admin_fee) / U256::from(FEE_DENOMINATOR) * precision
-            / self.rates[j];
-        let to_u128 = |v: U256| {
-            u128::try_from(v).map_err(|_| MathError::Overflow {
-                what: "Curve get_dy",
-            })
-        };
+        let admin = dy_fee * U256::from(self.admin_fee) / U256::from(FEE_DENOMINATOR) * precision / self.rates[j];
+        let to_u128 = |v: U256| u128::try_from(v).map_err(|_| MathError::Overflow { what: "Curve get_dy" });
         Ok(StableSwapOutcome {
             dy: to_u128(out)?,
             dy_fee: to_u128(dy_fee * precision / self.rates[j])?,
@@ -225,27 +200,18 @@ impl StableSwapPool {
     }
 
     /// `exchange(i, j, dx, min_dy)`: pays `dy`, removes the admin fee from the balances.
-    pub fn exchange(
-        &mut self,
-        i: usize,
-        j: usize,
-        dx: u128,
-        min_dy: u128,
-    ) -> MathResult<StableSwapOutcome> {
+    pub fn exchange(&mut self, i: usize, j: usize, dx: u128, min_dy: u128) -> MathResult<StableSwapOutcome> {
         let outcome = self.quote(i, j, dx)?;
         if outcome.dy < min_dy {
             return Err(revert("Exchange resulted in fewer coins than expected"));
         }
-        let new_in = self.balances[i]
-            .checked_add(dx)
-            .ok_or(MathError::Overflow {
-                what: "Curve balances",
-            })?;
+        let new_in = self.balances[i].checked_add(dx).ok_or(MathError::Overflow { what: "Curve balances" })?;
         let new_out = self.balances[j]
             .checked_sub(outcome.dy + outcome.dy_admin_fee)
             .ok_or(revert("exchange: balance underflow"))?;
         self.balances[i] = new_in;
         self.balances[j] = new_out;
+        self.d = get_d(&self.xp(), self.amp, self.variant);
         Ok(outcome)
     }
 
@@ -253,9 +219,11 @@ impl StableSwapPool {
     /// the derivative of the invariant: `(Ann + D^(n+1)/(n^n P x_i)) / (Ann + D^(n+1)/(n^n P x_j))`
     /// in rate-adjusted units, times `rate_i / rate_j`.
     pub fn marginal_price(&self, i: usize, j: usize) -> f64 {
-        let xp: Vec<f64> = self.xp().iter().map(|v| crate::u256_to_f64(*v)).collect();
-        let Ok(d) = self.d() else { return f64::NAN };
-        let d = crate::u256_to_f64(d);
+        // f64 is enough for a price: no 256-bit division for xp
+        let xp: SmallVec<[f64; MAX_COINS]> =
+            self.balances.iter().zip(&self.rates).map(|(b, r)| *b as f64 * (crate::u256_to_f64(*r) / 1e18)).collect();
+        let Ok(d) = &self.d else { return f64::NAN };
+        let d = crate::u256_to_f64(*d);
         let n = xp.len() as f64;
         let ann = self.amp as f64 / crate::u256_to_f64(self.variant.a_precision()) * n;
         // D^(n+1) / (n^n prod x), computed as D * prod(D / (n x)) to stay in range
@@ -269,8 +237,7 @@ impl StableSwapPool {
     /// reaches, given the current `xp` and invariant `d` (both precomputed by the caller so a
     /// solver pays one `get_y` per evaluation). `None` if the curve cannot go there.
     pub fn slope_after(&self, i: usize, j: usize, a: u128, xp: &[U256], d: U256) -> Option<f64> {
-        let x =
-            xp[i].checked_add(U256::from(a).checked_mul(self.rates[i])? / U256::from(PRECISION))?;
+        let x = xp[i].checked_add(U256::from(a).checked_mul(self.rates[i])? / U256::from(PRECISION))?;
         let y = get_y_d(i, j, x, xp, self.amp, self.variant, d).ok()?;
         if y >= xp[j] || y.is_zero() {
             return None;
@@ -292,6 +259,93 @@ impl StableSwapPool {
         Some(slope * crate::u256_to_f64(self.rates[i]) / crate::u256_to_f64(self.rates[j]))
     }
 
+    /// f64 model of [`crate::Pool::input_to_price`] for this curve: the input of coin `i` at
+    /// which the fee-free slope times `1 - fee` falls to `target_net`. A starting point for the
+    /// exact integer search (bisection in log size, Newton for `y` at each step).
+    pub fn input_to_price_estimate(&self, i: usize, j: usize, target_net: f64) -> f64 {
+        let Ok(d) = self.d() else { return 0.0 };
+        let f = crate::u256_to_f64;
+        let xp: SmallVec<[f64; MAX_COINS]> = self.xp().iter().map(|v| f(*v)).collect();
+        let n = xp.len() as f64;
+        let d = f(d);
+        let ann = self.amp as f64 / f(self.variant.a_precision()) * n;
+        let (rate_i, rate_j) = (f(self.rates[i]) / 1e18, f(self.rates[j]) / 1e18);
+        let g = 1.0 - self.fee_fraction();
+        let slope = |a: f64| -> Option<f64> {
+            let x = xp[i] + a * rate_i;
+            let (mut c, mut sum) = (d, 0.0);
+            for (k, xk) in xp.iter().enumerate() {
+                if k == j {
+                    continue;
+                }
+                let xk = if k == i { x } else { *xk };
+                sum += xk;
+                c = c * d / (xk * n);
+            }
+            c = c * d / (ann * n);
+            let b = sum + d / ann;
+            let mut y = d;
+            for _ in 0..64 {
+                let next = (y * y + c) / (2.0 * y + b - d);
+                let done = (next - y).abs() <= 1e-13 * y;
+                y = next;
+                if done {
+                    break;
+                }
+            }
+            if !(y > 0.0 && y < xp[j]) {
+                return None;
+            }
+            let point = |k: usize| {
+                if k == i {
+                    x
+                } else if k == j {
+                    y
+                } else {
+                    xp[k]
+                }
+            };
+            let q = (0..xp.len()).fold(d, |acc, k| acc * d / (n * point(k)));
+            Some(g * (ann + q / x) / (ann + q / y) * rate_i / rate_j)
+        };
+        // the slope falls with the input: regula falsi (Illinois) on u = ln(size) between a tiny
+        // trade and 100x the pool, on f(u) = ln(slope / target); a failed point counts as below
+        let f = |u: f64| slope(libm::exp(u)).map_or(-1.0, |s| libm::log(s / target_net));
+        let (mut lo, mut hi) = (libm::log(xp[i] / rate_i * 1e-12), libm::log(xp[i] / rate_i * 100.0));
+        let (mut f_lo, mut f_hi) = (f(lo), f(hi));
+        if f_lo < 0.0 {
+            return 0.0;
+        }
+        if f_hi >= 0.0 {
+            return libm::exp(hi);
+        }
+        let mut side = 0i8;
+        for _ in 0..100 {
+            if hi - lo < 1e-13 {
+                break;
+            }
+            let u = (lo * f_hi - hi * f_lo) / (f_hi - f_lo);
+            let u = if u > lo && u < hi { u } else { 0.5 * (lo + hi) };
+            let fu = f(u);
+            if fu >= 0.0 {
+                lo = u;
+                f_lo = fu;
+                if side == 1 {
+                    f_hi /= 2.0;
+                }
+                side = 1;
+            } else {
+                hi = u;
+                f_hi = fu;
+                if side == -1 {
+                    f_lo /= 2.0;
+                }
+                side = -1;
+            }
+        }
+        libm::exp(lo)
+    }
+
     /// The fee as a fraction (base fee; NG's dynamic fee can be higher off peg).
     pub fn fee_fraction(&self) -> f64 {
         self.fee as f64 / FEE_DENOMINATOR as f64
@@ -306,22 +360,15 @@ pub fn get_d(xp: &[U256], amp: u64, variant: StableSwapVariant) -> MathResult<U2
         return Ok(U256::ZERO);
     }
     if xp.iter().any(|x| x.is_zero()) {
-        return Err(MathError::DivisionByZero {
-            what: "Curve get_D (an empty coin)",
-        });
+        return Err(MathError::DivisionByZero { what: "Curve get_D (an empty coin)" });
     }
     let a_precision = variant.a_precision();
     let ann = U256::from(amp) * n;
     if ann < a_precision {
-        return Err(MathError::InvalidParameter {
-            name: "amp",
-            detail: format!("Ann {ann} below A_PRECISION"),
-        });
+        return Err(MathError::InvalidParameter { name: "amp", detail: format!("Ann {ann} below A_PRECISION") });
     }
     let n_pow_n = n.pow(n);
-    let overflow = MathError::Overflow {
-        what: "Curve get_D",
-    };
+    let overflow = MathError::Overflow { what: "Curve get_D" };
     let mut d = s;
     for _ in 0..MAX_ITERATIONS {
         let mut d_p = d;
@@ -340,9 +387,7 @@ pub fn get_d(xp: &[U256], amp: u64, variant: StableSwapVariant) -> MathResult<U2
             }
         }
         let d_prev = d;
-        let numerator = (ann * s / a_precision + d_p * n)
-            .checked_mul(d)
-            .ok_or(overflow.clone())?;
+        let numerator = (ann * s / a_precision + d_p * n).checked_mul(d).ok_or(overflow.clone())?;
         let denominator = (ann - a_precision) * d / a_precision + (n + U256::ONE) * d_p;
         d = numerator / denominator;
         // Equality with the precision of 1
@@ -350,30 +395,17 @@ pub fn get_d(xp: &[U256], amp: u64, variant: StableSwapVariant) -> MathResult<U2
             return Ok(d);
         }
     }
-    Err(MathError::NoConvergence {
-        what: "Curve get_D",
-        iterations: MAX_ITERATIONS,
-    })
+    Err(MathError::NoConvergence { what: "Curve get_D", iterations: MAX_ITERATIONS })
 }
 
 /// `get_y`: the new balance of coin `j` (rate-adjusted) when coin `i` is set to `x`, keeping D.
-pub fn get_y(
-    i: usize,
-    j: usize,
-    x: U256,
-    xp: &[U256],
-    amp: u64,
-    variant: StableSwapVariant,
-) -> MathResult<U256> {
+pub fn get_y(i: usize, j: usize, x: U256, xp: &[U256], amp: u64, variant: StableSwapVariant) -> MathResult<U256> {
     let n_coins = xp.len();
     if i == j {
         return Err(MathError::SameToken { index: i }); // dev: same coin
     }
     if i >= n_coins || j >= n_coins {
-        return Err(MathError::TokenIndex {
-            index: i.max(j),
-            n_tokens: n_coins,
-        });
+        return Err(MathError::TokenIndex { index: i.max(j), n_tokens: n_coins });
     }
     let d = get_d(xp, amp, variant)?;
     get_y_d(i, j, x, xp, amp, variant, d)
@@ -392,9 +424,7 @@ pub fn get_y_d(
     let n = U256::from(xp.len());
     let a_precision = variant.a_precision();
     let ann = U256::from(amp) * n;
-    let overflow = MathError::Overflow {
-        what: "Curve get_y",
-    };
+    let overflow = MathError::Overflow { what: "Curve get_y" };
     let mut c = d;
     let mut s = U256::ZERO;
     for (k, xk) in xp.iter().enumerate() {
@@ -406,29 +436,19 @@ pub fn get_y_d(
             continue;
         };
         if xk.is_zero() {
-            return Err(MathError::DivisionByZero {
-                what: "Curve get_y",
-            });
+            return Err(MathError::DivisionByZero { what: "Curve get_y" });
         }
         s += xk;
         c = c.checked_mul(d).ok_or(overflow.clone())? / (xk * n);
     }
-    c = c
-        .checked_mul(d)
-        .and_then(|v| v.checked_mul(a_precision))
-        .ok_or(overflow.clone())?
-        / (ann * n);
+    c = c.checked_mul(d).and_then(|v| v.checked_mul(a_precision)).ok_or(overflow.clone())? / (ann * n);
     let b = s + d * a_precision / ann; // - D
     let mut y = d;
     for _ in 0..MAX_ITERATIONS {
         let y_prev = y;
-        let denominator = (y * U256::from(2u8) + b)
-            .checked_sub(d)
-            .ok_or(revert("get_y: negative denominator"))?;
+        let denominator = (y * U256::from(2u8) + b).checked_sub(d).ok_or(revert("get_y: negative denominator"))?;
         if denominator.is_zero() {
-            return Err(MathError::DivisionByZero {
-                what: "Curve get_y",
-            });
+            return Err(MathError::DivisionByZero { what: "Curve get_y" });
         }
         y = (y.checked_mul(y).ok_or(overflow.clone())? + c) / denominator;
         // Equality with the precision of 1
@@ -436,8 +456,5 @@ pub fn get_y_d(
             return Ok(y);
         }
     }
-    Err(MathError::NoConvergence {
-        what: "Curve get_y",
-        iterations: MAX_ITERATIONS,
-    })
+    Err(MathError::NoConvergence { what: "Curve get_y", iterations: MAX_ITERATIONS })
 }

@@ -33,12 +33,7 @@ fn check_fee(fee_pips: u32) -> MathResult<()> {
 
 /// `UniswapV2Library.getAmountOut`: the output for an exact input, rounded down.
 #[inline]
-pub fn get_amount_out(
-    amount_in: u128,
-    reserve_in: u128,
-    reserve_out: u128,
-    fee_pips: u32,
-) -> MathResult<u128> {
+pub fn get_amount_out(amount_in: u128, reserve_in: u128, reserve_out: u128, fee_pips: u32) -> MathResult<u128> {
     if amount_in == 0 {
         return Err(revert("UniswapV2Library: INSUFFICIENT_INPUT_AMOUNT"));
     }
@@ -50,9 +45,7 @@ pub fn get_amount_out(
     let g = u128::from(PIPS - fee_pips);
     if let Some(with_fee) = amount_in.checked_mul(g)
         && let Some(numerator) = with_fee.checked_mul(reserve_out)
-        && let Some(denominator) = reserve_in
-            .checked_mul(u128::from(PIPS))
-            .and_then(|d| d.checked_add(with_fee))
+        && let Some(denominator) = reserve_in.checked_mul(u128::from(PIPS)).and_then(|d| d.checked_add(with_fee))
     {
         return Ok(numerator / denominator);
     }
@@ -65,12 +58,7 @@ pub fn get_amount_out(
 
 /// `UniswapV2Library.getAmountIn`: the input needed for an exact output, rounded up (`+ 1`).
 #[inline]
-pub fn get_amount_in(
-    amount_out: u128,
-    reserve_in: u128,
-    reserve_out: u128,
-    fee_pips: u32,
-) -> MathResult<u128> {
+pub fn get_amount_in(amount_out: u128, reserve_in: u128, reserve_out: u128, fee_pips: u32) -> MathResult<u128> {
     if amount_out == 0 {
         return Err(revert("UniswapV2Library: INSUFFICIENT_OUTPUT_AMOUNT"));
     }
@@ -85,9 +73,7 @@ pub fn get_amount_in(
     let numerator = U256::from(reserve_in) * U256::from(amount_out) * U256::from(PIPS);
     let denominator = U256::from(reserve_out - amount_out) * U256::from(PIPS - fee_pips);
     let amount_in = numerator / denominator + U256::ONE;
-    u128::try_from(amount_in).map_err(|_| MathError::Overflow {
-        what: "UniswapV2Library.getAmountIn",
-    })
+    u128::try_from(amount_in).map_err(|_| MathError::Overflow { what: "UniswapV2Library.getAmountIn" })
 }
 
 /// `UniswapV2Library.quote`: the equivalent amount at the current ratio, rounded down.
@@ -99,9 +85,7 @@ pub fn quote(amount_a: u128, reserve_a: u128, reserve_b: u128) -> MathResult<u12
         return Err(revert("UniswapV2Library: INSUFFICIENT_LIQUIDITY"));
     }
     let b = U256::from(amount_a) * U256::from(reserve_b) / U256::from(reserve_a);
-    u128::try_from(b).map_err(|_| MathError::Overflow {
-        what: "UniswapV2Library.quote",
-    })
+    u128::try_from(b).map_err(|_| MathError::Overflow { what: "UniswapV2Library.quote" })
 }
 
 /// The state of one `UniswapV2Pair`: reserves, LP supply and the fee.
@@ -121,12 +105,7 @@ impl V2Pair {
     /// An empty pair (no liquidity yet).
     pub fn empty(fee_pips: u32) -> MathResult<Self> {
         check_fee(fee_pips)?;
-        Ok(V2Pair {
-            reserve0: 0,
-            reserve1: 0,
-            total_supply: 0,
-            fee_pips,
-        })
+        Ok(V2Pair { reserve0: 0, reserve1: 0, total_supply: 0, fee_pips })
     }
 
     /// A pair seeded by a first mint of `amount0` / `amount1`; the minter's LP balance is
@@ -153,19 +132,15 @@ impl V2Pair {
             let ts = U256::from(self.total_supply);
             let l0 = U256::from(amount0) * ts / U256::from(self.reserve0);
             let l1 = U256::from(amount1) * ts / U256::from(self.reserve1);
-            u128::try_from(l0.min(l1)).map_err(|_| MathError::Overflow {
-                what: "UniswapV2Pair.mint",
-            })?
+            u128::try_from(l0.min(l1)).map_err(|_| MathError::Overflow { what: "UniswapV2Pair.mint" })?
         };
         if liquidity == 0 {
             return Err(revert("UniswapV2: INSUFFICIENT_LIQUIDITY_MINTED"));
         }
-        self.total_supply =
-            self.total_supply
-                .checked_add(liquidity)
-                .ok_or(MathError::Overflow {
-                    what: "UniswapV2Pair.totalSupply",
-                })?;
+        self.total_supply = self
+            .total_supply
+            .checked_add(liquidity)
+            .ok_or(MathError::Overflow { what: "UniswapV2Pair.totalSupply" })?;
         self.reserve0 = balance0;
         self.reserve1 = balance1;
         Ok(liquidity)
@@ -191,35 +166,23 @@ impl V2Pair {
 
     /// The low-level `UniswapV2Pair.swap`: the caller has sent `amount0_in` / `amount1_in` and asks
     /// for `amount0_out` / `amount1_out`; the K check (fee on the input) decides.
-    pub fn swap(
-        &mut self,
-        amount0_out: u128,
-        amount1_out: u128,
-        amount0_in: u128,
-        amount1_in: u128,
-    ) -> MathResult<()> {
+    pub fn swap(&mut self, amount0_out: u128, amount1_out: u128, amount0_in: u128, amount1_in: u128) -> MathResult<()> {
         if amount0_out == 0 && amount1_out == 0 {
             return Err(revert("UniswapV2: INSUFFICIENT_OUTPUT_AMOUNT"));
         }
         if amount0_out >= self.reserve0 || amount1_out >= self.reserve1 {
             return Err(revert("UniswapV2: INSUFFICIENT_LIQUIDITY"));
         }
-        let (Some(gross0), Some(gross1)) = (
-            self.reserve0.checked_add(amount0_in),
-            self.reserve1.checked_add(amount1_in),
-        ) else {
+        let (Some(gross0), Some(gross1)) =
+            (self.reserve0.checked_add(amount0_in), self.reserve1.checked_add(amount1_in))
+        else {
             return Err(revert("UniswapV2: OVERFLOW"));
         };
         let (balance0, balance1) = (gross0 - amount0_out, gross1 - amount1_out);
         if amount0_in == 0 && amount1_in == 0 {
             return Err(revert("UniswapV2: INSUFFICIENT_INPUT_AMOUNT"));
         }
-        if !k_holds(
-            (balance0, amount0_in),
-            (balance1, amount1_in),
-            (self.reserve0, self.reserve1),
-            self.fee_pips,
-        ) {
+        if !k_holds((balance0, amount0_in), (balance1, amount1_in), (self.reserve0, self.reserve1), self.fee_pips) {
             return Err(revert("UniswapV2: K"));
         }
         if balance0 > MAX_RESERVE || balance1 > MAX_RESERVE {
@@ -233,11 +196,7 @@ impl V2Pair {
     /// Reserves as (in, out) for a direction.
     #[inline]
     pub fn reserves(&self, zero_for_one: bool) -> (u128, u128) {
-        if zero_for_one {
-            (self.reserve0, self.reserve1)
-        } else {
-            (self.reserve1, self.reserve0)
-        }
+        if zero_for_one { (self.reserve0, self.reserve1) } else { (self.reserve1, self.reserve0) }
     }
 
     /// Router-style exact-input swap: `getAmountOut` then the pair swap. Returns the output.
@@ -274,38 +233,26 @@ impl V2Pair {
             return 0;
         }
         let g = f64::from(PIPS - self.fee_pips) / f64::from(PIPS);
-        let (x, y) = (r_in as f64, r_out as f64);
+        let (x, y) = (crate::u128_to_f64(r_in), crate::u128_to_f64(r_out));
         let x_new = libm::sqrt(x * y * g / target_out_per_in);
         if x_new <= x {
             return 0;
         }
         let dx = (x_new - x) / g;
-        if dx >= u128::MAX as f64 {
-            u128::MAX
-        } else {
-            dx as u128
-        }
+        if dx >= u128::MAX as f64 { u128::MAX } else { dx as u128 }
     }
 }
 
 /// The pair's K check with the fee on the input:
 /// `(b0 * 1e6 - a0_in * fee) * (b1 * 1e6 - a1_in * fee) >= r0 * r1 * 1e12`.
-fn k_holds(
-    side0: (u128, u128),
-    side1: (u128, u128),
-    reserves: (u128, u128),
-    fee_pips: u32,
-) -> bool {
+fn k_holds(side0: (u128, u128), side1: (u128, u128), reserves: (u128, u128), fee_pips: u32) -> bool {
     let (pips, fee) = (u128::from(PIPS), u128::from(fee_pips));
     // fast path: adjusted balances in u128, products in U256
     let adjusted = |(balance, amount_in): (u128, u128)| {
-        balance
-            .checked_mul(pips)
-            .and_then(|b| amount_in.checked_mul(fee).map(|f| b - f))
+        balance.checked_mul(pips).and_then(|b| amount_in.checked_mul(fee).map(|f| b - f))
     };
     if let (Some(a0), Some(a1)) = (adjusted(side0), adjusted(side1))
-        && let Some(rhs) =
-            (U256::from(reserves.0) * U256::from(reserves.1)).checked_mul(U256::from(pips * pips))
+        && let Some(rhs) = (U256::from(reserves.0) * U256::from(reserves.1)).checked_mul(U256::from(pips * pips))
         && let Some(lhs) = U256::from(a0).checked_mul(U256::from(a1))
     {
         return lhs >= rhs;
@@ -340,15 +287,10 @@ mod tests {
             let a = U256::from(a) * U256::from(997u32);
             (a * U256::from(r_out) / (U256::from(r_in) * U256::from(1000u32) + a)).to::<u128>()
         };
-        for (a, r_in, r_out) in [
-            (E18, 5 * E18, 10 * E18),
-            (7, 1_000_003, 999_999_937),
-            (123_456_789, 10u128.pow(30), 17),
-        ] {
-            assert_eq!(
-                get_amount_out(a, r_in, r_out, V2_DEFAULT_FEE_PIPS).unwrap(),
-                contract(a, r_in, r_out)
-            );
+        for (a, r_in, r_out) in
+            [(E18, 5 * E18, 10 * E18), (7, 1_000_003, 999_999_937), (123_456_789, 10u128.pow(30), 17)]
+        {
+            assert_eq!(get_amount_out(a, r_in, r_out, V2_DEFAULT_FEE_PIPS).unwrap(), contract(a, r_in, r_out));
         }
     }
 
@@ -362,33 +304,19 @@ mod tests {
 
     #[test]
     fn input_to_price_is_the_profit_maximising_size() {
-        let pair = V2Pair {
-            reserve0: 1_000 * E18,
-            reserve1: 2_000_000 * 1_000_000,
-            total_supply: 0,
-            fee_pips: 3000,
-        };
+        let pair = V2Pair { reserve0: 1_000 * E18, reserve1: 2_000_000 * 1_000_000, total_supply: 0, fee_pips: 3000 };
         // token1 per token0 in base units, net of fee, is 0.997 * 2e12/1e21 = 1.994e-9 now
         let target = 1.5e-9;
         let dx = pair.input_to_price(true, target);
         assert!(dx > 0);
         // profit at the external price 1/target... valued in token0: out / target - dx
-        let profit = |a: u128| {
-            get_amount_out(a, pair.reserve0, pair.reserve1, 3000).unwrap() as f64 / target
-                - a as f64
-        };
+        let profit =
+            |a: u128| get_amount_out(a, pair.reserve0, pair.reserve1, 3000).unwrap() as f64 / target - a as f64;
         let best = profit(dx);
         for factor in [0.99, 0.999, 1.001, 1.01] {
-            assert!(
-                profit((dx as f64 * factor) as u128) < best,
-                "a larger or smaller trade earns more (x{factor})"
-            );
+            assert!(profit((dx as f64 * factor) as u128) < best, "a larger or smaller trade earns more (x{factor})");
         }
-        assert_eq!(
-            pair.input_to_price(true, 1e-8),
-            0,
-            "target above the current price needs no input"
-        );
+        assert_eq!(pair.input_to_price(true, 1e-8), 0, "target above the current price needs no input");
     }
 
     proptest! {

@@ -5,9 +5,7 @@
 
 use meshsim_math::stableswap::{StableSwapPool, StableSwapVariant};
 use meshsim_math::v2::V2Pair;
-use meshsim_math::v3::tick_math::{
-    MAX_TICK, MIN_TICK, get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio,
-};
+use meshsim_math::v3::tick_math::{MAX_TICK, MIN_TICK, get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio};
 use meshsim_math::v3::{AmountRemaining, V3Pool};
 use meshsim_math::weighted::WeightedPool;
 use meshsim_math::{MathError, Pool, U256, sqrt_x96_from_price, u256_to_f64};
@@ -33,10 +31,7 @@ fn stable(balances: Vec<u128>, amp: u64, fee: u64, variant: StableSwapVariant) -
 
 fn weighted(balances: Vec<u128>, weights_pct: &[u128], fee: u128) -> WeightedPool {
     let n = balances.len();
-    let mut w: Vec<U256> = weights_pct
-        .iter()
-        .map(|p| U256::from(p * E18 / 100))
-        .collect();
+    let mut w: Vec<U256> = weights_pct.iter().map(|p| U256::from(p * E18 / 100)).collect();
     let sum: U256 = w.iter().fold(U256::ZERO, |a, x| a + *x);
     w[n - 1] += U256::from(E18) - sum;
     WeightedPool::try_new(balances, w, &vec![18; n], U256::from(fee)).unwrap()
@@ -190,11 +185,7 @@ fn assert_lands_within_one_unit(pool: &Pool, i: usize, j: usize, target: f64) {
     assert!(a > 0, "{:?}: expected a trade", pool.kind());
     let at = pool.marginal_rate_after(i, j, a).unwrap();
     let next = pool.marginal_rate_after(i, j, a + 1);
-    assert!(
-        at >= target,
-        "{:?}: rate {at} already below target {target} at a = {a}",
-        pool.kind()
-    );
+    assert!(at >= target, "{:?}: rate {at} already below target {target} at a = {a}", pool.kind());
     assert!(
         next.is_none_or(|r| r < target),
         "{:?}: a + 1 = {} still has rate {next:?} >= {target}",
@@ -206,12 +197,8 @@ fn assert_lands_within_one_unit(pool: &Pool, i: usize, j: usize, target: f64) {
 #[test]
 fn trade_to_price_lands_within_one_base_unit() {
     // pools small enough that one base unit moves the price by more than f64 resolution
-    let v2 = Pool::ConstantProduct(V2Pair {
-        reserve0: 10_000_000,
-        reserve1: 20_000_000,
-        total_supply: 0,
-        fee_pips: 3000,
-    });
+    let v2 =
+        Pool::ConstantProduct(V2Pair { reserve0: 10_000_000, reserve1: 20_000_000, total_supply: 0, fee_pips: 3000 });
     let target = v2.net_price(0, 1) * 0.9;
     assert_lands_within_one_unit(&v2, 0, 1, target);
     assert_lands_within_one_unit(&v2, 1, 0, v2.net_price(1, 0) * 0.8);
@@ -224,20 +211,12 @@ fn trade_to_price_lands_within_one_base_unit() {
     ));
     assert_lands_within_one_unit(&st, 2, 0, st.net_price(2, 0) * 0.99);
 
-    let w = Pool::Weighted(weighted(
-        vec![50_000_000, 7_000_000, 9_000_000],
-        &[50, 30, 20],
-        3 * E18 / 1000,
-    ));
+    let w = Pool::Weighted(weighted(vec![50_000_000, 7_000_000, 9_000_000], &[50, 30, 20], 3 * E18 / 1000));
     assert_lands_within_one_unit(&w, 1, 0, w.net_price(1, 0) * 0.95);
 
     // zero fee reduces v2 to the fee-free optimum: the post-trade price equals the target
-    let v2_free = Pool::ConstantProduct(V2Pair {
-        reserve0: 10_000_000,
-        reserve1: 20_000_000,
-        total_supply: 0,
-        fee_pips: 0,
-    });
+    let v2_free =
+        Pool::ConstantProduct(V2Pair { reserve0: 10_000_000, reserve1: 20_000_000, total_supply: 0, fee_pips: 0 });
     let a = v2_free.input_to_price(0, 1, 1.5).unwrap();
     let mut after = v2_free.clone();
     after.swap_exact_in(0, 1, a).unwrap();
@@ -249,11 +228,7 @@ fn trade_to_price_on_v3_lands_within_one_tick_across_many_ticks() {
     let pool = Pool::Concentrated(v3_pool(
         10,
         0,
-        &[
-            (-20_000, 20_000, 10u128.pow(20)),
-            (-3_000, 1_000, 10u128.pow(21)),
-            (-500, 800, 5 * 10u128.pow(20)),
-        ],
+        &[(-20_000, 20_000, 10u128.pow(20)), (-3_000, 1_000, 10u128.pow(21)), (-500, 800, 5 * 10u128.pow(20))],
     ));
     for target_tick in [-15_000, -2_990, -7, 9, 900, 1_234, 17_000] {
         let (i, j) = if target_tick < 0 { (0, 1) } else { (1, 0) };
@@ -262,14 +237,9 @@ fn trade_to_price_on_v3_lands_within_one_tick_across_many_ticks() {
         let a = pool.input_to_price(i, j, target_net).unwrap();
         let mut after = pool.clone();
         after.swap_exact_in(i, j, a).unwrap();
-        let Pool::Concentrated(p) = &after else {
-            unreachable!()
-        };
+        let Pool::Concentrated(p) = &after else { unreachable!() };
         let landed = get_tick_at_sqrt_ratio(p.sqrt_price_x96()).unwrap();
-        assert!(
-            (landed - target_tick).abs() <= 1,
-            "target tick {target_tick}, landed on {landed}"
-        );
+        assert!((landed - target_tick).abs() <= 1, "target tick {target_tick}, landed on {landed}");
         let want = sqrt_x96_from_price(price);
         assert!(u256_to_f64(p.sqrt_price_x96()) / u256_to_f64(want) - 1.0 < 1e-12);
     }

@@ -17,51 +17,30 @@ pub fn parse_amount(text: &str, decimals: u8) -> Result<u128, String> {
         None => (cleaned.as_str(), ""),
     };
     let digits_ok = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if !digits_ok(int_part)
-        || !digits_ok(frac_part)
-        || (int_part.is_empty() && frac_part.is_empty())
-    {
+    if !digits_ok(int_part) || !digits_ok(frac_part) || (int_part.is_empty() && frac_part.is_empty()) {
         return Err(expected());
     }
     if frac_part.len() > usize::from(decimals) {
-        return Err(format!(
-            "{text:?} has {} decimals but the token has only {decimals}",
-            frac_part.len()
-        ));
+        return Err(format!("{text:?} has {} decimals but the token has only {decimals}", frac_part.len()));
     }
     let too_big = || format!("{text:?} does not fit in 128-bit base units");
-    let scale = 10u128
-        .checked_pow(u32::from(decimals))
-        .ok_or_else(too_big)?;
-    let int: u128 = if int_part.is_empty() {
-        0
-    } else {
-        int_part.parse().map_err(|_| too_big())?
-    };
+    let scale = 10u128.checked_pow(u32::from(decimals)).ok_or_else(too_big)?;
+    let int: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| too_big())? };
     let frac_scale = 10u128.pow((usize::from(decimals) - frac_part.len()) as u32);
-    let frac: u128 = if frac_part.is_empty() {
-        0
-    } else {
-        frac_part.parse::<u128>().map_err(|_| too_big())? * frac_scale
-    };
-    int.checked_mul(scale)
-        .and_then(|v| v.checked_add(frac))
-        .ok_or_else(too_big)
+    let frac: u128 =
+        if frac_part.is_empty() { 0 } else { frac_part.parse::<u128>().map_err(|_| too_big())? * frac_scale };
+    int.checked_mul(scale).and_then(|v| v.checked_add(frac)).ok_or_else(too_big)
 }
 
 /// An f64 that must be a whole number of `unit`s after scaling (e.g. basis points to pips).
 pub fn exact_units(value: f64, scale: f64, what: &str) -> Result<u128, String> {
     let scaled = value * scale;
     if !scaled.is_finite() || scaled < 0.0 {
-        return Err(format!(
-            "expected a finite non-negative {what}, found {value}"
-        ));
+        return Err(format!("expected a finite non-negative {what}, found {value}"));
     }
     let rounded = libm::round(scaled);
     if (scaled - rounded).abs() > 1e-6 * rounded.max(1.0) {
-        return Err(format!(
-            "{value} is not a whole number of the contract's units for {what} (x{scale} = {scaled})"
-        ));
+        return Err(format!("{value} is not a whole number of the contract's units for {what} (x{scale} = {scaled})"));
     }
     Ok(rounded as u128)
 }
@@ -80,11 +59,7 @@ mod tests {
         for bad in ["", "-1", "1e6", "1.2.3", "abc", " . ", "0x10"] {
             assert!(parse_amount(bad, 18).is_err(), "{bad}");
         }
-        assert!(
-            parse_amount("0.1234567", 6)
-                .unwrap_err()
-                .contains("has 7 decimals")
-        );
+        assert!(parse_amount("0.1234567", 6).unwrap_err().contains("has 7 decimals"));
         assert!(parse_amount("999999999999999999999999999999999999999", 18).is_err());
     }
 

@@ -21,17 +21,9 @@ pub struct Issue {
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file, self.line, self.col, self.message
-            )
+            write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
         } else {
-            write!(
-                f,
-                "{}:{}:{}: {}: {}",
-                self.file, self.line, self.col, self.path, self.message
-            )
+            write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.col, self.path, self.message)
         }
     }
 }
@@ -67,11 +59,7 @@ pub enum ScenarioError {
 }
 
 fn list(issues: &[Issue]) -> String {
-    issues
-        .iter()
-        .map(|i| format!("  {i}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    issues.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n")
 }
 
 impl ScenarioError {

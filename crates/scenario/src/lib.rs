@@ -37,24 +37,15 @@ use sha2::{Digest, Sha256};
 
 /// Reads, parses and validates a world file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let io = |source| ScenarioError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| ScenarioError::Io { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
     if size > limits::MAX_WORLD_BYTES {
-        return Err(ScenarioError::TooLarge {
-            path: path.to_path_buf(),
-            size,
-            limit: limits::MAX_WORLD_BYTES,
-        });
+        return Err(ScenarioError::TooLarge { path: path.to_path_buf(), size, limit: limits::MAX_WORLD_BYTES });
     }
     // read at most the limit even if the file grows meanwhile
     let mut text = String::new();
-    file.take(limits::MAX_WORLD_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(io)?;
+    file.take(limits::MAX_WORLD_BYTES + 1).read_to_string(&mut text).map_err(io)?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse_str(&text, &path.display().to_string(), base)
 }
@@ -71,11 +62,8 @@ pub fn parse_str(text: &str, origin: &str, base_dir: &Path) -> Result<Scenario, 
 pub fn parse_raw(text: &str, origin: &str) -> Result<raw::RawWorld, ScenarioError> {
     // `Some(..)` may be left out, and enum variants holding a struct take its fields directly
     // (`Arbitrageur(name: "a", ..)`).
-    let extensions = ron::extensions::Extensions::IMPLICIT_SOME
-        | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES;
-    let options = ron::Options::default()
-        .with_recursion_limit(limits::MAX_NESTING)
-        .with_default_extension(extensions);
+    let extensions = ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES;
+    let options = ron::Options::default().with_recursion_limit(limits::MAX_NESTING).with_default_extension(extensions);
     options.from_str::<raw::RawWorld>(text).map_err(|e| {
         ScenarioError::Syntax(Issue {
             file: origin.to_string(),
@@ -103,13 +91,7 @@ pub fn from_raw(
                 .into_iter()
                 .map(|(path, message)| {
                     let (line, col) = locations.find(&path);
-                    Issue {
-                        file: origin.to_string(),
-                        line,
-                        col,
-                        path,
-                        message,
-                    }
+                    Issue { file: origin.to_string(), line, col, path, message }
                 })
                 .collect(),
         )
@@ -119,10 +101,8 @@ pub fn from_raw(
 /// Lowercase hex of bytes (hashes in outputs).
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

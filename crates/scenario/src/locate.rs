@@ -71,42 +71,22 @@ fn tokenize(src: &str) -> Vec<Token<'_>> {
                     step(&mut i, &mut line, &mut col);
                 }
                 step(&mut i, &mut line, &mut col);
-                out.push(Token {
-                    tok: Tok::Str,
-                    line: l0,
-                    col: c0,
-                });
+                out.push(Token { tok: Tok::Str, line: l0, col: c0 });
             }
             b'(' | b'[' | b'{' => {
-                out.push(Token {
-                    tok: Tok::Open(c as char),
-                    line: l0,
-                    col: c0,
-                });
+                out.push(Token { tok: Tok::Open(c as char), line: l0, col: c0 });
                 step(&mut i, &mut line, &mut col);
             }
             b')' | b']' | b'}' => {
-                out.push(Token {
-                    tok: Tok::Close(c as char),
-                    line: l0,
-                    col: c0,
-                });
+                out.push(Token { tok: Tok::Close(c as char), line: l0, col: c0 });
                 step(&mut i, &mut line, &mut col);
             }
             b':' => {
-                out.push(Token {
-                    tok: Tok::Colon,
-                    line: l0,
-                    col: c0,
-                });
+                out.push(Token { tok: Tok::Colon, line: l0, col: c0 });
                 step(&mut i, &mut line, &mut col);
             }
             b',' => {
-                out.push(Token {
-                    tok: Tok::Comma,
-                    line: l0,
-                    col: c0,
-                });
+                out.push(Token { tok: Tok::Comma, line: l0, col: c0 });
                 step(&mut i, &mut line, &mut col);
             }
             c if c.is_ascii_whitespace() => step(&mut i, &mut line, &mut col),
@@ -126,11 +106,7 @@ fn tokenize(src: &str) -> Vec<Token<'_>> {
                     step(&mut i, &mut line, &mut col);
                     continue;
                 }
-                out.push(Token {
-                    tok: Tok::Word(&src[start..i]),
-                    line: l0,
-                    col: c0,
-                });
+                out.push(Token { tok: Tok::Word(&src[start..i]), line: l0, col: c0 });
             }
         }
     }
@@ -149,11 +125,7 @@ impl Locations {
         let tokens = tokenize(src);
         let mut loc = Locations::default();
         let mut pos = 0usize;
-        let mut scanner = Scanner {
-            tokens: &tokens,
-            loc: &mut loc,
-            depth: 0,
-        };
+        let mut scanner = Scanner { tokens: &tokens, loc: &mut loc, depth: 0 };
         scanner.value(&mut pos, String::new());
         loc
     }
@@ -188,10 +160,7 @@ impl Scanner<'_, '_> {
 
     fn record(&mut self, path: &str, pos: usize) {
         if let Some(t) = self.tokens.get(pos) {
-            self.loc
-                .map
-                .entry(path.to_string())
-                .or_insert((t.line, t.col));
+            self.loc.map.entry(path.to_string()).or_insert((t.line, t.col));
         }
     }
 
@@ -220,9 +189,8 @@ impl Scanner<'_, '_> {
             return;
         };
         *pos += 1;
-        let is_struct = matches!(self.peek(*pos), Some(Tok::Word(_)))
-            && self.peek(*pos + 1) == Some(Tok::Colon)
-            && open != '[';
+        let is_struct =
+            matches!(self.peek(*pos), Some(Tok::Word(_))) && self.peek(*pos + 1) == Some(Tok::Colon) && open != '[';
         let mut index = 0usize;
         loop {
             match self.peek(*pos) {
@@ -233,11 +201,7 @@ impl Scanner<'_, '_> {
                 }
                 Some(Tok::Comma) => *pos += 1,
                 Some(Tok::Word(name)) if is_struct && self.peek(*pos + 1) == Some(Tok::Colon) => {
-                    let child = if path.is_empty() {
-                        name.to_string()
-                    } else {
-                        format!("{path}.{name}")
-                    };
+                    let child = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
                     self.record(&child, *pos);
                     *pos += 2;
                     self.value(pos, child);
@@ -249,11 +213,7 @@ impl Scanner<'_, '_> {
                     index += 1;
                 }
                 Some(_) => {
-                    let child = if named && index == 0 {
-                        path.to_string()
-                    } else {
-                        format!("{path}[{index}]")
-                    };
+                    let child = if named && index == 0 { path.to_string() } else { format!("{path}[{index}]") };
                     let before = *pos;
                     self.value(pos, child);
                     if *pos == before {
@@ -297,14 +257,7 @@ mod tests {
 
     #[test]
     fn survives_garbage() {
-        for src in [
-            "",
-            "(((((",
-            ")))",
-            "World(a: [1, 2",
-            "\"unterminated",
-            "/* open",
-        ] {
+        for src in ["", "(((((", ")))", "World(a: [1, 2", "\"unterminated", "/* open"] {
             let _ = Locations::index(src).find("a[0]");
         }
     }

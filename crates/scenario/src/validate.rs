@@ -37,10 +37,7 @@ impl<'a> Ctx<'a> {
         let found = self.tokens.get(symbol).copied();
         if found.is_none() {
             let known: Vec<&str> = self.tokens.keys().copied().collect();
-            self.problems.push(
-                path,
-                format!("unknown token {symbol:?}; expected one of {known:?}"),
-            );
+            self.problems.push(path, format!("unknown token {symbol:?}; expected one of {known:?}"));
         }
         found
     }
@@ -60,10 +57,7 @@ impl<'a> Ctx<'a> {
         if v.is_finite() && v >= min && v <= max {
             true
         } else {
-            self.problems.push(
-                path,
-                format!("expected {what} in [{min}, {max}], found {v}"),
-            );
+            self.problems.push(path, format!("expected {what} in [{min}, {max}], found {v}"));
             false
         }
     }
@@ -73,12 +67,8 @@ impl<'a> Ctx<'a> {
         if bps.is_finite() && (0.0..10_000.0).contains(&bps) {
             true
         } else {
-            self.problems.push(
-                path,
-                format!(
-                    "expected a fee in basis points in [0, 10000) (0 % to below 100 %), found {bps}"
-                ),
-            );
+            self.problems
+                .push(path, format!("expected a fee in basis points in [0, 10000) (0 % to below 100 %), found {bps}"));
             false
         }
     }
@@ -94,103 +84,47 @@ impl<'a> Ctx<'a> {
     }
 }
 
-pub(crate) fn validate(
-    raw: &RawWorld,
-    base_dir: &Path,
-    world_hash: String,
-) -> Result<Scenario, Problems> {
-    let mut cx = Ctx {
-        problems: Problems::default(),
-        tokens: BTreeMap::new(),
-        decimals: Vec::new(),
-        base_dir,
-    };
+pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> Result<Scenario, Problems> {
+    let mut cx = Ctx { problems: Problems::default(), tokens: BTreeMap::new(), decimals: Vec::new(), base_dir };
     let p = &mut cx;
 
     if raw.version != SCHEMA_VERSION {
-        p.problems.push(
-            "version",
-            format!(
-                "expected schema version {SCHEMA_VERSION}, found {}",
-                raw.version
-            ),
-        );
+        p.problems.push("version", format!("expected schema version {SCHEMA_VERSION}, found {}", raw.version));
     }
     if raw.name.is_empty()
         || raw.name.len() > 64
-        || !raw
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        p.problems.push(
-            "name",
-            format!(
-                "expected 1 to 64 characters from [A-Za-z0-9-_.], found {:?}",
-                raw.name
-            ),
-        );
+        p.problems.push("name", format!("expected 1 to 64 characters from [A-Za-z0-9-_.], found {:?}", raw.name));
     }
     if raw.blocks == 0 || raw.blocks > limits::MAX_BLOCKS {
-        p.problems.push(
-            "blocks",
-            format!(
-                "expected 1 to {} blocks, found {}",
-                limits::MAX_BLOCKS,
-                raw.blocks
-            ),
-        );
+        p.problems.push("blocks", format!("expected 1 to {} blocks, found {}", limits::MAX_BLOCKS, raw.blocks));
     }
 
     // tokens
     if raw.tokens.is_empty() || raw.tokens.len() > limits::MAX_TOKENS {
-        p.problems.push(
-            "tokens",
-            format!(
-                "expected 1 to {} tokens, found {}",
-                limits::MAX_TOKENS,
-                raw.tokens.len()
-            ),
-        );
+        p.problems.push("tokens", format!("expected 1 to {} tokens, found {}", limits::MAX_TOKENS, raw.tokens.len()));
     }
     let mut tokens = Vec::new();
     for (k, t) in raw.tokens.iter().enumerate().take(limits::MAX_TOKENS) {
         let path = format!("tokens[{k}]");
         if t.decimals > 36 {
-            p.problems.push(
-                format!("{path}.decimals"),
-                format!("expected at most 36 decimals, found {}", t.decimals),
-            );
+            p.problems.push(format!("{path}.decimals"), format!("expected at most 36 decimals, found {}", t.decimals));
         }
         if t.symbol.is_empty()
             || t.symbol.len() > 16
-            || !t
-                .symbol
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || !t.symbol.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
             p.problems.push(
                 format!("{path}.symbol"),
-                format!(
-                    "expected 1 to 16 characters from [A-Za-z0-9-_.], found {:?}",
-                    t.symbol
-                ),
+                format!("expected 1 to 16 characters from [A-Za-z0-9-_.], found {:?}", t.symbol),
             );
         }
-        if p.tokens
-            .insert(t.symbol.as_str(), TokenId(k as u16))
-            .is_some()
-        {
-            p.problems.push(
-                format!("{path}.symbol"),
-                format!("token {:?} is declared twice", t.symbol),
-            );
+        if p.tokens.insert(t.symbol.as_str(), TokenId(k as u16)).is_some() {
+            p.problems.push(format!("{path}.symbol"), format!("token {:?} is declared twice", t.symbol));
         }
         p.decimals.push(t.decimals.min(36));
-        tokens.push(Token {
-            symbol: t.symbol.clone(),
-            decimals: t.decimals.min(36),
-        });
+        tokens.push(Token { symbol: t.symbol.clone(), decimals: t.decimals.min(36) });
     }
     let numeraire = p.token("numeraire", &raw.numeraire);
 
@@ -200,14 +134,7 @@ pub(crate) fn validate(
     let market = market(p, &raw.market, numeraire, raw.blocks);
     // pools
     if raw.pools.len() > limits::MAX_POOLS {
-        p.problems.push(
-            "pools",
-            format!(
-                "expected at most {} pools, found {}",
-                limits::MAX_POOLS,
-                raw.pools.len()
-            ),
-        );
+        p.problems.push("pools", format!("expected at most {} pools, found {}", limits::MAX_POOLS, raw.pools.len()));
     }
     let mut pool_names: BTreeMap<&str, PoolId> = BTreeMap::new();
     let mut pools = Vec::new();
@@ -215,10 +142,7 @@ pub(crate) fn validate(
         let path = format!("pools[{k}]");
         let name = pool_name(rp);
         if pool_names.insert(name, PoolId(k as u32)).is_some() {
-            p.problems.push(
-                format!("{path}.name"),
-                format!("pool name {name:?} is used twice"),
-            );
+            p.problems.push(format!("{path}.name"), format!("pool name {name:?} is used twice"));
         }
         if let Some(spec) = pool(p, &path, k, rp) {
             pools.push(spec);
@@ -226,14 +150,8 @@ pub(crate) fn validate(
     }
     // agents
     if raw.agents.len() > limits::MAX_AGENTS {
-        p.problems.push(
-            "agents",
-            format!(
-                "expected at most {} agents, found {}",
-                limits::MAX_AGENTS,
-                raw.agents.len()
-            ),
-        );
+        p.problems
+            .push("agents", format!("expected at most {} agents, found {}", limits::MAX_AGENTS, raw.agents.len()));
     }
     let mut agent_names = BTreeMap::new();
     let mut agents = Vec::new();
@@ -244,33 +162,16 @@ pub(crate) fn validate(
             RawAgent::CycleArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei),
         };
         if agent_names.insert(name.as_str(), k).is_some() {
-            p.problems.push(
-                format!("{path}.name"),
-                format!("agent name {name:?} is used twice"),
-            );
+            p.problems.push(format!("{path}.name"), format!("agent name {name:?} is used twice"));
         }
         let capital = capital(p, &format!("{path}.capital"), capital_raw);
-        let priority_fee_wei = p
-            .units(
-                &format!("{path}.priority_fee_gwei"),
-                priority,
-                1e9,
-                "priority fee in gwei",
-            )
-            .unwrap_or(0);
+        let priority_fee_wei =
+            p.units(&format!("{path}.priority_fee_gwei"), priority, 1e9, "priority fee in gwei").unwrap_or(0);
         let kind = match ra {
             RawAgent::Arbitrageur(a) => {
-                p.finite(
-                    &format!("{path}.min_profit"),
-                    a.min_profit,
-                    f64::MIN,
-                    f64::MAX,
-                    "a finite profit",
-                );
+                p.finite(&format!("{path}.min_profit"), a.min_profit, f64::MIN, f64::MAX, "a finite profit");
                 let ids = match &a.pools {
-                    RawPoolSet::All => (0..raw.pools.len().min(limits::MAX_POOLS))
-                        .map(|i| PoolId(i as u32))
-                        .collect(),
+                    RawPoolSet::All => (0..raw.pools.len().min(limits::MAX_POOLS)).map(|i| PoolId(i as u32)).collect(),
                     RawPoolSet::Only(names) => names
                         .iter()
                         .enumerate()
@@ -287,38 +188,18 @@ pub(crate) fn validate(
                         })
                         .collect(),
                 };
-                AgentKind::Arbitrageur {
-                    pools: ids,
-                    min_profit: a.min_profit,
-                }
+                AgentKind::Arbitrageur { pools: ids, min_profit: a.min_profit }
             }
             RawAgent::CycleArbitrageur(a) => {
                 if !(2..=3).contains(&a.max_cycle_len) {
-                    p.problems.push(
-                        format!("{path}.max_cycle_len"),
-                        format!("expected 2 or 3, found {}", a.max_cycle_len),
-                    );
+                    p.problems
+                        .push(format!("{path}.max_cycle_len"), format!("expected 2 or 3, found {}", a.max_cycle_len));
                 }
-                p.finite(
-                    &format!("{path}.min_profit"),
-                    a.min_profit,
-                    f64::MIN,
-                    f64::MAX,
-                    "a finite profit",
-                );
-                AgentKind::CycleArbitrageur {
-                    max_cycle_len: a.max_cycle_len,
-                    min_profit: a.min_profit,
-                }
+                p.finite(&format!("{path}.min_profit"), a.min_profit, f64::MIN, f64::MAX, "a finite profit");
+                AgentKind::CycleArbitrageur { max_cycle_len: a.max_cycle_len, min_profit: a.min_profit }
             }
         };
-        agents.push(AgentSpec {
-            id: AgentId(k as u32),
-            name: name.clone(),
-            capital,
-            priority_fee_wei,
-            kind,
-        });
+        agents.push(AgentSpec { id: AgentId(k as u32), name: name.clone(), capital, priority_fee_wei, kind });
     }
 
     let gas = GasCosts {
@@ -358,37 +239,20 @@ fn chain(p: &mut Ctx, raw: &RawChain) -> Option<Chain> {
             .finite("chain.block_time", s, 1e-3, 86_400.0, "seconds per block")
             .then_some(BlockTime::Fixed { seconds: s }),
         RawBlockTime::Poisson(s) => p
-            .finite(
-                "chain.block_time",
-                s,
-                1e-3,
-                86_400.0,
-                "mean seconds per block",
-            )
+            .finite("chain.block_time", s, 1e-3, 86_400.0, "mean seconds per block")
             .then_some(BlockTime::Poisson { mean_seconds: s }),
     };
     if raw.gas_limit < 21_000 || raw.gas_limit > 1_000_000_000 {
-        p.problems.push(
-            "chain.gas_limit",
-            format!("expected 21000 to 1e9 gas, found {}", raw.gas_limit),
-        );
+        p.problems.push("chain.gas_limit", format!("expected 21000 to 1e9 gas, found {}", raw.gas_limit));
     }
-    let base_fee_wei = p.units(
-        "chain.base_fee_gwei",
-        raw.base_fee_gwei,
-        1e9,
-        "base fee in gwei (whole wei)",
-    );
+    let base_fee_wei = p.units("chain.base_fee_gwei", raw.base_fee_gwei, 1e9, "base fee in gwei (whole wei)");
     let native = p.token("chain.native_token", &raw.native_token);
     if let Some(n) = native
         && p.decimals[n.index()] != 18
     {
         p.problems.push(
             "chain.native_token",
-            format!(
-                "the native token pays gas in wei and needs 18 decimals, found {}",
-                p.decimals[n.index()]
-            ),
+            format!("the native token pays gas in wei and needs 18 decimals, found {}", p.decimals[n.index()]),
         );
     }
     Some(Chain {
@@ -404,35 +268,20 @@ fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, blocks: u64)
     let mut assets = Vec::new();
     let mut index_of = BTreeMap::new();
     if raw.assets.len() > limits::MAX_TOKENS {
-        p.problems.push(
-            "market.assets",
-            format!("expected at most {} assets", limits::MAX_TOKENS),
-        );
+        p.problems.push("market.assets", format!("expected at most {} assets", limits::MAX_TOKENS));
     }
     for (k, a) in raw.assets.iter().enumerate().take(limits::MAX_TOKENS) {
         let path = format!("market.assets[{k}]");
         let token = p.token(&format!("{path}.token"), &a.token);
         if token.is_some() && token == numeraire {
-            p.problems.push(
-                format!("{path}.token"),
-                "the numeraire has price 1 by definition and is not an asset",
-            );
+            p.problems.push(format!("{path}.token"), "the numeraire has price 1 by definition and is not an asset");
         }
         if let Some(t) = token
             && index_of.insert(t, assets.len()).is_some()
         {
-            p.problems.push(
-                format!("{path}.token"),
-                format!("asset {:?} is listed twice", a.token),
-            );
+            p.problems.push(format!("{path}.token"), format!("asset {:?} is listed twice", a.token));
         }
-        p.finite(
-            &format!("{path}.price"),
-            a.price,
-            f64::MIN_POSITIVE,
-            1e30,
-            "a positive price",
-        );
+        p.finite(&format!("{path}.price"), a.price, f64::MIN_POSITIVE, 1e30, "a positive price");
         p.finite(
             &format!("{path}.volatility"),
             a.volatility,
@@ -440,29 +289,15 @@ fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, blocks: u64)
             100.0,
             "an annualized volatility (non-negative, not NaN)",
         );
-        p.finite(
-            &format!("{path}.drift"),
-            a.drift,
-            -100.0,
-            100.0,
-            "an annualized drift",
-        );
+        p.finite(&format!("{path}.drift"), a.drift, -100.0, 100.0, "an annualized drift");
         if let Some(token) = token {
-            assets.push(AssetSpec {
-                token,
-                price: a.price,
-                volatility: a.volatility,
-                drift: a.drift,
-            });
+            assets.push(AssetSpec { token, price: a.price, volatility: a.volatility, drift: a.drift });
         }
     }
     // every token except the numeraire needs an external price
     for (symbol, id) in &p.tokens.clone() {
         if Some(*id) != numeraire && !index_of.contains_key(id) {
-            p.problems.push(
-                "market.assets",
-                format!("token {symbol:?} has no external price; add an asset for it"),
-            );
+            p.problems.push("market.assets", format!("token {symbol:?} has no external price; add an asset for it"));
         }
     }
     let n = assets.len();
@@ -472,19 +307,14 @@ fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, blocks: u64)
     }
     for (k, c) in raw.correlations.iter().enumerate() {
         let path = format!("market.correlations[{k}]");
-        let a = p
-            .token(&format!("{path}.a"), &c.a)
-            .and_then(|t| index_of.get(&t).copied());
-        let b = p
-            .token(&format!("{path}.b"), &c.b)
-            .and_then(|t| index_of.get(&t).copied());
+        let a = p.token(&format!("{path}.a"), &c.a).and_then(|t| index_of.get(&t).copied());
+        let b = p.token(&format!("{path}.b"), &c.b).and_then(|t| index_of.get(&t).copied());
         if !p.finite(&format!("{path}.rho"), c.rho, -1.0, 1.0, "a correlation") {
             continue;
         }
         if let (Some(a), Some(b)) = (a, b) {
             if a == b {
-                p.problems
-                    .push(path, "a correlation needs two different assets");
+                p.problems.push(path, "a correlation needs two different assets");
             } else {
                 correlation[a][b] = c.rho;
                 correlation[b][a] = c.rho;
@@ -492,70 +322,31 @@ fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, blocks: u64)
         }
     }
     if n > 0 && !positive_definite(&correlation) {
-        p.problems.push(
-            "market.correlations",
-            "the correlation matrix is not positive definite (no Cholesky factor exists)",
-        );
+        p.problems
+            .push("market.correlations", "the correlation matrix is not positive definite (no Cholesky factor exists)");
     }
     let jumps = raw.jumps.as_ref().map(|j| {
-        p.finite(
-            "market.jumps.intensity_per_year",
-            j.intensity_per_year,
-            0.0,
-            1e6,
-            "jumps per year",
-        );
+        p.finite("market.jumps.intensity_per_year", j.intensity_per_year, 0.0, 1e6, "jumps per year");
         p.finite("market.jumps.mean", j.mean, -10.0, 10.0, "a mean log jump");
         p.finite("market.jumps.stdev", j.stdev, 0.0, 10.0, "a log-jump stdev");
-        Jumps {
-            intensity_per_year: j.intensity_per_year,
-            mean: j.mean,
-            stdev: j.stdev,
-        }
+        Jumps { intensity_per_year: j.intensity_per_year, mean: j.mean, stdev: j.stdev }
     });
     let regimes = raw.regimes.as_ref().map(|r| {
-        if r.multipliers.is_empty()
-            || r.multipliers.len() > 16
-            || r.multipliers.len() != r.switches_per_year.len()
-        {
-            p.problems.push(
-                "market.regimes",
-                "expected 1 to 16 regimes with one multiplier and one switch rate each",
-            );
+        if r.multipliers.is_empty() || r.multipliers.len() > 16 || r.multipliers.len() != r.switches_per_year.len() {
+            p.problems.push("market.regimes", "expected 1 to 16 regimes with one multiplier and one switch rate each");
         }
         for (k, m) in r.multipliers.iter().enumerate() {
-            p.finite(
-                &format!("market.regimes.multipliers[{k}]"),
-                *m,
-                0.0,
-                100.0,
-                "a volatility multiplier",
-            );
+            p.finite(&format!("market.regimes.multipliers[{k}]"), *m, 0.0, 100.0, "a volatility multiplier");
         }
         for (k, s) in r.switches_per_year.iter().enumerate() {
-            p.finite(
-                &format!("market.regimes.switches_per_year[{k}]"),
-                *s,
-                0.0,
-                1e6,
-                "switches per year",
-            );
+            p.finite(&format!("market.regimes.switches_per_year[{k}]"), *s, 0.0, 1e6, "switches per year");
         }
-        Regimes {
-            multipliers: r.multipliers.clone(),
-            switches_per_year: r.switches_per_year.clone(),
-        }
+        Regimes { multipliers: r.multipliers.clone(), switches_per_year: r.switches_per_year.clone() }
     });
     let replay = raw.replay.as_ref().and_then(|file| {
         let symbols: Vec<String> = assets
             .iter()
-            .map(|a| {
-                p.tokens
-                    .iter()
-                    .find(|(_, id)| **id == a.token)
-                    .map(|(s, _)| s.to_string())
-                    .unwrap_or_default()
-            })
+            .map(|a| p.tokens.iter().find(|(_, id)| **id == a.token).map(|(s, _)| s.to_string()).unwrap_or_default())
             .collect();
         match crate::replay::load(&p.base_dir.join(file), &symbols) {
             Ok(r) => Some(r),
@@ -566,10 +357,7 @@ fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, blocks: u64)
         }
     });
     if raw.shocks.len() > limits::MAX_SHOCKS {
-        p.problems.push(
-            "market.shocks",
-            format!("expected at most {} shocks", limits::MAX_SHOCKS),
-        );
+        p.problems.push("market.shocks", format!("expected at most {} shocks", limits::MAX_SHOCKS));
     }
     let mut shocks = Vec::new();
     for (k, s) in raw.shocks.iter().enumerate().take(limits::MAX_SHOCKS) {
@@ -577,50 +365,25 @@ fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, blocks: u64)
         let asset = p.token(&format!("{path}.token"), &s.token).and_then(|t| {
             let a = index_of.get(&t).copied();
             if a.is_none() {
-                p.problems.push(
-                    format!("{path}.token"),
-                    "shocks apply to market assets, not the numeraire",
-                );
+                p.problems.push(format!("{path}.token"), "shocks apply to market assets, not the numeraire");
             }
             a
         });
         if s.blocks == 0 || s.blocks > blocks.max(1) {
-            p.problems.push(
-                format!("{path}.blocks"),
-                format!("expected 1 to {} blocks, found {}", blocks.max(1), s.blocks),
-            );
+            p.problems
+                .push(format!("{path}.blocks"), format!("expected 1 to {} blocks, found {}", blocks.max(1), s.blocks));
         }
         if s.start_block > limits::MAX_BLOCKS {
-            p.problems.push(
-                format!("{path}.start_block"),
-                "start block beyond the block limit",
-            );
+            p.problems.push(format!("{path}.start_block"), "start block beyond the block limit");
         }
-        if p.finite(
-            &format!("{path}.change"),
-            s.change,
-            -0.999_999,
-            1e6,
-            "a relative change above -100 %",
-        ) && let Some(asset) = asset
+        if p.finite(&format!("{path}.change"), s.change, -0.999_999, 1e6, "a relative change above -100 %")
+            && let Some(asset) = asset
         {
             let log_step = libm::log1p(s.change) / s.blocks.max(1) as f64;
-            shocks.push(Shock {
-                asset,
-                start_block: s.start_block,
-                blocks: s.blocks.max(1),
-                log_step,
-            });
+            shocks.push(Shock { asset, start_block: s.start_block, blocks: s.blocks.max(1), log_step });
         }
     }
-    Some(Market {
-        assets,
-        correlation,
-        jumps,
-        regimes,
-        replay,
-        shocks,
-    })
+    Some(Market { assets, correlation, jumps, regimes, replay, shocks })
 }
 
 /// Cholesky succeeds (all pivots positive).
@@ -661,10 +424,7 @@ fn capital(p: &mut Ctx, path: &str, raw: &[(String, String)]) -> Vec<(TokenId, u
             && let Some(t) = token
         {
             if out.iter().any(|(x, _)| *x == t) {
-                p.problems.push(
-                    format!("{path}[{k}][0]"),
-                    format!("{symbol:?} listed twice"),
-                );
+                p.problems.push(format!("{path}[{k}][0]"), format!("{symbol:?} listed twice"));
             } else {
                 out.push((t, v));
             }
@@ -677,49 +437,27 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
     let id = PoolId(k as u32);
     let name = pool_name(raw).to_string();
     if name.is_empty() || name.len() > 64 {
-        p.problems.push(
-            format!("{path}.name"),
-            "expected a name of 1 to 64 characters",
-        );
+        p.problems.push(format!("{path}.name"), "expected a name of 1 to 64 characters");
     }
     let build_error = |p: &mut Ctx, field: &str, e: meshsim_math::MathError| {
-        p.problems.push(
-            format!("{path}.{field}"),
-            format!("the pool cannot be built: {e}"),
-        );
+        p.problems.push(format!("{path}.{field}"), format!("the pool cannot be built: {e}"));
     };
     match raw {
-        RawPool::ConstantProduct {
-            tokens,
-            reserves,
-            fee_bps,
-            ..
-        } => {
+        RawPool::ConstantProduct { tokens, reserves, fee_bps, .. } => {
             let t0 = p.token(&format!("{path}.tokens[0]"), &tokens.0);
             let t1 = p.token(&format!("{path}.tokens[1]"), &tokens.1);
             if t0.is_some() && t0 == t1 {
-                p.problems.push(
-                    format!("{path}.tokens"),
-                    "a pool needs two different tokens",
-                );
+                p.problems.push(format!("{path}.tokens"), "a pool needs two different tokens");
             }
             let r0 = p.amount(&format!("{path}.reserves[0]"), t0, &reserves.0);
             let r1 = p.amount(&format!("{path}.reserves[1]"), t1, &reserves.1);
             for (i, r) in [r0, r1].iter().enumerate() {
                 if *r == Some(0) {
-                    p.problems.push(
-                        format!("{path}.reserves[{i}]"),
-                        "expected a positive reserve, found 0",
-                    );
+                    p.problems.push(format!("{path}.reserves[{i}]"), "expected a positive reserve, found 0");
                 }
             }
             let fee = if p.fee_bps(&format!("{path}.fee_bps"), *fee_bps) {
-                p.units(
-                    &format!("{path}.fee_bps"),
-                    *fee_bps,
-                    100.0,
-                    "fee (whole pips)",
-                )
+                p.units(&format!("{path}.fee_bps"), *fee_bps, 100.0, "fee (whole pips)")
             } else {
                 None
             };
@@ -741,29 +479,14 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                 }
             }
         }
-        RawPool::Concentrated {
-            tokens,
-            fee_bps,
-            tick_spacing,
-            price,
-            positions,
-            ..
-        } => {
+        RawPool::Concentrated { tokens, fee_bps, tick_spacing, price, positions, .. } => {
             let t0 = p.token(&format!("{path}.tokens[0]"), &tokens.0);
             let t1 = p.token(&format!("{path}.tokens[1]"), &tokens.1);
             if t0.is_some() && t0 == t1 {
-                p.problems.push(
-                    format!("{path}.tokens"),
-                    "a pool needs two different tokens",
-                );
+                p.problems.push(format!("{path}.tokens"), "a pool needs two different tokens");
             }
             let fee = if p.fee_bps(&format!("{path}.fee_bps"), *fee_bps) {
-                p.units(
-                    &format!("{path}.fee_bps"),
-                    *fee_bps,
-                    100.0,
-                    "fee (whole pips)",
-                )
+                p.units(&format!("{path}.fee_bps"), *fee_bps, 100.0, "fee (whole pips)")
             } else {
                 None
             };
@@ -773,18 +496,10 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                     format!("expected a tick spacing in 1..16384, found {tick_spacing}"),
                 );
             }
-            p.finite(
-                &format!("{path}.price"),
-                *price,
-                f64::MIN_POSITIVE,
-                f64::MAX,
-                "a positive price",
-            );
+            p.finite(&format!("{path}.price"), *price, f64::MIN_POSITIVE, f64::MAX, "a positive price");
             if positions.is_empty() || positions.len() > limits::MAX_POSITIONS {
-                p.problems.push(
-                    format!("{path}.positions"),
-                    format!("expected 1 to {} positions", limits::MAX_POSITIONS),
-                );
+                p.problems
+                    .push(format!("{path}.positions"), format!("expected 1 to {} positions", limits::MAX_POSITIONS));
             }
             let (t0, t1, fee) = (t0?, t1?, fee?);
             if !(1..16_384).contains(tick_spacing) {
@@ -804,32 +519,22 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
             let mut ok = true;
             for (k, pos) in positions.iter().enumerate().take(limits::MAX_POSITIONS) {
                 let pp = format!("{path}.positions[{k}]");
-                for (field, tick) in [
-                    ("lower_tick", pos.lower_tick),
-                    ("upper_tick", pos.upper_tick),
-                ] {
+                for (field, tick) in [("lower_tick", pos.lower_tick), ("upper_tick", pos.upper_tick)] {
                     if tick % tick_spacing != 0 {
                         p.problems.push(
                             format!("{pp}.{field}"),
-                            format!(
-                                "tick {tick} is not a multiple of the tick spacing {tick_spacing}"
-                            ),
+                            format!("tick {tick} is not a multiple of the tick spacing {tick_spacing}"),
                         );
                         ok = false;
                     }
                     if !(MIN_TICK..=MAX_TICK).contains(&tick) {
-                        p.problems.push(
-                            format!("{pp}.{field}"),
-                            format!("tick {tick} outside [{MIN_TICK}, {MAX_TICK}]"),
-                        );
+                        p.problems
+                            .push(format!("{pp}.{field}"), format!("tick {tick} outside [{MIN_TICK}, {MAX_TICK}]"));
                         ok = false;
                     }
                 }
                 if pos.lower_tick >= pos.upper_tick {
-                    p.problems.push(
-                        format!("{pp}.upper_tick"),
-                        "expected upper_tick above lower_tick",
-                    );
+                    p.problems.push(format!("{pp}.upper_tick"), "expected upper_tick above lower_tick");
                     ok = false;
                 }
                 let liquidity = match (&pos.liquidity, &pos.amounts) {
@@ -866,8 +571,7 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                         }
                     }
                     _ => {
-                        p.problems
-                            .push(&pp, "expected exactly one of `liquidity` or `amounts`");
+                        p.problems.push(&pp, "expected exactly one of `liquidity` or `amounts`");
                         None
                     }
                 };
@@ -875,21 +579,21 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                     match pool.mint(u64::MAX, pos.lower_tick, pos.upper_tick, l) {
                         Ok((a0, a1)) => match (u128::try_from(a0), u128::try_from(a1)) {
                             (Ok(a0), Ok(a1))
-                                if balances[0].checked_add(a0).is_some()
-                                    && balances[1].checked_add(a1).is_some() =>
+                                if balances[0].checked_add(a0).is_some() && balances[1].checked_add(a1).is_some() =>
                             {
                                 balances = [balances[0] + a0, balances[1] + a1];
                             }
-                            _ => p
-                                .problems
-                                .push(&pp, "the position's token amounts overflow 128 bits"),
+                            _ => p.problems.push(&pp, "the position's token amounts overflow 128 bits"),
                         },
                         Err(e) => build_error(p, &format!("positions[{k}]"), e),
                     }
                 }
             }
             if pool.liquidity() == 0 {
-                p.problems.push(format!("{path}.positions"), "no position covers the initial price: the pool would have no liquidity in range");
+                p.problems.push(
+                    format!("{path}.positions"),
+                    "no position covers the initial price: the pool would have no liquidity in range",
+                );
             }
             Some(PoolSpec {
                 id,
@@ -899,25 +603,20 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                 balances: balances.to_vec(),
             })
         }
-        RawPool::StableSwap {
-            tokens,
-            balances,
-            amp,
-            fee_bps,
-            admin_fee,
-            variant,
-            offpeg_fee_multiplier,
-            ..
-        } => {
+        RawPool::StableSwap { tokens, balances, amp, fee_bps, admin_fee, variant, offpeg_fee_multiplier, .. } => {
             if !(2..=4).contains(&tokens.len()) || tokens.len() != balances.len() {
-                p.problems.push(format!("{path}.tokens"), format!("expected 2 to 4 tokens with one balance each, found {} tokens and {} balances", tokens.len(), balances.len()));
+                p.problems.push(
+                    format!("{path}.tokens"),
+                    format!(
+                        "expected 2 to 4 tokens with one balance each, found {} tokens and {} balances",
+                        tokens.len(),
+                        balances.len()
+                    ),
+                );
                 return None;
             }
-            let ids: Vec<Option<TokenId>> = tokens
-                .iter()
-                .enumerate()
-                .map(|(i, t)| p.token(&format!("{path}.tokens[{i}]"), t))
-                .collect();
+            let ids: Vec<Option<TokenId>> =
+                tokens.iter().enumerate().map(|(i, t)| p.token(&format!("{path}.tokens[{i}]"), t)).collect();
             let bal: Vec<Option<u128>> = balances
                 .iter()
                 .enumerate()
@@ -925,86 +624,49 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                 .collect();
             for (i, b) in bal.iter().enumerate() {
                 if *b == Some(0) {
-                    p.problems.push(
-                        format!("{path}.balances[{i}]"),
-                        "expected a positive balance, found 0",
-                    );
+                    p.problems.push(format!("{path}.balances[{i}]"), "expected a positive balance, found 0");
                 }
             }
             distinct(p, path, &ids);
             let fee = if p.fee_bps(&format!("{path}.fee_bps"), *fee_bps) {
-                p.units(
-                    &format!("{path}.fee_bps"),
-                    *fee_bps,
-                    1e6,
-                    "fee (1e-10 units)",
-                )
+                p.units(&format!("{path}.fee_bps"), *fee_bps, 1e6, "fee (1e-10 units)")
             } else {
                 None
             };
-            let admin = if p.finite(
-                &format!("{path}.admin_fee"),
-                *admin_fee,
-                0.0,
-                1.0,
-                "an admin fee share",
-            ) {
-                p.units(
-                    &format!("{path}.admin_fee"),
-                    *admin_fee,
-                    1e10,
-                    "admin fee (1e-10 units)",
-                )
+            let admin = if p.finite(&format!("{path}.admin_fee"), *admin_fee, 0.0, 1.0, "an admin fee share") {
+                p.units(&format!("{path}.admin_fee"), *admin_fee, 1e10, "admin fee (1e-10 units)")
             } else {
                 None
             };
-            let offpeg = if p.finite(
-                &format!("{path}.offpeg_fee_multiplier"),
-                *offpeg_fee_multiplier,
-                0.0,
-                1e3,
-                "a multiplier",
-            ) {
-                p.units(
-                    &format!("{path}.offpeg_fee_multiplier"),
-                    *offpeg_fee_multiplier,
-                    1e10,
-                    "off-peg multiplier (1e-10 units)",
-                )
-            } else {
-                None
-            };
-            let variant = match variant {
-                RawStableVariant::Classic => StableSwapVariant::Classic,
-                RawStableVariant::Ng => StableSwapVariant::Ng,
-            };
-            let amp_scale = if variant == StableSwapVariant::Ng {
-                100.0
-            } else {
-                1.0
-            };
-            let amp_units =
-                if p.finite(&format!("{path}.amp"), *amp, 1.0, 1e6, "an amplification A") {
+            let offpeg =
+                if p.finite(&format!("{path}.offpeg_fee_multiplier"), *offpeg_fee_multiplier, 0.0, 1e3, "a multiplier")
+                {
                     p.units(
-                        &format!("{path}.amp"),
-                        *amp,
-                        amp_scale,
-                        "A (Classic: whole; Ng: hundredths)",
+                        &format!("{path}.offpeg_fee_multiplier"),
+                        *offpeg_fee_multiplier,
+                        1e10,
+                        "off-peg multiplier (1e-10 units)",
                     )
                 } else {
                     None
                 };
+            let variant = match variant {
+                RawStableVariant::Classic => StableSwapVariant::Classic,
+                RawStableVariant::Ng => StableSwapVariant::Ng,
+            };
+            let amp_scale = if variant == StableSwapVariant::Ng { 100.0 } else { 1.0 };
+            let amp_units = if p.finite(&format!("{path}.amp"), *amp, 1.0, 1e6, "an amplification A") {
+                p.units(&format!("{path}.amp"), *amp, amp_scale, "A (Classic: whole; Ng: hundredths)")
+            } else {
+                None
+            };
             let ids: Option<Vec<TokenId>> = ids.into_iter().collect();
             let bal: Option<Vec<u128>> = bal.into_iter().collect();
-            let (ids, bal, fee, admin, offpeg, amp_units) =
-                (ids?, bal?, fee?, admin?, offpeg?, amp_units?);
+            let (ids, bal, fee, admin, offpeg, amp_units) = (ids?, bal?, fee?, admin?, offpeg?, amp_units?);
             if bal.contains(&0) {
                 return None;
             }
-            let rates = ids
-                .iter()
-                .map(|t| U256::from(10u8).pow(U256::from(36 - p.decimals[t.index()])))
-                .collect();
+            let rates = ids.iter().map(|t| U256::from(10u8).pow(U256::from(36 - p.decimals[t.index()]))).collect();
             match StableSwapPool::try_new(
                 bal.clone(),
                 rates,
@@ -1019,13 +681,7 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                         build_error(p, "balances", e);
                         return None;
                     }
-                    Some(PoolSpec {
-                        id,
-                        name,
-                        tokens: ids,
-                        pool: Pool::StableSwap(pool),
-                        balances: bal,
-                    })
+                    Some(PoolSpec { id, name, tokens: ids, pool: Pool::StableSwap(pool), balances: bal })
                 }
                 Err(e) => {
                     build_error(p, "amp", e);
@@ -1033,25 +689,21 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                 }
             }
         }
-        RawPool::Weighted {
-            tokens,
-            balances,
-            weights,
-            fee_bps,
-            ..
-        } => {
-            if !(2..=8).contains(&tokens.len())
-                || tokens.len() != balances.len()
-                || tokens.len() != weights.len()
-            {
-                p.problems.push(format!("{path}.tokens"), format!("expected 2 to 8 tokens with one balance and one weight each, found {}, {} and {}", tokens.len(), balances.len(), weights.len()));
+        RawPool::Weighted { tokens, balances, weights, fee_bps, .. } => {
+            if !(2..=8).contains(&tokens.len()) || tokens.len() != balances.len() || tokens.len() != weights.len() {
+                p.problems.push(
+                    format!("{path}.tokens"),
+                    format!(
+                        "expected 2 to 8 tokens with one balance and one weight each, found {}, {} and {}",
+                        tokens.len(),
+                        balances.len(),
+                        weights.len()
+                    ),
+                );
                 return None;
             }
-            let ids: Vec<Option<TokenId>> = tokens
-                .iter()
-                .enumerate()
-                .map(|(i, t)| p.token(&format!("{path}.tokens[{i}]"), t))
-                .collect();
+            let ids: Vec<Option<TokenId>> =
+                tokens.iter().enumerate().map(|(i, t)| p.token(&format!("{path}.tokens[{i}]"), t)).collect();
             let bal: Vec<Option<u128>> = balances
                 .iter()
                 .enumerate()
@@ -1059,37 +711,20 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                 .collect();
             for (i, b) in bal.iter().enumerate() {
                 if *b == Some(0) {
-                    p.problems.push(
-                        format!("{path}.balances[{i}]"),
-                        "expected a positive balance, found 0",
-                    );
+                    p.problems.push(format!("{path}.balances[{i}]"), "expected a positive balance, found 0");
                 }
             }
             distinct(p, path, &ids);
             for (i, w) in weights.iter().enumerate() {
-                p.finite(
-                    &format!("{path}.weights[{i}]"),
-                    *w,
-                    0.01,
-                    0.99,
-                    "a weight (Balancer's minimum is 1 %)",
-                );
+                p.finite(&format!("{path}.weights[{i}]"), *w, 0.01, 0.99, "a weight (Balancer's minimum is 1 %)");
             }
             let sum: f64 = weights.iter().sum();
             if (sum - 1.0).abs() > 1e-9 {
-                p.problems.push(
-                    format!("{path}.weights"),
-                    format!("weights must sum to 1, they sum to {sum}"),
-                );
+                p.problems.push(format!("{path}.weights"), format!("weights must sum to 1, they sum to {sum}"));
                 return None;
             }
             let fee = if p.fee_bps(&format!("{path}.fee_bps"), *fee_bps) {
-                p.units(
-                    &format!("{path}.fee_bps"),
-                    *fee_bps,
-                    1e14,
-                    "fee (1e-18 units)",
-                )
+                p.units(&format!("{path}.fee_bps"), *fee_bps, 1e14, "fee (1e-18 units)")
             } else {
                 None
             };
@@ -1100,10 +735,7 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                 return None;
             }
             // 1e18 fixed point; the last weight takes the rounding remainder so the sum is exact
-            let mut w: Vec<U256> = weights
-                .iter()
-                .map(|w| U256::from(libm::round(w * 1e18) as u128))
-                .collect();
+            let mut w: Vec<U256> = weights.iter().map(|w| U256::from(libm::round(w * 1e18) as u128)).collect();
             let head = w[..w.len() - 1].iter().fold(U256::ZERO, |a, x| a + *x);
             let one = U256::from(10u128.pow(18));
             if let Some(last) = w.last_mut() {
@@ -1118,13 +750,7 @@ fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<PoolSpec> {
                 return None;
             }
             match WeightedPool::try_new(bal.clone(), w, &decimals, U256::from(fee)) {
-                Ok(pool) => Some(PoolSpec {
-                    id,
-                    name,
-                    tokens: ids,
-                    pool: Pool::Weighted(pool),
-                    balances: bal,
-                }),
+                Ok(pool) => Some(PoolSpec { id, name, tokens: ids, pool: Pool::Weighted(pool), balances: bal }),
                 Err(e) => {
                     build_error(p, "weights", e);
                     None
@@ -1138,10 +764,7 @@ fn distinct(p: &mut Ctx, path: &str, ids: &[Option<TokenId>]) {
     for i in 0..ids.len() {
         for j in 0..i {
             if ids[i].is_some() && ids[i] == ids[j] {
-                p.problems.push(
-                    format!("{path}.tokens[{i}]"),
-                    "a token appears twice in the pool",
-                );
+                p.problems.push(format!("{path}.tokens[{i}]"), "a token appears twice in the pool");
             }
         }
     }

@@ -16,10 +16,7 @@ impl CsvSink {
     pub(super) fn new(file: File, columns: &[(String, ColType)]) -> Result<Self> {
         let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
         writer.write_record(columns.iter().map(|(n, _)| n.as_str()))?;
-        Ok(CsvSink {
-            writer,
-            record: Vec::with_capacity(columns.len()),
-        })
+        Ok(CsvSink { writer, record: Vec::with_capacity(columns.len()) })
     }
 }
 

@@ -73,26 +73,15 @@ pub struct TableWriter {
 
 impl TableWriter {
     /// Starts `DIR/NAME.EXT` (written as a hidden temporary until [`TableWriter::finish`]).
-    pub fn create(
-        dir: &Path,
-        name: &str,
-        format: Format,
-        columns: Vec<(String, ColType)>,
-    ) -> Result<Self> {
+    pub fn create(dir: &Path, name: &str, format: Format, columns: Vec<(String, ColType)>) -> Result<Self> {
         let path = dir.join(format!("{name}.{}", format.extension()));
         let tmp = dir.join(format!(".{name}.{}.partial", format.extension()));
-        let file =
-            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let file = fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         let sink: Box<dyn Sink> = match format {
             Format::Csv => Box::new(csv_table::CsvSink::new(file, &columns)?),
             Format::Parquet => Box::new(parquet_table::ParquetSink::new(file, &columns)?),
         };
-        Ok(TableWriter {
-            sink: Some(sink),
-            columns,
-            tmp,
-            path,
-        })
+        Ok(TableWriter { sink: Some(sink), columns, tmp, path })
     }
 
     /// Appends a row; its cells must match the columns.
@@ -109,8 +98,7 @@ impl TableWriter {
         if let Some(s) = self.sink.take() {
             s.finish()?;
         }
-        fs::rename(&self.tmp, &self.path)
-            .with_context(|| format!("cannot move {} into place", self.path.display()))?;
+        fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot move {} into place", self.path.display()))?;
         Ok(self.path.clone())
     }
 }

@@ -5,12 +5,9 @@ use std::fs::File;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use parquet::basic::{
-    Compression, DecimalType, IntType, LogicalType, Repetition, Type as PhysicalType,
-};
+use parquet::basic::{Compression, DecimalType, IntType, LogicalType, Repetition, Type as PhysicalType};
 use parquet::data_type::{
-    BoolType, ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType,
-    Int64Type,
+    BoolType, ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType, Int64Type,
 };
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
@@ -41,41 +38,24 @@ impl ParquetSink {
             .map(|(name, ty)| {
                 let b = match ty {
                     ColType::U64 => Type::primitive_type_builder(name, PhysicalType::INT64)
-                        .with_logical_type(Some(LogicalType::Integer(IntType {
-                            bit_width: 64,
-                            is_signed: false,
-                        }))),
+                        .with_logical_type(Some(LogicalType::Integer(IntType { bit_width: 64, is_signed: false }))),
                     ColType::F64 => Type::primitive_type_builder(name, PhysicalType::DOUBLE),
                     // exact base units: DECIMAL(38, 0) in 16 big-endian bytes
-                    ColType::Amount => {
-                        Type::primitive_type_builder(name, PhysicalType::FIXED_LEN_BYTE_ARRAY)
-                            .with_length(16)
-                            .with_logical_type(Some(LogicalType::Decimal(DecimalType {
-                                scale: 0,
-                                precision: 38,
-                            })))
-                            .with_precision(38)
-                            .with_scale(0)
-                    }
+                    ColType::Amount => Type::primitive_type_builder(name, PhysicalType::FIXED_LEN_BYTE_ARRAY)
+                        .with_length(16)
+                        .with_logical_type(Some(LogicalType::Decimal(DecimalType { scale: 0, precision: 38 })))
+                        .with_precision(38)
+                        .with_scale(0),
                     ColType::Str => Type::primitive_type_builder(name, PhysicalType::BYTE_ARRAY)
                         .with_logical_type(Some(LogicalType::String)),
                     ColType::Bool => Type::primitive_type_builder(name, PhysicalType::BOOLEAN),
                 };
-                b.with_repetition(Repetition::REQUIRED)
-                    .build()
-                    .map(Arc::new)
+                b.with_repetition(Repetition::REQUIRED).build().map(Arc::new)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let schema = Arc::new(
-            Type::group_type_builder("meshsim")
-                .with_fields(fields)
-                .build()?,
-        );
+        let schema = Arc::new(Type::group_type_builder("meshsim").with_fields(fields).build()?);
         let props = Arc::new(
-            WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_created_by("meshsim".into())
-                .build(),
+            WriterProperties::builder().set_compression(Compression::SNAPPY).set_created_by("meshsim".into()).build(),
         );
         let writer = SerializedFileWriter::new(file, schema, props)?;
         let buffers = columns
@@ -88,11 +68,7 @@ impl ParquetSink {
                 ColType::Bool => Buffer::Bool(Vec::new()),
             })
             .collect();
-        Ok(ParquetSink {
-            writer,
-            buffers,
-            rows: 0,
-        })
+        Ok(ParquetSink { writer, buffers, rows: 0 })
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -101,9 +77,7 @@ impl ParquetSink {
         }
         let mut group = self.writer.next_row_group()?;
         for buffer in &mut self.buffers {
-            let mut col = group
-                .next_column()?
-                .context("parquet schema has fewer columns than the table")?;
+            let mut col = group.next_column()?.context("parquet schema has fewer columns than the table")?;
             match buffer {
                 Buffer::U64(v) => {
                     col.typed::<Int64Type>().write_batch(v, None, None)?;
@@ -114,8 +88,7 @@ impl ParquetSink {
                     v.clear();
                 }
                 Buffer::Amount(v) => {
-                    col.typed::<FixedLenByteArrayType>()
-                        .write_batch(v, None, None)?;
+                    col.typed::<FixedLenByteArrayType>().write_batch(v, None, None)?;
                     v.clear();
                 }
                 Buffer::Str(v) => {

@@ -3,10 +3,12 @@
 //! profit net of fees and gas beats the agent's minimum. Capital limits apply per token.
 
 use bevy_ecs::prelude::*;
-use meshsim_scenario::PoolId;
+use meshsim_math::SwapQuote;
+use meshsim_scenario::{PoolId, TokenId};
+use smallvec::SmallVec;
 
 use super::{AgentMeta, MarketView, ViewParams};
-use crate::pools::PoolBook;
+use crate::pools::{PoolBook, PoolEntry};
 use crate::tx::{Leg, PendingTxs, Tx, TxKind};
 
 /// A CEX-DEX arbitrageur's configuration.
@@ -20,117 +22,152 @@ pub struct CexDexArb {
     pub priority_fee_wei: u128,
 }
 
-/// One opportunity found on a pool.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Opportunity {
-    /// The transaction to send.
-    pub tx: Tx,
-    /// Expected profit net of gas, numeraire.
-    pub expected_profit: f64,
+/// The unconstrained optimal trade of one direction of one pool at this block's prices: a pure
+/// function of the view, remembered so that several arbitrageurs watching the same pool size it
+/// once per block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sizing {
+    /// Profit-maximising input (trade-to-price at the external price).
+    pub amount_in: u128,
+    /// The quote for that input.
+    pub quote: SwapQuote,
 }
 
-/// Pure policy: at most one transaction per watched pool, the most profitable direction.
+/// Memo of [`Sizing`]s, by pool and token pair, for one block.
+#[derive(Debug, Default)]
+pub struct SizingMemo {
+    block: u64,
+    offsets: Vec<usize>,
+    slots: Vec<Option<Option<Sizing>>>,
+}
+
+impl SizingMemo {
+    fn get<B: PoolBook + ?Sized>(
+        &mut self,
+        view: &MarketView<'_, B>,
+        entry: &PoolEntry,
+        i: usize,
+        j: usize,
+    ) -> Option<Sizing> {
+        if self.offsets.len() != view.pools.len() + 1 {
+            // lay out n x n slots per pool once
+            self.offsets.clear();
+            let mut at = 0;
+            for k in 0..view.pools.len() {
+                self.offsets.push(at);
+                at += view.pools.pool(PoolId(k as u32)).map_or(0, |e| e.tokens.len() * e.tokens.len());
+            }
+            self.offsets.push(at);
+            self.slots = vec![None; at];
+            self.block = u64::MAX;
+        }
+        if self.block != view.block {
+            self.slots.iter_mut().for_each(|s| *s = None);
+            self.block = view.block;
+        }
+        let n = entry.tokens.len();
+        let slot = self.offsets[entry.id.index()] + i * n + j;
+        *self.slots[slot].get_or_insert_with(|| size(view, entry, i, j))
+    }
+}
+
+fn size<B: PoolBook + ?Sized>(view: &MarketView<'_, B>, entry: &PoolEntry, i: usize, j: usize) -> Option<Sizing> {
+    let p_ext = view.prices.rate(entry.tokens[i], entry.tokens[j]);
+    let amount_in = entry.pool.input_to_price(i, j, p_ext).ok().filter(|a| *a > 0)?;
+    let quote = entry.pool.quote_exact_in(i, j, amount_in).ok()?;
+    Some(Sizing { amount_in, quote })
+}
+
+/// Pure policy: at most one transaction per watched pool, the most profitable direction, written
+/// to `out`. `memo` only remembers pure results of the view.
 pub fn plan_cex_dex<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     me: &AgentMeta,
     cfg: &CexDexArb,
-) -> Vec<Opportunity> {
-    let mut out = Vec::new();
-    let mut spent: Vec<u128> = vec![0; view.prices.per_token.len()];
+    memo: &mut SizingMemo,
+    out: &mut Vec<Tx>,
+) {
+    let mut spent: SmallVec<[(TokenId, u128); 8]> = SmallVec::new();
+    let spent_of =
+        |spent: &SmallVec<[(TokenId, u128); 8]>, t: TokenId| spent.iter().find(|(x, _)| *x == t).map_or(0, |(_, v)| *v);
     let mut gas_reserved: u128 = 0;
     for pool_id in &cfg.pools {
-        let Some(entry) = view.pools.pool(*pool_id) else {
-            continue;
-        };
+        let Some(entry) = view.pools.pool(*pool_id) else { continue };
         let n = entry.tokens.len();
-        let mut best: Option<Opportunity> = None;
+        let mut best: Option<(f64, Tx)> = None;
         for i in 0..n {
             for j in 0..n {
                 if i == j {
                     continue;
                 }
                 let (t_in, t_out) = (entry.tokens[i], entry.tokens[j]);
-                let p_ext = view.prices.rate(t_in, t_out);
                 // quick reject: the pool pays no more than the CEX for this direction
-                if !(entry.pool.net_price(i, j) > p_ext) {
+                if entry.pool.net_price(i, j) <= view.prices.rate(t_in, t_out) {
                     continue;
                 }
-                let Ok(size) = entry.pool.input_to_price(i, j, p_ext) else {
-                    continue;
-                };
-                let available = view
-                    .balance(me.account, t_in)
-                    .saturating_sub(spent[t_in.index()]);
-                let amount_in = size.min(available);
-                if amount_in == 0 {
-                    continue;
-                }
-                let Ok(q) = entry.pool.quote_exact_in(i, j, amount_in) else {
+                let Some(sizing) = memo.get(view, entry, i, j) else { continue };
+                let available = view.balance(me.account, t_in).saturating_sub(spent_of(&spent, t_in));
+                let q = if sizing.amount_in <= available {
+                    sizing.quote
+                } else if available > 0 {
+                    // capital limit: the largest trade it can afford
+                    let Ok(q) = entry.pool.quote_exact_in(i, j, available) else { continue };
+                    q
+                } else {
                     continue;
                 };
                 if q.amount_out == 0 {
                     continue;
                 }
                 let gas_units = view.gas.base_tx + view.hop_gas(entry, q.ticks_crossed);
-                let gross =
-                    view.prices.value(t_out, q.amount_out) - view.prices.value(t_in, q.amount_in);
+                let gross = view.prices.value(t_out, q.amount_out) - view.prices.value(t_in, q.amount_in);
                 let profit = gross - view.gas_fee_value(gas_units, cfg.priority_fee_wei);
                 if profit <= cfg.min_profit || profit <= 0.0 {
                     continue;
                 }
-                if best.as_ref().is_none_or(|b| profit > b.expected_profit) {
-                    let leg = Leg {
-                        pool: *pool_id,
-                        i: i as u8,
-                        j: j as u8,
-                        token_in: t_in,
-                        token_out: t_out,
-                    };
+                if best.as_ref().is_none_or(|(b, _)| profit > *b) {
+                    let leg = Leg { pool: *pool_id, i: i as u8, j: j as u8, token_in: t_in, token_out: t_out };
                     let tx = Tx {
                         sender: me.id,
                         seq: 0,
                         kind: TxKind::Arbitrage,
                         priority_fee_wei: cfg.priority_fee_wei,
-                        legs: vec![leg],
+                        legs: smallvec::smallvec![leg],
                         amount_in: q.amount_in,
                         // the contract reverts unless it gets what it priced (another arb may be first)
                         min_out: q.amount_out,
                         hedge: true,
                     };
-                    best = Some(Opportunity {
-                        tx,
-                        expected_profit: profit,
-                    });
+                    best = Some((profit, tx));
                 }
             }
         }
-        if let Some(mut opp) = best {
-            let fee = view.gas_fee_wei(
-                view.gas.base_tx + view.gas.swap_concentrated,
-                cfg.priority_fee_wei,
-            );
+        if let Some((_, mut tx)) = best {
+            let fee = view.gas_fee_wei(view.gas.base_tx + view.gas.swap_concentrated, cfg.priority_fee_wei);
             if view.balance(me.account, view.native) < gas_reserved.saturating_add(fee) {
                 continue; // cannot pay gas
             }
             gas_reserved += fee;
-            spent[opp.tx.legs[0].token_in.index()] += opp.tx.amount_in;
-            opp.tx.seq = out.len() as u32;
-            out.push(opp);
+            let t_in = tx.legs[0].token_in;
+            match spent.iter_mut().find(|(x, _)| *x == t_in) {
+                Some((_, v)) => *v += tx.amount_in,
+                None => spent.push((t_in, tx.amount_in)),
+            }
+            tx.seq = out.len() as u32;
+            out.push(tx);
         }
     }
-    out
 }
 
 /// Decide phase: each CEX-DEX arbitrageur plans its transactions.
 pub fn decide_cex_dex(
     view: ViewParams,
     mut agents: Query<(&AgentMeta, &CexDexArb, &mut PendingTxs)>,
+    mut memo: Local<SizingMemo>,
 ) {
     view.with_view(|v| {
         for (meta, cfg, mut pending) in &mut agents {
-            pending
-                .0
-                .extend(plan_cex_dex(v, meta, cfg).into_iter().map(|o| o.tx));
+            plan_cex_dex(v, meta, cfg, &mut memo, &mut pending.0);
         }
     });
 }

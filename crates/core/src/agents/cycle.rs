@@ -3,10 +3,14 @@
 //! re-priced, so the cost follows activity rather than the number of cycles.
 
 use bevy_ecs::prelude::*;
+use smallvec::SmallVec;
 
 use super::{AgentMeta, MarketView, ViewParams};
 use crate::pools::{PoolBook, PoolEntry};
-use crate::tx::{Leg, PendingTxs, Tx, TxKind};
+use crate::tx::{Leg, Path, PendingTxs, Tx, TxKind};
+
+/// Cycles fully solved per agent per block (the best-scored candidates).
+pub const SOLVES_PER_BLOCK: usize = 4;
 
 /// Most cycles one agent tracks (keeps a dense mesh bounded).
 pub const MAX_CYCLES: usize = 200_000;
@@ -19,7 +23,7 @@ pub struct CycleArb {
     /// Priority fee bid, wei per gas.
     pub priority_fee_wei: u128,
     /// Cycles; each starts and ends in the same token.
-    pub cycles: Vec<Vec<Leg>>,
+    pub cycles: Vec<Path>,
     /// Cycle indices through each pool.
     pub by_pool: Vec<Vec<u32>>,
 }
@@ -43,7 +47,7 @@ impl CycleArb {
                 }
             }
         }
-        let mut cycles: Vec<Vec<Leg>> = Vec::new();
+        let mut cycles: Vec<Path> = Vec::new();
         // canonical rotation: the first leg has the smallest pool id of the cycle
         'two: for a in &edges {
             for b in &edges {
@@ -51,25 +55,22 @@ impl CycleArb {
                     break 'two;
                 }
                 if b.pool > a.pool && b.token_in == a.token_out && b.token_out == a.token_in {
-                    cycles.push(vec![*a, *b]);
+                    cycles.push(smallvec::smallvec![*a, *b]);
                 }
             }
         }
         if max_len >= 3 {
             'three: for a in &edges {
-                for b in edges.iter().filter(|b| {
-                    b.pool > a.pool && b.token_in == a.token_out && b.token_out != a.token_in
-                }) {
+                for b in
+                    edges.iter().filter(|b| b.pool > a.pool && b.token_in == a.token_out && b.token_out != a.token_in)
+                {
                     for c in edges.iter().filter(|c| {
-                        c.pool > a.pool
-                            && c.pool != b.pool
-                            && c.token_in == b.token_out
-                            && c.token_out == a.token_in
+                        c.pool > a.pool && c.pool != b.pool && c.token_in == b.token_out && c.token_out == a.token_in
                     }) {
                         if cycles.len() >= MAX_CYCLES {
                             break 'three;
                         }
-                        cycles.push(vec![*a, *b, *c]);
+                        cycles.push(smallvec::smallvec![*a, *b, *c]);
                     }
                 }
             }
@@ -84,12 +85,7 @@ impl CycleArb {
                 }
             }
         }
-        CycleArb {
-            min_profit,
-            priority_fee_wei,
-            cycles,
-            by_pool,
-        }
+        CycleArb { min_profit, priority_fee_wei, cycles, by_pool }
     }
 }
 
@@ -98,11 +94,7 @@ fn path_out<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], amount_in: u128) -> O
     let mut a = amount_in;
     let mut crossed = 0;
     for leg in legs {
-        let q = pools
-            .pool(leg.pool)?
-            .pool
-            .quote_exact_in(leg.i.into(), leg.j.into(), a)
-            .ok()?;
+        let q = pools.pool(leg.pool)?.pool.quote_exact_in(leg.i.into(), leg.j.into(), a).ok()?;
         if q.amount_in < a {
             return None; // partial fill: liquidity ran out
         }
@@ -112,125 +104,162 @@ fn path_out<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], amount_in: u128) -> O
     Some((a, crossed))
 }
 
-/// The input that maximises `out(a) - a` (concave) within `[0, cap]`: doubling bracket, then
-/// golden-section search down to a millionth of the size.
-fn best_input<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], cap: u128) -> Option<(u128, u128)> {
-    let gain = |a: u128| path_out(pools, legs, a).map_or(i128::MIN, |(o, _)| o as i128 - a as i128);
-    let mut hi = (cap / 1_000_000).max(1).min(cap);
-    let mut prev = gain(hi);
-    if prev <= 0 {
+/// The input that maximises `out(a) - a` within `[0, cap]`: where the path's marginal rate (the
+/// product of each hop's marginal rate at its own input) falls to one.
+fn best_input<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], cap: u128, depth_in_start: f64) -> Option<(u128, u128)> {
+    let rate = |a: u128| -> Option<f64> {
+        let mut x = a;
+        let mut r = 1.0;
+        for (k, leg) in legs.iter().enumerate() {
+            let pool = &pools.pool(leg.pool)?.pool;
+            r *= pool.marginal_rate_after(leg.i.into(), leg.j.into(), x)?;
+            if k + 1 < legs.len() {
+                x = if x == 0 { 0 } else { pool.quote_exact_in(leg.i.into(), leg.j.into(), x).ok()?.amount_out };
+            }
+        }
+        Some(r)
+    };
+    let edge = rate(0)? - 1.0;
+    if cap == 0 || edge <= 0.0 {
         return None;
     }
-    loop {
-        let next = hi.saturating_mul(2).min(cap);
-        if next == hi {
-            break;
-        }
-        let g = gain(next);
-        hi = next;
-        if g < prev {
-            break;
-        }
-        prev = g;
-    }
-    let (mut lo, mut hi) = (0u128, hi);
-    const INV_PHI: f64 = 0.618_033_988_749_895;
-    while hi - lo > (hi >> 20).max(2) {
-        let span = (hi - lo) as f64;
-        let m1 = hi - (span * INV_PHI) as u128;
-        let m2 = lo + (span * INV_PHI) as u128;
-        if gain(m1) < gain(m2) {
-            lo = m1;
-        } else {
-            hi = m2;
-        }
-    }
-    let a = lo + (hi - lo) / 2;
+    // a constant-product path of depth L (in the start token) is best traded at about edge L / 4
+    let guess = ((edge * depth_in_start / 4.0) as u128).clamp(1, cap);
+    // sizes are resolved to 1/256 of the guess: profit is flat at its maximum
+    let a = meshsim_math::solve_rate(guess, (guess >> 8).max(1), 1.0, rate).min(cap);
     let (out, _) = path_out(pools, legs, a)?;
     (out > a).then_some((a, out))
 }
 
+/// Per-block tables every cyclic arbitrageur reads: the net price of each pool pair and each
+/// pool's value. Pure functions of the view, computed once per block.
+#[derive(Debug, Default)]
+pub struct CycleScratch {
+    block: u64,
+    offsets: Vec<usize>,
+    net: Vec<f64>,
+    value: Vec<f64>,
+    seen: Vec<bool>,
+}
+
+impl CycleScratch {
+    fn refresh<B: PoolBook + ?Sized>(&mut self, view: &MarketView<'_, B>) {
+        if self.block == view.block && !self.offsets.is_empty() {
+            return;
+        }
+        self.block = view.block;
+        self.offsets.clear();
+        self.net.clear();
+        self.value.clear();
+        for k in 0..view.pools.len() {
+            self.offsets.push(self.net.len());
+            let Some(e) = view.pools.pool(meshsim_scenario::PoolId(k as u32)) else {
+                self.value.push(0.0);
+                continue;
+            };
+            let n = e.tokens.len();
+            for i in 0..n {
+                for j in 0..n {
+                    self.net.push(if i == j { 1.0 } else { e.pool.net_price(i, j) });
+                }
+            }
+            self.value.push(e.tokens.iter().map(|t| view.prices.value(*t, view.balance(e.account, *t))).sum());
+        }
+    }
+
+    fn net(&self, view_pools: &impl Fn(meshsim_scenario::PoolId) -> usize, leg: &Leg) -> f64 {
+        let n = view_pools(leg.pool);
+        self.net[self.offsets[leg.pool.index()] + usize::from(leg.i) * n + usize::from(leg.j)]
+    }
+}
+
 /// Pure policy: re-price cycles through recently touched pools; send the most profitable one.
+/// A cycle is only solved when its edge could pay for gas even on pools a hundred times deeper
+/// than their value suggests (concentrated liquidity): a loose bound, not a guess.
 pub fn plan_cycles<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     me: &AgentMeta,
     cfg: &CycleArb,
+    scratch: &mut CycleScratch,
 ) -> Option<Tx> {
-    let mut seen = vec![false; cfg.cycles.len()];
-    let mut best: Option<(f64, Tx)> = None;
+    scratch.refresh(view);
+    scratch.seen.clear();
+    scratch.seen.resize(cfg.cycles.len(), false);
+    let n_tokens = |id: meshsim_scenario::PoolId| view.pools.pool(id).map_or(0, |e| e.tokens.len());
+    let gas_floor = view
+        .gas_fee_value(view.gas.base_tx + 2 * view.gas.swap_constant_product, cfg.priority_fee_wei)
+        .max(cfg.min_profit);
+    // score the candidates, then solve only the most promising few: each solve prices a whole
+    // path many times, and a bot has a block's time, not unlimited time
+    let mut candidates: SmallVec<[(f64, u32); SOLVES_PER_BLOCK]> = SmallVec::new();
     for (pool, dirty) in view.dirty.iter().enumerate() {
         if !dirty {
             continue;
         }
         for &k in cfg.by_pool.get(pool).map_or(&[][..], |v| v.as_slice()) {
-            if std::mem::replace(&mut seen[k as usize], true) {
+            if std::mem::replace(&mut scratch.seen[k as usize], true) {
                 continue;
             }
             let cycle = &cfg.cycles[k as usize];
-            // quick test: product of net marginal prices above one
-            let product: f64 = cycle
-                .iter()
-                .map(|l| {
-                    view.pools
-                        .pool(l.pool)
-                        .map_or(0.0, |e| e.pool.net_price(l.i.into(), l.j.into()))
-                })
-                .product();
-            if !(product > 1.0 + 1e-9) {
+            // product of net marginal prices above one ...
+            let edge = cycle.iter().map(|l| scratch.net(&n_tokens, l)).product::<f64>() - 1.0;
+            if edge.is_nan() || edge <= 1e-9 {
                 continue;
             }
-            // start from the cycle token the agent holds most value of
-            let start = (0..cycle.len())
-                .max_by(|a, b| {
-                    let v = |k: usize| {
-                        view.prices.value(
-                            cycle[k].token_in,
-                            view.balance(me.account, cycle[k].token_in),
-                        )
-                    };
-                    v(*a).total_cmp(&v(*b)).then(b.cmp(a))
-                })
-                .unwrap_or(0);
-            let mut legs = cycle.clone();
-            legs.rotate_left(start);
-            let token = legs[0].token_in;
-            let cap = view.balance(me.account, token);
-            let Some((a, out)) = best_input(view.pools, &legs, cap) else {
+            // ... by enough: a constant-product path of depth V earns at most about edge^2 V / 4
+            let depth = cycle.iter().map(|l| scratch.value[l.pool.index()]).fold(f64::INFINITY, f64::min);
+            let score = edge * edge * depth / 4.0;
+            if score * 100.0 < gas_floor {
                 continue;
-            };
-            let crossed = path_out(view.pools, &legs, a).map_or(0, |(_, c)| c);
-            let gas_units = view.gas.base_tx
-                + legs
-                    .iter()
-                    .filter_map(|l| view.pools.pool(l.pool))
-                    .map(|e| view.hop_gas(e, 0))
-                    .sum::<u64>()
-                + u64::from(crossed) * view.gas.tick_cross;
-            let profit = view.prices.value(token, out - a)
-                - view.gas_fee_value(gas_units, cfg.priority_fee_wei);
-            if profit > cfg.min_profit
-                && profit > 0.0
-                && best.as_ref().is_none_or(|(p, _)| profit > *p)
-            {
-                let tx = Tx {
-                    sender: me.id,
-                    seq: 0,
-                    kind: TxKind::CycleArbitrage,
-                    priority_fee_wei: cfg.priority_fee_wei,
-                    legs,
-                    amount_in: a,
-                    min_out: out,
-                    hedge: false,
-                };
-                best = Some((profit, tx));
+            }
+            let weakest = candidates.iter().enumerate().min_by(|a, b| a.1.0.total_cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)));
+            match weakest {
+                _ if candidates.len() < SOLVES_PER_BLOCK => candidates.push((score, k)),
+                Some((at, (s, _))) if score > *s => candidates[at] = (score, k),
+                _ => {}
             }
         }
     }
+    let mut best: Option<(f64, Tx)> = None;
+    for (_, k) in candidates {
+        let cycle = &cfg.cycles[k as usize];
+        // start from the cycle token the agent holds most value of
+        let start = (0..cycle.len())
+            .max_by(|a, b| {
+                let v = |k: usize| view.prices.value(cycle[k].token_in, view.balance(me.account, cycle[k].token_in));
+                v(*a).total_cmp(&v(*b)).then(b.cmp(a))
+            })
+            .unwrap_or(0);
+        let mut legs = cycle.clone();
+        legs.rotate_left(start);
+        let token = legs[0].token_in;
+        let cap = view.balance(me.account, token);
+        let depth = legs.iter().map(|l| scratch.value[l.pool.index()]).fold(f64::INFINITY, f64::min);
+        let depth_in_start = depth / view.prices.per_base_unit[token.index()];
+        let Some((a, out)) = best_input(view.pools, &legs, cap, depth_in_start) else {
+            continue;
+        };
+        let crossed = path_out(view.pools, &legs, a).map_or(0, |(_, c)| c);
+        let gas_units = view.gas.base_tx
+            + legs.iter().filter_map(|l| view.pools.pool(l.pool)).map(|e| view.hop_gas(e, 0)).sum::<u64>()
+            + u64::from(crossed) * view.gas.tick_cross;
+        let profit = view.prices.value(token, out - a) - view.gas_fee_value(gas_units, cfg.priority_fee_wei);
+        if profit > cfg.min_profit && profit > 0.0 && best.as_ref().is_none_or(|(p, _)| profit > *p) {
+            let tx = Tx {
+                sender: me.id,
+                seq: 0,
+                kind: TxKind::CycleArbitrage,
+                priority_fee_wei: cfg.priority_fee_wei,
+                legs,
+                amount_in: a,
+                min_out: out,
+                hedge: false,
+            };
+            best = Some((profit, tx));
+        }
+    }
     let (_, tx) = best?;
-    let fee = view.gas_fee_wei(
-        view.gas.base_tx + 3 * view.gas.swap_concentrated,
-        cfg.priority_fee_wei,
-    );
+    let fee = view.gas_fee_wei(view.gas.base_tx + 3 * view.gas.swap_concentrated, cfg.priority_fee_wei);
     (view.balance(me.account, view.native) >= fee).then_some(tx)
 }
 
@@ -238,10 +267,11 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
 pub fn decide_cycles(
     view: ViewParams,
     mut agents: Query<(&AgentMeta, &CycleArb, &mut PendingTxs)>,
+    mut scratch: Local<CycleScratch>,
 ) {
     view.with_view(|v| {
         for (meta, cfg, mut pending) in &mut agents {
-            pending.0.extend(plan_cycles(v, meta, cfg));
+            pending.0.extend(plan_cycles(v, meta, cfg, &mut scratch));
         }
     });
 }

@@ -49,8 +49,7 @@ impl<B: PoolBook + ?Sized> MarketView<'_, B> {
 
     /// Numeraire value of a gas fee.
     pub fn gas_fee_value(&self, gas_units: u64, priority_fee_wei: u128) -> f64 {
-        self.prices
-            .value(self.native, self.gas_fee_wei(gas_units, priority_fee_wei))
+        self.prices.value(self.native, self.gas_fee_wei(gas_units, priority_fee_wei))
     }
 
     /// Balance of an account.
@@ -75,10 +74,7 @@ pub struct ViewParams<'w, 's> {
 impl<'w, 's> ViewParams<'w, 's> {
     /// Calls `f` with the view of this block.
     pub fn with_view<R>(&self, f: impl FnOnce(&MarketView<'_, EcsPools<'_, 'w, 's>>) -> R) -> R {
-        let pools = EcsPools {
-            query: &self.pools,
-            index: &self.index,
-        };
+        let pools = EcsPools { query: &self.pools, index: &self.index };
         let view = MarketView {
             block: self.clock.number,
             prices: &self.prices,

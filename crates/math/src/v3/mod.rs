@@ -8,8 +8,7 @@ pub mod swap_math;
 pub mod tick_math;
 
 pub use pool::{
-    PositionInfo, PositionKey, TickInfo, V3Pool, V3SwapResult, amounts_for_liquidity,
-    liquidity_for_amounts,
+    PositionInfo, PositionKey, TickInfo, V3Pool, V3SwapResult, amounts_for_liquidity, liquidity_for_amounts,
 };
 pub use swap_math::{AmountRemaining, SwapStep, compute_swap_step};
 
@@ -18,11 +17,9 @@ use crate::{MathError, MathResult, Protocol};
 /// `LiquidityMath.addDelta`: reverts `LS` on underflow and `LA` on overflow.
 pub fn add_delta(x: u128, y: i128) -> MathResult<u128> {
     if y < 0 {
-        x.checked_sub(y.unsigned_abs())
-            .ok_or(MathError::revert(Protocol::UniswapV3, "LS"))
+        x.checked_sub(y.unsigned_abs()).ok_or(MathError::revert(Protocol::UniswapV3, "LS"))
     } else {
-        x.checked_add(y as u128)
-            .ok_or(MathError::revert(Protocol::UniswapV3, "LA"))
+        x.checked_add(y as u128).ok_or(MathError::revert(Protocol::UniswapV3, "LA"))
     }
 }
 

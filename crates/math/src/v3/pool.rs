@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use super::sqrt_price_math::{get_amount0_delta, get_amount1_delta};
 use super::swap_math::{AmountRemaining, compute_swap_step};
 use super::tick_math::{
-    MAX_SQRT_RATIO, MAX_TICK, MIN_SQRT_RATIO, MIN_TICK, get_sqrt_ratio_at_tick,
-    get_tick_at_sqrt_ratio,
+    MAX_SQRT_RATIO, MAX_TICK, MIN_SQRT_RATIO, MIN_TICK, get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio,
 };
 use super::{add_delta, tick_spacing_to_max_liquidity_per_tick};
 use crate::full_math::mul_div;
@@ -113,10 +112,7 @@ impl V3Pool {
     /// A pool `initialize`d at `sqrt_price_x96`, with no liquidity.
     pub fn new(fee_pips: u32, tick_spacing: i32, sqrt_price_x96: U256) -> MathResult<Self> {
         if fee_pips >= 1_000_000 {
-            return Err(MathError::InvalidParameter {
-                name: "fee_pips",
-                detail: format!("{fee_pips} >= 1e6"),
-            });
+            return Err(MathError::InvalidParameter { name: "fee_pips", detail: format!("{fee_pips} >= 1e6") });
         }
         // UniswapV3Factory.enableFeeAmount: tickSpacing > 0 && tickSpacing < 16384
         if !(1..16_384).contains(&tick_spacing) {
@@ -196,56 +192,25 @@ impl V3Pool {
 
     /// `UniswapV3Pool.mint`: add `amount` liquidity to `owner`'s range. Returns the token amounts
     /// owed to the pool, rounded up.
-    pub fn mint(
-        &mut self,
-        owner: u64,
-        tick_lower: i32,
-        tick_upper: i32,
-        amount: u128,
-    ) -> MathResult<(U256, U256)> {
+    pub fn mint(&mut self, owner: u64, tick_lower: i32, tick_upper: i32, amount: u128) -> MathResult<(U256, U256)> {
         if amount == 0 {
             return Err(revert("require(amount > 0)"));
         }
-        let delta = i128::try_from(amount).map_err(|_| MathError::Overflow {
-            what: "SafeCast.toInt128",
-        })?;
-        self.modify_position(
-            PositionKey {
-                owner,
-                tick_lower,
-                tick_upper,
-            },
-            delta,
-        )
+        let delta = i128::try_from(amount).map_err(|_| MathError::Overflow { what: "SafeCast.toInt128" })?;
+        self.modify_position(PositionKey { owner, tick_lower, tick_upper }, delta)
     }
 
     /// `UniswapV3Pool.burn`: remove `amount` liquidity; the principal (rounded down) is credited to
     /// the position's `tokens_owed`. `amount = 0` pokes the position to accrue fees (`NP` if empty).
-    pub fn burn(
-        &mut self,
-        owner: u64,
-        tick_lower: i32,
-        tick_upper: i32,
-        amount: u128,
-    ) -> MathResult<(U256, U256)> {
-        let delta = i128::try_from(amount).map_err(|_| MathError::Overflow {
-            what: "SafeCast.toInt128",
-        })?;
-        let key = PositionKey {
-            owner,
-            tick_lower,
-            tick_upper,
-        };
+    pub fn burn(&mut self, owner: u64, tick_lower: i32, tick_upper: i32, amount: u128) -> MathResult<(U256, U256)> {
+        let delta = i128::try_from(amount).map_err(|_| MathError::Overflow { what: "SafeCast.toInt128" })?;
+        let key = PositionKey { owner, tick_lower, tick_upper };
         let (amount0, amount1) = self.modify_position(key, -delta)?;
         if !amount0.is_zero() || !amount1.is_zero() {
             let position = self.positions.entry(key).or_default();
             // uint128(amount) truncates and the sum wraps in the contract; amounts here fit u128.
-            position.tokens_owed0 = position
-                .tokens_owed0
-                .wrapping_add(amount0.wrapping_to::<u128>());
-            position.tokens_owed1 = position
-                .tokens_owed1
-                .wrapping_add(amount1.wrapping_to::<u128>());
+            position.tokens_owed0 = position.tokens_owed0.wrapping_add(amount0.wrapping_to::<u128>());
+            position.tokens_owed1 = position.tokens_owed1.wrapping_add(amount1.wrapping_to::<u128>());
         }
         Ok((amount0, amount1))
     }
@@ -259,11 +224,7 @@ impl V3Pool {
         request0: u128,
         request1: u128,
     ) -> (u128, u128) {
-        let key = PositionKey {
-            owner,
-            tick_lower,
-            tick_upper,
-        };
+        let key = PositionKey { owner, tick_lower, tick_upper };
         let Some(position) = self.positions.get_mut(&key) else {
             return (0, 0);
         };
@@ -282,32 +243,17 @@ impl V3Pool {
         let (g0, g1) = (self.fee_growth_global0_x128, self.fee_growth_global1_x128);
         // calculate fee growth below
         let (below0, below1) = if self.tick >= lower.0 {
-            (
-                lower.1.fee_growth_outside0_x128,
-                lower.1.fee_growth_outside1_x128,
-            )
+            (lower.1.fee_growth_outside0_x128, lower.1.fee_growth_outside1_x128)
         } else {
-            (
-                g0.wrapping_sub(lower.1.fee_growth_outside0_x128),
-                g1.wrapping_sub(lower.1.fee_growth_outside1_x128),
-            )
+            (g0.wrapping_sub(lower.1.fee_growth_outside0_x128), g1.wrapping_sub(lower.1.fee_growth_outside1_x128))
         };
         // calculate fee growth above
         let (above0, above1) = if self.tick < upper.0 {
-            (
-                upper.1.fee_growth_outside0_x128,
-                upper.1.fee_growth_outside1_x128,
-            )
+            (upper.1.fee_growth_outside0_x128, upper.1.fee_growth_outside1_x128)
         } else {
-            (
-                g0.wrapping_sub(upper.1.fee_growth_outside0_x128),
-                g1.wrapping_sub(upper.1.fee_growth_outside1_x128),
-            )
+            (g0.wrapping_sub(upper.1.fee_growth_outside0_x128), g1.wrapping_sub(upper.1.fee_growth_outside1_x128))
         };
-        (
-            g0.wrapping_sub(below0).wrapping_sub(above0),
-            g1.wrapping_sub(below1).wrapping_sub(above1),
-        )
+        (g0.wrapping_sub(below0).wrapping_sub(above0), g1.wrapping_sub(below1).wrapping_sub(above1))
     }
 
     /// `Tick.update` on a copy: returns the new info (the caller commits it).
@@ -325,14 +271,9 @@ impl V3Pool {
         }
         info.liquidity_gross = gross_after;
         // when the lower (upper) tick is crossed left to right (right to left), liquidity must be added (removed)
-        info.liquidity_net = if upper {
-            info.liquidity_net.checked_sub(delta)
-        } else {
-            info.liquidity_net.checked_add(delta)
-        }
-        .ok_or(MathError::Overflow {
-            what: "Tick.update liquidityNet",
-        })?;
+        info.liquidity_net =
+            if upper { info.liquidity_net.checked_sub(delta) } else { info.liquidity_net.checked_add(delta) }
+                .ok_or(MathError::Overflow { what: "Tick.update liquidityNet" })?;
         Ok(info)
     }
 
@@ -341,18 +282,14 @@ impl V3Pool {
     fn modify_position(&mut self, key: PositionKey, delta: i128) -> MathResult<(U256, U256)> {
         self.check_ticks(key.tick_lower, key.tick_upper)?;
         let (lower, upper) = if delta != 0 {
-            (
-                self.updated_tick(key.tick_lower, delta, false)?,
-                self.updated_tick(key.tick_upper, delta, true)?,
-            )
+            (self.updated_tick(key.tick_lower, delta, false)?, self.updated_tick(key.tick_upper, delta, true)?)
         } else {
             (
                 self.ticks.get(&key.tick_lower).cloned().unwrap_or_default(),
                 self.ticks.get(&key.tick_upper).cloned().unwrap_or_default(),
             )
         };
-        let (inside0, inside1) =
-            self.fee_growth_inside((key.tick_lower, &lower), (key.tick_upper, &upper));
+        let (inside0, inside1) = self.fee_growth_inside((key.tick_lower, &lower), (key.tick_upper, &upper));
 
         // Position.update
         let mut position = self.positions.get(&key).cloned().unwrap_or_default();
@@ -364,28 +301,18 @@ impl V3Pool {
         } else {
             add_delta(position.liquidity, delta)?
         };
-        let owed0 = mul_div(
-            inside0.wrapping_sub(position.fee_growth_inside0_last_x128),
-            U256::from(position.liquidity),
-            Q128,
-        )?;
-        let owed1 = mul_div(
-            inside1.wrapping_sub(position.fee_growth_inside1_last_x128),
-            U256::from(position.liquidity),
-            Q128,
-        )?;
+        let owed0 =
+            mul_div(inside0.wrapping_sub(position.fee_growth_inside0_last_x128), U256::from(position.liquidity), Q128)?;
+        let owed1 =
+            mul_div(inside1.wrapping_sub(position.fee_growth_inside1_last_x128), U256::from(position.liquidity), Q128)?;
         if delta != 0 {
             position.liquidity = liquidity_next;
         }
         position.fee_growth_inside0_last_x128 = inside0;
         position.fee_growth_inside1_last_x128 = inside1;
         // overflow is acceptable, have to withdraw before you hit type(uint128).max fees
-        position.tokens_owed0 = position
-            .tokens_owed0
-            .wrapping_add(owed0.wrapping_to::<u128>());
-        position.tokens_owed1 = position
-            .tokens_owed1
-            .wrapping_add(owed1.wrapping_to::<u128>());
+        position.tokens_owed0 = position.tokens_owed0.wrapping_add(owed0.wrapping_to::<u128>());
+        position.tokens_owed1 = position.tokens_owed1.wrapping_add(owed1.wrapping_to::<u128>());
 
         // token amounts for the liquidity change
         let sqrt_a = get_sqrt_ratio_at_tick(key.tick_lower)?;
@@ -428,11 +355,7 @@ impl V3Pool {
         let compressed = tick.div_euclid(spacing);
         if lte {
             let word_start = (compressed >> 8) << 8;
-            match self
-                .ticks
-                .range(word_start * spacing..=compressed * spacing)
-                .next_back()
-            {
+            match self.ticks.range(word_start * spacing..=compressed * spacing).next_back() {
                 Some((t, _)) => (*t, true),
                 None => (word_start * spacing, false),
             }
@@ -446,11 +369,42 @@ impl V3Pool {
         }
     }
 
+    /// The nearest initialized tick in the direction, however far (`MIN_TICK`/`MAX_TICK` if none).
+    fn next_initialized_tick_unbounded(&self, tick: i32, lte: bool) -> (i32, bool) {
+        let compressed = tick.div_euclid(self.tick_spacing);
+        if lte {
+            match self.ticks.range(..=compressed * self.tick_spacing).next_back() {
+                Some((t, _)) => (*t, true),
+                None => (MIN_TICK, false),
+            }
+        } else {
+            match self.ticks.range((compressed + 1) * self.tick_spacing..).next() {
+                Some((t, _)) => (*t, true),
+                None => (MAX_TICK, false),
+            }
+        }
+    }
+
+    /// A tick the bitmap walk steps onto when moving down: the first tick of a 256-spacing word.
+    fn is_word_start(&self, tick: i32) -> bool {
+        tick % self.tick_spacing == 0 && (tick / self.tick_spacing).rem_euclid(256) == 0
+    }
+
     fn compute_swap(
         &self,
         zero_for_one: bool,
         amount: AmountRemaining,
         sqrt_price_limit_x96: U256,
+    ) -> MathResult<SwapComputation> {
+        self.compute_swap_walk(zero_for_one, amount, sqrt_price_limit_x96, true)
+    }
+
+    fn compute_swap_walk(
+        &self,
+        zero_for_one: bool,
+        amount: AmountRemaining,
+        sqrt_price_limit_x96: U256,
+        jump_empty: bool,
     ) -> MathResult<SwapComputation> {
         let (exact_in, specified) = match amount {
             AmountRemaining::ExactIn(a) => (true, a),
@@ -460,9 +414,7 @@ impl V3Pool {
             return Err(revert("AS"));
         }
         if specified > MAX_I255 {
-            return Err(MathError::Overflow {
-                what: "UniswapV3Pool.swap amountSpecified (int256)",
-            });
+            return Err(MathError::Overflow { what: "UniswapV3Pool.swap amountSpecified (int256)" });
         }
         let limit_ok = if zero_for_one {
             sqrt_price_limit_x96 < self.sqrt_price_x96 && sqrt_price_limit_x96 > MIN_SQRT_RATIO
@@ -479,21 +431,21 @@ impl V3Pool {
         let mut sqrt_price = self.sqrt_price_x96;
         let mut tick = self.tick;
         let mut liquidity = self.liquidity;
-        let mut fee_growth = if zero_for_one {
-            self.fee_growth_global0_x128
-        } else {
-            self.fee_growth_global1_x128
-        };
+        let mut fee_growth = if zero_for_one { self.fee_growth_global0_x128 } else { self.fee_growth_global1_x128 };
         let mut crossings = Vec::new();
-        let overflow = MathError::Overflow {
-            what: "UniswapV3Pool.swap amounts",
-        };
+        let overflow = MathError::Overflow { what: "UniswapV3Pool.swap amounts" };
 
         // continue swapping as long as we haven't used the entire input/output and haven't reached the price limit
         while !remaining.is_zero() && sqrt_price != sqrt_price_limit_x96 {
             let step_start = sqrt_price;
-            let (next, initialized) =
-                self.next_initialized_tick_within_one_word(tick, zero_for_one);
+            // Without liquidity every step is free (zero amounts, zero fee) and only moves the
+            // price, so the contract's word-by-word walk through empty ticks ends in the same state
+            // as one jump to the next initialized tick; the jump keeps sparse pools fast.
+            let (next, initialized) = if jump_empty && liquidity == 0 {
+                self.next_initialized_tick_unbounded(tick, zero_for_one)
+            } else {
+                self.next_initialized_tick_within_one_word(tick, zero_for_one)
+            };
             // ensure that we do not overshoot the min/max tick, as the tick bitmap is not aware of these bounds
             let tick_next = next.clamp(MIN_TICK, MAX_TICK);
             let sqrt_next = get_sqrt_ratio_at_tick(tick_next)?;
@@ -504,34 +456,22 @@ impl V3Pool {
             } else {
                 sqrt_next
             };
-            let step_remaining = if exact_in {
-                AmountRemaining::ExactIn(remaining)
-            } else {
-                AmountRemaining::ExactOut(remaining)
-            };
-            let step =
-                compute_swap_step(sqrt_price, target, liquidity, step_remaining, self.fee_pips)?;
+            let step_remaining =
+                if exact_in { AmountRemaining::ExactIn(remaining) } else { AmountRemaining::ExactOut(remaining) };
+            let step = compute_swap_step(sqrt_price, target, liquidity, step_remaining, self.fee_pips)?;
             sqrt_price = step.sqrt_next_x96;
-            let paid = step
-                .amount_in
-                .checked_add(step.fee_amount)
-                .ok_or(overflow.clone())?;
+            let paid = step.amount_in.checked_add(step.fee_amount).ok_or(overflow.clone())?;
             if exact_in {
                 remaining = remaining.checked_sub(paid).ok_or(overflow.clone())?;
-                calculated = calculated
-                    .checked_add(step.amount_out)
-                    .ok_or(overflow.clone())?;
+                calculated = calculated.checked_add(step.amount_out).ok_or(overflow.clone())?;
             } else {
-                remaining = remaining
-                    .checked_sub(step.amount_out)
-                    .ok_or(overflow.clone())?;
+                remaining = remaining.checked_sub(step.amount_out).ok_or(overflow.clone())?;
                 calculated = calculated.checked_add(paid).ok_or(overflow.clone())?;
             }
             fee_total += step.fee_amount;
             // update global fee tracker
             if liquidity > 0 {
-                fee_growth =
-                    fee_growth.wrapping_add(mul_div(step.fee_amount, Q128, U256::from(liquidity))?);
+                fee_growth = fee_growth.wrapping_add(mul_div(step.fee_amount, Q128, U256::from(liquidity))?);
             }
             // shift tick if we reached the next price
             if sqrt_price == sqrt_next {
@@ -541,22 +481,24 @@ impl V3Pool {
                     // if we're moving leftward, we interpret liquidityNet as the opposite sign
                     liquidity = add_delta(liquidity, if zero_for_one { -net } else { net })?;
                 }
-                tick = if zero_for_one {
-                    tick_next - 1
-                } else {
-                    tick_next
-                };
+                tick = if zero_for_one { tick_next - 1 } else { tick_next };
             } else if sqrt_price != step_start {
                 // recompute unless we're on a lower tick boundary (i.e. already transitioned ticks), and haven't moved
                 tick = get_tick_at_sqrt_ratio(sqrt_price)?;
+                if jump_empty
+                    && liquidity == 0
+                    && zero_for_one
+                    && self.is_word_start(tick)
+                    && get_sqrt_ratio_at_tick(tick)? == sqrt_price
+                {
+                    // the walk would have stopped exactly on this word boundary and stepped below it
+                    tick -= 1;
+                }
             }
         }
 
-        let (amount_in, amount_out) = if exact_in {
-            (specified - remaining, calculated)
-        } else {
-            (calculated, specified - remaining)
-        };
+        let (amount_in, amount_out) =
+            if exact_in { (specified - remaining, calculated) } else { (calculated, specified - remaining) };
         Ok(SwapComputation {
             result: V3SwapResult {
                 amount_in,
@@ -580,9 +522,7 @@ impl V3Pool {
         amount: AmountRemaining,
         sqrt_price_limit_x96: U256,
     ) -> MathResult<V3SwapResult> {
-        Ok(self
-            .compute_swap(zero_for_one, amount, sqrt_price_limit_x96)?
-            .result)
+        Ok(self.compute_swap(zero_for_one, amount, sqrt_price_limit_x96)?.result)
     }
 
     /// `UniswapV3Pool.swap`: swaps until the amount is used or the price limit is reached (a
@@ -598,11 +538,7 @@ impl V3Pool {
         for (tick, fee_growth_in) in &c.crossings {
             if let Some(info) = self.ticks.get_mut(tick) {
                 // Tick.cross: flip the outside accumulators
-                let (in0, in1) = if c.zero_for_one {
-                    (*fee_growth_in, g1)
-                } else {
-                    (g0, *fee_growth_in)
-                };
+                let (in0, in1) = if c.zero_for_one { (*fee_growth_in, g1) } else { (g0, *fee_growth_in) };
                 info.fee_growth_outside0_x128 = in0.wrapping_sub(info.fee_growth_outside0_x128);
                 info.fee_growth_outside1_x128 = in1.wrapping_sub(info.fee_growth_outside1_x128);
             }
@@ -643,18 +579,11 @@ pub fn amounts_for_liquidity(
     sqrt_b: U256,
     liquidity: u128,
 ) -> MathResult<(U256, U256)> {
-    let (a, b) = if sqrt_a > sqrt_b {
-        (sqrt_b, sqrt_a)
-    } else {
-        (sqrt_a, sqrt_b)
-    };
+    let (a, b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
     Ok(if sqrt_price <= a {
         (get_amount0_delta(a, b, liquidity, false)?, U256::ZERO)
     } else if sqrt_price < b {
-        (
-            get_amount0_delta(sqrt_price, b, liquidity, false)?,
-            get_amount1_delta(a, sqrt_price, liquidity, false)?,
-        )
+        (get_amount0_delta(sqrt_price, b, liquidity, false)?, get_amount1_delta(a, sqrt_price, liquidity, false)?)
     } else {
         (U256::ZERO, get_amount1_delta(a, b, liquidity, false)?)
     })
@@ -670,11 +599,7 @@ pub fn liquidity_for_amounts(
     amount1: u128,
 ) -> MathResult<u128> {
     use super::sqrt_price_math::Q96;
-    let (a, b) = if sqrt_a > sqrt_b {
-        (sqrt_b, sqrt_a)
-    } else {
-        (sqrt_a, sqrt_b)
-    };
+    let (a, b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
     if a == b {
         return Err(revert("empty range"));
     }
@@ -690,7 +615,46 @@ pub fn liquidity_for_amounts(
     } else {
         for1(a, b)?
     };
-    u128::try_from(l).map_err(|_| MathError::Overflow {
-        what: "LiquidityAmounts.toUint128",
-    })
+    u128::try_from(l).map_err(|_| MathError::Overflow { what: "LiquidityAmounts.toUint128" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Jumping over empty ticks ends exactly where the contract's word-by-word walk ends,
+        /// including price limits that land on word boundaries.
+        #[test]
+        fn jumping_empty_space_equals_walking_it(
+            spacing in prop::sample::select(vec![1, 10, 60]),
+            ranges in prop::collection::vec((-30_000i32..30_000, 1i32..3_000, 1u128 << 40..1u128 << 70), 1..4),
+            zero_for_one in any::<bool>(), exact_in in any::<bool>(), amount in 1u128..1u128 << 80,
+            limit_tick in -60_000i32..60_000, on_boundary in any::<bool>(),
+        ) {
+            let mut pool = V3Pool::new(3000, spacing, get_sqrt_ratio_at_tick(0).unwrap()).unwrap();
+            for (k, (lo, w, l)) in ranges.iter().enumerate() {
+                let (lo, hi) = (lo / spacing * spacing, (lo + w) / spacing * spacing);
+                if lo < hi {
+                    let _ = pool.mint(k as u64, lo, hi, *l);
+                }
+            }
+            let limit_tick = if on_boundary { (limit_tick / (256 * spacing)) * 256 * spacing } else { limit_tick };
+            let limit = get_sqrt_ratio_at_tick(limit_tick).unwrap();
+            let amount = if exact_in { AmountRemaining::ExactIn(U256::from(amount)) } else { AmountRemaining::ExactOut(U256::from(amount)) };
+            let jump = pool.compute_swap_walk(zero_for_one, amount, limit, true);
+            let walk = pool.compute_swap_walk(zero_for_one, amount, limit, false);
+            match (jump, walk) {
+                (Ok(a), Ok(b)) => {
+                    prop_assert_eq!(a.result, b.result);
+                    prop_assert_eq!(a.liquidity, b.liquidity);
+                    prop_assert_eq!(a.fee_growth_global_in, b.fee_growth_global_in);
+                    prop_assert_eq!(a.crossings, b.crossings);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (a, b) => prop_assert!(false, "jump {:?} vs walk {:?}", a, b),
+            }
+        }
+    }
 }

@@ -30,17 +30,11 @@ pub fn get_next_sqrt_price_from_amount0_rounding_up(
         if add {
             if let Some(denominator) = numerator1.checked_add(product) {
                 // always fits in 160 bits
-                return to_u160(
-                    mul_div_rounding_up(numerator1, sqrt_px96, denominator)?,
-                    "SqrtPriceMath.amount0",
-                );
+                return to_u160(mul_div_rounding_up(numerator1, sqrt_px96, denominator)?, "SqrtPriceMath.amount0");
             }
         } else if product < numerator1 {
             let denominator = numerator1 - product;
-            return to_u160(
-                mul_div_rounding_up(numerator1, sqrt_px96, denominator)?,
-                "SqrtPriceMath.amount0",
-            );
+            return to_u160(mul_div_rounding_up(numerator1, sqrt_px96, denominator)?, "SqrtPriceMath.amount0");
         }
     }
     if sqrt_px96.is_zero() {
@@ -48,19 +42,14 @@ pub fn get_next_sqrt_price_from_amount0_rounding_up(
     }
     let base = numerator1 / sqrt_px96;
     let denominator1 = if add {
-        base.checked_add(amount).ok_or(MathError::Overflow {
-            what: "SqrtPriceMath.amount0 add",
-        })?
+        base.checked_add(amount).ok_or(MathError::Overflow { what: "SqrtPriceMath.amount0 add" })?
     } else {
         base.checked_sub(amount).ok_or(bare_revert())?
     };
     if denominator1.is_zero() {
         return Err(bare_revert());
     }
-    to_u160(
-        div_rounding_up(numerator1, denominator1)?,
-        "SqrtPriceMath.amount0",
-    )
+    to_u160(div_rounding_up(numerator1, denominator1)?, "SqrtPriceMath.amount0")
 }
 
 /// `getNextSqrtPriceFromAmount1RoundingDown`. Always rounds down; the formula
@@ -73,27 +62,16 @@ pub fn get_next_sqrt_price_from_amount1_rounding_down(
 ) -> MathResult<U256> {
     let l = U256::from(liquidity);
     if l.is_zero() {
-        return Err(MathError::DivisionByZero {
-            what: "SqrtPriceMath.amount1",
-        });
+        return Err(MathError::DivisionByZero { what: "SqrtPriceMath.amount1" });
     }
     // if we're adding (subtracting), rounding down requires rounding the quotient down (up)
     if add {
-        let quotient = if amount <= MAX_U160 {
-            (amount << 96usize) / l
-        } else {
-            mul_div(amount, Q96, l)?
-        };
-        let next = sqrt_px96.checked_add(quotient).ok_or(MathError::Overflow {
-            what: "SqrtPriceMath.amount1",
-        })?;
+        let quotient = if amount <= MAX_U160 { (amount << 96usize) / l } else { mul_div(amount, Q96, l)? };
+        let next = sqrt_px96.checked_add(quotient).ok_or(MathError::Overflow { what: "SqrtPriceMath.amount1" })?;
         to_u160(next, "SqrtPriceMath.amount1")
     } else {
-        let quotient = if amount <= MAX_U160 {
-            div_rounding_up(amount << 96, l)?
-        } else {
-            mul_div_rounding_up(amount, Q96, l)?
-        };
+        let quotient =
+            if amount <= MAX_U160 { div_rounding_up(amount << 96, l)? } else { mul_div_rounding_up(amount, Q96, l)? };
         if sqrt_px96 <= quotient {
             return Err(bare_revert());
         }
@@ -141,17 +119,8 @@ pub fn get_next_sqrt_price_from_output(
 }
 
 /// `getAmount0Delta`: `liquidity * (sqrtB - sqrtA) / (sqrtA * sqrtB)`, in either argument order.
-pub fn get_amount0_delta(
-    sqrt_a: U256,
-    sqrt_b: U256,
-    liquidity: u128,
-    round_up: bool,
-) -> MathResult<U256> {
-    let (a, b) = if sqrt_a > sqrt_b {
-        (sqrt_b, sqrt_a)
-    } else {
-        (sqrt_a, sqrt_b)
-    };
+pub fn get_amount0_delta(sqrt_a: U256, sqrt_b: U256, liquidity: u128, round_up: bool) -> MathResult<U256> {
+    let (a, b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
     if a.is_zero() {
         return Err(bare_revert());
     }
@@ -165,17 +134,8 @@ pub fn get_amount0_delta(
 }
 
 /// `getAmount1Delta`: `liquidity * (sqrtB - sqrtA)`, in either argument order.
-pub fn get_amount1_delta(
-    sqrt_a: U256,
-    sqrt_b: U256,
-    liquidity: u128,
-    round_up: bool,
-) -> MathResult<U256> {
-    let (a, b) = if sqrt_a > sqrt_b {
-        (sqrt_b, sqrt_a)
-    } else {
-        (sqrt_a, sqrt_b)
-    };
+pub fn get_amount1_delta(sqrt_a: U256, sqrt_b: U256, liquidity: u128, round_up: bool) -> MathResult<U256> {
+    let (a, b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
     if round_up {
         mul_div_rounding_up(U256::from(liquidity), b - a, Q96)
     } else {

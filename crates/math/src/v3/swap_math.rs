@@ -1,8 +1,7 @@
 //! Port of Uniswap v3 `SwapMath.sol`: one swap step within a single tick range.
 
 use super::sqrt_price_math::{
-    get_amount0_delta, get_amount1_delta, get_next_sqrt_price_from_input,
-    get_next_sqrt_price_from_output,
+    get_amount0_delta, get_amount1_delta, get_next_sqrt_price_from_input, get_next_sqrt_price_from_output,
 };
 use crate::full_math::{mul_div, mul_div_rounding_up};
 use crate::{MathError, MathResult, U256};
@@ -38,10 +37,7 @@ pub fn compute_swap_step(
     fee_pips: u32,
 ) -> MathResult<SwapStep> {
     if fee_pips >= 1_000_000 {
-        return Err(MathError::InvalidParameter {
-            name: "fee_pips",
-            detail: format!("{fee_pips} >= 1e6"),
-        });
+        return Err(MathError::InvalidParameter { name: "fee_pips", detail: format!("{fee_pips} >= 1e6") });
     }
     let zero_for_one = sqrt_price_x96 >= sqrt_target_x96;
     let one = U256::from(1_000_000u32);
@@ -61,12 +57,7 @@ pub fn compute_swap_step(
             sqrt_next = if remaining_less_fee >= amount_in {
                 sqrt_target_x96
             } else {
-                get_next_sqrt_price_from_input(
-                    sqrt_price_x96,
-                    liquidity,
-                    remaining_less_fee,
-                    zero_for_one,
-                )?
+                get_next_sqrt_price_from_input(sqrt_price_x96, liquidity, remaining_less_fee, zero_for_one)?
             };
         }
         AmountRemaining::ExactOut(remaining) => {
@@ -110,18 +101,11 @@ pub fn compute_swap_step(
             mul_div_rounding_up(amount_in, fee, one - fee)?
         }
         // we didn't reach the target, so take the remainder of the maximum input as fee
-        AmountRemaining::ExactIn(remaining) if sqrt_next != sqrt_target_x96 => remaining
-            .checked_sub(amount_in)
-            .ok_or(MathError::Overflow {
-                what: "SwapMath.feeAmount",
-            })?,
+        AmountRemaining::ExactIn(remaining) if sqrt_next != sqrt_target_x96 => {
+            remaining.checked_sub(amount_in).ok_or(MathError::Overflow { what: "SwapMath.feeAmount" })?
+        }
         AmountRemaining::ExactIn(_) => mul_div_rounding_up(amount_in, fee, one - fee)?,
     };
 
-    Ok(SwapStep {
-        sqrt_next_x96: sqrt_next,
-        amount_in,
-        amount_out,
-        fee_amount,
-    })
+    Ok(SwapStep { sqrt_next_x96: sqrt_next, amount_in, amount_out, fee_amount })
 }

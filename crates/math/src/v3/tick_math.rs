@@ -9,8 +9,7 @@ pub const MAX_TICK: i32 = -MIN_TICK;
 /// `getSqrtRatioAtTick(MIN_TICK)`.
 pub const MIN_SQRT_RATIO: U256 = U256::from_limbs([4_295_128_739, 0, 0, 0]);
 /// `getSqrtRatioAtTick(MAX_TICK)` = 1461446703485210103287273052203988822378723970342.
-pub const MAX_SQRT_RATIO: U256 =
-    U256::from_limbs([0x5d951d5263988d26, 0xefd1fc6a50648849, 0xfffd8963, 0]);
+pub const MAX_SQRT_RATIO: U256 = U256::from_limbs([0x5d951d5263988d26, 0xefd1fc6a50648849, 0xfffd8963, 0]);
 
 // sqrt(1.0001^-(2^i)) as Q128.128, for i = 0..19 (the contract's magic numbers).
 const MAGIC: [u128; 20] = [
@@ -43,11 +42,7 @@ pub fn get_sqrt_ratio_at_tick(tick: i32) -> MathResult<U256> {
     if abs_tick > MAX_TICK as u32 {
         return Err(MathError::revert(Protocol::UniswapV3, "T"));
     }
-    let mut ratio = if abs_tick & 1 != 0 {
-        U256::from(MAGIC[0])
-    } else {
-        U256::ONE << 128usize
-    };
+    let mut ratio = if abs_tick & 1 != 0 { U256::from(MAGIC[0]) } else { U256::ONE << 128usize };
     for (bit, magic) in MAGIC.iter().enumerate().skip(1) {
         if abs_tick & (1 << bit) != 0 {
             ratio = (ratio * U256::from(*magic)) >> 128;
@@ -58,11 +53,7 @@ pub fn get_sqrt_ratio_at_tick(tick: i32) -> MathResult<U256> {
     }
     // this divides by 1<<32 rounding up to go from a Q128.128 to a Q128.96.
     // we round up in the division so getTickAtSqrtRatio of the output price is always consistent
-    let round = if (ratio & U256::from(u32::MAX)).is_zero() {
-        U256::ZERO
-    } else {
-        U256::ONE
-    };
+    let round = if (ratio & U256::from(u32::MAX)).is_zero() { U256::ZERO } else { U256::ONE };
     Ok((ratio >> 32) + round)
 }
 
@@ -80,11 +71,7 @@ pub fn get_tick_at_sqrt_ratio(sqrt_price_x96: U256) -> MathResult<i32> {
     }
     let ratio = sqrt_price_x96 << 32usize;
     let msb = ratio.bit_len() - 1;
-    let mut r = if msb >= 128 {
-        ratio >> (msb - 127)
-    } else {
-        ratio << (127 - msb)
-    };
+    let mut r = if msb >= 128 { ratio >> (msb - 127) } else { ratio << (127 - msb) };
 
     // log_2 as a signed Q64.64 (fits i128); integer part first
     let mut log_2: i128 = (msb as i128 - 128) << 64;
@@ -96,8 +83,7 @@ pub fn get_tick_at_sqrt_ratio(sqrt_price_x96: U256) -> MathResult<i32> {
     }
 
     // log_sqrt10001 = log_2 * 255738958999603826347141, a Q128.128 in int256
-    let magnitude =
-        U256::from(log_2.unsigned_abs()) * U256::from(255_738_958_999_603_826_347_141u128);
+    let magnitude = U256::from(log_2.unsigned_abs()) * U256::from(255_738_958_999_603_826_347_141u128);
     let log_sqrt10001 = if log_2 < 0 { neg(magnitude) } else { magnitude };
     let low_offset = U256::from(3_402_992_956_809_132_418_596_140_100_660_247_210u128);
     let high_offset = U256::from(291_339_464_771_989_622_907_027_621_153_398_088_495u128);
@@ -127,10 +113,7 @@ mod tests {
         assert_eq!(get_sqrt_ratio_at_tick(MIN_TICK), Ok(MIN_SQRT_RATIO));
         assert_eq!(get_sqrt_ratio_at_tick(MAX_TICK), Ok(MAX_SQRT_RATIO));
         assert_eq!(get_tick_at_sqrt_ratio(MIN_SQRT_RATIO), Ok(MIN_TICK));
-        assert_eq!(
-            get_tick_at_sqrt_ratio(MAX_SQRT_RATIO - U256::ONE),
-            Ok(MAX_TICK - 1)
-        );
+        assert_eq!(get_tick_at_sqrt_ratio(MAX_SQRT_RATIO - U256::ONE), Ok(MAX_TICK - 1));
     }
 
     #[test]

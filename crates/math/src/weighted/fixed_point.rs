@@ -32,11 +32,7 @@ pub fn mul_down(a: U256, b: U256) -> MathResult<U256> {
 /// `a * b / ONE`, rounded up.
 pub fn mul_up(a: U256, b: U256) -> MathResult<U256> {
     let product = a.checked_mul(b).ok_or(bal("BAL#003"))?;
-    Ok(if product.is_zero() {
-        U256::ZERO
-    } else {
-        (product - U256::ONE) / ONE + U256::ONE
-    })
+    Ok(if product.is_zero() { U256::ZERO } else { (product - U256::ONE) / ONE + U256::ONE })
 }
 
 /// `a * ONE / b`, rounded down (`BAL#004` ZERO_DIVISION, `BAL#005` DIV_INTERNAL).
@@ -53,11 +49,7 @@ pub fn div_up(a: U256, b: U256) -> MathResult<U256> {
         return Err(bal("BAL#004"));
     }
     let inflated = a.checked_mul(ONE).ok_or(bal("BAL#005"))?;
-    Ok(if inflated.is_zero() {
-        U256::ZERO
-    } else {
-        (inflated - U256::ONE) / b + U256::ONE
-    })
+    Ok(if inflated.is_zero() { U256::ZERO } else { (inflated - U256::ONE) / b + U256::ONE })
 }
 
 /// `x^y` rounded down: never above the true value.

@@ -15,10 +15,7 @@ struct I256 {
 }
 
 impl I256 {
-    const ZERO: I256 = I256 {
-        neg: false,
-        mag: U256::ZERO,
-    };
+    const ZERO: I256 = I256 { neg: false, mag: U256::ZERO };
     fn pos(mag: U256) -> Self {
         I256 { neg: false, mag }
     }
@@ -26,11 +23,7 @@ impl I256 {
         I256::pos(U256::from(v))
     }
     fn from_i128(v: i128) -> Self {
-        I256 {
-            neg: v < 0,
-            mag: U256::from(v.unsigned_abs()),
-        }
-        .norm()
+        I256 { neg: v < 0, mag: U256::from(v.unsigned_abs()) }.norm()
     }
     fn from_dec(s: &str) -> Self {
         // constants only; validated by the unit test below
@@ -62,34 +55,18 @@ impl Ord for I256 {
 impl Neg for I256 {
     type Output = I256;
     fn neg(self) -> I256 {
-        I256 {
-            neg: !self.neg,
-            mag: self.mag,
-        }
-        .norm()
+        I256 { neg: !self.neg, mag: self.mag }.norm()
     }
 }
 impl Add for I256 {
     type Output = I256;
     fn add(self, o: I256) -> I256 {
         if self.is_neg() == o.is_neg() {
-            I256 {
-                neg: self.is_neg(),
-                mag: self.mag.wrapping_add(o.mag),
-            }
-            .norm()
+            I256 { neg: self.is_neg(), mag: self.mag.wrapping_add(o.mag) }.norm()
         } else if self.mag >= o.mag {
-            I256 {
-                neg: self.is_neg(),
-                mag: self.mag - o.mag,
-            }
-            .norm()
+            I256 { neg: self.is_neg(), mag: self.mag - o.mag }.norm()
         } else {
-            I256 {
-                neg: o.is_neg(),
-                mag: o.mag - self.mag,
-            }
-            .norm()
+            I256 { neg: o.is_neg(), mag: o.mag - self.mag }.norm()
         }
     }
 }
@@ -102,11 +79,7 @@ impl Sub for I256 {
 impl Mul for I256 {
     type Output = I256;
     fn mul(self, o: I256) -> I256 {
-        I256 {
-            neg: self.is_neg() != o.is_neg(),
-            mag: self.mag.wrapping_mul(o.mag),
-        }
-        .norm()
+        I256 { neg: self.is_neg() != o.is_neg(), mag: self.mag.wrapping_mul(o.mag) }.norm()
     }
 }
 impl Div for I256 {
@@ -114,22 +87,14 @@ impl Div for I256 {
     fn div(self, o: I256) -> I256 {
         // divisors are constants or checked positive by callers
         let mag = self.mag.checked_div(o.mag).unwrap_or(U256::ZERO);
-        I256 {
-            neg: self.is_neg() != o.is_neg(),
-            mag,
-        }
-        .norm()
+        I256 { neg: self.is_neg() != o.is_neg(), mag }.norm()
     }
 }
 impl Rem for I256 {
     type Output = I256;
     fn rem(self, o: I256) -> I256 {
         let mag = self.mag.checked_rem(o.mag).unwrap_or(U256::ZERO);
-        I256 {
-            neg: self.is_neg(),
-            mag,
-        }
-        .norm()
+        I256 { neg: self.is_neg(), mag }.norm()
     }
 }
 
@@ -240,10 +205,7 @@ pub fn pow(x: U256, y: U256) -> MathResult<U256> {
 
 fn exponent_bounds() -> (I256, I256) {
     // MIN_NATURAL_EXPONENT = -41e18, MAX_NATURAL_EXPONENT = 130e18
-    (
-        I256::from_i128(-41_000_000_000_000_000_000),
-        I256::from_i128(130_000_000_000_000_000_000),
-    )
+    (I256::from_i128(-41_000_000_000_000_000_000), I256::from_i128(130_000_000_000_000_000_000))
 }
 
 /// `LogExpMath.exp`: natural exponentiation of a signed 18-decimal exponent.
@@ -364,23 +326,14 @@ mod tests {
 
     #[test]
     fn pow_is_accurate_to_1e_14_relative() {
-        for (x, y) in [
-            (0.5, 0.25),
-            (0.95, 1.5),
-            (1.05, 0.3),
-            (2.0, 0.5),
-            (123.456, 0.8),
-            (0.7, 4.0 / 3.0),
-            (0.999, 99.0),
-        ] {
+        for (x, y) in
+            [(0.5, 0.25), (0.95, 1.5), (1.05, 0.3), (2.0, 0.5), (123.456, 0.8), (0.7, 4.0 / 3.0), (0.999, 99.0)]
+        {
             let xi = U256::from((x * 1e18) as u128);
             let yi = U256::from((y * 1e18) as u128);
             let got = f(pow(xi, yi).unwrap());
             let want = libm::pow(x, y);
-            assert!(
-                (got / want - 1.0).abs() < 1e-14,
-                "pow({x},{y}) = {got}, want {want}"
-            );
+            assert!((got / want - 1.0).abs() < 1e-14, "pow({x},{y}) = {got}, want {want}");
         }
         assert_eq!(pow(U256::from(ONE), U256::ZERO), Ok(U256::from(ONE)));
         assert_eq!(pow(U256::ZERO, U256::from(ONE)), Ok(U256::ZERO));

@@ -80,12 +80,7 @@ pub struct WeightedPool {
 
 impl WeightedPool {
     /// Validates weights (each >= 1 %, sum exactly 1e18), decimals (<= 18) and the fee (< 1e18).
-    pub fn try_new(
-        balances: Vec<u128>,
-        weights: Vec<U256>,
-        decimals: &[u8],
-        swap_fee: U256,
-    ) -> MathResult<Self> {
+    pub fn try_new(balances: Vec<u128>, weights: Vec<U256>, decimals: &[u8], swap_fee: U256) -> MathResult<Self> {
         let n = balances.len();
         if !(2..=MAX_TOKENS).contains(&n) || weights.len() != n || decimals.len() != n {
             return Err(MathError::InvalidParameter {
@@ -104,27 +99,16 @@ impl WeightedPool {
             return Err(bal("BAL#308")); // NORMALIZED_WEIGHT_INVARIANT
         }
         if swap_fee >= ONE {
-            return Err(MathError::InvalidParameter {
-                name: "swap_fee",
-                detail: format!("{swap_fee} >= 1e18"),
-            });
+            return Err(MathError::InvalidParameter { name: "swap_fee", detail: format!("{swap_fee} >= 1e18") });
         }
         let mut scaling_factors = Vec::with_capacity(n);
         for d in decimals {
             if *d > 18 {
-                return Err(MathError::InvalidParameter {
-                    name: "decimals",
-                    detail: format!("{d} > 18"),
-                });
+                return Err(MathError::InvalidParameter { name: "decimals", detail: format!("{d} > 18") });
             }
             scaling_factors.push(ONE * U256::from(10u8).pow(U256::from(18 - d)));
         }
-        Ok(WeightedPool {
-            balances,
-            weights,
-            scaling_factors,
-            swap_fee,
-        })
+        Ok(WeightedPool { balances, weights, scaling_factors, swap_fee })
     }
 
     /// Balances, base units.
@@ -162,19 +146,12 @@ impl WeightedPool {
     }
 
     fn to_u128(v: U256) -> MathResult<u128> {
-        u128::try_from(v).map_err(|_| MathError::Overflow {
-            what: "Balancer amount",
-        })
+        u128::try_from(v).map_err(|_| MathError::Overflow { what: "Balancer amount" })
     }
 
     /// `onSwap` GIVEN_IN: fee off the input (rounded up), upscale, `_calcOutGivenIn`, downscale
     /// down. Returns `(amount_out, fee_amount)` in base units.
-    pub fn quote_out_given_in(
-        &self,
-        i: usize,
-        o: usize,
-        amount_in: u128,
-    ) -> MathResult<(u128, u128)> {
+    pub fn quote_out_given_in(&self, i: usize, o: usize, amount_in: u128) -> MathResult<(u128, u128)> {
         self.check_pair(i, o)?;
         let fee_amount = mul_up(U256::from(amount_in), self.swap_fee)?;
         let net = U256::from(amount_in) - fee_amount.min(U256::from(amount_in));
@@ -186,20 +163,12 @@ impl WeightedPool {
             self.weights[o],
             amount,
         )?;
-        Ok((
-            Self::to_u128(div_down(out, self.scaling_factors[o])?)?,
-            Self::to_u128(fee_amount)?,
-        ))
+        Ok((Self::to_u128(div_down(out, self.scaling_factors[o])?)?, Self::to_u128(fee_amount)?))
     }
 
     /// `onSwap` GIVEN_OUT: upscale, `_calcInGivenOut`, downscale up, then add the fee
     /// (`divUp(amount, 1 - fee)`). Returns `(amount_in, fee_amount)` in base units.
-    pub fn quote_in_given_out(
-        &self,
-        i: usize,
-        o: usize,
-        amount_out: u128,
-    ) -> MathResult<(u128, u128)> {
+    pub fn quote_in_given_out(&self, i: usize, o: usize, amount_out: u128) -> MathResult<(u128, u128)> {
         self.check_pair(i, o)?;
         let amount = self.upscale(o, amount_out)?;
         let raw_in = calc_in_given_out(
@@ -215,19 +184,9 @@ impl WeightedPool {
     }
 
     /// Applies a swap whose amounts were quoted: input (fee included) in, output out.
-    pub fn apply(
-        &mut self,
-        i: usize,
-        o: usize,
-        amount_in: u128,
-        amount_out: u128,
-    ) -> MathResult<()> {
-        let new_in = self.balances[i]
-            .checked_add(amount_in)
-            .ok_or(bal("BAL#000"))?;
-        let new_out = self.balances[o]
-            .checked_sub(amount_out)
-            .ok_or(bal("BAL#001"))?;
+    pub fn apply(&mut self, i: usize, o: usize, amount_in: u128, amount_out: u128) -> MathResult<()> {
+        let new_in = self.balances[i].checked_add(amount_in).ok_or(bal("BAL#000"))?;
+        let new_out = self.balances[o].checked_sub(amount_out).ok_or(bal("BAL#001"))?;
         self.balances[i] = new_in;
         self.balances[o] = new_out;
         Ok(())
@@ -237,7 +196,7 @@ impl WeightedPool {
     /// `(B_o / w_o) / (B_i / w_i)`.
     pub fn marginal_price(&self, i: usize, o: usize) -> f64 {
         let w = |k: usize| crate::u256_to_f64(self.weights[k]);
-        (self.balances[o] as f64 / w(o)) / (self.balances[i] as f64 / w(i))
+        (crate::u128_to_f64(self.balances[o]) / w(o)) / (crate::u128_to_f64(self.balances[i]) / w(i))
     }
 
     /// Swap fee as a fraction.
@@ -249,10 +208,7 @@ impl WeightedPool {
     pub fn invariant(&self) -> MathResult<U256> {
         let mut inv = ONE;
         for k in 0..self.n_tokens() {
-            inv = mul_down(
-                inv,
-                pow_down(self.upscale(k, self.balances[k])?, self.weights[k])?,
-            )?;
+            inv = mul_down(inv, pow_down(self.upscale(k, self.balances[k])?, self.weights[k])?)?;
         }
         if inv.is_zero() {
             return Err(bal("BAL#311")); // ZERO_INVARIANT
@@ -268,10 +224,7 @@ impl WeightedPool {
         if target_net.is_nan() || target_net <= 0.0 || p <= target_net {
             return 0.0;
         }
-        let (wi, wo) = (
-            crate::u256_to_f64(self.weights[i]),
-            crate::u256_to_f64(self.weights[o]),
-        );
+        let (wi, wo) = (crate::u256_to_f64(self.weights[i]), crate::u256_to_f64(self.weights[o]));
         let a_net = self.balances[i] as f64 * (libm::pow(p / target_net, wo / (wi + wo)) - 1.0);
         a_net / g
     }
