@@ -14,7 +14,7 @@
 //! #     tokens: [(symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6)],
 //! #     market: (assets: [(token: "ETH", price: 2000.0, volatility: 0.5)]),
 //! #     pools: [ConstantProduct(name: "eth-usdc", tokens: ("ETH", "USDC"), reserves: ("100", "200000"), fee_bps: 30.0)],
-//! #     agents: [Arbitrageur((name: "arb", capital: [("ETH", "10"), ("USDC", "20000")]))],
+//! #     agents: [Arbitrageur(name: "arb", capital: [("ETH", "10"), ("USDC", "20000")])],
 //! # )"#;
 //! let scenario = meshsim_scenario::parse_str(text, "tiny.ron", std::path::Path::new(".")).unwrap();
 //! let mut sim = meshsim_core::Simulation::new(&scenario).unwrap();
