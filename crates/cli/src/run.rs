@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use meshsim_core::record::{BlockRow, TradeRow};
+use meshsim_core::record::{BlockRow, TradeRow, VaultRow};
+use meshsim_core::tx::Sender;
 use meshsim_core::{SimOptions, Simulation};
 use meshsim_scenario::{AgentKind, Scenario};
 use serde_json::json;
@@ -70,13 +71,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
         done += n;
         let (block_rows, trade_rows) = sim.drain_records();
         tables.write(&scenario, &block_rows, &trade_rows)?;
+        tables.write_vaults(&scenario, &sim.drain_vault_records())?;
         progress.set_position(done);
     }
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let (blocks_path, trades_path) = tables.finish()?;
+    let (blocks_path, trades_path, vaults_path) = tables.finish()?;
 
-    let summary = summary(&scenario, &mut sim, blocks, &blocks_path, &trades_path);
+    let summary = summary(&scenario, &mut sim, blocks, &blocks_path, &trades_path, vaults_path.as_deref());
     write_atomic(&out_dir.join("summary.json"), format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes())?;
     // wall-clock figures live apart so that summary.json stays byte-identical across runs
     let timing =
@@ -98,6 +100,20 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+fn genesis_price(s: &Scenario, t: meshsim_scenario::TokenId) -> f64 {
+    if t == s.numeraire {
+        return 1.0;
+    }
+    s.market.assets.iter().find(|a| a.token == t).map_or(0.0, |a| a.price)
+}
+
+fn sender_name(s: &Scenario, sender: Sender) -> String {
+    match sender {
+        Sender::Agent(a) => s.agents[a.index()].name.clone(),
+        Sender::Vault(v) => s.vaults[v.index()].name.clone(),
+    }
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
@@ -105,6 +121,7 @@ fn file_name(p: &Path) -> String {
 struct Tables {
     blocks: TableWriter,
     trades: TableWriter,
+    vaults: Option<(TableWriter, Vec<meshsim_scenario::TokenId>)>,
 }
 
 impl Tables {
@@ -143,9 +160,54 @@ impl Tables {
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
         .collect();
+        let vaults = if s.vaults.is_empty() {
+            None
+        } else {
+            // one weight and one target column per token any vault holds or targets
+            let mut tokens: Vec<meshsim_scenario::TokenId> = s
+                .vaults
+                .iter()
+                .flat_map(|v| {
+                    let mut t: Vec<_> = v.holdings.iter().map(|(t, _)| *t).collect();
+                    t.push(v.deposit_token);
+                    match &v.strategy {
+                        meshsim_scenario::Strategy::ConstantMix { targets } => {
+                            t.extend(targets.iter().map(|(x, _)| *x))
+                        }
+                        meshsim_scenario::Strategy::Cppi { risky, safe, .. } => t.extend([*risky, *safe]),
+                    }
+                    t
+                })
+                .collect();
+            tokens.sort();
+            tokens.dedup();
+            let mut cols: Vec<(String, ColType)> = [
+                ("block", ColType::U64),
+                ("vault", ColType::Str),
+                ("nav", ColType::F64),
+                ("share_price", ColType::F64),
+                ("shares", ColType::Amount),
+                ("tracking_error", ColType::F64),
+                ("band", ColType::F64),
+                ("rebalancing", ColType::Bool),
+                ("hold_nav", ColType::F64),
+                ("continuous_nav", ColType::F64),
+            ]
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect();
+            for t in &tokens {
+                cols.push((format!("weight_{}", s.tokens[t.index()].symbol), ColType::F64));
+            }
+            for t in &tokens {
+                cols.push((format!("target_{}", s.tokens[t.index()].symbol), ColType::F64));
+            }
+            Some((TableWriter::create(dir, "vaults", format, cols)?, tokens))
+        };
         Ok(Tables {
             blocks: TableWriter::create(dir, "blocks", format, cols)?,
             trades: TableWriter::create(dir, "trades", format, trade_cols)?,
+            vaults,
         })
     }
 
@@ -172,7 +234,7 @@ impl Tables {
             self.trades.write_row(&[
                 Cell::U64(t.block),
                 Cell::U64(u64::from(t.index)),
-                Cell::Str(s.agents[t.sender.index()].name.clone()),
+                Cell::Str(sender_name(s, t.sender)),
                 Cell::Str(t.kind.name().to_string()),
                 Cell::Str(pools.join(">")),
                 Cell::Str(sym(t.token_in)),
@@ -189,8 +251,35 @@ impl Tables {
         Ok(())
     }
 
-    fn finish(self) -> Result<(PathBuf, PathBuf)> {
-        Ok((self.blocks.finish()?, self.trades.finish()?))
+    fn write_vaults(&mut self, s: &Scenario, rows: &[VaultRow]) -> Result<()> {
+        let Some((table, tokens)) = &mut self.vaults else { return Ok(()) };
+        for r in rows {
+            let mut row = vec![
+                Cell::U64(r.block),
+                Cell::Str(s.vaults[r.vault.index()].name.clone()),
+                Cell::F64(r.nav),
+                Cell::F64(r.share_price),
+                Cell::Amount(r.shares),
+                Cell::F64(r.tracking_error),
+                Cell::F64(r.band),
+                Cell::Bool(r.rebalancing),
+                Cell::F64(r.hold_nav),
+                Cell::F64(r.continuous_nav),
+            ];
+            let lookup = |values: &[f64], t| r.tokens.iter().position(|x| *x == t).map_or(0.0, |k| values[k]);
+            row.extend(tokens.iter().map(|t| Cell::F64(lookup(&r.weights, *t))));
+            row.extend(tokens.iter().map(|t| Cell::F64(lookup(&r.targets, *t))));
+            table.write_row(&row)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(PathBuf, PathBuf, Option<PathBuf>)> {
+        let vaults = match self.vaults {
+            Some((t, _)) => Some(t.finish()?),
+            None => None,
+        };
+        Ok((self.blocks.finish()?, self.trades.finish()?, vaults))
     }
 }
 
@@ -200,8 +289,60 @@ fn summary(
     blocks: u64,
     blocks_path: &Path,
     trades_path: &Path,
+    vaults_path: Option<&Path>,
 ) -> serde_json::Value {
     let m = sim.metrics().clone();
+    let snapshot = sim.snapshot();
+    let vaults: Vec<_> = s
+        .vaults
+        .iter()
+        .zip(&m.vaults)
+        .zip(&snapshot.vaults)
+        .map(|((v, vm), vs)| {
+            let initial_nav: f64 = v
+                .holdings
+                .iter()
+                .map(|(t, a)| {
+                    meshsim_core::math::u128_to_f64(*a)
+                        * libm::pow(10.0, -f64::from(s.tokens[t.index()].decimals))
+                        * genesis_price(s, *t)
+                })
+                .sum();
+            // the gap to the costless continuous benchmark is the total cost; gas is paid by the keeper
+            let total_cost = vs.continuous_nav - vs.nav + vm.gas_value;
+            let strategy = match v.strategy {
+                meshsim_scenario::Strategy::ConstantMix { .. } => "constant_mix",
+                meshsim_scenario::Strategy::Cppi { .. } => "cppi",
+            };
+            json!({
+                "name": v.name,
+                "strategy": strategy,
+                "rebalances": vm.rebalances,
+                "transactions": vm.transactions,
+                "failed_transactions": vm.failed,
+                "no_route": vm.no_route,
+                "last_failure": vm.last_failure,
+                "deposits": vm.deposits,
+                "withdrawals": vm.withdrawals,
+                "turnover": vm.turnover_value / ((initial_nav + vs.nav) / 2.0).max(f64::MIN_POSITIVE),
+                "gas_paid": vm.gas_value,
+                "fees_paid": vm.fees,
+                "slippage_paid": vm.slippage,
+                "arbitrage_after_its_trades": vm.arbitrage_after,
+                "final_nav": vs.nav,
+                "final_share_price": vs.share_price,
+                "buy_and_hold_nav": vs.hold_nav,
+                "continuous_rebalanced_nav": vs.continuous_nav,
+                "rebalancing_cost": {
+                    "total": total_cost,
+                    "fees": vm.fees,
+                    "slippage": vm.slippage,
+                    "gas": vm.gas_value,
+                    "tracking": total_cost - vm.fees - vm.slippage - vm.gas_value,
+                },
+            })
+        })
+        .collect();
     let pools: Vec<_> = s
         .pools
         .iter()
@@ -249,7 +390,8 @@ fn summary(
         },
         "pools": pools,
         "agents": agents,
-        "outputs": { "blocks": file_name(blocks_path), "trades": file_name(trades_path) },
+        "vaults": vaults,
+        "outputs": { "blocks": file_name(blocks_path), "trades": file_name(trades_path), "vaults": vaults_path.map(file_name) },
         "units": "values in numeraire units of the world; amounts in token base units",
     })
 }

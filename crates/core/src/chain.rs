@@ -59,12 +59,20 @@ pub struct GasMarket {
     pub gas_limit: u64,
     /// Whether the base fee follows EIP-1559.
     pub eip1559: bool,
+    /// Gas used every block by traffic outside the simulation.
+    pub background_gas: u64,
 }
 
 impl GasMarket {
     /// From the chain parameters.
     pub fn new(chain: &Chain) -> Self {
-        GasMarket { base_fee_wei: chain.base_fee_wei, gas_used: 0, gas_limit: chain.gas_limit, eip1559: chain.eip1559 }
+        GasMarket {
+            base_fee_wei: chain.base_fee_wei,
+            gas_used: chain.background_gas,
+            gas_limit: chain.gas_limit,
+            eip1559: chain.eip1559,
+            background_gas: chain.background_gas,
+        }
     }
 
     /// EIP-1559: the next block's base fee from this block's gas used (target = limit / 2, max
@@ -93,7 +101,8 @@ pub fn advance_clock(mut clock: ResMut<BlockClock>) {
 /// Settle phase: roll the base fee for the next block and reset gas used.
 pub fn roll_base_fee(mut gas: ResMut<GasMarket>) {
     gas.base_fee_wei = gas.next_base_fee();
-    gas.gas_used = 0;
+    // outside traffic takes its share of the next block before any simulated transaction
+    gas.gas_used = gas.background_gas;
 }
 
 #[cfg(test)]
@@ -101,7 +110,7 @@ mod tests {
     use super::*;
 
     fn market(base: u128, used: u64) -> GasMarket {
-        GasMarket { base_fee_wei: base, gas_used: used, gas_limit: 30_000_000, eip1559: true }
+        GasMarket { base_fee_wei: base, gas_used: used, gas_limit: 30_000_000, eip1559: true, background_gas: 0 }
     }
 
     #[test]

@@ -1,19 +1,19 @@
 //! Execute phase: transactions run one by one, in block order, against the pools and the ledger.
-//! Gas is charged first (base fee burned, priority fee to the proposer); a swap whose output
-//! falls short of its minimum reverts and still pays gas; what does not fit the block gas limit,
-//! or cannot pay its gas, is dropped.
+//! Expired transactions are dropped; gas is charged first (base fee burned, priority fee to the
+//! proposer); a swap whose output falls short of its minimum reverts and still pays gas; what
+//! does not fit the block gas limit, or cannot pay its gas, is dropped.
 
 use bevy_ecs::prelude::*;
 use meshsim_math::SwapQuote;
 
 use crate::chain::{BlockClock, GasMarket};
-use crate::ledger::{Ledger, Special};
+use crate::ledger::{AccountId, Ledger, Special};
 use crate::market::ExternalPrices;
 use crate::metrics::Metrics;
 use crate::pools::{DirtyPools, PoolEntry, PoolIndex};
 use crate::record::{Records, TradeRow};
 use crate::sim_config::SimConfig;
-use crate::tx::{BlockTxs, Tx};
+use crate::tx::{BlockTxs, Sender, Tx, TxKind};
 
 /// What happened to a transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,11 +28,22 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
-    /// Not included (no gas space, or cannot pay gas).
+    /// Not included (expired, no gas space, or cannot pay gas).
     Dropped {
         /// Why.
         reason: &'static str,
     },
+}
+
+/// Quotes of a path's hops (inline for up to three).
+type Quotes = smallvec::SmallVec<[SwapQuote; 3]>;
+
+/// A transaction's result with its gas and the hops it executed.
+struct Executed {
+    outcome: Outcome,
+    gas_units: u64,
+    fee: u128,
+    quotes: Quotes,
 }
 
 /// Everything the execution of one transaction needs, borrowed from the world.
@@ -44,6 +55,7 @@ struct Executor<'a, 'w, 's, 'q> {
     prices: &'a ExternalPrices,
     config: &'a SimConfig,
     dirty: &'a mut DirtyPools,
+    block: u64,
 }
 
 impl Executor<'_, '_, '_, '_> {
@@ -51,7 +63,16 @@ impl Executor<'_, '_, '_, '_> {
         self.pools.get(*self.index.0.get(id.index())?).ok()
     }
 
-    /// Quotes every hop in order; pools in a cycle are distinct, so no hop sees another's effect.
+    /// Accounts that pay the tokens and the gas.
+    fn payers(&self, sender: Sender) -> (AccountId, AccountId) {
+        let l = &self.config.layout;
+        match sender {
+            Sender::Agent(a) => (l.agent(a), l.agent(a)),
+            Sender::Vault(v) => (l.vault(v), l.keeper(v)),
+        }
+    }
+
+    /// Quotes every hop in order; the pools of a path are distinct, so no hop sees another's effect.
     fn quote(&self, tx: &Tx) -> Result<(Quotes, u64), String> {
         let mut quotes = Quotes::new();
         let mut gas = self.config.gas.base_tx;
@@ -70,7 +91,12 @@ impl Executor<'_, '_, '_, '_> {
     }
 
     fn run(&mut self, tx: &Tx) -> Executed {
-        let sender = self.config.layout.agent(tx.sender);
+        let dropped =
+            |reason| Executed { outcome: Outcome::Dropped { reason }, gas_units: 0, fee: 0, quotes: Quotes::new() };
+        if self.block > tx.deadline_block {
+            return dropped("expired");
+        }
+        let (payer, gas_payer) = self.payers(tx.sender);
         let (quotes, gas_units, failure) = match self.quote(tx) {
             Ok((q, g)) => (q, g, None),
             // a transaction that fails in the pool still burns the gas of trying one hop
@@ -78,98 +104,82 @@ impl Executor<'_, '_, '_, '_> {
                 (Quotes::new(), self.config.gas.base_tx + self.config.gas.swap_constant_product, Some(reason))
             }
         };
-        let done = |outcome, gas_units, fee, quotes| Executed { outcome, gas_units, fee, quotes };
         if self.gas.gas_used + gas_units > self.gas.gas_limit {
-            return done(Outcome::Dropped { reason: "block gas limit" }, 0, 0, Quotes::new());
+            return dropped("block gas limit");
         }
-        let fee_per_gas = self.gas.base_fee_wei.saturating_add(tx.priority_fee_wei);
-        let fee = u128::from(gas_units).saturating_mul(fee_per_gas);
+        let fee = u128::from(gas_units).saturating_mul(self.gas.base_fee_wei.saturating_add(tx.priority_fee_wei));
         let native = self.config.native;
-        if self.ledger.balance(sender, native) < fee {
-            return done(Outcome::Dropped { reason: "cannot pay gas" }, 0, 0, Quotes::new());
+        if self.ledger.balance(gas_payer, native) < fee {
+            return dropped("cannot pay gas");
         }
         // charge gas up front: base fee burned, tip to the proposer
         let burn = u128::from(gas_units) * self.gas.base_fee_wei;
-        let tip = fee - burn;
+        let layout = self.config.layout;
         let charged = self
             .ledger
-            .transfer(sender, self.config.layout.special(Special::Burn), native, burn)
-            .and_then(|_| self.ledger.transfer(sender, self.config.layout.special(Special::Proposer), native, tip));
+            .transfer(gas_payer, layout.special(Special::Burn), native, burn)
+            .and_then(|_| self.ledger.transfer(gas_payer, layout.special(Special::Proposer), native, fee - burn));
         if charged.is_err() {
-            return done(Outcome::Dropped { reason: "cannot pay gas" }, 0, 0, Quotes::new());
+            return dropped("cannot pay gas");
         }
         self.gas.gas_used += gas_units;
+        let reverted =
+            |reason: String| Executed { outcome: Outcome::Reverted { reason }, gas_units, fee, quotes: Quotes::new() };
         if let Some(reason) = failure {
-            return done(Outcome::Reverted { reason }, gas_units, fee, Quotes::new());
+            return reverted(reason);
         }
         let out = quotes.last().map_or(0, |q| q.amount_out);
         if out < tx.min_out {
-            return done(
-                Outcome::Reverted { reason: format!("output {out} below minimum {}", tx.min_out) },
-                gas_units,
-                fee,
-                Quotes::new(),
-            );
+            return reverted(format!("output {out} below minimum {}", tx.min_out));
         }
         let token_in = tx.legs[0].token_in;
-        if self.ledger.balance(sender, token_in) < tx.amount_in {
-            return done(Outcome::Reverted { reason: "insufficient balance".into() }, gas_units, fee, Quotes::new());
+        if self.ledger.balance(payer, token_in) < tx.amount_in {
+            return reverted("insufficient balance".into());
         }
-        // apply: each hop moves tokens sender -> pool -> sender
+        // apply: each hop moves tokens payer -> pool -> payer
         for (leg, q) in tx.legs.iter().zip(&quotes) {
-            let Some(&e) = self.index.0.get(leg.pool.index()) else {
-                continue;
-            };
-            let Ok(mut entry) = self.pools.get_mut(e) else {
-                continue;
-            };
+            let Some(&e) = self.index.0.get(leg.pool.index()) else { continue };
+            let Ok(mut entry) = self.pools.get_mut(e) else { continue };
             let applied = entry.pool.swap_exact_in(leg.i.into(), leg.j.into(), q.amount_in);
             debug_assert_eq!(applied.as_ref().ok(), Some(q), "a quoted swap must apply identically");
             let pool_acct = entry.account;
             let moved = self
                 .ledger
-                .transfer(sender, pool_acct, leg.token_in, q.amount_in)
-                .and_then(|_| self.ledger.transfer(pool_acct, sender, leg.token_out, q.amount_out))
+                .transfer(payer, pool_acct, leg.token_in, q.amount_in)
+                .and_then(|_| self.ledger.transfer(pool_acct, payer, leg.token_out, q.amount_out))
                 .and_then(|_| {
                     self.ledger.transfer(
                         pool_acct,
-                        self.config.layout.special(Special::Protocol),
+                        layout.special(Special::Protocol),
                         leg.token_out,
                         q.protocol_fee_out,
                     )
                 });
             if let Err(e) = moved {
                 // cannot happen: balances were checked and pools hold what they pay
-                return done(Outcome::Reverted { reason: format!("ledger: {e}") }, gas_units, fee, Quotes::new());
+                return reverted(format!("ledger: {e}"));
             }
-            self.dirty.current[leg.pool.index()] = true;
+            let k = leg.pool.index();
+            self.dirty.current[k] = true;
+            if let Sender::Vault(v) = tx.sender {
+                self.dirty.vault_current[k] = Some(v);
+            }
         }
         if tx.hedge {
             let last = tx.legs[tx.legs.len() - 1];
-            let back = (out as f64 * self.prices.rate(last.token_out, token_in)) as u128;
-            let cex = self.config.layout.special(Special::Cex);
+            let back = (meshsim_math::u128_to_f64(out) * self.prices.rate(last.token_out, token_in)) as u128;
+            let cex = layout.special(Special::Cex);
             let hedged = self
                 .ledger
-                .transfer(sender, cex, last.token_out, out)
-                .and_then(|_| self.ledger.transfer(cex, sender, token_in, back));
+                .transfer(payer, cex, last.token_out, out)
+                .and_then(|_| self.ledger.transfer(cex, payer, token_in, back));
             if let Err(e) = hedged {
-                return done(Outcome::Reverted { reason: format!("cex hedge: {e}") }, gas_units, fee, Quotes::new());
+                return reverted(format!("cex hedge: {e}"));
             }
         }
-        done(Outcome::Success { amount_out: out }, gas_units, fee, quotes)
+        Executed { outcome: Outcome::Success { amount_out: out }, gas_units, fee, quotes }
     }
 }
-
-/// A transaction's result with its gas and the hops it executed.
-struct Executed {
-    outcome: Outcome,
-    gas_units: u64,
-    fee: u128,
-    quotes: Quotes,
-}
-
-/// Quotes of a path's hops (inline for up to three).
-type Quotes = smallvec::SmallVec<[SwapQuote; 3]>;
 
 /// Gas units of one hop.
 pub fn hop_gas(gas: &meshsim_scenario::GasCosts, entry: &PoolEntry, ticks: u32) -> u64 {
@@ -205,31 +215,26 @@ pub fn execute_transactions(
         prices: &prices,
         config: &config,
         dirty: &mut dirty,
+        block: clock.number,
     };
     let mut position = 0u32;
     for tx in &block.0 {
         let Executed { outcome, gas_units, fee, quotes } = ex.run(tx);
-        if matches!(outcome, Outcome::Dropped { .. }) {
-            metrics.dropped += 1;
-            continue;
-        }
-        let gas_value = prices.value(config.native, fee);
-        let (reverted, amount_out, reason) = match &outcome {
-            Outcome::Success { amount_out } => (false, *amount_out, String::new()),
-            Outcome::Reverted { reason } => (true, 0, reason.clone()),
-            Outcome::Dropped { .. } => continue,
+        let (reverted, amount_out, reason) = match outcome {
+            Outcome::Success { amount_out } => (false, amount_out, String::new()),
+            Outcome::Reverted { reason } => (true, 0, reason),
+            Outcome::Dropped { reason } => {
+                metrics.on_dropped(tx, reason);
+                continue;
+            }
         };
+        let gas_value = prices.value(config.native, fee);
         let first = tx.legs[0];
         let last = tx.legs[tx.legs.len() - 1];
-        let profit = if reverted {
-            -gas_value
-        } else if tx.hedge {
-            // CEX-DEX: output valued at the external price minus input
-            prices.value(last.token_out, amount_out) - prices.value(first.token_in, tx.amount_in) - gas_value
-        } else {
-            prices.value(first.token_in, amount_out) - prices.value(first.token_in, tx.amount_in) - gas_value
-        };
-        metrics.on_trade(tx, reverted, profit, gas_value, &prices, &quotes);
+        let value_out = prices.value(last.token_out, amount_out);
+        let value_in = prices.value(first.token_in, tx.amount_in);
+        let profit = if reverted { -gas_value } else { value_out - value_in - gas_value };
+        metrics.on_trade(tx, reverted, profit, gas_value, &prices, &quotes, &ex.dirty.vault_previous);
         if records.enabled {
             records.trades.push(TradeRow {
                 block: clock.number,
@@ -253,6 +258,17 @@ pub fn execute_transactions(
 }
 
 impl Metrics {
+    fn on_dropped(&mut self, tx: &Tx, reason: &'static str) {
+        self.dropped += 1;
+        if let Sender::Vault(v) = tx.sender
+            && let Some(m) = self.vaults.get_mut(v.index())
+        {
+            m.failed += 1;
+            m.last_failure = reason.to_string();
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn on_trade(
         &mut self,
         tx: &Tx,
@@ -261,27 +277,66 @@ impl Metrics {
         gas_value: f64,
         prices: &ExternalPrices,
         quotes: &[SwapQuote],
+        vault_previous: &[Option<meshsim_scenario::VaultId>],
     ) {
         self.transactions += 1;
         self.gas_value += gas_value;
-        if let Some(agent) = self.agents.get_mut(tx.sender.index()) {
-            agent.profit += profit;
-            agent.gas_value += gas_value;
-            agent.transactions += 1;
+        match tx.sender {
+            Sender::Agent(a) => {
+                if let Some(agent) = self.agents.get_mut(a.index()) {
+                    agent.profit += profit;
+                    agent.gas_value += gas_value;
+                    agent.transactions += 1;
+                }
+            }
+            Sender::Vault(v) => {
+                if let Some(m) = self.vaults.get_mut(v.index()) {
+                    m.gas_value += gas_value;
+                    m.transactions += 1;
+                    if reverted {
+                        m.failed += 1;
+                    } else {
+                        // execution cost at external prices, split into LP fees and price impact
+                        let fees: f64 = tx
+                            .legs
+                            .iter()
+                            .zip(quotes)
+                            .map(|(l, q)| {
+                                prices.value(if q.fee_in_output { l.token_out } else { l.token_in }, q.lp_fee)
+                            })
+                            .sum();
+                        let cost = -(profit + gas_value);
+                        m.turnover_value += prices.value(tx.legs[0].token_in, tx.amount_in);
+                        m.fees += fees;
+                        m.slippage += cost - fees;
+                    }
+                }
+            }
         }
         if reverted {
             self.reverted += 1;
             return;
         }
+        let arbitrage = matches!(tx.kind, TxKind::Arbitrage | TxKind::CycleArbitrage);
         // a multi-hop profit is shared evenly among its pools
         let per_pool = profit / tx.legs.len() as f64;
         for (leg, q) in tx.legs.iter().zip(quotes) {
-            if let Some(p) = self.pools.get_mut(leg.pool.index()) {
+            let k = leg.pool.index();
+            if let Some(p) = self.pools.get_mut(k) {
                 p.trades += 1;
-                p.arbitrage_profit += per_pool;
+                if arbitrage {
+                    p.arbitrage_profit += per_pool;
+                }
                 p.volume += prices.value(leg.token_in, q.amount_in);
                 let fee_token = if q.fee_in_output { leg.token_out } else { leg.token_in };
                 p.fees += prices.value(fee_token, q.lp_fee);
+            }
+            // arbitrage right after a vault moved this pool is value the vault's trade leaked
+            if arbitrage
+                && let Some(Some(v)) = vault_previous.get(k)
+                && let Some(m) = self.vaults.get_mut(v.index())
+            {
+                m.arbitrage_after += per_pool.max(0.0);
             }
         }
     }

@@ -3,7 +3,7 @@
 //! verifies that each token's total still equals its supply.
 
 use bevy_ecs::prelude::*;
-use meshsim_scenario::{AgentId, PoolId, TokenId};
+use meshsim_scenario::{AgentId, PoolId, TokenId, VaultId};
 
 /// An account in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,6 +46,8 @@ pub struct AccountLayout {
     pub pools: u32,
     /// Number of agents.
     pub agents: u32,
+    /// Number of vaults (each has its own, its keeper's and its depositors' accounts).
+    pub vaults: u32,
 }
 
 impl AccountLayout {
@@ -57,14 +59,26 @@ impl AccountLayout {
     pub fn agent(&self, id: AgentId) -> AccountId {
         AccountId(self.pools + id.0)
     }
+    /// A vault's custody account.
+    pub fn vault(&self, id: VaultId) -> AccountId {
+        AccountId(self.pools + self.agents + id.0)
+    }
+    /// A vault keeper's account (pays the vault's gas).
+    pub fn keeper(&self, id: VaultId) -> AccountId {
+        AccountId(self.pools + self.agents + self.vaults + id.0)
+    }
+    /// A vault's depositors, together.
+    pub fn depositors(&self, id: VaultId) -> AccountId {
+        AccountId(self.pools + self.agents + 2 * self.vaults + id.0)
+    }
     /// A special account.
     pub fn special(&self, s: Special) -> AccountId {
         let k = SPECIALS.iter().position(|x| *x == s).unwrap_or(0) as u32;
-        AccountId(self.pools + self.agents + k)
+        AccountId(self.pools + self.agents + 3 * self.vaults + k)
     }
     /// Total accounts.
     pub fn len(&self) -> usize {
-        (self.pools + self.agents) as usize + SPECIALS.len()
+        (self.pools + self.agents + 3 * self.vaults) as usize + SPECIALS.len()
     }
     /// Never empty (special accounts always exist).
     pub fn is_empty(&self) -> bool {

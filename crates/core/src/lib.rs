@@ -31,6 +31,7 @@ pub mod execute;
 pub mod ledger;
 pub mod market;
 pub mod metrics;
+pub mod oracles;
 pub mod pools;
 pub mod record;
 pub mod rng;
@@ -39,13 +40,14 @@ mod sim_config;
 mod simulation;
 mod snapshot;
 pub mod tx;
+pub mod vaults;
 
 pub use bevy_ecs;
 pub use meshsim_math as math;
 pub use meshsim_scenario as scenario;
 pub use sim_config::SimConfig;
 pub use simulation::{SimOptions, Simulation, StateDigest};
-pub use snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot};
+pub use snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot, VaultSnapshot};
 
 /// Why a run stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

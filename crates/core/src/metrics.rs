@@ -52,6 +52,35 @@ pub struct AgentMetrics {
     pub transactions: u64,
 }
 
+/// Per-vault totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VaultMetrics {
+    /// Rebalances started.
+    pub rebalances: u64,
+    /// Rebalancing transactions included.
+    pub transactions: u64,
+    /// Rebalancing transactions that reverted or were dropped.
+    pub failed: u64,
+    /// Why the last one failed.
+    pub last_failure: String,
+    /// Rebalances that found no route.
+    pub no_route: u64,
+    /// Value sold, numeraire at execution.
+    pub turnover_value: f64,
+    /// Gas paid by the keeper, numeraire.
+    pub gas_value: f64,
+    /// LP fees paid, numeraire.
+    pub fees: f64,
+    /// Price impact and pool mispricing paid beyond fees, numeraire.
+    pub slippage: f64,
+    /// Arbitrage profit made in the next block on pools the vault moved, numeraire.
+    pub arbitrage_after: f64,
+    /// Deposits and withdrawals processed.
+    pub deposits: u64,
+    /// Withdrawals processed.
+    pub withdrawals: u64,
+}
+
 /// Run totals.
 #[derive(Resource, Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
@@ -59,6 +88,8 @@ pub struct Metrics {
     pub pools: Vec<PoolMetrics>,
     /// By agent id.
     pub agents: Vec<AgentMetrics>,
+    /// By vault id.
+    pub vaults: Vec<VaultMetrics>,
     /// Transactions included.
     pub transactions: u64,
     /// Of which reverted.

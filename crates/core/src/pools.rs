@@ -82,20 +82,30 @@ impl PoolBook for EcsPools<'_, '_, '_> {
     }
 }
 
-/// Pools touched by transactions: in the block just executed, and in the one before.
+/// Pools touched by transactions: in the block just executed, and in the one before; and which
+/// vault last traded each.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct DirtyPools {
     /// Touched in the block being executed.
     pub current: Vec<bool>,
     /// Touched in the previous block (what deciders see).
     pub previous: Vec<bool>,
+    /// Vault that last traded the pool in the block being executed.
+    pub vault_current: Vec<Option<meshsim_scenario::VaultId>>,
+    /// Same, previous block.
+    pub vault_previous: Vec<Option<meshsim_scenario::VaultId>>,
 }
 
 impl DirtyPools {
     /// All pools dirty (the first block sees everything as new).
     pub fn all(n: usize) -> Self {
         // rotated into `previous` at the start of block 1
-        DirtyPools { current: vec![true; n], previous: vec![false; n] }
+        DirtyPools {
+            current: vec![true; n],
+            previous: vec![false; n],
+            vault_current: vec![None; n],
+            vault_previous: vec![None; n],
+        }
     }
 }
 
@@ -104,4 +114,6 @@ pub fn rotate_dirty_pools(mut dirty: ResMut<DirtyPools>) {
     let d = &mut *dirty;
     std::mem::swap(&mut d.previous, &mut d.current);
     d.current.iter_mut().for_each(|x| *x = false);
+    std::mem::swap(&mut d.vault_previous, &mut d.vault_current);
+    d.vault_current.iter_mut().for_each(|x| *x = None);
 }

@@ -1,13 +1,13 @@
 //! Per-block and per-transaction rows, buffered for a front end to drain. Nothing here does I/O.
 
 use bevy_ecs::prelude::*;
-use meshsim_scenario::{AgentId, PoolId, TokenId};
+use meshsim_scenario::{PoolId, TokenId};
 
 use crate::chain::{BlockClock, GasMarket};
 use crate::ledger::Ledger;
 use crate::pools::PoolEntry;
 use crate::sim_config::SimConfig;
-use crate::tx::TxKind;
+use crate::tx::{Sender, TxKind};
 
 /// One row of the `trades` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +17,7 @@ pub struct TradeRow {
     /// Position in the block.
     pub index: u32,
     /// Sender.
-    pub sender: AgentId,
+    pub sender: Sender,
     /// Purpose.
     pub kind: TxKind,
     /// Pools of the path.
@@ -68,6 +68,37 @@ pub struct BlockRow {
     pub pools: Vec<PoolRow>,
 }
 
+/// One row of the `vaults` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VaultRow {
+    /// Block number.
+    pub block: u64,
+    /// Vault.
+    pub vault: meshsim_scenario::VaultId,
+    /// NAV at external prices, numeraire.
+    pub nav: f64,
+    /// NAV per share (1.0 at genesis).
+    pub share_price: f64,
+    /// Shares outstanding, 18 decimals.
+    pub shares: u128,
+    /// The vault's tokens (its universe), by id.
+    pub tokens: Vec<TokenId>,
+    /// Weights at external prices, per universe token.
+    pub weights: Vec<f64>,
+    /// Targets, per universe token.
+    pub targets: Vec<f64>,
+    /// L2 distance of the weights (at external prices) from the targets.
+    pub tracking_error: f64,
+    /// The trigger's band this block.
+    pub band: f64,
+    /// It sent rebalancing transactions this block.
+    pub rebalancing: bool,
+    /// Buy-and-hold benchmark NAV.
+    pub hold_nav: f64,
+    /// Costless continuously rebalanced benchmark NAV.
+    pub continuous_nav: f64,
+}
+
 /// Buffered rows since the last drain.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct Records {
@@ -77,6 +108,10 @@ pub struct Records {
     pub blocks: Vec<BlockRow>,
     /// Trade rows.
     pub trades: Vec<TradeRow>,
+    /// Vault rows.
+    pub vaults: Vec<VaultRow>,
+    /// Write vault rows every this many blocks (1 = every block).
+    pub vault_every: u64,
 }
 
 /// Marginal price of a pool's token0 in token1, whole-token units.

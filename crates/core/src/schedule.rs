@@ -4,7 +4,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 
 use crate::agents::{arbitrage, cycle};
-use crate::{chain, check, execute, market, metrics, pools, record, tx};
+use crate::{chain, check, execute, market, metrics, oracles, pools, record, tx, vaults};
 
 /// The phases of a block, in order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,11 +48,25 @@ pub fn block_schedule() -> Schedule {
     );
     schedule.add_systems((chain::advance_clock, pools::rotate_dirty_pools).chain().in_set(Phase::Begin));
     schedule.add_systems(market::advance_external_prices.in_set(Phase::Market));
-    schedule.add_systems(metrics::accumulate_holdings_gain.in_set(Phase::Observe));
-    schedule.add_systems((arbitrage::decide_cex_dex, cycle::decide_cycles).chain().in_set(Phase::Decide));
+    schedule.add_systems(
+        (
+            oracles::update_oracles,
+            vaults::apply_flows,
+            vaults::observe_vaults,
+            vaults::update_benchmarks,
+            metrics::accumulate_holdings_gain,
+        )
+            .chain()
+            .in_set(Phase::Observe),
+    );
+    schedule.add_systems(
+        (arbitrage::decide_cex_dex, cycle::decide_cycles, vaults::decide_vaults).chain().in_set(Phase::Decide),
+    );
     schedule.add_systems(tx::order_transactions.in_set(Phase::Order));
     schedule.add_systems(execute::execute_transactions.in_set(Phase::Execute));
-    schedule.add_systems((record::record_block, metrics::update_pool_values).chain().in_set(Phase::Record));
+    schedule.add_systems(
+        (record::record_block, vaults::record_vaults, metrics::update_pool_values).chain().in_set(Phase::Record),
+    );
     schedule.add_systems((check::check_conservation, chain::roll_base_fee).chain().in_set(Phase::Settle));
     schedule
 }

@@ -33,7 +33,11 @@ impl SimConfig {
             numeraire: s.numeraire,
             symbols: s.tokens.iter().map(|t| t.symbol.clone()).collect(),
             decimals: s.tokens.iter().map(|t| t.decimals).collect(),
-            layout: AccountLayout { pools: s.pools.len() as u32, agents: s.agents.len() as u32 },
+            layout: AccountLayout {
+                pools: s.pools.len() as u32,
+                agents: s.agents.len() as u32,
+                vaults: s.vaults.len() as u32,
+            },
             check_conservation,
         }
     }

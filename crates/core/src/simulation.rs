@@ -3,7 +3,7 @@
 
 use bevy_ecs::prelude::*;
 use meshsim_math::Pool;
-use meshsim_scenario::{AgentId, AgentKind, Scenario};
+use meshsim_scenario::{AgentId, AgentKind, Scenario, Strategy, TokenId};
 use sha2::{Digest as _, Sha256};
 
 use crate::SimError;
@@ -14,17 +14,21 @@ use crate::chain::{BlockClock, GasMarket};
 use crate::check::SimStatus;
 use crate::ledger::{Ledger, Special};
 use crate::market::{ExternalMarket, ExternalPrices};
-use crate::metrics::{AgentMetrics, Metrics, PoolMetrics, pool_value};
+use crate::metrics::{AgentMetrics, Metrics, PoolMetrics, VaultMetrics, pool_value};
+use crate::oracles::{Oracle, OracleBook};
 use crate::pools::{DirtyPools, PoolEntry, PoolIndex};
-use crate::record::{BlockRow, Records, TradeRow, pool_price};
+use crate::record::{BlockRow, Records, TradeRow, VaultRow, pool_price};
 use crate::rng::{Purpose, stream};
 use crate::schedule::block_schedule;
 use crate::sim_config::SimConfig;
-use crate::snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot};
+use crate::snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot, VaultSnapshot};
 use crate::tx::{BlockTxs, PendingTxs};
+use crate::vaults::{self, VaultConfig, VaultMeta, routing::RouteTable};
 
 /// Deep balance of every token the CEX starts with (it is a source and sink at external prices).
 const CEX_DEPTH: u128 = 1u128 << 120;
+/// Deposit-token stash of a vault's depositors (new money arriving from outside the mesh).
+const DEPOSITOR_STASH: u128 = 1u128 << 110;
 
 /// How to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +37,13 @@ pub struct SimOptions {
     pub record: bool,
     /// Check conservation every block (on by default in debug builds and tests).
     pub check_conservation: bool,
+    /// Record vault rows every this many blocks.
+    pub vault_every: u64,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { record: false, check_conservation: cfg!(debug_assertions) }
+        SimOptions { record: false, check_conservation: cfg!(debug_assertions), vault_every: 1 }
     }
 }
 
@@ -89,6 +95,14 @@ impl Simulation {
                 .mint_genesis(layout.special(Special::Cex), meshsim_scenario::TokenId(t as u16), CEX_DEPTH)
                 .map_err(genesis)?;
         }
+        for v in &scenario.vaults {
+            for (t, b) in &v.holdings {
+                ledger.mint_genesis(layout.vault(v.id), *t, *b).map_err(genesis)?;
+            }
+            ledger.mint_genesis(layout.keeper(v.id), scenario.chain.native, v.keeper_gas_wei).map_err(genesis)?;
+            // the world outside: depositors bring new money from a deep stash of the deposit token
+            ledger.mint_genesis(layout.depositors(v.id), v.deposit_token, DEPOSITOR_STASH).map_err(genesis)?;
+        }
 
         let (market, prices) = ExternalMarket::new(scenario);
         let entries: Vec<PoolEntry> = scenario
@@ -105,6 +119,7 @@ impl Simulation {
         let mut metrics = Metrics {
             pools: vec![PoolMetrics::default(); entries.len()],
             agents: vec![AgentMetrics::default(); scenario.agents.len()],
+            vaults: vec![VaultMetrics::default(); scenario.vaults.len()],
             ..Default::default()
         };
         for (m, e) in metrics.pools.iter_mut().zip(&entries) {
@@ -128,6 +143,50 @@ impl Simulation {
                 }
             }
         }
+        // oracles read the genesis external price until their first round
+        let mut book = OracleBook { price: Vec::new() };
+        for o in &scenario.oracles {
+            let p = prices.per_token[o.token.index()];
+            book.price.push(p);
+            world.spawn(Oracle::new(o, p));
+        }
+        let mut vault_tokens: Vec<TokenId> = Vec::new();
+        for v in &scenario.vaults {
+            let mut universe: Vec<TokenId> = v.holdings.iter().map(|(t, _)| *t).collect();
+            match &v.strategy {
+                Strategy::ConstantMix { targets } => universe.extend(targets.iter().map(|(t, _)| *t)),
+                Strategy::Cppi { risky, safe, .. } => universe.extend([*risky, *safe]),
+            }
+            universe.push(v.deposit_token);
+            universe.sort();
+            universe.dedup();
+            vault_tokens.extend(&universe);
+            let nav: f64 = v.holdings.iter().map(|(t, a)| prices.value(*t, *a)).sum();
+            let decimals: Vec<u8> = scenario.tokens.iter().map(|t| t.decimals).collect();
+            let (shares, state, flow, bench) =
+                vaults::genesis(v, universe.clone(), nav, &prices.per_token, &decimals, scenario.seed);
+            let meta = VaultMeta {
+                id: v.id,
+                name: v.name.clone(),
+                account: layout.vault(v.id),
+                keeper: layout.keeper(v.id),
+                depositors: layout.depositors(v.id),
+            };
+            world.spawn((
+                meta,
+                VaultConfig { spec: v.clone(), universe },
+                shares,
+                state,
+                flow,
+                bench,
+                PendingTxs::default(),
+            ));
+        }
+        vault_tokens.sort();
+        vault_tokens.dedup();
+        let max_hops = scenario.vaults.iter().map(|v| v.max_hops).max().unwrap_or(1);
+        world.insert_resource(RouteTable::new(&entries, &vault_tokens, max_hops));
+        world.insert_resource(book);
         let index = PoolIndex(entries.into_iter().map(|e| world.spawn(e).id()).collect());
 
         world.insert_resource(DirtyPools::all(index.0.len()));
@@ -139,7 +198,11 @@ impl Simulation {
         world.insert_resource(ledger);
         world.insert_resource(config);
         world.insert_resource(BlockTxs::default());
-        world.insert_resource(Records { enabled: options.record, ..Default::default() });
+        world.insert_resource(Records {
+            enabled: options.record,
+            vault_every: options.vault_every.max(1),
+            ..Default::default()
+        });
         world.insert_resource(metrics);
         world.insert_resource(SimStatus::default());
 
@@ -186,6 +249,11 @@ impl Simulation {
         (std::mem::take(&mut r.blocks), std::mem::take(&mut r.trades))
     }
 
+    /// Vault rows recorded since the last call.
+    pub fn drain_vault_records(&mut self) -> Vec<VaultRow> {
+        std::mem::take(&mut self.world.resource_mut::<Records>().vaults)
+    }
+
     fn pools_sorted(&self) -> Vec<&PoolEntry> {
         let index = self.world.resource::<PoolIndex>();
         index.0.iter().filter_map(|e| self.world.get::<PoolEntry>(*e)).collect()
@@ -216,7 +284,6 @@ impl Simulation {
     pub fn snapshot(&mut self) -> Snapshot {
         let agents = self.agents_sorted();
         let w = &self.world;
-        let clock = w.resource::<BlockClock>();
         let prices = w.resource::<ExternalPrices>();
         let ledger = w.resource::<Ledger>();
         let config = w.resource::<SimConfig>();
@@ -257,7 +324,12 @@ impl Simulation {
                 profit: metrics.agents.get(m.id.index()).map_or(0.0, |a| a.profit),
             })
             .collect();
+        let vaults = self.vault_snapshots();
+        let w = &self.world;
+        let clock = w.resource::<BlockClock>();
         Snapshot {
+            vaults,
+            oracle_prices: w.resource::<OracleBook>().price.clone(),
             block: clock.number,
             timestamp: clock.timestamp,
             base_fee_wei: w.resource::<GasMarket>().base_fee_wei,
@@ -295,7 +367,78 @@ impl Simulation {
             h.update(e.id.0.to_le_bytes());
             hash_pool(&mut h, &e.pool);
         }
+        for p in &w.resource::<OracleBook>().price {
+            h.update(p.to_bits().to_le_bytes());
+        }
+        for (id, shares, state, bench, flow_pos) in self.vault_states() {
+            h.update(id.to_le_bytes());
+            h.update(shares.to_le_bytes());
+            h.update([u8::from(state.in_progress)]);
+            h.update(state.last_rebalance.map_or(u64::MAX, |(b, _)| b).to_le_bytes());
+            h.update(state.ewma_var.to_bits().to_le_bytes());
+            h.update(state.floor_per_share.to_bits().to_le_bytes());
+            h.update(state.retry_at.to_le_bytes());
+            h.update(bench.to_bits().to_le_bytes());
+            h.update(flow_pos.to_le_bytes());
+        }
         StateDigest(h.finalize().into())
+    }
+
+    fn vault_snapshots(&self) -> Vec<VaultSnapshot> {
+        let w = &self.world;
+        let ledger = w.resource::<Ledger>();
+        let prices = w.resource::<ExternalPrices>();
+        let mut v: Vec<VaultSnapshot> = w
+            .iter_entities()
+            .filter_map(|e| {
+                let meta = e.get::<VaultMeta>()?;
+                let cfg = e.get::<VaultConfig>()?;
+                let shares = e.get::<vaults::VaultShares>()?.total;
+                let state = e.get::<vaults::VaultState>()?;
+                let bench = e.get::<vaults::Benchmark>()?;
+                let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+                let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
+                let val = vaults::strategy::Valuation::new(&balances, &per_unit);
+                let shares_f = meshsim_math::u128_to_f64(shares) / vaults::SHARE_UNIT;
+                Some(VaultSnapshot {
+                    id: meta.id,
+                    name: meta.name.clone(),
+                    tokens: cfg.universe.clone(),
+                    balances,
+                    nav: val.nav,
+                    share_price: val.nav / shares_f,
+                    shares,
+                    weights: val.weights(),
+                    targets: state.targets.clone(),
+                    band: state.band,
+                    in_progress: state.in_progress,
+                    last_rebalance: state.last_rebalance.map(|(b, _)| b),
+                    hold_nav: bench.hold_value(cfg, &prices.per_token) * shares_f,
+                    continuous_nav: bench.continuous * shares_f,
+                })
+            })
+            .collect();
+        v.sort_by_key(|x| x.id);
+        v
+    }
+
+    fn vault_states(&self) -> Vec<(u32, u128, vaults::VaultState, f64, u128)> {
+        let mut v: Vec<_> = self
+            .world
+            .iter_entities()
+            .filter_map(|e| {
+                let meta = e.get::<VaultMeta>()?;
+                Some((
+                    meta.id.0,
+                    e.get::<vaults::VaultShares>()?.total,
+                    e.get::<vaults::VaultState>()?.clone(),
+                    e.get::<vaults::Benchmark>()?.continuous,
+                    e.get::<vaults::FlowState>()?.rng_word_pos(),
+                ))
+            })
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v
     }
 
     /// Agent id by name.

@@ -20,6 +20,10 @@ pub struct Snapshot {
     pub pools: Vec<PoolSnapshot>,
     /// Agents by id.
     pub agents: Vec<AgentSnapshot>,
+    /// Vaults by id.
+    pub vaults: Vec<VaultSnapshot>,
+    /// Oracle readings by oracle id, numeraire per whole token.
+    pub oracle_prices: Vec<f64>,
     /// Totals.
     pub metrics: Metrics,
 }
@@ -71,4 +75,37 @@ pub struct AgentSnapshot {
     pub balances: Vec<u128>,
     /// Profit net of gas so far, numeraire.
     pub profit: f64,
+}
+
+/// A vault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VaultSnapshot {
+    /// Id.
+    pub id: meshsim_scenario::VaultId,
+    /// Name.
+    pub name: String,
+    /// Tokens it values, by id.
+    pub tokens: Vec<TokenId>,
+    /// Balances, base units, per token above.
+    pub balances: Vec<u128>,
+    /// NAV at external prices.
+    pub nav: f64,
+    /// NAV per share.
+    pub share_price: f64,
+    /// Shares outstanding (18 decimals).
+    pub shares: u128,
+    /// Weights at external prices.
+    pub weights: Vec<f64>,
+    /// Targets.
+    pub targets: Vec<f64>,
+    /// Band of its trigger now.
+    pub band: f64,
+    /// Working through a rebalance.
+    pub in_progress: bool,
+    /// Block of the last rebalance start.
+    pub last_rebalance: Option<u64>,
+    /// Buy-and-hold benchmark NAV.
+    pub hold_nav: f64,
+    /// Costless continuous benchmark NAV.
+    pub continuous_nav: f64,
 }

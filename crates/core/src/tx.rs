@@ -1,7 +1,7 @@
 //! Transactions: what agents intend, how a block orders them, and what happened to each.
 
 use bevy_ecs::prelude::*;
-use meshsim_scenario::{AgentId, PoolId, TokenId};
+use meshsim_scenario::{AgentId, PoolId, TokenId, VaultId};
 use smallvec::SmallVec;
 
 /// A swap path: at most three hops stay inline.
@@ -14,6 +14,8 @@ pub enum TxKind {
     Arbitrage,
     /// Cyclic DEX arbitrage.
     CycleArbitrage,
+    /// A vault rebalancing toward its targets.
+    Rebalance,
 }
 
 impl TxKind {
@@ -22,6 +24,7 @@ impl TxKind {
         match self {
             TxKind::Arbitrage => "arbitrage",
             TxKind::CycleArbitrage => "cycle_arbitrage",
+            TxKind::Rebalance => "rebalance",
         }
     }
 }
@@ -41,11 +44,20 @@ pub struct Leg {
     pub token_out: TokenId,
 }
 
+/// Who sends a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Sender {
+    /// An agent (it pays tokens and gas from its own account).
+    Agent(AgentId),
+    /// A vault's keeper (tokens come from the vault, gas from the keeper).
+    Vault(VaultId),
+}
+
 /// A signed transaction waiting for a block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tx {
     /// Sender.
-    pub sender: AgentId,
+    pub sender: Sender,
     /// Sender's sequence number within the block (orders a sender's own transactions).
     pub seq: u32,
     /// Purpose.
@@ -61,6 +73,8 @@ pub struct Tx {
     /// After the swap, sell the output back into the input token on the CEX at the external
     /// price (CEX-DEX arbitrage closes its position).
     pub hedge: bool,
+    /// Last block in which the transaction may be included.
+    pub deadline_block: u64,
 }
 
 /// A sender's transactions for the next block (written only by its own decision system).

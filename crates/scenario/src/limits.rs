@@ -20,3 +20,11 @@ pub const MAX_BLOCKS: u64 = 1_000_000_000;
 pub const MAX_REPLAY_BYTES: u64 = 256 * 1024 * 1024;
 /// Most replay rows.
 pub const MAX_REPLAY_ROWS: usize = 10_000_000;
+/// Most oracles.
+pub const MAX_ORACLES: usize = 1_024;
+/// Most vaults.
+pub const MAX_VAULTS: usize = 1_024;
+/// Most flows per vault.
+pub const MAX_FLOWS: usize = 10_000;
+/// Longest TWAP window, blocks.
+pub const MAX_TWAP_WINDOW: u64 = 100_000;

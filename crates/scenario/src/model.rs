@@ -10,6 +10,26 @@ pub struct TokenId(pub u16);
 /// A pool's stable id: its position in `pools`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PoolId(pub u32);
+/// An oracle's stable id: its position in `oracles`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OracleId(pub u32);
+/// A vault's stable id: its position in `vaults`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VaultId(pub u32);
+
+impl OracleId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+impl VaultId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// An agent's stable id: its position in `agents`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AgentId(pub u32);
@@ -56,6 +76,10 @@ pub struct Scenario {
     pub pools: Vec<PoolSpec>,
     /// Agents by id.
     pub agents: Vec<AgentSpec>,
+    /// Oracles by id.
+    pub oracles: Vec<OracleSpec>,
+    /// Vaults by id.
+    pub vaults: Vec<VaultSpec>,
     /// Gas units per action.
     pub gas: GasCosts,
     /// The document as written, for sweeps that patch fields and re-validate.
@@ -109,6 +133,8 @@ pub struct Chain {
     pub eip1559: bool,
     /// Token gas is paid in (18 decimals assumed for wei).
     pub native: TokenId,
+    /// Gas used per block by outside traffic.
+    pub background_gas: u64,
 }
 
 /// The external market.
@@ -248,4 +274,179 @@ pub struct GasCosts {
     pub swap_stableswap: u64,
     /// Balancer hop.
     pub swap_weighted: u64,
+}
+
+/// An oracle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OracleSpec {
+    /// Id.
+    pub id: OracleId,
+    /// Name.
+    pub name: String,
+    /// Token priced.
+    pub token: TokenId,
+    /// How.
+    pub kind: OracleKind,
+}
+
+/// Oracle kinds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OracleKind {
+    /// Push oracle on the external price.
+    Push {
+        /// Heartbeat, seconds.
+        heartbeat_seconds: f64,
+        /// Relative deviation threshold.
+        deviation: f64,
+        /// Visibility delay, blocks.
+        latency_blocks: u64,
+    },
+    /// Pool TWAP (geometric mean of the pool's price at the end of each of the last blocks).
+    Twap {
+        /// Pool.
+        pool: PoolId,
+        /// Window, blocks (>= 1).
+        window_blocks: u64,
+    },
+}
+
+/// A vault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VaultSpec {
+    /// Id.
+    pub id: VaultId,
+    /// Name.
+    pub name: String,
+    /// Deposit token.
+    pub deposit_token: TokenId,
+    /// Genesis holdings, base units.
+    pub holdings: Vec<(TokenId, u128)>,
+    /// Keeper's native-token gas budget, wei.
+    pub keeper_gas_wei: u128,
+    /// Oracle per token (tokens not listed are the numeraire).
+    pub oracles: Vec<(TokenId, OracleId)>,
+    /// Allocation rule.
+    pub strategy: Strategy,
+    /// Trigger.
+    pub trigger: Trigger,
+    /// Minimum blocks between rebalances.
+    pub min_interval_blocks: u64,
+    /// Sizing rule.
+    pub sizing: Sizing,
+    /// Most numeraire value traded per block.
+    pub max_trade_value: Option<f64>,
+    /// Slippage tolerance.
+    pub slippage: f64,
+    /// Deadline, blocks.
+    pub deadline_blocks: u64,
+    /// 1 or 2.
+    pub max_hops: u8,
+    /// Split across two routes when better.
+    pub split: bool,
+    /// Pools it may route through.
+    pub venues: Vec<PoolId>,
+    /// Priority fee, wei per gas.
+    pub priority_fee_wei: u128,
+    /// Flows.
+    pub flows: Vec<Flow>,
+}
+
+/// Allocation rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Strategy {
+    /// Fixed weights (token, weight), summing to 1.
+    ConstantMix {
+        /// Targets.
+        targets: Vec<(TokenId, f64)>,
+    },
+    /// CPPI.
+    Cppi {
+        /// Risky token.
+        risky: TokenId,
+        /// Safe token.
+        safe: TokenId,
+        /// Floor as a fraction of genesis NAV.
+        floor: f64,
+        /// Multiplier.
+        multiplier: f64,
+        /// Ratchet fraction of peak NAV.
+        ratchet: Option<f64>,
+    },
+}
+
+/// Trigger.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Trigger {
+    /// Band on weights.
+    Threshold {
+        /// Half-width.
+        band: f64,
+        /// Relative to the target.
+        relative: bool,
+    },
+    /// Every N blocks.
+    PeriodicBlocks(u64),
+    /// Every N seconds.
+    PeriodicSeconds(f64),
+    /// EWMA-scaled band.
+    VolatilityAdjusted {
+        /// Band at the reference volatility.
+        base_band: f64,
+        /// Reference annualized volatility.
+        reference_volatility: f64,
+        /// Half-life, blocks.
+        halflife_blocks: f64,
+        /// Bounds.
+        min_band: f64,
+        /// Bounds.
+        max_band: f64,
+    },
+}
+
+/// Sizing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sizing {
+    /// Back to target.
+    Full,
+    /// To the band edge.
+    ToBandEdge,
+}
+
+/// Depositor flow.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Flow {
+    /// Poisson deposits and withdrawals.
+    Poisson {
+        /// Per day.
+        deposits_per_day: f64,
+        /// Mean deposit, base units of the deposit token.
+        mean_deposit: u128,
+        /// Per day.
+        withdrawals_per_day: f64,
+        /// Mean fraction withdrawn.
+        mean_withdraw_fraction: f64,
+    },
+    /// A deposit.
+    Deposit {
+        /// Block.
+        block: u64,
+        /// Base units.
+        amount: u128,
+    },
+    /// A withdrawal.
+    Withdraw {
+        /// Block.
+        block: u64,
+        /// Fraction of depositor shares.
+        fraction: f64,
+    },
+    /// A bank run.
+    BankRun {
+        /// First block.
+        start_block: u64,
+        /// Blocks.
+        blocks: u64,
+        /// Total fraction.
+        fraction: f64,
+    },
 }

@@ -33,6 +33,12 @@ pub struct RawWorld {
     /// Agents.
     #[serde(default)]
     pub agents: Vec<RawAgent>,
+    /// Price oracles vaults read.
+    #[serde(default)]
+    pub oracles: Vec<RawOracle>,
+    /// Rebalancing vaults.
+    #[serde(default)]
+    pub vaults: Vec<RawVault>,
     /// Gas units per action.
     #[serde(default)]
     pub gas: RawGas,
@@ -53,6 +59,10 @@ pub struct RawChain {
     pub eip1559: bool,
     /// Token that pays gas.
     pub native_token: String,
+    /// Gas used per block by traffic outside the simulation (default: half the limit, the
+    /// EIP-1559 target, so the base fee only moves with the simulated demand).
+    #[serde(default)]
+    pub background_gas: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -348,4 +358,200 @@ impl Default for RawGas {
             swap_weighted: 100_000,
         }
     }
+}
+
+/// A price oracle.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub enum RawOracle {
+    /// Chainlink-like push oracle on the external price: a new round when the price moved more
+    /// than `deviation` or `heartbeat_seconds` passed; rounds become visible `latency_blocks` later.
+    Push {
+        /// Unique name.
+        name: String,
+        /// Token priced (in the numeraire).
+        token: String,
+        /// Seconds after which a round is pushed even without a move.
+        heartbeat_seconds: f64,
+        /// Relative move that triggers a round (0.005 = 0.5 %).
+        deviation: f64,
+        /// Blocks between a round and its visibility.
+        #[serde(default)]
+        latency_blocks: u64,
+    },
+    /// Time-weighted geometric mean of a pool's price over the last `window_blocks` blocks (1 is
+    /// the spot price of the previous block: cheap to manipulate). The pool must pair the token
+    /// with the numeraire.
+    Twap {
+        /// Unique name.
+        name: String,
+        /// Pool read.
+        pool: String,
+        /// Token priced.
+        token: String,
+        /// Blocks averaged.
+        window_blocks: u64,
+    },
+}
+
+/// A rebalancing vault.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVault {
+    /// Unique name.
+    pub name: String,
+    /// Token deposits arrive in (withdrawals are paid in kind).
+    pub deposit_token: String,
+    /// Holdings at genesis, (symbol, decimal amount); the genesis share price is 1 numeraire.
+    pub holdings: Vec<(String, String)>,
+    /// Native token the vault's keeper holds to pay gas.
+    #[serde(default)]
+    pub keeper_gas: String,
+    /// Oracle per priced token, (symbol, oracle name); every non-numeraire holding needs one.
+    pub oracles: Vec<(String, String)>,
+    /// What to hold.
+    pub strategy: RawStrategy,
+    /// When to trade.
+    pub trigger: RawTrigger,
+    /// Never rebalance more often than this.
+    #[serde(default)]
+    pub min_interval_blocks: u64,
+    /// How far to trade when triggered.
+    #[serde(default)]
+    pub sizing: RawSizing,
+    /// Most value traded per block (numeraire); larger rebalances continue in later blocks.
+    #[serde(default)]
+    pub max_trade_value: Option<f64>,
+    /// Slippage tolerance of each swap against the oracle price (0.005 = 0.5 %).
+    pub slippage: f64,
+    /// Blocks a rebalance transaction stays valid.
+    #[serde(default = "three_blocks")]
+    pub deadline_blocks: u64,
+    /// Routing: longest path (1 or 2 pools).
+    #[serde(default = "two")]
+    pub max_hops: u8,
+    /// Routing: split across the two best routes when that pays more.
+    #[serde(default)]
+    pub split: bool,
+    /// Routing: only these pools (default: every pool).
+    #[serde(default)]
+    pub venues: RawPoolSet,
+    /// Priority fee bid, gwei per gas.
+    #[serde(default)]
+    pub priority_fee_gwei: f64,
+    /// Depositor flows.
+    #[serde(default)]
+    pub flows: Vec<RawFlow>,
+}
+
+fn three_blocks() -> u64 {
+    3
+}
+
+fn two() -> u8 {
+    2
+}
+
+/// Allocation rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub enum RawStrategy {
+    /// Fixed target weights over 2 to 8 tokens, summing to 1.
+    ConstantMix {
+        /// (symbol, weight).
+        targets: Vec<(String, f64)>,
+    },
+    /// Constant-proportion portfolio insurance: risky exposure = multiplier x (NAV - floor),
+    /// at most NAV.
+    Cppi {
+        /// Risky token.
+        risky: String,
+        /// Safe token.
+        safe: String,
+        /// Floor as a fraction of the genesis NAV.
+        floor: f64,
+        /// Multiplier (> 1).
+        multiplier: f64,
+        /// Optional ratchet: the floor rises to this fraction of the highest NAV seen.
+        #[serde(default)]
+        ratchet: Option<f64>,
+    },
+}
+
+/// Rebalancing trigger.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub enum RawTrigger {
+    /// Trade when any weight leaves its band: `|w - target| > band` (absolute) or
+    /// `|w - target| > band x target` (relative).
+    Threshold {
+        /// Band half-width.
+        band: f64,
+        /// Relative to the target weight.
+        #[serde(default)]
+        relative: bool,
+    },
+    /// Every N blocks.
+    PeriodicBlocks(u64),
+    /// Every N seconds.
+    PeriodicSeconds(f64),
+    /// Threshold whose band scales with an EWMA estimate of realized volatility.
+    VolatilityAdjusted {
+        /// Band at the reference volatility.
+        base_band: f64,
+        /// Annualized volatility at which the band equals `base_band`.
+        reference_volatility: f64,
+        /// EWMA half-life, blocks.
+        halflife_blocks: f64,
+        /// Smallest band.
+        min_band: f64,
+        /// Largest band.
+        max_band: f64,
+    },
+}
+
+/// How far a triggered rebalance trades.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+pub enum RawSizing {
+    /// All the way back to the targets.
+    #[default]
+    Full,
+    /// Only back to the edge of the band (threshold triggers).
+    ToBandEdge,
+}
+
+/// Depositor flow.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub enum RawFlow {
+    /// Poisson arrivals of deposits and withdrawals.
+    Poisson {
+        /// Deposits per day.
+        deposits_per_day: f64,
+        /// Mean deposit (exponential), decimal amount of the deposit token.
+        mean_deposit: String,
+        /// Withdrawals per day.
+        withdrawals_per_day: f64,
+        /// Mean fraction of the depositors' shares withdrawn (exponential, capped at 1).
+        mean_withdraw_fraction: f64,
+    },
+    /// One deposit at a block.
+    Deposit {
+        /// Block.
+        block: u64,
+        /// Decimal amount of the deposit token.
+        amount: String,
+    },
+    /// One withdrawal of a fraction of the depositors' shares at a block.
+    Withdraw {
+        /// Block.
+        block: u64,
+        /// Fraction in (0, 1].
+        fraction: f64,
+    },
+    /// A bank run: `fraction` of the shares leave, spread evenly over `blocks` blocks.
+    BankRun {
+        /// First block.
+        start_block: u64,
+        /// Duration.
+        blocks: u64,
+        /// Total fraction of shares withdrawn.
+        fraction: f64,
+    },
 }

@@ -201,6 +201,8 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         };
         agents.push(AgentSpec { id: AgentId(k as u32), name: name.clone(), capital, priority_fee_wei, kind });
     }
+    let oracles = oracles(p, &raw.oracles, &pool_names, &raw.pools, numeraire);
+    let vaults = vaults(p, &raw.vaults, &oracles, numeraire, chain.as_ref().map(|c| c.native), &pool_names);
 
     let gas = GasCosts {
         base_tx: raw.gas.base_tx,
@@ -226,6 +228,8 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
             market,
             pools,
             agents,
+            oracles,
+            vaults,
             gas,
             raw: raw.clone(),
         }),
@@ -255,12 +259,20 @@ fn chain(p: &mut Ctx, raw: &RawChain) -> Option<Chain> {
             format!("the native token pays gas in wei and needs 18 decimals, found {}", p.decimals[n.index()]),
         );
     }
+    let background_gas = raw.background_gas.unwrap_or(raw.gas_limit / 2);
+    if background_gas > raw.gas_limit {
+        p.problems.push(
+            "chain.background_gas",
+            format!("background gas {background_gas} exceeds the gas limit {}", raw.gas_limit),
+        );
+    }
     Some(Chain {
         block_time: block_time?,
         gas_limit: raw.gas_limit,
         base_fee_wei: base_fee_wei?,
         eip1559: raw.eip1559,
         native: native?,
+        background_gas,
     })
 }
 
@@ -768,4 +780,348 @@ fn distinct(p: &mut Ctx, path: &str, ids: &[Option<TokenId>]) {
             }
         }
     }
+}
+
+fn oracles(
+    p: &mut Ctx,
+    raw: &[RawOracle],
+    pool_names: &BTreeMap<&str, PoolId>,
+    raw_pools: &[RawPool],
+    numeraire: Option<TokenId>,
+) -> Vec<OracleSpec> {
+    if raw.len() > limits::MAX_ORACLES {
+        p.problems.push("oracles", format!("expected at most {} oracles", limits::MAX_ORACLES));
+    }
+    let mut names = BTreeMap::new();
+    let mut out = Vec::new();
+    for (k, o) in raw.iter().enumerate().take(limits::MAX_ORACLES) {
+        let path = format!("oracles[{k}]");
+        let (name, token) = match o {
+            RawOracle::Push { name, token, .. } | RawOracle::Twap { name, token, .. } => (name, token),
+        };
+        if names.insert(name.as_str(), k).is_some() {
+            p.problems.push(format!("{path}.name"), format!("oracle name {name:?} is used twice"));
+        }
+        let token_id = p.token(&format!("{path}.token"), token);
+        if token_id.is_some() && token_id == numeraire {
+            p.problems.push(format!("{path}.token"), "the numeraire is priced at 1 and needs no oracle");
+        }
+        let kind = match o {
+            RawOracle::Push { heartbeat_seconds, deviation, latency_blocks, .. } => {
+                p.finite(&format!("{path}.heartbeat_seconds"), *heartbeat_seconds, 1e-3, 1e9, "a heartbeat in seconds");
+                p.finite(&format!("{path}.deviation"), *deviation, 0.0, 1.0, "a relative deviation");
+                if *latency_blocks > 10_000 {
+                    p.problems.push(format!("{path}.latency_blocks"), "expected at most 10000 blocks of latency");
+                }
+                Some(OracleKind::Push {
+                    heartbeat_seconds: *heartbeat_seconds,
+                    deviation: *deviation,
+                    latency_blocks: *latency_blocks,
+                })
+            }
+            RawOracle::Twap { pool, window_blocks, .. } => {
+                if *window_blocks == 0 || *window_blocks > limits::MAX_TWAP_WINDOW {
+                    p.problems.push(
+                        format!("{path}.window_blocks"),
+                        format!("expected 1 to {} blocks", limits::MAX_TWAP_WINDOW),
+                    );
+                }
+                match pool_names.get(pool.as_str()) {
+                    None => {
+                        let known: Vec<&str> = pool_names.keys().copied().collect();
+                        p.problems
+                            .push(format!("{path}.pool"), format!("unknown pool {pool:?}; expected one of {known:?}"));
+                        None
+                    }
+                    Some(id) => {
+                        // the pool must trade the token against the numeraire
+                        let pool_tokens: Vec<&String> = match &raw_pools[id.index()] {
+                            RawPool::ConstantProduct { tokens, .. } | RawPool::Concentrated { tokens, .. } => {
+                                vec![&tokens.0, &tokens.1]
+                            }
+                            RawPool::StableSwap { tokens, .. } | RawPool::Weighted { tokens, .. } => {
+                                tokens.iter().collect()
+                            }
+                        };
+                        let numeraire_symbol = numeraire
+                            .and_then(|n| p.tokens.iter().find(|(_, id)| **id == n).map(|(s, _)| s.to_string()));
+                        let has = |sym: &str| pool_tokens.iter().any(|t| t.as_str() == sym);
+                        if !has(token) || !numeraire_symbol.as_deref().is_some_and(has) {
+                            p.problems.push(
+                                format!("{path}.pool"),
+                                format!("a TWAP oracle needs a pool trading {token:?} against the numeraire"),
+                            );
+                        }
+                        Some(OracleKind::Twap { pool: *id, window_blocks: (*window_blocks).max(1) })
+                    }
+                }
+            }
+        };
+        if let (Some(token), Some(kind)) = (token_id, kind) {
+            out.push(OracleSpec { id: OracleId(k as u32), name: name.clone(), token, kind });
+        }
+    }
+    out
+}
+
+fn vaults(
+    p: &mut Ctx,
+    raw: &[RawVault],
+    oracles: &[OracleSpec],
+    numeraire: Option<TokenId>,
+    native: Option<TokenId>,
+    pool_names: &BTreeMap<&str, PoolId>,
+) -> Vec<VaultSpec> {
+    if raw.len() > limits::MAX_VAULTS {
+        p.problems.push("vaults", format!("expected at most {} vaults", limits::MAX_VAULTS));
+    }
+    let mut names = BTreeMap::new();
+    let mut out = Vec::new();
+    for (k, v) in raw.iter().enumerate().take(limits::MAX_VAULTS) {
+        let path = format!("vaults[{k}]");
+        if names.insert(v.name.as_str(), k).is_some() {
+            p.problems.push(format!("{path}.name"), format!("vault name {:?} is used twice", v.name));
+        }
+        if v.name.is_empty() || v.name.len() > 64 {
+            p.problems.push(format!("{path}.name"), "expected a name of 1 to 64 characters");
+        }
+        let deposit_token = p.token(&format!("{path}.deposit_token"), &v.deposit_token);
+        let holdings = capital(p, &format!("{path}.holdings"), &v.holdings);
+        if holdings.iter().all(|(_, a)| *a == 0) {
+            p.problems.push(
+                format!("{path}.holdings"),
+                "a vault needs some genesis holdings (they set the first share price)",
+            );
+        }
+        let keeper_gas_wei = if v.keeper_gas.is_empty() {
+            Some(0)
+        } else {
+            p.amount(&format!("{path}.keeper_gas"), native, &v.keeper_gas)
+        };
+        let mut vault_oracles = Vec::new();
+        for (i, (symbol, oracle)) in v.oracles.iter().enumerate() {
+            let token = p.token(&format!("{path}.oracles[{i}][0]"), symbol);
+            match oracles.iter().find(|o| &o.name == oracle) {
+                None => p.problems.push(format!("{path}.oracles[{i}][1]"), format!("unknown oracle {oracle:?}")),
+                Some(o) => {
+                    if token.is_some_and(|t| t != o.token) {
+                        p.problems
+                            .push(format!("{path}.oracles[{i}][1]"), format!("oracle {oracle:?} prices another token"));
+                    }
+                    if let Some(t) = token {
+                        vault_oracles.push((t, o.id));
+                    }
+                }
+            }
+        }
+        let strategy = match &v.strategy {
+            RawStrategy::ConstantMix { targets } => {
+                if !(2..=8).contains(&targets.len()) {
+                    p.problems.push(
+                        format!("{path}.strategy.targets"),
+                        format!("expected 2 to 8 targets, found {}", targets.len()),
+                    );
+                }
+                let mut t = Vec::new();
+                for (i, (symbol, w)) in targets.iter().enumerate() {
+                    let token = p.token(&format!("{path}.strategy.targets[{i}][0]"), symbol);
+                    p.finite(&format!("{path}.strategy.targets[{i}][1]"), *w, 0.0, 1.0, "a target weight");
+                    if let Some(token) = token {
+                        if t.iter().any(|(x, _): &(TokenId, f64)| *x == token) {
+                            p.problems
+                                .push(format!("{path}.strategy.targets[{i}][0]"), format!("{symbol:?} listed twice"));
+                        }
+                        t.push((token, *w));
+                    }
+                }
+                let sum: f64 = targets.iter().map(|(_, w)| w).sum();
+                if (sum - 1.0).abs() > 1e-9 {
+                    p.problems.push(
+                        format!("{path}.strategy.targets"),
+                        format!("target weights must sum to 1, they sum to {sum}"),
+                    );
+                }
+                Some(Strategy::ConstantMix { targets: t })
+            }
+            RawStrategy::Cppi { risky, safe, floor, multiplier, ratchet } => {
+                let r = p.token(&format!("{path}.strategy.risky"), risky);
+                let s = p.token(&format!("{path}.strategy.safe"), safe);
+                if r.is_some() && r == s {
+                    p.problems.push(format!("{path}.strategy.safe"), "CPPI needs two different tokens");
+                }
+                p.finite(&format!("{path}.strategy.floor"), *floor, 0.0, 0.999, "a floor fraction of genesis NAV");
+                p.finite(&format!("{path}.strategy.multiplier"), *multiplier, 1.0, 100.0, "a multiplier");
+                if let Some(r) = ratchet {
+                    p.finite(&format!("{path}.strategy.ratchet"), *r, 0.0, 0.999, "a ratchet fraction of peak NAV");
+                }
+                match (r, s) {
+                    (Some(risky), Some(safe)) => {
+                        Some(Strategy::Cppi { risky, safe, floor: *floor, multiplier: *multiplier, ratchet: *ratchet })
+                    }
+                    _ => None,
+                }
+            }
+        };
+        // every priced token the vault holds or targets needs an oracle
+        let mut priced: Vec<TokenId> = holdings.iter().map(|(t, _)| *t).collect();
+        match &strategy {
+            Some(Strategy::ConstantMix { targets }) => priced.extend(targets.iter().map(|(t, _)| *t)),
+            Some(Strategy::Cppi { risky, safe, .. }) => priced.extend([*risky, *safe]),
+            None => {}
+        }
+        priced.extend(deposit_token);
+        for t in priced {
+            if Some(t) != numeraire && !vault_oracles.iter().any(|(x, _)| *x == t) {
+                let symbol = p.tokens.iter().find(|(_, id)| **id == t).map(|(s, _)| s.to_string()).unwrap_or_default();
+                p.problems.push(
+                    format!("{path}.oracles"),
+                    format!("no oracle for {symbol:?}, which the vault holds or targets"),
+                );
+            }
+        }
+        let trigger = match v.trigger {
+            RawTrigger::Threshold { band, relative } => {
+                p.finite(&format!("{path}.trigger.band"), band, 0.0, 1.0, "a band");
+                Trigger::Threshold { band, relative }
+            }
+            RawTrigger::PeriodicBlocks(n) => {
+                if n == 0 {
+                    p.problems.push(format!("{path}.trigger"), "expected a period of at least 1 block");
+                }
+                Trigger::PeriodicBlocks(n.max(1))
+            }
+            RawTrigger::PeriodicSeconds(s) => {
+                p.finite(&format!("{path}.trigger"), s, 1e-3, 1e9, "a period in seconds");
+                Trigger::PeriodicSeconds(s)
+            }
+            RawTrigger::VolatilityAdjusted { base_band, reference_volatility, halflife_blocks, min_band, max_band } => {
+                p.finite(&format!("{path}.trigger.base_band"), base_band, 0.0, 1.0, "a band");
+                p.finite(
+                    &format!("{path}.trigger.reference_volatility"),
+                    reference_volatility,
+                    1e-6,
+                    100.0,
+                    "an annualized volatility",
+                );
+                p.finite(
+                    &format!("{path}.trigger.halflife_blocks"),
+                    halflife_blocks,
+                    1.0,
+                    1e9,
+                    "a half-life in blocks",
+                );
+                p.finite(&format!("{path}.trigger.min_band"), min_band, 0.0, 1.0, "a band");
+                p.finite(
+                    &format!("{path}.trigger.max_band"),
+                    max_band,
+                    min_band.max(0.0),
+                    1.0,
+                    "a band at least min_band",
+                );
+                Trigger::VolatilityAdjusted { base_band, reference_volatility, halflife_blocks, min_band, max_band }
+            }
+        };
+        if let Some(m) = v.max_trade_value {
+            p.finite(&format!("{path}.max_trade_value"), m, f64::MIN_POSITIVE, f64::MAX, "a positive value");
+        }
+        p.finite(&format!("{path}.slippage"), v.slippage, 0.0, 0.999, "a slippage tolerance");
+        if !(1..=2).contains(&v.max_hops) {
+            p.problems.push(format!("{path}.max_hops"), format!("expected 1 or 2, found {}", v.max_hops));
+        }
+        if v.deadline_blocks == 0 {
+            p.problems.push(format!("{path}.deadline_blocks"), "expected at least 1 block");
+        }
+        let priority_fee_wei = p
+            .units(&format!("{path}.priority_fee_gwei"), v.priority_fee_gwei, 1e9, "priority fee in gwei")
+            .unwrap_or(0);
+        if v.flows.len() > limits::MAX_FLOWS {
+            p.problems.push(format!("{path}.flows"), format!("expected at most {} flows", limits::MAX_FLOWS));
+        }
+        let mut flows = Vec::new();
+        for (i, f) in v.flows.iter().enumerate().take(limits::MAX_FLOWS) {
+            let fp = format!("{path}.flows[{i}]");
+            match f {
+                RawFlow::Poisson { deposits_per_day, mean_deposit, withdrawals_per_day, mean_withdraw_fraction } => {
+                    p.finite(&format!("{fp}.deposits_per_day"), *deposits_per_day, 0.0, 1e6, "a rate");
+                    p.finite(&format!("{fp}.withdrawals_per_day"), *withdrawals_per_day, 0.0, 1e6, "a rate");
+                    p.finite(&format!("{fp}.mean_withdraw_fraction"), *mean_withdraw_fraction, 0.0, 1.0, "a fraction");
+                    if let Some(m) = p.amount(&format!("{fp}.mean_deposit"), deposit_token, mean_deposit) {
+                        flows.push(Flow::Poisson {
+                            deposits_per_day: *deposits_per_day,
+                            mean_deposit: m,
+                            withdrawals_per_day: *withdrawals_per_day,
+                            mean_withdraw_fraction: *mean_withdraw_fraction,
+                        });
+                    }
+                }
+                RawFlow::Deposit { block, amount } => {
+                    if let Some(a) = p.amount(&format!("{fp}.amount"), deposit_token, amount) {
+                        flows.push(Flow::Deposit { block: *block, amount: a });
+                    }
+                }
+                RawFlow::Withdraw { block, fraction } => {
+                    if p.finite(&format!("{fp}.fraction"), *fraction, f64::MIN_POSITIVE, 1.0, "a fraction in (0, 1]") {
+                        flows.push(Flow::Withdraw { block: *block, fraction: *fraction });
+                    }
+                }
+                RawFlow::BankRun { start_block, blocks, fraction } => {
+                    if *blocks == 0 {
+                        p.problems.push(format!("{fp}.blocks"), "expected at least 1 block");
+                    }
+                    if p.finite(&format!("{fp}.fraction"), *fraction, 0.0, 1.0, "a fraction") {
+                        flows.push(Flow::BankRun {
+                            start_block: *start_block,
+                            blocks: (*blocks).max(1),
+                            fraction: *fraction,
+                        });
+                    }
+                }
+            }
+        }
+        let venues = match &v.venues {
+            RawPoolSet::All => {
+                pool_names.values().copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+            }
+            RawPoolSet::Only(names) => names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| {
+                    let id = pool_names.get(n.as_str()).copied();
+                    if id.is_none() {
+                        p.problems.push(format!("{path}.venues[{i}]"), format!("unknown pool {n:?}"));
+                    }
+                    id
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        };
+        let sizing = match v.sizing {
+            RawSizing::Full => Sizing::Full,
+            RawSizing::ToBandEdge => Sizing::ToBandEdge,
+        };
+        if let (Some(deposit_token), Some(strategy), Some(keeper_gas_wei)) = (deposit_token, strategy, keeper_gas_wei) {
+            out.push(VaultSpec {
+                id: VaultId(k as u32),
+                name: v.name.clone(),
+                deposit_token,
+                holdings,
+                keeper_gas_wei,
+                oracles: vault_oracles,
+                strategy,
+                trigger,
+                min_interval_blocks: v.min_interval_blocks,
+                sizing,
+                max_trade_value: v.max_trade_value,
+                slippage: v.slippage,
+                deadline_blocks: v.deadline_blocks,
+                max_hops: v.max_hops,
+                split: v.split,
+                venues,
+                priority_fee_wei,
+                flows,
+            });
+        }
+    }
+    out
 }

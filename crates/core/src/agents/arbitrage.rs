@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 
 use super::{AgentMeta, MarketView, ViewParams};
 use crate::pools::{PoolBook, PoolEntry};
-use crate::tx::{Leg, PendingTxs, Tx, TxKind};
+use crate::tx::{Leg, PendingTxs, Sender, Tx, TxKind};
 
 /// A CEX-DEX arbitrageur's configuration.
 #[derive(Component, Debug, Clone)]
@@ -128,7 +128,7 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 if best.as_ref().is_none_or(|(b, _)| profit > *b) {
                     let leg = Leg { pool: *pool_id, i: i as u8, j: j as u8, token_in: t_in, token_out: t_out };
                     let tx = Tx {
-                        sender: me.id,
+                        sender: Sender::Agent(me.id),
                         seq: 0,
                         kind: TxKind::Arbitrage,
                         priority_fee_wei: cfg.priority_fee_wei,
@@ -137,6 +137,7 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                         // the contract reverts unless it gets what it priced (another arb may be first)
                         min_out: q.amount_out,
                         hedge: true,
+                        deadline_block: view.block,
                     };
                     best = Some((profit, tx));
                 }

@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 
 use super::{AgentMeta, MarketView, ViewParams};
 use crate::pools::{PoolBook, PoolEntry};
-use crate::tx::{Leg, Path, PendingTxs, Tx, TxKind};
+use crate::tx::{Leg, Path, PendingTxs, Sender, Tx, TxKind};
 
 /// Cycles fully solved per agent per block (the best-scored candidates).
 pub const SOLVES_PER_BLOCK: usize = 4;
@@ -246,7 +246,7 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
         let profit = view.prices.value(token, out - a) - view.gas_fee_value(gas_units, cfg.priority_fee_wei);
         if profit > cfg.min_profit && profit > 0.0 && best.as_ref().is_none_or(|(p, _)| profit > *p) {
             let tx = Tx {
-                sender: me.id,
+                sender: Sender::Agent(me.id),
                 seq: 0,
                 kind: TxKind::CycleArbitrage,
                 priority_fee_wei: cfg.priority_fee_wei,
@@ -254,6 +254,7 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
                 amount_in: a,
                 min_out: out,
                 hedge: false,
+                deadline_block: view.block,
             };
             best = Some((profit, tx));
         }

@@ -1,0 +1,194 @@
+//! The pure decision rules of a vault: valuation, targets, triggers and sizing. No ECS, no
+//! ledger: numbers in, numbers out, so each rule is unit-tested on its own.
+
+use meshsim_scenario::{Sizing, Strategy, TokenId, Trigger};
+
+/// A vault's holdings valued at its oracle prices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Valuation {
+    /// Value per universe token, numeraire.
+    pub values: Vec<f64>,
+    /// Total.
+    pub nav: f64,
+}
+
+impl Valuation {
+    /// Values `balances` (base units) at `prices` (numeraire per base unit).
+    pub fn new(balances: &[u128], prices: &[f64]) -> Self {
+        let values: Vec<f64> = balances.iter().zip(prices).map(|(b, p)| meshsim_math::u128_to_f64(*b) * p).collect();
+        let nav = values.iter().sum();
+        Valuation { values, nav }
+    }
+
+    /// Weights (zero when the vault is empty).
+    pub fn weights(&self) -> Vec<f64> {
+        self.values.iter().map(|v| if self.nav > 0.0 { v / self.nav } else { 0.0 }).collect()
+    }
+}
+
+/// Target weight of each universe token. CPPI: risky = multiplier x (NAV - floor) / NAV, clamped
+/// to [0, 1] (no leverage, no shorting); `floor_value` is the floor in numeraire now.
+pub fn target_weights(strategy: &Strategy, universe: &[TokenId], nav: f64, floor_value: f64) -> Vec<f64> {
+    let mut t = vec![0.0; universe.len()];
+    let pos = |token: TokenId| universe.iter().position(|u| *u == token);
+    match strategy {
+        Strategy::ConstantMix { targets } => {
+            for (token, w) in targets {
+                if let Some(k) = pos(*token) {
+                    t[k] = *w;
+                }
+            }
+        }
+        Strategy::Cppi { risky, safe, multiplier, .. } => {
+            let risky_w = if nav > 0.0 { (multiplier * (nav - floor_value) / nav).clamp(0.0, 1.0) } else { 0.0 };
+            if let (Some(r), Some(s)) = (pos(*risky), pos(*safe)) {
+                t[r] = risky_w;
+                t[s] = 1.0 - risky_w;
+            }
+        }
+    }
+    t
+}
+
+/// Half-width of the band of each token: absolute, or relative to its target.
+pub fn bands(trigger: &Trigger, targets: &[f64], band: f64) -> Vec<f64> {
+    match trigger {
+        Trigger::Threshold { relative: true, .. } => targets.iter().map(|t| band * t).collect(),
+        _ => vec![band; targets.len()],
+    }
+}
+
+/// The band of the trigger now: its fixed band, or the volatility-scaled one.
+pub fn current_band(trigger: &Trigger, annualized_vol: f64) -> f64 {
+    match *trigger {
+        Trigger::Threshold { band, .. } => band,
+        Trigger::VolatilityAdjusted { base_band, reference_volatility, min_band, max_band, .. } => {
+            (base_band * annualized_vol / reference_volatility).clamp(min_band, max_band)
+        }
+        Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
+    }
+}
+
+/// Whether any weight is outside its band.
+pub fn out_of_band(weights: &[f64], targets: &[f64], bands: &[f64]) -> bool {
+    weights.iter().zip(targets).zip(bands).any(|((w, t), b)| (w - t).abs() > *b)
+}
+
+/// Whether the trigger fires now. `since` = blocks and seconds since the last rebalance (None:
+/// never rebalanced).
+pub fn triggered(trigger: &Trigger, weights: &[f64], targets: &[f64], band: f64, since: Option<(u64, f64)>) -> bool {
+    match *trigger {
+        Trigger::PeriodicBlocks(n) => since.is_none_or(|(b, _)| b >= n),
+        Trigger::PeriodicSeconds(s) => since.is_none_or(|(_, t)| t >= s),
+        Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. } => {
+            out_of_band(weights, targets, &bands(trigger, targets, band))
+        }
+    }
+}
+
+/// Weights to trade to: the targets, or the nearest band edge with the difference taken from
+/// (or given to) the tokens inside their bands, toward their targets.
+pub fn desired_weights(sizing: Sizing, weights: &[f64], targets: &[f64], bands: &[f64]) -> Vec<f64> {
+    if sizing == Sizing::Full || bands.iter().all(|b| *b <= 0.0) {
+        return targets.to_vec();
+    }
+    let mut d: Vec<f64> = weights.iter().zip(targets).zip(bands).map(|((w, t), b)| w.clamp(t - b, t + b)).collect();
+    // the clamped weights no longer sum to one: move the rest toward the targets
+    let residual = 1.0 - d.iter().sum::<f64>();
+    let room: Vec<f64> =
+        d.iter().zip(targets).map(|(x, t)| if residual > 0.0 { (t - x).max(0.0) } else { (x - t).max(0.0) }).collect();
+    let total: f64 = room.iter().sum();
+    if total > 0.0 {
+        for (x, r) in d.iter_mut().zip(&room) {
+            *x += residual * r / total;
+        }
+    }
+    d
+}
+
+/// Pairs sellers with buyers, largest first: `(sell index, buy index, value)`.
+pub fn pair_trades(current: &[f64], desired: &[f64], nav: f64, min_value: f64) -> Vec<(usize, usize, f64)> {
+    let mut delta: Vec<f64> = desired.iter().zip(current).map(|(d, c)| (d - c) * nav).collect();
+    let mut trades = Vec::new();
+    for _ in 0..2 * delta.len() {
+        let sell = (0..delta.len()).min_by(|a, b| delta[*a].total_cmp(&delta[*b]).then(a.cmp(b)));
+        let buy = (0..delta.len()).max_by(|a, b| delta[*a].total_cmp(&delta[*b]).then(b.cmp(a)));
+        let (Some(s), Some(b)) = (sell, buy) else { break };
+        let value = (-delta[s]).min(delta[b]);
+        if s == b || value <= min_value {
+            break;
+        }
+        trades.push((s, b, value));
+        delta[s] += value;
+        delta[b] -= value;
+    }
+    trades
+}
+
+/// L2 distance of the weights from the targets.
+pub fn tracking_error(weights: &[f64], targets: &[f64]) -> f64 {
+    libm::sqrt(weights.iter().zip(targets).map(|(w, t)| (w - t) * (w - t)).sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cppi_targets_follow_the_cushion() {
+        let s = Strategy::Cppi { risky: TokenId(0), safe: TokenId(1), floor: 0.8, multiplier: 4.0, ratchet: None };
+        let u = [TokenId(0), TokenId(1)];
+        // cushion 20 of 100, x4 = 80 % risky
+        let t = target_weights(&s, &u, 100.0, 80.0);
+        assert!((t[0] - 0.8).abs() < 1e-12 && (t[1] - 0.2).abs() < 1e-12);
+        // below the floor: all safe; huge cushion: capped at 100 %
+        assert_eq!(target_weights(&s, &u, 70.0, 80.0), vec![0.0, 1.0]);
+        assert_eq!(target_weights(&s, &u, 1000.0, 80.0), vec![1.0, 0.0]);
+    }
+
+    #[test]
+    fn threshold_and_periodic_triggers() {
+        let th = Trigger::Threshold { band: 0.05, relative: false };
+        assert!(!triggered(&th, &[0.54, 0.46], &[0.5, 0.5], 0.05, Some((1, 12.0))));
+        assert!(triggered(&th, &[0.56, 0.44], &[0.5, 0.5], 0.05, Some((1, 12.0))));
+        let rel = Trigger::Threshold { band: 0.1, relative: true };
+        // a 10 % target with a relative 10 % band: +-1 point
+        assert!(triggered(&rel, &[0.115, 0.885], &[0.1, 0.9], 0.1, None));
+        let p = Trigger::PeriodicBlocks(10);
+        assert!(!triggered(&p, &[0.5, 0.5], &[0.5, 0.5], 0.0, Some((9, 0.0))));
+        assert!(triggered(&p, &[0.5, 0.5], &[0.5, 0.5], 0.0, Some((10, 0.0))));
+    }
+
+    #[test]
+    fn band_edge_sizing_stops_at_the_edge_and_sums_to_one() {
+        let d = desired_weights(Sizing::ToBandEdge, &[0.6, 0.3, 0.1], &[0.5, 0.3, 0.2], &[0.05, 0.05, 0.05]);
+        assert!((d.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((d[0] - 0.55).abs() < 1e-12, "{d:?}");
+        assert!(d[2] > 0.1 && d[2] <= 0.2, "{d:?}");
+    }
+
+    #[test]
+    fn trades_pair_sellers_with_buyers_and_conserve_value() {
+        let t = pair_trades(&[0.6, 0.1, 0.3], &[0.4, 0.3, 0.3], 1000.0, 1e-9);
+        assert_eq!(t.len(), 1);
+        assert_eq!((t[0].0, t[0].1), (0, 1));
+        assert!((t[0].2 - 200.0).abs() < 1e-9);
+        let t = pair_trades(&[0.7, 0.1, 0.2], &[0.4, 0.3, 0.3], 100.0, 1e-9);
+        let sold: f64 = t.iter().map(|x| x.2).sum();
+        assert!((sold - 30.0).abs() < 1e-9, "{t:?}");
+    }
+
+    #[test]
+    fn vol_band_is_clamped() {
+        let v = Trigger::VolatilityAdjusted {
+            base_band: 0.05,
+            reference_volatility: 0.5,
+            halflife_blocks: 10.0,
+            min_band: 0.02,
+            max_band: 0.1,
+        };
+        assert!((current_band(&v, 0.5) - 0.05).abs() < 1e-12);
+        assert_eq!(current_band(&v, 5.0), 0.1);
+        assert_eq!(current_band(&v, 0.01), 0.02);
+    }
+}
