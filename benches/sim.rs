@@ -29,7 +29,8 @@ fn world(name: &str) -> meshsim_scenario::Scenario {
 fn bench_world(bencher: Bencher, name: &str) {
     let s = world(name);
     let mut sim =
-        Simulation::with_options(&s, SimOptions { record: false, check_conservation: false }).expect("builds");
+        Simulation::with_options(&s, SimOptions { record: false, check_conservation: false, ..SimOptions::default() })
+            .expect("builds");
     bencher.counter(ItemsCount::new(BLOCKS)).bench_local(|| sim.run_blocks(BLOCKS).expect("runs"));
 }
 

@@ -41,8 +41,11 @@ pub fn load_patched(name: &str, patch: impl FnOnce(&mut RawWorld)) -> Scenario {
 
 /// Runs `blocks` blocks with recording on; returns all rows.
 pub fn run_recorded(scenario: &Scenario, blocks: u64) -> (Vec<BlockRow>, Vec<TradeRow>) {
-    let mut sim =
-        Simulation::with_options(scenario, SimOptions { record: true, check_conservation: true }).expect("builds");
+    let mut sim = Simulation::with_options(
+        scenario,
+        SimOptions { record: true, check_conservation: true, ..SimOptions::default() },
+    )
+    .expect("builds");
     let (mut b, mut t) = (Vec::new(), Vec::new());
     let mut done = 0;
     while done < blocks {

@@ -5,7 +5,9 @@ use meshsim_core::{SimOptions, Simulation, StateDigest};
 use meshsim_tests::bundled_worlds;
 
 fn digests(s: &meshsim_scenario::Scenario, blocks: u64) -> Vec<StateDigest> {
-    let mut sim = Simulation::with_options(s, SimOptions { record: true, check_conservation: true }).unwrap();
+    let mut sim =
+        Simulation::with_options(s, SimOptions { record: true, check_conservation: true, ..SimOptions::default() })
+            .unwrap();
     let mut out = vec![sim.digest()];
     for _ in 0..blocks {
         sim.step_block().unwrap();
@@ -35,8 +37,12 @@ fn every_world_replays_identically_block_by_block() {
 #[test]
 fn recording_does_not_change_the_state() {
     let s = meshsim_tests::load("mesh.ron");
-    let mut quiet = Simulation::with_options(&s, SimOptions { record: false, check_conservation: false }).unwrap();
-    let mut loud = Simulation::with_options(&s, SimOptions { record: true, check_conservation: true }).unwrap();
+    let mut quiet =
+        Simulation::with_options(&s, SimOptions { record: false, check_conservation: false, ..SimOptions::default() })
+            .unwrap();
+    let mut loud =
+        Simulation::with_options(&s, SimOptions { record: true, check_conservation: true, ..SimOptions::default() })
+            .unwrap();
     quiet.run_blocks(150).unwrap();
     loud.run_blocks(150).unwrap();
     assert_eq!(quiet.digest(), loud.digest());

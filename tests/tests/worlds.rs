@@ -15,7 +15,11 @@ fn every_bundled_world_validates_runs_and_conserves() {
     }
     for path in bundled_worlds() {
         let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
-        let mut sim = Simulation::with_options(&s, SimOptions { record: false, check_conservation: true }).unwrap();
+        let mut sim = Simulation::with_options(
+            &s,
+            SimOptions { record: false, check_conservation: true, ..SimOptions::default() },
+        )
+        .unwrap();
         sim.run_blocks(s.blocks.min(300)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(sim.block(), s.blocks.min(300));
     }

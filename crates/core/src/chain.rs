@@ -59,20 +59,33 @@ pub struct GasMarket {
     pub gas_limit: u64,
     /// Whether the base fee follows EIP-1559.
     pub eip1559: bool,
-    /// Gas used every block by traffic outside the simulation.
-    pub background_gas: u64,
+    /// Base fee at which outside traffic fills blocks to the target (0: no outside traffic).
+    pub background_reference_wei: u128,
 }
 
 impl GasMarket {
     /// From the chain parameters.
     pub fn new(chain: &Chain) -> Self {
-        GasMarket {
+        let mut g = GasMarket {
             base_fee_wei: chain.base_fee_wei,
-            gas_used: chain.background_gas,
+            gas_used: 0,
             gas_limit: chain.gas_limit,
             eip1559: chain.eip1559,
-            background_gas: chain.background_gas,
+            background_reference_wei: if chain.background_demand { chain.base_fee_wei } else { 0 },
+        };
+        g.gas_used = g.background_gas();
+        g
+    }
+
+    /// Gas outside traffic uses at the current base fee: the target at the reference fee, in
+    /// inverse proportion to the fee above or below it, within the block limit.
+    pub fn background_gas(&self) -> u64 {
+        if self.background_reference_wei == 0 {
+            return 0;
         }
+        let target = u128::from(self.gas_limit / 2);
+        let used = target * self.background_reference_wei / self.base_fee_wei.max(1);
+        used.min(u128::from(self.gas_limit)) as u64
     }
 
     /// EIP-1559: the next block's base fee from this block's gas used (target = limit / 2, max
@@ -102,7 +115,7 @@ pub fn advance_clock(mut clock: ResMut<BlockClock>) {
 pub fn roll_base_fee(mut gas: ResMut<GasMarket>) {
     gas.base_fee_wei = gas.next_base_fee();
     // outside traffic takes its share of the next block before any simulated transaction
-    gas.gas_used = gas.background_gas;
+    gas.gas_used = gas.background_gas();
 }
 
 #[cfg(test)]
@@ -110,7 +123,13 @@ mod tests {
     use super::*;
 
     fn market(base: u128, used: u64) -> GasMarket {
-        GasMarket { base_fee_wei: base, gas_used: used, gas_limit: 30_000_000, eip1559: true, background_gas: 0 }
+        GasMarket {
+            base_fee_wei: base,
+            gas_used: used,
+            gas_limit: 30_000_000,
+            eip1559: true,
+            background_reference_wei: 0,
+        }
     }
 
     #[test]
@@ -120,6 +139,25 @@ mod tests {
         assert_eq!(market(1_000_000_000, 0).next_base_fee(), 875_000_000);
         assert_eq!(market(7, 15_000_001).next_base_fee(), 8, "at least one wei up");
         assert_eq!(market(0, 0).next_base_fee(), 0);
+    }
+
+    #[test]
+    fn elastic_background_settles_the_base_fee_near_its_reference() {
+        let mut g = GasMarket {
+            base_fee_wei: 10_000_000_000,
+            gas_used: 0,
+            gas_limit: 30_000_000,
+            eip1559: true,
+            background_reference_wei: 10_000_000_000,
+        };
+        // simulated demand of 3M gas a block on top of the background
+        for _ in 0..2_000 {
+            g.gas_used = g.background_gas() + 3_000_000;
+            g.base_fee_wei = g.next_base_fee();
+        }
+        // equilibrium: target x ref / b + D = target  =>  b = ref x 15M / 12M
+        let expected = 10_000_000_000.0 * 15.0 / 12.0;
+        assert!((g.base_fee_wei as f64 / expected - 1.0).abs() < 0.01, "{}", g.base_fee_wei);
     }
 
     #[test]

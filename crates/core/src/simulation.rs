@@ -441,6 +441,12 @@ impl Simulation {
         v
     }
 
+    /// Balances of a vault's depositors (all tokens, by id): what they hold outside the vault.
+    pub fn depositor_balances(&self, vault: meshsim_scenario::VaultId) -> Vec<u128> {
+        let layout = self.world.resource::<SimConfig>().layout;
+        self.world.resource::<Ledger>().account(layout.depositors(vault)).to_vec()
+    }
+
     /// Agent id by name.
     pub fn agent_id(&self, name: &str) -> Option<AgentId> {
         self.scenario.agents.iter().find(|a| a.name == name).map(|a| a.id)

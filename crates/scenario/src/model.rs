@@ -133,8 +133,8 @@ pub struct Chain {
     pub eip1559: bool,
     /// Token gas is paid in (18 decimals assumed for wei).
     pub native: TokenId,
-    /// Gas used per block by outside traffic.
-    pub background_gas: u64,
+    /// Price-elastic outside traffic anchored at the initial base fee.
+    pub background_demand: bool,
 }
 
 /// The external market.
@@ -439,6 +439,13 @@ pub enum Flow {
         block: u64,
         /// Fraction of depositor shares.
         fraction: f64,
+    },
+    /// A withdrawal of exact shares.
+    WithdrawShares {
+        /// Block.
+        block: u64,
+        /// Shares, 18 decimals.
+        shares: u128,
     },
     /// A bank run.
     BankRun {

@@ -59,10 +59,11 @@ pub struct RawChain {
     pub eip1559: bool,
     /// Token that pays gas.
     pub native_token: String,
-    /// Gas used per block by traffic outside the simulation (default: half the limit, the
-    /// EIP-1559 target, so the base fee only moves with the simulated demand).
-    #[serde(default)]
-    pub background_gas: Option<u64>,
+    /// Traffic outside the simulation: when on (the default), it fills each block to the EIP-1559
+    /// target at the initial base fee and less as the fee rises (unit elasticity), so the base
+    /// fee settles near its initial value and rises with simulated demand.
+    #[serde(default = "yes")]
+    pub background_demand: bool,
 }
 
 fn yes() -> bool {
@@ -544,6 +545,13 @@ pub enum RawFlow {
         block: u64,
         /// Fraction in (0, 1].
         fraction: f64,
+    },
+    /// One withdrawal of an exact number of shares (decimal, 18 decimals) at a block.
+    WithdrawShares {
+        /// Block.
+        block: u64,
+        /// Shares, e.g. "1000.5".
+        shares: String,
     },
     /// A bank run: `fraction` of the shares leave, spread evenly over `blocks` blocks.
     BankRun {

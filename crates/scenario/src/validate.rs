@@ -259,20 +259,13 @@ fn chain(p: &mut Ctx, raw: &RawChain) -> Option<Chain> {
             format!("the native token pays gas in wei and needs 18 decimals, found {}", p.decimals[n.index()]),
         );
     }
-    let background_gas = raw.background_gas.unwrap_or(raw.gas_limit / 2);
-    if background_gas > raw.gas_limit {
-        p.problems.push(
-            "chain.background_gas",
-            format!("background gas {background_gas} exceeds the gas limit {}", raw.gas_limit),
-        );
-    }
     Some(Chain {
         block_time: block_time?,
         gas_limit: raw.gas_limit,
         base_fee_wei: base_fee_wei?,
         eip1559: raw.eip1559,
         native: native?,
-        background_gas,
+        background_demand: raw.background_demand,
     })
 }
 
@@ -1064,6 +1057,10 @@ fn vaults(
                         flows.push(Flow::Withdraw { block: *block, fraction: *fraction });
                     }
                 }
+                RawFlow::WithdrawShares { block, shares } => match parse_amount(shares, 18) {
+                    Ok(sh) => flows.push(Flow::WithdrawShares { block: *block, shares: sh }),
+                    Err(e) => p.problems.push(format!("{fp}.shares"), e),
+                },
                 RawFlow::BankRun { start_block, blocks, fraction } => {
                     if *blocks == 0 {
                         p.problems.push(format!("{fp}.blocks"), "expected at least 1 block");

@@ -14,6 +14,8 @@ use crate::sim_config::SimConfig;
 pub struct MarketView<'a, B: PoolBook + ?Sized> {
     /// Block being built.
     pub block: u64,
+    /// Its timestamp, seconds since genesis.
+    pub timestamp: f64,
     /// External prices.
     pub prices: &'a ExternalPrices,
     /// Pools.
@@ -77,6 +79,7 @@ impl<'w, 's> ViewParams<'w, 's> {
         let pools = EcsPools { query: &self.pools, index: &self.index };
         let view = MarketView {
             block: self.clock.number,
+            timestamp: self.clock.timestamp,
             prices: &self.prices,
             pools: &pools,
             base_fee_wei: self.gas.base_fee_wei,

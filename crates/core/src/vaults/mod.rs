@@ -176,7 +176,6 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
     shares: &VaultShares,
     prices: &[f64],
     table: &RouteTable,
-    timestamp: f64,
 ) -> Plan {
     let spec = &cfg.spec;
     let balances: Vec<u128> = cfg.universe.iter().map(|t| view.balance(meta.account, *t)).collect();
@@ -187,10 +186,10 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
     let band = current_band(&spec.trigger, state.annualized_vol());
     let band_widths = bands(&spec.trigger, &targets, band);
     let mut plan = Plan { band, targets: targets.clone(), weights: weights.clone(), ..Default::default() };
-    if !(val.nav > 0.0) || prices.iter().any(|p| !p.is_finite() || *p <= 0.0) {
+    if val.nav.is_nan() || val.nav <= 0.0 || prices.iter().any(|p| !p.is_finite() || *p <= 0.0) {
         return plan;
     }
-    let since = state.last_rebalance.map(|(b, t)| (view.block - b, timestamp - t));
+    let since = state.last_rebalance.map(|(b, t)| (view.block - b, view.timestamp - t));
     let interval_ok = since.is_none_or(|(b, _)| b >= spec.min_interval_blocks);
     let start = !state.in_progress
         && view.block >= state.retry_at
@@ -227,14 +226,25 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
             continue;
         }
         if exact && routes.len() == 1 {
-            // one pair: size so that the seller lands exactly on its desired weight after the
-            // quoted execution, not just on the oracle estimate
+            // one pair: size so that the seller lands exactly on its desired weight after execution.
+            // Execution is modelled as the oracle price less the path's fees and impact (the
+            // quote relative to the path's marginal price): arbitrageurs ahead of the vault in the
+            // block pull the pools to the external price, so the pool's own stale price would
+            // mis-size the trade.
             let path = routes[0].path.clone();
+            let marginal: f64 = path
+                .iter()
+                .map(|l| view.pools.pool(l.pool).map_or(f64::NAN, |e| e.pool.marginal_price(l.i.into(), l.j.into())))
+                .product();
+            let oracle_rate = prices[s] / prices[b];
             let weight_after = |a: u128| -> Option<f64> {
                 let out = routing::path_output(view.pools, &path, a)?;
+                let a_f = meshsim_math::u128_to_f64(a);
+                let efficiency = meshsim_math::u128_to_f64(out) / (a_f * marginal);
+                let expected_out = a_f * oracle_rate * efficiency;
                 let mut v = val.values.clone();
-                v[s] -= meshsim_math::u128_to_f64(a) * prices[s];
-                v[b] += meshsim_math::u128_to_f64(out) * prices[b];
+                v[s] -= a_f * prices[s];
+                v[b] += expected_out * prices[b];
                 Some(v[s] / v.iter().sum::<f64>())
             };
             // seller weight falls as it sells; find the largest sale keeping it at or above target
@@ -335,7 +345,7 @@ pub fn decide_vaults(
             } else if state.trading {
                 state.failure_streak = 0;
             }
-            let plan = plan_rebalance(v, meta, cfg, &state, shares, &prices, &table, clock.timestamp);
+            let plan = plan_rebalance(v, meta, cfg, &state, shares, &prices, &table);
             let m = &mut metrics.vaults[meta.id.index()];
             // a trigger that finds nothing worth trading is not a rebalance
             if plan.started && (!plan.txs.is_empty() || plan.no_route) {
@@ -409,6 +419,9 @@ pub fn apply_flows(
                 }
                 Flow::Deposit { block, amount } if block == clock.number => deposits.push(amount),
                 Flow::Withdraw { block, fraction } if block == clock.number => withdraw_fractions.push(fraction),
+                Flow::WithdrawShares { block, shares } if block == clock.number => {
+                    withdraw_shares = withdraw_shares.saturating_add(shares);
+                }
                 Flow::BankRun { start_block, blocks, fraction } if start_block == clock.number => {
                     let per_block = (meshsim_math::u128_to_f64(shares.total) * fraction / blocks as f64) as u128;
                     flow.runs.push((start_block + blocks - 1, per_block));
@@ -555,7 +568,7 @@ pub fn record_vaults(
     clock: Res<BlockClock>,
     mut records: ResMut<crate::record::Records>,
 ) {
-    if !records.enabled || clock.number % records.vault_every.max(1) != 0 {
+    if !records.enabled || !clock.number.is_multiple_of(records.vault_every.max(1)) {
         return;
     }
     let mut rows: Vec<crate::record::VaultRow> = vaults
