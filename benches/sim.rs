@@ -96,3 +96,21 @@ mod single_pool {
 fn mesh(bencher: Bencher) {
     bench_world(bencher, "mesh.ron");
 }
+
+/// mesh.ron's pools and arbitrageurs plus ten vaults: the seven of worlds/vaults.ron and copies of
+/// the first three under new names.
+#[divan::bench(sample_count = 10)]
+fn mesh_with_ten_vaults(bencher: Bencher) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../worlds/vaults.ron");
+    let text = std::fs::read_to_string(&path).expect("bundled world");
+    let mut raw = meshsim_scenario::parse_raw(&text, "vaults.ron").expect("parses");
+    for k in 0..3 {
+        let mut v = raw.vaults[k].clone();
+        v.name = format!("{}-copy", v.name);
+        raw.vaults.push(v);
+    }
+    assert_eq!(raw.vaults.len(), 10);
+    let s = meshsim_scenario::from_raw(&raw, &text, "vaults.ron", path.parent().expect("dir"), "bench".into()).expect("valid");
+    let mut sim = Simulation::with_options(&s, SimOptions { record: false, check_conservation: false, ..SimOptions::default() }).expect("builds");
+    bencher.counter(ItemsCount::new(BLOCKS)).bench_local(|| sim.run_blocks(BLOCKS).expect("runs"));
+}
