@@ -28,6 +28,9 @@ pub struct RunArgs {
     /// Table format.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
+    /// Write a `vaults` row every K blocks.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub vault_every: u64,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -50,7 +53,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| Path::new("out").join(&scenario.name));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
 
-    let options = SimOptions { record: true, ..SimOptions::default() };
+    let options = SimOptions { record: true, vault_every: args.vault_every, ..SimOptions::default() };
     let mut sim = Simulation::with_options(&scenario, options)?;
     let mut tables = Tables::create(&out_dir, args.format, &scenario)?;
 
