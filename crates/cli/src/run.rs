@@ -94,8 +94,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         scenario.seed,
         blocks as f64 / seconds.max(1e-9)
     );
+    let vault_file = vaults_path.as_deref().map(|p| format!("{}, ", file_name(p))).unwrap_or_default();
     println!(
-        "outputs in {}: {}, {}, summary.json, timing.json",
+        "outputs in {}: {}, {}, {vault_file}summary.json, timing.json",
         out_dir.display(),
         file_name(&blocks_path),
         file_name(&trades_path)
