@@ -110,7 +110,10 @@ fn mesh_with_ten_vaults(bencher: Bencher) {
         raw.vaults.push(v);
     }
     assert_eq!(raw.vaults.len(), 10);
-    let s = meshsim_scenario::from_raw(&raw, &text, "vaults.ron", path.parent().expect("dir"), "bench".into()).expect("valid");
-    let mut sim = Simulation::with_options(&s, SimOptions { record: false, check_conservation: false, ..SimOptions::default() }).expect("builds");
+    let s = meshsim_scenario::from_raw(&raw, &text, "vaults.ron", path.parent().expect("dir"), "bench".into())
+        .expect("valid");
+    let mut sim =
+        Simulation::with_options(&s, SimOptions { record: false, check_conservation: false, ..SimOptions::default() })
+            .expect("builds");
     bencher.counter(ItemsCount::new(BLOCKS)).bench_local(|| sim.run_blocks(BLOCKS).expect("runs"));
 }

@@ -80,6 +80,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let (blocks_path, trades_path, vaults_path) = tables.finish()?;
+    let cascades_path = write_cascades(&out_dir, args.format, &scenario, &sim)?;
 
     let summary = summary(&scenario, &mut sim, blocks, &blocks_path, &trades_path, vaults_path.as_deref());
     write_atomic(&out_dir.join("summary.json"), format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes())?;
@@ -95,6 +96,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         blocks as f64 / seconds.max(1e-9)
     );
     let vault_file = vaults_path.as_deref().map(|p| format!("{}, ", file_name(p))).unwrap_or_default();
+    let vault_file = format!("{vault_file}{}, ", file_name(&cascades_path));
     println!(
         "outputs in {}: {}, {}, {vault_file}summary.json, timing.json",
         out_dir.display(),
@@ -102,6 +104,60 @@ pub fn run(args: &RunArgs) -> Result<()> {
         file_name(&trades_path)
     );
     Ok(())
+}
+
+fn cause_name(c: &meshsim_core::tx::Cause) -> &'static str {
+    use meshsim_core::tx::Cause;
+    match c {
+        Cause::External => "external_price",
+        Cause::Schedule => "schedule",
+        Cause::Moves(_) => "price_moves",
+        Cause::Victim(_) => "victim",
+    }
+}
+
+/// Writes the `cascades` table.
+fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) -> Result<PathBuf> {
+    let cols: Vec<(String, ColType)> = [
+        ("root_block", ColType::U64),
+        ("root_txs", ColType::Str),
+        ("members", ColType::U64),
+        ("member_txs", ColType::Str),
+        ("depth", ColType::U64),
+        ("rebalances", ColType::U64),
+        ("volume", ColType::F64),
+        ("root_volume", ColType::F64),
+        ("amplification", ColType::F64),
+        ("end_block", ColType::U64),
+        ("duration_blocks", ColType::U64),
+        ("blocks_to_recover", ColType::Str),
+        ("pools", ColType::Str),
+        ("links", ColType::Str),
+    ]
+    .into_iter()
+    .map(|(n, t)| (n.to_string(), t))
+    .collect();
+    let mut table = TableWriter::create(dir, "cascades", format, cols)?;
+    let ids = |v: &[meshsim_core::tx::TxId]| v.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(";");
+    for (c, recover) in sim.cascades() {
+        table.write_row(&[
+            Cell::U64(c.root_block),
+            Cell::Str(ids(&c.roots)),
+            Cell::U64(c.members.len() as u64),
+            Cell::Str(ids(&c.members)),
+            Cell::U64(u64::from(c.depth)),
+            Cell::U64(u64::from(c.rebalances)),
+            Cell::F64(c.volume),
+            Cell::F64(c.root_volume),
+            Cell::F64(c.amplification()),
+            Cell::U64(c.end_block),
+            Cell::U64(c.duration()),
+            Cell::Str(recover.map(|b| b.to_string()).unwrap_or_default()),
+            Cell::Str(c.pools.iter().map(|p| s.pools[p.index()].name.as_str()).collect::<Vec<_>>().join(";")),
+            Cell::Str(c.links.iter().map(|(a, b)| format!("{}>{}", a.0, b.0)).collect::<Vec<_>>().join(";")),
+        ])?;
+    }
+    table.finish()
 }
 
 fn genesis_price(s: &Scenario, t: meshsim_scenario::TokenId) -> f64 {
@@ -160,6 +216,10 @@ impl Tables {
             ("reverted", ColType::Bool),
             ("revert_reason", ColType::Str),
             ("profit", ColType::F64),
+            ("tx_id", ColType::U64),
+            ("cause", ColType::Str),
+            ("cause_txs", ColType::Str),
+            ("note", ColType::Str),
         ]
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
@@ -250,6 +310,10 @@ impl Tables {
                 Cell::Bool(t.reverted),
                 Cell::Str(t.revert_reason.clone()),
                 Cell::F64(t.profit),
+                Cell::U64(t.tx_id.0),
+                Cell::Str(cause_name(&t.cause).into()),
+                Cell::Str(t.cause.parents().iter().map(|p| p.0.to_string()).collect::<Vec<_>>().join(";")),
+                Cell::Str(t.note.clone()),
             ])?;
         }
         Ok(())
@@ -297,6 +361,12 @@ fn summary(
 ) -> serde_json::Value {
     let m = sim.metrics().clone();
     let snapshot = sim.snapshot();
+    let all = sim.cascades();
+    let cascades_summary = json!({
+        "count": all.len(),
+        "deepest": all.iter().map(|(c, _)| c.depth).max().unwrap_or(0),
+        "largest_amplification": all.iter().map(|(c, _)| c.amplification()).fold(0.0, f64::max),
+    });
     let vaults: Vec<_> = s
         .vaults
         .iter()
@@ -333,6 +403,8 @@ fn summary(
                 "fees_paid": vm.fees,
                 "slippage_paid": vm.slippage,
                 "arbitrage_after_its_trades": vm.arbitrage_after,
+                "mev_loss": vm.mev_loss,
+                "sandwiched_transactions": vm.sandwiched,
                 "final_nav": vs.nav,
                 "final_share_price": vs.share_price,
                 "buy_and_hold_nav": vs.hold_nav,
@@ -374,8 +446,20 @@ fn summary(
             let kind = match a.kind {
                 AgentKind::Arbitrageur { .. } => "arbitrageur",
                 AgentKind::CycleArbitrageur { .. } => "cycle_arbitrageur",
+                AgentKind::Searcher { strategy, .. } => match strategy {
+                    meshsim_scenario::SearcherStrategy::Sandwich => "sandwich_searcher",
+                    meshsim_scenario::SearcherStrategy::Backrun => "backrun_searcher",
+                    meshsim_scenario::SearcherStrategy::TriggerPrediction => "trigger_predictor",
+                },
             };
-            json!({ "name": a.name, "kind": kind, "profit": am.profit, "gas_paid": am.gas_value, "transactions": am.transactions })
+            json!({
+                "name": a.name,
+                "kind": kind,
+                "profit": am.profit,
+                "mev_profit": am.mev_profit,
+                "gas_paid": am.gas_value,
+                "transactions": am.transactions,
+            })
         })
         .collect();
     json!({
@@ -391,7 +475,15 @@ fn summary(
             "dropped": m.dropped,
             "gas_paid": m.gas_value,
             "arbitrage_profit": m.agents.iter().map(|a| a.profit).sum::<f64>(),
+            "expired": m.expired,
         },
+        "mev": {
+            "ordering": s.chain.ordering.name(),
+            "extracted": m.agents.iter().map(|a| a.mev_profit).sum::<f64>(),
+            "from_vaults": m.vaults.iter().map(|v| v.mev_loss).sum::<f64>(),
+            "sandwiched_vault_transactions": m.vaults.iter().map(|v| v.sandwiched).sum::<u64>(),
+        },
+        "cascades": cascades_summary,
         "pools": pools,
         "agents": agents,
         "vaults": vaults,

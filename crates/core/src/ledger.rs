@@ -22,9 +22,12 @@ pub enum Special {
     Proposer,
     /// Protocol fees taken out of pools (Curve admin fees).
     Protocol,
+    /// The batch auction's settlement account (holds rounding dust).
+    Settlement,
 }
 
-const SPECIALS: [Special; 5] = [Special::Lp, Special::Cex, Special::Burn, Special::Proposer, Special::Protocol];
+const SPECIALS: [Special; 6] =
+    [Special::Lp, Special::Cex, Special::Burn, Special::Proposer, Special::Protocol, Special::Settlement];
 
 impl Special {
     /// Name used in output tables.
@@ -35,6 +38,7 @@ impl Special {
             Special::Burn => "burn",
             Special::Proposer => "proposer",
             Special::Protocol => "protocol",
+            Special::Settlement => "settlement",
         }
     }
 }

@@ -25,17 +25,22 @@
 //! ```
 
 pub mod agents;
+pub mod attribution;
+pub mod builder;
+pub mod cascade;
 pub mod chain;
 mod check;
 pub mod execute;
 pub mod ledger;
 pub mod market;
+pub mod mempool;
 pub mod metrics;
 pub mod oracles;
 pub mod pools;
 pub mod record;
 pub mod rng;
 pub mod schedule;
+pub mod searchers;
 mod sim_config;
 mod simulation;
 mod snapshot;

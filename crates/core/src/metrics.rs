@@ -50,6 +50,8 @@ pub struct AgentMetrics {
     pub gas_value: f64,
     /// Transactions included.
     pub transactions: u64,
+    /// Part of the profit made from other senders' transactions (MEV), numeraire.
+    pub mev_profit: f64,
 }
 
 /// Per-vault totals.
@@ -79,6 +81,10 @@ pub struct VaultMetrics {
     pub deposits: u64,
     /// Withdrawals processed.
     pub withdrawals: u64,
+    /// Profit searchers made from its transactions (sandwiches, back-runs, predictions), numeraire.
+    pub mev_loss: f64,
+    /// Its transactions that were sandwiched.
+    pub sandwiched: u64,
 }
 
 /// Run totals.
@@ -96,6 +102,8 @@ pub struct Metrics {
     pub reverted: u64,
     /// Not included.
     pub dropped: u64,
+    /// Left the mempool past their deadline.
+    pub expired: u64,
     /// Gas paid by everyone, numeraire.
     pub gas_value: f64,
 }
@@ -142,4 +150,23 @@ pub fn update_pool_values(
             m.value = pool_value(entry, &ledger, &prices);
         }
     }
+}
+
+/// Record phase: whether each pool is outside its fee band of the external price (for the
+/// cascades' recovery time), and forget cascade links too old to matter.
+pub fn observe_bands(
+    pools: Query<&PoolEntry>,
+    prices: Res<ExternalPrices>,
+    clock: Res<crate::chain::BlockClock>,
+    mut bands: ResMut<crate::cascade::BandHistory>,
+    mut cascades: ResMut<crate::cascade::CascadeTracker>,
+) {
+    for e in &pools {
+        let external = prices.rate(e.tokens[0], e.tokens[1]);
+        let gamma = -libm::log(1.0 - e.pool.fee_fraction());
+        let deviation = libm::log(e.pool.marginal_price(0, 1) / external).abs();
+        // outside the no-arbitrage band, with a little room for rounding and gas
+        bands.observe(e.id.index(), clock.number, deviation.is_nan() || deviation > gamma + 1e-3);
+    }
+    cascades.prune(clock.number);
 }

@@ -43,6 +43,14 @@ impl Oracle {
     }
 }
 
+impl Oracle {
+    /// The round that becomes visible next block, if one is pending (public: oracle updates are
+    /// transactions anyone can watch).
+    pub fn next_reading(&self, block: u64) -> Option<f64> {
+        self.pending.iter().take_while(|(at, _)| *at <= block + 1).last().map(|(_, p)| *p)
+    }
+}
+
 /// What every oracle reads this block, by oracle id.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct OracleBook {

@@ -16,6 +16,8 @@ pub struct TradeRow {
     pub block: u64,
     /// Position in the block.
     pub index: u32,
+    /// Transaction id.
+    pub tx_id: crate::tx::TxId,
     /// Sender.
     pub sender: Sender,
     /// Purpose.
@@ -40,6 +42,12 @@ pub struct TradeRow {
     pub revert_reason: String,
     /// Profit net of gas, numeraire (for arbitrageurs).
     pub profit: f64,
+    /// Why it was sent.
+    pub cause: crate::tx::Cause,
+    /// The rule that fired, for vault rebalances.
+    pub note: String,
+    /// Input value at external prices, numeraire.
+    pub value_in: f64,
 }
 
 /// One pool's state in a block row.

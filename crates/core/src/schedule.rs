@@ -4,7 +4,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 
 use crate::agents::{arbitrage, cycle};
-use crate::{chain, check, execute, market, metrics, oracles, pools, record, tx, vaults};
+use crate::{builder, chain, check, execute, market, mempool, metrics, oracles, pools, record, searchers, vaults};
 
 /// The phases of a block, in order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,8 +17,12 @@ pub enum Phase {
     Observe,
     /// Agents decide on a read-only view and write their own pending transactions.
     Decide,
-    /// One system orders the block.
-    Order,
+    /// New transactions enter the mempool.
+    Submit,
+    /// Searchers read the public mempool and send bundles.
+    Search,
+    /// One system builds the block by the ordering policy.
+    Build,
     /// One system executes it.
     Execute,
     /// Rows for the output tables.
@@ -39,7 +43,9 @@ pub fn block_schedule() -> Schedule {
             Phase::Market,
             Phase::Observe,
             Phase::Decide,
-            Phase::Order,
+            Phase::Submit,
+            Phase::Search,
+            Phase::Build,
             Phase::Execute,
             Phase::Record,
             Phase::Settle,
@@ -60,12 +66,23 @@ pub fn block_schedule() -> Schedule {
             .in_set(Phase::Observe),
     );
     schedule.add_systems(
-        (arbitrage::decide_cex_dex, cycle::decide_cycles, vaults::decide_vaults).chain().in_set(Phase::Decide),
+        (
+            arbitrage::decide_cex_dex,
+            cycle::decide_cycles,
+            vaults::decide_vaults,
+            searchers::predictor::open_predictions,
+        )
+            .chain()
+            .in_set(Phase::Decide),
     );
-    schedule.add_systems(tx::order_transactions.in_set(Phase::Order));
-    schedule.add_systems(execute::execute_transactions.in_set(Phase::Execute));
+    schedule.add_systems(mempool::submit_to_mempool.in_set(Phase::Submit));
+    schedule.add_systems((searchers::search, searchers::predictor::unwind_predictions).chain().in_set(Phase::Search));
+    schedule.add_systems(builder::build_block.in_set(Phase::Build));
+    schedule.add_systems(execute::execute_block.in_set(Phase::Execute));
     schedule.add_systems(
-        (record::record_block, vaults::record_vaults, metrics::update_pool_values).chain().in_set(Phase::Record),
+        (record::record_block, vaults::record_vaults, metrics::update_pool_values, metrics::observe_bands)
+            .chain()
+            .in_set(Phase::Record),
     );
     schedule.add_systems((check::check_conservation, chain::roll_base_fee).chain().in_set(Phase::Settle));
     schedule

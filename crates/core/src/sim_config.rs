@@ -22,6 +22,8 @@ pub struct SimConfig {
     pub layout: AccountLayout,
     /// Check token conservation after every block.
     pub check_conservation: bool,
+    /// Block ordering policy.
+    pub ordering: meshsim_scenario::Ordering,
 }
 
 impl SimConfig {
@@ -39,6 +41,7 @@ impl SimConfig {
                 vaults: s.vaults.len() as u32,
             },
             check_conservation,
+            ordering: s.chain.ordering,
         }
     }
 }

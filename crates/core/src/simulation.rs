@@ -10,19 +10,24 @@ use crate::SimError;
 use crate::agents::AgentMeta;
 use crate::agents::arbitrage::CexDexArb;
 use crate::agents::cycle::CycleArb;
+use crate::attribution::Provenance;
+use crate::builder::BlockPlan;
 use crate::chain::{BlockClock, GasMarket};
 use crate::check::SimStatus;
 use crate::ledger::{Ledger, Special};
 use crate::market::{ExternalMarket, ExternalPrices};
+use crate::mempool::{Latency, Mempool, PendingBundles};
 use crate::metrics::{AgentMetrics, Metrics, PoolMetrics, VaultMetrics, pool_value};
 use crate::oracles::{Oracle, OracleBook};
 use crate::pools::{DirtyPools, PoolEntry, PoolIndex};
 use crate::record::{BlockRow, Records, TradeRow, VaultRow, pool_price};
 use crate::rng::{Purpose, stream};
 use crate::schedule::block_schedule;
+use crate::searchers::Searcher;
+use crate::searchers::predictor::PredictorBook;
 use crate::sim_config::SimConfig;
 use crate::snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot, VaultSnapshot};
-use crate::tx::{BlockTxs, PendingTxs};
+use crate::tx::PendingTxs;
 use crate::vaults::{self, VaultConfig, VaultMeta, routing::RouteTable};
 
 /// Deep balance of every token the CEX starts with (it is a source and sink at external prices).
@@ -129,7 +134,7 @@ impl Simulation {
 
         for a in &scenario.agents {
             let meta = AgentMeta { id: a.id, name: a.name.clone(), account: layout.agent(a.id) };
-            let mut agent = world.spawn((meta, PendingTxs::default()));
+            let mut agent = world.spawn((meta, PendingTxs::default(), Latency(a.latency_s)));
             match &a.kind {
                 AgentKind::Arbitrageur { pools, min_profit } => {
                     agent.insert(CexDexArb {
@@ -140,6 +145,35 @@ impl Simulation {
                 }
                 AgentKind::CycleArbitrageur { max_cycle_len, min_profit } => {
                     agent.insert(CycleArb::new(&entries, *max_cycle_len, *min_profit, a.priority_fee_wei));
+                }
+                AgentKind::Searcher { strategy, pools, min_profit, solo_bid_share, competitive_margin } => {
+                    let mut pools = pools.clone();
+                    pools.sort();
+                    pools.dedup();
+                    // rivals: other searchers with the same strategy watching the same pool
+                    let rivals = pools
+                        .iter()
+                        .map(|p| {
+                            scenario
+                                .agents
+                                .iter()
+                                .filter(|o| o.id != a.id)
+                                .filter(|o| matches!(&o.kind, AgentKind::Searcher { strategy: s, pools: ps, .. } if s == strategy && ps.contains(p)))
+                                .count() as u32
+                        })
+                        .collect();
+                    agent.insert((
+                        Searcher {
+                            strategy: *strategy,
+                            pools,
+                            min_profit: *min_profit,
+                            solo_bid_share: *solo_bid_share,
+                            competitive_margin: *competitive_margin,
+                            rivals,
+                        },
+                        PendingBundles::default(),
+                        PredictorBook::default(),
+                    ));
                 }
             }
         }
@@ -172,14 +206,24 @@ impl Simulation {
                 keeper: layout.keeper(v.id),
                 depositors: layout.depositors(v.id),
             };
+            let twap_sources = v
+                .oracles
+                .iter()
+                .filter_map(|(_, o)| match scenario.oracles[o.index()].kind {
+                    meshsim_scenario::OracleKind::Twap { pool, window_blocks } => Some((pool, window_blocks)),
+                    meshsim_scenario::OracleKind::Push { .. } => None,
+                })
+                .collect();
+            let oracle_names = v.oracles.iter().map(|(t, o)| (*t, scenario.oracles[o.index()].name.clone())).collect();
             world.spawn((
                 meta,
-                VaultConfig { spec: v.clone(), universe },
+                VaultConfig { spec: v.clone(), universe, twap_sources, oracle_names },
                 shares,
                 state,
                 flow,
                 bench,
                 PendingTxs::default(),
+                Latency(v.latency_s),
             ));
         }
         vault_tokens.sort();
@@ -197,7 +241,11 @@ impl Simulation {
         world.insert_resource(prices);
         world.insert_resource(ledger);
         world.insert_resource(config);
-        world.insert_resource(BlockTxs::default());
+        world.insert_resource(Mempool::default());
+        world.insert_resource(BlockPlan::default());
+        world.insert_resource(Provenance::new(scenario.pools.len()));
+        world.insert_resource(crate::cascade::CascadeTracker::default());
+        world.insert_resource(crate::cascade::BandHistory::default());
         world.insert_resource(Records {
             enabled: options.record,
             vault_every: options.vault_every.max(1),
@@ -445,6 +493,18 @@ impl Simulation {
     pub fn depositor_balances(&self, vault: meshsim_scenario::VaultId) -> Vec<u128> {
         let layout = self.world.resource::<SimConfig>().layout;
         self.world.resource::<Ledger>().account(layout.depositors(vault)).to_vec()
+    }
+
+    /// Cascades so far (root events that set off at least one other transaction), with the
+    /// blocks until their pools were back within their fee band (None: not yet).
+    pub fn cascades(&self) -> Vec<(crate::cascade::Cascade, Option<u64>)> {
+        let bands = self.world.resource::<crate::cascade::BandHistory>();
+        let now = self.block();
+        self.world
+            .resource::<crate::cascade::CascadeTracker>()
+            .cascades()
+            .map(|c| (c.clone(), bands.all_inside_from(&c.pools, c.end_block, now).map(|b| b - c.end_block)))
+            .collect()
     }
 
     /// Agent id by name.

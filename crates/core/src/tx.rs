@@ -16,6 +16,16 @@ pub enum TxKind {
     CycleArbitrage,
     /// A vault rebalancing toward its targets.
     Rebalance,
+    /// A searcher's front-run of a public swap.
+    SandwichFront,
+    /// A searcher's back-run closing a sandwich.
+    SandwichBack,
+    /// A searcher's arbitrage right after a large public swap.
+    Backrun,
+    /// A searcher positioning ahead of a vault rebalance it predicts.
+    PredictFront,
+    /// Unwinding that position after the vault traded.
+    PredictUnwind,
 }
 
 impl TxKind {
@@ -25,7 +35,29 @@ impl TxKind {
             TxKind::Arbitrage => "arbitrage",
             TxKind::CycleArbitrage => "cycle_arbitrage",
             TxKind::Rebalance => "rebalance",
+            TxKind::SandwichFront => "sandwich_front",
+            TxKind::SandwichBack => "sandwich_back",
+            TxKind::Backrun => "backrun",
+            TxKind::PredictFront => "predict_front",
+            TxKind::PredictUnwind => "predict_unwind",
         }
+    }
+
+    /// Arbitrage-like: it trades pools back toward the external price.
+    pub fn is_arbitrage(self) -> bool {
+        matches!(self, TxKind::Arbitrage | TxKind::CycleArbitrage | TxKind::Backrun)
+    }
+
+    /// Extracted from someone else's transaction.
+    pub fn is_mev(self) -> bool {
+        matches!(
+            self,
+            TxKind::SandwichFront
+                | TxKind::SandwichBack
+                | TxKind::Backrun
+                | TxKind::PredictFront
+                | TxKind::PredictUnwind
+        )
     }
 }
 
@@ -53,6 +85,45 @@ pub enum Sender {
     Vault(VaultId),
 }
 
+/// A transaction's stable id, assigned when it enters the mempool (0 = not yet submitted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TxId(pub u64);
+
+/// Who can see a pending transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// The public mempool: searchers see it.
+    #[default]
+    Public,
+    /// A private relay: invisible to searchers, never bundled.
+    Private,
+}
+
+/// Why a transaction was sent: the links cascades are built from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Cause {
+    /// The external price moved (a cascade root).
+    #[default]
+    External,
+    /// A schedule or a depositor flow (a root).
+    Schedule,
+    /// Earlier transactions moved the prices that tripped it.
+    Moves(SmallVec<[TxId; 4]>),
+    /// It exploits this pending transaction.
+    Victim(TxId),
+}
+
+impl Cause {
+    /// The transactions it links to.
+    pub fn parents(&self) -> &[TxId] {
+        match self {
+            Cause::Moves(v) => v,
+            Cause::Victim(t) => std::slice::from_ref(t),
+            Cause::External | Cause::Schedule => &[],
+        }
+    }
+}
+
 /// A signed transaction waiting for a block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tx {
@@ -75,24 +146,50 @@ pub struct Tx {
     pub hedge: bool,
     /// Last block in which the transaction may be included.
     pub deadline_block: u64,
+    /// Id, assigned at submission.
+    pub id: TxId,
+    /// Public or private.
+    pub visibility: Visibility,
+    /// Why it was sent.
+    pub cause: Cause,
+    /// The rule that fired (vault rebalances), for the tables.
+    pub note: String,
+    /// Seconds after the block's start at which it reaches the builder.
+    pub arrival: f64,
+}
+
+impl Tx {
+    /// A public transaction with no cause yet; callers fill in the rest.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        sender: Sender,
+        seq: u32,
+        kind: TxKind,
+        priority_fee_wei: u128,
+        legs: Path,
+        amount_in: u128,
+        min_out: u128,
+        deadline_block: u64,
+    ) -> Self {
+        Tx {
+            sender,
+            seq,
+            kind,
+            priority_fee_wei,
+            legs,
+            amount_in,
+            min_out,
+            hedge: false,
+            deadline_block,
+            id: TxId(0),
+            visibility: Visibility::Public,
+            cause: Cause::External,
+            note: String::new(),
+            arrival: 0.0,
+        }
+    }
 }
 
 /// A sender's transactions for the next block (written only by its own decision system).
 #[derive(Component, Debug, Clone, Default)]
 pub struct PendingTxs(pub Vec<Tx>);
-
-/// The current block's ordered transactions.
-#[derive(Resource, Debug, Clone, Default)]
-pub struct BlockTxs(pub Vec<Tx>);
-
-/// Order phase: gather every sender's pending transactions and order them: priority fee (high
-/// first), then sender id, then sequence. Query order never reaches the result.
-pub fn order_transactions(mut senders: Query<&mut PendingTxs>, mut block: ResMut<BlockTxs>) {
-    block.0.clear();
-    for mut pending in &mut senders {
-        block.0.append(&mut pending.0);
-    }
-    block.0.sort_by(|a, b| {
-        b.priority_fee_wei.cmp(&a.priority_fee_wei).then(a.sender.cmp(&b.sender)).then(a.seq.cmp(&b.seq))
-    });
-}

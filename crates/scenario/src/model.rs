@@ -135,6 +135,8 @@ pub struct Chain {
     pub native: TokenId,
     /// Price-elastic outside traffic anchored at the initial base fee.
     pub background_demand: bool,
+    /// Ordering policy.
+    pub ordering: Ordering,
 }
 
 /// The external market.
@@ -236,6 +238,8 @@ pub struct AgentSpec {
     pub capital: Vec<(TokenId, u128)>,
     /// Priority fee bid, wei per gas.
     pub priority_fee_wei: u128,
+    /// Network latency, seconds.
+    pub latency_s: f64,
     /// Behaviour.
     pub kind: AgentKind,
 }
@@ -257,6 +261,56 @@ pub enum AgentKind {
         /// Minimum profit net of gas, numeraire units.
         min_profit: f64,
     },
+    /// MEV searcher.
+    Searcher {
+        /// What it hunts.
+        strategy: SearcherStrategy,
+        /// Watched pools.
+        pools: Vec<PoolId>,
+        /// Minimum profit net of gas and bid, numeraire.
+        min_profit: f64,
+        /// Bid share when alone.
+        solo_bid_share: f64,
+        /// Margin kept when competing.
+        competitive_margin: f64,
+    },
+}
+
+/// Searcher strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SearcherStrategy {
+    /// Sandwich public swaps.
+    Sandwich,
+    /// Back-run large public swaps.
+    Backrun,
+    /// Trade ahead of predicted vault rebalances.
+    TriggerPrediction,
+}
+
+/// Block ordering policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ordering {
+    /// Priority-gas auction.
+    #[default]
+    PriorityGasAuction,
+    /// First come, first served.
+    FirstComeFirstServed,
+    /// Uniform-price batch for vault orders.
+    BatchAuction,
+    /// Bundle auction.
+    BuilderAuction,
+}
+
+impl Ordering {
+    /// Name in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ordering::PriorityGasAuction => "priority_gas_auction",
+            Ordering::FirstComeFirstServed => "first_come_first_served",
+            Ordering::BatchAuction => "batch_auction",
+            Ordering::BuilderAuction => "builder_auction",
+        }
+    }
 }
 
 /// Gas units per action.
@@ -349,6 +403,12 @@ pub struct VaultSpec {
     pub priority_fee_wei: u128,
     /// Flows.
     pub flows: Vec<Flow>,
+    /// Private relay.
+    pub private_relay: bool,
+    /// Random delay of each rebalance, 0..=N blocks.
+    pub jitter_blocks: u64,
+    /// Keeper latency, seconds.
+    pub latency_s: f64,
 }
 
 /// Allocation rule.

@@ -64,6 +64,26 @@ pub struct RawChain {
     /// fee settles near its initial value and rises with simulated demand.
     #[serde(default = "yes")]
     pub background_demand: bool,
+    /// How the block is ordered.
+    #[serde(default)]
+    pub ordering: RawOrdering,
+}
+
+/// Block ordering policy.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+pub enum RawOrdering {
+    /// Priority-gas auction: highest priority fee first, ties by sender then sequence.
+    #[default]
+    PriorityGasAuction,
+    /// First come, first served: arrival time (submission plus the sender's latency) decides;
+    /// nobody can be placed ahead of a transaction already seen.
+    FirstComeFirstServed,
+    /// Vault orders clear together at uniform prices, netting opposite orders before the rest
+    /// touches the pools; everything else by priority fee.
+    BatchAuction,
+    /// Searchers bid for bundles; the builder takes the revenue-maximising set of non-conflicting
+    /// bundles, then the rest by priority fee.
+    BuilderAuction,
 }
 
 fn yes() -> bool {
@@ -276,6 +296,55 @@ pub enum RawAgent {
     Arbitrageur(RawArbitrageur),
     /// Cyclic DEX arbitrageur: trades cycles of pools whose product of prices exceeds one.
     CycleArbitrageur(RawCycleArbitrageur),
+    /// MEV searcher: sandwiches public swaps, back-runs large ones, or trades ahead of vault
+    /// rebalances it predicts.
+    Searcher(RawSearcher),
+}
+
+/// What a searcher hunts.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub enum RawStrategyKind {
+    /// Front-run and back-run a public swap with slack in its minimum output.
+    Sandwich,
+    /// Trade a pool back to the external price right after a large public swap.
+    Backrun,
+    /// Read public vault state and oracle rounds, and position ahead of a rebalance it predicts.
+    TriggerPrediction,
+}
+
+/// An MEV searcher.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearcher {
+    /// Unique agent name.
+    pub name: String,
+    /// What it hunts.
+    pub strategy: RawStrategyKind,
+    /// Starting balances.
+    pub capital: Vec<(String, String)>,
+    /// Pools it watches.
+    #[serde(default)]
+    pub pools: RawPoolSet,
+    /// Minimum profit net of gas and bid, numeraire.
+    #[serde(default)]
+    pub min_profit: f64,
+    /// Share of the expected profit bid when alone on an opportunity.
+    #[serde(default = "tenth")]
+    pub solo_bid_share: f64,
+    /// Profit it keeps when competing: bids rise to `1 - margin` of the profit.
+    #[serde(default = "twentieth")]
+    pub competitive_margin: f64,
+    /// Network latency, milliseconds (first-come-first-served ordering).
+    #[serde(default)]
+    pub latency_ms: f64,
+}
+
+fn tenth() -> f64 {
+    0.1
+}
+
+fn twentieth() -> f64 {
+    0.05
 }
 
 /// Pools an agent watches.
@@ -305,6 +374,9 @@ pub struct RawArbitrageur {
     /// Priority fee bid, gwei per gas.
     #[serde(default)]
     pub priority_fee_gwei: f64,
+    /// Network latency, milliseconds (first-come-first-served ordering).
+    #[serde(default)]
+    pub latency_ms: f64,
 }
 
 /// Cyclic arbitrageur.
@@ -324,6 +396,9 @@ pub struct RawCycleArbitrageur {
     /// Priority fee bid, gwei per gas.
     #[serde(default)]
     pub priority_fee_gwei: f64,
+    /// Network latency, milliseconds (first-come-first-served ordering).
+    #[serde(default)]
+    pub latency_ms: f64,
 }
 
 fn three() -> u8 {
@@ -442,6 +517,15 @@ pub struct RawVault {
     /// Depositor flows.
     #[serde(default)]
     pub flows: Vec<RawFlow>,
+    /// Defence: send rebalances through a private relay (invisible to searchers, never bundled).
+    #[serde(default)]
+    pub private_relay: bool,
+    /// Defence: delay each rebalance by a random 0..=N blocks (its own random stream).
+    #[serde(default)]
+    pub jitter_blocks: u64,
+    /// Keeper's network latency, milliseconds (first-come-first-served ordering).
+    #[serde(default)]
+    pub latency_ms: f64,
 }
 
 fn three_blocks() -> u64 {

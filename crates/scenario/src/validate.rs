@@ -157,10 +157,12 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
     let mut agents = Vec::new();
     for (k, ra) in raw.agents.iter().enumerate().take(limits::MAX_AGENTS) {
         let path = format!("agents[{k}]");
-        let (name, capital_raw, priority) = match ra {
-            RawAgent::Arbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei),
-            RawAgent::CycleArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei),
+        let (name, capital_raw, priority, latency_ms) = match ra {
+            RawAgent::Arbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
+            RawAgent::CycleArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
+            RawAgent::Searcher(a) => (&a.name, &a.capital, 0.0, a.latency_ms),
         };
+        p.finite(&format!("{path}.latency_ms"), latency_ms, 0.0, 1e6, "a latency in milliseconds");
         if agent_names.insert(name.as_str(), k).is_some() {
             p.problems.push(format!("{path}.name"), format!("agent name {name:?} is used twice"));
         }
@@ -198,8 +200,33 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
                 p.finite(&format!("{path}.min_profit"), a.min_profit, f64::MIN, f64::MAX, "a finite profit");
                 AgentKind::CycleArbitrageur { max_cycle_len: a.max_cycle_len, min_profit: a.min_profit }
             }
+            RawAgent::Searcher(a) => {
+                p.finite(&format!("{path}.min_profit"), a.min_profit, f64::MIN, f64::MAX, "a finite profit");
+                p.finite(&format!("{path}.solo_bid_share"), a.solo_bid_share, 0.0, 1.0, "a share of profit");
+                p.finite(&format!("{path}.competitive_margin"), a.competitive_margin, 0.0, 1.0, "a share of profit");
+                let pools = pool_set(p, &path, &a.pools, &pool_names, raw.pools.len());
+                let strategy = match a.strategy {
+                    RawStrategyKind::Sandwich => SearcherStrategy::Sandwich,
+                    RawStrategyKind::Backrun => SearcherStrategy::Backrun,
+                    RawStrategyKind::TriggerPrediction => SearcherStrategy::TriggerPrediction,
+                };
+                AgentKind::Searcher {
+                    strategy,
+                    pools,
+                    min_profit: a.min_profit,
+                    solo_bid_share: a.solo_bid_share,
+                    competitive_margin: a.competitive_margin,
+                }
+            }
         };
-        agents.push(AgentSpec { id: AgentId(k as u32), name: name.clone(), capital, priority_fee_wei, kind });
+        agents.push(AgentSpec {
+            id: AgentId(k as u32),
+            name: name.clone(),
+            capital,
+            priority_fee_wei,
+            latency_s: latency_ms.max(0.0) / 1000.0,
+            kind,
+        });
     }
     let oracles = oracles(p, &raw.oracles, &pool_names, &raw.pools, numeraire);
     let vaults = vaults(p, &raw.vaults, &oracles, numeraire, chain.as_ref().map(|c| c.native), &pool_names);
@@ -266,6 +293,12 @@ fn chain(p: &mut Ctx, raw: &RawChain) -> Option<Chain> {
         eip1559: raw.eip1559,
         native: native?,
         background_demand: raw.background_demand,
+        ordering: match raw.ordering {
+            RawOrdering::PriorityGasAuction => Ordering::PriorityGasAuction,
+            RawOrdering::FirstComeFirstServed => Ordering::FirstComeFirstServed,
+            RawOrdering::BatchAuction => Ordering::BatchAuction,
+            RawOrdering::BuilderAuction => Ordering::BuilderAuction,
+        },
     })
 }
 
@@ -1117,8 +1150,36 @@ fn vaults(
                 venues,
                 priority_fee_wei,
                 flows,
+                private_relay: v.private_relay,
+                jitter_blocks: v.jitter_blocks,
+                latency_s: v.latency_ms.max(0.0) / 1000.0,
             });
         }
     }
     out
+}
+
+fn pool_set(
+    p: &mut Ctx,
+    path: &str,
+    set: &RawPoolSet,
+    pool_names: &BTreeMap<&str, PoolId>,
+    n_pools: usize,
+) -> Vec<PoolId> {
+    match set {
+        RawPoolSet::All => (0..n_pools.min(limits::MAX_POOLS)).map(|i| PoolId(i as u32)).collect(),
+        RawPoolSet::Only(names) => names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let id = pool_names.get(n.as_str()).copied();
+                if id.is_none() {
+                    let known: Vec<&str> = pool_names.keys().copied().collect();
+                    p.problems
+                        .push(format!("{path}.pools[{i}]"), format!("unknown pool {n:?}; expected one of {known:?}"));
+                }
+                id
+            })
+            .collect(),
+    }
 }

@@ -127,18 +127,19 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 }
                 if best.as_ref().is_none_or(|(b, _)| profit > *b) {
                     let leg = Leg { pool: *pool_id, i: i as u8, j: j as u8, token_in: t_in, token_out: t_out };
-                    let tx = Tx {
-                        sender: Sender::Agent(me.id),
-                        seq: 0,
-                        kind: TxKind::Arbitrage,
-                        priority_fee_wei: cfg.priority_fee_wei,
-                        legs: smallvec::smallvec![leg],
-                        amount_in: q.amount_in,
-                        // the contract reverts unless it gets what it priced (another arb may be first)
-                        min_out: q.amount_out,
-                        hedge: true,
-                        deadline_block: view.block,
-                    };
+                    // the contract reverts unless it gets what it priced (another arb may be first)
+                    let mut tx = Tx::new(
+                        Sender::Agent(me.id),
+                        0,
+                        TxKind::Arbitrage,
+                        cfg.priority_fee_wei,
+                        smallvec::smallvec![leg],
+                        q.amount_in,
+                        q.amount_out,
+                        view.block,
+                    );
+                    tx.hedge = true;
+                    tx.cause = view.provenance.arbitrage_cause(*pool_id);
                     best = Some((profit, tx));
                 }
             }

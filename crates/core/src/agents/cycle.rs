@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 
 use super::{AgentMeta, MarketView, ViewParams};
 use crate::pools::{PoolBook, PoolEntry};
-use crate::tx::{Leg, Path, PendingTxs, Sender, Tx, TxKind};
+use crate::tx::{Cause, Leg, Path, PendingTxs, Sender, Tx, TxId, TxKind};
 
 /// Cycles fully solved per agent per block (the best-scored candidates).
 pub const SOLVES_PER_BLOCK: usize = 4;
@@ -245,17 +245,25 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
             + u64::from(crossed) * view.gas.tick_cross;
         let profit = view.prices.value(token, out - a) - view.gas_fee_value(gas_units, cfg.priority_fee_wei);
         if profit > cfg.min_profit && profit > 0.0 && best.as_ref().is_none_or(|(p, _)| profit > *p) {
-            let tx = Tx {
-                sender: Sender::Agent(me.id),
-                seq: 0,
-                kind: TxKind::CycleArbitrage,
-                priority_fee_wei: cfg.priority_fee_wei,
+            let mut causes: Vec<TxId> = Vec::new();
+            for l in &legs {
+                causes.extend(view.provenance.arbitrage_cause(l.pool).parents());
+            }
+            causes.sort_unstable();
+            causes.dedup();
+            let mut tx = Tx::new(
+                Sender::Agent(me.id),
+                0,
+                TxKind::CycleArbitrage,
+                cfg.priority_fee_wei,
                 legs,
-                amount_in: a,
-                min_out: out,
-                hedge: false,
-                deadline_block: view.block,
-            };
+                a,
+                out,
+                view.block,
+            );
+            if !causes.is_empty() {
+                tx.cause = Cause::Moves(causes.into_iter().take(8).collect());
+            }
             best = Some((profit, tx));
         }
     }

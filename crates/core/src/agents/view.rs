@@ -4,6 +4,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 use meshsim_scenario::{GasCosts, TokenId};
 
+use crate::attribution::Provenance;
 use crate::chain::{BlockClock, GasMarket};
 use crate::ledger::{AccountId, Ledger};
 use crate::market::ExternalPrices;
@@ -30,6 +31,8 @@ pub struct MarketView<'a, B: PoolBook + ?Sized> {
     pub dirty: &'a [bool],
     /// Balances.
     pub ledger: &'a Ledger,
+    /// Who moved each pool recently.
+    pub provenance: &'a Provenance,
 }
 
 impl<B: PoolBook + ?Sized> MarketView<'_, B> {
@@ -71,6 +74,7 @@ pub struct ViewParams<'w, 's> {
     config: Res<'w, SimConfig>,
     dirty: Res<'w, DirtyPools>,
     ledger: Res<'w, Ledger>,
+    provenance: Res<'w, Provenance>,
 }
 
 impl<'w, 's> ViewParams<'w, 's> {
@@ -87,6 +91,7 @@ impl<'w, 's> ViewParams<'w, 's> {
             native: self.config.native,
             dirty: &self.dirty.previous,
             ledger: &self.ledger,
+            provenance: &self.provenance,
         };
         f(&view)
     }

@@ -9,10 +9,12 @@ pub mod strategy;
 use bevy_ecs::prelude::*;
 use meshsim_math::{U256, f64_to_u256};
 use meshsim_scenario::{Flow, Sizing, Strategy, TokenId, Trigger, VaultId, VaultSpec};
+use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
 use rand_distr::{Distribution, Exp1, Poisson};
 
 use crate::agents::{MarketView, ViewParams};
+use crate::attribution::Provenance;
 use crate::chain::BlockClock;
 use crate::ledger::{AccountId, Ledger};
 use crate::market::ExternalPrices;
@@ -20,7 +22,7 @@ use crate::metrics::Metrics;
 use crate::oracles::OracleBook;
 use crate::pools::PoolBook;
 use crate::sim_config::SimConfig;
-use crate::tx::{PendingTxs, Sender, Tx, TxKind};
+use crate::tx::{Cause, PendingTxs, Sender, Tx, TxId, TxKind, Visibility};
 use routing::{RouteTable, route};
 use strategy::{
     Valuation, bands, current_band, desired_weights, pair_trades, target_weights, tracking_error, triggered,
@@ -51,6 +53,10 @@ pub struct VaultConfig {
     pub spec: VaultSpec,
     /// Every token it holds, targets or accepts, sorted by id.
     pub universe: Vec<TokenId>,
+    /// Tokens priced by a pool TWAP: (pool, window in blocks), for cause attribution.
+    pub twap_sources: Vec<(meshsim_scenario::PoolId, u64)>,
+    /// Oracle names per token, for the notes in the tables.
+    pub oracle_names: Vec<(TokenId, String)>,
 }
 
 /// Outstanding shares (all held by the depositors, founders included).
@@ -91,6 +97,14 @@ pub struct VaultState {
     pub failures_seen: u64,
     /// Consecutive failed attempts.
     pub failure_streak: u32,
+    /// Why the rebalance in progress started.
+    pub cause: Cause,
+    /// What fired, for the tables.
+    pub note: String,
+    /// A fired trigger waits until this block (timing jitter).
+    pub armed_at: Option<u64>,
+    /// The vault's own stream for timing jitter.
+    pub timing_rng: ChaCha12Rng,
 }
 
 impl VaultState {
@@ -262,20 +276,59 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
             }
             let fair = meshsim_math::u128_to_f64(r.amount_in) * prices[s] / prices[b];
             let min_out = (fair * (1.0 - spec.slippage)) as u128;
-            plan.txs.push(Tx {
-                sender: Sender::Vault(meta.id),
-                seq: plan.txs.len() as u32,
-                kind: TxKind::Rebalance,
-                priority_fee_wei: spec.priority_fee_wei,
-                legs: r.path,
-                amount_in: r.amount_in,
+            let mut tx = Tx::new(
+                Sender::Vault(meta.id),
+                plan.txs.len() as u32,
+                TxKind::Rebalance,
+                spec.priority_fee_wei,
+                r.path,
+                r.amount_in,
                 min_out,
-                hedge: false,
-                deadline_block: view.block + spec.deadline_blocks - 1,
-            });
+                view.block + spec.deadline_blocks - 1,
+            );
+            if spec.private_relay {
+                tx.visibility = Visibility::Private;
+            }
+            plan.txs.push(tx);
         }
     }
     plan
+}
+
+/// Why a vault's trigger fired: a schedule, or the transactions that moved the pools its TWAP
+/// oracles read over their windows, or (push oracles) the external price.
+pub fn trigger_cause(cfg: &VaultConfig, provenance: &Provenance, block: u64) -> Cause {
+    if matches!(cfg.spec.trigger, Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_)) {
+        return Cause::Schedule;
+    }
+    let mut movers: Vec<TxId> = Vec::new();
+    for (pool, window) in &cfg.twap_sources {
+        movers.extend(provenance.moved_between(*pool, block.saturating_sub(*window), block));
+    }
+    movers.sort_unstable();
+    movers.dedup();
+    if movers.is_empty() { Cause::External } else { Cause::Moves(movers.into_iter().rev().take(8).collect()) }
+}
+
+/// What fired, for the tables: the rule and each oracle reading.
+fn trigger_note(cfg: &VaultConfig, plan: &Plan, prices: &[f64], decimals: &[u8]) -> String {
+    let rule = match cfg.spec.trigger {
+        Trigger::Threshold { relative, .. } => {
+            format!("threshold{} band {:.4}", if relative { " (relative)" } else { "" }, plan.band)
+        }
+        Trigger::VolatilityAdjusted { .. } => format!("volatility-adjusted band {:.4}", plan.band),
+        Trigger::PeriodicBlocks(n) => format!("every {n} blocks"),
+        Trigger::PeriodicSeconds(s) => format!("every {s} s"),
+    };
+    let readings: Vec<String> = cfg
+        .oracle_names
+        .iter()
+        .filter_map(|(t, name)| {
+            let k = cfg.universe.iter().position(|u| u == t)?;
+            Some(format!("{name}={:.6}", prices[k] * libm::pow(10.0, f64::from(decimals[t.index()]))))
+        })
+        .collect();
+    format!("{rule}; {}", readings.join(", "))
 }
 
 /// Observe phase: each vault's own history sees this block's oracle prices (EWMA volatility,
@@ -328,6 +381,7 @@ pub fn decide_vaults(
     config: Res<SimConfig>,
     table: Res<RouteTable>,
     clock: Res<BlockClock>,
+    provenance: Res<Provenance>,
     mut metrics: ResMut<Metrics>,
 ) {
     view.with_view(|v| {
@@ -345,7 +399,36 @@ pub fn decide_vaults(
             } else if state.trading {
                 state.failure_streak = 0;
             }
-            let plan = plan_rebalance(v, meta, cfg, &state, shares, &prices, &table);
+            let mut plan = plan_rebalance(v, meta, cfg, &state, shares, &prices, &table);
+            // timing jitter: a fired trigger waits a random 0..=N blocks, then is checked again
+            if plan.started && cfg.spec.jitter_blocks > 0 {
+                match state.armed_at {
+                    None => {
+                        let delay = state.timing_rng.random_range(0..=cfg.spec.jitter_blocks);
+                        state.armed_at = Some(clock.number + delay);
+                        if delay > 0 {
+                            plan.txs.clear();
+                            plan.started = false;
+                        }
+                    }
+                    Some(at) if clock.number < at => {
+                        plan.txs.clear();
+                        plan.started = false;
+                    }
+                    Some(_) => {}
+                }
+                if plan.started {
+                    state.armed_at = None;
+                }
+            }
+            if plan.started {
+                state.cause = trigger_cause(cfg, &provenance, clock.number);
+                state.note = trigger_note(cfg, &plan, &prices, &config.decimals);
+            }
+            for tx in &mut plan.txs {
+                tx.cause = state.cause.clone();
+                tx.note = state.note.clone();
+            }
             let m = &mut metrics.vaults[meta.id.index()];
             // a trigger that finds nothing worth trading is not a rebalance
             if plan.started && (!plan.txs.is_empty() || plan.no_route) {
@@ -544,6 +627,10 @@ pub fn genesis(
             trading: false,
             failures_seen: 0,
             failure_streak: 0,
+            cause: Cause::External,
+            note: String::new(),
+            armed_at: None,
+            timing_rng: crate::rng::stream(seed, crate::rng::Purpose::Agent, 1_000_000 + u64::from(spec.id.0)),
         },
         FlowState { rng: crate::rng::stream(seed, crate::rng::Purpose::Flow, u64::from(spec.id.0)), runs: Vec::new() },
         Benchmark {

@@ -1,0 +1,242 @@
+//! MEV searchers: entities with their own capital and costs that read the public mempool and
+//! answer with bundles. How bids are set (the competition rule): a searcher alone on an
+//! opportunity bids `solo_bid_share` of its expected profit; when other searchers of the same
+//! strategy watch the same pool, bids rise until only `competitive_margin` of the profit is left
+//! (a first-price auction among equals). Under a priority-gas auction the bid is paid as the
+//! front transaction's priority fee; under the builder auction as a payment to the builder.
+
+pub mod predictor;
+pub mod sandwich;
+
+use bevy_ecs::prelude::*;
+use meshsim_math::Pool;
+use meshsim_scenario::{Ordering as Policy, PoolId, SearcherStrategy};
+
+use crate::agents::{AgentMeta, MarketView, ViewParams};
+use crate::mempool::{Bundle, Mempool, PendingBundles};
+use crate::pools::PoolBook;
+use crate::sim_config::SimConfig;
+use crate::tx::{Cause, Leg, Sender, Tx, TxKind, Visibility};
+
+/// Most opportunities a searcher bundles per block.
+pub const MAX_BUNDLES: usize = 4;
+
+/// A searcher's configuration.
+#[derive(Component, Debug, Clone)]
+pub struct Searcher {
+    /// What it hunts.
+    pub strategy: SearcherStrategy,
+    /// Watched pools (sorted).
+    pub pools: Vec<PoolId>,
+    /// Minimum profit net of gas and bid, numeraire.
+    pub min_profit: f64,
+    /// Bid share when alone.
+    pub solo_bid_share: f64,
+    /// Margin kept when competing.
+    pub competitive_margin: f64,
+    /// Other searchers of the same strategy watching each watched pool (by position in `pools`).
+    pub rivals: Vec<u32>,
+}
+
+impl Searcher {
+    fn bid_share(&self, pool: PoolId) -> f64 {
+        let k = self.pools.binary_search(&pool).unwrap_or(0);
+        if self.rivals.get(k).copied().unwrap_or(0) > 0 { 1.0 - self.competitive_margin } else { self.solo_bid_share }
+    }
+}
+
+/// A public single-hop swap with slack: what sandwiches and back-runs feed on.
+fn victim_leg(tx: &Tx) -> Option<Leg> {
+    (tx.visibility == Visibility::Public
+        && tx.legs.len() == 1
+        && !matches!(tx.kind, TxKind::Arbitrage | TxKind::CycleArbitrage)
+        && !tx.kind.is_mev())
+    .then(|| tx.legs[0])
+}
+
+/// Pure policy of a sandwich searcher: the most profitable sandwiches of public pending swaps on
+/// its pools, as bundles.
+pub fn plan_sandwiches<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    me: &AgentMeta,
+    cfg: &Searcher,
+    mempool: &Mempool,
+    policy: Policy,
+) -> Vec<Bundle> {
+    let mut found: Vec<(f64, Bundle)> = Vec::new();
+    for victim in mempool.public() {
+        let Some(leg) = victim_leg(victim) else { continue };
+        if cfg.pools.binary_search(&leg.pool).is_err() {
+            continue;
+        }
+        let Some(entry) = view.pools.pool(leg.pool) else { continue };
+        let (i, j) = (usize::from(leg.i), usize::from(leg.j));
+        let cap = view.balance(me.account, leg.token_in);
+        let Some(plan) = sandwich::optimal_sandwich(&entry.pool, i, j, victim.amount_in, victim.min_out, cap) else {
+            continue;
+        };
+        if plan.profit() <= 0 {
+            continue;
+        }
+        let gas_units = 2 * (view.gas.base_tx + view.hop_gas(entry, 2));
+        let gross = view.prices.value(leg.token_in, plan.profit() as u128);
+        let base_gas = view.gas_fee_value(gas_units, 0);
+        let bid = (gross - base_gas) * cfg.bid_share(leg.pool);
+        let net = gross - base_gas - bid;
+        if net <= cfg.min_profit || bid <= 0.0 {
+            continue;
+        }
+        let bid_wei = (bid / view.prices.per_base_unit[view.native.index()]) as u128;
+        let (front_tip, bundle_bid) = match policy {
+            Policy::BuilderAuction => (0, bid_wei),
+            // the front-run outbids the victim by the bid spread over its gas
+            _ => (victim.priority_fee_wei + bid_wei / u128::from(gas_units / 2).max(1), 0),
+        };
+        let back_leg = Leg { pool: leg.pool, i: leg.j, j: leg.i, token_in: leg.token_out, token_out: leg.token_in };
+        let mut front = Tx::new(
+            Sender::Agent(me.id),
+            0,
+            TxKind::SandwichFront,
+            front_tip,
+            smallvec::smallvec![leg],
+            plan.front_in,
+            plan.front_out,
+            view.block,
+        );
+        let mut back = Tx::new(
+            Sender::Agent(me.id),
+            1,
+            TxKind::SandwichBack,
+            0,
+            smallvec::smallvec![back_leg],
+            plan.front_out,
+            plan.back_out,
+            view.block,
+        );
+        front.cause = Cause::Victim(victim.id);
+        back.cause = Cause::Victim(victim.id);
+        found.push((
+            net,
+            Bundle {
+                searcher: me.id,
+                seq: 0,
+                before: vec![front],
+                victim: Some(victim.id),
+                after: vec![back],
+                bid_wei: bundle_bid,
+            },
+        ));
+    }
+    best_bundles(found)
+}
+
+/// Pure policy of a back-running searcher: after each large public swap on its pools, trade the
+/// pool back to the external price (hedged on the CEX), placed right behind the swap.
+pub fn plan_backruns<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    me: &AgentMeta,
+    cfg: &Searcher,
+    mempool: &Mempool,
+    policy: Policy,
+) -> Vec<Bundle> {
+    let mut found: Vec<(f64, Bundle)> = Vec::new();
+    for victim in mempool.public() {
+        let Some(leg) = victim_leg(victim) else { continue };
+        if cfg.pools.binary_search(&leg.pool).is_err() {
+            continue;
+        }
+        let Some(entry) = view.pools.pool(leg.pool) else { continue };
+        let mut after: Pool = entry.pool.clone();
+        if after.swap_exact_in(leg.i.into(), leg.j.into(), victim.amount_in).is_err() {
+            continue;
+        }
+        // the swap pushed token_in's price down in the pool: buy it back with token_out
+        let (i, j) = (usize::from(leg.j), usize::from(leg.i));
+        let (t_in, t_out) = (entry.tokens[i], entry.tokens[j]);
+        let p_ext = view.prices.rate(t_in, t_out);
+        if after.net_price(i, j) <= p_ext {
+            continue;
+        }
+        let Ok(size) = after.input_to_price(i, j, p_ext) else { continue };
+        let size = size.min(view.balance(me.account, t_in));
+        let Ok(q) = after.quote_exact_in(i, j, size) else { continue };
+        if size == 0 || q.amount_out == 0 {
+            continue;
+        }
+        let gas_units = view.gas.base_tx + view.hop_gas(entry, q.ticks_crossed);
+        let gross =
+            view.prices.value(t_out, q.amount_out) - view.prices.value(t_in, size) - view.gas_fee_value(gas_units, 0);
+        let bid = gross * cfg.bid_share(leg.pool);
+        let net = gross - bid;
+        if net <= cfg.min_profit || bid <= 0.0 {
+            continue;
+        }
+        let bid_wei = (bid / view.prices.per_base_unit[view.native.index()]) as u128;
+        let (tip, bundle_bid) = match policy {
+            Policy::BuilderAuction => (0, bid_wei),
+            _ => (bid_wei / u128::from(gas_units).max(1), 0),
+        };
+        let back_leg = Leg { pool: leg.pool, i: i as u8, j: j as u8, token_in: t_in, token_out: t_out };
+        let mut tx = Tx::new(
+            Sender::Agent(me.id),
+            0,
+            TxKind::Backrun,
+            tip,
+            smallvec::smallvec![back_leg],
+            size,
+            q.amount_out,
+            view.block,
+        );
+        tx.hedge = true;
+        tx.cause = Cause::Victim(victim.id);
+        found.push((
+            net,
+            Bundle {
+                searcher: me.id,
+                seq: 0,
+                before: Vec::new(),
+                victim: Some(victim.id),
+                after: vec![tx],
+                bid_wei: bundle_bid,
+            },
+        ));
+    }
+    best_bundles(found)
+}
+
+/// The most profitable few bundles, one per victim, numbered.
+fn best_bundles(mut found: Vec<(f64, Bundle)>) -> Vec<Bundle> {
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.victim.cmp(&b.1.victim)));
+    found.truncate(MAX_BUNDLES);
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(k, (_, mut b))| {
+            b.seq = k as u32;
+            for (n, t) in b.before.iter_mut().chain(b.after.iter_mut()).enumerate() {
+                t.seq = (k * 4 + n) as u32;
+            }
+            b
+        })
+        .collect()
+}
+
+/// Search phase: each searcher reads the public mempool and sends its bundles.
+pub fn search(
+    view: ViewParams,
+    mut searchers: Query<(&AgentMeta, &Searcher, &mut PendingBundles)>,
+    mempool: Res<Mempool>,
+    config: Res<SimConfig>,
+) {
+    view.with_view(|v| {
+        for (meta, cfg, mut out) in &mut searchers {
+            let bundles = match cfg.strategy {
+                SearcherStrategy::Sandwich => plan_sandwiches(v, meta, cfg, &mempool, config.ordering),
+                SearcherStrategy::Backrun => plan_backruns(v, meta, cfg, &mempool, config.ordering),
+                // trigger prediction reads vault state: see `predictor`
+                SearcherStrategy::TriggerPrediction => Vec::new(),
+            };
+            out.0.extend(bundles);
+        }
+    });
+}
