@@ -458,6 +458,7 @@ fn summary(
                 "profit": am.profit,
                 "mev_profit": am.mev_profit,
                 "gas_paid": am.gas_value,
+                "builder_bids_paid": am.bids_value,
                 "transactions": am.transactions,
             })
         })
@@ -479,9 +480,17 @@ fn summary(
         },
         "mev": {
             "ordering": s.chain.ordering.name(),
-            "extracted": m.agents.iter().map(|a| a.mev_profit).sum::<f64>(),
-            "from_vaults": m.vaults.iter().map(|v| v.mev_loss).sum::<f64>(),
+            "searcher_profit": m.agents.iter().map(|a| a.mev_profit).sum::<f64>(),
+            "builder_bids": m.agents.iter().map(|a| a.bids_value).sum::<f64>(),
+            "vault_sandwich_loss": m.vaults.iter().map(|v| v.mev_loss).sum::<f64>(),
             "sandwiched_vault_transactions": m.vaults.iter().map(|v| v.sandwiched).sum::<u64>(),
+            "per_searcher": s.agents.iter().zip(&m.agents)
+                .filter(|(a, _)| matches!(a.kind, AgentKind::Searcher { .. }))
+                .map(|(a, am)| (a.name.clone(), json!({ "mev_profit": am.mev_profit, "builder_bids_paid": am.bids_value, "gas_paid": am.gas_value })))
+                .collect::<serde_json::Map<_, _>>(),
+            "per_vault": s.vaults.iter().zip(&m.vaults)
+                .map(|(v, vm)| (v.name.clone(), json!({ "sandwich_loss": vm.mev_loss, "sandwiched_transactions": vm.sandwiched, "arbitrage_after_its_trades": vm.arbitrage_after })))
+                .collect::<serde_json::Map<_, _>>(),
         },
         "cascades": cascades_summary,
         "pools": pools,

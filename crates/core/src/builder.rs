@@ -146,6 +146,9 @@ pub fn plan_block(
         Policy::PriorityGasAuction | Policy::BatchAuction => {}
     }
 
+    // the batch settles last in the block, after the arbitrageurs have brought the pools to the
+    // external price, so the residual trades at fair prices; its gas is reserved first
+    let mut batch_item = None;
     if policy == Policy::BatchAuction {
         let (batch, rest): (Vec<Tx>, Vec<Tx>) =
             std::mem::take(&mut mempool.pending).into_iter().partition(|t| t.kind == TxKind::Rebalance);
@@ -162,7 +165,7 @@ pub fn plan_block(
         }
         mempool.pending.sort_by_key(|t| t.id);
         if !fits.is_empty() {
-            items.push(Item::Batch(fits));
+            batch_item = Some(Item::Batch(fits));
         }
     }
 
@@ -209,6 +212,7 @@ pub fn plan_block(
         let gas = bundle_gas(&b, None);
         take(&mut items, Item::Bundle { bundle: b, victim: None }, gas, &mut gas_left);
     }
+    items.extend(batch_item);
     placed.sort_unstable();
     mempool.pending.retain(|t| placed.binary_search(&t.id).is_err());
     items
@@ -225,6 +229,12 @@ pub fn build_block(
     let mut bundles: Vec<Bundle> = Vec::new();
     for mut b in &mut searchers {
         bundles.append(&mut b.0);
+    }
+    bundles.sort_by(|a, b| a.searcher.cmp(&b.searcher).then(a.seq.cmp(&b.seq)));
+    for b in &mut bundles {
+        for tx in b.before.iter_mut().chain(b.after.iter_mut()) {
+            mempool.assign_id(tx);
+        }
     }
     let room = gas.gas_limit.saturating_sub(gas.gas_used);
     let g = &config.gas;

@@ -253,32 +253,160 @@ pub fn hop_gas(gas: &meshsim_scenario::GasCosts, entry: &PoolEntry, ticks: u32) 
 /// The outcome of an item: each transaction with what happened to it.
 type Results = Vec<(Tx, Executed)>;
 
-fn run_bundle(ex: &mut Executor<'_, '_, '_, '_>, bundle: &Bundle, victim: Option<Tx>, out: &mut Results) {
+/// What bundles did besides their transactions.
+#[derive(Default)]
+struct BundleEffects {
+    /// What a sandwich's victim lost: the output it would have received without the front-run
+    /// less what it received, in its output token.
+    shortfalls: Vec<(crate::tx::TxId, u128)>,
+    /// Bids paid to the builder, wei.
+    bids: Vec<(meshsim_scenario::AgentId, u128)>,
+    /// Victims of bundles that failed, to run unbundled at the end of the block.
+    deferred: Vec<Tx>,
+}
+
+fn run_bundle(
+    ex: &mut Executor<'_, '_, '_, '_>,
+    bundle: &Bundle,
+    victim: Option<Tx>,
+    out: &mut Results,
+    effects: &mut BundleEffects,
+) {
     let order: Vec<&Tx> = bundle.before.iter().chain(victim.as_ref()).chain(&bundle.after).collect();
     let ok = ex.simulate(&order);
     let own_ok = order.iter().zip(&ok).all(|(t, good)| *good || victim.as_ref().is_some_and(|v| v.id == t.id));
     if !own_ok {
-        // all or nothing: the searcher's part is dropped, the victim runs alone
-        if let Some(v) = victim {
-            let e = ex.run(&v);
-            out.push((v, e));
-        }
+        // all or nothing: the builder drops the bundle and its victim lands unbundled, after the
+        // block's other items (where a zero-bid transaction would go)
+        effects.deferred.extend(victim);
         return;
     }
+    let alone = victim
+        .as_ref()
+        .filter(|_| !bundle.before.is_empty())
+        .and_then(|v| ex.quote_on(&[], &v.legs, v.amount_in).ok())
+        .and_then(|(q, _)| q.last().map(|q| q.amount_out));
     for tx in bundle.before.iter().chain(victim.as_ref()).chain(&bundle.after) {
         let e = ex.run(tx);
+        if let (Some(alone), Outcome::Success { amount_out }) = (alone, &e.outcome)
+            && victim.as_ref().is_some_and(|v| v.id == tx.id)
+        {
+            effects.shortfalls.push((tx.id, alone.saturating_sub(*amount_out)));
+        }
         out.push((tx.clone(), e));
     }
     // the bid goes to the builder (proposer)
     let searcher = ex.config.layout.agent(bundle.searcher);
     let proposer = ex.config.layout.special(Special::Proposer);
-    let _ = ex.ledger.transfer(searcher, proposer, ex.config.native, bundle.bid_wei);
+    if bundle.bid_wei > 0 && ex.ledger.transfer(searcher, proposer, ex.config.native, bundle.bid_wei).is_ok() {
+        effects.bids.push((bundle.searcher, bundle.bid_wei));
+    }
 }
 
-/// Batch auction: orders of each token pair net against each other at one uniform price; the
-/// remainder trades through the first order's path in the remainder's direction.
+/// One pair's batch, cleared: the residual that trades against the pools and what each side
+/// receives in total.
+struct Clearing {
+    /// Path for selling the pair's first token (`lo`), and its reverse.
+    path_a: Vec<Leg>,
+    /// The residual: sells the first token (`true`) or the second, and how much.
+    residual: (bool, u128),
+    /// Exact quotes of the residual on the current pools.
+    quotes: Quotes,
+    /// Inputs of each side.
+    sum_a: u128,
+    sum_b: u128,
+    /// What each side receives in total after netting and the residual trade.
+    total_a: u128,
+    total_b: u128,
+}
+
+impl Clearing {
+    /// What `tx` receives: its pro-rata share of its side's total, rounded down.
+    fn received(&self, tx: &Tx, lo: u16) -> u128 {
+        if tx.legs[0].token_in.0 == lo {
+            mul_div_floor(tx.amount_in, self.total_b, self.sum_a)
+        } else {
+            mul_div_floor(tx.amount_in, self.total_a, self.sum_b)
+        }
+    }
+}
+
+/// Clears one pair's orders at a uniform price: the orders net against each other and only
+/// the residual trades through the pools, sized so that its own average price equals the
+/// clearing price (a fixed point, found by iteration). `None` if the residual cannot trade.
+fn clear_pair(ex: &Executor<'_, '_, '_, '_>, live: &[Tx], lo: u16) -> Option<Clearing> {
+    let (sell_a, sell_b): (Vec<&Tx>, Vec<&Tx>) = live.iter().partition(|t| t.legs[0].token_in.0 == lo);
+    let sum_a: u128 = sell_a.iter().map(|t| t.amount_in).sum();
+    let sum_b: u128 = sell_b.iter().map(|t| t.amount_in).sum();
+    let path_a: Vec<Leg> =
+        sell_a.first().map(|t| t.legs.to_vec()).or_else(|| sell_b.first().map(|t| reverse(&t.legs)))?;
+    let path_b = reverse(&path_a);
+    let mut price: f64 = path_a
+        .iter()
+        .filter_map(|l| ex.entry(l.pool).map(|e| e.pool.marginal_price(l.i.into(), l.j.into())))
+        .product(); // B per A
+    let (fa, fb) = (u128_to_f64(sum_a), u128_to_f64(sum_b));
+    let mut residual: (bool, u128) = (true, 0);
+    for _ in 0..64 {
+        let excess_a = fa - fb / price;
+        // clamped: a float of a large sum can round above the sum itself
+        let next = if excess_a >= 0.0 {
+            (true, if sum_b == 0 { sum_a } else { (excess_a as u128).min(sum_a) })
+        } else {
+            (false, if sum_a == 0 { sum_b } else { ((-excess_a * price) as u128).min(sum_b) })
+        };
+        if next == residual && residual.1 > 0 {
+            break;
+        }
+        residual = next;
+        if residual.1 == 0 {
+            break;
+        }
+        let path = if residual.0 { &path_a } else { &path_b };
+        let (q, _) = ex.quote_on(&[], path, residual.1).ok()?;
+        let got = q.last().map_or(0, |x| x.amount_out);
+        if got == 0 {
+            return None;
+        }
+        price = if residual.0 {
+            u128_to_f64(got) / u128_to_f64(residual.1)
+        } else {
+            u128_to_f64(residual.1) / u128_to_f64(got)
+        };
+    }
+    let (mut total_a, mut total_b) = (sum_a, sum_b);
+    let mut quotes = Quotes::new();
+    if residual.1 > 0 {
+        let path = if residual.0 { &path_a } else { &path_b };
+        let (q, _) = ex.quote_on(&[], path, residual.1).ok()?;
+        let got = q.last().map_or(0, |x| x.amount_out);
+        if residual.0 {
+            total_a = total_a.checked_sub(residual.1)?;
+            total_b = total_b.checked_add(got)?;
+        } else {
+            total_b = total_b.checked_sub(residual.1)?;
+            total_a = total_a.checked_add(got)?;
+        }
+        quotes = q;
+    }
+    Some(Clearing { path_a, residual, quotes, sum_a, sum_b, total_a, total_b })
+}
+
+/// Batch auction: the vault orders of each token pair clear together at one uniform price.
+/// Opposite orders net against each other (coincidence of wants) and only the remainder touches
+/// the pools, once. An order whose limit the batch price would break leaves the batch before
+/// anything executes (the most demanding first, then the batch clears again) and pays nothing,
+/// as with an unfilled order of a batch-auction protocol.
 fn run_batch(ex: &mut Executor<'_, '_, '_, '_>, txs: Vec<Tx>, out: &mut Results) {
+    let dropped = |reason| Executed {
+        outcome: Outcome::Dropped { reason },
+        gas_units: 0,
+        fee: 0,
+        quotes: Quotes::new(),
+        amount_in: 0,
+    };
     let settlement = ex.config.layout.special(Special::Settlement);
+    let gas_units = ex.config.gas.base_tx + ex.config.gas.swap_constant_product;
     let mut groups: Vec<((u16, u16), Vec<Tx>)> = Vec::new();
     for tx in txs {
         let (a, b) = (tx.legs[0].token_in.0, tx.legs[tx.legs.len() - 1].token_out.0);
@@ -289,169 +417,93 @@ fn run_batch(ex: &mut Executor<'_, '_, '_, '_>, txs: Vec<Tx>, out: &mut Results)
         }
     }
     for ((lo, _), orders) in groups {
-        // gas first, per order, and custody moves to the settlement account
-        let mut live: Vec<(Tx, u64, u128)> = Vec::new();
+        // admission: what cannot execute leaves before the clearing
+        let mut live: Vec<Tx> = Vec::new();
+        let mut room = ex.gas.gas_limit.saturating_sub(ex.gas.gas_used);
         for tx in orders {
             let (payer, gas_payer) = ex.payers(tx.sender);
-            let gas_units = ex.config.gas.base_tx + ex.config.gas.swap_constant_product;
-            if ex.block > tx.deadline_block {
-                out.push((
-                    tx,
-                    Executed {
-                        outcome: Outcome::Dropped { reason: "expired" },
-                        gas_units: 0,
-                        fee: 0,
-                        quotes: Quotes::new(),
-                        amount_in: 0,
-                    },
-                ));
-                continue;
-            }
-            let Some(fee) = ex.charge_gas(gas_payer, gas_units, tx.priority_fee_wei) else {
-                out.push((
-                    tx,
-                    Executed {
-                        outcome: Outcome::Dropped { reason: "cannot pay gas" },
-                        gas_units: 0,
-                        fee: 0,
-                        quotes: Quotes::new(),
-                        amount_in: 0,
-                    },
-                ));
-                continue;
-            };
-            if ex.ledger.transfer(payer, settlement, tx.legs[0].token_in, tx.amount_in).is_err() {
-                out.push((
-                    tx.clone(),
-                    Executed {
-                        outcome: Outcome::Reverted { reason: "insufficient balance".into() },
-                        gas_units,
-                        fee,
-                        quotes: Quotes::new(),
-                        amount_in: tx.amount_in,
-                    },
-                ));
-                continue;
-            }
-            live.push((tx, gas_units, fee));
-        }
-        if live.is_empty() {
-            continue;
-        }
-        let (sell_a, sell_b): (Vec<&(Tx, u64, u128)>, Vec<&(Tx, u64, u128)>) =
-            live.iter().partition(|(t, _, _)| t.legs[0].token_in.0 == lo);
-        let sum_a: u128 = sell_a.iter().map(|(t, _, _)| t.amount_in).sum();
-        let sum_b: u128 = sell_b.iter().map(|(t, _, _)| t.amount_in).sum();
-        // the residual side and its path (an order's own path, or its reverse)
-        let path_a: Option<Vec<Leg>> = sell_a
-            .first()
-            .map(|(t, _, _)| t.legs.to_vec())
-            .or_else(|| sell_b.first().map(|(t, _, _)| reverse(&t.legs)));
-        let Some(path_a) = path_a else { continue };
-        let path_b = reverse(&path_a);
-        let mid: f64 = path_a
-            .iter()
-            .filter_map(|l| ex.entry(l.pool).map(|e| e.pool.marginal_price(l.i.into(), l.j.into())))
-            .product();
-        // residual of A (positive) or of B (negative) at a fixed point of the execution price
-        let (fa, fb) = (u128_to_f64(sum_a), u128_to_f64(sum_b));
-        let mut price = mid; // B per A
-        let mut residual: (bool, u128) = (true, 0);
-        for _ in 0..4 {
-            let excess_a = fa - fb / price;
-            residual = if excess_a >= 0.0 { (true, excess_a as u128) } else { (false, (-excess_a * price) as u128) };
-            let (path, amount) = if residual.0 { (&path_a, residual.1) } else { (&path_b, residual.1) };
-            if amount == 0 {
-                break;
-            }
-            let Ok((q, _)) = ex.quote_on(&[], path, amount) else { break };
-            let got = q.last().map_or(0, |x| x.amount_out);
-            if got == 0 {
-                break;
-            }
-            price = if residual.0 {
-                u128_to_f64(got) / u128_to_f64(amount)
+            let fee = u128::from(gas_units).saturating_mul(ex.gas.base_fee_wei.saturating_add(tx.priority_fee_wei));
+            let reason = if ex.block > tx.deadline_block {
+                Some("expired")
+            } else if room < gas_units {
+                Some("block full")
+            } else if ex.ledger.balance(gas_payer, ex.config.native) < fee {
+                Some("cannot pay gas")
+            } else if ex.ledger.balance(payer, tx.legs[0].token_in) < tx.amount_in {
+                Some("insufficient balance")
             } else {
-                u128_to_f64(amount) / u128_to_f64(got)
+                None
             };
-        }
-        // the remainder touches the pools once, from the settlement account
-        let mut quotes = Quotes::new();
-        let (mut total_a, mut total_b) = (sum_a, sum_b);
-        if residual.1 > 0 {
-            let path = if residual.0 { &path_a } else { &path_b };
-            let holder = Tx::new(
-                live[0].0.sender,
-                0,
-                TxKind::Rebalance,
-                0,
-                path.iter().copied().collect(),
-                residual.1,
-                0,
-                ex.block,
-            );
-            let Ok((q, _)) = ex.quote_on(&[], path, residual.1) else { continue };
-            let mut settled = true;
-            for (leg, hop) in path.iter().zip(&q) {
-                let mut mover = holder.clone();
-                mover.id = live[0].0.id;
-                if ex.settle_hop(settlement, leg, hop, &mover).is_err() {
-                    settled = false;
+            match reason {
+                Some(r) => out.push((tx, dropped(r))),
+                None => {
+                    room -= gas_units;
+                    live.push(tx);
                 }
             }
-            if !settled {
-                continue;
-            }
-            let got = q.last().map_or(0, |x| x.amount_out);
-            if residual.0 {
-                total_a -= residual.1;
-                total_b += got;
-            } else {
-                total_b -= residual.1;
-                total_a += got;
-            }
-            quotes = q;
         }
-        // every order gets the same price for its side, rounded down; dust stays in settlement
-        for (tx, gas_units, fee) in &live {
+        // clearing: drop the order with the most demanding limit until every limit holds
+        let clearing = loop {
+            if live.is_empty() {
+                break None;
+            }
+            let Some(c) = clear_pair(ex, &live, lo) else {
+                for tx in live.drain(..) {
+                    out.push((tx, dropped("batch cannot clear")));
+                }
+                break None;
+            };
+            let worst = live
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| c.received(t, lo) < t.min_out)
+                .max_by(|(_, x), (_, y)| {
+                    let limit = |t: &Tx| u128_to_f64(t.min_out) / u128_to_f64(t.amount_in.max(1));
+                    limit(x).total_cmp(&limit(y))
+                })
+                .map(|(k, _)| k);
+            match worst {
+                Some(k) => {
+                    let tx = live.remove(k);
+                    out.push((tx, dropped("limit not met at the batch price")));
+                }
+                None => break Some(c),
+            }
+        };
+        let Some(c) = clearing else { continue };
+        // execution: gas and custody, the residual once from the settlement account, payouts
+        let mut fees = Vec::with_capacity(live.len());
+        for tx in &live {
+            let (payer, gas_payer) = ex.payers(tx.sender);
+            let fee = ex.charge_gas(gas_payer, gas_units, tx.priority_fee_wei).unwrap_or(0);
+            let _moved = ex.ledger.transfer(payer, settlement, tx.legs[0].token_in, tx.amount_in);
+            debug_assert!(_moved.is_ok(), "admission checked the balance");
+            fees.push(fee);
+        }
+        if c.residual.1 > 0 {
+            let path = if c.residual.0 { c.path_a.clone() } else { reverse(&c.path_a) };
+            for (leg, hop) in path.iter().zip(&c.quotes) {
+                let settled = ex.settle_hop(settlement, leg, hop, &live[0]);
+                debug_assert!(settled.is_ok(), "the clearing quoted this hop on the same pools");
+            }
+        }
+        for (tx, fee) in live.into_iter().zip(fees) {
             let (payer, _) = ex.payers(tx.sender);
-            let (received, token_out) = if tx.legs[0].token_in.0 == lo {
-                (mul_div_floor(tx.amount_in, total_b, sum_a), tx.legs[tx.legs.len() - 1].token_out)
-            } else {
-                (mul_div_floor(tx.amount_in, total_a, sum_b), tx.legs[tx.legs.len() - 1].token_out)
-            };
-            let executed = if received < tx.min_out {
-                // refund the input: the order fails its own limit
-                let _ = ex.ledger.transfer(settlement, payer, tx.legs[0].token_in, tx.amount_in);
-                Executed {
-                    outcome: Outcome::Reverted {
-                        reason: format!("batch price gives {received} below minimum {}", tx.min_out),
-                    },
-                    gas_units: *gas_units,
-                    fee: *fee,
-                    quotes: Quotes::new(),
-                    amount_in: tx.amount_in,
-                }
-            } else {
-                let _ = ex.ledger.transfer(settlement, payer, token_out, received);
-                // its pro-rata share of the remainder's fees, for cost accounting
-                let share = |q: &SwapQuote| SwapQuote {
-                    lp_fee: mul_div_floor(
-                        q.lp_fee,
-                        tx.amount_in,
-                        if tx.legs[0].token_in.0 == lo { sum_a } else { sum_b },
-                    ),
-                    ..*q
-                };
-                Executed {
-                    outcome: Outcome::Success { amount_out: received },
-                    gas_units: *gas_units,
-                    fee: *fee,
-                    quotes: quotes.iter().map(share).collect(),
-                    amount_in: tx.amount_in,
-                }
-            };
-            out.push((tx.clone(), executed));
+            let received = c.received(&tx, lo);
+            let token_out = tx.legs[tx.legs.len() - 1].token_out;
+            let _paid = ex.ledger.transfer(settlement, payer, token_out, received);
+            debug_assert!(_paid.is_ok(), "the settlement holds each side's total");
+            // the residual's side shares its pool fees pro rata (for cost accounting); the
+            // other side was filled entirely by netting and paid none
+            let sells_a = tx.legs[0].token_in.0 == lo;
+            let side = if sells_a { c.sum_a } else { c.sum_b };
+            let share = |q: &SwapQuote| SwapQuote { lp_fee: mul_div_floor(q.lp_fee, tx.amount_in, side), ..*q };
+            let quotes = if sells_a == c.residual.0 { c.quotes.iter().map(share).collect() } else { Quotes::new() };
+            let amount_in = tx.amount_in;
+            out.push((
+                tx,
+                Executed { outcome: Outcome::Success { amount_out: received }, gas_units, fee, quotes, amount_in },
+            ));
         }
     }
 }
@@ -506,15 +558,20 @@ pub fn execute_block(
         block: clock.number,
     };
     let mut results: Results = Vec::new();
+    let mut effects = BundleEffects::default();
     for item in std::mem::take(&mut plan.0) {
         match item {
             Item::Single(tx) => {
                 let e = ex.run(&tx);
                 results.push((tx, e));
             }
-            Item::Bundle { bundle, victim } => run_bundle(&mut ex, &bundle, victim, &mut results),
+            Item::Bundle { bundle, victim } => run_bundle(&mut ex, &bundle, victim, &mut results, &mut effects),
             Item::Batch(txs) => run_batch(&mut ex, txs, &mut results),
         }
+    }
+    for tx in std::mem::take(&mut effects.deferred) {
+        let e = ex.run(&tx);
+        results.push((tx, e));
     }
     let vault_previous = ex.dirty.vault_previous.clone();
     // who sent each transaction of the block, so that MEV can be charged to its victim
@@ -536,8 +593,19 @@ pub fn execute_block(
         let value_out = prices.value(last.token_out, amount_out);
         let value_in = prices.value(first.token_in, amount_in);
         let profit = if reverted { -gas_value } else { value_out - value_in - gas_value };
-        metrics.on_trade(&tx, reverted, profit, gas_value, &prices, &quotes, &vault_previous);
+        metrics.on_trade(&tx, reverted.then_some(reason.as_str()), profit, gas_value, &prices, &quotes, &vault_previous);
+        if let Sender::Agent(a) = tx.sender
+            && let Some(k) = effects.bids.iter().position(|(b, _)| *b == a)
+            && tx.kind.is_mev()
+        {
+            // a builder bid is charged with the first of its bundle's transactions
+            let (_, wei) = effects.bids.remove(k);
+            metrics.on_bid(a, prices.value(config.native, wei));
+        }
         if !reverted {
+            if let Some((_, lost)) = effects.shortfalls.iter().find(|(id, _)| *id == tx.id) {
+                metrics.on_sandwiched(tx.sender, prices.value(last.token_out, *lost));
+            }
             if tx.kind.is_mev()
                 && let crate::tx::Cause::Victim(v) = tx.cause
                 && let Ok(k) = senders.binary_search_by_key(&v, |x| x.0)
@@ -584,19 +652,39 @@ impl Metrics {
         }
     }
 
+    /// A searcher's profit from a victim's transaction. A back-run does not hurt its victim: it
+    /// takes the value the victim's price impact left in the pool, so for a vault it counts as
+    /// arbitrage after its trades, like the plain arbitrageurs'.
     fn on_mev(&mut self, searcher: Sender, victim: Sender, profit: f64, kind: TxKind) {
         if let Sender::Agent(a) = searcher
             && let Some(m) = self.agents.get_mut(a.index())
         {
             m.mev_profit += profit;
         }
+        if kind == TxKind::Backrun
+            && let Sender::Vault(v) = victim
+            && let Some(m) = self.vaults.get_mut(v.index())
+        {
+            m.arbitrage_after += profit.max(0.0);
+        }
+    }
+
+    /// A searcher paid `value` to the builder for a bundle.
+    fn on_bid(&mut self, agent: meshsim_scenario::AgentId, value: f64) {
+        if let Some(m) = self.agents.get_mut(agent.index()) {
+            m.profit -= value;
+            m.mev_profit -= value;
+            m.bids_value += value;
+        }
+    }
+
+    /// A vault's transaction ran inside a sandwich and lost `value` to the front-run.
+    fn on_sandwiched(&mut self, victim: Sender, value: f64) {
         if let Sender::Vault(v) = victim
             && let Some(m) = self.vaults.get_mut(v.index())
         {
-            m.mev_loss += profit;
-            if kind == TxKind::SandwichFront {
-                m.sandwiched += 1;
-            }
+            m.mev_loss += value;
+            m.sandwiched += 1;
         }
     }
 
@@ -604,7 +692,7 @@ impl Metrics {
     fn on_trade(
         &mut self,
         tx: &Tx,
-        reverted: bool,
+        revert_reason: Option<&str>,
         profit: f64,
         gas_value: f64,
         prices: &ExternalPrices,
@@ -625,8 +713,9 @@ impl Metrics {
                 if let Some(m) = self.vaults.get_mut(v.index()) {
                     m.gas_value += gas_value;
                     m.transactions += 1;
-                    if reverted {
+                    if let Some(reason) = revert_reason {
                         m.failed += 1;
+                        reason.clone_into(&mut m.last_failure);
                     } else {
                         // execution cost at external prices, split into LP fees and price impact
                         let fees: f64 = tx
@@ -645,7 +734,7 @@ impl Metrics {
                 }
             }
         }
-        if reverted {
+        if revert_reason.is_some() {
             self.reverted += 1;
             return;
         }

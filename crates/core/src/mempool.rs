@@ -27,6 +27,12 @@ impl Mempool {
         self.pending.binary_search_by_key(&id, |t| t.id).ok().map(|k| &self.pending[k])
     }
 
+    /// Gives a transaction that bypasses the mempool (a bundle's own) the next id.
+    pub fn assign_id(&mut self, tx: &mut Tx) {
+        self.next_id += 1;
+        tx.id = TxId(self.next_id);
+    }
+
     /// Removes and returns a pending transaction.
     pub fn take(&mut self, id: TxId) -> Option<Tx> {
         self.pending.binary_search_by_key(&id, |t| t.id).ok().map(|k| self.pending.remove(k))

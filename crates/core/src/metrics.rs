@@ -52,6 +52,8 @@ pub struct AgentMetrics {
     pub transactions: u64,
     /// Part of the profit made from other senders' transactions (MEV), numeraire.
     pub mev_profit: f64,
+    /// Paid to the builder for bundles (builder auction), numeraire; already out of `profit`.
+    pub bids_value: f64,
 }
 
 /// Per-vault totals.
@@ -81,7 +83,8 @@ pub struct VaultMetrics {
     pub deposits: u64,
     /// Withdrawals processed.
     pub withdrawals: u64,
-    /// Profit searchers made from its transactions (sandwiches, back-runs, predictions), numeraire.
+    /// What its sandwiched transactions lost to the front-runs: the output each would have
+    /// received alone less what it received, numeraire.
     pub mev_loss: f64,
     /// Its transactions that were sandwiched.
     pub sandwiched: u64,

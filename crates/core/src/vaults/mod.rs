@@ -246,10 +246,7 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
             // block pull the pools to the external price, so the pool's own stale price would
             // mis-size the trade.
             let path = routes[0].path.clone();
-            let marginal: f64 = path
-                .iter()
-                .map(|l| view.pools.pool(l.pool).map_or(f64::NAN, |e| e.pool.marginal_price(l.i.into(), l.j.into())))
-                .product();
+            let marginal = routing::path_marginal(view.pools, &path);
             let oracle_rate = prices[s] / prices[b];
             let weight_after = |a: u128| -> Option<f64> {
                 let out = routing::path_output(view.pools, &path, a)?;
@@ -270,7 +267,19 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
                 routes[0].amount_out = out;
             }
         }
-        for r in routes {
+        for mut r in routes {
+            // a piece whose fees and impact alone would use more than half the slippage tolerance
+            // is cut down (the rest waits for the next block): the other half is headroom for the
+            // pool to move between planning and inclusion, so the trade does not revert
+            let efficiency = 1.0 - spec.slippage / 2.0;
+            match routing::fit_to_efficiency(view.pools, &r.path, r.amount_in, efficiency) {
+                Some((a, out)) if a < r.amount_in => {
+                    (r.amount_in, r.amount_out) = (a, out);
+                    plan.remaining = true;
+                }
+                Some(_) => {}
+                None => continue,
+            }
             if r.amount_in == 0 {
                 continue;
             }

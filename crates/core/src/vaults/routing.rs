@@ -72,6 +72,41 @@ pub fn path_output<B: PoolBook + ?Sized>(pools: &B, path: &[Leg], amount: u128) 
     Some(a)
 }
 
+/// The path's marginal rate (output per input, before fees and impact).
+pub fn path_marginal<B: PoolBook + ?Sized>(pools: &B, path: &[Leg]) -> f64 {
+    path.iter()
+        .map(|l| pools.pool(l.pool).map_or(f64::NAN, |e| e.pool.marginal_price(l.i.into(), l.j.into())))
+        .product()
+}
+
+/// The largest input up to `amount` whose execution on `path` keeps at least `efficiency` of the
+/// marginal rate (fees plus impact within `1 - efficiency`), with its output. Efficiency falls
+/// as the input grows, so a bisection finds it.
+pub fn fit_to_efficiency<B: PoolBook + ?Sized>(
+    pools: &B,
+    path: &[Leg],
+    amount: u128,
+    efficiency: f64,
+) -> Option<(u128, u128)> {
+    let marginal = path_marginal(pools, path);
+    if !(marginal.is_finite() && marginal > 0.0) {
+        return None;
+    }
+    let fits = |a: u128| {
+        path_output(pools, path, a)
+            .filter(|out| meshsim_math::u128_to_f64(*out) >= efficiency * marginal * meshsim_math::u128_to_f64(a))
+    };
+    if let Some(out) = fits(amount) {
+        return Some((amount, out));
+    }
+    let (mut lo, mut hi) = (0u128, amount);
+    while hi - lo > 1.max(amount >> 20) {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid).is_some() { lo = mid } else { hi = mid }
+    }
+    fits(lo).filter(|_| lo > 0).map(|out| (lo, out))
+}
+
 /// One routed piece of an order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Routed {
