@@ -58,16 +58,14 @@ pub fn best_bundle_set(bids: &[u128], conflicts: &dyn Fn(usize, usize) -> bool) 
         let mut best = (0u128, 0u32);
         'subsets: for mask in 1u32..(1 << n) {
             let mut total = 0u128;
-            for i in 0..n {
+            for (i, bid) in bids.iter().enumerate() {
                 if mask & (1 << i) == 0 {
                     continue;
                 }
-                for j in 0..i {
-                    if mask & (1 << j) != 0 && conflicts(i, j) {
-                        continue 'subsets;
-                    }
+                if (0..i).any(|j| mask & (1 << j) != 0 && conflicts(i, j)) {
+                    continue 'subsets;
                 }
-                total += bids[i];
+                total += bid;
             }
             // ties: the lower mask, i.e. earlier bundles, for a fixed answer
             if total > best.0 {

@@ -23,6 +23,9 @@ struct Node {
     depth: u32,
 }
 
+/// A cause already recorded: its id, the events it belongs to, its depth.
+type KnownParent = (TxId, SmallVec<[u64; 2]>, u32);
+
 /// One cascade.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cascade {
@@ -70,7 +73,7 @@ pub struct CascadeTracker {
 impl CascadeTracker {
     /// Records an included transaction with the transactions it names as causes.
     pub fn record(&mut self, tx: TxId, kind: TxKind, block: u64, parents: &[TxId], value: f64, pools: &[PoolId]) {
-        let known: SmallVec<[(TxId, SmallVec<[u64; 2]>, u32); 4]> =
+        let known: SmallVec<[KnownParent; 4]> =
             parents.iter().filter_map(|p| self.nodes.get(p).map(|n| (*p, n.events.clone(), n.depth))).collect();
         let node = if known.is_empty() {
             let event = self.events.entry(block).or_insert_with(|| Cascade {

@@ -341,10 +341,8 @@ fn clear_pair(ex: &Executor<'_, '_, '_, '_>, live: &[Tx], lo: u16) -> Option<Cle
     let path_a: Vec<Leg> =
         sell_a.first().map(|t| t.legs.to_vec()).or_else(|| sell_b.first().map(|t| reverse(&t.legs)))?;
     let path_b = reverse(&path_a);
-    let mut price: f64 = path_a
-        .iter()
-        .filter_map(|l| ex.entry(l.pool).map(|e| e.pool.marginal_price(l.i.into(), l.j.into())))
-        .product(); // B per A
+    let mut price: f64 =
+        path_a.iter().filter_map(|l| ex.entry(l.pool).map(|e| e.pool.marginal_price(l.i.into(), l.j.into()))).product(); // B per A
     let (fa, fb) = (u128_to_f64(sum_a), u128_to_f64(sum_b));
     let mut residual: (bool, u128) = (true, 0);
     for _ in 0..64 {
@@ -593,7 +591,15 @@ pub fn execute_block(
         let value_out = prices.value(last.token_out, amount_out);
         let value_in = prices.value(first.token_in, amount_in);
         let profit = if reverted { -gas_value } else { value_out - value_in - gas_value };
-        metrics.on_trade(&tx, reverted.then_some(reason.as_str()), profit, gas_value, &prices, &quotes, &vault_previous);
+        metrics.on_trade(
+            &tx,
+            reverted.then_some(reason.as_str()),
+            profit,
+            gas_value,
+            &prices,
+            &quotes,
+            &vault_previous,
+        );
         if let Sender::Agent(a) = tx.sender
             && let Some(k) = effects.bids.iter().position(|(b, _)| *b == a)
             && tx.kind.is_mev()

@@ -382,7 +382,7 @@ pub fn observe_vaults(
 }
 
 /// Decide phase: each vault plans its rebalancing transactions.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)] // a system's parameters are its data access
 pub fn decide_vaults(
     view: ViewParams,
     mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState, &mut PendingTxs)>,
