@@ -331,9 +331,12 @@ impl Clearing {
     }
 }
 
-/// Clears one pair's orders at a uniform price: the orders net against each other and only
-/// the residual trades through the pools, sized so that its own average price equals the
-/// clearing price (a fixed point, found by iteration). `None` if the residual cannot trade.
+/// Clears one pair's orders at a uniform price. When the price at which the orders exactly net
+/// (B offered per A offered) lies inside the pools' bid-ask band, the orders fill each other at
+/// it and the pools are not touched. Otherwise the heavier side's excess trades through the
+/// pools, sized so that its own average price is the clearing price (a fixed point, found by
+/// iteration from the band's edge; the map contracts because impact is small next to the
+/// sizes). `None` if the residual cannot trade.
 fn clear_pair(ex: &Executor<'_, '_, '_, '_>, live: &[Tx], lo: u16) -> Option<Clearing> {
     let (sell_a, sell_b): (Vec<&Tx>, Vec<&Tx>) = live.iter().partition(|t| t.legs[0].token_in.0 == lo);
     let sum_a: u128 = sell_a.iter().map(|t| t.amount_in).sum();
@@ -341,53 +344,78 @@ fn clear_pair(ex: &Executor<'_, '_, '_, '_>, live: &[Tx], lo: u16) -> Option<Cle
     let path_a: Vec<Leg> =
         sell_a.first().map(|t| t.legs.to_vec()).or_else(|| sell_b.first().map(|t| reverse(&t.legs)))?;
     let path_b = reverse(&path_a);
-    let mut price: f64 =
-        path_a.iter().filter_map(|l| ex.entry(l.pool).map(|e| e.pool.marginal_price(l.i.into(), l.j.into()))).product(); // B per A
+    // the band: B per A received when selling A at the margin (bid), paid when buying A (ask)
+    let edge = |path: &[Leg]| -> f64 {
+        path.iter()
+            .filter_map(|l| {
+                ex.entry(l.pool).map(|e| e.pool.marginal_price(l.i.into(), l.j.into()) * (1.0 - e.pool.fee_fraction()))
+            })
+            .product()
+    };
+    let (bid, ask) = (edge(&path_a), 1.0 / edge(&path_b));
     let (fa, fb) = (u128_to_f64(sum_a), u128_to_f64(sum_b));
-    let mut residual: (bool, u128) = (true, 0);
-    for _ in 0..64 {
-        let excess_a = fa - fb / price;
-        // clamped: a float of a large sum can round above the sum itself
-        let next = if excess_a >= 0.0 {
-            (true, if sum_b == 0 { sum_a } else { (excess_a as u128).min(sum_a) })
+    let sells_a = if sum_a == 0 {
+        false
+    } else if sum_b == 0 {
+        true
+    } else {
+        let crossing = fb / fa;
+        if crossing >= bid && crossing <= ask {
+            return Some(Clearing {
+                path_a,
+                residual: (true, 0),
+                quotes: Quotes::new(),
+                sum_a,
+                sum_b,
+                total_a: sum_a,
+                total_b: sum_b,
+            });
+        }
+        crossing < bid
+    };
+    let path = if sells_a { &path_a } else { &path_b };
+    // the residual at a trial price (B per A), clamped: a float of a large sum can round above it
+    let residual_at = |price: f64| -> u128 {
+        if sells_a {
+            if sum_b == 0 { sum_a } else { ((fa - fb / price).max(0.0) as u128).min(sum_a) }
+        } else if sum_a == 0 {
+            sum_b
         } else {
-            (false, if sum_a == 0 { sum_b } else { ((-excess_a * price) as u128).min(sum_b) })
-        };
-        if next == residual && residual.1 > 0 {
+            ((fb - fa * price).max(0.0) as u128).min(sum_b)
+        }
+    };
+    let mut price = if sells_a { bid } else { ask };
+    let mut residual = 0u128;
+    for _ in 0..64 {
+        let next = residual_at(price);
+        if next == residual || next == 0 {
+            residual = next;
             break;
         }
         residual = next;
-        if residual.1 == 0 {
-            break;
-        }
-        let path = if residual.0 { &path_a } else { &path_b };
-        let (q, _) = ex.quote_on(&[], path, residual.1).ok()?;
+        let (q, _) = ex.quote_on(&[], path, residual).ok()?;
         let got = q.last().map_or(0, |x| x.amount_out);
         if got == 0 {
             return None;
         }
-        price = if residual.0 {
-            u128_to_f64(got) / u128_to_f64(residual.1)
-        } else {
-            u128_to_f64(residual.1) / u128_to_f64(got)
-        };
+        price =
+            if sells_a { u128_to_f64(got) / u128_to_f64(residual) } else { u128_to_f64(residual) / u128_to_f64(got) };
     }
     let (mut total_a, mut total_b) = (sum_a, sum_b);
     let mut quotes = Quotes::new();
-    if residual.1 > 0 {
-        let path = if residual.0 { &path_a } else { &path_b };
-        let (q, _) = ex.quote_on(&[], path, residual.1).ok()?;
+    if residual > 0 {
+        let (q, _) = ex.quote_on(&[], path, residual).ok()?;
         let got = q.last().map_or(0, |x| x.amount_out);
-        if residual.0 {
-            total_a = total_a.checked_sub(residual.1)?;
+        if sells_a {
+            total_a = total_a.checked_sub(residual)?;
             total_b = total_b.checked_add(got)?;
         } else {
-            total_b = total_b.checked_sub(residual.1)?;
+            total_b = total_b.checked_sub(residual)?;
             total_a = total_a.checked_add(got)?;
         }
         quotes = q;
     }
-    Some(Clearing { path_a, residual, quotes, sum_a, sum_b, total_a, total_b })
+    Some(Clearing { path_a, residual: (sells_a, residual), quotes, sum_a, sum_b, total_a, total_b })
 }
 
 /// Batch auction: the vault orders of each token pair clear together at one uniform price.
