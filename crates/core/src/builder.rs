@@ -30,15 +30,16 @@ pub enum Item {
 #[derive(Resource, Debug, Clone, Default)]
 pub struct BlockPlan(pub Vec<Item>);
 
-/// Effective priority fee of a transaction at this base fee (the tip it pays per gas).
-pub fn tip(tx: &Tx) -> u128 {
-    tx.priority_fee_wei
+/// Effective priority fee of a transaction at this base fee (the tip it pays per gas): its
+/// priority fee, capped by what its max fee leaves above the base fee (EIP-1559).
+pub fn tip(tx: &Tx, base_fee: u128) -> u128 {
+    tx.priority_fee_wei.min(tx.max_fee_wei.saturating_sub(base_fee))
 }
 
-fn single_order(policy: Policy) -> impl Fn(&Tx, &Tx) -> std::cmp::Ordering {
+fn single_order(policy: Policy, base_fee: u128) -> impl Fn(&Tx, &Tx) -> std::cmp::Ordering {
     move |a, b| match policy {
         Policy::FirstComeFirstServed => a.arrival.total_cmp(&b.arrival).then(a.id.cmp(&b.id)),
-        _ => tip(b).cmp(&tip(a)).then(a.sender.cmp(&b.sender)).then(a.id.cmp(&b.id)),
+        _ => tip(b, base_fee).cmp(&tip(a, base_fee)).then(a.sender.cmp(&b.sender)).then(a.id.cmp(&b.id)),
     }
 }
 
@@ -91,8 +92,27 @@ pub fn best_bundle_set(bids: &[u128], conflicts: &dyn Fn(usize, usize) -> bool) 
 pub fn plan_block(
     policy: Policy,
     mempool: &mut Mempool,
+    bundles: Vec<Bundle>,
+    gas_room: u64,
+    base_fee: u128,
+    gas_estimate: &dyn Fn(&Tx) -> u64,
+) -> Vec<Item> {
+    // a transaction whose max fee is below the base fee cannot be included: it waits (or expires)
+    let (waiting, ready): (Vec<Tx>, Vec<Tx>) =
+        std::mem::take(&mut mempool.pending).into_iter().partition(|t| t.max_fee_wei < base_fee);
+    mempool.pending = ready;
+    let items = plan_ready(policy, mempool, bundles, gas_room, base_fee, gas_estimate);
+    mempool.pending.extend(waiting);
+    mempool.pending.sort_by_key(|t| t.id);
+    items
+}
+
+fn plan_ready(
+    policy: Policy,
+    mempool: &mut Mempool,
     mut bundles: Vec<Bundle>,
     gas_room: u64,
+    base_fee: u128,
     gas_estimate: &dyn Fn(&Tx) -> u64,
 ) -> Vec<Item> {
     bundles.sort_by(|a, b| a.searcher.cmp(&b.searcher).then(a.seq.cmp(&b.seq)));
@@ -168,7 +188,7 @@ pub fn plan_block(
     }
 
     // the remaining transactions, and the remaining bundles placed at their victims
-    let order = single_order(policy);
+    let order = single_order(policy, base_fee);
     let mut singles: Vec<Tx> = mempool.pending.clone();
     singles.sort_by(&order);
     let mut by_victim: Vec<(TxId, Bundle)> = Vec::new();
@@ -177,7 +197,7 @@ pub fn plan_block(
         match b.victim {
             Some(v) => {
                 // one bundle per victim: the highest front-run tip (PGA), the earliest back-run (FCFS)
-                let score = |b: &Bundle| b.before.first().map_or(0, tip);
+                let score = |b: &Bundle| b.before.first().map_or(0, |t| tip(t, base_fee));
                 match by_victim.iter_mut().find(|(x, _)| *x == v) {
                     Some((_, cur)) if score(&b) > score(cur) => *cur = b,
                     Some(_) => {}
@@ -239,7 +259,7 @@ pub fn build_block(
     // a conservative estimate for packing: v3 hops with a few crossings
     let estimate =
         |t: &Tx| g.base_tx + t.legs.len() as u64 * (g.swap_concentrated + 2 * g.tick_cross).max(g.swap_stableswap);
-    plan.0 = plan_block(config.ordering, &mut mempool, bundles, room, &estimate);
+    plan.0 = plan_block(config.ordering, &mut mempool, bundles, room, gas.base_fee_wei, &estimate);
 }
 
 #[cfg(test)]
@@ -254,5 +274,47 @@ mod tests {
         assert_eq!(best_bundle_set(&bids, &conflicts), vec![0, 2]);
         let conflicts = |i: usize, j: usize| (i.min(j), i.max(j)) == (0, 2);
         assert_eq!(best_bundle_set(&bids, &conflicts), vec![0, 1]);
+    }
+
+    use crate::tx::Sender;
+
+    fn swap(sender: u32, id: u64, tip: u128, max_fee: u128) -> Tx {
+        use meshsim_scenario::{AgentId, PoolId, TokenId};
+        let leg = crate::tx::Leg { pool: PoolId(0), i: 0, j: 1, token_in: TokenId(0), token_out: TokenId(1) };
+        let mut t =
+            Tx::new(Sender::Agent(AgentId(sender)), 0, TxKind::Arbitrage, tip, smallvec::smallvec![leg], 1, 0, 99);
+        t.id = TxId(id);
+        t.max_fee_wei = max_fee;
+        t
+    }
+
+    fn ids(items: &[Item]) -> Vec<u64> {
+        items.iter().filter_map(|i| if let Item::Single(t) = i { Some(t.id.0) } else { None }).collect()
+    }
+
+    #[test]
+    fn max_fee_caps_the_tip_and_a_max_fee_below_the_base_fee_waits() {
+        let base = 100;
+        // 1 bids 50 but its max fee leaves only 10 above the base fee; 2 bids 20 uncapped;
+        // 3 cannot pay the base fee at all
+        let mut pool = Mempool::default();
+        pool.pending = vec![swap(0, 1, 50, 110), swap(1, 2, 20, u128::MAX), swap(2, 3, 90, 99)];
+        assert_eq!(tip(&pool.pending[0], base), 10);
+        let items = plan_block(Policy::PriorityGasAuction, &mut pool, Vec::new(), u64::MAX, base, &|_| 1);
+        assert_eq!(ids(&items), vec![2, 1], "ordered by effective tip");
+        assert_eq!(pool.pending.iter().map(|t| t.id.0).collect::<Vec<_>>(), vec![3], "3 waits");
+        // once the base fee falls, it goes
+        let items = plan_block(Policy::PriorityGasAuction, &mut pool, Vec::new(), u64::MAX, 90, &|_| 1);
+        assert_eq!(ids(&items), vec![3]);
+        assert!(pool.pending.is_empty());
+    }
+
+    #[test]
+    fn what_does_not_fit_the_gas_limit_waits() {
+        let mut pool = Mempool::default();
+        pool.pending = vec![swap(0, 1, 5, u128::MAX), swap(1, 2, 9, u128::MAX), swap(2, 3, 1, u128::MAX)];
+        let items = plan_block(Policy::PriorityGasAuction, &mut pool, Vec::new(), 250_000, 0, &|_| 100_000);
+        assert_eq!(ids(&items), vec![2, 1]);
+        assert_eq!(pool.pending.iter().map(|t| t.id.0).collect::<Vec<_>>(), vec![3]);
     }
 }

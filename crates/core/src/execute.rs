@@ -160,7 +160,15 @@ impl Executor<'_, '_, '_, '_> {
                 (Quotes::new(), self.config.gas.base_tx + self.config.gas.swap_constant_product, Some(reason))
             }
         };
-        let Some(fee) = self.charge_gas(gas_payer, gas_units, tx.priority_fee_wei) else {
+        if tx.max_fee_wei < self.gas.base_fee_wei {
+            return dropped("max fee below base fee");
+        }
+        // past its gas limit it reverts, having burnt all of it
+        let out_of_gas = gas_units > tx.gas_limit;
+        let (gas_units, failure) =
+            if out_of_gas { (tx.gas_limit, Some("out of gas".to_string())) } else { (gas_units, failure) };
+        let tip = crate::builder::tip(tx, self.gas.base_fee_wei);
+        let Some(fee) = self.charge_gas(gas_payer, gas_units, tip) else {
             return dropped(if self.gas.gas_used + gas_units > self.gas.gas_limit {
                 "block gas limit"
             } else {
@@ -448,9 +456,12 @@ fn run_batch(ex: &mut Executor<'_, '_, '_, '_>, txs: Vec<Tx>, out: &mut Results)
         let mut room = ex.gas.gas_limit.saturating_sub(ex.gas.gas_used);
         for tx in orders {
             let (payer, gas_payer) = ex.payers(tx.sender);
-            let fee = u128::from(gas_units).saturating_mul(ex.gas.base_fee_wei.saturating_add(tx.priority_fee_wei));
+            let tip = crate::builder::tip(&tx, ex.gas.base_fee_wei);
+            let fee = u128::from(gas_units).saturating_mul(ex.gas.base_fee_wei.saturating_add(tip));
             let reason = if ex.block > tx.deadline_block {
                 Some("expired")
+            } else if tx.max_fee_wei < ex.gas.base_fee_wei {
+                Some("max fee below base fee")
             } else if room < gas_units {
                 Some("block full")
             } else if ex.ledger.balance(gas_payer, ex.config.native) < fee {
@@ -501,7 +512,8 @@ fn run_batch(ex: &mut Executor<'_, '_, '_, '_>, txs: Vec<Tx>, out: &mut Results)
         let mut fees = Vec::with_capacity(live.len());
         for tx in &live {
             let (payer, gas_payer) = ex.payers(tx.sender);
-            let fee = ex.charge_gas(gas_payer, gas_units, tx.priority_fee_wei).unwrap_or(0);
+            let tip = crate::builder::tip(tx, ex.gas.base_fee_wei);
+            let fee = ex.charge_gas(gas_payer, gas_units, tip).unwrap_or(0);
             let _moved = ex.ledger.transfer(payer, settlement, tx.legs[0].token_in, tx.amount_in);
             debug_assert!(_moved.is_ok(), "admission checked the balance");
             fees.push(fee);

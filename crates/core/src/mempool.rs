@@ -95,7 +95,24 @@ pub fn submit_to_mempool(
         pool.pending.push(tx);
     }
     let now = clock.number;
-    let before = pool.pending.len();
-    pool.pending.retain(|t| t.deadline_block >= now);
-    metrics.expired += (before - pool.pending.len()) as u64;
+    let (live, expired): (Vec<Tx>, Vec<Tx>) =
+        std::mem::take(&mut pool.pending).into_iter().partition(|t| t.deadline_block >= now);
+    pool.pending = live;
+    metrics.expired += expired.len() as u64;
+    // a vault learns that its rebalance expired unincluded: a failed attempt, retried by its rule
+    for tx in expired {
+        if let crate::tx::Sender::Vault(v) = tx.sender
+            && let Some(m) = metrics.vaults.get_mut(v.index())
+        {
+            m.failed += 1;
+            m.last_failure = "expired in the mempool".into();
+        }
+    }
+}
+
+impl Mempool {
+    /// Whether `sender` has a transaction waiting.
+    pub fn has_pending(&self, sender: crate::tx::Sender) -> bool {
+        self.pending.iter().any(|t| t.sender == sender)
+    }
 }

@@ -156,7 +156,16 @@ pub struct Tx {
     pub note: String,
     /// Seconds after the block's start at which it reaches the builder.
     pub arrival: f64,
+    /// Most gas units it may burn: past this it reverts "out of gas" and pays for all of them.
+    pub gas_limit: u64,
+    /// Most it pays per gas, base fee included (EIP-1559): below the base fee it waits, and its
+    /// tip is capped at what is left above the base fee.
+    pub max_fee_wei: u128,
 }
+
+/// Gas limit of a transaction whose sender sets none: room for a three-hop v3 swap crossing a
+/// few dozen ticks.
+pub const DEFAULT_GAS_LIMIT: u64 = 1_500_000;
 
 impl Tx {
     /// A public transaction with no cause yet; callers fill in the rest.
@@ -186,6 +195,8 @@ impl Tx {
             cause: Cause::External,
             note: String::new(),
             arrival: 0.0,
+            gas_limit: DEFAULT_GAS_LIMIT,
+            max_fee_wei: u128::MAX,
         }
     }
 }

@@ -401,6 +401,8 @@ pub struct VaultSpec {
     pub venues: Vec<PoolId>,
     /// Priority fee, wei per gas.
     pub priority_fee_wei: u128,
+    /// Max fee (base fee included), wei per gas; `None`: no cap.
+    pub max_fee_wei: Option<u128>,
     /// Flows.
     pub flows: Vec<Flow>,
     /// Private relay.

@@ -514,6 +514,10 @@ pub struct RawVault {
     /// Priority fee bid, gwei per gas.
     #[serde(default)]
     pub priority_fee_gwei: f64,
+    /// Most it pays per gas, base fee included, gwei (EIP-1559 max fee): its rebalances wait out
+    /// base-fee spikes above this, and expire at their deadline. Default: no cap.
+    #[serde(default)]
+    pub max_fee_gwei: Option<f64>,
     /// Depositor flows.
     #[serde(default)]
     pub flows: Vec<RawFlow>,

@@ -1060,6 +1060,20 @@ fn vaults(
         let priority_fee_wei = p
             .units(&format!("{path}.priority_fee_gwei"), v.priority_fee_gwei, 1e9, "priority fee in gwei")
             .unwrap_or(0);
+        let max_fee_wei = match v.max_fee_gwei {
+            Some(g) if g > 0.0 => p.units(&format!("{path}.max_fee_gwei"), g, 1e9, "max fee in gwei"),
+            Some(g) => {
+                p.problems
+                    .push(format!("{path}.max_fee_gwei"), format!("expected a positive max fee in gwei, found {g}"));
+                None
+            }
+            None => None,
+        };
+        if let Some(m) = max_fee_wei
+            && m < priority_fee_wei
+        {
+            p.problems.push(format!("{path}.max_fee_gwei"), "expected a max fee at least the priority fee");
+        }
         if v.flows.len() > limits::MAX_FLOWS {
             p.problems.push(format!("{path}.flows"), format!("expected at most {} flows", limits::MAX_FLOWS));
         }
@@ -1149,6 +1163,7 @@ fn vaults(
                 split: v.split,
                 venues,
                 priority_fee_wei,
+                max_fee_wei,
                 flows,
                 private_relay: v.private_relay,
                 jitter_blocks: v.jitter_blocks,

@@ -298,6 +298,9 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
             if spec.private_relay {
                 tx.visibility = Visibility::Private;
             }
+            if let Some(max_fee) = spec.max_fee_wei {
+                tx.max_fee_wei = max_fee;
+            }
             plan.txs.push(tx);
         }
     }
@@ -392,9 +395,15 @@ pub fn decide_vaults(
     clock: Res<BlockClock>,
     provenance: Res<Provenance>,
     mut metrics: ResMut<Metrics>,
+    mempool: Res<crate::mempool::Mempool>,
 ) {
     view.with_view(|v| {
         for (meta, cfg, shares, mut state, mut pending) in &mut vaults {
+            // one rebalance in flight at a time: wait while its transactions are still pending
+            // (a full block, or a base fee above its max fee)
+            if mempool.has_pending(Sender::Vault(meta.id)) {
+                continue;
+            }
             let prices = oracle_prices(cfg, &book, &config);
             let m = &mut metrics.vaults[meta.id.index()];
             // retry by its own rule: after a failed attempt, back off exponentially (2, 4, ... 256
