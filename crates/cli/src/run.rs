@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// Write a `vaults` row every K blocks.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub vault_every: u64,
+    /// Replay a command log saved by the GUI (shocks and vault changes at their blocks); its
+    /// seed and block count apply unless given here.
+    #[arg(long, value_name = "FILE")]
+    pub commands: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -41,10 +45,20 @@ const DRAIN_EVERY: u64 = 512;
 
 pub fn run(args: &RunArgs) -> Result<()> {
     let mut scenario = meshsim_scenario::load_file(&args.world)?;
+    let log = match &args.commands {
+        Some(path) => Some(meshsim_scenario::commands::load_commands(path, &scenario)?),
+        None => None,
+    };
+    if let Some(log) = &log {
+        if let Some(seed) = args.seed {
+            anyhow::ensure!(seed == log.seed, "--seed {seed} differs from the command log's seed {}", log.seed);
+        }
+        scenario.seed = log.seed;
+    }
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let blocks = args.blocks.unwrap_or(scenario.blocks);
+    let blocks = args.blocks.or(log.as_ref().map(|l| l.blocks)).unwrap_or(scenario.blocks);
     anyhow::ensure!(
         blocks <= meshsim_scenario::limits::MAX_BLOCKS,
         "at most {} blocks",
@@ -69,13 +83,28 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let mut done = 0u64;
     while done < blocks {
-        let n = DRAIN_EVERY.min(blocks - done);
+        let mut n = DRAIN_EVERY.min(blocks - done);
+        if let Some(log) = &log {
+            for c in log.at(done) {
+                sim.apply(c)?;
+            }
+            // stop at the next command's block
+            if let Some(next) = log.commands.iter().map(|c| c.block).find(|b| *b > done) {
+                n = n.min(next - done);
+            }
+        }
         sim.run_blocks(n).with_context(|| format!("world {:?} seed {}", scenario.name, scenario.seed))?;
         done += n;
         let (block_rows, trade_rows) = sim.drain_records();
         tables.write(&scenario, &block_rows, &trade_rows)?;
         tables.write_vaults(&scenario, &sim.drain_vault_records())?;
         progress.set_position(done);
+    }
+    // commands given after the last block still belong to the session
+    if let Some(log) = &log {
+        for c in log.at(done) {
+            sim.apply(c)?;
+        }
     }
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();

@@ -107,3 +107,60 @@ fn an_interrupted_run_leaves_no_file_that_looks_whole() {
         assert!(!dir.path().join(f).exists(), "{f} exists after an interrupted run");
     }
 }
+
+#[test]
+fn a_command_log_replays_to_the_digest_of_the_session_that_made_it() {
+    use meshsim_scenario::commands::{Command as Cmd, CommandLog, TimedCommand, VaultParam};
+    let scenario = meshsim_scenario::load_file(&world("vaults.ron")).unwrap();
+    let mut log = CommandLog::new(&scenario, 4242);
+    log.blocks = 300;
+    log.commands = vec![
+        TimedCommand { block: 100, command: Cmd::Shock { token: "ETH".into(), change: -0.3, blocks: 3 } },
+        TimedCommand {
+            block: 100,
+            command: Cmd::SetVault { vault: "cm-threshold".into(), param: VaultParam::Band(0.01) },
+        },
+        TimedCommand {
+            block: 300,
+            command: Cmd::SetVault { vault: "whale-split".into(), param: VaultParam::PrivateRelay(true) },
+        },
+    ];
+    // the session, driven through the library as the GUI drives it
+    let mut s = scenario.clone();
+    s.seed = 4242;
+    let mut sim = meshsim_core::Simulation::new(&s).unwrap();
+    for b in 0..=300u64 {
+        for c in log.at(b) {
+            sim.apply(c).unwrap();
+        }
+        if b < 300 {
+            sim.step_block().unwrap();
+        }
+    }
+    let session = sim.digest().to_string();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.ron");
+    std::fs::write(&path, log.to_ron()).unwrap();
+    let digest = |extra: &[&str], out: &str| {
+        run("vaults.ron", &dir.path().join(out), extra);
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(out).join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["blocks"], 300);
+        summary["final_digest"].as_str().unwrap().to_string()
+    };
+    assert_eq!(digest(&["--commands", path.to_str().unwrap()], "replay"), session);
+    // without the commands the run differs
+    assert_ne!(digest(&["--seed", "4242", "--blocks", "300"], "plain"), session);
+    // a log that does not fit the world is refused with its location
+    std::fs::write(&path, log.to_ron().replace("cm-threshold", "no-such-vault")).unwrap();
+    let out = meshsim()
+        .args(["run", world("vaults.ron").to_str().unwrap(), "--quiet", "--commands", path.to_str().unwrap()])
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("session.ron:") && err.contains("unknown vault \"no-such-vault\""), "{err}");
+}

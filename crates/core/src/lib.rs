@@ -82,4 +82,12 @@ pub enum SimError {
         /// The figures.
         detail: String,
     },
+    /// A command does not fit this world.
+    #[error("block {block}: command: {reason}")]
+    Command {
+        /// Blocks run when it was given.
+        block: u64,
+        /// Why.
+        reason: String,
+    },
 }

@@ -103,6 +103,21 @@ impl ExternalMarket {
         self.spec.replay.as_ref().map(|r| r.prices[self.replay_row][asset])
     }
 
+    /// Adds a shock of `change` (relative) to `token`'s price, spread over `blocks` blocks from
+    /// `start_block`. `false` if the token has no price process.
+    pub fn add_shock(&mut self, token: TokenId, change: f64, start_block: u64, blocks: u64) -> bool {
+        let Some(asset) = self.spec.assets.iter().position(|a| a.token == token) else { return false };
+        let blocks = blocks.max(1);
+        let log_step = libm::log1p(change) / blocks as f64;
+        self.spec.shocks.push(meshsim_scenario::Shock { asset, start_block, blocks, log_step });
+        true
+    }
+
+    /// Scheduled shocks, the world's and those added since.
+    pub fn shocks(&self) -> &[meshsim_scenario::Shock] {
+        &self.spec.shocks
+    }
+
     /// Current regime index.
     pub fn regime(&self) -> usize {
         self.regime

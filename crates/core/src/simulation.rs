@@ -3,7 +3,8 @@
 
 use bevy_ecs::prelude::*;
 use meshsim_math::Pool;
-use meshsim_scenario::{AgentId, AgentKind, Scenario, Strategy, TokenId};
+use meshsim_scenario::commands::{Command, VaultParam};
+use meshsim_scenario::{AgentId, AgentKind, Scenario, Strategy, TokenId, Trigger};
 use sha2::{Digest as _, Sha256};
 
 use crate::SimError;
@@ -276,6 +277,44 @@ impl Simulation {
         Ok(())
     }
 
+    /// Applies an explorer's command after the blocks run so far, before the next one. Checked
+    /// against the world first: a command that does not fit changes nothing.
+    pub fn apply(&mut self, command: &Command) -> Result<(), SimError> {
+        let block = self.block();
+        command.check(&self.scenario).map_err(|reason| SimError::Command { block, reason })?;
+        match command {
+            Command::Shock { token, change, blocks } => {
+                let id = self.scenario.tokens.iter().position(|t| t.symbol == *token).map(|k| TokenId(k as u16));
+                let applied = id.is_some_and(|id| {
+                    self.world.resource_mut::<ExternalMarket>().add_shock(id, *change, block + 1, *blocks)
+                });
+                if !applied {
+                    return Err(SimError::Command { block, reason: format!("token {token:?} has no price process") });
+                }
+            }
+            Command::SetVault { vault, param } => {
+                let mut q = self.world.query::<(&VaultMeta, &mut VaultConfig)>();
+                let Some((_, mut cfg)) = q.iter_mut(&mut self.world).find(|(m, _)| m.name == *vault) else {
+                    return Err(SimError::Command { block, reason: format!("unknown vault {vault:?}") });
+                };
+                let spec = &mut cfg.spec;
+                match *param {
+                    VaultParam::Band(b) => match &mut spec.trigger {
+                        Trigger::Threshold { band, .. } => *band = b,
+                        Trigger::VolatilityAdjusted { base_band, .. } => *base_band = b,
+                        Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => {}
+                    },
+                    VaultParam::Slippage(x) => spec.slippage = x,
+                    VaultParam::MaxTradeValue(m) => spec.max_trade_value = m,
+                    VaultParam::PrivateRelay(on) => spec.private_relay = on,
+                    VaultParam::JitterBlocks(j) => spec.jitter_blocks = j,
+                    VaultParam::PriorityFeeGwei(g) => spec.priority_fee_wei = (g * 1e9) as u128,
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Current block number (0 before the first block).
     pub fn block(&self) -> u64 {
         self.world.resource::<BlockClock>().number
@@ -408,6 +447,13 @@ impl Simulation {
         for pos in market.rng_word_pos() {
             h.update(pos.to_le_bytes());
         }
+        // shocks and vault parameters can change mid-run (commands): they are state too
+        for s in market.shocks() {
+            h.update((s.asset as u64).to_le_bytes());
+            h.update(s.start_block.to_le_bytes());
+            h.update(s.blocks.to_le_bytes());
+            h.update(s.log_step.to_bits().to_le_bytes());
+        }
         for b in w.resource::<Ledger>().raw() {
             h.update(b.to_le_bytes());
         }
@@ -429,7 +475,29 @@ impl Simulation {
             h.update(bench.to_bits().to_le_bytes());
             h.update(flow_pos.to_le_bytes());
         }
+        for spec in self.vault_specs() {
+            let band = match spec.trigger {
+                Trigger::Threshold { band, .. } => band,
+                Trigger::VolatilityAdjusted { base_band, .. } => base_band,
+                Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
+            };
+            h.update(band.to_bits().to_le_bytes());
+            h.update(spec.slippage.to_bits().to_le_bytes());
+            h.update(spec.max_trade_value.unwrap_or(-1.0).to_bits().to_le_bytes());
+            h.update([u8::from(spec.private_relay)]);
+            h.update(spec.jitter_blocks.to_le_bytes());
+            h.update(spec.priority_fee_wei.to_le_bytes());
+        }
         StateDigest(h.finalize().into())
+    }
+
+    /// Each vault's current parameters, by id.
+    fn vault_specs(&self) -> Vec<&meshsim_scenario::VaultSpec> {
+        let w = &self.world;
+        let mut v: Vec<(meshsim_scenario::VaultId, &meshsim_scenario::VaultSpec)> =
+            w.iter_entities().filter_map(|e| Some((e.get::<VaultMeta>()?.id, &e.get::<VaultConfig>()?.spec))).collect();
+        v.sort_by_key(|x| x.0);
+        v.into_iter().map(|x| x.1).collect()
     }
 
     fn vault_snapshots(&self) -> Vec<VaultSnapshot> {

@@ -18,6 +18,7 @@
 //! ```
 
 mod amount;
+pub mod commands;
 mod error;
 pub mod limits;
 mod locate;
