@@ -417,6 +417,7 @@ impl Simulation {
         Snapshot {
             vaults,
             oracle_prices: w.resource::<OracleBook>().price.clone(),
+            pending: w.resource::<Mempool>().pending.clone(),
             block: clock.number,
             timestamp: clock.timestamp,
             base_fee_wei: w.resource::<GasMarket>().base_fee_wei,
@@ -531,6 +532,7 @@ impl Simulation {
                     last_rebalance: state.last_rebalance.map(|(b, _)| b),
                     hold_nav: bench.hold_value(cfg, &prices.per_token) * shares_f,
                     continuous_nav: bench.continuous * shares_f,
+                    spec: cfg.spec.clone(),
                 })
             })
             .collect();

@@ -24,6 +24,8 @@ pub struct Snapshot {
     pub vaults: Vec<VaultSnapshot>,
     /// Oracle readings by oracle id, numeraire per whole token.
     pub oracle_prices: Vec<f64>,
+    /// Transactions waiting in the mempool, by id.
+    pub pending: Vec<crate::tx::Tx>,
     /// Totals.
     pub metrics: Metrics,
 }
@@ -108,4 +110,6 @@ pub struct VaultSnapshot {
     pub hold_nav: f64,
     /// Costless continuous benchmark NAV.
     pub continuous_nav: f64,
+    /// Its parameters now (commands may have changed them since genesis).
+    pub spec: meshsim_scenario::VaultSpec,
 }

@@ -1,0 +1,649 @@
+//! The window: world picker, controls, mesh, charts, event log, inspector, shocks and what-ifs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use egui::{Color32, Panel, RichText, ScrollArea, Ui};
+use meshsim_core::tx::TxId;
+use meshsim_scenario::commands::{Command, CommandLog, VaultParam};
+use meshsim_scenario::{AgentId, PoolId, Scenario, TokenId, Trigger, VaultId};
+
+use crate::events::{Filter, cascade_of};
+use crate::mesh::{Layout, MeshInput, sender_selection};
+use crate::session::{Session, Speed};
+use crate::{Selection, charts, events, inspector, mesh};
+
+/// What the central area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The mesh graph.
+    Mesh,
+    /// The charts.
+    Charts,
+    /// Both, side by side.
+    Both,
+}
+
+/// Things the frame asks for, done once the shared state is released.
+enum Action {
+    Play,
+    Pause,
+    Step(u64),
+    Speed(Speed),
+    Apply(Command),
+    Reset(u64),
+    SaveLog,
+    Close,
+}
+
+struct Loaded {
+    session: Session,
+    scenario: Arc<Scenario>,
+    layout: Layout,
+    generation: u64,
+}
+
+/// The shock form.
+struct ShockForm {
+    token: usize,
+    change_percent: f64,
+    blocks: u64,
+}
+
+/// The what-if form for one vault.
+struct VaultForm {
+    vault: usize,
+    band: f64,
+    slippage: f64,
+    capped: bool,
+    cap: f64,
+    private_relay: bool,
+    loaded_for: Option<usize>,
+}
+
+/// UI work per frame, for the frame-time figure.
+#[derive(Debug, Clone, Default)]
+pub struct FrameTimes {
+    samples: std::collections::VecDeque<f64>,
+}
+
+/// Frame-time statistics, milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameStats {
+    /// Frames measured.
+    pub frames: usize,
+    /// Mean.
+    pub mean_ms: f64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// Slowest.
+    pub max_ms: f64,
+}
+
+impl FrameTimes {
+    fn push(&mut self, ms: f64) {
+        if self.samples.len() == 10_000 {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(ms);
+    }
+
+    /// Statistics over the frames kept.
+    pub fn stats(&self) -> Option<FrameStats> {
+        let mut v: Vec<f64> = self.samples.iter().copied().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        Some(FrameStats {
+            frames: v.len(),
+            mean_ms: v.iter().sum::<f64>() / v.len() as f64,
+            p50_ms: q(0.5),
+            p95_ms: q(0.95),
+            max_ms: v[v.len() - 1],
+        })
+    }
+}
+
+/// The meshsim window's state.
+pub struct MeshsimApp {
+    world_dirs: Vec<PathBuf>,
+    open_path: String,
+    load_error: Option<String>,
+    pending_open: Option<(PathBuf, Option<u64>)>,
+    loaded: Option<Loaded>,
+    selection: Option<Selection>,
+    step_n: u64,
+    max_speed: bool,
+    speed: f64,
+    seed: u64,
+    filter: Filter,
+    highlight: Vec<TxId>,
+    highlight_pools: Vec<PoolId>,
+    shock: ShockForm,
+    vault_form: VaultForm,
+    log_path: String,
+    status: Option<String>,
+    view: View,
+    frames: FrameTimes,
+    autoplay: Option<Speed>,
+}
+
+impl MeshsimApp {
+    /// A window that opens `world` (at `seed`, or the world's) on its first frame, or shows the
+    /// bundled worlds found in `world_dirs` to pick from.
+    pub fn new(world: Option<PathBuf>, seed: Option<u64>, world_dirs: Vec<PathBuf>) -> Self {
+        MeshsimApp {
+            world_dirs,
+            open_path: String::new(),
+            load_error: None,
+            pending_open: world.map(|w| (w, seed)),
+            loaded: None,
+            selection: None,
+            step_n: 10,
+            max_speed: false,
+            speed: 20.0,
+            seed: 0,
+            filter: Filter::default(),
+            highlight: Vec::new(),
+            highlight_pools: Vec::new(),
+            shock: ShockForm { token: 0, change_percent: -30.0, blocks: 1 },
+            vault_form: VaultForm {
+                vault: 0,
+                band: 0.05,
+                slippage: 0.01,
+                capped: false,
+                cap: 100_000.0,
+                private_relay: false,
+                loaded_for: None,
+            },
+            log_path: "meshsim-session.ron".into(),
+            status: None,
+            view: View::Both,
+            frames: FrameTimes::default(),
+            autoplay: None,
+        }
+    }
+
+    /// Starts playing at `speed` as soon as a world is open.
+    pub fn autoplay(mut self, speed: Speed) -> Self {
+        self.autoplay = Some(speed);
+        self
+    }
+
+    /// Saves command logs to `path` (default `meshsim-session.ron`).
+    pub fn with_log_path(mut self, path: &Path) -> Self {
+        self.log_path = path.display().to_string();
+        self
+    }
+
+    /// The running session, if a world is open.
+    pub fn session(&self) -> Option<&Session> {
+        self.loaded.as_ref().map(|l| &l.session)
+    }
+
+    /// The error shown instead of a world, if one failed to open.
+    pub fn load_error(&self) -> Option<&str> {
+        self.load_error.as_deref()
+    }
+
+    /// UI work per frame so far.
+    pub fn frame_stats(&self) -> Option<FrameStats> {
+        self.frames.stats()
+    }
+
+    fn open(&mut self, path: &Path, seed: Option<u64>, ctx: &egui::Context) {
+        self.load_error = None;
+        let scenario = match meshsim_scenario::load_file(path) {
+            Ok(s) => s,
+            Err(e) => {
+                self.load_error = Some(e.to_string());
+                return;
+            }
+        };
+        let seed = seed.unwrap_or(scenario.seed);
+        let repaint = ctx.clone();
+        match Session::start(scenario.clone(), seed, move || repaint.request_repaint()) {
+            Ok(session) => {
+                if let Some(speed) = self.autoplay {
+                    session.set_speed(speed);
+                    session.play();
+                    self.max_speed = speed == Speed::Max;
+                }
+                self.seed = seed;
+                self.layout_reset();
+                self.loaded = Some(Loaded {
+                    layout: Layout::new(&scenario),
+                    scenario: Arc::new(scenario),
+                    session,
+                    generation: 0,
+                });
+            }
+            Err(e) => self.load_error = Some(e),
+        }
+    }
+
+    fn layout_reset(&mut self) {
+        self.selection = None;
+        self.highlight.clear();
+        self.highlight_pools.clear();
+        self.vault_form.loaded_for = None;
+        self.shock.token = 0;
+    }
+
+    /// Draws one frame.
+    pub fn show(&mut self, ui: &mut Ui) {
+        #[allow(clippy::disallowed_methods)] // frame-time figure of the front end
+        let start = std::time::Instant::now();
+        if let Some((path, seed)) = self.pending_open.take() {
+            self.open(&path, seed, &ui.ctx().clone());
+        }
+        if self.loaded.is_some() {
+            self.main(ui);
+        } else {
+            self.picker(ui);
+        }
+        self.frames.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+
+    fn picker(&mut self, ui: &mut Ui) {
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.heading("meshsim");
+            ui.label("Open a world: a bundled one, or any world file by path.");
+            if let Some(e) = &self.load_error {
+                ui.colored_label(Color32::from_rgb(230, 80, 80), RichText::new(e).monospace());
+            }
+            let mut chosen: Option<PathBuf> = None;
+            for dir in &self.world_dirs {
+                let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                    .map(|r| {
+                        r.filter_map(|e| e.ok().map(|e| e.path()))
+                            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                files.sort();
+                if files.is_empty() {
+                    continue;
+                }
+                ui.separator();
+                ui.label(format!("bundled worlds in {}", dir.display()));
+                for f in files {
+                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    if ui.button(name).clicked() {
+                        chosen = Some(f);
+                    }
+                }
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                let label = ui.label("world file:");
+                ui.add(egui::TextEdit::singleline(&mut self.open_path).desired_width(400.0)).labelled_by(label.id);
+                if ui.button("Open").clicked() && !self.open_path.is_empty() {
+                    chosen = Some(PathBuf::from(self.open_path.trim()));
+                }
+            });
+            if let Some(p) = chosen {
+                self.open(&p, None, &ui.ctx().clone());
+            }
+        });
+    }
+
+    fn main(&mut self, ui: &mut Ui) {
+        let Some(loaded) = self.loaded.take() else { return };
+        let mut actions = Vec::new();
+        {
+            let shared = loaded.session.shared();
+            if shared.generation != loaded.generation {
+                self.layout_reset();
+            }
+            let scenario = loaded.scenario.clone();
+            let snapshot = shared.snapshot.clone();
+            Panel::top("controls").show(ui, |ui| {
+                self.controls(ui, &scenario, &shared, &mut actions);
+            });
+            Panel::left("side").resizable(true).default_size(360.0).show(ui, |ui| {
+                ScrollArea::vertical().show(ui, |ui| {
+                    self.entities(ui, &scenario);
+                    ui.separator();
+                    if let (Some(sel), Some(snap)) = (self.selection, snapshot.as_deref()) {
+                        inspector::show(ui, &scenario, snap, sel);
+                    } else {
+                        ui.label("Select a pool, vault, agent or token (here or in the mesh).");
+                    }
+                    ui.separator();
+                    self.shock_form(ui, &scenario, &mut actions);
+                    ui.separator();
+                    self.vault_form(ui, &scenario, snapshot.as_deref(), &mut actions);
+                });
+            });
+            Panel::bottom("events").resizable(true).default_size(220.0).show(ui, |ui| {
+                if let Some(c) = events::show(ui, &scenario, &shared.events, &mut self.filter, &self.highlight) {
+                    self.selection = Some(sender_selection(c.row.sender));
+                    match cascade_of(&shared.cascades, c.row.tx_id) {
+                        Some(cascade) => {
+                            self.highlight = cascade.members.clone();
+                            self.highlight_pools = cascade.pools.clone();
+                        }
+                        None => {
+                            self.highlight = vec![c.row.tx_id];
+                            self.highlight_pools = c.row.pools.clone();
+                        }
+                    }
+                    if let Some(p) = c.row.pools.first() {
+                        self.selection = self.selection.or(Some(Selection::Pool(*p)));
+                    }
+                }
+            });
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.view, View::Both, "Mesh and charts");
+                    ui.selectable_value(&mut self.view, View::Mesh, "Mesh");
+                    ui.selectable_value(&mut self.view, View::Charts, "Charts");
+                });
+                let Some(snap) = snapshot.as_deref() else {
+                    ui.label("starting...");
+                    return;
+                };
+                let newest = shared.events.rows.back().map_or(0, |r| r.block);
+                let recent: Vec<&meshsim_core::record::TradeRow> =
+                    shared.events.rows.iter().rev().take_while(|r| r.block + 6 > newest).take(200).collect();
+                let input = MeshInput {
+                    scenario: &scenario,
+                    layout: &loaded.layout,
+                    snapshot: snap,
+                    recent: &recent,
+                    highlighted: &self.highlight_pools,
+                };
+                let focus = charts::Focus {
+                    pool: match self.selection {
+                        Some(Selection::Pool(p)) => p,
+                        _ => PoolId(0),
+                    },
+                    vault: match self.selection {
+                        Some(Selection::Vault(v)) => Some(v),
+                        _ => (!scenario.vaults.is_empty()).then_some(VaultId(0)),
+                    },
+                };
+                match self.view {
+                    View::Mesh => mesh::show(ui, &input, &mut self.selection),
+                    View::Charts => {
+                        ScrollArea::vertical().show(ui, |ui| charts::show(ui, &scenario, &shared.history, &focus));
+                    }
+                    View::Both => {
+                        ui.columns(2, |cols| {
+                            mesh::show(&mut cols[0], &input, &mut self.selection);
+                            ScrollArea::vertical()
+                                .id_salt("charts")
+                                .show(&mut cols[1], |ui| charts::show(ui, &scenario, &shared.history, &focus));
+                        });
+                    }
+                }
+            });
+        }
+        let generation = loaded.session.shared().generation;
+        self.loaded = Some(Loaded { generation, ..loaded });
+        for a in actions {
+            self.act(a);
+        }
+    }
+
+    fn act(&mut self, a: Action) {
+        let Some(l) = &self.loaded else { return };
+        match a {
+            Action::Play => l.session.play(),
+            Action::Pause => l.session.pause(),
+            Action::Step(n) => l.session.step(n),
+            Action::Speed(s) => l.session.set_speed(s),
+            Action::Apply(c) => l.session.apply(c),
+            Action::Reset(seed) => l.session.reset(seed),
+            Action::SaveLog => {
+                let log = l.session.log();
+                self.status = Some(match save_log(Path::new(self.log_path.trim()), &log) {
+                    Ok(()) => {
+                        format!("saved {} commands, {} blocks, to {}", log.commands.len(), log.blocks, self.log_path)
+                    }
+                    Err(e) => format!("cannot save: {e}"),
+                });
+            }
+            Action::Close => {
+                self.loaded = None;
+                self.layout_reset();
+            }
+        }
+    }
+
+    fn controls(&mut self, ui: &mut Ui, s: &Scenario, shared: &crate::session::Shared, actions: &mut Vec<Action>) {
+        ui.horizontal_wrapped(|ui| {
+            ui.strong(format!("{} ", s.name));
+            if shared.playing {
+                if ui.button("Pause").clicked() {
+                    actions.push(Action::Pause);
+                }
+            } else if ui.button("Play").clicked() {
+                actions.push(Action::Play);
+            }
+            if ui.button("Step 1").clicked() {
+                actions.push(Action::Step(1));
+            }
+            if ui.button("Step N").clicked() {
+                actions.push(Action::Step(self.step_n));
+            }
+            let n = ui.label("N");
+            ui.add(egui::DragValue::new(&mut self.step_n).range(1..=1_000_000)).labelled_by(n.id);
+            ui.separator();
+            if ui.checkbox(&mut self.max_speed, "max speed").changed() {
+                actions.push(Action::Speed(if self.max_speed {
+                    Speed::Max
+                } else {
+                    Speed::BlocksPerSecond(self.speed)
+                }));
+            }
+            ui.add_enabled_ui(!self.max_speed, |ui| {
+                let l = ui.label("blocks/s");
+                let r = ui.add(egui::Slider::new(&mut self.speed, 1.0..=5000.0).logarithmic(true)).labelled_by(l.id);
+                if r.changed() {
+                    actions.push(Action::Speed(Speed::BlocksPerSecond(self.speed)));
+                }
+            });
+            ui.separator();
+            let l = ui.label("seed");
+            ui.add(egui::DragValue::new(&mut self.seed)).labelled_by(l.id);
+            if ui.button("Reset").clicked() {
+                actions.push(Action::Reset(self.seed));
+            }
+            ui.separator();
+            ui.strong(format!("Block {}", shared.block));
+            ui.label(format!("{:.0} blocks/s", shared.rate));
+            if let Some(f) = self.frames.stats() {
+                ui.label(format!("UI {:.1} ms", f.p50_ms));
+            }
+            ui.separator();
+            let l = ui.label("log file");
+            ui.add(egui::TextEdit::singleline(&mut self.log_path).desired_width(160.0)).labelled_by(l.id);
+            if ui.button("Save command log").clicked() {
+                actions.push(Action::SaveLog);
+            }
+            if ui.button("Close world").clicked() {
+                actions.push(Action::Close);
+            }
+        });
+        if let Some(e) = &shared.error {
+            ui.colored_label(Color32::from_rgb(230, 80, 80), e);
+        }
+        if let Some(m) = &self.status {
+            ui.label(m);
+        }
+    }
+
+    fn entities(&mut self, ui: &mut Ui, s: &Scenario) {
+        let sel = &mut self.selection;
+        egui::CollapsingHeader::new("Pools").default_open(true).show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                for p in &s.pools {
+                    ui.selectable_value(sel, Some(Selection::Pool(p.id)), &p.name);
+                }
+            });
+        });
+        if !s.vaults.is_empty() {
+            egui::CollapsingHeader::new("Vaults").default_open(true).show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    for v in &s.vaults {
+                        ui.selectable_value(sel, Some(Selection::Vault(v.id)), &v.name);
+                    }
+                });
+            });
+        }
+        egui::CollapsingHeader::new("Agents").default_open(false).show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                for a in &s.agents {
+                    ui.selectable_value(sel, Some(Selection::Agent(AgentId(a.id.0))), &a.name);
+                }
+            });
+        });
+        egui::CollapsingHeader::new("Tokens").default_open(false).show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                for (k, t) in s.tokens.iter().enumerate() {
+                    ui.selectable_value(sel, Some(Selection::Token(TokenId(k as u16))), &t.symbol);
+                }
+            });
+        });
+    }
+
+    fn shock_form(&mut self, ui: &mut Ui, s: &Scenario, actions: &mut Vec<Action>) {
+        ui.strong("Shock");
+        let assets: Vec<&str> = s.market.assets.iter().map(|a| s.tokens[a.token.index()].symbol.as_str()).collect();
+        if assets.is_empty() {
+            ui.label("this world has no price process to shock");
+            return;
+        }
+        self.shock.token = self.shock.token.min(assets.len() - 1);
+        egui::ComboBox::from_label("token").selected_text(assets[self.shock.token]).show_ui(ui, |ui| {
+            for (k, a) in assets.iter().enumerate() {
+                ui.selectable_value(&mut self.shock.token, k, *a);
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("change %");
+            ui.add(egui::DragValue::new(&mut self.shock.change_percent).range(-99.0..=500.0).speed(0.5))
+                .labelled_by(l.id);
+            let l = ui.label("over blocks");
+            ui.add(egui::DragValue::new(&mut self.shock.blocks).range(1..=10_000)).labelled_by(l.id);
+        });
+        if ui.button("Apply shock").clicked() {
+            actions.push(Action::Apply(Command::Shock {
+                token: assets[self.shock.token].to_string(),
+                change: self.shock.change_percent / 100.0,
+                blocks: self.shock.blocks,
+            }));
+        }
+    }
+
+    fn vault_form(
+        &mut self,
+        ui: &mut Ui,
+        s: &Scenario,
+        snap: Option<&meshsim_core::Snapshot>,
+        actions: &mut Vec<Action>,
+    ) {
+        ui.strong("What-if: vault parameters");
+        if s.vaults.is_empty() {
+            ui.label("this world has no vaults");
+            return;
+        }
+        let f = &mut self.vault_form;
+        f.vault = f.vault.min(s.vaults.len() - 1);
+        egui::ComboBox::from_label("vault").selected_text(&s.vaults[f.vault].name).show_ui(ui, |ui| {
+            for (k, v) in s.vaults.iter().enumerate() {
+                ui.selectable_value(&mut f.vault, k, &v.name);
+            }
+        });
+        // the form starts from the vault's current parameters
+        let current = snap.and_then(|x| x.vaults.get(f.vault)).map(|v| &v.spec);
+        if f.loaded_for != Some(f.vault)
+            && let Some(spec) = current
+        {
+            f.band = match spec.trigger {
+                Trigger::Threshold { band, .. } => band,
+                Trigger::VolatilityAdjusted { base_band, .. } => base_band,
+                Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
+            };
+            f.slippage = spec.slippage;
+            f.capped = spec.max_trade_value.is_some();
+            f.cap = spec.max_trade_value.unwrap_or(f.cap);
+            f.private_relay = spec.private_relay;
+            f.loaded_for = Some(f.vault);
+        }
+        let Some(spec) = current else { return };
+        let has_band = matches!(spec.trigger, Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. });
+        Grid::show_form(ui, |ui| {
+            if has_band {
+                let l = ui.label("band");
+                ui.add(egui::DragValue::new(&mut f.band).range(0.0001..=0.5).speed(0.001)).labelled_by(l.id);
+                ui.end_row();
+            }
+            let l = ui.label("slippage");
+            ui.add(egui::DragValue::new(&mut f.slippage).range(0.0001..=0.5).speed(0.001)).labelled_by(l.id);
+            ui.end_row();
+            ui.checkbox(&mut f.capped, "cap per block");
+            let l = ui.label("max trade value");
+            ui.add_enabled(f.capped, egui::DragValue::new(&mut f.cap).range(1.0..=1e12)).labelled_by(l.id);
+            ui.end_row();
+            ui.checkbox(&mut f.private_relay, "private relay");
+            ui.end_row();
+        });
+        if ui.button("Apply to vault").clicked() {
+            let name = s.vaults[f.vault].name.clone();
+            let mut set = |param| actions.push(Action::Apply(Command::SetVault { vault: name.clone(), param }));
+            let band = match spec.trigger {
+                Trigger::Threshold { band, .. } => band,
+                Trigger::VolatilityAdjusted { base_band, .. } => base_band,
+                _ => f.band,
+            };
+            if has_band && f.band != band {
+                set(VaultParam::Band(f.band));
+            }
+            if f.slippage != spec.slippage {
+                set(VaultParam::Slippage(f.slippage));
+            }
+            let cap = f.capped.then_some(f.cap);
+            if cap != spec.max_trade_value {
+                set(VaultParam::MaxTradeValue(cap));
+            }
+            if f.private_relay != spec.private_relay {
+                set(VaultParam::PrivateRelay(f.private_relay));
+            }
+        }
+    }
+}
+
+/// Two-column grid for the forms.
+struct Grid;
+
+impl Grid {
+    fn show_form(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
+        egui::Grid::new("vault-form").num_columns(3).show(ui, add);
+    }
+}
+
+/// Writes a command log atomically (a temporary file, then a rename).
+pub fn save_log(path: &Path, log: &CommandLog) -> std::io::Result<()> {
+    let tmp = path.with_extension("ron.partial");
+    std::fs::write(&tmp, log.to_ron())?;
+    std::fs::rename(&tmp, path)
+}
+
+impl eframe::App for MeshsimApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}
+
+/// Waits for the session to be idle, for tests and scripts (true if it became idle).
+pub fn wait_idle(app: &MeshsimApp, timeout: Duration) -> bool {
+    app.session().is_some_and(|s| s.wait_idle(timeout))
+}

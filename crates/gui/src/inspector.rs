@@ -1,0 +1,158 @@
+//! The inspector: the full state of the selected pool, vault, agent or token, with its pending
+//! transactions.
+
+use egui::{Grid, Ui};
+use meshsim_core::Snapshot;
+use meshsim_core::tx::{Sender, Tx, Visibility};
+use meshsim_scenario::{Scenario, Trigger};
+
+use crate::Selection;
+use crate::fmt::{amount, number, percent};
+
+fn row(ui: &mut Ui, key: &str, value: impl Into<egui::WidgetText>) {
+    ui.label(key);
+    ui.label(value);
+    ui.end_row();
+}
+
+fn token(s: &Scenario, t: meshsim_scenario::TokenId) -> (&str, u8) {
+    s.tokens.get(t.index()).map_or(("?", 0), |x| (x.symbol.as_str(), x.decimals))
+}
+
+fn pending(ui: &mut Ui, s: &Scenario, txs: &[&Tx]) {
+    ui.label(format!("pending transactions: {}", txs.len()));
+    for t in txs {
+        let (sym, dec) = token(s, t.legs[0].token_in);
+        let vis = if t.visibility == Visibility::Private { "private" } else { "public" };
+        ui.label(format!(
+            "#{} {} {} {sym}, min out {}, deadline block {}, {vis}",
+            t.id.0,
+            t.kind.name(),
+            amount(t.amount_in, dec),
+            t.min_out,
+            t.deadline_block
+        ));
+    }
+}
+
+/// Draws the inspector for `sel`.
+pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
+    match sel {
+        Selection::Pool(id) => {
+            let (Some(p), Some(spec)) = (snap.pools.get(id.index()), s.pools.get(id.index())) else { return };
+            ui.heading(format!("Pool {}", p.name));
+            Grid::new("pool").num_columns(2).striped(true).show(ui, |ui| {
+                row(ui, "kind", p.kind.name());
+                for (t, b) in spec.tokens.iter().zip(&p.balances) {
+                    let (sym, dec) = token(s, *t);
+                    row(ui, &format!("balance {sym}"), amount(*b, dec));
+                }
+                let (s0, _) = token(s, spec.tokens[0]);
+                let (s1, _) = token(s, spec.tokens[1]);
+                row(ui, "price", format!("{} {s1} per {s0}", number(p.price)));
+                row(ui, "deviation from external", percent(p.deviation));
+                row(ui, "fee", percent(p.fee));
+                row(ui, "value", number(p.value));
+                if let Some(m) = snap.metrics.pools.get(id.index()) {
+                    row(ui, "trades", m.trades.to_string());
+                    row(ui, "volume", number(m.volume));
+                    row(ui, "LP fees", number(m.fees));
+                    row(ui, "arbitrage profit", number(m.arbitrage_profit));
+                    row(ui, "LVR", number(m.lvr()));
+                }
+            });
+        }
+        Selection::Vault(id) => {
+            let Some(v) = snap.vaults.get(id.index()) else { return };
+            ui.heading(format!("Vault {}", v.name));
+            Grid::new("vault").num_columns(2).striped(true).show(ui, |ui| {
+                row(ui, "NAV", number(v.nav));
+                row(ui, "share price", format!("{:.6}", v.share_price));
+                row(ui, "buy-and-hold NAV", number(v.hold_nav));
+                row(ui, "continuous NAV", number(v.continuous_nav));
+                for (k, t) in v.tokens.iter().enumerate() {
+                    let (sym, dec) = token(s, *t);
+                    row(
+                        ui,
+                        sym,
+                        format!(
+                            "{}  weight {} / target {}",
+                            amount(v.balances[k], dec),
+                            percent(v.weights[k]),
+                            percent(v.targets[k])
+                        ),
+                    );
+                }
+                let trigger = match v.spec.trigger {
+                    Trigger::Threshold { band, relative } => {
+                        format!("threshold {}{}", percent(band), if relative { " (relative)" } else { "" })
+                    }
+                    Trigger::PeriodicBlocks(n) => format!("every {n} blocks"),
+                    Trigger::PeriodicSeconds(x) => format!("every {x} s"),
+                    Trigger::VolatilityAdjusted { base_band, .. } => {
+                        format!("volatility-adjusted, base {}", percent(base_band))
+                    }
+                };
+                row(ui, "trigger", trigger);
+                row(ui, "band now", percent(v.band));
+                row(ui, "slippage", percent(v.spec.slippage));
+                row(ui, "max trade value", v.spec.max_trade_value.map_or("none".into(), number));
+                row(ui, "private relay", if v.spec.private_relay { "yes" } else { "no" });
+                row(ui, "rebalancing", if v.in_progress { "in progress" } else { "idle" });
+                row(ui, "last rebalance", v.last_rebalance.map_or("never".into(), |b| format!("block {b}")));
+                if let Some(m) = snap.metrics.vaults.get(id.index()) {
+                    row(ui, "rebalances", m.rebalances.to_string());
+                    row(ui, "failed", format!("{} {}", m.failed, m.last_failure));
+                    row(
+                        ui,
+                        "gas / fees / impact",
+                        format!("{} / {} / {}", number(m.gas_value), number(m.fees), number(m.slippage)),
+                    );
+                    row(ui, "sandwiched", format!("{} (loss {})", m.sandwiched, number(m.mev_loss)));
+                    row(ui, "arbitrage after its trades", number(m.arbitrage_after));
+                }
+            });
+            let mine: Vec<&Tx> = snap.pending.iter().filter(|t| t.sender == Sender::Vault(id)).collect();
+            pending(ui, s, &mine);
+        }
+        Selection::Agent(id) => {
+            let Some(a) = snap.agents.get(id.index()) else { return };
+            ui.heading(format!("Agent {}", a.name));
+            Grid::new("agent").num_columns(2).striped(true).show(ui, |ui| {
+                let kind = s.agents.get(id.index()).map_or(a.kind, |x| match x.kind {
+                    meshsim_scenario::AgentKind::Arbitrageur { .. } => "CEX-DEX arbitrageur",
+                    meshsim_scenario::AgentKind::CycleArbitrageur { .. } => "cyclic arbitrageur",
+                    meshsim_scenario::AgentKind::Searcher { .. } => "searcher",
+                });
+                row(ui, "kind", kind);
+                row(ui, "profit", number(a.profit));
+                if let Some(m) = snap.metrics.agents.get(id.index()) {
+                    row(ui, "MEV profit", number(m.mev_profit));
+                    row(ui, "gas paid", number(m.gas_value));
+                    row(ui, "transactions", m.transactions.to_string());
+                }
+                for (k, b) in a.balances.iter().enumerate() {
+                    if *b > 0 && k < s.tokens.len() {
+                        let (sym, dec) = (&s.tokens[k].symbol, s.tokens[k].decimals);
+                        row(ui, &format!("balance {sym}"), amount(*b, dec));
+                    }
+                }
+            });
+            let mine: Vec<&Tx> = snap.pending.iter().filter(|t| t.sender == Sender::Agent(id)).collect();
+            pending(ui, s, &mine);
+        }
+        Selection::Token(id) => {
+            let Some(t) = snap.tokens.get(id.index()) else { return };
+            ui.heading(format!("Token {}", t.symbol));
+            Grid::new("token").num_columns(2).striped(true).show(ui, |ui| {
+                row(ui, "external price", number(t.price));
+                row(ui, "decimals", t.decimals.to_string());
+                for (o, price) in s.oracles.iter().zip(&snap.oracle_prices) {
+                    if o.token == id {
+                        row(ui, &format!("oracle {}", o.name), number(*price));
+                    }
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! meshsim's window (egui / eframe): open a world, play it block by block, and watch the
+//! liquidity mesh react: prices, vault weights, trades, sandwiches and cascades as they happen.
+//! Shocks and vault changes made here are logged as commands, so a session replays headless
+//! with `meshsim run WORLD --commands FILE` to the same digest.
+//!
+//! The simulation runs on its own thread ([`session`]); the window only reads what it publishes
+//! and sends it orders.
+
+pub mod app;
+pub mod charts;
+pub mod events;
+pub mod fmt;
+pub mod history;
+pub mod inspector;
+pub mod mesh;
+pub mod session;
+
+pub use app::MeshsimApp;
+
+use meshsim_scenario::{AgentId, PoolId, TokenId, VaultId};
+
+/// What the inspector shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// A pool.
+    Pool(PoolId),
+    /// A vault.
+    Vault(VaultId),
+    /// An agent.
+    Agent(AgentId),
+    /// A token.
+    Token(TokenId),
+}

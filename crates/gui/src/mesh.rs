@@ -1,0 +1,277 @@
+//! The mesh view: tokens on a circle, pools between the tokens they hold (sized by liquidity,
+//! coloured by their deviation from the external price), vaults on an outer ring tied to their
+//! tokens, and the last blocks' trades drawn as flows through the pools.
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2, pos2, vec2};
+use meshsim_core::Snapshot;
+use meshsim_core::record::TradeRow;
+use meshsim_core::tx::{Sender, TxKind};
+use meshsim_scenario::{PoolId, Scenario, TokenId, VaultId};
+
+use crate::Selection;
+
+/// Node positions in a unit square ([-1, 1] on both axes), computed once per world.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    tokens: Vec<Pos2>,
+    pools: Vec<Pos2>,
+    vaults: Vec<Pos2>,
+    pool_tokens: Vec<Vec<TokenId>>,
+    vault_tokens: Vec<Vec<TokenId>>,
+}
+
+impl Layout {
+    /// Lays `scenario` out.
+    pub fn new(scenario: &Scenario) -> Self {
+        let n = scenario.tokens.len().max(1);
+        let angle = |k: usize| std::f32::consts::TAU * k as f32 / n as f32 - std::f32::consts::FRAC_PI_2;
+        let tokens: Vec<Pos2> =
+            (0..scenario.tokens.len()).map(|k| pos2(0.62 * angle(k).cos(), 0.62 * angle(k).sin())).collect();
+        let pool_tokens: Vec<Vec<TokenId>> = scenario.pools.iter().map(|p| p.tokens.clone()).collect();
+        // pools between the same tokens fan out across the line joining them
+        let mut pools = Vec::with_capacity(pool_tokens.len());
+        for (k, ts) in pool_tokens.iter().enumerate() {
+            let centroid = ts.iter().fold(Vec2::ZERO, |a, t| a + tokens[t.index()].to_vec2()) / ts.len().max(1) as f32;
+            let siblings: Vec<usize> = (0..pool_tokens.len()).filter(|j| same_set(&pool_tokens[*j], ts)).collect();
+            let rank = siblings.iter().position(|j| *j == k).unwrap_or(0) as f32;
+            let spread = rank - (siblings.len() as f32 - 1.0) / 2.0;
+            let pos = if ts.len() == 2 {
+                let (a, b) = (tokens[ts[0].index()], tokens[ts[1].index()]);
+                let d = b - a;
+                let normal = vec2(-d.y, d.x).normalized();
+                (centroid + normal * spread * 0.09).to_pos2()
+            } else {
+                // three or more tokens: pulled toward the middle
+                (centroid * 0.6 + vec2(spread * 0.08, spread * 0.05)).to_pos2()
+            };
+            pools.push(pos);
+        }
+        let vault_tokens: Vec<Vec<TokenId>> = scenario
+            .vaults
+            .iter()
+            .map(|v| {
+                let mut t: Vec<TokenId> = v.holdings.iter().map(|(t, _)| *t).collect();
+                t.sort_unstable();
+                t.dedup();
+                t
+            })
+            .collect();
+        let nv = vault_tokens.len().max(1);
+        let vaults = (0..vault_tokens.len())
+            .map(|k| {
+                let a = std::f32::consts::TAU * (k as f32 + 0.5) / nv as f32 - std::f32::consts::FRAC_PI_2;
+                pos2(0.93 * a.cos(), 0.93 * a.sin())
+            })
+            .collect();
+        Layout { tokens, pools, vaults, pool_tokens, vault_tokens }
+    }
+}
+
+fn same_set(a: &[TokenId], b: &[TokenId]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
+
+/// Colour of a pool deviating `dev` (relative) from the external price with fee `fee`: green
+/// inside its no-arbitrage band, through amber, to red at three bands out.
+pub fn deviation_color(dev: f64, fee: f64) -> Color32 {
+    let band = fee.max(1e-4);
+    let x = ((dev.abs() / band - 1.0) / 2.0).clamp(0.0, 1.0) as f32;
+    let (g, r) = (Color32::from_rgb(70, 180, 90), Color32::from_rgb(220, 60, 50));
+    let amber = Color32::from_rgb(235, 170, 40);
+    if x < 0.5 { lerp(g, amber, x * 2.0) } else { lerp(amber, r, (x - 0.5) * 2.0) }
+}
+
+fn lerp(a: Color32, b: Color32, t: f32) -> Color32 {
+    let m = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t) as u8;
+    Color32::from_rgb(m(a.r(), b.r()), m(a.g(), b.g()), m(a.b(), b.b()))
+}
+
+/// Colour of a transaction kind in the flows and the event log.
+pub fn kind_color(kind: TxKind, reverted: bool) -> Color32 {
+    if reverted {
+        return Color32::from_rgb(150, 150, 150);
+    }
+    match kind {
+        TxKind::Arbitrage | TxKind::CycleArbitrage => Color32::from_rgb(80, 150, 230),
+        TxKind::Rebalance => Color32::from_rgb(240, 150, 40),
+        TxKind::SandwichFront | TxKind::SandwichBack => Color32::from_rgb(230, 60, 80),
+        TxKind::Backrun => Color32::from_rgb(170, 100, 220),
+        _ => Color32::from_rgb(120, 200, 200),
+    }
+}
+
+/// What the view needs besides the snapshot.
+pub struct MeshInput<'a> {
+    /// The world.
+    pub scenario: &'a Scenario,
+    /// Its layout.
+    pub layout: &'a Layout,
+    /// State now.
+    pub snapshot: &'a Snapshot,
+    /// Transactions of the last few blocks.
+    pub recent: &'a [&'a TradeRow],
+    /// Pools of the highlighted cascade.
+    pub highlighted: &'a [PoolId],
+}
+
+/// Draws the mesh; a click selects the node under the pointer.
+pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection>) {
+    let size = ui.available_size().max(vec2(200.0, 200.0));
+    let (response, painter) = ui.allocate_painter(size, Sense::click());
+    let rect = response.rect;
+    let side = rect.width().min(rect.height()) * 0.46;
+    let center = rect.center();
+    let at = |p: Pos2| center + p.to_vec2() * side;
+    let s = input.snapshot;
+    let text = ui.visuals().text_color();
+    let faint = ui.visuals().weak_text_color().gamma_multiply(0.5);
+
+    // pool radii: by value, square-root scaled against the largest
+    let max_value = s.pools.iter().map(|p| p.value).fold(1.0, f64::max);
+    let radius = |k: usize| -> f32 {
+        let v = s.pools.get(k).map_or(0.0, |p| p.value);
+        (4.0 + 14.0 * (v / max_value).sqrt()) as f32
+    };
+
+    for (k, ts) in input.layout.pool_tokens.iter().enumerate() {
+        for t in ts {
+            painter
+                .line_segment([at(input.layout.pools[k]), at(input.layout.tokens[t.index()])], Stroke::new(1.0, faint));
+        }
+    }
+    for (k, ts) in input.layout.vault_tokens.iter().enumerate() {
+        for t in ts {
+            painter.line_segment(
+                [at(input.layout.vaults[k]), at(input.layout.tokens[t.index()])],
+                Stroke::new(0.8, faint.gamma_multiply(0.6)),
+            );
+        }
+    }
+    // flows: token in -> pool -> token out, fading with age
+    let newest = input.recent.iter().map(|t| t.block).max().unwrap_or(0);
+    for t in input.recent {
+        let age = newest.saturating_sub(t.block) as f32;
+        let alpha = (1.0 - age / 6.0).clamp(0.15, 1.0);
+        let color = kind_color(t.kind, t.reverted).gamma_multiply(alpha);
+        let width = if t.reverted { 1.0 } else { (1.5 + (t.value_in.max(1.0) as f32).log10() * 0.6).min(6.0) };
+        let mut from = at(input.layout.tokens[t.token_in.index()]);
+        for p in &t.pools {
+            let via = at(input.layout.pools[p.index()]);
+            painter.line_segment([from, via], Stroke::new(width, color));
+            from = via;
+        }
+        painter.line_segment([from, at(input.layout.tokens[t.token_out.index()])], Stroke::new(width, color));
+    }
+
+    for (k, p) in s.pools.iter().enumerate() {
+        let pos = at(input.layout.pools[k]);
+        let r = radius(k);
+        painter.circle_filled(pos, r, deviation_color(p.deviation, p.fee));
+        if input.highlighted.contains(&p.id) {
+            painter.circle_stroke(pos, r + 4.0, Stroke::new(2.5, Color32::from_rgb(250, 220, 60)));
+        }
+        if *selection == Some(Selection::Pool(p.id)) {
+            painter.circle_stroke(pos, r + 2.0, Stroke::new(2.0, text));
+        }
+    }
+    for (k, t) in s.tokens.iter().enumerate() {
+        let pos = at(input.layout.tokens[k]);
+        painter.circle_filled(pos, 20.0, ui.visuals().widgets.inactive.bg_fill);
+        let stroke = if *selection == Some(Selection::Token(TokenId(k as u16))) { 2.5 } else { 1.0 };
+        painter.circle_stroke(pos, 20.0, Stroke::new(stroke, text));
+        painter.text(pos, Align2::CENTER_CENTER, &t.symbol, FontId::proportional(12.0), text);
+    }
+    for (k, v) in s.vaults.iter().enumerate() {
+        let pos = at(input.layout.vaults[k]);
+        let tracking: f64 = v.weights.iter().zip(&v.targets).map(|(w, t)| (w - t) * (w - t)).sum::<f64>().sqrt();
+        let fill = deviation_color(tracking, v.band.max(1e-3));
+        let r = Rect::from_center_size(pos, vec2(16.0, 16.0));
+        painter.rect_filled(r, 3.0, fill);
+        if *selection == Some(Selection::Vault(v.id)) {
+            painter.rect_stroke(r.expand(3.0), 3.0, Stroke::new(2.0, text), egui::StrokeKind::Outside);
+        }
+        painter.text(pos + vec2(0.0, 14.0), Align2::CENTER_TOP, &v.name, FontId::proportional(10.0), text);
+    }
+
+    if response.clicked()
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        *selection = pick(input, p, &at, &radius).or(*selection);
+    }
+    // the name of the node under the pointer
+    if let Some(p) = response.hover_pos()
+        && let Some(sel) = pick(input, p, &at, &radius)
+    {
+        let name = match sel {
+            Selection::Pool(id) => s
+                .pools
+                .get(id.index())
+                .map(|x| format!("{} ({}, {:+.3} % from external)", x.name, x.kind.name(), x.deviation * 100.0)),
+            Selection::Token(id) => s.tokens.get(id.index()).map(|x| format!("{} {:.4}", x.symbol, x.price)),
+            Selection::Vault(id) => s.vaults.get(id.index()).map(|x| format!("{} NAV {:.0}", x.name, x.nav)),
+            Selection::Agent(_) => None,
+        };
+        if let Some(name) = name {
+            let galley = painter.layout_no_wrap(name, FontId::proportional(12.0), text);
+            let r = Rect::from_min_size(p + vec2(12.0, 12.0), galley.size()).expand(4.0);
+            painter.rect_filled(r, 3.0, ui.visuals().extreme_bg_color);
+            painter.galley(r.min + vec2(4.0, 4.0), galley, text);
+        }
+    }
+    // legend
+    let legend = [
+        ("arbitrage", kind_color(TxKind::Arbitrage, false)),
+        ("rebalance", kind_color(TxKind::Rebalance, false)),
+        ("sandwich", kind_color(TxKind::SandwichFront, false)),
+        ("back-run", kind_color(TxKind::Backrun, false)),
+    ];
+    for (k, (name, c)) in legend.iter().enumerate() {
+        let y = rect.top() + 10.0 + 14.0 * k as f32;
+        painter.line_segment([pos2(rect.left() + 8.0, y), pos2(rect.left() + 24.0, y)], Stroke::new(3.0, *c));
+        painter.text(pos2(rect.left() + 28.0, y), Align2::LEFT_CENTER, *name, FontId::proportional(10.0), text);
+    }
+}
+
+fn pick(input: &MeshInput<'_>, p: Pos2, at: &dyn Fn(Pos2) -> Pos2, radius: &dyn Fn(usize) -> f32) -> Option<Selection> {
+    let mut best: Option<(f32, Selection)> = None;
+    let mut consider = |d: f32, reach: f32, sel: Selection| {
+        if d <= reach && best.as_ref().is_none_or(|(b, _)| d < *b) {
+            best = Some((d, sel));
+        }
+    };
+    for (k, pos) in input.layout.pools.iter().enumerate() {
+        consider(at(*pos).distance(p), radius(k) + 4.0, Selection::Pool(PoolId(k as u32)));
+    }
+    for (k, pos) in input.layout.tokens.iter().enumerate() {
+        consider(at(*pos).distance(p), 22.0, Selection::Token(TokenId(k as u16)));
+    }
+    for (k, pos) in input.layout.vaults.iter().enumerate() {
+        consider(at(*pos).distance(p), 12.0, Selection::Vault(VaultId(k as u32)));
+    }
+    best.map(|b| b.1)
+}
+
+/// The entity a transaction's sender is.
+pub fn sender_selection(sender: Sender) -> Selection {
+    match sender {
+        Sender::Agent(a) => Selection::Agent(a),
+        Sender::Vault(v) => Selection::Vault(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_run_from_green_inside_the_band_to_red_far_outside() {
+        let inside = deviation_color(0.001, 0.003);
+        let far = deviation_color(0.02, 0.003);
+        assert!(inside.g() > inside.r(), "{inside:?}");
+        assert!(far.r() > far.g(), "{far:?}");
+        assert_eq!(deviation_color(-0.02, 0.003), far, "symmetric");
+    }
+}

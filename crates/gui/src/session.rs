@@ -1,0 +1,465 @@
+//! The simulation runs on its own thread; the window reads what it publishes.
+//!
+//! The worker owns the [`Simulation`] and takes orders through a channel (play, pause, step,
+//! speed, commands, reset). After each chunk of blocks it appends the new rows to the shared
+//! history and, at most about 30 times a second (and whenever it stops), publishes a snapshot.
+//! The window never touches the simulation: it locks [`Shared`] briefly to read. Commands
+//! apply between blocks and are logged with the block count at which they applied, so a
+//! session replays headless to the same digest.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use meshsim_core::cascade::Cascade;
+use meshsim_core::{SimOptions, Simulation, Snapshot};
+use meshsim_scenario::commands::{Command, CommandLog, TimedCommand};
+use meshsim_scenario::{AgentKind, Scenario};
+
+use crate::history::{Events, History};
+
+/// How fast to play.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// At most this many blocks per second.
+    BlocksPerSecond(f64),
+    /// As fast as the engine goes.
+    Max,
+}
+
+enum Control {
+    Play,
+    Pause,
+    Step(u64),
+    Speed(Speed),
+    Apply(Command),
+    Reset(u64),
+    Shutdown,
+}
+
+/// What the worker publishes.
+pub struct Shared {
+    /// The world.
+    pub scenario: Arc<Scenario>,
+    /// Seed of this run.
+    pub seed: u64,
+    /// Playing (not paused).
+    pub playing: bool,
+    /// Blocks still to run of a step request.
+    pub steps_left: u64,
+    /// Blocks run.
+    pub block: u64,
+    /// State after the last published block.
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// Digest of that state.
+    pub digest: String,
+    /// Per-block series for the charts.
+    pub history: History,
+    /// Recent transactions.
+    pub events: Events,
+    /// Cascades so far, with their recovery time.
+    pub cascades: Vec<(Cascade, Option<u64>)>,
+    /// The session's commands.
+    pub log: CommandLog,
+    /// The last error (a rejected command, or a failed block, which pauses the run).
+    pub error: Option<String>,
+    /// Blocks per second over the last chunks.
+    pub rate: f64,
+    /// Bumped on every reset, so that views drop stale selections.
+    pub generation: u64,
+    /// Orders the worker has taken so far (see [`Session::wait_idle`]).
+    pub handled: u64,
+}
+
+/// A running world.
+pub struct Session {
+    shared: Arc<Mutex<Shared>>,
+    control: Sender<Control>,
+    worker: Option<JoinHandle<()>>,
+    sent: std::sync::atomic::AtomicU64,
+}
+
+impl Session {
+    /// Starts a session of `scenario` at `seed`, paused at block 0. `repaint` is called after
+    /// each publication (the window's repaint request).
+    pub fn start(scenario: Scenario, seed: u64, repaint: impl Fn() + Send + 'static) -> Result<Self, String> {
+        let scenario = Arc::new(scenario);
+        let sim = build(&scenario, seed)?;
+        let shared = Arc::new(Mutex::new(Shared {
+            scenario: scenario.clone(),
+            seed,
+            playing: false,
+            steps_left: 0,
+            block: 0,
+            snapshot: None,
+            digest: String::new(),
+            history: History::new(&scenario),
+            events: Events::default(),
+            cascades: Vec::new(),
+            log: CommandLog::new(&scenario, seed),
+            error: None,
+            rate: 0.0,
+            generation: 0,
+            handled: 0,
+        }));
+        let (tx, rx) = mpsc::channel();
+        let mut worker = Worker::new(sim, scenario, seed, shared.clone(), Box::new(repaint));
+        worker.publish();
+        let handle = std::thread::Builder::new()
+            .name("meshsim-sim".into())
+            .spawn(move || worker.run(rx))
+            .map_err(|e| format!("cannot start the simulation thread: {e}"))?;
+        Ok(Session { shared, control: tx, worker: Some(handle), sent: std::sync::atomic::AtomicU64::new(0) })
+    }
+
+    /// Reads what the worker published. Hold it briefly: the worker waits for it.
+    pub fn shared(&self) -> MutexGuard<'_, Shared> {
+        // a worker that panicked while holding the lock left data that is still readable
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn send(&self, c: Control) {
+        // a closed channel means the worker has gone; the window shows its last state
+        if self.control.send(c).is_ok() {
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Plays.
+    pub fn play(&self) {
+        self.send(Control::Play);
+    }
+    /// Pauses.
+    pub fn pause(&self) {
+        self.send(Control::Pause);
+    }
+    /// Runs `n` more blocks, then pauses.
+    pub fn step(&self, n: u64) {
+        self.send(Control::Step(n));
+    }
+    /// Sets the speed.
+    pub fn set_speed(&self, s: Speed) {
+        self.send(Control::Speed(s));
+    }
+    /// Applies a command before the next block (and logs it).
+    pub fn apply(&self, c: Command) {
+        self.send(Control::Apply(c));
+    }
+    /// Restarts the world at `seed`, paused at block 0, with an empty log.
+    pub fn reset(&self, seed: u64) {
+        self.send(Control::Reset(seed));
+    }
+
+    /// The session's command log, ready to save.
+    pub fn log(&self) -> CommandLog {
+        let s = self.shared();
+        let mut log = s.log.clone();
+        log.blocks = s.block;
+        log
+    }
+
+    /// Waits until the worker has taken every order sent so far and is idle (paused, no steps
+    /// left, its state published), or `timeout` passes; true if idle.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        #[allow(clippy::disallowed_methods)] // wall clock of the front end only
+        let start = std::time::Instant::now();
+        while start.elapsed() < timeout {
+            {
+                let sent = self.sent.load(std::sync::atomic::Ordering::SeqCst);
+                let s = self.shared();
+                if s.handled >= sent
+                    && !s.playing
+                    && s.steps_left == 0
+                    && s.snapshot.as_ref().is_some_and(|x| x.block == s.block)
+                {
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.send(Control::Shutdown);
+        if let Some(h) = self.worker.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn build(scenario: &Scenario, seed: u64) -> Result<Simulation, String> {
+    let mut s = scenario.clone();
+    s.seed = seed;
+    let options = SimOptions { record: true, check_conservation: cfg!(debug_assertions), vault_every: 1 };
+    Simulation::with_options(&s, options).map_err(|e| e.to_string())
+}
+
+/// Running totals the charts follow, from the engine's metrics.
+struct Totals {
+    arbitrageurs: Vec<usize>,
+    searchers: Vec<usize>,
+}
+
+impl Totals {
+    fn new(s: &Scenario) -> Self {
+        let mut t = Totals { arbitrageurs: Vec::new(), searchers: Vec::new() };
+        for (k, a) in s.agents.iter().enumerate() {
+            match a.kind {
+                AgentKind::Searcher { .. } => t.searchers.push(k),
+                AgentKind::Arbitrageur { .. } | AgentKind::CycleArbitrageur { .. } => t.arbitrageurs.push(k),
+            }
+        }
+        t
+    }
+
+    /// Gas paid, arbitrage profit, searcher profit, vaults' sandwich loss.
+    fn read(&self, sim: &Simulation) -> [f64; 4] {
+        let m = sim.metrics();
+        let sum = |ids: &[usize], f: fn(&meshsim_core::metrics::AgentMetrics) -> f64| {
+            ids.iter().filter_map(|k| m.agents.get(*k)).map(f).sum::<f64>()
+        };
+        [
+            m.gas_value,
+            sum(&self.arbitrageurs, |a| a.profit),
+            sum(&self.searchers, |a| a.mev_profit),
+            m.vaults.iter().map(|v| v.mev_loss).sum(),
+        ]
+    }
+}
+
+struct Worker {
+    sim: Simulation,
+    scenario: Arc<Scenario>,
+    seed: u64,
+    shared: Arc<Mutex<Shared>>,
+    repaint: Box<dyn Fn() + Send>,
+    totals: Totals,
+    playing: bool,
+    steps_left: u64,
+    speed: Speed,
+    log: CommandLog,
+    // pacing of rate-limited play: blocks run since `paced_from`
+    paced_from: Option<std::time::Instant>,
+    paced_blocks: u64,
+    last_publish: Option<std::time::Instant>,
+    rate: f64,
+    handled: u64,
+}
+
+/// Longest stretch of simulation between looks at the channel.
+const CHUNK: Duration = Duration::from_millis(8);
+/// Publications per second at most while running.
+const PUBLISH_EVERY: Duration = Duration::from_millis(33);
+
+#[allow(clippy::disallowed_methods)] // wall-clock pacing of the front end; never reaches results
+fn now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+impl Worker {
+    fn new(
+        sim: Simulation,
+        scenario: Arc<Scenario>,
+        seed: u64,
+        shared: Arc<Mutex<Shared>>,
+        repaint: Box<dyn Fn() + Send>,
+    ) -> Self {
+        Worker {
+            totals: Totals::new(&scenario),
+            log: CommandLog::new(&scenario, seed),
+            sim,
+            scenario,
+            seed,
+            shared,
+            repaint,
+            playing: false,
+            steps_left: 0,
+            speed: Speed::BlocksPerSecond(20.0),
+            paced_from: None,
+            paced_blocks: 0,
+            last_publish: None,
+            rate: 0.0,
+            handled: 0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn run(mut self, rx: Receiver<Control>) {
+        loop {
+            let idle = !self.playing && self.steps_left == 0;
+            // idle: sleep until told something; running: only look
+            let first = if idle {
+                match rx.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return,
+                }
+            } else {
+                match rx.recv_timeout(Duration::ZERO) {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            };
+            let mut changed = false;
+            for c in first.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+                match c {
+                    Control::Shutdown => return,
+                    other => {
+                        self.handle(other);
+                        self.handled += 1;
+                        changed = true;
+                    }
+                }
+            }
+            if self.playing || self.steps_left > 0 {
+                self.run_chunk();
+            } else if changed {
+                self.publish();
+            }
+        }
+    }
+
+    fn handle(&mut self, c: Control) {
+        match c {
+            Control::Play => {
+                self.playing = true;
+                self.steps_left = 0;
+                self.paced_from = None;
+            }
+            Control::Pause => {
+                self.playing = false;
+                self.steps_left = 0;
+            }
+            Control::Step(n) => {
+                self.playing = false;
+                self.steps_left = self.steps_left.saturating_add(n);
+            }
+            Control::Speed(s) => {
+                self.speed = s;
+                self.paced_from = None;
+            }
+            Control::Apply(command) => {
+                let block = self.sim.block();
+                match self.sim.apply(&command) {
+                    Ok(()) => self.log.commands.push(TimedCommand { block, command }),
+                    Err(e) => self.lock().error = Some(e.to_string()),
+                }
+            }
+            Control::Reset(seed) => match build(&self.scenario, seed) {
+                Ok(sim) => {
+                    self.sim = sim;
+                    self.seed = seed;
+                    self.playing = false;
+                    self.steps_left = 0;
+                    self.log = CommandLog::new(&self.scenario, seed);
+                    let mut s = self.lock();
+                    s.history = History::new(&self.scenario);
+                    s.events = Events::default();
+                    s.cascades.clear();
+                    s.seed = seed;
+                    s.error = None;
+                    s.generation += 1;
+                }
+                Err(e) => self.lock().error = Some(e),
+            },
+            Control::Shutdown => {}
+        }
+    }
+
+    /// Blocks allowed now under the speed setting.
+    fn due(&mut self) -> u64 {
+        if self.steps_left > 0 {
+            return self.steps_left;
+        }
+        match self.speed {
+            Speed::Max => u64::MAX,
+            Speed::BlocksPerSecond(r) => {
+                let from = *self.paced_from.get_or_insert_with(|| {
+                    self.paced_blocks = 0;
+                    now()
+                });
+                let allowed = (from.elapsed().as_secs_f64() * r.max(0.01)) as u64 + 1;
+                allowed.saturating_sub(self.paced_blocks)
+            }
+        }
+    }
+
+    fn run_chunk(&mut self) {
+        let due = self.due();
+        if due == 0 {
+            // ahead of the requested speed: wait a little, but stay responsive
+            if let Speed::BlocksPerSecond(r) = self.speed {
+                std::thread::sleep(Duration::from_secs_f64((0.5 / r.max(0.01)).min(0.01)));
+            }
+            self.publish_if_due();
+            return;
+        }
+        let start = now();
+        let mut rows = Vec::new();
+        let mut ran = 0u64;
+        while ran < due && start.elapsed() < CHUNK {
+            if let Err(e) = self.sim.step_block() {
+                self.playing = false;
+                self.steps_left = 0;
+                self.lock().error = Some(format!("stopped: {e}"));
+                break;
+            }
+            ran += 1;
+            rows.push((self.sim.block(), self.totals.read(&self.sim)));
+        }
+        self.paced_blocks += ran;
+        self.steps_left = self.steps_left.saturating_sub(ran);
+        let secs = start.elapsed().as_secs_f64();
+        if ran > 0 && secs > 0.0 {
+            let r = ran as f64 / secs;
+            self.rate = if self.rate == 0.0 { r } else { 0.8 * self.rate + 0.2 * r };
+        }
+        let (blocks, trades) = self.sim.drain_records();
+        let vault_rows = self.sim.drain_vault_records();
+        {
+            let mut s = self.lock();
+            s.history.extend(&blocks, &vault_rows, &rows);
+            s.events.extend(trades);
+            s.block = self.sim.block();
+        }
+        if self.steps_left == 0 && !self.playing {
+            self.publish();
+        } else {
+            self.publish_if_due();
+        }
+    }
+
+    fn publish_if_due(&mut self) {
+        if self.last_publish.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY) {
+            self.publish();
+        }
+    }
+
+    fn publish(&mut self) {
+        self.last_publish = Some(now());
+        let snapshot = Arc::new(self.sim.snapshot());
+        let digest = self.sim.digest().to_string();
+        let cascades = self.sim.cascades();
+        {
+            let mut s = self.lock();
+            s.block = self.sim.block();
+            s.snapshot = Some(snapshot);
+            s.digest = digest;
+            s.cascades = cascades;
+            s.playing = self.playing;
+            s.steps_left = self.steps_left;
+            s.log = self.log.clone();
+            s.seed = self.seed;
+            s.rate = self.rate;
+            s.handled = self.handled;
+        }
+        (self.repaint)();
+    }
+}
