@@ -212,7 +212,10 @@ impl MeshsimApp {
                 if let Some(speed) = self.autoplay {
                     session.set_speed(speed);
                     session.play();
-                    self.max_speed = speed == Speed::Max;
+                    match speed {
+                        Speed::Max => self.max_speed = true,
+                        Speed::BlocksPerSecond(r) => self.speed = r,
+                    }
                 }
                 self.seed = seed;
                 self.layout_reset();

@@ -67,7 +67,7 @@ pub fn show(ui: &mut Ui, scenario: &Scenario, h: &History, focus: &Focus) {
         && let (Some(spec), Some(s)) = (scenario.vaults.get(v.index()), h.vaults.get(v.index()))
     {
         ui.label(format!("{}: weights (solid), targets (dashed), band (dotted)", spec.name));
-        plot("weights").include_y(0.0).show(ui, |p| {
+        plot("weights").show(ui, |p| {
             for (k, t) in s.tokens.iter().enumerate() {
                 let name = &scenario.tokens[t.index()].symbol;
                 let c = palette(k);
