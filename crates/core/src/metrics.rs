@@ -88,6 +88,24 @@ pub struct VaultMetrics {
     pub mev_loss: f64,
     /// Its transactions that were sandwiched.
     pub sandwiched: u64,
+    /// Sum over blocks of its tracking error at external prices.
+    pub tracking_sum: f64,
+    /// Largest tracking error seen.
+    pub tracking_max: f64,
+    /// Blocks measured.
+    pub tracked_blocks: u64,
+}
+
+impl VaultMetrics {
+    /// Time-average tracking error.
+    pub fn tracking_mean(&self) -> f64 {
+        if self.tracked_blocks == 0 { 0.0 } else { self.tracking_sum / self.tracked_blocks as f64 }
+    }
+
+    /// What rebalancing cost it, numeraire: gas, LP fees, price impact and sandwich losses.
+    pub fn cost(&self) -> f64 {
+        self.gas_value + self.fees + self.slippage + self.mev_loss
+    }
 }
 
 /// Run totals.

@@ -665,6 +665,28 @@ pub fn vault_tracking_error(state: &VaultState) -> f64 {
     tracking_error(&state.weights, &state.targets)
 }
 
+/// Record phase: every vault's tracking error at external prices enters its running mean and
+/// maximum (whether or not rows are recorded), for summaries and sweeps.
+pub fn measure_tracking(
+    vaults: Query<(&VaultMeta, &VaultConfig, &VaultState)>,
+    ledger: Res<Ledger>,
+    prices: Res<ExternalPrices>,
+    mut metrics: ResMut<Metrics>,
+) {
+    for (meta, cfg, state) in &vaults {
+        let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+        let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
+        let te = tracking_error(&Valuation::new(&balances, &per_unit).weights(), &state.targets);
+        if let Some(m) = metrics.vaults.get_mut(meta.id.index())
+            && te.is_finite()
+        {
+            m.tracking_sum += te;
+            m.tracking_max = m.tracking_max.max(te);
+            m.tracked_blocks += 1;
+        }
+    }
+}
+
 /// Record phase: vault rows (every `Records::vault_every` blocks).
 pub fn record_vaults(
     vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Benchmark)>,
