@@ -19,8 +19,9 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# the test profile's dependencies are already built by the test step
-cargo build --locked --profile test -p meshsim-gui --bin meshsim-gui
+# the test step built the binary with the same features (as its integration tests need it):
+# asking for the test targets again reuses that build instead of compiling the toolkit anew
+cargo test --locked -p meshsim-gui --no-run
 out=$(mktemp -d)
 LIBGL_ALWAYS_SOFTWARE=1 timeout 180 xvfb-run -a -s "-screen 0 1600x1000x24" \
     target/debug/meshsim-gui worlds/mesh.ron --play max --screenshot "$out/window.png" --after 8 --stats

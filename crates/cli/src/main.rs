@@ -1,4 +1,4 @@
-//! `meshsim`: run and validate worlds from the command line.
+//! `meshsim`: run, sweep and validate worlds from the command line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod output;
 mod run;
+mod sweep;
 
 /// meshsim: an agent-based simulator of DeFi rebalancing systems.
 #[derive(Parser, Debug)]
@@ -20,6 +21,10 @@ struct Cli {
 enum Command {
     /// Run a world and write its tables and summary.
     Run(run::RunArgs),
+    /// Run many seeded runs over a grid of parameters, in parallel (or one shard of them).
+    Sweep(sweep::SweepArgs),
+    /// Combine finished shard directories of one sweep.
+    Merge(sweep::MergeArgs),
     /// Check a world file and print every problem with its location.
     Validate {
         /// The world file (RON).
@@ -31,6 +36,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Merge(args) => sweep::merge(&args),
         Command::Validate { world } => validate(&world),
     };
     match result {

@@ -80,7 +80,13 @@ pub fn block_schedule() -> Schedule {
     schedule.add_systems(builder::build_block.in_set(Phase::Build));
     schedule.add_systems(execute::execute_block.in_set(Phase::Execute));
     schedule.add_systems(
-        (record::record_block, vaults::record_vaults, vaults::measure_tracking, metrics::update_pool_values, metrics::observe_bands)
+        (
+            record::record_block,
+            vaults::record_vaults,
+            vaults::measure_tracking,
+            metrics::update_pool_values,
+            metrics::observe_bands,
+        )
             .chain()
             .in_set(Phase::Record),
     );

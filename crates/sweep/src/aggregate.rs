@@ -1,0 +1,241 @@
+//! Summaries over seeds: per parameter point the mean and the 5 %, 50 % and 95 % quantiles (and
+//! the extremes) of every figure, per vault too, and the Pareto front of execution cost against
+//! tracking error. Computed from the finished tables alone, so a merge of shards gives them too.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::SweepError;
+use crate::output::{num, write_atomic};
+use crate::run::{RUN_METRICS, VAULT_METRICS};
+
+/// Order statistics of one figure over a point's runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// Mean.
+    pub mean: f64,
+    /// 5 % quantile.
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95 % quantile.
+    pub p95: f64,
+    /// Smallest.
+    pub min: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// Linear-interpolation quantile (type 7) of sorted values.
+pub fn quantile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * p;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+impl Stats {
+    /// Over `values` (NaNs ignored).
+    pub fn of(values: &[f64]) -> Stats {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        v.sort_by(f64::total_cmp);
+        let mean = if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+        Stats {
+            mean,
+            p5: quantile(&v, 0.05),
+            p50: quantile(&v, 0.5),
+            p95: quantile(&v, 0.95),
+            min: v.first().copied().unwrap_or(f64::NAN),
+            max: v.last().copied().unwrap_or(f64::NAN),
+        }
+    }
+
+    fn cells(&self) -> [String; 6] {
+        [num(self.mean), num(self.p5), num(self.p50), num(self.p95), num(self.min), num(self.max)]
+    }
+}
+
+const STAT_NAMES: [&str; 6] = ["mean", "p5", "p50", "p95", "min", "max"];
+
+/// One point's summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointSummary {
+    /// Point index.
+    pub point: u64,
+    /// World and parameter values, as in the runs table.
+    pub labels: Vec<String>,
+    /// Successful runs.
+    pub runs: usize,
+    /// Failed runs.
+    pub failed: usize,
+    /// Stats per run figure (as [`RUN_METRICS`]).
+    pub stats: Vec<Stats>,
+    /// On the cost / tracking-error Pareto front.
+    pub pareto: bool,
+}
+
+impl PointSummary {
+    /// Stats of a run figure by name.
+    pub fn get(&self, metric: &str) -> Stats {
+        let k = RUN_METRICS.iter().position(|m| *m == metric).unwrap_or(0);
+        self.stats[k]
+    }
+}
+
+/// Marks the points no other point beats on both mean cost and mean tracking error.
+fn mark_pareto(points: &mut [PointSummary]) {
+    let key: Vec<(f64, f64)> =
+        points.iter().map(|p| (p.get("vault_cost").mean, p.get("tracking_error").mean)).collect();
+    for (i, p) in points.iter_mut().enumerate() {
+        let (c, t) = key[i];
+        p.pareto = !c.is_nan()
+            && !t.is_nan()
+            && !key.iter().enumerate().any(|(j, (c2, t2))| j != i && *c2 <= c && *t2 <= t && (*c2 < c || *t2 < t));
+    }
+}
+
+/// Summarises `runs.csv` and `vaults.csv` (as read) into `points.csv`, `vault_points.csv` and
+/// `pareto.csv` in `dir`. `labels` is how many columns after `seed` describe the point (the
+/// world and the parameters).
+pub fn summarise(
+    dir: &Path,
+    run_header: &[String],
+    runs: &[Vec<String>],
+    vaults: &[Vec<String>],
+    labels: usize,
+) -> Result<Vec<PointSummary>, SweepError> {
+    let col = |name: &str| run_header.iter().position(|h| h == name);
+    let (Some(error_col), Some(first_metric)) = (col("error"), col(RUN_METRICS[0])) else {
+        return Err(SweepError::Io("runs table without its columns".into()));
+    };
+    let label_cols = 4..4 + labels;
+    let mut by_point: BTreeMap<u64, Vec<&Vec<String>>> = BTreeMap::new();
+    for r in runs {
+        by_point.entry(r[1].parse().unwrap_or(u64::MAX)).or_default().push(r);
+    }
+    let mut points: Vec<PointSummary> = by_point
+        .iter()
+        .map(|(p, rows)| {
+            let ok: Vec<&&Vec<String>> = rows.iter().filter(|r| r[error_col].is_empty()).collect();
+            let stats = (0..RUN_METRICS.len())
+                .map(|k| {
+                    let v: Vec<f64> = ok.iter().map(|r| r[first_metric + k].parse().unwrap_or(f64::NAN)).collect();
+                    Stats::of(&v)
+                })
+                .collect();
+            PointSummary {
+                point: *p,
+                labels: rows[0][label_cols.clone()].to_vec(),
+                runs: ok.len(),
+                failed: rows.len() - ok.len(),
+                stats,
+                pareto: false,
+            }
+        })
+        .collect();
+    mark_pareto(&mut points);
+
+    let label_header: Vec<String> = run_header[label_cols.clone()].to_vec();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut h: Vec<String> = vec!["point".into()];
+    h.extend(label_header.iter().cloned());
+    h.extend(["runs".into(), "failed".into()]);
+    for m in RUN_METRICS {
+        h.extend(STAT_NAMES.iter().map(|s| format!("{m}_{s}")));
+    }
+    h.push("pareto".into());
+    let e = |e: csv::Error| SweepError::Io(e.to_string());
+    w.write_record(&h).map_err(e)?;
+    for p in &points {
+        let mut rec = vec![p.point.to_string()];
+        rec.extend(p.labels.iter().cloned());
+        rec.extend([p.runs.to_string(), p.failed.to_string()]);
+        for s in &p.stats {
+            rec.extend(s.cells());
+        }
+        rec.push(p.pareto.to_string());
+        w.write_record(&rec).map_err(e)?;
+    }
+    write_atomic(&dir.join("points.csv"), &w.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
+
+    // the front, cheapest first
+    let mut front: Vec<&PointSummary> = points.iter().filter(|p| p.pareto).collect();
+    front.sort_by(|a, b| a.get("vault_cost").mean.total_cmp(&b.get("vault_cost").mean).then(a.point.cmp(&b.point)));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut h: Vec<String> = vec!["point".into()];
+    h.extend(label_header.iter().cloned());
+    h.extend([
+        "vault_cost_mean".into(),
+        "tracking_error_mean".into(),
+        "vault_cost_p95".into(),
+        "tracking_error_p95".into(),
+    ]);
+    w.write_record(&h).map_err(e)?;
+    for p in front {
+        let mut rec = vec![p.point.to_string()];
+        rec.extend(p.labels.iter().cloned());
+        let (c, t) = (p.get("vault_cost"), p.get("tracking_error"));
+        rec.extend([num(c.mean), num(t.mean), num(c.p95), num(t.p95)]);
+        w.write_record(&rec).map_err(e)?;
+    }
+    write_atomic(&dir.join("pareto.csv"), &w.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
+
+    // per point and vault: the tails a risk view needs (worst share price, 5 % tail, ...)
+    let labels_of: BTreeMap<u64, &PointSummary> = points.iter().map(|p| (p.point, p)).collect();
+    let failed_runs: std::collections::BTreeSet<&str> =
+        runs.iter().filter(|r| !r[error_col].is_empty()).map(|r| r[0].as_str()).collect();
+    let mut by_vault: BTreeMap<(u64, String), Vec<&Vec<String>>> = BTreeMap::new();
+    for v in vaults.iter().filter(|v| !failed_runs.contains(v[0].as_str())) {
+        by_vault.entry((v[1].parse().unwrap_or(u64::MAX), v[3].clone())).or_default().push(v);
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut h: Vec<String> = vec!["point".into()];
+    h.extend(label_header.iter().cloned());
+    h.extend(["vault".into(), "runs".into()]);
+    for m in VAULT_METRICS {
+        h.extend(STAT_NAMES.iter().map(|s| format!("{m}_{s}")));
+    }
+    w.write_record(&h).map_err(e)?;
+    for ((point, vault), rows) in &by_vault {
+        let mut rec = vec![point.to_string()];
+        rec.extend(labels_of.get(point).map(|p| p.labels.clone()).unwrap_or_default());
+        rec.extend([vault.clone(), rows.len().to_string()]);
+        for k in 0..VAULT_METRICS.len() {
+            let v: Vec<f64> = rows.iter().map(|r| r[4 + k].parse().unwrap_or(f64::NAN)).collect();
+            rec.extend(Stats::of(&v).cells());
+        }
+        w.write_record(&rec).map_err(e)?;
+    }
+    write_atomic(&dir.join("vault_points.csv"), &w.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
+    Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_between_order_statistics() {
+        let v: Vec<f64> = (1..=11).map(f64::from).collect();
+        assert_eq!(quantile(&v, 0.5), 6.0);
+        assert!((quantile(&v, 0.05) - 1.5).abs() < 1e-12);
+        let s = Stats::of(&[3.0, f64::NAN, 1.0, 2.0]);
+        assert_eq!((s.min, s.p50, s.max, s.mean), (1.0, 2.0, 3.0, 2.0));
+    }
+
+    #[test]
+    fn the_front_keeps_only_undominated_points() {
+        let mk = |point, cost, te| {
+            let mut stats = vec![Stats::of(&[0.0]); RUN_METRICS.len()];
+            stats[RUN_METRICS.iter().position(|m| *m == "vault_cost").unwrap()] = Stats::of(&[cost]);
+            stats[RUN_METRICS.iter().position(|m| *m == "tracking_error").unwrap()] = Stats::of(&[te]);
+            PointSummary { point, labels: vec![], runs: 1, failed: 0, stats, pareto: false }
+        };
+        let mut p = vec![mk(0, 1.0, 5.0), mk(1, 2.0, 2.0), mk(2, 3.0, 3.0), mk(3, 5.0, 1.0), mk(4, 1.0, 6.0)];
+        mark_pareto(&mut p);
+        let front: Vec<u64> = p.iter().filter(|x| x.pareto).map(|x| x.point).collect();
+        assert_eq!(front, vec![0, 1, 3]);
+    }
+}

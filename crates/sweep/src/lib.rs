@@ -1,0 +1,225 @@
+//! Parameter sweeps: a spec names a base world, the parameters to vary and how many seeds per
+//! point; every run is an independent, single-threaded, deterministic simulation, and runs go
+//! in parallel across cores (rayon) or across machines (shards merged afterwards). Results do
+//! not depend on the thread count, the shard count or the order runs finish in.
+//!
+//! Outputs of a sweep directory: `manifest.json`, `runs.csv` (a row per run: its parameters,
+//! seed and figures), `vaults.csv` (a row per run and vault), `points.csv` and
+//! `vault_points.csv` (mean and 5/50/95 % quantiles over seeds per point), `pareto.csv` (the
+//! points no other beats on both execution cost and tracking error) and `plots/`.
+
+pub mod aggregate;
+pub mod output;
+pub mod patch;
+pub mod plan;
+pub mod plot;
+pub mod run;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+pub use plan::{Plan, Shard};
+pub use spec::{SweepSpec, load_spec, parse_spec};
+
+/// Why a sweep could not run or merge.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The spec is malformed or a point's world does not validate.
+    #[error("{0}")]
+    Spec(String),
+    /// A base world does not load.
+    #[error("{0}")]
+    World(String),
+    /// Reading or writing files.
+    #[error("{0}")]
+    Io(String),
+    /// The output directory holds another sweep, or shards do not fit together.
+    #[error("{0}")]
+    Conflict(String),
+    /// Drawing a plot.
+    #[error("plot: {0}")]
+    Plot(String),
+    /// The thread pool could not start.
+    #[error("threads: {0}")]
+    Threads(String),
+}
+
+/// How to run a sweep.
+#[derive(Default)]
+pub struct Options {
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// This machine's share of the runs.
+    pub shard: Option<Shard>,
+    /// Check token conservation every block (slower).
+    pub check: bool,
+    /// Stop after this many runs (the rest stays for a rerun), for tests of interruption.
+    pub limit: Option<u64>,
+    /// Called after each finished run with (done, total for this shard).
+    pub progress: Option<Box<dyn Fn(u64, u64) + Send + Sync>>,
+}
+
+/// What a sweep call did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Runs in this shard.
+    pub runs: u64,
+    /// Already done before this call.
+    pub skipped: u64,
+    /// Run by this call.
+    pub ran: u64,
+    /// Runs that failed (recorded with their error).
+    pub failed: u64,
+    /// Every run of the shard is in and the tables are written.
+    pub complete: bool,
+    /// Final tables and plots written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs (or resumes) `plan`'s share for this machine in `dir`.
+pub fn sweep(plan: &Plan, dir: &Path, opts: &Options) -> Result<Outcome, SweepError> {
+    let shard = opts.shard.unwrap_or(Shard::ALL);
+    let all = plan.runs();
+    let total = all.len() as u64;
+    let mine: Vec<plan::Run> = all.into_iter().filter(|r| shard.owns(r.id)).collect();
+    let mut journal = output::Journal::open(dir, plan, shard, total)?;
+    let skipped = mine.iter().filter(|r| journal.done.contains(&r.id)).count() as u64;
+    let mut pending: Vec<plan::Run> = mine.iter().filter(|r| !journal.done.contains(&r.id)).copied().collect();
+    if let Some(limit) = opts.limit {
+        pending.truncate(limit as usize);
+    }
+    let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| SweepError::Threads(e.to_string()))?;
+    let abort = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<run::RunResult>();
+    let mine_len = mine.len() as u64;
+    let (journal, ran, failed) = std::thread::scope(|s| {
+        // one writer: results arrive in any order and are journaled as they come
+        let writer = s.spawn(|| -> Result<(output::Journal, u64, u64), SweepError> {
+            let (mut ran, mut failed) = (0u64, 0u64);
+            for r in rx {
+                if let Err(e) = journal.append(plan, &r) {
+                    abort.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+                ran += 1;
+                failed += u64::from(r.error.is_some());
+                if let Some(p) = &opts.progress {
+                    p(skipped + ran, mine_len);
+                }
+            }
+            Ok((journal, ran, failed))
+        });
+        pool.install(|| {
+            pending.par_iter().for_each_with(tx, |tx, run| {
+                if abort.load(Ordering::Relaxed) {
+                    return;
+                }
+                // a closed channel means the writer failed; its error is reported below
+                let _ = tx.send(run::execute(plan, *run, opts.check));
+            });
+        });
+        writer.join().map_err(|_| SweepError::Io("the journal writer panicked".into()))?
+    })?;
+    let complete = journal.done.len() as u64 == mine_len;
+    let mut outcome = Outcome { runs: mine_len, skipped, ran, failed, complete, files: Vec::new() };
+    if !complete {
+        return Ok(outcome);
+    }
+    let (runs_path, vaults_path) = journal.finish(plan)?;
+    outcome.files = vec![runs_path.clone(), vaults_path.clone()];
+    if shard == Shard::ALL {
+        outcome.files.extend(summarise(dir, &runs_path, &vaults_path, plan.spec.parameters.len(), plan.worlds.len())?);
+    }
+    Ok(outcome)
+}
+
+/// Aggregates and plots from finished tables.
+fn summarise(
+    dir: &Path,
+    runs_path: &Path,
+    vaults_path: &Path,
+    parameters: usize,
+    worlds: usize,
+) -> Result<Vec<PathBuf>, SweepError> {
+    let (header, runs) = output::read_table(runs_path)?;
+    let (_, vaults) = output::read_table(vaults_path)?;
+    let points = aggregate::summarise(dir, &header, &runs, &vaults, 1 + parameters)?;
+    let names: Vec<String> = header[5..5 + parameters].to_vec();
+    let mut files: Vec<PathBuf> =
+        ["points.csv", "vault_points.csv", "pareto.csv"].iter().map(|f| dir.join(f)).collect();
+    files.extend(plot::write_plots(dir, &points, &names, worlds)?);
+    Ok(files)
+}
+
+/// Combines finished shard directories into `out`: the same tables, aggregates and plots as one
+/// machine running the whole sweep. Every shard must belong to the same sweep, the shards must
+/// cover it exactly, and each must be complete.
+pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Vec<PathBuf>, SweepError> {
+    let read_manifest = |d: &Path| -> Result<serde_json::Value, SweepError> {
+        let p = d.join("manifest.json");
+        let text = std::fs::read_to_string(&p).map_err(|e| SweepError::Io(format!("{}: {e}", p.display())))?;
+        serde_json::from_str(&text).map_err(|e| SweepError::Io(format!("{}: {e}", p.display())))
+    };
+    let Some(first) = shards.first() else { return Err(SweepError::Conflict("no shard directories given".into())) };
+    let base = read_manifest(first)?;
+    let count = base["shard"]["count"].as_u64().unwrap_or(0);
+    let mut seen = vec![false; count as usize];
+    let mut header: Option<Vec<String>> = None;
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    let mut vaults: Vec<Vec<String>> = Vec::new();
+    for d in shards {
+        let m = read_manifest(d)?;
+        for key in ["format", "spec_hash", "worlds", "runs_total", "points"] {
+            if m[key] != base[key] {
+                return Err(SweepError::Conflict(format!("{} is from another sweep ({key} differs)", d.display())));
+            }
+        }
+        let (i, n) = (m["shard"]["index"].as_u64().unwrap_or(u64::MAX), m["shard"]["count"].as_u64().unwrap_or(0));
+        if n != count || i >= n || seen[i as usize] {
+            return Err(SweepError::Conflict(format!(
+                "{}: shard {i}/{n} does not fit (or is given twice)",
+                d.display()
+            )));
+        }
+        seen[i as usize] = true;
+        let runs_path = d.join("runs.csv");
+        if !runs_path.exists() {
+            return Err(SweepError::Conflict(format!("{}: shard not finished (no runs.csv); rerun it", d.display())));
+        }
+        let (h, r) = output::read_table(&runs_path)?;
+        if header.as_ref().is_some_and(|x| *x != h) {
+            return Err(SweepError::Conflict(format!("{}: different columns", d.display())));
+        }
+        header = Some(h);
+        runs.extend(r);
+        vaults.extend(output::read_table(&d.join("vaults.csv"))?.1);
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(SweepError::Conflict(format!("shard {missing}/{count} is missing")));
+    }
+    let total = base["runs_total"].as_u64().unwrap_or(0);
+    let mut ids: Vec<u64> = runs.iter().filter_map(|r| r[0].parse().ok()).collect();
+    ids.sort_unstable();
+    if ids != (0..total).collect::<Vec<_>>() {
+        return Err(SweepError::Conflict(format!("the shards hold {} runs, not exactly runs 0..{total}", ids.len())));
+    }
+    std::fs::create_dir_all(out).map_err(|e| SweepError::Io(format!("{}: {e}", out.display())))?;
+    let mut manifest = base.clone();
+    manifest["shard"] = serde_json::json!({"index": 0, "count": 1});
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| SweepError::Io(e.to_string()))?;
+    output::write_atomic(&out.join("manifest.json"), format!("{text}\n").as_bytes())?;
+    let header = header.unwrap_or_default();
+    let (runs_path, vaults_path) = output::write_tables(out, &header, runs, vaults)?;
+    let parameters = base["spec"]["parameters"].as_array().map_or(0, Vec::len);
+    let worlds = base["worlds"].as_array().map_or(1, Vec::len);
+    let mut files = vec![runs_path.clone(), vaults_path.clone()];
+    files.extend(summarise(out, &runs_path, &vaults_path, parameters, worlds)?);
+    Ok(files)
+}

@@ -1,0 +1,230 @@
+//! From a spec to the list of runs: every point (world x parameter values) times every
+//! replicate, each with a seed derived from the master seed and the replicate number.
+//!
+//! Seeds depend on the replicate, not on the point: replicate k of every point sees the same
+//! market path and flows (common random numbers), so differences between points are the
+//! parameters' doing and not sampling noise. The seed still derives only from (master seed,
+//! run identity), never from order or parallelism.
+
+use std::path::{Path, PathBuf};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha12Rng;
+use sha2::{Digest, Sha256};
+
+use crate::SweepError;
+use crate::spec::{SweepSpec, Value};
+
+/// A stream for the sweep's own draws (random parameter values).
+pub fn stream(master_seed: u64, purpose: &str, id: u64) -> ChaCha12Rng {
+    let mut h = Sha256::new();
+    h.update(b"meshsim-sweep-v1");
+    h.update(master_seed.to_le_bytes());
+    h.update(purpose.as_bytes());
+    h.update(id.to_le_bytes());
+    ChaCha12Rng::from_seed(h.finalize().into())
+}
+
+/// The seed of replicate `k` of a sweep.
+pub fn run_seed(master_seed: u64, replicate: u64) -> u64 {
+    let mut h = Sha256::new();
+    h.update(b"meshsim-sweep-seed-v1");
+    h.update(master_seed.to_le_bytes());
+    h.update(replicate.to_le_bytes());
+    let d = h.finalize();
+    u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// One parameter point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Position in the plan.
+    pub index: u64,
+    /// Which world (position in the spec's list).
+    pub world: usize,
+    /// One value per parameter, in the spec's order.
+    pub values: Vec<Value>,
+}
+
+/// One run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    /// Run id: `point * seeds + replicate`.
+    pub id: u64,
+    /// Point index.
+    pub point: u64,
+    /// Replicate number.
+    pub replicate: u64,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// A shard: this machine runs the runs whose id is `index` modulo `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard (0-based).
+    pub index: u64,
+    /// How many.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole sweep.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `I/N`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 3/16")?;
+        let (index, count): (u64, u64) =
+            (i.trim().parse().map_err(|_| "I must be a number")?, n.trim().parse().map_err(|_| "N must be a number")?);
+        if count == 0 || index >= count {
+            return Err(format!("expected 0 <= I < N, found {index}/{count}"));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether run `id` is this shard's.
+    pub fn owns(&self, id: u64) -> bool {
+        id % self.count == self.index
+    }
+}
+
+/// A checked spec with its worlds loaded.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The spec.
+    pub spec: SweepSpec,
+    /// SHA-256 of the spec text.
+    pub spec_hash: String,
+    /// The worlds, loaded and validated as written.
+    pub worlds: Vec<World>,
+    /// Every point.
+    pub points: Vec<Point>,
+}
+
+/// A base world of the sweep.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// As given in the spec.
+    pub path: PathBuf,
+    /// Its text (for error locations).
+    pub text: String,
+    /// Where relative paths inside it resolve.
+    pub dir: PathBuf,
+    /// Parsed.
+    pub raw: meshsim_scenario::raw::RawWorld,
+    /// Validated as written.
+    pub scenario: meshsim_scenario::Scenario,
+}
+
+impl Plan {
+    /// Loads the worlds of `spec` (paths relative to `spec_dir`), expands the points and checks
+    /// every point's world once, so that a bad value fails before any run starts.
+    pub fn new(spec: SweepSpec, spec_text: &str, spec_dir: &Path) -> Result<Plan, SweepError> {
+        let mut worlds = Vec::new();
+        for w in &spec.worlds {
+            let path = spec_dir.join(w);
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| SweepError::Io(format!("{}: {e}", path.display())))?;
+            let scenario = meshsim_scenario::load_file(&path).map_err(|e| SweepError::World(e.to_string()))?;
+            let raw = meshsim_scenario::parse_raw(&text, &path.display().to_string())
+                .map_err(|e| SweepError::World(e.to_string()))?;
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            worlds.push(World { path: w.clone(), text, dir, raw, scenario });
+        }
+        let values: Vec<Vec<Value>> =
+            spec.parameters.iter().enumerate().map(|(k, p)| p.values.expand(spec.master_seed, k)).collect();
+        // every combination, the last parameter varying fastest
+        let combos: usize = values.iter().map(Vec::len).product();
+        let mut points = Vec::new();
+        for world in 0..worlds.len() {
+            for mut n in 0..combos {
+                let mut picked = vec![Value::Bool(false); values.len()];
+                for (k, v) in values.iter().enumerate().rev() {
+                    picked[k] = v[n % v.len()].clone();
+                    n /= v.len();
+                }
+                points.push(Point { index: points.len() as u64, world, values: picked });
+            }
+        }
+        if let Some(focus) = &spec.focus {
+            for name in focus {
+                if let Some(w) = worlds.iter().find(|w| !w.scenario.vaults.iter().any(|v| v.name == *name)) {
+                    return Err(SweepError::Spec(format!("focus: no vault {name:?} in {}", w.path.display())));
+                }
+            }
+        }
+        let plan =
+            Plan { spec_hash: meshsim_scenario::hex(&Sha256::digest(spec_text.as_bytes())), spec, worlds, points };
+        for p in &plan.points {
+            plan.scenario(p, 0)?;
+        }
+        Ok(plan)
+    }
+
+    /// Every run of the sweep, in id order.
+    pub fn runs(&self) -> Vec<Run> {
+        let seeds = self.spec.seeds;
+        self.points
+            .iter()
+            .flat_map(|p| {
+                (0..seeds).map(move |r| Run {
+                    id: p.index * seeds + r,
+                    point: p.index,
+                    replicate: r,
+                    seed: run_seed(self.spec.master_seed, r),
+                })
+            })
+            .collect()
+    }
+
+    /// The world of point `p` at `seed`, validated.
+    pub fn scenario(&self, p: &Point, seed: u64) -> Result<meshsim_scenario::Scenario, SweepError> {
+        let w = &self.worlds[p.world];
+        let settings: Vec<(&str, &Value)> =
+            self.spec.parameters.iter().zip(&p.values).map(|(param, v)| (param.path.as_str(), v)).collect();
+        let raw = crate::patch::patched(&w.raw, &settings)
+            .map_err(|e| SweepError::Spec(format!("point {}: {e}", p.index)))?;
+        let origin = w.path.display().to_string();
+        let mut s = meshsim_scenario::from_raw(&raw, &w.text, &origin, &w.dir, w.scenario.world_hash.clone())
+            .map_err(|e| SweepError::Spec(format!("point {} ({}): {e}", p.index, self.describe(p))))?;
+        s.seed = seed;
+        if let Some(b) = self.spec.blocks {
+            s.blocks = b;
+        }
+        Ok(s)
+    }
+
+    /// `path=value` for each parameter of a point.
+    pub fn describe(&self, p: &Point) -> String {
+        self.spec
+            .parameters
+            .iter()
+            .zip(&p.values)
+            .map(|(q, v)| format!("{}={v}", q.path))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_runs() {
+        let s = Shard::parse("2/5").unwrap();
+        assert!(s.owns(7) && !s.owns(8));
+        assert!(Shard::parse("5/5").is_err() && Shard::parse("x").is_err() && Shard::parse("1/0").is_err());
+        let owners: Vec<u64> =
+            (0..20).map(|id| (0..5).filter(|i| Shard { index: *i, count: 5 }.owns(id)).count() as u64).collect();
+        assert!(owners.iter().all(|c| *c == 1), "every run has exactly one shard");
+    }
+
+    #[test]
+    fn seeds_follow_the_replicate_not_the_point() {
+        assert_eq!(run_seed(1, 3), run_seed(1, 3));
+        assert_ne!(run_seed(1, 3), run_seed(1, 4));
+        assert_ne!(run_seed(1, 3), run_seed(2, 3));
+    }
+}

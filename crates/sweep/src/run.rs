@@ -1,0 +1,149 @@
+//! One run of a sweep: build the point's world at the run's seed, simulate it without per-block
+//! output, and reduce it to a row of figures (and one row per vault).
+
+use meshsim_core::{SimOptions, Simulation};
+use meshsim_scenario::AgentKind;
+
+use crate::plan::{Plan, Run};
+
+/// Figures of a run, in [`RUN_METRICS`] order.
+pub const RUN_METRICS: [&str; 20] = [
+    "blocks",
+    "arbitrage_profit",
+    "searcher_profit",
+    "gas_paid",
+    "lp_fees",
+    "lvr",
+    "vault_cost",
+    "vault_gas",
+    "vault_fees",
+    "vault_impact",
+    "vault_mev_loss",
+    "vault_rebalances",
+    "vault_failed",
+    "tracking_error",
+    "tracking_error_max",
+    "cascades",
+    "cascade_max_depth",
+    "cascade_max_amplification",
+    "sandwiched",
+    "reverted",
+];
+
+/// Figures of a vault in a run, in [`VAULT_METRICS`] order.
+pub const VAULT_METRICS: [&str; 12] = [
+    "tracking_error",
+    "tracking_error_max",
+    "rebalances",
+    "failed",
+    "gas",
+    "fees",
+    "impact",
+    "mev_loss",
+    "cost",
+    "share_price",
+    "nav",
+    "shortfall_vs_continuous",
+];
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// Which run.
+    pub run: Run,
+    /// Figures (empty if it failed).
+    pub metrics: Vec<f64>,
+    /// Per vault: name and figures.
+    pub vaults: Vec<(String, Vec<f64>)>,
+    /// Final state digest (empty if it failed).
+    pub digest: String,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Runs one run of `plan`; `check` turns the per-block conservation check on.
+pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
+    let fail =
+        |e: String| RunResult { run, metrics: Vec::new(), vaults: Vec::new(), digest: String::new(), error: Some(e) };
+    let point = &plan.points[run.point as usize];
+    let scenario = match plan.scenario(point, run.seed) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let options = SimOptions { record: false, check_conservation: check, vault_every: 1 };
+    let mut sim = match Simulation::with_options(&scenario, options) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    if let Err(e) = sim.run_blocks(scenario.blocks) {
+        return fail(e.to_string());
+    }
+    let snapshot = sim.snapshot();
+    let m = &snapshot.metrics;
+    let agents = |pick: fn(&AgentKind) -> bool, f: fn(&meshsim_core::metrics::AgentMetrics) -> f64| -> f64 {
+        scenario.agents.iter().zip(&m.agents).filter(|(a, _)| pick(&a.kind)).map(|(_, x)| f(x)).sum()
+    };
+    let arbitrage =
+        agents(|k| matches!(k, AgentKind::Arbitrageur { .. } | AgentKind::CycleArbitrageur { .. }), |a| a.profit);
+    let searchers = agents(|k| matches!(k, AgentKind::Searcher { .. }), |a| a.mev_profit);
+    let focused: Vec<&meshsim_core::metrics::VaultMetrics> = scenario
+        .vaults
+        .iter()
+        .zip(&m.vaults)
+        .filter(|(spec, _)| plan.spec.focus.as_ref().is_none_or(|f| f.contains(&spec.name)))
+        .map(|(_, x)| x)
+        .collect();
+    let v = &focused;
+    let sum = |f: fn(&meshsim_core::metrics::VaultMetrics) -> f64| v.iter().map(|x| f(x)).sum::<f64>();
+    let cascades = sim.cascades();
+    let tracking_mean =
+        if v.is_empty() { 0.0 } else { v.iter().map(|x| x.tracking_mean()).sum::<f64>() / v.len() as f64 };
+    let metrics = vec![
+        scenario.blocks as f64,
+        arbitrage,
+        searchers,
+        m.gas_value,
+        m.pools.iter().map(|p| p.fees).sum(),
+        m.pools.iter().map(|p| p.lvr()).sum(),
+        sum(|x| x.cost()),
+        sum(|x| x.gas_value),
+        sum(|x| x.fees),
+        sum(|x| x.slippage),
+        sum(|x| x.mev_loss),
+        sum(|x| x.rebalances as f64),
+        sum(|x| x.failed as f64),
+        tracking_mean,
+        v.iter().map(|x| x.tracking_max).fold(0.0, f64::max),
+        cascades.len() as f64,
+        cascades.iter().map(|(c, _)| f64::from(c.depth)).fold(0.0, f64::max),
+        cascades.iter().map(|(c, _)| c.amplification()).fold(0.0, f64::max),
+        sum(|x| x.sandwiched as f64),
+        m.reverted as f64,
+    ];
+    let vaults = snapshot
+        .vaults
+        .iter()
+        .zip(&m.vaults)
+        .map(|(s, x)| {
+            let shortfall = if s.continuous_nav > 0.0 { (s.continuous_nav - s.nav) / s.continuous_nav } else { 0.0 };
+            (
+                s.name.clone(),
+                vec![
+                    x.tracking_mean(),
+                    x.tracking_max,
+                    x.rebalances as f64,
+                    x.failed as f64,
+                    x.gas_value,
+                    x.fees,
+                    x.slippage,
+                    x.mev_loss,
+                    x.cost(),
+                    s.share_price,
+                    s.nav,
+                    shortfall,
+                ],
+            )
+        })
+        .collect();
+    RunResult { run, metrics, vaults, digest: sim.digest().to_string(), error: None }
+}
