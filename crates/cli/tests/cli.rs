@@ -164,3 +164,47 @@ fn a_command_log_replays_to_the_digest_of_the_session_that_made_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("session.ron:") && err.contains("unknown vault \"no-such-vault\""), "{err}");
 }
+
+#[test]
+fn a_killed_sweep_reruns_to_the_table_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(world("lvr.ron"), dir.path().join("lvr.ron")).unwrap();
+    let spec = dir.path().join("spec.ron");
+    std::fs::write(
+        &spec,
+        r#"Sweep(version: 1, name: "kill", worlds: ["lvr.ron"], blocks: 3000, seeds: 12, master_seed: 3,
+            parameters: [(path: "pools[0].fee_bps", values: List([0.0, 5.0, 30.0]))])"#,
+    )
+    .unwrap();
+    let sweep = |out: &Path| {
+        let mut c = meshsim();
+        c.args(["sweep", spec.to_str().unwrap(), "--quiet", "--threads", "1", "--out"]).arg(out);
+        c
+    };
+    let clean = dir.path().join("clean");
+    assert!(sweep(&clean).status().unwrap().success());
+
+    let killed = dir.path().join("killed");
+    let mut child = sweep(&killed).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let journal = killed.join("journal-runs.csv");
+    #[allow(clippy::disallowed_methods)] // a test's patience, not a result
+    let start = std::time::Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0);
+        if lines >= 6 {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 120, "the sweep never got going");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(!killed.join("runs.csv").exists(), "killed before the end: no final table");
+    let out = sweep(&killed).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("0 done before"), "the rerun skipped the finished runs: {text}");
+    for f in ["runs.csv", "vaults.csv", "points.csv", "pareto.csv"] {
+        assert_eq!(std::fs::read(clean.join(f)).unwrap(), std::fs::read(killed.join(f)).unwrap(), "{f}");
+    }
+}

@@ -68,6 +68,15 @@ where
         .map_err(err)?
         .label("Pareto front")
         .legend(|(x, y)| Circle::new((x, y), 5, RED.filled()));
+    // each point named by its parameter values (the world too when there are several)
+    let many_worlds = points.iter().any(|p| p.labels.first() != points[0].labels.first());
+    for (p, (x, y, _)) in points.iter().zip(&xy) {
+        let skip = usize::from(!many_worlds);
+        let label = p.labels.iter().skip(skip).cloned().collect::<Vec<_>>().join(", ");
+        if x.is_finite() && y.is_finite() && !label.is_empty() {
+            chart.draw_series(std::iter::once(Text::new(label, (*x, *y), ("sans-serif", 12)))).map_err(err)?;
+        }
+    }
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
     root.present().map_err(err)
 }
