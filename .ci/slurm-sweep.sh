@@ -109,7 +109,7 @@ cat "$work"/task-*.out
 ls -d "$work"/out/shard-*-of-$shards
 "$meshsim" merge --out "$work/merged" "$work"/out/shard-*-of-$shards
 "$meshsim" sweep "$work/spec/fees.ron" --quiet --out "$work/local"
-for f in runs.csv vaults.csv points.csv vault_points.csv pareto.csv; do
+for f in runs.csv vaults.csv points.csv vault_points.csv tails.csv pareto.csv; do
     cmp "$work/local/$f" "$work/merged/$f"
 done
 echo "slurm job array of $shards shards, merged == local sweep ($(wc -l <"$work/merged/runs.csv") lines in runs.csv)"

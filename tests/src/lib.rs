@@ -12,13 +12,17 @@ pub fn worlds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("worlds")
 }
 
-/// Every bundled world file, sorted.
+/// Every bundled world file (`worlds/` and the stress library `worlds/stress/`), sorted.
 pub fn bundled_worlds() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(worlds_dir())
-        .expect("worlds/ exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-        .collect();
+    let list = |dir: PathBuf| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .expect("worlds/ exists")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+            .collect()
+    };
+    let mut v = list(worlds_dir());
+    v.extend(list(worlds_dir().join("stress")));
     v.sort();
     assert!(!v.is_empty(), "no bundled worlds found");
     v

@@ -61,6 +61,8 @@ pub struct GasMarket {
     pub eip1559: bool,
     /// Base fee at which outside traffic fills blocks to the target (0: no outside traffic).
     pub background_reference_wei: u128,
+    /// The reference without any gas spike.
+    pub background_normal_wei: u128,
 }
 
 impl GasMarket {
@@ -72,6 +74,7 @@ impl GasMarket {
             gas_limit: chain.gas_limit,
             eip1559: chain.eip1559,
             background_reference_wei: if chain.background_demand { chain.base_fee_wei } else { 0 },
+            background_normal_wei: if chain.background_demand { chain.base_fee_wei } else { 0 },
         };
         g.gas_used = g.background_gas();
         g
@@ -112,8 +115,11 @@ pub fn advance_clock(mut clock: ResMut<BlockClock>) {
 }
 
 /// Settle phase: roll the base fee for the next block and reset gas used.
-pub fn roll_base_fee(mut gas: ResMut<GasMarket>) {
+pub fn roll_base_fee(mut gas: ResMut<GasMarket>, clock: Res<BlockClock>, events: Res<crate::StressEvents>) {
     gas.base_fee_wei = gas.next_base_fee();
+    // a gas spike scales outside demand in the next block
+    let spike = events.0.gas_demand_multiplier(clock.number + 1);
+    gas.background_reference_wei = (gas.background_normal_wei as f64 * spike) as u128;
     // outside traffic takes its share of the next block before any simulated transaction
     gas.gas_used = gas.background_gas();
 }
@@ -129,6 +135,7 @@ mod tests {
             gas_limit: 30_000_000,
             eip1559: true,
             background_reference_wei: 0,
+            background_normal_wei: 0,
         }
     }
 
@@ -149,6 +156,7 @@ mod tests {
             gas_limit: 30_000_000,
             eip1559: true,
             background_reference_wei: 10_000_000_000,
+            background_normal_wei: 10_000_000_000,
         };
         // simulated demand of 3M gas a block on top of the background
         for _ in 0..2_000 {

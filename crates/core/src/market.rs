@@ -66,6 +66,8 @@ pub struct ExternalMarket {
     jump_rng: Vec<ChaCha12Rng>,
     regime_rng: ChaCha12Rng,
     replay_row: usize,
+    // scheduled volatility spikes
+    events: meshsim_scenario::Events,
 }
 
 impl ExternalMarket {
@@ -89,6 +91,7 @@ impl ExternalMarket {
             jump_rng: (0..n).map(|k| stream(seed, Purpose::Jumps, k as u64)).collect(),
             regime_rng: stream(seed, Purpose::Regimes, 0),
             replay_row: 0,
+            events: scenario.events.clone(),
             spec,
         };
         let mut per_token = vec![1.0; scenario.tokens.len()];
@@ -140,7 +143,8 @@ impl ExternalMarket {
             }
         } else {
             self.step_regime(dt_years);
-            let multiplier = self.spec.regimes.as_ref().map_or(1.0, |r| r.multipliers[self.regime]);
+            let multiplier = self.spec.regimes.as_ref().map_or(1.0, |r| r.multipliers[self.regime])
+                * self.events.volatility_multiplier(number);
             // independent normals from each asset's own stream, correlated through L
             for (z, rng) in self.z.iter_mut().zip(&mut self.diffusion_rng) {
                 *z = StandardNormal.sample(rng);

@@ -63,13 +63,17 @@ pub fn update_oracles(
     mut oracles: Query<&mut Oracle>,
     clock: Res<BlockClock>,
     prices: Res<ExternalPrices>,
-    pools: Query<&PoolEntry>,
-    index: Res<PoolIndex>,
+    (pools, index): (Query<&PoolEntry>, Res<PoolIndex>),
     config: Res<SimConfig>,
+    events: Res<crate::StressEvents>,
     mut book: ResMut<OracleBook>,
 ) {
     for mut o in &mut oracles {
         let o = &mut *o;
+        if events.0.oracle_frozen(o.id, clock.number) {
+            // a frozen feed publishes nothing: its last reading stands
+            continue;
+        }
         let reading = match o.kind {
             OracleKind::Push { heartbeat_seconds, deviation, latency_blocks } => {
                 let truth = prices.per_token[o.token.index()];

@@ -117,3 +117,35 @@ pub fn rotate_dirty_pools(mut dirty: ResMut<DirtyPools>) {
     std::mem::swap(&mut d.vault_previous, &mut d.vault_current);
     d.vault_current.iter_mut().for_each(|x| *x = None);
 }
+
+/// Begin phase: scheduled liquidity withdrawals (stress events). The pool's passive LPs take
+/// their share out through the pool's own burn; the tokens go to the LP account, and deciders
+/// see the pool as touched.
+#[allow(clippy::too_many_arguments)] // one system, each resource used once
+pub fn withdraw_liquidity(
+    events: Res<crate::StressEvents>,
+    clock: Res<crate::chain::BlockClock>,
+    index: Res<PoolIndex>,
+    config: Res<crate::sim_config::SimConfig>,
+    mut pools: Query<&mut PoolEntry>,
+    mut ledger: ResMut<crate::ledger::Ledger>,
+    mut dirty: ResMut<DirtyPools>,
+    mut status: ResMut<crate::check::SimStatus>,
+) {
+    let lp = config.layout.special(crate::ledger::Special::Lp);
+    for (id, share_ppm) in events.0.withdrawals_at(clock.number) {
+        let Some(mut entry) = index.0.get(id.index()).and_then(|e| pools.get_mut(*e).ok()) else { continue };
+        // on a copy, so that a burn the contract would refuse leaves the pool as it was
+        let mut next = entry.pool.clone();
+        let Ok(paid) = next.remove_share(share_ppm) else { continue };
+        entry.pool = next;
+        for (token, amount) in entry.tokens.clone().into_iter().zip(paid) {
+            if let Err(source) = ledger.transfer(entry.account, lp, token, amount) {
+                status.failure.get_or_insert(crate::SimError::Conservation { block: clock.number, source });
+            }
+        }
+        if let Some(d) = dirty.previous.get_mut(id.index()) {
+            *d = true;
+        }
+    }
+}

@@ -52,7 +52,9 @@ pub fn block_schedule() -> Schedule {
         )
             .chain(),
     );
-    schedule.add_systems((chain::advance_clock, pools::rotate_dirty_pools).chain().in_set(Phase::Begin));
+    schedule.add_systems(
+        (chain::advance_clock, pools::rotate_dirty_pools, pools::withdraw_liquidity).chain().in_set(Phase::Begin),
+    );
     schedule.add_systems(market::advance_external_prices.in_set(Phase::Market));
     schedule.add_systems(
         (

@@ -238,6 +238,7 @@ impl Simulation {
         world.insert_resource(index);
         world.insert_resource(BlockClock::new(scenario.chain.block_time, stream(scenario.seed, Purpose::BlockTime, 0)));
         world.insert_resource(GasMarket::new(&scenario.chain));
+        world.insert_resource(crate::StressEvents(scenario.events.clone()));
         world.insert_resource(market);
         world.insert_resource(prices);
         world.insert_resource(ledger);

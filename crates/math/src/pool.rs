@@ -245,6 +245,18 @@ impl Pool {
         }
     }
 
+    /// The passive LPs withdraw `share_ppm` millionths of their liquidity in proportion (each
+    /// contract's own burn / remove_liquidity / exit rounding). Returns the amount of each of the
+    /// pool's tokens paid out, in pool order.
+    pub fn remove_share(&mut self, share_ppm: u32) -> MathResult<Vec<u128>> {
+        match self {
+            Pool::ConstantProduct(p) => p.remove_share(share_ppm).map(|(a, b)| vec![a, b]),
+            Pool::Concentrated(p) => p.remove_share(share_ppm).map(|(a, b)| vec![a, b]),
+            Pool::StableSwap(p) => p.remove_share(share_ppm),
+            Pool::Weighted(p) => p.remove_share(share_ppm),
+        }
+    }
+
     /// Apply an exact-input swap; returns what was paid and received.
     pub fn swap_exact_in(&mut self, i: usize, j: usize, amount_in: u128) -> MathResult<SwapQuote> {
         match self {

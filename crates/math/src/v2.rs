@@ -164,6 +164,20 @@ impl V2Pair {
         Ok((amount0, amount1))
     }
 
+    /// The LPs burn `share_ppm` millionths of their LP tokens (the locked `MINIMUM_LIQUIDITY`
+    /// excluded), rounded down. Returns what `burn` pays out (nothing if that rounds to zero).
+    pub fn remove_share(&mut self, share_ppm: u32) -> MathResult<(u128, u128)> {
+        if share_ppm > 1_000_000 {
+            return Err(MathError::InvalidParameter { name: "share_ppm", detail: format!("{share_ppm} > 1e6") });
+        }
+        let held = self.total_supply.saturating_sub(MINIMUM_LIQUIDITY);
+        let liquidity = (U256::from(held) * U256::from(share_ppm) / U256::from(1_000_000u32)).to::<u128>();
+        if liquidity == 0 {
+            return Ok((0, 0));
+        }
+        self.burn(liquidity)
+    }
+
     /// The low-level `UniswapV2Pair.swap`: the caller has sent `amount0_in` / `amount1_in` and asks
     /// for `amount0_out` / `amount1_out`; the K check (fee on the input) decides.
     pub fn swap(&mut self, amount0_out: u128, amount1_out: u128, amount0_in: u128, amount1_in: u128) -> MathResult<()> {

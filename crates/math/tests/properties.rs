@@ -245,3 +245,62 @@ fn trade_to_price_on_v3_lands_within_one_tick_across_many_ticks() {
     }
     assert!((MIN_TICK..MAX_TICK).contains(&0));
 }
+
+proptest! {
+    /// A proportional withdrawal pays out about `share` of each balance (never more), leaves the
+    /// pool's price where it was, and shrinks the pool's depth: the same trade then moves the
+    /// price further.
+    #[test]
+    fn proportional_withdrawals_keep_the_price_and_thin_the_pool(
+        share in 1u32..=900_000,
+        r0 in 1_000_000u128..1_000_000_000_000_000_000_000,
+        r1 in 1_000_000u128..1_000_000_000_000_000_000_000,
+    ) {
+        let kinds = [
+            Pool::ConstantProduct(V2Pair::seeded(r0, r1, 3000).unwrap()),
+            Pool::Concentrated(v3_pool(60, 0, &[(-600, 600, r0.min(r1)), (-6000, 6000, r0.max(r1) / 2)])),
+            Pool::StableSwap(stable(vec![r0.max(1_000_000_000), r0.max(1_000_000_000)], 200, 4_000_000, StableSwapVariant::Ng)),
+            Pool::Weighted(weighted(vec![r0, r1], &[80, 20], 3_000_000_000_000_000)),
+        ];
+        for before in kinds {
+            let mut after = before.clone();
+            let held = balances(&before);
+            let paid = after.remove_share(share).unwrap();
+            let left = balances(&after);
+            for k in 0..held.len() {
+                // what left the pool is what was paid (v3 principal is recomputed from liquidity,
+                // rounded down per position, so it may differ by a unit per position)
+                let slack = if matches!(before, Pool::Concentrated(_)) { 2 } else { 0 };
+                prop_assert!((held[k] - left[k]).abs_diff(paid[k]) <= slack, "{:?} token {}: {} left, {} paid", before.kind(), k, held[k] - left[k], paid[k]);
+                let expected = held[k] as f64 * f64::from(share) / 1e6;
+                prop_assert!(paid[k] as f64 <= expected * (1.0 + 1e-9) + 1.0, "{:?} paid {} > share {}", before.kind(), paid[k], expected);
+                prop_assert!(paid[k] as f64 >= expected * (1.0 - 1e-6) - 2.0, "{:?} paid {} << share {}", before.kind(), paid[k], expected);
+            }
+            let (p0, p1) = (before.marginal_price(0, 1), after.marginal_price(0, 1));
+            prop_assert!((p1 / p0 - 1.0).abs() < 1e-6, "{:?} price {} -> {}", before.kind(), p0, p1);
+            let dx = held[0] / 100;
+            if share >= 100_000 && dx > 0 {
+                let moved = |p: &Pool| {
+                    let mut q = p.clone();
+                    q.swap_exact_in(0, 1, dx).map(|_| q.marginal_price(0, 1))
+                };
+                if let (Ok(a), Ok(b)) = (moved(&before), moved(&after)) {
+                    prop_assert!(b < a, "{:?}: the thinner pool moves further ({} vs {})", before.kind(), b, a);
+                }
+            }
+        }
+    }
+}
+
+/// Token balances a pool holds as principal (v3: its positions' amounts at the current price).
+fn balances(p: &Pool) -> Vec<u128> {
+    match p {
+        Pool::ConstantProduct(v) => vec![v.reserve0, v.reserve1],
+        Pool::Concentrated(v) => {
+            let (a, b) = v.principal_amounts().unwrap();
+            vec![a.to::<u128>(), b.to::<u128>()]
+        }
+        Pool::StableSwap(s) => s.balances().to_vec(),
+        Pool::Weighted(w) => w.balances().to_vec(),
+    }
+}

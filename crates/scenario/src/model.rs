@@ -82,6 +82,8 @@ pub struct Scenario {
     pub vaults: Vec<VaultSpec>,
     /// Gas units per action.
     pub gas: GasCosts,
+    /// Scheduled stress events, in file order.
+    pub events: Events,
     /// The document as written, for sweeps that patch fields and re-validate.
     pub raw: RawWorld,
 }
@@ -518,4 +520,97 @@ pub enum Flow {
         /// Total fraction.
         fraction: f64,
     },
+}
+
+/// A scheduled stress event, validated (see [`crate::raw::RawEvent`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Volatility multiplied over a window.
+    VolatilitySpike {
+        /// First block.
+        start_block: u64,
+        /// Blocks.
+        blocks: u64,
+        /// Multiplier.
+        multiplier: f64,
+    },
+    /// LPs withdraw a share of a pool's liquidity.
+    LiquidityWithdrawal {
+        /// Pool.
+        pool: PoolId,
+        /// Block.
+        block: u64,
+        /// Millionths of the LPs' liquidity.
+        share_ppm: u32,
+    },
+    /// An oracle publishes nothing over a window.
+    OracleFreeze {
+        /// Oracle.
+        oracle: OracleId,
+        /// First block.
+        start_block: u64,
+        /// Blocks.
+        blocks: u64,
+    },
+    /// Outside gas demand multiplied over a window.
+    GasSpike {
+        /// First block.
+        start_block: u64,
+        /// Blocks.
+        blocks: u64,
+        /// Multiplier.
+        multiplier: f64,
+    },
+}
+
+/// The scheduled stress events of a world, and what they mean at a given block.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Events(pub Vec<Event>);
+
+impl Events {
+    /// Product of the volatility spikes active at `block` (1 when none).
+    pub fn volatility_multiplier(&self, block: u64) -> f64 {
+        self.0
+            .iter()
+            .filter_map(|e| match e {
+                Event::VolatilitySpike { start_block, blocks, multiplier } => {
+                    in_window(block, *start_block, *blocks).then_some(*multiplier)
+                }
+                _ => None,
+            })
+            .product()
+    }
+
+    /// Product of the gas spikes active at `block` (1 when none).
+    pub fn gas_demand_multiplier(&self, block: u64) -> f64 {
+        self.0
+            .iter()
+            .filter_map(|e| match e {
+                Event::GasSpike { start_block, blocks, multiplier } => {
+                    in_window(block, *start_block, *blocks).then_some(*multiplier)
+                }
+                _ => None,
+            })
+            .product()
+    }
+
+    /// Whether `oracle` is frozen at `block`.
+    pub fn oracle_frozen(&self, oracle: OracleId, block: u64) -> bool {
+        self.0.iter().any(|e| {
+            matches!(e, Event::OracleFreeze { oracle: o, start_block, blocks }
+                if *o == oracle && in_window(block, *start_block, *blocks))
+        })
+    }
+
+    /// Liquidity withdrawals at `block`: (pool, millionths), in file order.
+    pub fn withdrawals_at(&self, block: u64) -> impl Iterator<Item = (PoolId, u32)> + '_ {
+        self.0.iter().filter_map(move |e| match e {
+            Event::LiquidityWithdrawal { pool, block: b, share_ppm } if *b == block => Some((*pool, *share_ppm)),
+            _ => None,
+        })
+    }
+}
+
+fn in_window(block: u64, start: u64, blocks: u64) -> bool {
+    block >= start && block - start < blocks
 }

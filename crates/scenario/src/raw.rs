@@ -42,6 +42,56 @@ pub struct RawWorld {
     /// Gas units per action.
     #[serde(default)]
     pub gas: RawGas,
+    /// Scheduled stress events (price shocks are `market.shocks`).
+    #[serde(default)]
+    pub events: Vec<RawEvent>,
+}
+
+/// A scheduled stress event.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum RawEvent {
+    /// Every asset's volatility is multiplied by `multiplier` for `blocks` blocks from
+    /// `start_block` (on top of any regime).
+    VolatilitySpike {
+        /// First block affected.
+        start_block: u64,
+        /// Blocks it lasts (>= 1).
+        blocks: u64,
+        /// Volatility multiplier (> 0).
+        multiplier: f64,
+    },
+    /// The pool's passive LPs withdraw `fraction` of their liquidity at `block`, in proportion
+    /// (the contract's burn / remove_liquidity / exit); the price stays, the depth goes.
+    LiquidityWithdrawal {
+        /// Pool name.
+        pool: String,
+        /// Block at whose start they withdraw.
+        block: u64,
+        /// Share of the LPs' liquidity, in (0, 1].
+        fraction: f64,
+    },
+    /// The oracle publishes nothing for `blocks` blocks from `start_block`: vaults reading it see
+    /// its last value (a halted feed, a stalled keeper, a sequencer outage).
+    OracleFreeze {
+        /// Oracle name.
+        oracle: String,
+        /// First frozen block.
+        start_block: u64,
+        /// Blocks it lasts (>= 1).
+        blocks: u64,
+    },
+    /// Demand outside the simulation rises `multiplier`-fold for `blocks` blocks: the base fee
+    /// climbs (at most 12.5 % a block under EIP-1559) toward `multiplier` times its level and
+    /// falls back afterwards. Needs `chain.background_demand` and `chain.eip1559`.
+    GasSpike {
+        /// First block affected.
+        start_block: u64,
+        /// Blocks it lasts (>= 1).
+        blocks: u64,
+        /// Demand multiplier (> 0).
+        multiplier: f64,
+    },
 }
 
 /// Chain parameters.

@@ -240,6 +240,8 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         swap_weighted: raw.gas.swap_weighted,
     };
 
+    let events = events(p, &raw.events, &pool_names, &oracles, chain.as_ref());
+
     if !cx.problems.0.is_empty() {
         return Err(cx.problems);
     }
@@ -258,6 +260,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
             oracles,
             vaults,
             gas,
+            events: Events(events),
             raw: raw.clone(),
         }),
         _ => Err(cx.problems),
@@ -1197,4 +1200,86 @@ fn pool_set(
             })
             .collect(),
     }
+}
+
+fn events(
+    p: &mut Ctx,
+    raw: &[RawEvent],
+    pool_names: &BTreeMap<&str, PoolId>,
+    oracles: &[OracleSpec],
+    chain: Option<&Chain>,
+) -> Vec<Event> {
+    if raw.len() > limits::MAX_SHOCKS {
+        p.problems.push("events", format!("expected at most {} events", limits::MAX_SHOCKS));
+    }
+    let mut out = Vec::new();
+    for (k, e) in raw.iter().enumerate().take(limits::MAX_SHOCKS) {
+        let path = format!("events[{k}]");
+        let window = |p: &mut Ctx, blocks: u64| {
+            if blocks == 0 {
+                p.problems.push(format!("{path}.blocks"), "expected at least 1 block");
+            }
+        };
+        match e {
+            RawEvent::VolatilitySpike { start_block, blocks, multiplier } => {
+                window(p, *blocks);
+                if p.finite(&format!("{path}.multiplier"), *multiplier, 1e-3, 1e3, "a volatility multiplier") {
+                    out.push(Event::VolatilitySpike {
+                        start_block: *start_block,
+                        blocks: *blocks,
+                        multiplier: *multiplier,
+                    });
+                }
+            }
+            RawEvent::LiquidityWithdrawal { pool, block, fraction } => {
+                let id = pool_names.get(pool.as_str()).copied();
+                if id.is_none() {
+                    let known: Vec<&str> = pool_names.keys().copied().collect();
+                    p.problems
+                        .push(format!("{path}.pool"), format!("unknown pool {pool:?}; expected one of {known:?}"));
+                }
+                let ok = fraction.is_finite() && *fraction > 0.0 && *fraction <= 1.0;
+                if !ok {
+                    p.problems.push(
+                        format!("{path}.fraction"),
+                        format!("expected a share of liquidity in (0, 1], found {fraction}"),
+                    );
+                }
+                if let (Some(pool), true) = (id, ok) {
+                    let share_ppm = (fraction * 1e6).round().clamp(1.0, 1e6) as u32;
+                    out.push(Event::LiquidityWithdrawal { pool, block: *block, share_ppm });
+                }
+            }
+            RawEvent::OracleFreeze { oracle, start_block, blocks } => {
+                window(p, *blocks);
+                match oracles.iter().find(|o| o.name == *oracle) {
+                    Some(o) => {
+                        out.push(Event::OracleFreeze { oracle: o.id, start_block: *start_block, blocks: *blocks })
+                    }
+                    None => {
+                        let known: Vec<&str> = oracles.iter().map(|o| o.name.as_str()).collect();
+                        p.problems.push(
+                            format!("{path}.oracle"),
+                            format!("unknown oracle {oracle:?}; expected one of {known:?}"),
+                        );
+                    }
+                }
+            }
+            RawEvent::GasSpike { start_block, blocks, multiplier } => {
+                window(p, *blocks);
+                if let Some(c) = chain
+                    && !(c.background_demand && c.eip1559)
+                {
+                    p.problems.push(
+                        path.clone(),
+                        "a gas spike is outside demand: expected chain.background_demand and chain.eip1559 on",
+                    );
+                }
+                if p.finite(&format!("{path}.multiplier"), *multiplier, 1e-3, 1e3, "a demand multiplier") {
+                    out.push(Event::GasSpike { start_block: *start_block, blocks: *blocks, multiplier: *multiplier });
+                }
+            }
+        }
+    }
+    out
 }

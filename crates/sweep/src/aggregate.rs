@@ -59,6 +59,31 @@ impl Stats {
 
 const STAT_NAMES: [&str; 6] = ["mean", "p5", "p50", "p95", "min", "max"];
 
+/// Which side of a vault figure hurts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Bad {
+    /// More is worse (costs, tracking error, shortfall).
+    High,
+    /// Less is worse (share price, NAV).
+    Low,
+}
+
+/// The hurting side of each of [`VAULT_METRICS`] (`None`: neither, e.g. a count of rebalances).
+const VAULT_BAD_SIDE: [Option<Bad>; VAULT_METRICS.len()] = [
+    Some(Bad::High), // tracking_error
+    Some(Bad::High), // tracking_error_max
+    None,            // rebalances
+    Some(Bad::High), // failed
+    Some(Bad::High), // gas
+    Some(Bad::High), // fees
+    Some(Bad::High), // impact
+    Some(Bad::High), // mev_loss
+    Some(Bad::High), // cost
+    Some(Bad::Low),  // share_price
+    Some(Bad::Low),  // nav
+    Some(Bad::High), // shortfall_vs_continuous
+];
+
 /// One point's summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointSummary {
@@ -198,17 +223,35 @@ pub fn summarise(
         h.extend(STAT_NAMES.iter().map(|s| format!("{m}_{s}")));
     }
     w.write_record(&h).map_err(e)?;
+    // the stress view: each figure's worst run and where its worst 5 % begins
+    let mut tails = csv::Writer::from_writer(Vec::new());
+    let mut th: Vec<String> = vec!["point".into()];
+    th.extend(label_header.iter().cloned());
+    th.extend(["vault".into(), "runs".into()]);
+    for (m, _) in VAULT_METRICS.iter().zip(VAULT_BAD_SIDE).filter(|(_, b)| b.is_some()) {
+        th.extend([format!("{m}_worst"), format!("{m}_tail5")]);
+    }
+    tails.write_record(&th).map_err(e)?;
     for ((point, vault), rows) in &by_vault {
         let mut rec = vec![point.to_string()];
         rec.extend(labels_of.get(point).map(|p| p.labels.clone()).unwrap_or_default());
         rec.extend([vault.clone(), rows.len().to_string()]);
-        for k in 0..VAULT_METRICS.len() {
+        let mut tail = rec.clone();
+        for (k, bad) in VAULT_BAD_SIDE.iter().enumerate() {
             let v: Vec<f64> = rows.iter().map(|r| r[4 + k].parse().unwrap_or(f64::NAN)).collect();
-            rec.extend(Stats::of(&v).cells());
+            let s = Stats::of(&v);
+            rec.extend(s.cells());
+            match bad {
+                Some(Bad::High) => tail.extend([num(s.max), num(s.p95)]),
+                Some(Bad::Low) => tail.extend([num(s.min), num(s.p5)]),
+                None => {}
+            }
         }
         w.write_record(&rec).map_err(e)?;
+        tails.write_record(&tail).map_err(e)?;
     }
     write_atomic(&dir.join("vault_points.csv"), &w.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
+    write_atomic(&dir.join("tails.csv"), &tails.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
     Ok(points)
 }
 

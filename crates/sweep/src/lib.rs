@@ -5,7 +5,8 @@
 //!
 //! Outputs of a sweep directory: `manifest.json`, `runs.csv` (a row per run: its parameters,
 //! seed and figures), `vaults.csv` (a row per run and vault), `points.csv` and
-//! `vault_points.csv` (mean and 5/50/95 % quantiles over seeds per point), `pareto.csv` (the
+//! `vault_points.csv` (mean and 5/50/95 % quantiles over seeds per point), `tails.csv` (per point
+//! and vault, each figure's worst run and 5 % tail on its hurting side), `pareto.csv` (the
 //! points no other beats on both execution cost and tracking error) and `plots/`.
 
 pub mod aggregate;
@@ -153,7 +154,7 @@ fn summarise(
     let points = aggregate::summarise(dir, &header, &runs, &vaults, 1 + parameters)?;
     let names: Vec<String> = header[5..5 + parameters].to_vec();
     let mut files: Vec<PathBuf> =
-        ["points.csv", "vault_points.csv", "pareto.csv"].iter().map(|f| dir.join(f)).collect();
+        ["points.csv", "vault_points.csv", "tails.csv", "pareto.csv"].iter().map(|f| dir.join(f)).collect();
     files.extend(plot::write_plots(dir, &points, &names, worlds)?);
     Ok(files)
 }

@@ -40,7 +40,8 @@ fn opts(threads: usize, shard: Option<Shard>, limit: Option<u64>) -> Options {
     Options { threads: Some(threads), shard, limit, ..Options::default() }
 }
 
-const TABLES: [&str; 6] = ["runs.csv", "vaults.csv", "points.csv", "vault_points.csv", "pareto.csv", "manifest.json"];
+const TABLES: [&str; 7] =
+    ["runs.csv", "vaults.csv", "points.csv", "vault_points.csv", "tails.csv", "pareto.csv", "manifest.json"];
 
 fn same_tables(a: &Path, b: &Path) {
     for f in TABLES {
@@ -159,4 +160,39 @@ fn a_wider_threshold_spends_less_gas_and_tracks_worse() {
             assert!(mean > 0.0 && mean > 3.0 * se, "{what} from point {narrow} to {wide}: mean {mean}, se {se}, {d:?}");
         }
     }
+}
+
+#[test]
+fn the_stress_sweep_reports_each_vaults_worst_case_and_tail() {
+    let sweeps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds/sweeps");
+    let text = std::fs::read_to_string(sweeps.join("stress.ron"))
+        .unwrap()
+        .replace("seeds: 32,", "seeds: 8,\n    blocks: 900,");
+    let spec = meshsim_sweep::parse_spec(&text, "stress.ron").unwrap();
+    let plan = Plan::new(spec, &text, &sweeps).unwrap();
+    assert_eq!(plan.points.len(), 7, "one point per stress world");
+    let dir = tempfile::tempdir().unwrap();
+    let out = meshsim_sweep::sweep(&plan, dir.path(), &opts(2, None, None)).unwrap();
+    assert!(out.complete && out.failed == 0, "{out:?}");
+    let (h, rows) = meshsim_sweep::output::read_table(&dir.path().join("tails.csv")).unwrap();
+    assert_eq!(rows.len(), 7 * 4, "a row per scenario and vault");
+    let col = |name: &str| h.iter().position(|x| x == name).unwrap_or_else(|| panic!("no {name} in {h:?}"));
+    let get = |row: &Vec<String>, name: &str| -> f64 { row[col(name)].parse().unwrap() };
+    for row in &rows {
+        assert_eq!(row[col("runs")], "8");
+        // the worst run is at least as bad as the 5 % tail, on the side that hurts
+        assert!(get(row, "share_price_worst") <= get(row, "share_price_tail5"), "{row:?}");
+        assert!(get(row, "cost_worst") >= get(row, "cost_tail5"), "{row:?}");
+        assert!(get(row, "tracking_error_max_worst") >= get(row, "tracking_error_max_tail5"), "{row:?}");
+    }
+    // the tails read the scenario: ETH halves in the crash, so the three-token constant mix
+    // (40 % ETH) ends below 0.85 in its worst run, and below its volatility-spike worst run
+    let (world, vault) = (col("world"), col("vault"));
+    let worst = |w: &str, v: &str| {
+        let row = rows.iter().find(|r| r[world].contains(w) && r[vault] == v).unwrap();
+        get(row, "share_price_worst")
+    };
+    assert!(worst("/crash.ron", "cm-threshold") < 0.85, "{}", worst("/crash.ron", "cm-threshold"));
+    assert!(worst("/crash.ron", "cm-threshold") < worst("volatility-spike", "cm-threshold"));
+    std::fs::copy(dir.path().join("tails.csv"), "/tmp/tails.csv").unwrap();
 }

@@ -261,7 +261,10 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
             // seller weight falls as it sells; find the largest sale keeping it at or above target
             let goal = desired[s];
             let hi = balances[s];
-            let a = meshsim_math::solve_rate(amount.min(hi), (amount >> 30).max(1), goal, |a| weight_after(a.min(hi)));
+            // clamped: with a goal of zero (CPPI below its floor) every sale "keeps the weight at
+            // or above it", and the solver would run past the balance
+            let a = meshsim_math::solve_rate(amount.min(hi), (amount >> 30).max(1), goal, |a| weight_after(a.min(hi)))
+                .min(hi);
             if let Some(out) = routing::path_output(view.pools, &path, a) {
                 routes[0].amount_in = a;
                 routes[0].amount_out = out;

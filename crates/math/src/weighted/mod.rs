@@ -183,6 +183,16 @@ impl WeightedPool {
         Ok((Self::to_u128(gross_in)?, Self::to_u128(gross_in - net_in)?))
     }
 
+    /// A proportional exit of `share_ppm` millionths of the BPT supply: each balance pays out
+    /// `balance * share / 1e6` rounded down, in the pool's favour as `_calcTokensOutGivenExactBptIn`.
+    pub fn remove_share(&mut self, share_ppm: u32) -> MathResult<Vec<u128>> {
+        let out = crate::stableswap::pro_rata(&self.balances, share_ppm)?;
+        for (b, o) in self.balances.iter_mut().zip(&out) {
+            *b -= o;
+        }
+        Ok(out)
+    }
+
     /// Applies a swap whose amounts were quoted: input (fee included) in, output out.
     pub fn apply(&mut self, i: usize, o: usize, amount_in: u128, amount_out: u128) -> MathResult<()> {
         let new_in = self.balances[i].checked_add(amount_in).ok_or(bal("BAL#000"))?;
