@@ -72,9 +72,20 @@ where
     let many_worlds = points.iter().any(|p| p.labels.first() != points[0].labels.first());
     for (p, (x, y, _)) in points.iter().zip(&xy) {
         let skip = usize::from(!many_worlds);
-        let label = p.labels.iter().skip(skip).cloned().collect::<Vec<_>>().join(", ");
+        // a world by its file name, without the folder and extension
+        let world = |l: &String| std::path::Path::new(l).file_stem().map_or(l.clone(), |f| f.to_string_lossy().into());
+        let label = p
+            .labels
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .map(|(k, l)| if k == 0 { world(l) } else { l.clone() })
+            .collect::<Vec<_>>()
+            .join(", ");
         if x.is_finite() && y.is_finite() && !label.is_empty() {
-            chart.draw_series(std::iter::once(Text::new(label, (*x, *y), ("sans-serif", 12)))).map_err(err)?;
+            // a few pixels right of and above the dot it names
+            let text = EmptyElement::at((*x, *y)) + Text::new(label, (7, -14), ("sans-serif", 12));
+            chart.draw_series(std::iter::once(text)).map_err(err)?;
         }
     }
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
