@@ -35,7 +35,7 @@ struct Args {
 }
 
 /// Where bundled worlds may be: ./worlds, next to the executable's workspace, and
-/// $MESHSIM_WORLDS.
+/// $MESHSIM_WORLDS (each with its `stress/` subfolder), without duplicates.
 fn world_dirs() -> Vec<PathBuf> {
     let mut v = vec![PathBuf::from("worlds")];
     if let Ok(exe) = std::env::current_exe()
@@ -46,8 +46,19 @@ fn world_dirs() -> Vec<PathBuf> {
     if let Some(d) = std::env::var_os("MESHSIM_WORLDS") {
         v.push(PathBuf::from(d));
     }
-    v.dedup_by(|a, b| a.canonicalize().ok() == b.canonicalize().ok());
-    v
+    // each with its stress library
+    let v: Vec<PathBuf> = v.into_iter().flat_map(|d| [d.join("stress"), d].into_iter().rev()).collect();
+    let mut seen = Vec::new();
+    v.into_iter()
+        .filter(|d| {
+            d.canonicalize().map_or(true, |c| {
+                !seen.contains(&c) && {
+                    seen.push(c);
+                    true
+                }
+            })
+        })
+        .collect()
 }
 
 /// The window plus what only the native front end does: the timed screenshot.
