@@ -166,3 +166,22 @@ fn a_cppi_that_wakes_up_below_its_floor_sells_all_its_risky_asset() {
     let v = sim.snapshot().vaults.into_iter().find(|v| v.name == "cppi-eth").unwrap();
     assert!(v.weights[0] < 0.01, "de-risked: {:?}", v.weights);
 }
+
+#[test]
+fn max_drawdown_shows_the_cppi_floor_holding_in_a_crash_and_breaking_behind_a_frozen_feed() {
+    let drawdown = |world: &str| {
+        let s = load(&stress(world));
+        let v = s.vaults.iter().position(|v| v.name == "cppi-eth").unwrap();
+        let mut sim = Simulation::new(&s).unwrap();
+        sim.run_blocks(s.blocks).unwrap();
+        let m = &sim.metrics().vaults[v];
+        assert!(m.peak_share_price >= 1.0 - 1e-9, "{world}: peak {}", m.peak_share_price);
+        m.max_drawdown
+    };
+    // floor at 80 % of the genesis NAV: the crash takes it to the floor, not through it
+    let crash = drawdown("crash");
+    assert!((0.15..0.21).contains(&crash), "crash drawdown {crash}");
+    // a 30 % fall it cannot see takes it through
+    let frozen = drawdown("oracle-freeze");
+    assert!(frozen > 0.22, "oracle-freeze drawdown {frozen}");
+}

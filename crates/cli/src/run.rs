@@ -436,6 +436,7 @@ fn summary(
                 "sandwiched_transactions": vm.sandwiched,
                 "tracking_error_mean": vm.tracking_mean(),
                 "tracking_error_max": vm.tracking_max,
+                "max_drawdown": vm.max_drawdown,
                 "execution_cost": vm.cost(),
                 "final_nav": vs.nav,
                 "final_share_price": vs.share_price,

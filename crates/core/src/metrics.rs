@@ -94,6 +94,10 @@ pub struct VaultMetrics {
     pub tracking_max: f64,
     /// Blocks measured.
     pub tracked_blocks: u64,
+    /// Highest share price seen at external prices.
+    pub peak_share_price: f64,
+    /// Largest fall of the share price from its running peak, as a fraction.
+    pub max_drawdown: f64,
 }
 
 impl VaultMetrics {

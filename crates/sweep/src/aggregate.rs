@@ -82,6 +82,7 @@ const VAULT_BAD_SIDE: [Option<Bad>; VAULT_METRICS.len()] = [
     Some(Bad::Low),  // share_price
     Some(Bad::Low),  // nav
     Some(Bad::High), // shortfall_vs_continuous
+    Some(Bad::High), // max_drawdown
 ];
 
 /// One point's summary.

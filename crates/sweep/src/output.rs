@@ -15,8 +15,8 @@ use crate::SweepError;
 use crate::plan::{Plan, Shard};
 use crate::run::{RUN_METRICS, RunResult, VAULT_METRICS};
 
-/// Format version of a sweep directory.
-pub const FORMAT: u32 = 1;
+/// Format version of a sweep directory (2: vaults.csv gained max_drawdown).
+pub const FORMAT: u32 = 2;
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> SweepError + '_ {
     move |e| SweepError::Io(format!("{}: {e}", path.display()))

@@ -31,7 +31,7 @@ pub const RUN_METRICS: [&str; 20] = [
 ];
 
 /// Figures of a vault in a run, in [`VAULT_METRICS`] order.
-pub const VAULT_METRICS: [&str; 12] = [
+pub const VAULT_METRICS: [&str; 13] = [
     "tracking_error",
     "tracking_error_max",
     "rebalances",
@@ -44,6 +44,7 @@ pub const VAULT_METRICS: [&str; 12] = [
     "share_price",
     "nav",
     "shortfall_vs_continuous",
+    "max_drawdown",
 ];
 
 /// What a run produced.
@@ -141,6 +142,7 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
                     s.share_price,
                     s.nav,
                     shortfall,
+                    x.max_drawdown,
                 ],
             )
         })

@@ -669,23 +669,29 @@ pub fn vault_tracking_error(state: &VaultState) -> f64 {
 }
 
 /// Record phase: every vault's tracking error at external prices enters its running mean and
-/// maximum (whether or not rows are recorded), for summaries and sweeps.
+/// maximum, and its share price its peak and largest drawdown (whether or not rows are
+/// recorded), for summaries and sweeps.
 pub fn measure_tracking(
-    vaults: Query<(&VaultMeta, &VaultConfig, &VaultState)>,
+    vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares)>,
     ledger: Res<Ledger>,
     prices: Res<ExternalPrices>,
     mut metrics: ResMut<Metrics>,
 ) {
-    for (meta, cfg, state) in &vaults {
+    for (meta, cfg, state, shares) in &vaults {
         let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
         let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
-        let te = tracking_error(&Valuation::new(&balances, &per_unit).weights(), &state.targets);
-        if let Some(m) = metrics.vaults.get_mut(meta.id.index())
-            && te.is_finite()
-        {
+        let val = Valuation::new(&balances, &per_unit);
+        let te = tracking_error(&val.weights(), &state.targets);
+        let Some(m) = metrics.vaults.get_mut(meta.id.index()) else { continue };
+        if te.is_finite() {
             m.tracking_sum += te;
             m.tracking_max = m.tracking_max.max(te);
             m.tracked_blocks += 1;
+        }
+        let share_price = val.nav / (meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT);
+        if share_price.is_finite() && share_price > 0.0 {
+            m.peak_share_price = m.peak_share_price.max(share_price);
+            m.max_drawdown = m.max_drawdown.max(1.0 - share_price / m.peak_share_price);
         }
     }
 }
