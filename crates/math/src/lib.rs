@@ -62,6 +62,27 @@ pub fn f64_to_u256(x: f64) -> U256 {
     }
 }
 
+/// Parts per million of the whole, for proportional withdrawals.
+const PPM: u32 = 1_000_000;
+
+/// `amount * share_ppm / 1e6`, rounded down (every contract's proportional withdrawal rounds in
+/// the pool's favour); a share above the whole is refused.
+pub(crate) fn share_of(amount: u128, share_ppm: u32) -> MathResult<u128> {
+    if share_ppm > PPM {
+        return Err(MathError::InvalidParameter { name: "share_ppm", detail: format!("{share_ppm} > 1e6") });
+    }
+    Ok((U256::from(amount) * U256::from(share_ppm) / U256::from(PPM)).to::<u128>())
+}
+
+/// [`share_of`] every balance, taking it out: what a proportional withdrawal pays.
+pub(crate) fn withdraw_pro_rata(balances: &mut [u128], share_ppm: u32) -> MathResult<Vec<u128>> {
+    let out = balances.iter().map(|b| share_of(*b, share_ppm)).collect::<MathResult<Vec<u128>>>()?;
+    for (b, o) in balances.iter_mut().zip(&out) {
+        *b -= o;
+    }
+    Ok(out)
+}
+
 /// Nearest f64 of a u128, correctly rounded like `as f64` but without the slow software routine
 /// for values above 2^64: the top 64 bits with a sticky bit for the rest convert in hardware.
 #[inline]
@@ -81,6 +102,16 @@ pub fn u128_to_f64(x: u128) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn shares_round_down_and_never_exceed_the_whole() {
+        assert_eq!(share_of(999, 500_000).unwrap(), 499);
+        assert_eq!(share_of(u128::MAX, 1_000_000).unwrap(), u128::MAX);
+        assert!(share_of(10, 1_000_001).is_err());
+        let mut b = [10u128, 7];
+        assert_eq!(withdraw_pro_rata(&mut b, 500_000).unwrap(), vec![5, 3]);
+        assert_eq!(b, [5, 4]);
+    }
 
     proptest! {
         #[test]

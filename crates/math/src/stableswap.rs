@@ -218,10 +218,7 @@ impl StableSwapPool {
     /// `remove_liquidity` of `share_ppm` millionths of the LP supply: every balance pays out
     /// `balance * share / 1e6` rounded down (the pool keeps the dust, as the contract does).
     pub fn remove_share(&mut self, share_ppm: u32) -> MathResult<Vec<u128>> {
-        let out = pro_rata(&self.balances, share_ppm)?;
-        for (b, o) in self.balances.iter_mut().zip(&out) {
-            *b -= o;
-        }
+        let out = crate::withdraw_pro_rata(&mut self.balances, share_ppm)?;
         self.d = get_d(&self.xp(), self.amp, self.variant);
         Ok(out)
     }
@@ -468,15 +465,4 @@ pub fn get_y_d(
         }
     }
     Err(MathError::NoConvergence { what: "Curve get_y", iterations: MAX_ITERATIONS })
-}
-
-/// `balance * share_ppm / 1e6` rounded down, for every balance (a proportional withdrawal).
-pub(crate) fn pro_rata(balances: &[u128], share_ppm: u32) -> MathResult<Vec<u128>> {
-    if share_ppm > 1_000_000 {
-        return Err(MathError::InvalidParameter { name: "share_ppm", detail: format!("{share_ppm} > 1e6") });
-    }
-    Ok(balances
-        .iter()
-        .map(|b| (U256::from(*b) * U256::from(share_ppm) / U256::from(1_000_000u32)).to::<u128>())
-        .collect())
 }

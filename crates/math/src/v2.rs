@@ -167,11 +167,7 @@ impl V2Pair {
     /// The LPs burn `share_ppm` millionths of their LP tokens (the locked `MINIMUM_LIQUIDITY`
     /// excluded), rounded down. Returns what `burn` pays out (nothing if that rounds to zero).
     pub fn remove_share(&mut self, share_ppm: u32) -> MathResult<(u128, u128)> {
-        if share_ppm > 1_000_000 {
-            return Err(MathError::InvalidParameter { name: "share_ppm", detail: format!("{share_ppm} > 1e6") });
-        }
-        let held = self.total_supply.saturating_sub(MINIMUM_LIQUIDITY);
-        let liquidity = (U256::from(held) * U256::from(share_ppm) / U256::from(1_000_000u32)).to::<u128>();
+        let liquidity = crate::share_of(self.total_supply.saturating_sub(MINIMUM_LIQUIDITY), share_ppm)?;
         if liquidity == 0 {
             return Ok((0, 0));
         }

@@ -218,19 +218,13 @@ impl V3Pool {
     /// Every position burns `share_ppm` millionths of its liquidity (rounded down) and collects
     /// the principal that frees (fees already owed stay owed). Returns the amounts paid out.
     pub fn remove_share(&mut self, share_ppm: u32) -> MathResult<(u128, u128)> {
-        if share_ppm > 1_000_000 {
-            return Err(MathError::InvalidParameter { name: "share_ppm", detail: format!("{share_ppm} > 1e6") });
-        }
         let burns: Vec<(PositionKey, u128)> = self
             .positions
             .iter()
-            .map(|(k, p)| {
-                (*k, (U256::from(p.liquidity) * U256::from(share_ppm) / U256::from(1_000_000u32)).to::<u128>())
-            })
-            .filter(|(_, l)| *l > 0)
-            .collect();
+            .map(|(k, p)| crate::share_of(p.liquidity, share_ppm).map(|l| (*k, l)))
+            .collect::<MathResult<_>>()?;
         let mut paid = (0u128, 0u128);
-        for (key, liquidity) in burns {
+        for (key, liquidity) in burns.into_iter().filter(|(_, l)| *l > 0) {
             let (a0, a1) = self.burn(key.owner, key.tick_lower, key.tick_upper, liquidity)?;
             let (a0, a1) = (a0.saturating_to::<u128>(), a1.saturating_to::<u128>());
             let (c0, c1) = self.collect(key.owner, key.tick_lower, key.tick_upper, a0, a1);

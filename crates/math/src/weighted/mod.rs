@@ -186,11 +186,7 @@ impl WeightedPool {
     /// A proportional exit of `share_ppm` millionths of the BPT supply: each balance pays out
     /// `balance * share / 1e6` rounded down, in the pool's favour as `_calcTokensOutGivenExactBptIn`.
     pub fn remove_share(&mut self, share_ppm: u32) -> MathResult<Vec<u128>> {
-        let out = crate::stableswap::pro_rata(&self.balances, share_ppm)?;
-        for (b, o) in self.balances.iter_mut().zip(&out) {
-            *b -= o;
-        }
-        Ok(out)
+        crate::withdraw_pro_rata(&mut self.balances, share_ppm)
     }
 
     /// Applies a swap whose amounts were quoted: input (fee included) in, output out.
