@@ -145,6 +145,11 @@ fn stress_events_are_validated_with_their_location() {
     let line = bad[..bad.find("v2-nope").unwrap()].matches('\n').count() + 1;
     assert!(err.contains(&format!("copy.ron:{line}:")), "{err}");
 
+    // block 0 is genesis, where nothing runs: refused rather than silently never happening
+    let bad = text.replacen("pool: \"v2-eth-usdc\", block: 300,", "pool: \"v2-eth-usdc\", block: 0,", 1);
+    let err = meshsim_scenario::parse_str(&bad, "copy.ron", &meshsim_tests::worlds_dir()).unwrap_err().to_string();
+    assert!(err.contains("events[0].block") && err.contains("from 1"), "{err}");
+
     let gas = std::fs::read_to_string(meshsim_tests::worlds_dir().join("stress/gas-spike.ron")).unwrap();
     let bad = gas.replacen("native_token: \"ETH\",", "native_token: \"ETH\",\n        background_demand: false,", 1);
     let err = meshsim_scenario::parse_str(&bad, "copy.ron", &meshsim_tests::worlds_dir()).unwrap_err().to_string();

@@ -570,27 +570,27 @@ pub struct Events(pub Vec<Event>);
 impl Events {
     /// Product of the volatility spikes active at `block` (1 when none).
     pub fn volatility_multiplier(&self, block: u64) -> f64 {
-        self.0
-            .iter()
-            .filter_map(|e| match e {
-                Event::VolatilitySpike { start_block, blocks, multiplier } => {
-                    in_window(block, *start_block, *blocks).then_some(*multiplier)
-                }
-                _ => None,
-            })
-            .product()
+        self.product_at(block, |e| match *e {
+            Event::VolatilitySpike { start_block, blocks, multiplier } => Some((start_block, blocks, multiplier)),
+            _ => None,
+        })
     }
 
     /// Product of the gas spikes active at `block` (1 when none).
     pub fn gas_demand_multiplier(&self, block: u64) -> f64 {
+        self.product_at(block, |e| match *e {
+            Event::GasSpike { start_block, blocks, multiplier } => Some((start_block, blocks, multiplier)),
+            _ => None,
+        })
+    }
+
+    /// Product of the multipliers of the windows `pick` finds, among those open at `block`.
+    fn product_at(&self, block: u64, pick: impl Fn(&Event) -> Option<(u64, u64, f64)>) -> f64 {
         self.0
             .iter()
-            .filter_map(|e| match e {
-                Event::GasSpike { start_block, blocks, multiplier } => {
-                    in_window(block, *start_block, *blocks).then_some(*multiplier)
-                }
-                _ => None,
-            })
+            .filter_map(pick)
+            .filter(|(start, blocks, _)| in_window(block, *start, *blocks))
+            .map(|w| w.2)
             .product()
     }
 

@@ -42,6 +42,15 @@ impl<'a> Ctx<'a> {
         found
     }
 
+    fn pool(&mut self, path: &str, name: &str, pool_names: &BTreeMap<&str, PoolId>) -> Option<PoolId> {
+        let found = pool_names.get(name).copied();
+        if found.is_none() {
+            let known: Vec<&str> = pool_names.keys().copied().collect();
+            self.problems.push(path, format!("unknown pool {name:?}; expected one of {known:?}"));
+        }
+        found
+    }
+
     fn amount(&mut self, path: &str, token: Option<TokenId>, text: &str) -> Option<u128> {
         let decimals = self.decimals[token?.index()];
         match parse_amount(text, decimals) {
@@ -172,24 +181,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         let kind = match ra {
             RawAgent::Arbitrageur(a) => {
                 p.finite(&format!("{path}.min_profit"), a.min_profit, f64::MIN, f64::MAX, "a finite profit");
-                let ids = match &a.pools {
-                    RawPoolSet::All => (0..raw.pools.len().min(limits::MAX_POOLS)).map(|i| PoolId(i as u32)).collect(),
-                    RawPoolSet::Only(names) => names
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, n)| {
-                            let id = pool_names.get(n.as_str()).copied();
-                            if id.is_none() {
-                                let known: Vec<&str> = pool_names.keys().copied().collect();
-                                p.problems.push(
-                                    format!("{path}.pools[{i}]"),
-                                    format!("unknown pool {n:?}; expected one of {known:?}"),
-                                );
-                            }
-                            id
-                        })
-                        .collect(),
-                };
+                let ids = pool_set(p, &path, &a.pools, &pool_names, raw.pools.len());
                 AgentKind::Arbitrageur { pools: ids, min_profit: a.min_profit }
             }
             RawAgent::CycleArbitrageur(a) => {
@@ -855,13 +847,8 @@ fn oracles(
                         format!("expected 1 to {} blocks", limits::MAX_TWAP_WINDOW),
                     );
                 }
-                match pool_names.get(pool.as_str()) {
-                    None => {
-                        let known: Vec<&str> = pool_names.keys().copied().collect();
-                        p.problems
-                            .push(format!("{path}.pool"), format!("unknown pool {pool:?}; expected one of {known:?}"));
-                        None
-                    }
+                match p.pool(&format!("{path}.pool"), pool, pool_names) {
+                    None => None,
                     Some(id) => {
                         // the pool must trade the token against the numeraire
                         let pool_tokens: Vec<&String> = match &raw_pools[id.index()] {
@@ -881,7 +868,7 @@ fn oracles(
                                 format!("a TWAP oracle needs a pool trading {token:?} against the numeraire"),
                             );
                         }
-                        Some(OracleKind::Twap { pool: *id, window_blocks: (*window_blocks).max(1) })
+                        Some(OracleKind::Twap { pool: id, window_blocks: (*window_blocks).max(1) })
                     }
                 }
             }
@@ -1132,13 +1119,7 @@ fn vaults(
             RawPoolSet::Only(names) => names
                 .iter()
                 .enumerate()
-                .filter_map(|(i, n)| {
-                    let id = pool_names.get(n.as_str()).copied();
-                    if id.is_none() {
-                        p.problems.push(format!("{path}.venues[{i}]"), format!("unknown pool {n:?}"));
-                    }
-                    id
-                })
+                .filter_map(|(i, n)| p.pool(&format!("{path}.venues[{i}]"), n, pool_names))
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect(),
@@ -1186,19 +1167,9 @@ fn pool_set(
 ) -> Vec<PoolId> {
     match set {
         RawPoolSet::All => (0..n_pools.min(limits::MAX_POOLS)).map(|i| PoolId(i as u32)).collect(),
-        RawPoolSet::Only(names) => names
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| {
-                let id = pool_names.get(n.as_str()).copied();
-                if id.is_none() {
-                    let known: Vec<&str> = pool_names.keys().copied().collect();
-                    p.problems
-                        .push(format!("{path}.pools[{i}]"), format!("unknown pool {n:?}; expected one of {known:?}"));
-                }
-                id
-            })
-            .collect(),
+        RawPoolSet::Only(names) => {
+            names.iter().enumerate().filter_map(|(i, n)| p.pool(&format!("{path}.pools[{i}]"), n, pool_names)).collect()
+        }
     }
 }
 
@@ -1232,11 +1203,10 @@ fn events(
                 }
             }
             RawEvent::LiquidityWithdrawal { pool, block, fraction } => {
-                let id = pool_names.get(pool.as_str()).copied();
-                if id.is_none() {
-                    let known: Vec<&str> = pool_names.keys().copied().collect();
-                    p.problems
-                        .push(format!("{path}.pool"), format!("unknown pool {pool:?}; expected one of {known:?}"));
+                let id = p.pool(&format!("{path}.pool"), pool, pool_names);
+                if *block == 0 {
+                    // block 0 is genesis: nothing runs there, so the event would never happen
+                    p.problems.push(format!("{path}.block"), "expected a block from 1 (the first block run)");
                 }
                 let ok = fraction.is_finite() && *fraction > 0.0 && *fraction <= 1.0;
                 if !ok {
@@ -1245,7 +1215,7 @@ fn events(
                         format!("expected a share of liquidity in (0, 1], found {fraction}"),
                     );
                 }
-                if let (Some(pool), true) = (id, ok) {
+                if let (Some(pool), true, true) = (id, ok, *block > 0) {
                     let share_ppm = (fraction * 1e6).round().clamp(1.0, 1e6) as u32;
                     out.push(Event::LiquidityWithdrawal { pool, block: *block, share_ppm });
                 }
