@@ -68,13 +68,14 @@ pub struct GasMarket {
 impl GasMarket {
     /// From the chain parameters.
     pub fn new(chain: &Chain) -> Self {
+        let reference = if chain.background_demand { chain.base_fee_wei } else { 0 };
         let mut g = GasMarket {
             base_fee_wei: chain.base_fee_wei,
             gas_used: 0,
             gas_limit: chain.gas_limit,
             eip1559: chain.eip1559,
-            background_reference_wei: if chain.background_demand { chain.base_fee_wei } else { 0 },
-            background_normal_wei: if chain.background_demand { chain.base_fee_wei } else { 0 },
+            background_reference_wei: reference,
+            background_normal_wei: reference,
         };
         g.gas_used = g.background_gas();
         g
@@ -119,7 +120,12 @@ pub fn roll_base_fee(mut gas: ResMut<GasMarket>, clock: Res<BlockClock>, events:
     gas.base_fee_wei = gas.next_base_fee();
     // a gas spike scales outside demand in the next block
     let spike = events.0.gas_demand_multiplier(clock.number + 1);
-    gas.background_reference_wei = (gas.background_normal_wei as f64 * spike) as u128;
+    // exact, not through an f64, when no spike is on
+    gas.background_reference_wei = if spike == 1.0 {
+        gas.background_normal_wei
+    } else {
+        (meshsim_math::u128_to_f64(gas.background_normal_wei) * spike) as u128
+    };
     // outside traffic takes its share of the next block before any simulated transaction
     gas.gas_used = gas.background_gas();
 }

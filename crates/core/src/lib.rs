@@ -48,16 +48,16 @@ pub mod tx;
 pub mod vaults;
 
 pub use bevy_ecs;
-
-/// The world's scheduled stress events (volatility and gas spikes, oracle freezes, liquidity
-/// withdrawals), read by the systems they affect.
-#[derive(bevy_ecs::prelude::Resource, Debug, Clone, Default)]
-pub struct StressEvents(pub meshsim_scenario::Events);
 pub use meshsim_math as math;
 pub use meshsim_scenario as scenario;
 pub use sim_config::SimConfig;
 pub use simulation::{SimOptions, Simulation, StateDigest};
 pub use snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot, VaultSnapshot};
+
+/// The world's scheduled stress events (volatility and gas spikes, oracle freezes, liquidity
+/// withdrawals), one resource read by the systems they affect.
+#[derive(bevy_ecs::prelude::Resource, Debug, Clone, Default)]
+pub struct StressEvents(pub meshsim_scenario::Events);
 
 /// Why a run stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -66,8 +66,6 @@ pub struct ExternalMarket {
     jump_rng: Vec<ChaCha12Rng>,
     regime_rng: ChaCha12Rng,
     replay_row: usize,
-    // scheduled volatility spikes
-    events: meshsim_scenario::Events,
 }
 
 impl ExternalMarket {
@@ -91,7 +89,6 @@ impl ExternalMarket {
             jump_rng: (0..n).map(|k| stream(seed, Purpose::Jumps, k as u64)).collect(),
             regime_rng: stream(seed, Purpose::Regimes, 0),
             replay_row: 0,
-            events: scenario.events.clone(),
             spec,
         };
         let mut per_token = vec![1.0; scenario.tokens.len()];
@@ -133,8 +130,9 @@ impl ExternalMarket {
         v
     }
 
-    /// One block of `dt` seconds ending at `timestamp`, for block `number`.
-    fn advance(&mut self, number: u64, timestamp: f64, dt: f64, prices: &mut ExternalPrices) {
+    /// One block of `dt` seconds ending at `timestamp`, for block `number`, with volatility scaled
+    /// by `spike` (scheduled volatility spikes) on top of the regime.
+    fn advance(&mut self, number: u64, timestamp: f64, dt: f64, spike: f64, prices: &mut ExternalPrices) {
         let n = self.spec.assets.len();
         let dt_years = dt / SECONDS_PER_YEAR;
         if let Some(replay) = &self.spec.replay {
@@ -143,8 +141,7 @@ impl ExternalMarket {
             }
         } else {
             self.step_regime(dt_years);
-            let multiplier = self.spec.regimes.as_ref().map_or(1.0, |r| r.multipliers[self.regime])
-                * self.events.volatility_multiplier(number);
+            let multiplier = self.spec.regimes.as_ref().map_or(1.0, |r| r.multipliers[self.regime]) * spike;
             // independent normals from each asset's own stream, correlated through L
             for (z, rng) in self.z.iter_mut().zip(&mut self.diffusion_rng) {
                 *z = StandardNormal.sample(rng);
@@ -203,6 +200,8 @@ pub fn advance_external_prices(
     clock: Res<BlockClock>,
     mut market: ResMut<ExternalMarket>,
     mut prices: ResMut<ExternalPrices>,
+    events: Res<crate::StressEvents>,
 ) {
-    market.advance(clock.number, clock.timestamp, clock.dt, &mut prices);
+    let spike = events.0.volatility_multiplier(clock.number);
+    market.advance(clock.number, clock.timestamp, clock.dt, spike, &mut prices);
 }
