@@ -46,19 +46,20 @@ fn world_dirs() -> Vec<PathBuf> {
     if let Some(d) = std::env::var_os("MESHSIM_WORLDS") {
         v.push(PathBuf::from(d));
     }
-    // each with its stress library
-    let v: Vec<PathBuf> = v.into_iter().flat_map(|d| [d.join("stress"), d].into_iter().rev()).collect();
-    let mut seen = Vec::new();
-    v.into_iter()
-        .filter(|d| {
-            d.canonicalize().map_or(true, |c| {
-                !seen.contains(&c) && {
-                    seen.push(c);
-                    true
-                }
-            })
-        })
-        .collect()
+    // each with its stress library; a folder reached twice is listed once
+    let (mut out, mut seen) = (Vec::new(), Vec::new());
+    for d in v.into_iter().flat_map(|d| [d.clone(), d.join("stress")]) {
+        match d.canonicalize() {
+            Ok(c) if seen.contains(&c) => {}
+            Ok(c) => {
+                seen.push(c);
+                out.push(d);
+            }
+            // not there (yet): the picker skips empty folders
+            Err(_) => out.push(d),
+        }
+    }
+    out
 }
 
 /// The window plus what only the native front end does: the timed screenshot.
