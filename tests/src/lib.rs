@@ -12,7 +12,8 @@ pub fn worlds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("worlds")
 }
 
-/// Every bundled world file (`worlds/` and the stress library `worlds/stress/`), sorted.
+/// Every bundled world file (`worlds/`, the stress library `worlds/stress/` and the benchmark
+/// worlds `worlds/bench/`), sorted.
 pub fn bundled_worlds() -> Vec<PathBuf> {
     let list = |dir: PathBuf| -> Vec<PathBuf> {
         std::fs::read_dir(dir)
@@ -23,6 +24,7 @@ pub fn bundled_worlds() -> Vec<PathBuf> {
     };
     let mut v = list(worlds_dir());
     v.extend(list(worlds_dir().join("stress")));
+    v.extend(list(worlds_dir().join("bench")));
     v.sort();
     assert!(!v.is_empty(), "no bundled worlds found");
     v

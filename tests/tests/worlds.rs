@@ -57,7 +57,9 @@ fn malformed_copies_are_rejected_with_location_and_field() {
         let fee_at = text.find("fee_bps: ").expect("every world has a pool with a fee");
         let fee_end = fee_at + text[fee_at..].find([',', ')', '\n']).unwrap();
         let mut bad = format!("{}fee_bps: 20000.0{}", &text[..fee_at], &text[fee_end..]);
-        bad = bad.replacen("numeraire: \"USDC\"", "numeraire: \"NOPE\"", 1);
+        let num_at = bad.find("numeraire: \"").expect("every world names its numeraire") + "numeraire: \"".len();
+        let num_end = num_at + bad[num_at..].find('"').unwrap();
+        bad = format!("{}NOPE{}", &bad[..num_at], &bad[num_end..]);
         let Err(ScenarioError::Invalid(issues)) = parse(&bad) else {
             panic!("{}: expected validation errors", path.display())
         };

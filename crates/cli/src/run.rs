@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// Table format.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
+    /// Tables to write: `all`, `none` (summary.json and timing.json only: the engine alone, as the
+    /// benchmarks measure it), or a comma-separated list of blocks, trades, vaults, cascades.
+    #[arg(long, default_value = "all", value_parser = parse_tables)]
+    pub tables: TableSet,
     /// Write a `vaults` row every K blocks.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub vault_every: u64,
@@ -38,6 +42,45 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Which tables a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSet {
+    blocks: bool,
+    trades: bool,
+    vaults: bool,
+    cascades: bool,
+}
+
+impl TableSet {
+    fn any_rows(self) -> bool {
+        self.blocks || self.trades || self.vaults || self.cascades
+    }
+}
+
+fn parse_tables(text: &str) -> Result<TableSet, String> {
+    let none = TableSet { blocks: false, trades: false, vaults: false, cascades: false };
+    match text {
+        "all" => return Ok(TableSet { blocks: true, trades: true, vaults: true, cascades: true }),
+        "none" => return Ok(none),
+        _ => {}
+    }
+    let mut set = none;
+    for name in text.split(',') {
+        match name.trim() {
+            "blocks" => set.blocks = true,
+            "trades" => set.trades = true,
+            "vaults" => set.vaults = true,
+            "cascades" => set.cascades = true,
+            other => {
+                return Err(format!(
+                    "unknown table {other:?}: expected all, none, or a list of blocks, trades, vaults, cascades"
+                ));
+            }
+        }
+    }
+    Ok(set)
 }
 
 /// Rows are drained from the simulation this often.
@@ -67,9 +110,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| Path::new("out").join(&scenario.name));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
 
-    let options = SimOptions { record: true, vault_every: args.vault_every, ..SimOptions::default() };
+    let options = SimOptions { record: args.tables.any_rows(), vault_every: args.vault_every, ..SimOptions::default() };
     let mut sim = Simulation::with_options(&scenario, options)?;
-    let mut tables = Tables::create(&out_dir, args.format, &scenario)?;
+    let mut tables = Tables::create(&out_dir, args.format, &scenario, args.tables)?;
 
     let progress = if args.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(blocks) };
     progress.set_style(
@@ -108,10 +151,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let (blocks_path, trades_path, vaults_path) = tables.finish()?;
-    let cascades_path = write_cascades(&out_dir, args.format, &scenario, &sim)?;
+    let mut written = tables.finish()?;
+    if args.tables.cascades {
+        written.push(write_cascades(&out_dir, args.format, &scenario, &sim)?);
+    }
 
-    let summary = summary(&scenario, &mut sim, blocks, &blocks_path, &trades_path, vaults_path.as_deref());
+    let summary = summary(&scenario, &mut sim, blocks, &written);
     write_atomic(&out_dir.join("summary.json"), format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes())?;
     // wall-clock figures live apart so that summary.json stays byte-identical across runs
     let timing =
@@ -124,14 +169,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         scenario.seed,
         blocks as f64 / seconds.max(1e-9)
     );
-    let vault_file = vaults_path.as_deref().map(|p| format!("{}, ", file_name(p))).unwrap_or_default();
-    let vault_file = format!("{vault_file}{}, ", file_name(&cascades_path));
-    println!(
-        "outputs in {}: {}, {}, {vault_file}summary.json, timing.json",
-        out_dir.display(),
-        file_name(&blocks_path),
-        file_name(&trades_path)
-    );
+    let files: Vec<String> =
+        written.iter().map(|p| file_name(p)).chain(["summary.json".into(), "timing.json".into()]).collect();
+    println!("outputs in {}: {}", out_dir.display(), files.join(", "));
     Ok(())
 }
 
@@ -203,18 +243,31 @@ fn sender_name(s: &Scenario, sender: Sender) -> String {
     }
 }
 
+/// `{"blocks": "blocks.csv", ...}` for the tables written.
+fn output_names(written: &[PathBuf]) -> serde_json::Value {
+    written
+        .iter()
+        .map(|p| {
+            let name = file_name(p);
+            let table = name.split('.').next().unwrap_or_default().to_string();
+            (table, serde_json::Value::String(name))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 struct Tables {
-    blocks: TableWriter,
-    trades: TableWriter,
+    blocks: Option<TableWriter>,
+    trades: Option<TableWriter>,
     vaults: Option<(TableWriter, Vec<meshsim_scenario::TokenId>)>,
 }
 
 impl Tables {
-    fn create(dir: &Path, format: Format, s: &Scenario) -> Result<Self> {
+    fn create(dir: &Path, format: Format, s: &Scenario, set: TableSet) -> Result<Self> {
         let mut cols = vec![
             ("block".to_string(), ColType::U64),
             ("timestamp".to_string(), ColType::F64),
@@ -253,7 +306,7 @@ impl Tables {
         .into_iter()
         .map(|(n, t)| (n.to_string(), t))
         .collect();
-        let vaults = if s.vaults.is_empty() {
+        let vaults = if s.vaults.is_empty() || !set.vaults {
             None
         } else {
             // one weight and one target column per token any vault holds or targets
@@ -298,14 +351,16 @@ impl Tables {
             Some((TableWriter::create(dir, "vaults", format, cols)?, tokens))
         };
         Ok(Tables {
-            blocks: TableWriter::create(dir, "blocks", format, cols)?,
-            trades: TableWriter::create(dir, "trades", format, trade_cols)?,
+            blocks: if set.blocks { Some(TableWriter::create(dir, "blocks", format, cols)?) } else { None },
+            trades: if set.trades { Some(TableWriter::create(dir, "trades", format, trade_cols)?) } else { None },
             vaults,
         })
     }
 
     fn write(&mut self, s: &Scenario, blocks: &[BlockRow], trades: &[TradeRow]) -> Result<()> {
         let mut row = Vec::new();
+        let blocks = if self.blocks.is_some() { blocks } else { &[] };
+        let trades = if self.trades.is_some() { trades } else { &[] };
         for b in blocks {
             row.clear();
             row.extend([
@@ -319,12 +374,15 @@ impl Tables {
                 row.push(Cell::F64(p.price));
                 row.extend(p.balances.iter().map(|v| Cell::Amount(*v)));
             }
-            self.blocks.write_row(&row)?;
+            if let Some(t) = &mut self.blocks {
+                t.write_row(&row)?;
+            }
         }
         for t in trades {
             let sym = |id: meshsim_scenario::TokenId| s.tokens[id.index()].symbol.clone();
             let pools: Vec<&str> = t.pools.iter().map(|p| s.pools[p.index()].name.as_str()).collect();
-            self.trades.write_row(&[
+            let Some(table) = &mut self.trades else { break };
+            table.write_row(&[
                 Cell::U64(t.block),
                 Cell::U64(u64::from(t.index)),
                 Cell::Str(sender_name(s, t.sender)),
@@ -371,23 +429,14 @@ impl Tables {
         Ok(())
     }
 
-    fn finish(self) -> Result<(PathBuf, PathBuf, Option<PathBuf>)> {
-        let vaults = match self.vaults {
-            Some((t, _)) => Some(t.finish()?),
-            None => None,
-        };
-        Ok((self.blocks.finish()?, self.trades.finish()?, vaults))
+    /// Closes every table; returns the files written, in the order blocks, trades, vaults.
+    fn finish(self) -> Result<Vec<PathBuf>> {
+        let tables = [self.blocks, self.trades, self.vaults.map(|(t, _)| t)];
+        tables.into_iter().flatten().map(TableWriter::finish).collect()
     }
 }
 
-fn summary(
-    s: &Scenario,
-    sim: &mut Simulation,
-    blocks: u64,
-    blocks_path: &Path,
-    trades_path: &Path,
-    vaults_path: Option<&Path>,
-) -> serde_json::Value {
+fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[PathBuf]) -> serde_json::Value {
     let m = sim.metrics().clone();
     let snapshot = sim.snapshot();
     let all = sim.cascades();
@@ -529,7 +578,7 @@ fn summary(
         "pools": pools,
         "agents": agents,
         "vaults": vaults,
-        "outputs": { "blocks": file_name(blocks_path), "trades": file_name(trades_path), "vaults": vaults_path.map(file_name) },
+        "outputs": output_names(written),
         "units": "values in numeraire units of the world; amounts in token base units",
     })
 }

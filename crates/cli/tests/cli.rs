@@ -208,3 +208,34 @@ fn a_killed_sweep_reruns_to_the_table_of_an_uninterrupted_one() {
         assert_eq!(std::fs::read(clean.join(f)).unwrap(), std::fs::read(killed.join(f)).unwrap(), "{f}");
     }
 }
+
+#[test]
+fn tables_none_writes_only_the_summary_with_the_same_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (all, none, some) = (dir.path().join("all"), dir.path().join("none"), dir.path().join("some"));
+    run("vaults.ron", &all, &["--blocks", "120"]);
+    run("vaults.ron", &none, &["--blocks", "120", "--tables", "none"]);
+    run("vaults.ron", &some, &["--blocks", "120", "--tables", "trades,vaults"]);
+    let files = |d: &Path| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(files(&none), ["summary.json", "timing.json"]);
+    assert_eq!(files(&some), ["summary.json", "timing.json", "trades.csv", "vaults.csv"]);
+    let summary = |d: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.join("summary.json")).unwrap()).unwrap()
+    };
+    let (a, n) = (summary(&all), summary(&none));
+    // recording rows never changes the run
+    assert_eq!(a["final_digest"], n["final_digest"]);
+    assert_eq!(a["vaults"], n["vaults"]);
+    assert_eq!(a["cascades"], n["cascades"]);
+    assert_eq!(n["outputs"], serde_json::json!({}));
+    assert_eq!(a["outputs"]["cascades"], "cascades.csv");
+    assert_eq!(std::fs::read(all.join("trades.csv")).unwrap(), std::fs::read(some.join("trades.csv")).unwrap());
+    let bad = meshsim().arg("run").arg(world("lvr.ron")).args(["--tables", "blocks,nope"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown table \"nope\""));
+}
