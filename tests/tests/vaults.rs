@@ -60,7 +60,7 @@ fn constant_mix_beats_buy_and_hold_when_prices_oscillate_and_lags_in_trends() {
         std::fs::write(dir.path().join("path.csv"), csv).unwrap();
         let v = vault(FIFTY_FIFTY, "PeriodicBlocks(1)", r#"("ETH", "1"), ("USDC", "100")"#, "");
         let s = load(&world(0.0, Some("path.csv"), &v, 2, 1), dir.path());
-        let (mut sim, rows) = run(&s, 2);
+        let (sim, rows) = run(&s, 2);
         let last = rows.last().unwrap();
         let growth = last.share_price; // genesis share price is 1
         assert!((growth - cm).abs() < 2e-6, "path {path:?}: constant-mix grew x{growth}, theory x{cm}");

@@ -175,16 +175,6 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn cause_name(c: &meshsim_core::tx::Cause) -> &'static str {
-    use meshsim_core::tx::Cause;
-    match c {
-        Cause::External => "external_price",
-        Cause::Schedule => "schedule",
-        Cause::Moves(_) => "price_moves",
-        Cause::Victim(_) => "victim",
-    }
-}
-
 /// Writes the `cascades` table.
 fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) -> Result<PathBuf> {
     let cols: Vec<(String, ColType)> = [
@@ -398,7 +388,7 @@ impl Tables {
                 Cell::Str(t.revert_reason.clone()),
                 Cell::F64(t.profit),
                 Cell::U64(t.tx_id.0),
-                Cell::Str(cause_name(&t.cause).into()),
+                Cell::Str(t.cause.name().into()),
                 Cell::Str(t.cause.parents().iter().map(|p| p.0.to_string()).collect::<Vec<_>>().join(";")),
                 Cell::Str(t.note.clone()),
             ])?;
@@ -439,11 +429,11 @@ impl Tables {
 fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[PathBuf]) -> serde_json::Value {
     let m = sim.metrics().clone();
     let snapshot = sim.snapshot();
-    let all = sim.cascades();
+    let all = sim.cascade_summary();
     let cascades_summary = json!({
-        "count": all.len(),
-        "deepest": all.iter().map(|(c, _)| c.depth).max().unwrap_or(0),
-        "largest_amplification": all.iter().map(|(c, _)| c.amplification()).fold(0.0, f64::max),
+        "count": all.count,
+        "deepest": all.deepest,
+        "largest_amplification": all.largest_amplification,
     });
     let vaults: Vec<_> = s
         .vaults
@@ -473,7 +463,7 @@ fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[PathBuf])
                 "transactions": vm.transactions,
                 "failed_transactions": vm.failed,
                 "no_route": vm.no_route,
-                "last_failure": vm.last_failure,
+                "last_failure": vm.last_failure.as_ref().map(ToString::to_string).unwrap_or_default(),
                 "deposits": vm.deposits,
                 "withdrawals": vm.withdrawals,
                 "turnover": vm.turnover_value / ((initial_nav + vs.nav) / 2.0).max(f64::MIN_POSITIVE),
@@ -505,7 +495,8 @@ fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[PathBuf])
         .pools
         .iter()
         .zip(&m.pools)
-        .map(|(p, pm)| {
+        .zip(&snapshot.pools)
+        .map(|((p, pm), now)| {
             json!({
                 "name": p.name,
                 "kind": p.pool.kind().name(),
@@ -513,10 +504,10 @@ fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[PathBuf])
                 "volume": pm.volume,
                 "lp_fees": pm.fees,
                 "arbitrage_profit": pm.arbitrage_profit,
-                "lvr": pm.lvr(),
-                "lp_loss_vs_rebalancing": pm.loss_vs_rebalancing(),
+                "lvr": pm.lvr(now.value),
+                "lp_loss_vs_rebalancing": pm.loss_vs_rebalancing(now.value),
                 "initial_value": pm.initial_value,
-                "final_value": pm.value,
+                "final_value": now.value,
             })
         })
         .collect();

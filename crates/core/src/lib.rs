@@ -1,11 +1,14 @@
 //! meshsim's engine.
 //!
-//! A `bevy_ecs` world whose systems tick once per block through a chained schedule of named
-//! [`schedule::Phase`]s on the single-threaded executor: the clock advances, external prices move,
-//! agents decide on a read-only view and write their own pending transactions, one system orders
-//! them and one executes them against exact pool math and a conserving [`ledger::Ledger`].
-//! Every random draw comes from a ChaCha stream derived from (seed, purpose, stable id).
-//! Front ends use only the [`Simulation`] facade.
+//! A `bevy_ecs` world whose systems tick once per block through a schedule of named
+//! [`engine::Phase`]s on the single-threaded executor. Each domain is an [`engine::Plugin`] in its
+//! own module (chain and gas, external market, custody, pools, arbitrage, oracles, vaults, block
+//! building and execution, searchers, metrics, cascades, records): it builds its part of genesis
+//! from the scenario, registers its systems into the phases, and contributes its part of the state
+//! digest and of the snapshot. A transaction carries one [`tx::Action`], executed by the venue
+//! that owns it; execution emits typed [`tx::Receipt`]s that metrics, cascades, tables and each
+//! sender's inbox read in later phases. Every random draw comes from a ChaCha stream derived from
+//! (seed, purpose, stable id). Front ends use only the [`Simulation`] facade.
 //!
 //! ```
 //! # let text = r#"World(version: 1, name: "tiny", seed: 1, blocks: 10,
@@ -25,67 +28,85 @@
 //! ```
 
 pub mod agents;
-pub mod attribution;
-pub mod builder;
+pub mod arbitrage;
+pub mod block;
 pub mod cascade;
 pub mod chain;
-mod check;
-pub mod execute;
+mod config;
+pub mod engine;
 pub mod ledger;
 pub mod market;
-pub mod mempool;
 pub mod metrics;
 pub mod oracles;
 pub mod pools;
 pub mod record;
 pub mod rng;
-pub mod schedule;
 pub mod searchers;
-mod sim_config;
 mod simulation;
 mod snapshot;
 pub mod tx;
 pub mod vaults;
 
 pub use bevy_ecs;
+use bevy_ecs::prelude::Resource;
+pub use config::SimConfig;
 pub use meshsim_math as math;
 pub use meshsim_scenario as scenario;
-pub use sim_config::SimConfig;
-pub use simulation::{SimOptions, Simulation, StateDigest};
+pub use simulation::{PLUGINS, Simulation, StateDigest};
 pub use snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot, VaultSnapshot};
+
+/// How to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimOptions {
+    /// Keep per-block and per-trade rows for [`Simulation::drain_records`], notes for them, and
+    /// each cascade's members, links and recovery time.
+    pub record: bool,
+    /// Check conservation every block (on by default in debug builds and tests).
+    pub check_conservation: bool,
+    /// Record vault rows every this many blocks.
+    pub vault_every: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions { record: false, check_conservation: cfg!(debug_assertions), vault_every: 1 }
+    }
+}
 
 /// The world's scheduled stress events (volatility and gas spikes, oracle freezes, liquidity
 /// withdrawals), one resource read by the systems they affect.
-#[derive(bevy_ecs::prelude::Resource, Debug, Clone, Default)]
+#[derive(Resource, Debug, Clone, Default)]
 pub struct StressEvents(pub meshsim_scenario::Events);
 
 /// Why a run stopped.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// Genesis balances could not be issued.
     #[error("genesis: {0}")]
-    Genesis(String),
-    /// The block schedule could not be built (e.g. an ambiguous system order).
+    Genesis(#[source] ledger::LedgerError),
+    /// The block schedule could not be built (an ambiguous system order is a bug).
     #[error("schedule: {0}")]
     Schedule(String),
     /// Token totals changed.
     #[error("block {block}: {source}")]
     Conservation {
-        /// Block.
+        /// The block whose end state broke it.
         block: u64,
         /// The ledger's report.
         #[source]
         source: ledger::LedgerError,
     },
     /// A pool's ledger balance disagrees with its state.
-    #[error("block {block}: pool {pool}: {detail}")]
+    #[error("block {block}: pool {pool}: ledger holds {held:?}, {expected}")]
     PoolMismatch {
-        /// Block.
+        /// The block whose end state broke it.
         block: u64,
         /// Pool name.
         pool: String,
-        /// The figures.
-        detail: String,
+        /// What the ledger holds in the pool's account, per pool token.
+        held: Vec<u128>,
+        /// What the pool's own state says it should hold.
+        expected: String,
     },
     /// A command does not fit this world.
     #[error("block {block}: command: {reason}")]
@@ -95,4 +116,11 @@ pub enum SimError {
         /// Why.
         reason: String,
     },
+}
+
+/// The first failure of a run, if any; systems record it, the facade returns it.
+#[derive(Resource, Debug, Default)]
+pub struct SimStatus {
+    /// The failure.
+    pub failure: Option<SimError>,
 }

@@ -5,10 +5,10 @@ use meshsim_scenario::{AgentId, PoolId, TokenId};
 
 use crate::metrics::Metrics;
 
-/// The state at the end of a block.
-#[derive(Debug, Clone, PartialEq)]
+/// The state at the end of a block; each plugin fills its part.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// Block number.
+    /// Block number (0 before the first block).
     pub block: u64,
     /// Seconds since genesis.
     pub timestamp: f64,

@@ -22,16 +22,15 @@ fn token(s: &Scenario, t: meshsim_scenario::TokenId) -> (&str, u8) {
 fn pending(ui: &mut Ui, s: &Scenario, txs: &[&Tx]) {
     ui.label(format!("pending transactions: {}", txs.len()));
     for t in txs {
-        let (sym, dec) = token(s, t.legs[0].token_in);
         let vis = if t.visibility == Visibility::Private { "private" } else { "public" };
-        ui.label(format!(
-            "#{} {} {} {sym}, min out {}, deadline block {}, {vis}",
-            t.id.0,
-            t.kind.name(),
-            amount(t.amount_in, dec),
-            t.min_out,
-            t.deadline_block
-        ));
+        let what = match t.swap() {
+            Some(swap) => {
+                let (sym, dec) = token(s, swap.token_in());
+                format!("{} {sym}, min out {}", amount(swap.amount_in, dec), swap.min_out)
+            }
+            None => String::new(),
+        };
+        ui.label(format!("#{} {} {what}, deadline block {}, {vis}", t.id.0, t.kind.name(), t.deadline_block));
     }
 }
 
@@ -58,7 +57,7 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                     row(ui, "volume", number(m.volume));
                     row(ui, "LP fees", number(m.fees));
                     row(ui, "arbitrage profit", number(m.arbitrage_profit));
-                    row(ui, "LVR", number(m.lvr()));
+                    row(ui, "LVR", number(m.lvr(p.value)));
                 }
             });
         }
@@ -102,7 +101,15 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                 row(ui, "last rebalance", v.last_rebalance.map_or("never".into(), |b| format!("block {b}")));
                 if let Some(m) = snap.metrics.vaults.get(id.index()) {
                     row(ui, "rebalances", m.rebalances.to_string());
-                    row(ui, "failed", format!("{} {}", m.failed, m.last_failure));
+                    row(
+                        ui,
+                        "failed",
+                        format!(
+                            "{} {}",
+                            m.failed,
+                            m.last_failure.as_ref().map(ToString::to_string).unwrap_or_default()
+                        ),
+                    );
                     row(
                         ui,
                         "gas / fees / impact",

@@ -96,7 +96,7 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
         .collect();
     let v = &focused;
     let sum = |f: fn(&meshsim_core::metrics::VaultMetrics) -> f64| v.iter().map(|x| f(x)).sum::<f64>();
-    let cascades = sim.cascades();
+    let cascades = sim.cascade_summary();
     let tracking_mean =
         if v.is_empty() { 0.0 } else { v.iter().map(|x| x.tracking_mean()).sum::<f64>() / v.len() as f64 };
     let metrics = vec![
@@ -105,7 +105,7 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
         searchers,
         m.gas_value,
         m.pools.iter().map(|p| p.fees).sum(),
-        m.pools.iter().map(|p| p.lvr()).sum(),
+        m.pools.iter().zip(&snapshot.pools).map(|(p, now)| p.lvr(now.value)).sum(),
         sum(|x| x.cost()),
         sum(|x| x.gas_value),
         sum(|x| x.fees),
@@ -115,9 +115,9 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
         sum(|x| x.failed as f64),
         tracking_mean,
         v.iter().map(|x| x.tracking_max).fold(0.0, f64::max),
-        cascades.len() as f64,
-        cascades.iter().map(|(c, _)| f64::from(c.depth)).fold(0.0, f64::max),
-        cascades.iter().map(|(c, _)| c.amplification()).fold(0.0, f64::max),
+        cascades.count as f64,
+        f64::from(cascades.deepest),
+        cascades.largest_amplification,
         sum(|x| x.sandwiched as f64),
         m.reverted as f64,
     ];

@@ -1,17 +1,21 @@
-//! Agents: entities with an [`AgentMeta`], a behaviour component and their own [`PendingTxs`].
-//! Each behaviour is a pure policy function over a read-only [`MarketView`] (unit-tested without a
-//! World) wrapped by a short system.
+//! What every agent has, whatever it does: an [`AgentMeta`] (id, name, account, chain), its own
+//! [`PendingTxs`] outbox, a [`Latency`], and the read-only [`MarketView`] its policy decides on.
+//! Behaviours live in their domains (`arbitrage`, `searchers`); each is a pure policy function
+//! over the view (unit-tested without a World) wrapped by a short system.
 
-pub mod arbitrage;
-pub mod cycle;
 mod view;
 
 use bevy_ecs::prelude::*;
-use meshsim_scenario::AgentId;
+use meshsim_scenario::{AgentId, AgentSpec};
 
 pub use view::{MarketView, ViewParams};
 
-use crate::ledger::AccountId;
+use crate::SimError;
+use crate::chain::ChainId;
+use crate::engine::App;
+use crate::ledger::{AccountId, Ledger};
+use crate::snapshot::{AgentSnapshot, Snapshot};
+use crate::tx::Tx;
 
 /// Identity of an agent entity.
 #[derive(Component, Debug, Clone)]
@@ -22,4 +26,48 @@ pub struct AgentMeta {
     pub name: String,
     /// Its ledger account.
     pub account: AccountId,
+    /// The chain it acts on.
+    pub chain: ChainId,
+    /// What it is, for front ends.
+    pub label: &'static str,
+}
+
+/// A sender's transactions for the next block (written only by its own decision system).
+#[derive(Component, Debug, Clone, Default)]
+pub struct PendingTxs(pub Vec<Tx>);
+
+/// Network latency of a sender, seconds (first-come-first-served ordering).
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct Latency(pub f64);
+
+/// Mints an agent's genesis capital and spawns it with its meta, outbox and latency; the caller
+/// adds its behaviour.
+pub fn spawn_agent<'w>(
+    app: &'w mut App<'_>,
+    spec: &AgentSpec,
+    label: &'static str,
+) -> Result<EntityWorldMut<'w>, SimError> {
+    let account = app.world.resource::<crate::SimConfig>().layout.agent(spec.id);
+    let mut ledger = app.world.resource_mut::<Ledger>();
+    for (t, b) in &spec.capital {
+        ledger.mint_genesis(account, *t, *b).map_err(SimError::Genesis)?;
+    }
+    let meta = AgentMeta { id: spec.id, name: spec.name.clone(), account, chain: ChainId(0), label };
+    Ok(app.world.spawn((meta, PendingTxs::default(), Latency(spec.latency_s))))
+}
+
+/// Adds every agent with a `Marker` component to the snapshot (the facade sorts them by id).
+pub fn snapshot_agents<Marker: Component>(world: &World, snap: &mut Snapshot) {
+    let ledger = world.resource::<Ledger>();
+    let metrics = world.resource::<crate::metrics::Metrics>();
+    let Some(mut q) = world.try_query_filtered::<&AgentMeta, With<Marker>>() else { return };
+    for m in q.iter(world) {
+        snap.agents.push(AgentSnapshot {
+            id: m.id,
+            name: m.name.clone(),
+            kind: m.label,
+            balances: ledger.account(m.account).to_vec(),
+            profit: metrics.agents.get(m.id.index()).map_or(0.0, |a| a.profit),
+        });
+    }
 }

@@ -4,12 +4,11 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 use meshsim_scenario::{GasCosts, TokenId};
 
-use crate::attribution::Provenance;
-use crate::chain::{BlockClock, GasMarket};
+use crate::SimConfig;
+use crate::chain::Chains;
 use crate::ledger::{AccountId, Ledger};
 use crate::market::ExternalPrices;
-use crate::pools::{DirtyPools, EcsPools, PoolBook, PoolEntry, PoolIndex};
-use crate::sim_config::SimConfig;
+use crate::pools::{DirtyPools, PoolBook, PoolEntry, Pools, Provenance, venue::hop_gas};
 
 /// What an agent may look at when deciding: external prices, pools, gas, its balances.
 pub struct MarketView<'a, B: PoolBook + ?Sized> {
@@ -38,13 +37,7 @@ pub struct MarketView<'a, B: PoolBook + ?Sized> {
 impl<B: PoolBook + ?Sized> MarketView<'_, B> {
     /// Gas units of one swap hop on `entry` that crosses `ticks` initialized ticks.
     pub fn hop_gas(&self, entry: &PoolEntry, ticks: u32) -> u64 {
-        use meshsim_math::PoolKind::*;
-        match entry.pool.kind() {
-            ConstantProduct => self.gas.swap_constant_product,
-            Concentrated => self.gas.swap_concentrated + u64::from(ticks) * self.gas.tick_cross,
-            StableSwap => self.gas.swap_stableswap,
-            Weighted => self.gas.swap_weighted,
-        }
+        hop_gas(self.gas, entry.pool.kind(), ticks)
     }
 
     /// Fee in wei for `gas_units` at this block's base fee plus `priority_fee_wei`.
@@ -65,28 +58,26 @@ impl<B: PoolBook + ?Sized> MarketView<'_, B> {
 
 /// The ECS resources a [`MarketView`] is built from.
 #[derive(SystemParam)]
-pub struct ViewParams<'w, 's> {
-    pools: Query<'w, 's, &'static PoolEntry>,
-    index: Res<'w, PoolIndex>,
+pub struct ViewParams<'w> {
+    pools: Res<'w, Pools>,
     prices: Res<'w, ExternalPrices>,
-    clock: Res<'w, BlockClock>,
-    gas: Res<'w, GasMarket>,
+    chains: Res<'w, Chains>,
     config: Res<'w, SimConfig>,
     dirty: Res<'w, DirtyPools>,
     ledger: Res<'w, Ledger>,
     provenance: Res<'w, Provenance>,
 }
 
-impl<'w, 's> ViewParams<'w, 's> {
+impl ViewParams<'_> {
     /// Calls `f` with the view of this block.
-    pub fn with_view<R>(&self, f: impl FnOnce(&MarketView<'_, EcsPools<'_, 'w, 's>>) -> R) -> R {
-        let pools = EcsPools { query: &self.pools, index: &self.index };
+    pub fn with_view<R>(&self, f: impl FnOnce(&MarketView<'_, Pools>) -> R) -> R {
+        let chain = self.chains.active();
         let view = MarketView {
-            block: self.clock.number,
-            timestamp: self.clock.timestamp,
+            block: chain.clock.number,
+            timestamp: chain.clock.timestamp,
             prices: &self.prices,
-            pools: &pools,
-            base_fee_wei: self.gas.base_fee_wei,
+            pools: &*self.pools,
+            base_fee_wei: chain.gas.base_fee_wei,
             gas: &self.config.gas,
             native: self.config.native,
             dirty: &self.dirty.previous,

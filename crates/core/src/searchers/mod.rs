@@ -10,13 +10,85 @@ pub mod sandwich;
 
 use bevy_ecs::prelude::*;
 use meshsim_math::Pool;
-use meshsim_scenario::{Ordering as Policy, PoolId, SearcherStrategy};
+use meshsim_scenario::{AgentKind, Ordering as Policy, PoolId, SearcherStrategy};
 
-use crate::agents::{AgentMeta, MarketView, ViewParams};
-use crate::mempool::{Bundle, Mempool, PendingBundles};
+use crate::agents::{AgentMeta, MarketView, ViewParams, snapshot_agents, spawn_agent};
+use crate::block::{Bundle, Mempool, Mempools, PendingBundles};
+use crate::chain::Chains;
+use crate::engine::{App, Phase, Plugin};
 use crate::pools::PoolBook;
-use crate::sim_config::SimConfig;
-use crate::tx::{Cause, Leg, Sender, Tx, TxKind, Visibility};
+use crate::snapshot::Snapshot;
+use crate::tx::{Cause, Leg, Sender, Swap, Tx, TxKind, Visibility};
+use crate::{SimConfig, SimError};
+
+/// MEV searchers: sandwichers, back-runners and trigger predictors.
+pub struct SearchersPlugin;
+
+impl Plugin for SearchersPlugin {
+    fn name(&self) -> &'static str {
+        "searchers"
+    }
+
+    fn present(&self, s: &meshsim_scenario::Scenario, _: &crate::SimOptions) -> bool {
+        s.agents.iter().any(|a| matches!(a.kind, AgentKind::Searcher { .. }))
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let s = app.scenario;
+        let (mut hunters, mut predictors) = (false, false);
+        for a in &s.agents {
+            let AgentKind::Searcher { strategy, pools, min_profit, solo_bid_share, competitive_margin } = &a.kind
+            else {
+                continue;
+            };
+            let mut pools = pools.clone();
+            pools.sort();
+            pools.dedup();
+            // rivals: other searchers with the same strategy watching the same pool
+            let rivals = pools
+                .iter()
+                .map(|p| {
+                    s.agents
+                        .iter()
+                        .filter(|o| o.id != a.id)
+                        .filter(|o| matches!(&o.kind, AgentKind::Searcher { strategy: x, pools: ps, .. } if x == strategy && ps.contains(p)))
+                        .count() as u32
+                })
+                .collect();
+            let searcher = Searcher {
+                strategy: *strategy,
+                pools,
+                min_profit: *min_profit,
+                solo_bid_share: *solo_bid_share,
+                competitive_margin: *competitive_margin,
+                rivals,
+            };
+            match strategy {
+                SearcherStrategy::TriggerPrediction => predictors = true,
+                SearcherStrategy::Sandwich | SearcherStrategy::Backrun => hunters = true,
+            }
+            spawn_agent(app, a, "agent")?.insert((
+                searcher,
+                PendingBundles::default(),
+                predictor::PredictorBook::default(),
+            ));
+        }
+        if predictors {
+            app.add_systems(Phase::Decide, predictor::open_predictions);
+        }
+        if hunters {
+            app.add_systems(Phase::Search, search);
+        }
+        if predictors {
+            app.add_systems(Phase::Search, predictor::unwind_predictions);
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
+        snapshot_agents::<Searcher>(world, snap);
+    }
+}
 
 /// Most opportunities a searcher bundles per block.
 pub const MAX_BUNDLES: usize = 4;
@@ -46,12 +118,13 @@ impl Searcher {
 }
 
 /// A public single-hop swap with slack: what sandwiches and back-runs feed on.
-fn victim_leg(tx: &Tx) -> Option<Leg> {
+fn victim_swap(tx: &Tx) -> Option<(Leg, &Swap)> {
+    let swap = tx.swap()?;
     (tx.visibility == Visibility::Public
-        && tx.legs.len() == 1
+        && swap.legs.len() == 1
         && !matches!(tx.kind, TxKind::Arbitrage | TxKind::CycleArbitrage)
         && !tx.kind.is_mev())
-    .then(|| tx.legs[0])
+    .then(|| (swap.legs[0], swap))
 }
 
 /// Pure policy of a sandwich searcher: the most profitable sandwiches of public pending swaps on
@@ -65,14 +138,15 @@ pub fn plan_sandwiches<B: PoolBook + ?Sized>(
 ) -> Vec<Bundle> {
     let mut found: Vec<(f64, Bundle)> = Vec::new();
     for victim in mempool.public() {
-        let Some(leg) = victim_leg(victim) else { continue };
+        let Some((leg, victim_swap)) = victim_swap(victim) else { continue };
         if cfg.pools.binary_search(&leg.pool).is_err() {
             continue;
         }
         let Some(entry) = view.pools.pool(leg.pool) else { continue };
         let (i, j) = (usize::from(leg.i), usize::from(leg.j));
         let cap = view.balance(me.account, leg.token_in);
-        let Some(plan) = sandwich::optimal_sandwich(&entry.pool, i, j, victim.amount_in, victim.min_out, cap) else {
+        let Some(plan) = sandwich::optimal_sandwich(&entry.pool, i, j, victim_swap.amount_in, victim_swap.min_out, cap)
+        else {
             continue;
         };
         if plan.profit() <= 0 {
@@ -90,29 +164,13 @@ pub fn plan_sandwiches<B: PoolBook + ?Sized>(
         let (front_tip, bundle_bid) = match policy {
             Policy::BuilderAuction => (0, bid_wei),
             // the front-run outbids the victim by the bid spread over its gas
-            _ => (victim.priority_fee_wei + bid_wei / u128::from(gas_units / 2).max(1), 0),
+            _ => (victim.gas.priority_fee_wei + bid_wei / u128::from(gas_units / 2).max(1), 0),
         };
-        let back_leg = Leg { pool: leg.pool, i: leg.j, j: leg.i, token_in: leg.token_out, token_out: leg.token_in };
-        let mut front = Tx::new(
-            Sender::Agent(me.id),
-            0,
-            TxKind::SandwichFront,
-            front_tip,
-            smallvec::smallvec![leg],
-            plan.front_in,
-            plan.front_out,
-            view.block,
-        );
-        let mut back = Tx::new(
-            Sender::Agent(me.id),
-            1,
-            TxKind::SandwichBack,
-            0,
-            smallvec::smallvec![back_leg],
-            plan.front_out,
-            plan.back_out,
-            view.block,
-        );
+        let front_swap = Swap::new(smallvec::smallvec![leg], plan.front_in, plan.front_out);
+        let back_swap = Swap::new(smallvec::smallvec![leg.reversed()], plan.front_out, plan.back_out);
+        let mut front =
+            Tx::new(Sender::Agent(me.id), 0, TxKind::SandwichFront, front_tip, front_swap.into(), view.block);
+        let mut back = Tx::new(Sender::Agent(me.id), 1, TxKind::SandwichBack, 0, back_swap.into(), view.block);
         front.cause = Cause::Victim(victim.id);
         back.cause = Cause::Victim(victim.id);
         found.push((
@@ -141,13 +199,13 @@ pub fn plan_backruns<B: PoolBook + ?Sized>(
 ) -> Vec<Bundle> {
     let mut found: Vec<(f64, Bundle)> = Vec::new();
     for victim in mempool.public() {
-        let Some(leg) = victim_leg(victim) else { continue };
+        let Some((leg, victim_swap)) = victim_swap(victim) else { continue };
         if cfg.pools.binary_search(&leg.pool).is_err() {
             continue;
         }
         let Some(entry) = view.pools.pool(leg.pool) else { continue };
         let mut after: Pool = entry.pool.clone();
-        if after.swap_exact_in(leg.i.into(), leg.j.into(), victim.amount_in).is_err() {
+        if after.swap_exact_in(leg.i.into(), leg.j.into(), victim_swap.amount_in).is_err() {
             continue;
         }
         // the swap pushed token_in's price down in the pool: buy it back with token_out
@@ -177,17 +235,8 @@ pub fn plan_backruns<B: PoolBook + ?Sized>(
             _ => (bid_wei / u128::from(gas_units).max(1), 0),
         };
         let back_leg = Leg { pool: leg.pool, i: i as u8, j: j as u8, token_in: t_in, token_out: t_out };
-        let mut tx = Tx::new(
-            Sender::Agent(me.id),
-            0,
-            TxKind::Backrun,
-            tip,
-            smallvec::smallvec![back_leg],
-            size,
-            q.amount_out,
-            view.block,
-        );
-        tx.hedge = true;
+        let swap = Swap { legs: smallvec::smallvec![back_leg], amount_in: size, min_out: q.amount_out, hedge: true };
+        let mut tx = Tx::new(Sender::Agent(me.id), 0, TxKind::Backrun, tip, swap.into(), view.block);
         tx.cause = Cause::Victim(victim.id);
         found.push((
             net,
@@ -222,17 +271,19 @@ fn best_bundles(mut found: Vec<(f64, Bundle)>) -> Vec<Bundle> {
 }
 
 /// Search phase: each searcher reads the public mempool and sends its bundles.
-pub fn search(
+fn search(
     view: ViewParams,
     mut searchers: Query<(&AgentMeta, &Searcher, &mut PendingBundles)>,
-    mempool: Res<Mempool>,
+    mempools: Res<Mempools>,
+    chains: Res<Chains>,
     config: Res<SimConfig>,
 ) {
+    let mempool = mempools.of(chains.active);
     view.with_view(|v| {
         for (meta, cfg, mut out) in &mut searchers {
             let bundles = match cfg.strategy {
-                SearcherStrategy::Sandwich => plan_sandwiches(v, meta, cfg, &mempool, config.ordering),
-                SearcherStrategy::Backrun => plan_backruns(v, meta, cfg, &mempool, config.ordering),
+                SearcherStrategy::Sandwich => plan_sandwiches(v, meta, cfg, mempool, config.ordering),
+                SearcherStrategy::Backrun => plan_backruns(v, meta, cfg, mempool, config.ordering),
                 // trigger prediction reads vault state: see `predictor`
                 SearcherStrategy::TriggerPrediction => Vec::new(),
             };

@@ -7,12 +7,13 @@ use bevy_ecs::prelude::*;
 use meshsim_scenario::{Ordering as Policy, VaultId};
 
 use super::Searcher;
-use crate::agents::{AgentMeta, MarketView, ViewParams};
-use crate::mempool::{Bundle, Mempool, PendingBundles};
+use crate::SimConfig;
+use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
+use crate::block::{Bundle, Mempool, Mempools, PendingBundles};
+use crate::chain::Chains;
 use crate::oracles::{Oracle, OracleBook};
 use crate::pools::PoolBook;
-use crate::sim_config::SimConfig;
-use crate::tx::{Cause, Leg, Path, PendingTxs, Sender, Tx, TxKind};
+use crate::tx::{Cause, Note, Path, Sender, Swap, Tx, TxKind, reverse_path};
 use crate::vaults::routing::{RouteTable, path_output};
 use crate::vaults::{VaultConfig, VaultMeta, VaultShares, VaultState, oracle_prices, plan_rebalance};
 
@@ -36,24 +37,18 @@ pub struct Position {
 #[derive(Component, Debug, Clone, Default)]
 pub struct PredictorBook(pub Vec<Position>);
 
-fn reverse(path: &[Leg]) -> Path {
-    path.iter()
-        .rev()
-        .map(|l| Leg { pool: l.pool, i: l.j, j: l.i, token_in: l.token_out, token_out: l.token_in })
-        .collect()
-}
-
 /// Decide phase: open positions ahead of the rebalances predicted for the next block.
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
-pub fn open_predictions(
+pub(super) fn open_predictions(
     view: ViewParams,
     mut predictors: Query<(&AgentMeta, &Searcher, &mut PredictorBook, &mut PendingTxs)>,
     vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares)>,
     oracles: Query<&Oracle>,
-    book: Res<OracleBook>,
-    table: Res<RouteTable>,
+    book: Option<Res<OracleBook>>,
+    table: Option<Res<RouteTable>>,
     config: Res<SimConfig>,
 ) {
+    // a predictor in a world without vaults has nothing to predict
+    let (Some(book), Some(table)) = (book, table) else { return };
     let mut vault_list: Vec<_> = vaults.iter().collect();
     vault_list.sort_by_key(|v| v.0.id);
     let mut oracle_list: Vec<&Oracle> = oracles.iter().collect();
@@ -76,33 +71,26 @@ pub fn open_predictions(
                 }
                 let prices = oracle_prices(vcfg, &next_book, &config);
                 let plan = plan_rebalance(v, meta, vcfg, state, shares, &prices, &table);
-                let Some(vault_tx) = plan.txs.first() else { continue };
-                if vault_tx.legs.iter().any(|l| cfg.pools.binary_search(&l.pool).is_err()) {
+                let Some(vault_swap) = plan.txs.first().and_then(|t| t.swap()) else { continue };
+                if vault_swap.legs.iter().any(|l| cfg.pools.binary_search(&l.pool).is_err()) {
                     continue;
                 }
-                let token_in = vault_tx.legs[0].token_in;
+                let token_in = vault_swap.token_in();
                 let amount =
-                    ((vault_tx.amount_in as f64 * POSITION_SHARE) as u128).min(v.balance(me.account, token_in));
-                let Some(out) = path_output(v.pools, &vault_tx.legs, amount) else { continue };
+                    ((vault_swap.amount_in as f64 * POSITION_SHARE) as u128).min(v.balance(me.account, token_in));
+                let Some(out) = path_output(v.pools, &vault_swap.legs, amount) else { continue };
                 if amount == 0 || out == 0 {
                     continue;
                 }
-                let mut tx = Tx::new(
-                    Sender::Agent(me.id),
-                    txs.0.len() as u32,
-                    TxKind::PredictFront,
-                    0,
-                    vault_tx.legs.clone(),
-                    amount,
-                    out,
-                    v.block,
-                );
+                let swap = Swap::new(vault_swap.legs.clone(), amount, out);
+                let mut tx =
+                    Tx::new(Sender::Agent(me.id), txs.0.len() as u32, TxKind::PredictFront, 0, swap.into(), v.block);
                 tx.cause = Cause::Schedule;
-                tx.note = format!("predicts {} next block", meta.name);
+                tx.note = Note::Predicts(meta.id);
                 txs.0.push(tx);
                 positions.0.push(Position {
                     vault: meta.id,
-                    path: vault_tx.legs.clone(),
+                    path: vault_swap.legs.clone(),
                     amount: out,
                     opened: v.block,
                 });
@@ -113,15 +101,17 @@ pub fn open_predictions(
 
 /// Search phase: sell right behind the vault's transaction when it appears, or give up after
 /// two blocks.
-pub fn unwind_predictions(
+pub(super) fn unwind_predictions(
     view: ViewParams,
     mut predictors: Query<(&AgentMeta, &mut PredictorBook, &mut PendingTxs, &mut PendingBundles)>,
-    mempool: Res<Mempool>,
+    mempools: Res<Mempools>,
+    chains: Res<Chains>,
     config: Res<SimConfig>,
 ) {
+    let mempool = mempools.of(chains.active);
     view.with_view(|v| {
         for (me, mut positions, mut txs, mut bundles) in &mut predictors {
-            unwind(v, me, &mut positions, &mut txs, &mut bundles, &mempool, config.ordering);
+            unwind(v, me, &mut positions, &mut txs, &mut bundles, mempool, config.ordering);
         }
     });
 }
@@ -141,10 +131,10 @@ fn unwind<B: PoolBook + ?Sized>(
             keep.push(p);
             continue;
         }
-        let back = reverse(&p.path);
+        let back = reverse_path(&p.path);
         let victim = mempool.public().find(|t| {
             t.sender == Sender::Vault(p.vault)
-                && t.legs.first().map(|l| l.token_in) == p.path.first().map(|l| l.token_in)
+                && t.swap().and_then(|s| s.legs.first()).map(|l| l.token_in) == p.path.first().map(|l| l.token_in)
         });
         let amount = p.amount;
         match victim {
@@ -154,9 +144,7 @@ fn unwind<B: PoolBook + ?Sized>(
                     100 + bundles.0.len() as u32,
                     TxKind::PredictUnwind,
                     0,
-                    back,
-                    amount,
-                    0,
+                    Swap::new(back, amount, 0).into(),
                     v.block,
                 );
                 tx.cause = Cause::Victim(vt.id);
@@ -175,13 +163,11 @@ fn unwind<B: PoolBook + ?Sized>(
                     200 + txs.0.len() as u32,
                     TxKind::PredictUnwind,
                     0,
-                    back,
-                    amount,
-                    0,
+                    Swap::new(back, amount, 0).into(),
                     v.block,
                 );
                 tx.cause = Cause::Schedule;
-                tx.note = "prediction missed".into();
+                tx.note = Note::PredictionMissed;
                 txs.0.push(tx);
             }
             _ => keep.push(p),

@@ -1,35 +1,219 @@
 //! Rebalancing vaults. Custody (the vault's ledger account and its shares) is kept apart from
-//! strategy: the pure rules in [`strategy`] say what to hold, [`plan_rebalance`] turns that into
-//! routed swap transactions, and only the execute phase moves tokens. Deposits and withdrawals
-//! follow ERC-4626 share accounting, rounding in the vault's favour.
+//! strategy: the pure rules in [`strategy`] say what to hold, [`plan::plan_rebalance`] turns that
+//! into routed swap transactions, and only the executor moves tokens. Deposits and withdrawals
+//! ([`flows`]) follow ERC-4626 share accounting, rounding in the vault's favour. A vault learns
+//! what happened to its transactions from their receipts, in its own [`Inbox`].
 
+pub mod flows;
+pub mod plan;
 pub mod routing;
 pub mod strategy;
 
 use bevy_ecs::prelude::*;
-use meshsim_math::{U256, f64_to_u256};
-use meshsim_scenario::{Flow, Sizing, Strategy, TokenId, Trigger, VaultId, VaultSpec};
+use meshsim_scenario::{Strategy, TokenId, Trigger, VaultId, VaultSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
-use rand_distr::{Distribution, Exp1, Poisson};
+use sha2::{Digest as _, Sha256};
 
-use crate::agents::{MarketView, ViewParams};
-use crate::attribution::Provenance;
-use crate::chain::BlockClock;
+use crate::agents::{Latency, PendingTxs, ViewParams};
+use crate::block::Mempools;
+use crate::chain::{ChainId, Chains};
+use crate::engine::{App, Phase, Plugin};
 use crate::ledger::{AccountId, Ledger};
 use crate::market::ExternalPrices;
 use crate::metrics::Metrics;
 use crate::oracles::OracleBook;
-use crate::pools::PoolBook;
-use crate::sim_config::SimConfig;
-use crate::tx::{Cause, PendingTxs, Sender, Tx, TxId, TxKind, Visibility};
-use routing::{RouteTable, route};
-use strategy::{
-    Valuation, bands, current_band, desired_weights, pair_trades, target_weights, tracking_error, triggered,
-};
+use crate::pools::{Pools, Provenance};
+use crate::snapshot::{Snapshot, VaultSnapshot};
+use crate::tx::{Cause, Failure, Note, Receipts, Sender};
+use crate::{SimConfig, SimError};
+pub use plan::{Plan, oracle_prices, plan_rebalance, trigger_cause};
+use routing::RouteTable;
+use strategy::{PerToken, Valuation, target_weights, tracking_error};
 
 /// Shares of one whole numeraire unit at genesis (share price 1, 18 decimals).
 pub const SHARE_UNIT: f64 = 1e18;
+
+/// Deposit-token stash of a vault's depositors (new money arriving from outside the mesh).
+const DEPOSITOR_STASH: u128 = 1u128 << 110;
+
+/// Vaults: genesis, flows, observation, decisions, their inboxes, and their measurements.
+pub struct VaultsPlugin;
+
+impl Plugin for VaultsPlugin {
+    fn name(&self) -> &'static str {
+        "vaults"
+    }
+
+    fn present(&self, s: &meshsim_scenario::Scenario, _: &crate::SimOptions) -> bool {
+        !s.vaults.is_empty()
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let s = app.scenario;
+        let layout = app.world.resource::<SimConfig>().layout;
+        let genesis_prices = app.world.resource::<ExternalPrices>().clone();
+        let prices = &genesis_prices.per_token;
+        let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
+        let mut vault_tokens: Vec<TokenId> = Vec::new();
+        let mut index = Vec::new();
+        for v in &s.vaults {
+            let mut ledger = app.world.resource_mut::<Ledger>();
+            for (t, b) in &v.holdings {
+                ledger.mint_genesis(layout.vault(v.id), *t, *b).map_err(SimError::Genesis)?;
+            }
+            ledger.mint_genesis(layout.keeper(v.id), s.chain.native, v.keeper_gas_wei).map_err(SimError::Genesis)?;
+            // the world outside: depositors bring new money from a deep stash of the deposit token
+            ledger
+                .mint_genesis(layout.depositors(v.id), v.deposit_token, DEPOSITOR_STASH)
+                .map_err(SimError::Genesis)?;
+
+            let mut universe: Vec<TokenId> = v.holdings.iter().map(|(t, _)| *t).collect();
+            match &v.strategy {
+                Strategy::ConstantMix { targets } => universe.extend(targets.iter().map(|(t, _)| *t)),
+                Strategy::Cppi { risky, safe, .. } => universe.extend([*risky, *safe]),
+            }
+            universe.push(v.deposit_token);
+            universe.sort();
+            universe.dedup();
+            vault_tokens.extend(&universe);
+            let nav: f64 = v.holdings.iter().map(|(t, a)| genesis_prices.value(*t, *a)).sum();
+            let (shares, state, flow, bench) = genesis(v, universe.clone(), nav, prices, &decimals, s.seed);
+            let meta = VaultMeta {
+                id: v.id,
+                name: v.name.clone(),
+                account: layout.vault(v.id),
+                keeper: layout.keeper(v.id),
+                depositors: layout.depositors(v.id),
+                chain: ChainId(0),
+            };
+            let twap_sources = v
+                .oracles
+                .iter()
+                .filter_map(|(_, o)| match s.oracles[o.index()].kind {
+                    meshsim_scenario::OracleKind::Twap { pool, window_blocks } => Some((pool, window_blocks)),
+                    meshsim_scenario::OracleKind::Push { .. } => None,
+                })
+                .collect();
+            let entity = app
+                .world
+                .spawn((
+                    meta,
+                    VaultConfig { spec: v.clone(), universe, twap_sources },
+                    shares,
+                    state,
+                    flow,
+                    bench,
+                    PendingTxs::default(),
+                    Latency(v.latency_s),
+                    Inbox::default(),
+                ))
+                .id();
+            index.push(entity);
+        }
+        vault_tokens.sort();
+        vault_tokens.dedup();
+        let max_hops = s.vaults.iter().map(|v| v.max_hops).max().unwrap_or(1);
+        let table = RouteTable::new(&app.world.resource::<Pools>().0, &vault_tokens, max_hops);
+        app.world.insert_resource(table);
+        app.world.insert_resource(VaultIndex(index));
+
+        if s.vaults.iter().any(|v| !v.flows.is_empty()) {
+            app.add_systems(Phase::Observe, flows::apply_flows);
+        }
+        app.add_systems(Phase::Observe, (observe_vaults, update_benchmarks).chain());
+        app.add_systems(Phase::Decide, decide_vaults);
+        app.add_systems(Phase::Account, receive_receipts);
+        if app.options.record {
+            app.add_systems(Phase::Record, record_vaults);
+        }
+        app.add_systems(Phase::Record, measure_tracking);
+        Ok(())
+    }
+
+    fn digest(&self, world: &World, h: &mut Sha256) {
+        let index = world.resource::<VaultIndex>();
+        let vaults: Vec<EntityRef<'_>> = index.0.iter().filter_map(|e| world.get_entity(*e).ok()).collect();
+        for e in &vaults {
+            let (Some(meta), Some(shares), Some(state), Some(bench), Some(flow)) = (
+                e.get::<VaultMeta>(),
+                e.get::<VaultShares>(),
+                e.get::<VaultState>(),
+                e.get::<Benchmark>(),
+                e.get::<FlowState>(),
+            ) else {
+                continue;
+            };
+            h.update(meta.id.0.to_le_bytes());
+            h.update(shares.total.to_le_bytes());
+            h.update([u8::from(state.in_progress)]);
+            h.update(state.last_rebalance.map_or(u64::MAX, |(b, _)| b).to_le_bytes());
+            h.update(state.ewma_var.to_bits().to_le_bytes());
+            h.update(state.floor_per_share.to_bits().to_le_bytes());
+            h.update(state.retry_at.to_le_bytes());
+            h.update(bench.continuous.to_bits().to_le_bytes());
+            h.update(flow.rng_word_pos().to_le_bytes());
+        }
+        // parameters can change mid-run (commands): they are state too
+        for e in &vaults {
+            let Some(cfg) = e.get::<VaultConfig>() else { continue };
+            let spec = &cfg.spec;
+            let band = match spec.trigger {
+                Trigger::Threshold { band, .. } => band,
+                Trigger::VolatilityAdjusted { base_band, .. } => base_band,
+                Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
+            };
+            h.update(band.to_bits().to_le_bytes());
+            h.update(spec.slippage.to_bits().to_le_bytes());
+            h.update(spec.max_trade_value.unwrap_or(-1.0).to_bits().to_le_bytes());
+            h.update([u8::from(spec.private_relay)]);
+            h.update(spec.jitter_blocks.to_le_bytes());
+            h.update(spec.priority_fee_wei.to_le_bytes());
+        }
+    }
+
+    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
+        let ledger = world.resource::<Ledger>();
+        let prices = world.resource::<ExternalPrices>();
+        for e in &world.resource::<VaultIndex>().0 {
+            let Ok(e) = world.get_entity(*e) else { continue };
+            let (Some(meta), Some(cfg), Some(shares), Some(state), Some(bench)) = (
+                e.get::<VaultMeta>(),
+                e.get::<VaultConfig>(),
+                e.get::<VaultShares>(),
+                e.get::<VaultState>(),
+                e.get::<Benchmark>(),
+            ) else {
+                continue;
+            };
+            let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+            let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
+            let val = Valuation::new(&balances, &per_unit);
+            let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
+            snap.vaults.push(VaultSnapshot {
+                id: meta.id,
+                name: meta.name.clone(),
+                tokens: cfg.universe.clone(),
+                balances,
+                nav: val.nav,
+                share_price: val.nav / shares_f,
+                shares: shares.total,
+                weights: val.weights().to_vec(),
+                targets: state.targets.to_vec(),
+                band: state.band,
+                in_progress: state.in_progress,
+                last_rebalance: state.last_rebalance.map(|(b, _)| b),
+                hold_nav: bench.hold_value(cfg, &prices.per_token) * shares_f,
+                continuous_nav: bench.continuous * shares_f,
+                spec: cfg.spec.clone(),
+            });
+        }
+    }
+}
+
+/// Vault entities by id.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct VaultIndex(pub Vec<Entity>);
 
 /// Identity and accounts of a vault entity.
 #[derive(Component, Debug, Clone)]
@@ -44,19 +228,19 @@ pub struct VaultMeta {
     pub keeper: AccountId,
     /// Depositors' account.
     pub depositors: AccountId,
+    /// The chain it lives on.
+    pub chain: ChainId,
 }
 
 /// The vault's configuration and the tokens it values.
 #[derive(Component, Debug, Clone)]
 pub struct VaultConfig {
-    /// From the world file.
+    /// From the world file (commands may change its parameters mid-run).
     pub spec: VaultSpec,
     /// Every token it holds, targets or accepts, sorted by id.
     pub universe: Vec<TokenId>,
     /// Tokens priced by a pool TWAP: (pool, window in blocks), for cause attribution.
     pub twap_sources: Vec<(meshsim_scenario::PoolId, u64)>,
-    /// Oracle names per token, for the notes in the tables.
-    pub oracle_names: Vec<(TokenId, String)>,
 }
 
 /// Outstanding shares (all held by the depositors, founders included).
@@ -64,6 +248,15 @@ pub struct VaultConfig {
 pub struct VaultShares {
     /// Total supply, 18 decimals.
     pub total: u128,
+}
+
+/// What the vault has learnt from its transactions' receipts.
+#[derive(Component, Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inbox {
+    /// Its transactions that reverted, were dropped, or expired unincluded.
+    pub failed: u64,
+    /// The last of those failures.
+    pub last_failure: Option<Failure>,
 }
 
 /// The strategy's own history.
@@ -75,8 +268,8 @@ pub struct VaultState {
     pub in_progress: bool,
     /// EWMA of squared per-block log returns (averaged over the priced tokens).
     pub ewma_var: f64,
-    /// Log oracle prices of the last block, per universe token.
-    pub last_log_prices: Vec<f64>,
+    /// Log oracle prices of the last block, per universe token (volatility-adjusted triggers).
+    pub last_log_prices: PerToken<f64>,
     /// Seconds between the last two observations.
     pub last_dt: f64,
     /// CPPI floor per share, numeraire.
@@ -85,22 +278,22 @@ pub struct VaultState {
     pub peak_share_price: f64,
     /// No new rebalance before this block (after a failure).
     pub retry_at: u64,
-    /// This block's view, for tables: band, targets, weights, whether it traded.
+    /// This block's band.
     pub band: f64,
     /// Targets this block.
-    pub targets: Vec<f64>,
+    pub targets: PerToken<f64>,
     /// Weights at oracle prices this block (before its trades).
-    pub weights: Vec<f64>,
+    pub weights: PerToken<f64>,
     /// Whether it sent rebalancing transactions this block.
     pub trading: bool,
-    /// Failed transactions seen so far, and how many in a row (for the retry back-off).
+    /// Failures in its inbox already acted on (for the retry back-off).
     pub failures_seen: u64,
     /// Consecutive failed attempts.
     pub failure_streak: u32,
     /// Why the rebalance in progress started.
     pub cause: Cause,
-    /// What fired, for the tables.
-    pub note: String,
+    /// What fired it, for the tables (only when rows are recorded).
+    pub note: Note,
     /// A fired trigger waits until this block (timing jitter).
     pub armed_at: Option<u64>,
     /// The vault's own stream for timing jitter.
@@ -143,240 +336,61 @@ pub struct Benchmark {
     /// Its CPPI floor per share.
     pub continuous_floor: f64,
     /// External prices at the last update, per universe token (whole units).
-    pub prices: Vec<f64>,
+    pub prices: PerToken<f64>,
 }
 
-/// Numeraire per base unit of each universe token at the vault's oracle prices.
-pub fn oracle_prices(cfg: &VaultConfig, book: &OracleBook, config: &SimConfig) -> Vec<f64> {
-    cfg.universe
-        .iter()
-        .map(|t| {
-            let whole = if *t == config.numeraire {
-                1.0
-            } else {
-                cfg.spec.oracles.iter().find(|(x, _)| x == t).map_or(f64::NAN, |(_, o)| book.price[o.index()])
-            };
-            whole * libm::pow(10.0, -f64::from(config.decimals[t.index()]))
-        })
-        .collect()
+impl Benchmark {
+    /// Buy-and-hold value per share at external prices `per_token` (whole units, by token id).
+    pub fn hold_value(&self, cfg: &VaultConfig, per_token: &[f64]) -> f64 {
+        cfg.universe.iter().zip(&self.hold_units).map(|(t, u)| u * per_token[t.index()]).sum()
+    }
 }
 
-/// What a vault decided this block.
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    /// Transactions to send.
-    pub txs: Vec<Tx>,
-    /// A new rebalance started.
-    pub started: bool,
-    /// More to trade in later blocks.
-    pub remaining: bool,
-    /// Some trade found no route.
-    pub no_route: bool,
-    /// Band, targets, weights seen.
-    pub band: f64,
-    /// Targets.
-    pub targets: Vec<f64>,
-    /// Weights.
-    pub weights: Vec<f64>,
-}
-
-/// Pure policy: value the vault at its oracle prices, check its trigger, size and route the
-/// trades. `prices` are numeraire per base unit of each universe token.
-pub fn plan_rebalance<B: PoolBook + ?Sized>(
-    view: &MarketView<'_, B>,
-    meta: &VaultMeta,
-    cfg: &VaultConfig,
-    state: &VaultState,
-    shares: &VaultShares,
-    prices: &[f64],
-    table: &RouteTable,
-) -> Plan {
-    let spec = &cfg.spec;
-    let balances: Vec<u128> = cfg.universe.iter().map(|t| view.balance(meta.account, *t)).collect();
-    let val = Valuation::new(&balances, prices);
-    let weights = val.weights();
-    let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
-    let targets = target_weights(&spec.strategy, &cfg.universe, val.nav, state.floor_per_share * shares_f);
-    let band = current_band(&spec.trigger, state.annualized_vol());
-    let band_widths = bands(&spec.trigger, &targets, band);
-    let mut plan = Plan { band, targets: targets.clone(), weights: weights.clone(), ..Default::default() };
-    if val.nav.is_nan() || val.nav <= 0.0 || prices.iter().any(|p| !p.is_finite() || *p <= 0.0) {
-        return plan;
-    }
-    let since = state.last_rebalance.map(|(b, t)| (view.block - b, view.timestamp - t));
-    let interval_ok = since.is_none_or(|(b, _)| b >= spec.min_interval_blocks);
-    let start = !state.in_progress
-        && view.block >= state.retry_at
-        && interval_ok
-        && triggered(&spec.trigger, &weights, &targets, band, since);
-    if !(state.in_progress || start) {
-        return plan;
-    }
-    plan.started = start;
-    let sizing = if matches!(spec.trigger, Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_)) {
-        Sizing::Full
-    } else {
-        spec.sizing
-    };
-    let desired = desired_weights(sizing, &weights, &targets, &band_widths);
-    let mut trades = pair_trades(&weights, &desired, val.nav, val.nav * 1e-7);
-    let total: f64 = trades.iter().map(|t| t.2).sum();
-    if let Some(cap) = spec.max_trade_value
-        && total > cap
-    {
-        trades.iter_mut().for_each(|t| t.2 *= cap / total);
-        plan.remaining = true;
-    }
-    let exact = trades.len() == 1 && !plan.remaining;
-    for (s, b, value) in trades {
-        let (ts, tb) = (cfg.universe[s], cfg.universe[b]);
-        let amount = ((value / prices[s]) as u128).min(balances[s]);
-        if amount == 0 {
-            continue;
-        }
-        let mut routes = route(view.pools, table, &spec.venues, ts, tb, amount, spec.split);
-        if routes.is_empty() {
-            plan.no_route = true;
-            continue;
-        }
-        if exact && routes.len() == 1 {
-            // one pair: size so that the seller lands exactly on its desired weight after execution.
-            // Execution is modelled as the oracle price less the path's fees and impact (the
-            // quote relative to the path's marginal price): arbitrageurs ahead of the vault in the
-            // block pull the pools to the external price, so the pool's own stale price would
-            // mis-size the trade.
-            let path = routes[0].path.clone();
-            let marginal = routing::path_marginal(view.pools, &path);
-            let oracle_rate = prices[s] / prices[b];
-            let weight_after = |a: u128| -> Option<f64> {
-                let out = routing::path_output(view.pools, &path, a)?;
-                let a_f = meshsim_math::u128_to_f64(a);
-                let efficiency = meshsim_math::u128_to_f64(out) / (a_f * marginal);
-                let expected_out = a_f * oracle_rate * efficiency;
-                let mut v = val.values.clone();
-                v[s] -= a_f * prices[s];
-                v[b] += expected_out * prices[b];
-                Some(v[s] / v.iter().sum::<f64>())
-            };
-            // seller weight falls as it sells; find the largest sale keeping it at or above target
-            let goal = desired[s];
-            let hi = balances[s];
-            // clamped: with a goal of zero (CPPI below its floor) every sale "keeps the weight at
-            // or above it", and the solver would run past the balance
-            let a = meshsim_math::solve_rate(amount.min(hi), (amount >> 30).max(1), goal, |a| weight_after(a.min(hi)))
-                .min(hi);
-            if let Some(out) = routing::path_output(view.pools, &path, a) {
-                routes[0].amount_in = a;
-                routes[0].amount_out = out;
-            }
-        }
-        for mut r in routes {
-            // a piece whose fees and impact alone would use more than half the slippage tolerance
-            // is cut down (the rest waits for the next block): the other half is headroom for the
-            // pool to move between planning and inclusion, so the trade does not revert
-            let efficiency = 1.0 - spec.slippage / 2.0;
-            match routing::fit_to_efficiency(view.pools, &r.path, r.amount_in, efficiency) {
-                Some((a, out)) if a < r.amount_in => {
-                    (r.amount_in, r.amount_out) = (a, out);
-                    plan.remaining = true;
-                }
-                Some(_) => {}
-                None => continue,
-            }
-            if r.amount_in == 0 {
-                continue;
-            }
-            let fair = meshsim_math::u128_to_f64(r.amount_in) * prices[s] / prices[b];
-            let min_out = (fair * (1.0 - spec.slippage)) as u128;
-            let mut tx = Tx::new(
-                Sender::Vault(meta.id),
-                plan.txs.len() as u32,
-                TxKind::Rebalance,
-                spec.priority_fee_wei,
-                r.path,
-                r.amount_in,
-                min_out,
-                view.block + spec.deadline_blocks - 1,
-            );
-            if spec.private_relay {
-                tx.visibility = Visibility::Private;
-            }
-            if let Some(max_fee) = spec.max_fee_wei {
-                tx.max_fee_wei = max_fee;
-            }
-            plan.txs.push(tx);
-        }
-    }
-    plan
-}
-
-/// Why a vault's trigger fired: a schedule, or the transactions that moved the pools its TWAP
-/// oracles read over their windows, or (push oracles) the external price.
-pub fn trigger_cause(cfg: &VaultConfig, provenance: &Provenance, block: u64) -> Cause {
-    if matches!(cfg.spec.trigger, Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_)) {
-        return Cause::Schedule;
-    }
-    let mut movers: Vec<TxId> = Vec::new();
-    for (pool, window) in &cfg.twap_sources {
-        movers.extend(provenance.moved_between(*pool, block.saturating_sub(*window), block));
-    }
-    movers.sort_unstable();
-    movers.dedup();
-    if movers.is_empty() { Cause::External } else { Cause::Moves(movers.into_iter().rev().take(8).collect()) }
-}
-
-/// What fired, for the tables: the rule and each oracle reading.
-fn trigger_note(cfg: &VaultConfig, plan: &Plan, prices: &[f64], decimals: &[u8]) -> String {
-    let rule = match cfg.spec.trigger {
-        Trigger::Threshold { relative, .. } => {
-            format!("threshold{} band {:.4}", if relative { " (relative)" } else { "" }, plan.band)
-        }
-        Trigger::VolatilityAdjusted { .. } => format!("volatility-adjusted band {:.4}", plan.band),
-        Trigger::PeriodicBlocks(n) => format!("every {n} blocks"),
-        Trigger::PeriodicSeconds(s) => format!("every {s} s"),
-    };
-    let readings: Vec<String> = cfg
-        .oracle_names
-        .iter()
-        .filter_map(|(t, name)| {
-            let k = cfg.universe.iter().position(|u| u == t)?;
-            Some(format!("{name}={:.6}", prices[k] * libm::pow(10.0, f64::from(decimals[t.index()]))))
-        })
-        .collect();
-    format!("{rule}; {}", readings.join(", "))
-}
-
-/// Observe phase: each vault's own history sees this block's oracle prices (EWMA volatility,
-/// CPPI ratchet).
-pub fn observe_vaults(
+/// Observe phase: each vault's own history sees this block's oracle prices (EWMA volatility for
+/// volatility-adjusted triggers, the CPPI ratchet).
+fn observe_vaults(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState)>,
     book: Res<OracleBook>,
     config: Res<SimConfig>,
-    clock: Res<BlockClock>,
+    chains: Res<Chains>,
     ledger: Res<Ledger>,
 ) {
+    let clock = &chains.active().clock;
     for (meta, cfg, shares, mut state) in &mut vaults {
-        let prices = oracle_prices(cfg, &book, &config);
-        let logs: Vec<f64> = prices.iter().map(|p| libm::log(*p)).collect();
-        // mean squared log return over the priced (non-numeraire) tokens
-        let returns: Vec<f64> = cfg
-            .universe
-            .iter()
-            .zip(logs.iter().zip(&state.last_log_prices))
-            .filter(|(t, _)| **t != config.numeraire)
-            .map(|(_, (now, before))| (now - before) * (now - before))
-            .collect();
-        if let Trigger::VolatilityAdjusted { halflife_blocks, .. } = cfg.spec.trigger
-            && !returns.is_empty()
-        {
-            let r2 = returns.iter().sum::<f64>() / returns.len() as f64;
-            let lambda = libm::exp(-std::f64::consts::LN_2 / halflife_blocks);
-            state.ewma_var = lambda * state.ewma_var + (1.0 - lambda) * r2;
+        let vol_halflife = match cfg.spec.trigger {
+            Trigger::VolatilityAdjusted { halflife_blocks, .. } => Some(halflife_blocks),
+            _ => None,
+        };
+        let ratchet = match cfg.spec.strategy {
+            Strategy::Cppi { ratchet, .. } => ratchet,
+            Strategy::ConstantMix { .. } => None,
+        };
+        if vol_halflife.is_none() && ratchet.is_none() {
+            // nothing of this vault's history depends on the prices it sees
+            continue;
         }
-        state.last_log_prices = logs;
+        let prices = oracle_prices(cfg, &book, &config);
+        if let Some(halflife_blocks) = vol_halflife {
+            let logs: PerToken<f64> = prices.iter().map(|p| libm::log(*p)).collect();
+            // mean squared log return over the priced (non-numeraire) tokens
+            let mut sum = 0.0;
+            let mut n = 0usize;
+            for (t, (now, before)) in cfg.universe.iter().zip(logs.iter().zip(&state.last_log_prices)) {
+                if *t != config.numeraire {
+                    sum += (now - before) * (now - before);
+                    n += 1;
+                }
+            }
+            if n > 0 {
+                let r2 = sum / n as f64;
+                let lambda = libm::exp(-std::f64::consts::LN_2 / halflife_blocks);
+                state.ewma_var = lambda * state.ewma_var + (1.0 - lambda) * r2;
+            }
+            state.last_log_prices = logs;
+        }
         state.last_dt = clock.dt;
-        if let Strategy::Cppi { ratchet: Some(r), .. } = cfg.spec.strategy {
-            let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+        if let Some(r) = ratchet {
+            let balances: PerToken<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
             let nav = Valuation::new(&balances, &prices).nav;
             let sp = nav / (meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT);
             if sp > state.peak_share_price {
@@ -387,32 +401,49 @@ pub fn observe_vaults(
     }
 }
 
+/// Observe phase: move both benchmarks along this block's external prices.
+fn update_benchmarks(mut vaults: Query<(&VaultConfig, &mut Benchmark)>, prices: Res<ExternalPrices>) {
+    for (cfg, mut bench) in &mut vaults {
+        let now: PerToken<f64> = cfg.universe.iter().map(|t| prices.per_token[t.index()]).collect();
+        let value = bench.continuous;
+        // the costless portfolio holds its targets over the block, set at the block's start
+        let targets = target_weights(&cfg.spec.strategy, &cfg.universe, value, bench.continuous_floor);
+        let growth: f64 = targets.iter().zip(now.iter().zip(&bench.prices)).map(|(w, (n, o))| w * n / o).sum();
+        bench.continuous = value * growth;
+        if let Strategy::Cppi { ratchet: Some(r), .. } = cfg.spec.strategy {
+            bench.continuous_floor = bench.continuous_floor.max(r * bench.continuous);
+        }
+        bench.prices = now;
+    }
+}
+
 /// Decide phase: each vault plans its rebalancing transactions.
-#[allow(clippy::type_complexity, clippy::too_many_arguments)] // a system's parameters are its data access
-pub fn decide_vaults(
+#[expect(clippy::too_many_arguments, reason = "a system's parameters are its data access")]
+fn decide_vaults(
     view: ViewParams,
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState, &mut PendingTxs)>,
+    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState, &Inbox, &mut PendingTxs)>,
     book: Res<OracleBook>,
     config: Res<SimConfig>,
     table: Res<RouteTable>,
-    clock: Res<BlockClock>,
+    chains: Res<Chains>,
     provenance: Res<Provenance>,
     mut metrics: ResMut<Metrics>,
-    mempool: Res<crate::mempool::Mempool>,
+    mempools: Res<Mempools>,
 ) {
+    let clock = &chains.active().clock;
+    let mempool = mempools.of(chains.active);
     view.with_view(|v| {
-        for (meta, cfg, shares, mut state, mut pending) in &mut vaults {
+        for (meta, cfg, shares, mut state, inbox, mut pending) in &mut vaults {
             // one rebalance in flight at a time: wait while its transactions are still pending
             // (a full block, or a base fee above its max fee)
             if mempool.has_pending(Sender::Vault(meta.id)) {
                 continue;
             }
             let prices = oracle_prices(cfg, &book, &config);
-            let m = &mut metrics.vaults[meta.id.index()];
             // retry by its own rule: after a failed attempt, back off exponentially (2, 4, ... 256
             // blocks, at least the minimum interval); a success resets the streak
-            if m.failed > state.failures_seen {
-                state.failures_seen = m.failed;
+            if inbox.failed > state.failures_seen {
+                state.failures_seen = inbox.failed;
                 state.failure_streak += 1;
                 state.in_progress = false;
                 let backoff = (1u64 << state.failure_streak.min(8)).max(cfg.spec.min_interval_blocks);
@@ -444,7 +475,11 @@ pub fn decide_vaults(
             }
             if plan.started {
                 state.cause = trigger_cause(cfg, &provenance, clock.number);
-                state.note = trigger_note(cfg, &plan, &prices, &config.decimals);
+                state.note = if config.options.record {
+                    plan::trigger_note(cfg, plan.band, &prices, &config)
+                } else {
+                    Note::None
+                };
             }
             for tx in &mut plan.txs {
                 tx.cause = state.cause.clone();
@@ -458,7 +493,7 @@ pub fn decide_vaults(
             }
             if plan.no_route {
                 m.no_route += 1;
-                m.last_failure = "no route".into();
+                m.last_failure = Some(Failure::NoRoute);
                 // retry by its own rule: after the minimum interval, at least the next block
                 state.retry_at = clock.number + cfg.spec.min_interval_blocks.max(1);
             }
@@ -472,140 +507,19 @@ pub fn decide_vaults(
     });
 }
 
-/// Converts a value to shares at `nav` for `total` shares, rounding down (the vault's favour).
-fn shares_for(value_fp: U256, nav_fp: U256, total: u128) -> u128 {
-    if nav_fp.is_zero() {
-        return 0;
-    }
-    meshsim_math::full_math::mul_div(value_fp, U256::from(total), nav_fp)
-        .ok()
-        .and_then(|s| u128::try_from(s).ok())
-        .unwrap_or(0)
-}
-
-/// Fixed-point value of `amount` at `price` (numeraire per base unit), scaled by 2^128 so that
-/// share conversions stay in integers.
-fn value_fp(amount: u128, price: f64) -> U256 {
-    let p = f64_to_u256(price * 340_282_366_920_938_463_463_374_607_431_768_211_456.0);
-    U256::from(amount).saturating_mul(p)
-}
-
-/// Observe phase: depositor flows. Deposits are priced at the vault's oracle NAV and mint shares
-/// rounded down; withdrawals burn shares and pay every holding pro rata, rounded down.
-#[allow(clippy::type_complexity)]
-pub fn apply_flows(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &mut VaultShares, &mut FlowState)>,
-    mut ledger: ResMut<Ledger>,
-    book: Res<OracleBook>,
-    config: Res<SimConfig>,
-    clock: Res<BlockClock>,
-    mut metrics: ResMut<Metrics>,
-) {
-    let days = clock.dt / 86_400.0;
-    for (meta, cfg, mut shares, mut flow) in &mut vaults {
-        let mut deposits: Vec<u128> = Vec::new();
-        let mut withdraw_fractions: Vec<f64> = Vec::new();
-        let mut withdraw_shares: u128 = 0;
-        let flow = &mut *flow;
-        for f in &cfg.spec.flows {
-            match *f {
-                Flow::Poisson { deposits_per_day, mean_deposit, withdrawals_per_day, mean_withdraw_fraction } => {
-                    let n_dep = Poisson::new(deposits_per_day * days).map_or(0.0, |d| d.sample(&mut flow.rng)) as u64;
-                    for _ in 0..n_dep {
-                        let e: f64 = Exp1.sample(&mut flow.rng);
-                        deposits.push((e * meshsim_math::u128_to_f64(mean_deposit)) as u128);
-                    }
-                    let n_wd = Poisson::new(withdrawals_per_day * days).map_or(0.0, |d| d.sample(&mut flow.rng)) as u64;
-                    for _ in 0..n_wd {
-                        let e: f64 = Exp1.sample(&mut flow.rng);
-                        withdraw_fractions.push((e * mean_withdraw_fraction).min(1.0));
-                    }
-                }
-                Flow::Deposit { block, amount } if block == clock.number => deposits.push(amount),
-                Flow::Withdraw { block, fraction } if block == clock.number => withdraw_fractions.push(fraction),
-                Flow::WithdrawShares { block, shares } if block == clock.number => {
-                    withdraw_shares = withdraw_shares.saturating_add(shares);
-                }
-                Flow::BankRun { start_block, blocks, fraction } if start_block == clock.number => {
-                    let per_block = (meshsim_math::u128_to_f64(shares.total) * fraction / blocks as f64) as u128;
-                    flow.runs.push((start_block + blocks - 1, per_block));
-                }
-                _ => {}
-            }
-        }
-        for (last, per_block) in &flow.runs {
-            if clock.number <= *last {
-                withdraw_shares = withdraw_shares.saturating_add(*per_block);
-            }
-        }
-        flow.runs.retain(|(last, _)| clock.number < *last);
-
-        let prices = oracle_prices(cfg, &book, &config);
-        let m = &mut metrics.vaults[meta.id.index()];
-        for amount in deposits {
-            let available = ledger.balance(meta.depositors, cfg.spec.deposit_token);
-            let amount = amount.min(available);
-            let nav_fp = cfg
-                .universe
-                .iter()
-                .zip(&prices)
-                .fold(U256::ZERO, |acc, (t, p)| acc.saturating_add(value_fp(ledger.balance(meta.account, *t), *p)));
-            let k = cfg.universe.iter().position(|t| *t == cfg.spec.deposit_token).unwrap_or(0);
-            let minted = shares_for(value_fp(amount, prices[k]), nav_fp, shares.total);
-            if amount == 0 || minted == 0 {
-                continue;
-            }
-            if ledger.transfer(meta.depositors, meta.account, cfg.spec.deposit_token, amount).is_ok() {
-                shares.total += minted;
-                m.deposits += 1;
-            }
-        }
-        for fraction in withdraw_fractions {
-            withdraw_shares =
-                withdraw_shares.saturating_add((meshsim_math::u128_to_f64(shares.total) * fraction) as u128);
-        }
-        let burn = withdraw_shares.min(shares.total.saturating_sub(1)); // the vault never empties completely
-        if burn > 0 {
-            for t in &cfg.universe {
-                let held = ledger.balance(meta.account, *t);
-                let out =
-                    meshsim_math::full_math::mul_div(U256::from(held), U256::from(burn), U256::from(shares.total))
-                        .ok()
-                        .and_then(|v| u128::try_from(v).ok())
-                        .unwrap_or(0);
-                // cannot fail: out <= held
-                let _ = ledger.transfer(meta.account, meta.depositors, *t, out);
-            }
-            shares.total -= burn;
-            m.withdrawals += 1;
+/// Account phase: each vault reads the receipts of its own transactions.
+fn receive_receipts(receipts: Res<Receipts>, index: Res<VaultIndex>, mut inboxes: Query<&mut Inbox>) {
+    for r in &receipts.items {
+        let Sender::Vault(v) = r.tx.sender else { continue };
+        let Some(failure) = r.outcome.failure() else { continue };
+        if let Some(mut inbox) = index.0.get(v.index()).and_then(|e| inboxes.get_mut(*e).ok()) {
+            inbox.failed += 1;
+            inbox.last_failure = Some(failure);
         }
     }
 }
 
-/// Observe phase: move both benchmarks along this block's external prices.
-pub fn update_benchmarks(mut vaults: Query<(&VaultConfig, &mut Benchmark)>, prices: Res<ExternalPrices>) {
-    for (cfg, mut bench) in &mut vaults {
-        let now: Vec<f64> = cfg.universe.iter().map(|t| prices.per_token[t.index()]).collect();
-        let value = bench.continuous;
-        // the costless portfolio holds its targets over the block, set at the block's start
-        let targets = target_weights(&cfg.spec.strategy, &cfg.universe, value, bench.continuous_floor);
-        let growth: f64 = targets.iter().zip(now.iter().zip(&bench.prices)).map(|(w, (n, o))| w * n / o).sum();
-        bench.continuous = value * growth;
-        if let Strategy::Cppi { ratchet: Some(r), .. } = cfg.spec.strategy {
-            bench.continuous_floor = bench.continuous_floor.max(r * bench.continuous);
-        }
-        bench.prices = now;
-    }
-}
-
-impl Benchmark {
-    /// Buy-and-hold value per share at external prices `per_token` (whole units, by token id).
-    pub fn hold_value(&self, cfg: &VaultConfig, per_token: &[f64]) -> f64 {
-        cfg.universe.iter().zip(&self.hold_units).map(|(t, u)| u * per_token[t.index()]).sum()
-    }
-}
-
-/// Builds a vault's components at genesis. `holdings_value` is its genesis NAV at external prices.
+/// Builds a vault's components at genesis. `nav` is its genesis NAV at external prices.
 pub fn genesis(
     spec: &VaultSpec,
     universe: Vec<TokenId>,
@@ -643,13 +557,13 @@ pub fn genesis(
             peak_share_price: 1.0,
             retry_at: 0,
             band: 0.0,
-            targets: vec![0.0; n],
-            weights: vec![0.0; n],
+            targets: smallvec::smallvec![0.0; n],
+            weights: smallvec::smallvec![0.0; n],
             trading: false,
             failures_seen: 0,
             failure_streak: 0,
             cause: Cause::External,
-            note: String::new(),
+            note: Note::None,
             armed_at: None,
             timing_rng: crate::rng::stream(seed, crate::rng::Purpose::Agent, 1_000_000 + u64::from(spec.id.0)),
         },
@@ -671,15 +585,15 @@ pub fn vault_tracking_error(state: &VaultState) -> f64 {
 /// Record phase: every vault's tracking error at external prices enters its running mean and
 /// maximum, and its share price its peak and largest drawdown (whether or not rows are
 /// recorded), for summaries and sweeps.
-pub fn measure_tracking(
+fn measure_tracking(
     vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares)>,
     ledger: Res<Ledger>,
     prices: Res<ExternalPrices>,
     mut metrics: ResMut<Metrics>,
 ) {
     for (meta, cfg, state, shares) in &vaults {
-        let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
-        let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
+        let balances: PerToken<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+        let per_unit: PerToken<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
         let val = Valuation::new(&balances, &per_unit);
         let te = tracking_error(&val.weights(), &state.targets);
         let Some(m) = metrics.vaults.get_mut(meta.id.index()) else { continue };
@@ -696,42 +610,41 @@ pub fn measure_tracking(
     }
 }
 
-/// Record phase: vault rows (every `Records::vault_every` blocks).
-pub fn record_vaults(
+/// Record phase: vault rows (every `SimOptions::vault_every` blocks).
+fn record_vaults(
     vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Benchmark)>,
     ledger: Res<Ledger>,
     prices: Res<ExternalPrices>,
-    clock: Res<BlockClock>,
+    chains: Res<Chains>,
+    config: Res<SimConfig>,
     mut records: ResMut<crate::record::Records>,
 ) {
-    if !records.enabled || !clock.number.is_multiple_of(records.vault_every.max(1)) {
+    let block = chains.active().clock.number;
+    if !block.is_multiple_of(config.options.vault_every.max(1)) {
         return;
     }
-    let mut rows: Vec<crate::record::VaultRow> = vaults
-        .iter()
-        .map(|(meta, cfg, shares, state, bench)| {
-            let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
-            let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
-            let val = Valuation::new(&balances, &per_unit);
-            let weights = val.weights();
-            let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
-            crate::record::VaultRow {
-                block: clock.number,
-                vault: meta.id,
-                nav: val.nav,
-                share_price: val.nav / shares_f,
-                shares: shares.total,
-                tracking_error: tracking_error(&weights, &state.targets),
-                tokens: cfg.universe.clone(),
-                weights,
-                targets: state.targets.clone(),
-                band: state.band,
-                rebalancing: state.trading,
-                hold_nav: bench.hold_value(cfg, &prices.per_token) * shares_f,
-                continuous_nav: bench.continuous * shares_f,
-            }
-        })
-        .collect();
-    rows.sort_by_key(|r| r.vault);
-    records.vaults.extend(rows);
+    let start = records.vaults.len();
+    for (meta, cfg, shares, state, bench) in &vaults {
+        let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+        let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
+        let val = Valuation::new(&balances, &per_unit);
+        let weights = val.weights();
+        let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
+        records.vaults.push(crate::record::VaultRow {
+            block,
+            vault: meta.id,
+            nav: val.nav,
+            share_price: val.nav / shares_f,
+            shares: shares.total,
+            tracking_error: tracking_error(&weights, &state.targets),
+            tokens: cfg.universe.clone(),
+            weights: weights.to_vec(),
+            targets: state.targets.to_vec(),
+            band: state.band,
+            rebalancing: state.trading,
+            hold_nav: bench.hold_value(cfg, &prices.per_token) * shares_f,
+            continuous_nav: bench.continuous * shares_f,
+        });
+    }
+    records.vaults[start..].sort_unstable_by_key(|r| r.vault);
 }

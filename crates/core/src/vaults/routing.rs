@@ -5,9 +5,13 @@ use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
 use meshsim_scenario::{PoolId, TokenId};
+use smallvec::SmallVec;
 
 use crate::pools::{PoolBook, PoolEntry};
 use crate::tx::{Leg, Path};
+
+/// The pieces an order is routed in: one path, or a split across two.
+pub type Routes = SmallVec<[Routed; 2]>;
 
 /// Most candidate paths kept per token pair.
 pub const MAX_PATHS: usize = 64;
@@ -128,9 +132,9 @@ pub fn route<B: PoolBook + ?Sized>(
     b: TokenId,
     amount: u128,
     split: bool,
-) -> Vec<Routed> {
+) -> Routes {
     let allowed = |p: &Path| p.iter().all(|l| venues.binary_search(&l.pool).is_ok());
-    let mut scored: Vec<(u128, usize)> = table
+    let mut scored: SmallVec<[(u128, usize); MAX_PATHS]> = table
         .paths(a, b)
         .iter()
         .enumerate()
@@ -138,10 +142,11 @@ pub fn route<B: PoolBook + ?Sized>(
         .filter_map(|(k, p)| path_output(pools, p, amount).map(|o| (o, k)))
         .collect();
     // best output first; ties by enumeration order
-    scored.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-    let Some(&(best_out, best)) = scored.first() else { return Vec::new() };
+    scored.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+    let Some(&(best_out, best)) = scored.first() else { return Routes::new() };
     let paths = table.paths(a, b);
-    let single = vec![Routed { path: paths[best].clone(), amount_in: amount, amount_out: best_out }];
+    let single: Routes =
+        smallvec::smallvec![Routed { path: paths[best].clone(), amount_in: amount, amount_out: best_out }];
     if !split || scored.len() < 2 {
         return single;
     }
@@ -159,7 +164,7 @@ pub fn route<B: PoolBook + ?Sized>(
             && o1 + o2 > chosen_out
         {
             chosen_out = o1 + o2;
-            chosen = vec![
+            chosen = smallvec::smallvec![
                 Routed { path: paths[best].clone(), amount_in: a1, amount_out: o1 },
                 Routed { path: paths[second].clone(), amount_in: a2, amount_out: o2 },
             ];

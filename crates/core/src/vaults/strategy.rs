@@ -2,12 +2,16 @@
 //! ledger: numbers in, numbers out, so each rule is unit-tested on its own.
 
 use meshsim_scenario::{Sizing, Strategy, TokenId, Trigger};
+use smallvec::SmallVec;
+
+/// One figure per universe token (a vault holds at most a handful: inline, no heap).
+pub type PerToken<T> = SmallVec<[T; 8]>;
 
 /// A vault's holdings valued at its oracle prices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Valuation {
     /// Value per universe token, numeraire.
-    pub values: Vec<f64>,
+    pub values: PerToken<f64>,
     /// Total.
     pub nav: f64,
 }
@@ -15,21 +19,22 @@ pub struct Valuation {
 impl Valuation {
     /// Values `balances` (base units) at `prices` (numeraire per base unit).
     pub fn new(balances: &[u128], prices: &[f64]) -> Self {
-        let values: Vec<f64> = balances.iter().zip(prices).map(|(b, p)| meshsim_math::u128_to_f64(*b) * p).collect();
+        let values: PerToken<f64> =
+            balances.iter().zip(prices).map(|(b, p)| meshsim_math::u128_to_f64(*b) * p).collect();
         let nav = values.iter().sum();
         Valuation { values, nav }
     }
 
     /// Weights (zero when the vault is empty).
-    pub fn weights(&self) -> Vec<f64> {
+    pub fn weights(&self) -> PerToken<f64> {
         self.values.iter().map(|v| if self.nav > 0.0 { v / self.nav } else { 0.0 }).collect()
     }
 }
 
 /// Target weight of each universe token. CPPI: risky = multiplier x (NAV - floor) / NAV, clamped
 /// to [0, 1] (no leverage, no shorting); `floor_value` is the floor in numeraire now.
-pub fn target_weights(strategy: &Strategy, universe: &[TokenId], nav: f64, floor_value: f64) -> Vec<f64> {
-    let mut t = vec![0.0; universe.len()];
+pub fn target_weights(strategy: &Strategy, universe: &[TokenId], nav: f64, floor_value: f64) -> PerToken<f64> {
+    let mut t: PerToken<f64> = smallvec::smallvec![0.0; universe.len()];
     let pos = |token: TokenId| universe.iter().position(|u| *u == token);
     match strategy {
         Strategy::ConstantMix { targets } => {
@@ -51,10 +56,10 @@ pub fn target_weights(strategy: &Strategy, universe: &[TokenId], nav: f64, floor
 }
 
 /// Half-width of the band of each token: absolute, or relative to its target.
-pub fn bands(trigger: &Trigger, targets: &[f64], band: f64) -> Vec<f64> {
+pub fn bands(trigger: &Trigger, targets: &[f64], band: f64) -> PerToken<f64> {
     match trigger {
         Trigger::Threshold { relative: true, .. } => targets.iter().map(|t| band * t).collect(),
-        _ => vec![band; targets.len()],
+        _ => smallvec::smallvec![band; targets.len()],
     }
 }
 
@@ -88,14 +93,15 @@ pub fn triggered(trigger: &Trigger, weights: &[f64], targets: &[f64], band: f64,
 
 /// Weights to trade to: the targets, or the nearest band edge with the difference taken from
 /// (or given to) the tokens inside their bands, toward their targets.
-pub fn desired_weights(sizing: Sizing, weights: &[f64], targets: &[f64], bands: &[f64]) -> Vec<f64> {
+pub fn desired_weights(sizing: Sizing, weights: &[f64], targets: &[f64], bands: &[f64]) -> PerToken<f64> {
     if sizing == Sizing::Full || bands.iter().all(|b| *b <= 0.0) {
-        return targets.to_vec();
+        return targets.iter().copied().collect();
     }
-    let mut d: Vec<f64> = weights.iter().zip(targets).zip(bands).map(|((w, t), b)| w.clamp(t - b, t + b)).collect();
+    let mut d: PerToken<f64> =
+        weights.iter().zip(targets).zip(bands).map(|((w, t), b)| w.clamp(t - b, t + b)).collect();
     // the clamped weights no longer sum to one: move the rest toward the targets
     let residual = 1.0 - d.iter().sum::<f64>();
-    let room: Vec<f64> =
+    let room: PerToken<f64> =
         d.iter().zip(targets).map(|(x, t)| if residual > 0.0 { (t - x).max(0.0) } else { (x - t).max(0.0) }).collect();
     let total: f64 = room.iter().sum();
     if total > 0.0 {
@@ -107,9 +113,9 @@ pub fn desired_weights(sizing: Sizing, weights: &[f64], targets: &[f64], bands: 
 }
 
 /// Pairs sellers with buyers, largest first: `(sell index, buy index, value)`.
-pub fn pair_trades(current: &[f64], desired: &[f64], nav: f64, min_value: f64) -> Vec<(usize, usize, f64)> {
-    let mut delta: Vec<f64> = desired.iter().zip(current).map(|(d, c)| (d - c) * nav).collect();
-    let mut trades = Vec::new();
+pub fn pair_trades(current: &[f64], desired: &[f64], nav: f64, min_value: f64) -> PerToken<(usize, usize, f64)> {
+    let mut delta: PerToken<f64> = desired.iter().zip(current).map(|(d, c)| (d - c) * nav).collect();
+    let mut trades = PerToken::new();
     for _ in 0..2 * delta.len() {
         let sell = (0..delta.len()).min_by(|a, b| delta[*a].total_cmp(&delta[*b]).then(a.cmp(b)));
         let buy = (0..delta.len()).max_by(|a, b| delta[*a].total_cmp(&delta[*b]).then(b.cmp(a)));
@@ -142,8 +148,8 @@ mod tests {
         let t = target_weights(&s, &u, 100.0, 80.0);
         assert!((t[0] - 0.8).abs() < 1e-12 && (t[1] - 0.2).abs() < 1e-12);
         // below the floor: all safe; huge cushion: capped at 100 %
-        assert_eq!(target_weights(&s, &u, 70.0, 80.0), vec![0.0, 1.0]);
-        assert_eq!(target_weights(&s, &u, 1000.0, 80.0), vec![1.0, 0.0]);
+        assert_eq!(target_weights(&s, &u, 70.0, 80.0).as_slice(), [0.0, 1.0]);
+        assert_eq!(target_weights(&s, &u, 1000.0, 80.0).as_slice(), [1.0, 0.0]);
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct Provenance {
 impl Provenance {
     /// For `n` pools.
     pub fn new(n: usize) -> Self {
-        Provenance { movers: vec![VecDeque::new(); n] }
+        Provenance { movers: (0..n).map(|_| VecDeque::with_capacity(HISTORY)).collect() }
     }
 
     /// Records that `tx` moved `pool` in `block`.

@@ -7,11 +7,60 @@ use std::collections::VecDeque;
 
 use bevy_ecs::prelude::*;
 use meshsim_scenario::{OracleId, OracleKind, OracleSpec, TokenId};
+use sha2::{Digest as _, Sha256};
 
-use crate::chain::BlockClock;
+use crate::chain::Chains;
+use crate::engine::{App, Phase, Plugin};
 use crate::market::ExternalPrices;
-use crate::pools::{PoolEntry, PoolIndex};
-use crate::sim_config::SimConfig;
+use crate::pools::Pools;
+use crate::snapshot::Snapshot;
+use crate::{SimConfig, SimError, StressEvents};
+
+/// Oracles and the book of their readings.
+pub struct OraclesPlugin;
+
+impl Plugin for OraclesPlugin {
+    fn name(&self) -> &'static str {
+        "oracles"
+    }
+
+    fn present(&self, s: &meshsim_scenario::Scenario, _: &crate::SimOptions) -> bool {
+        // vaults read the book even when every token they hold is the numeraire
+        !s.oracles.is_empty() || !s.vaults.is_empty()
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let s = app.scenario;
+        let config = app.world.resource::<SimConfig>();
+        let numeraire_decimals = config.decimals[config.numeraire.index()];
+        let prices = app.world.resource::<ExternalPrices>();
+        // oracles read the genesis external price until their first round
+        let mut book = OracleBook { price: Vec::new() };
+        let mut oracles = Vec::new();
+        for o in &s.oracles {
+            let p = prices.per_token[o.token.index()];
+            book.price.push(p);
+            let scale = libm::pow(10.0, f64::from(s.tokens[o.token.index()].decimals) - f64::from(numeraire_decimals));
+            oracles.push(Oracle::new(o, p, scale));
+        }
+        app.world.insert_resource(book);
+        app.world.spawn_batch(oracles);
+        if !s.oracles.is_empty() {
+            app.add_systems(Phase::Oracles, update_oracles);
+        }
+        Ok(())
+    }
+
+    fn digest(&self, world: &World, h: &mut Sha256) {
+        for p in &world.resource::<OracleBook>().price {
+            h.update(p.to_bits().to_le_bytes());
+        }
+    }
+
+    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
+        snap.oracle_prices.clone_from(&world.resource::<OracleBook>().price);
+    }
+}
 
 /// One oracle's state.
 #[derive(Component, Debug, Clone)]
@@ -27,18 +76,28 @@ pub struct Oracle {
     last_round: (f64, f64),
     /// TWAP: log prices of the last blocks.
     history: VecDeque<f64>,
+    /// TWAP: `10^(token decimals - numeraire decimals)`, base-unit price to whole-token price.
+    twap_scale: f64,
 }
 
 impl Oracle {
-    /// An oracle at genesis, reading `genesis_price`.
-    pub fn new(spec: &OracleSpec, genesis_price: f64) -> Self {
+    /// An oracle at genesis, reading `genesis_price`; `twap_scale` turns a pool's base-unit price
+    /// into numeraire per whole token.
+    pub fn new(spec: &OracleSpec, genesis_price: f64, twap_scale: f64) -> Self {
+        let window = match spec.kind {
+            OracleKind::Twap { window_blocks, .. } => window_blocks.min(4096) as usize + 1,
+            OracleKind::Push { .. } => 1,
+        };
+        let mut history = VecDeque::with_capacity(window);
+        history.push_back(libm::log(genesis_price));
         Oracle {
             id: spec.id,
             token: spec.token,
             kind: spec.kind,
-            pending: VecDeque::new(),
+            pending: VecDeque::with_capacity(4),
             last_round: (0.0, genesis_price),
-            history: VecDeque::from([libm::log(genesis_price)]),
+            history,
+            twap_scale,
         }
     }
 }
@@ -58,16 +117,17 @@ pub struct OracleBook {
     pub price: Vec<f64>,
 }
 
-/// Observe phase: oracles take this block's reading.
-pub fn update_oracles(
+/// Oracles phase: oracles take this block's reading.
+fn update_oracles(
     mut oracles: Query<&mut Oracle>,
-    clock: Res<BlockClock>,
+    chains: Res<Chains>,
     prices: Res<ExternalPrices>,
-    (pools, index): (Query<&PoolEntry>, Res<PoolIndex>),
+    pools: Res<Pools>,
     config: Res<SimConfig>,
-    events: Res<crate::StressEvents>,
+    events: Res<StressEvents>,
     mut book: ResMut<OracleBook>,
 ) {
+    let clock = &chains.active().clock;
     for mut o in &mut oracles {
         let o = &mut *o;
         if events.0.oracle_frozen(o.id, clock.number) {
@@ -92,10 +152,9 @@ pub fn update_oracles(
             }
             OracleKind::Twap { pool, window_blocks } => {
                 // the pool's price at the end of the previous block, in numeraire per token
-                let spot = index.0.get(pool.index()).and_then(|e| pools.get(*e).ok()).and_then(|e| {
+                let spot = pools.0.get(pool.index()).and_then(|e| {
                     let (i, j) = (e.index_of(o.token)?, e.index_of(config.numeraire)?);
-                    let (di, dj) = (config.decimals[o.token.index()], config.decimals[config.numeraire.index()]);
-                    Some(e.pool.marginal_price(i, j) * libm::pow(10.0, f64::from(di) - f64::from(dj)))
+                    Some(e.pool.marginal_price(i, j) * o.twap_scale)
                 });
                 if let Some(spot) = spot.filter(|p| p.is_finite() && *p > 0.0) {
                     o.history.push_back(libm::log(spot));

@@ -18,30 +18,40 @@ pub struct SimConfig {
     pub symbols: Vec<String>,
     /// Token decimals by id.
     pub decimals: Vec<u8>,
+    /// Whole tokens per base unit, `10^-decimals`, by id (computed once; the same `libm::pow` the
+    /// formulas would call).
+    pub unit: Vec<f64>,
     /// Ledger account numbering.
     pub layout: AccountLayout,
-    /// Check token conservation after every block.
-    pub check_conservation: bool,
     /// Block ordering policy.
     pub ordering: meshsim_scenario::Ordering,
+    /// How the run records and checks.
+    pub options: crate::SimOptions,
 }
 
 impl SimConfig {
-    /// From a scenario.
-    pub fn new(s: &Scenario, check_conservation: bool) -> Self {
+    /// From a scenario and the run's options.
+    pub fn new(s: &Scenario, options: crate::SimOptions) -> Self {
+        let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         SimConfig {
             gas: s.gas,
             native: s.chain.native,
             numeraire: s.numeraire,
             symbols: s.tokens.iter().map(|t| t.symbol.clone()).collect(),
-            decimals: s.tokens.iter().map(|t| t.decimals).collect(),
+            unit: decimals.iter().map(|d| libm::pow(10.0, -f64::from(*d))).collect(),
+            decimals,
             layout: AccountLayout {
                 pools: s.pools.len() as u32,
                 agents: s.agents.len() as u32,
                 vaults: s.vaults.len() as u32,
             },
-            check_conservation,
             ordering: s.chain.ordering,
+            options,
         }
+    }
+
+    /// Whole-token units per base unit of `token`.
+    pub fn unit(&self, token: TokenId) -> f64 {
+        self.unit[token.index()]
     }
 }

@@ -5,9 +5,9 @@
 use bevy_ecs::prelude::*;
 use smallvec::SmallVec;
 
-use super::{AgentMeta, MarketView, ViewParams};
+use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
 use crate::pools::{PoolBook, PoolEntry};
-use crate::tx::{Cause, Leg, Path, PendingTxs, Sender, Tx, TxId, TxKind};
+use crate::tx::{Cause, Leg, Path, Sender, Swap, Tx, TxId, TxKind};
 
 /// Cycles fully solved per agent per block (the best-scored candidates).
 pub const SOLVES_PER_BLOCK: usize = 4;
@@ -256,9 +256,7 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
                 0,
                 TxKind::CycleArbitrage,
                 cfg.priority_fee_wei,
-                legs,
-                a,
-                out,
+                Swap::new(legs, a, out).into(),
                 view.block,
             );
             if !causes.is_empty() {
@@ -273,7 +271,7 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
 }
 
 /// Decide phase: each cyclic arbitrageur plans at most one transaction.
-pub fn decide_cycles(
+pub(super) fn decide_cycles(
     view: ViewParams,
     mut agents: Query<(&AgentMeta, &CycleArb, &mut PendingTxs)>,
     mut scratch: Local<CycleScratch>,

@@ -9,8 +9,64 @@ use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
-use crate::chain::BlockClock;
+use sha2::{Digest as _, Sha256};
+
+use crate::chain::Chains;
+use crate::engine::{App, Phase, Plugin};
 use crate::rng::{Purpose, stream};
+use crate::snapshot::{Snapshot, TokenSnapshot};
+use crate::{SimError, StressEvents};
+
+/// The external market: genesis prices, their process, and the per-block move.
+pub struct MarketPlugin;
+
+impl Plugin for MarketPlugin {
+    fn name(&self) -> &'static str {
+        "market"
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let (market, prices) = ExternalMarket::new(app.scenario);
+        app.world.insert_resource(market);
+        app.world.insert_resource(prices);
+        app.add_systems(Phase::Market, advance_external_prices);
+        Ok(())
+    }
+
+    fn digest(&self, world: &World, h: &mut Sha256) {
+        for p in &world.resource::<ExternalPrices>().per_token {
+            h.update(p.to_bits().to_le_bytes());
+        }
+        let market = world.resource::<ExternalMarket>();
+        h.update((market.regime() as u64).to_le_bytes());
+        for pos in market.rng_word_pos() {
+            h.update(pos.to_le_bytes());
+        }
+        // shocks can be added mid-run (commands): they are state too
+        for s in market.shocks() {
+            h.update((s.asset as u64).to_le_bytes());
+            h.update(s.start_block.to_le_bytes());
+            h.update(s.blocks.to_le_bytes());
+            h.update(s.log_step.to_bits().to_le_bytes());
+        }
+    }
+
+    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
+        let prices = world.resource::<ExternalPrices>();
+        let config = world.resource::<crate::SimConfig>();
+        snap.tokens = config
+            .symbols
+            .iter()
+            .zip(&config.decimals)
+            .zip(&prices.per_token)
+            .map(|((symbol, decimals), price)| TokenSnapshot {
+                symbol: symbol.clone(),
+                decimals: *decimals,
+                price: *price,
+            })
+            .collect();
+    }
+}
 
 /// Seconds per year for annualized volatilities.
 pub const SECONDS_PER_YEAR: f64 = 365.0 * 24.0 * 3600.0;
@@ -196,12 +252,13 @@ impl ExternalMarket {
 }
 
 /// Market phase: move external prices to the new block's time.
-pub fn advance_external_prices(
-    clock: Res<BlockClock>,
+fn advance_external_prices(
+    chains: Res<Chains>,
     mut market: ResMut<ExternalMarket>,
     mut prices: ResMut<ExternalPrices>,
-    events: Res<crate::StressEvents>,
+    events: Res<StressEvents>,
 ) {
+    let clock = &chains.active().clock;
     let spike = events.0.volatility_multiplier(clock.number);
     market.advance(clock.number, clock.timestamp, clock.dt, spike, &mut prices);
 }

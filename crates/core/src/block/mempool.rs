@@ -4,12 +4,13 @@
 use bevy_ecs::prelude::*;
 use meshsim_scenario::AgentId;
 
-use crate::chain::BlockClock;
-use crate::metrics::Metrics;
-use crate::tx::{PendingTxs, Tx, TxId, Visibility};
+use super::Mempools;
+use crate::agents::{Latency, PendingTxs};
+use crate::chain::Chains;
+use crate::tx::{DropReason, Effect, Outcome, Receipt, Receipts, Sender, Tx, TxId, Visibility};
 
-/// Pending transactions, in id order.
-#[derive(Resource, Debug, Clone, Default)]
+/// Pending transactions of one chain, in id order.
+#[derive(Debug, Clone, Default)]
 pub struct Mempool {
     /// Waiting transactions.
     pub pending: Vec<Tx>,
@@ -37,11 +38,12 @@ impl Mempool {
     pub fn take(&mut self, id: TxId) -> Option<Tx> {
         self.pending.binary_search_by_key(&id, |t| t.id).ok().map(|k| self.pending.remove(k))
     }
-}
 
-/// Network latency of a sender, seconds (first-come-first-served ordering).
-#[derive(Component, Debug, Clone, Copy, Default)]
-pub struct Latency(pub f64);
+    /// Whether `sender` has a transaction waiting.
+    pub fn has_pending(&self, sender: Sender) -> bool {
+        self.pending.iter().any(|t| t.sender == sender)
+    }
+}
 
 /// A searcher's ordered group: its own transactions before and after a victim's, with a bid to
 /// the builder. All or nothing.
@@ -73,14 +75,14 @@ impl Bundle {
 pub struct PendingBundles(pub Vec<Bundle>);
 
 /// Submit phase: every sender's new transactions enter the mempool in a fixed order (sender,
-/// then sequence), get ids and arrival times; expired ones leave.
-pub fn submit_to_mempool(
+/// then sequence), get ids and arrival times; expired ones leave with a receipt.
+pub(super) fn submit_to_mempool(
     mut senders: Query<(&mut PendingTxs, Option<&Latency>)>,
-    clock: Res<BlockClock>,
-    mut pool: ResMut<Mempool>,
-    mut metrics: ResMut<Metrics>,
+    chains: Res<Chains>,
+    mut mempools: ResMut<Mempools>,
+    mut receipts: ResMut<Receipts>,
+    mut fresh: Local<Vec<Tx>>,
 ) {
-    let mut fresh: Vec<Tx> = Vec::new();
     for (mut pending, latency) in &mut senders {
         let latency = latency.map_or(0.0, |l| l.0);
         for mut tx in pending.0.drain(..) {
@@ -88,31 +90,27 @@ pub fn submit_to_mempool(
             fresh.push(tx);
         }
     }
-    fresh.sort_by(|a, b| a.sender.cmp(&b.sender).then(a.seq.cmp(&b.seq)));
-    for mut tx in fresh {
+    // (sender, seq) is unique: each sender numbers its own transactions
+    fresh.sort_unstable_by_key(|t| (t.sender, t.seq));
+    let now = chains.active().clock.number;
+    let pool = mempools.of_mut(chains.active);
+    for mut tx in fresh.drain(..) {
         pool.next_id += 1;
         tx.id = TxId(pool.next_id);
         pool.pending.push(tx);
     }
-    let now = clock.number;
-    let (live, expired): (Vec<Tx>, Vec<Tx>) =
-        std::mem::take(&mut pool.pending).into_iter().partition(|t| t.deadline_block >= now);
-    pool.pending = live;
-    metrics.expired += expired.len() as u64;
-    // a vault learns that its rebalance expired unincluded: a failed attempt, retried by its rule
-    for tx in expired {
-        if let crate::tx::Sender::Vault(v) = tx.sender
-            && let Some(m) = metrics.vaults.get_mut(v.index())
-        {
-            m.failed += 1;
-            m.last_failure = "expired in the mempool".into();
-        }
-    }
-}
-
-impl Mempool {
-    /// Whether `sender` has a transaction waiting.
-    pub fn has_pending(&self, sender: crate::tx::Sender) -> bool {
-        self.pending.iter().any(|t| t.sender == sender)
+    // a sender learns that its transaction expired unincluded (a vault counts a failed attempt)
+    for tx in pool.pending.extract_if(.., |t| t.deadline_block < now) {
+        receipts.items.push(Receipt {
+            block: now,
+            position: None,
+            tx,
+            outcome: Outcome::Dropped(DropReason::ExpiredInMempool),
+            gas_used: 0,
+            fee_wei: 0,
+            effect: Effect::None,
+            sandwich_shortfall: None,
+            builder_bid_wei: 0,
+        });
     }
 }

@@ -7,9 +7,9 @@ use meshsim_math::SwapQuote;
 use meshsim_scenario::{PoolId, TokenId};
 use smallvec::SmallVec;
 
-use super::{AgentMeta, MarketView, ViewParams};
+use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
 use crate::pools::{PoolBook, PoolEntry};
-use crate::tx::{Leg, PendingTxs, Sender, Tx, TxKind};
+use crate::tx::{Leg, Sender, Swap, Tx, TxKind};
 
 /// A CEX-DEX arbitrageur's configuration.
 #[derive(Component, Debug, Clone)]
@@ -128,17 +128,20 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 if best.as_ref().is_none_or(|(b, _)| profit > *b) {
                     let leg = Leg { pool: *pool_id, i: i as u8, j: j as u8, token_in: t_in, token_out: t_out };
                     // the contract reverts unless it gets what it priced (another arb may be first)
+                    let swap = Swap {
+                        legs: smallvec::smallvec![leg],
+                        amount_in: q.amount_in,
+                        min_out: q.amount_out,
+                        hedge: true,
+                    };
                     let mut tx = Tx::new(
                         Sender::Agent(me.id),
                         0,
                         TxKind::Arbitrage,
                         cfg.priority_fee_wei,
-                        smallvec::smallvec![leg],
-                        q.amount_in,
-                        q.amount_out,
+                        swap.into(),
                         view.block,
                     );
-                    tx.hedge = true;
                     tx.cause = view.provenance.arbitrage_cause(*pool_id);
                     best = Some((profit, tx));
                 }
@@ -150,10 +153,11 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 continue; // cannot pay gas
             }
             gas_reserved += fee;
-            let t_in = tx.legs[0].token_in;
+            let Some(swap) = tx.swap() else { continue };
+            let (t_in, amount_in) = (swap.token_in(), swap.amount_in);
             match spent.iter_mut().find(|(x, _)| *x == t_in) {
-                Some((_, v)) => *v += tx.amount_in,
-                None => spent.push((t_in, tx.amount_in)),
+                Some((_, v)) => *v += amount_in,
+                None => spent.push((t_in, amount_in)),
             }
             tx.seq = out.len() as u32;
             out.push(tx);
@@ -162,7 +166,7 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
 }
 
 /// Decide phase: each CEX-DEX arbitrageur plans its transactions.
-pub fn decide_cex_dex(
+pub(super) fn decide_cex_dex(
     view: ViewParams,
     mut agents: Query<(&AgentMeta, &CexDexArb, &mut PendingTxs)>,
     mut memo: Local<SizingMemo>,

@@ -1,12 +1,94 @@
-//! The chain: block clock (fixed or Poisson block times) and the EIP-1559 gas market.
+//! Chains: each has its block clock (fixed or Poisson block times) and its EIP-1559 gas market,
+//! keyed by [`ChainId`]. A world has one chain for now; the engine advances the active chain's
+//! block, and every resource that belongs to a chain (clock, gas market, mempool, block plan) is
+//! looked up by the active chain's id.
 
 use bevy_ecs::prelude::*;
 use meshsim_scenario::{BlockTime, Chain};
 use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
+use sha2::{Digest as _, Sha256};
+
+use crate::engine::{App, Phase, Plugin};
+use crate::rng::{Purpose, stream};
+use crate::snapshot::Snapshot;
+pub use crate::tx::ChainId;
+use crate::{SimError, StressEvents};
+
+/// Block clocks and gas markets.
+pub struct ChainPlugin;
+
+impl Plugin for ChainPlugin {
+    fn name(&self) -> &'static str {
+        "chain"
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let s = app.scenario;
+        let state = ChainState {
+            id: ChainId(0),
+            clock: BlockClock::new(s.chain.block_time, stream(s.seed, Purpose::BlockTime, 0)),
+            gas: GasMarket::new(&s.chain),
+        };
+        app.world.insert_resource(Chains { active: ChainId(0), list: vec![state] });
+        app.add_systems(Phase::Clock, advance_clock);
+        app.add_systems(Phase::Settle, roll_base_fee);
+        Ok(())
+    }
+
+    fn digest(&self, world: &World, h: &mut Sha256) {
+        for c in &world.resource::<Chains>().list {
+            h.update(c.clock.number.to_le_bytes());
+            h.update(c.clock.timestamp.to_bits().to_le_bytes());
+            h.update(c.clock.rng_word_pos().to_le_bytes());
+            h.update(c.gas.base_fee_wei.to_le_bytes());
+            h.update(c.gas.gas_used.to_le_bytes());
+        }
+    }
+
+    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
+        let c = world.resource::<Chains>().active();
+        snap.block = c.clock.number;
+        snap.timestamp = c.clock.timestamp;
+        snap.base_fee_wei = c.gas.base_fee_wei;
+    }
+}
+
+/// One chain's clock and gas market.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainState {
+    /// Its id.
+    pub id: ChainId,
+    /// Block number and time.
+    pub clock: BlockClock,
+    /// Base fee and gas of the current block.
+    pub gas: GasMarket,
+}
+
+/// Every chain's state, by id, and the chain whose block is being run.
+#[derive(Resource, Debug, Clone)]
+pub struct Chains {
+    /// The chain whose block the schedule is running.
+    pub active: ChainId,
+    /// By id.
+    pub list: Vec<ChainState>,
+}
+
+impl Chains {
+    /// The active chain.
+    pub fn active(&self) -> &ChainState {
+        &self.list[self.active.index()]
+    }
+
+    /// The active chain, mutably.
+    pub fn active_mut(&mut self) -> &mut ChainState {
+        let k = self.active.index();
+        &mut self.list[k]
+    }
+}
 
 /// Block number and time.
-#[derive(Resource, Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BlockClock {
     /// Current block (0 = genesis, before any block ran).
     pub number: u64,
@@ -49,7 +131,7 @@ impl BlockClock {
 }
 
 /// Base fee and gas accounting of the current block.
-#[derive(Resource, Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GasMarket {
     /// Base fee of the current block, wei per gas.
     pub base_fee_wei: u128,
@@ -110,13 +192,14 @@ impl GasMarket {
     }
 }
 
-/// Begin phase: advance block number and time.
-pub fn advance_clock(mut clock: ResMut<BlockClock>) {
-    clock.advance();
+/// Clock phase: advance the active chain's block number and time.
+fn advance_clock(mut chains: ResMut<Chains>) {
+    chains.active_mut().clock.advance();
 }
 
 /// Settle phase: roll the base fee for the next block and reset gas used.
-pub fn roll_base_fee(mut gas: ResMut<GasMarket>, clock: Res<BlockClock>, events: Res<crate::StressEvents>) {
+fn roll_base_fee(mut chains: ResMut<Chains>, events: Res<StressEvents>) {
+    let ChainState { clock, gas, .. } = chains.active_mut();
     gas.base_fee_wei = gas.next_base_fee();
     // a gas spike scales outside demand in the next block
     let spike = events.0.gas_demand_multiplier(clock.number + 1);

@@ -1,8 +1,27 @@
-//! Transactions: what agents intend, how a block orders them, and what happened to each.
+//! Transactions: what a sender intends ([`Action`]), how it bids for inclusion, why it was sent,
+//! and what happened to it ([`Receipt`]). Plain data shared by every domain; no systems here.
 
-use bevy_ecs::prelude::*;
-use meshsim_scenario::{AgentId, PoolId, TokenId, VaultId};
+mod action;
+mod receipt;
+
+use std::sync::Arc;
+
+use meshsim_scenario::{AgentId, OracleId, PoolId, TokenId, VaultId};
 use smallvec::SmallVec;
+
+pub use action::{Action, Swap};
+pub use receipt::{DropReason, Effect, Failure, Outcome, Quotes, Receipt, Receipts, RevertReason, SwapEffect};
+
+/// A chain's stable id: its position in the world's chains (one chain for now).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChainId(pub u16);
+
+impl ChainId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
 
 /// A swap path: at most three hops stay inline.
 pub type Path = SmallVec<[Leg; 3]>;
@@ -76,6 +95,18 @@ pub struct Leg {
     pub token_out: TokenId,
 }
 
+impl Leg {
+    /// The same hop the other way round.
+    pub fn reversed(self) -> Leg {
+        Leg { pool: self.pool, i: self.j, j: self.i, token_in: self.token_out, token_out: self.token_in }
+    }
+}
+
+/// A path walked backwards: what undoes it.
+pub fn reverse_path(path: &[Leg]) -> Path {
+    path.iter().rev().map(|l| l.reversed()).collect()
+}
+
 /// Who sends a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Sender {
@@ -99,6 +130,9 @@ pub enum Visibility {
     Private,
 }
 
+/// Transactions a cause can name without a heap allocation.
+pub type CauseTxs = SmallVec<[TxId; 8]>;
+
 /// Why a transaction was sent: the links cascades are built from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Cause {
@@ -108,7 +142,7 @@ pub enum Cause {
     /// A schedule or a depositor flow (a root).
     Schedule,
     /// Earlier transactions moved the prices that tripped it.
-    Moves(SmallVec<[TxId; 4]>),
+    Moves(CauseTxs),
     /// It exploits this pending transaction.
     Victim(TxId),
 }
@@ -122,85 +156,132 @@ impl Cause {
             Cause::External | Cause::Schedule => &[],
         }
     }
+
+    /// Name in the `trades` table.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Cause::External => "external_price",
+            Cause::Schedule => "schedule",
+            Cause::Moves(_) => "price_moves",
+            Cause::Victim(_) => "victim",
+        }
+    }
 }
 
-/// A signed transaction waiting for a block.
+/// What fired a vault's rebalance, kept for the tables: the rule and the oracle readings it saw
+/// (numeraire per whole token). Shared by every transaction of that rebalance.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tx {
-    /// Sender.
-    pub sender: Sender,
-    /// Sender's sequence number within the block (orders a sender's own transactions).
-    pub seq: u32,
-    /// Purpose.
-    pub kind: TxKind,
+pub struct TriggerNote {
+    /// The rule, with its band at the time.
+    pub rule: meshsim_scenario::Trigger,
+    /// The band in force.
+    pub band: f64,
+    /// Oracle readings by oracle.
+    pub readings: Vec<(OracleId, f64)>,
+}
+
+/// A note for the tables. Typed, and only filled when rows are recorded, so that the block loop
+/// never formats text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Note {
+    /// Nothing to say.
+    #[default]
+    None,
+    /// A vault rebalance and what fired it.
+    Trigger(Arc<TriggerNote>),
+    /// A predictor's position ahead of this vault.
+    Predicts(VaultId),
+    /// A predictor unwinding a position whose vault never traded.
+    PredictionMissed,
+}
+
+/// How a transaction bids for inclusion (EIP-1559).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasBid {
     /// Priority fee, wei per gas.
     pub priority_fee_wei: u128,
-    /// Swap path; each hop feeds the next.
-    pub legs: Path,
-    /// Exact input of the first hop.
-    pub amount_in: u128,
-    /// Revert unless the last hop pays at least this.
-    pub min_out: u128,
-    /// After the swap, sell the output back into the input token on the CEX at the external
-    /// price (CEX-DEX arbitrage closes its position).
-    pub hedge: bool,
-    /// Last block in which the transaction may be included.
-    pub deadline_block: u64,
-    /// Id, assigned at submission.
-    pub id: TxId,
-    /// Public or private.
-    pub visibility: Visibility,
-    /// Why it was sent.
-    pub cause: Cause,
-    /// The rule that fired (vault rebalances), for the tables.
-    pub note: String,
-    /// Seconds after the block's start at which it reaches the builder.
-    pub arrival: f64,
+    /// Most it pays per gas, base fee included: below the base fee it waits, and its tip is
+    /// capped at what is left above the base fee.
+    pub max_fee_wei: u128,
     /// Most gas units it may burn: past this it reverts "out of gas" and pays for all of them.
     pub gas_limit: u64,
-    /// Most it pays per gas, base fee included (EIP-1559): below the base fee it waits, and its
-    /// tip is capped at what is left above the base fee.
-    pub max_fee_wei: u128,
+}
+
+impl GasBid {
+    /// Effective tip per gas at `base_fee`: the priority fee, capped by what the max fee leaves.
+    pub fn tip(&self, base_fee: u128) -> u128 {
+        self.priority_fee_wei.min(self.max_fee_wei.saturating_sub(base_fee))
+    }
 }
 
 /// Gas limit of a transaction whose sender sets none: room for a three-hop v3 swap crossing a
 /// few dozen ticks.
 pub const DEFAULT_GAS_LIMIT: u64 = 1_500_000;
 
+/// A signed transaction waiting for a block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tx {
+    /// Id, assigned at submission.
+    pub id: TxId,
+    /// The chain it is sent on.
+    pub chain: ChainId,
+    /// Sender.
+    pub sender: Sender,
+    /// Sender's sequence number within the block (orders a sender's own transactions).
+    pub seq: u32,
+    /// Purpose.
+    pub kind: TxKind,
+    /// What it does, executed by the venue that owns it.
+    pub action: Action,
+    /// Its bid for inclusion.
+    pub gas: GasBid,
+    /// Last block in which the transaction may be included.
+    pub deadline_block: u64,
+    /// Public or private.
+    pub visibility: Visibility,
+    /// Why it was sent.
+    pub cause: Cause,
+    /// For the tables.
+    pub note: Note,
+    /// Seconds after the block's start at which it reaches the builder.
+    pub arrival: f64,
+}
+
 impl Tx {
-    /// A public transaction with no cause yet; callers fill in the rest.
-    #[allow(clippy::too_many_arguments)]
+    /// A public transaction with no cause yet, on chain 0; callers fill in the rest.
     pub fn new(
         sender: Sender,
         seq: u32,
         kind: TxKind,
         priority_fee_wei: u128,
-        legs: Path,
-        amount_in: u128,
-        min_out: u128,
+        action: Action,
         deadline_block: u64,
     ) -> Self {
         Tx {
+            id: TxId(0),
+            chain: ChainId(0),
             sender,
             seq,
             kind,
-            priority_fee_wei,
-            legs,
-            amount_in,
-            min_out,
-            hedge: false,
+            action,
+            gas: GasBid { priority_fee_wei, max_fee_wei: u128::MAX, gas_limit: DEFAULT_GAS_LIMIT },
             deadline_block,
-            id: TxId(0),
             visibility: Visibility::Public,
             cause: Cause::External,
-            note: String::new(),
+            note: Note::None,
             arrival: 0.0,
-            gas_limit: DEFAULT_GAS_LIMIT,
-            max_fee_wei: u128::MAX,
         }
     }
-}
 
-/// A sender's transactions for the next block (written only by its own decision system).
-#[derive(Component, Debug, Clone, Default)]
-pub struct PendingTxs(pub Vec<Tx>);
+    /// The swap it makes, if it is one.
+    pub fn swap(&self) -> Option<&Swap> {
+        match &self.action {
+            Action::Swap(s) => Some(s),
+        }
+    }
+
+    /// Pools it touches (a swap's path).
+    pub fn pools(&self) -> impl Iterator<Item = PoolId> + '_ {
+        self.swap().into_iter().flat_map(|s| s.legs.iter().map(|l| l.pool))
+    }
+}

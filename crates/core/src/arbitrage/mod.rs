@@ -1,0 +1,69 @@
+//! Arbitrage: CEX-DEX arbitrageurs who trade each watched pool back to the external price and
+//! hedge on the CEX, and cyclic arbitrageurs who close price loops across the mesh.
+
+pub mod cex_dex;
+pub mod cycle;
+
+use meshsim_scenario::AgentKind;
+
+use crate::SimError;
+use crate::agents::{snapshot_agents, spawn_agent};
+use crate::engine::{App, Phase, Plugin};
+use crate::pools::Pools;
+use crate::snapshot::Snapshot;
+pub use cex_dex::CexDexArb;
+pub use cycle::CycleArb;
+
+/// CEX-DEX and cyclic arbitrageurs.
+pub struct ArbitragePlugin;
+
+impl Plugin for ArbitragePlugin {
+    fn name(&self) -> &'static str {
+        "arbitrage"
+    }
+
+    fn present(&self, s: &meshsim_scenario::Scenario, _: &crate::SimOptions) -> bool {
+        s.agents.iter().any(|a| matches!(a.kind, AgentKind::Arbitrageur { .. } | AgentKind::CycleArbitrageur { .. }))
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let s = app.scenario;
+        let (mut cex, mut cyc) = (false, false);
+        for a in &s.agents {
+            match &a.kind {
+                AgentKind::Arbitrageur { pools, min_profit } => {
+                    let cfg = CexDexArb {
+                        pools: pools.clone(),
+                        min_profit: *min_profit,
+                        priority_fee_wei: a.priority_fee_wei,
+                    };
+                    spawn_agent(app, a, "arbitrageur")?.insert(cfg);
+                    cex = true;
+                }
+                AgentKind::CycleArbitrageur { max_cycle_len, min_profit } => {
+                    let cfg = CycleArb::new(
+                        &app.world.resource::<Pools>().0,
+                        *max_cycle_len,
+                        *min_profit,
+                        a.priority_fee_wei,
+                    );
+                    spawn_agent(app, a, "cycle_arbitrageur")?.insert(cfg);
+                    cyc = true;
+                }
+                AgentKind::Searcher { .. } => {}
+            }
+        }
+        if cex {
+            app.add_systems(Phase::Decide, cex_dex::decide_cex_dex);
+        }
+        if cyc {
+            app.add_systems(Phase::Decide, cycle::decide_cycles);
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self, world: &bevy_ecs::world::World, snap: &mut Snapshot) {
+        snapshot_agents::<CexDexArb>(world, snap);
+        snapshot_agents::<CycleArb>(world, snap);
+    }
+}

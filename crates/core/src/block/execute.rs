@@ -1,0 +1,260 @@
+//! Execute phase: the block plan runs item by item. What is common to every transaction is done
+//! here: expired ones are dropped; gas is charged first (base fee burned, priority fee to the
+//! proposer); a transaction the venue reverts still pays gas; bundles are all or nothing
+//! (simulated first). The action itself is quoted and applied by the venue that owns it. Every
+//! transaction leaves a [`Receipt`].
+
+use bevy_ecs::prelude::*;
+use meshsim_scenario::AgentId;
+
+use super::BlockPlans;
+use super::batch::run_batch;
+use super::builder::Item;
+use super::mempool::Bundle;
+use crate::SimConfig;
+use crate::chain::{Chains, GasMarket};
+use crate::engine::venue::{ExecCtx, Venue};
+use crate::ledger::{AccountId, Ledger, Special};
+use crate::market::ExternalPrices;
+use crate::pools::venue::Amm;
+use crate::pools::{DirtyPools, Pools, Provenance};
+use crate::tx::{Action, DropReason, Effect, Outcome, Receipt, Receipts, RevertReason, Sender, Tx};
+
+/// Everything executing the block needs, borrowed from the world.
+pub(super) struct Executor<'a> {
+    /// The AMM venue.
+    pub amm: Amm<'a>,
+    /// The execution context venues see.
+    pub ctx: ExecCtx<'a>,
+    /// The block's gas market.
+    pub gas: &'a mut GasMarket,
+    /// Receipts so far.
+    pub receipts: &'a mut Vec<Receipt>,
+    /// Position of the next included transaction.
+    pub position: u32,
+    /// Scratch for bundle simulation.
+    pub simulated: Vec<bool>,
+}
+
+impl Executor<'_> {
+    /// Accounts that pay the tokens and the gas.
+    pub fn payers(&self, sender: Sender) -> (AccountId, AccountId) {
+        let l = &self.ctx.config.layout;
+        match sender {
+            Sender::Agent(a) => (l.agent(a), l.agent(a)),
+            Sender::Vault(v) => (l.vault(v), l.keeper(v)),
+        }
+    }
+
+    /// Charges gas for `gas_units` at the base fee plus `tip`; `None` if it does not fit the block
+    /// or the payer cannot pay.
+    pub fn charge_gas(&mut self, gas_payer: AccountId, gas_units: u64, tip: u128) -> Option<u128> {
+        charge_gas(&mut self.ctx, self.gas, gas_payer, gas_units, tip)
+    }
+
+    /// Files a receipt; included ones (executed or reverted) get the next position.
+    pub fn file(&mut self, mut receipt: Receipt) {
+        if !matches!(receipt.outcome, Outcome::Dropped(_)) {
+            receipt.position = Some(self.position);
+            self.position += 1;
+        }
+        self.receipts.push(receipt);
+    }
+
+    /// A receipt for `tx`.
+    pub fn receipt(&self, tx: Tx, outcome: Outcome, gas_used: u64, fee_wei: u128, effect: Effect) -> Receipt {
+        Receipt {
+            block: self.ctx.block,
+            position: None,
+            tx,
+            outcome,
+            gas_used,
+            fee_wei,
+            effect,
+            sandwich_shortfall: None,
+            builder_bid_wei: 0,
+        }
+    }
+
+    /// Executes one transaction and files its receipt; returns the receipt's index.
+    pub fn run(&mut self, tx: Tx) -> usize {
+        let payers = self.payers(tx.sender);
+        // the venue that owns the action executes it
+        let (outcome, gas_used, fee, effect) = match &tx.action {
+            Action::Swap(swap) => execute_on(&mut self.amm, &tx, swap, &mut self.ctx, self.gas, payers),
+        };
+        let receipt = self.receipt(tx, outcome, gas_used, fee, effect);
+        self.file(receipt);
+        self.receipts.len() - 1
+    }
+
+    /// Whether each transaction of `order` would succeed in turn (on copies of the pools).
+    fn simulate(&mut self, order: &[&Tx]) {
+        self.simulated.clear();
+        let block = self.ctx.block;
+        let swaps = order.iter().map(|t| if block > t.deadline_block { None } else { t.swap() });
+        self.amm.pools.simulate(swaps, &self.ctx.config.gas, &mut self.simulated);
+    }
+}
+
+/// Charges gas for `gas_units` at the base fee plus `tip` (base fee burned, tip to the proposer);
+/// `None` if it does not fit the block or the payer cannot pay.
+fn charge_gas(
+    ctx: &mut ExecCtx<'_>,
+    gas: &mut GasMarket,
+    gas_payer: AccountId,
+    gas_units: u64,
+    tip: u128,
+) -> Option<u128> {
+    if gas.gas_used + gas_units > gas.gas_limit {
+        return None;
+    }
+    let fee = u128::from(gas_units).saturating_mul(gas.base_fee_wei.saturating_add(tip));
+    let native = ctx.config.native;
+    let burn = u128::from(gas_units) * gas.base_fee_wei;
+    let layout = ctx.config.layout;
+    if ctx.ledger.balance(gas_payer, native) < fee {
+        return None;
+    }
+    ctx.ledger.transfer(gas_payer, layout.special(Special::Burn), native, burn).ok()?;
+    ctx.ledger.transfer(gas_payer, layout.special(Special::Proposer), native, fee - burn).ok()?;
+    gas.gas_used += gas_units;
+    Some(fee)
+}
+
+/// What is common to every action: deadline, quote, fee cap, gas limit, gas payment; then the
+/// venue applies it. Returns the outcome, gas used, fee paid and effect.
+fn execute_on<V: Venue>(
+    venue: &mut V,
+    tx: &Tx,
+    action: &V::Action,
+    ctx: &mut ExecCtx<'_>,
+    gas: &mut GasMarket,
+    (payer, gas_payer): (AccountId, AccountId),
+) -> (Outcome, u64, u128, Effect) {
+    let dropped = |reason| (Outcome::Dropped(reason), 0, 0, Effect::None);
+    if ctx.block > tx.deadline_block {
+        return dropped(DropReason::Expired);
+    }
+    let costs = ctx.config.gas;
+    let (quote, gas_units) = match venue.quote(action, &costs) {
+        Ok(q) => {
+            let g = venue.gas_used(&q);
+            (Ok(q), g)
+        }
+        Err(r) => (Err(r), venue.failure_gas(&costs)),
+    };
+    if tx.gas.max_fee_wei < gas.base_fee_wei {
+        return dropped(DropReason::MaxFeeBelowBaseFee);
+    }
+    // past its gas limit it reverts, having burnt all of it
+    let (gas_units, quote) =
+        if gas_units > tx.gas.gas_limit { (tx.gas.gas_limit, Err(RevertReason::OutOfGas)) } else { (gas_units, quote) };
+    let tip = tx.gas.tip(gas.base_fee_wei);
+    let Some(fee) = charge_gas(ctx, gas, gas_payer, gas_units, tip) else {
+        return dropped(if gas.gas_used + gas_units > gas.gas_limit {
+            DropReason::BlockGasLimit
+        } else {
+            DropReason::CannotPayGas
+        });
+    };
+    let applied = quote.and_then(|q| venue.apply(tx, action, q, payer, ctx));
+    match applied {
+        Ok(effect) => (Outcome::Included, gas_units, fee, effect),
+        Err(reason) => (Outcome::Reverted(reason), gas_units, fee, venue.attempted(action)),
+    }
+}
+
+/// Runs a bundle all or nothing: if any of its own transactions would fail, it is dropped and its
+/// victim lands unbundled at the end of the block (where a zero-bid transaction would go).
+fn run_bundle(ex: &mut Executor<'_>, bundle: Bundle, victim: Option<Tx>, deferred: &mut Vec<Tx>) {
+    let victim_id = victim.as_ref().map(|v| v.id);
+    let order: Vec<&Tx> = bundle.before.iter().chain(victim.as_ref()).chain(&bundle.after).collect();
+    ex.simulate(&order);
+    let own_ok = order.iter().zip(&ex.simulated).all(|(t, good)| *good || Some(t.id) == victim_id);
+    drop(order);
+    if !own_ok {
+        deferred.extend(victim);
+        return;
+    }
+    // what the victim would have received alone, to measure what the front-run took
+    let costs = ex.ctx.config.gas;
+    let alone = victim
+        .as_ref()
+        .filter(|_| !bundle.before.is_empty())
+        .and_then(|v| v.swap())
+        .and_then(|s| ex.amm.pools.quote_path(&[], &s.legs, s.amount_in, &costs).ok())
+        .map(|q| q.amount_out());
+    let mut first_own = None;
+    let Bundle { searcher, before, after, bid_wei, .. } = bundle;
+    for tx in before {
+        let k = ex.run(tx);
+        first_own.get_or_insert(k);
+    }
+    if let Some(v) = victim {
+        let k = ex.run(v);
+        let r = &mut ex.receipts[k];
+        if let (Some(alone), Outcome::Included, Effect::Swap(s)) = (alone, &r.outcome, &r.effect) {
+            r.sandwich_shortfall = Some(alone.saturating_sub(s.amount_out));
+        }
+    }
+    for tx in after {
+        let k = ex.run(tx);
+        first_own.get_or_insert(k);
+    }
+    pay_bid(ex, searcher, bid_wei, first_own);
+}
+
+/// The bid goes to the builder (proposer), charged with the bundle's first own transaction.
+fn pay_bid(ex: &mut Executor<'_>, searcher: AgentId, bid_wei: u128, first_own: Option<usize>) {
+    let from = ex.ctx.config.layout.agent(searcher);
+    let proposer = ex.ctx.config.layout.special(Special::Proposer);
+    if bid_wei > 0
+        && ex.ctx.ledger.transfer(from, proposer, ex.ctx.config.native, bid_wei).is_ok()
+        && let Some(k) = first_own
+    {
+        ex.receipts[k].builder_bid_wei = bid_wei;
+    }
+}
+
+/// Execute phase.
+#[expect(clippy::too_many_arguments, reason = "one system owns execution; its parameters are its data access")]
+pub(super) fn execute_block(
+    mut plans: ResMut<BlockPlans>,
+    mut pools: ResMut<Pools>,
+    mut ledger: ResMut<Ledger>,
+    mut chains: ResMut<Chains>,
+    prices: Res<ExternalPrices>,
+    config: Res<SimConfig>,
+    mut dirty: ResMut<DirtyPools>,
+    mut provenance: ResMut<Provenance>,
+    mut receipts: ResMut<Receipts>,
+    mut deferred: Local<Vec<Tx>>,
+    mut simulated: Local<Vec<bool>>,
+) {
+    let chain_id = chains.active;
+    let chain = chains.active_mut();
+    let block = chain.clock.number;
+    let plan = plans.of_mut(chain_id);
+    let mut ex = Executor {
+        amm: Amm { pools: &mut pools, dirty: &mut dirty, provenance: &mut provenance },
+        ctx: ExecCtx { ledger: &mut ledger, prices: &prices, config: &config, block },
+        gas: &mut chain.gas,
+        receipts: &mut receipts.items,
+        position: 0,
+        simulated: std::mem::take(&mut *simulated),
+    };
+    for item in plan.items.drain(..) {
+        match item {
+            Item::Single(tx) => {
+                ex.run(tx);
+            }
+            Item::Bundle { bundle, victim } => run_bundle(&mut ex, bundle, victim, &mut deferred),
+            Item::Batch(txs) => run_batch(&mut ex, txs),
+        }
+    }
+    for tx in deferred.drain(..) {
+        ex.run(tx);
+    }
+    *simulated = std::mem::take(&mut ex.simulated);
+}

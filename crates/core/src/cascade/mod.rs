@@ -1,0 +1,500 @@
+//! Cascades: every included transaction names its cause (a schedule, the external price, the
+//! earlier transactions whose price impact tripped it, or the pending transaction it exploits).
+//! Following those links from each block's root events gives the cascades: who set off whom,
+//! how deep it went, how much volume it triggered, and (when rows are recorded) how long until
+//! the pools it touched were back within their fee band of the external price.
+//!
+//! The tracker costs a constant amount per transaction and per block, whatever the run length:
+//! transactions that can still be named as causes live in a direct-mapped table keyed by id
+//! (a lookup checks the id and that the entry is young enough), each recent block's root event in
+//! a ring, and a root event is promoted to a cascade only when something links to it. Member
+//! lists, links and pools are kept only when rows are recorded; the summary needs only scalars.
+
+use bevy_ecs::prelude::*;
+use meshsim_scenario::PoolId;
+use smallvec::SmallVec;
+
+use crate::chain::Chains;
+use crate::engine::{App, Phase, Plugin};
+use crate::market::ExternalPrices;
+use crate::metrics::TradeValues;
+use crate::pools::Pools;
+use crate::tx::{Receipts, TxId, TxKind};
+use crate::{SimConfig, SimError};
+
+/// Blocks a transaction can still be named as a cause (pool movers are remembered 64 deep; one
+/// TWAP window rarely exceeds this).
+pub const WINDOW: u64 = 2_048;
+
+/// Slots of the root ring: every block from the oldest live one to the current one.
+const RING: usize = WINDOW as usize + 2;
+
+/// Cascade tracking.
+pub struct CascadesPlugin;
+
+impl Plugin for CascadesPlugin {
+    fn name(&self) -> &'static str {
+        "cascades"
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        app.world.insert_resource(CascadeTracker::new(app.options.record));
+        app.add_systems(Phase::Account, record_cascades);
+        app.add_systems(Phase::Record, close_block);
+        Ok(())
+    }
+}
+
+/// One cascade.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cascade {
+    /// Block of the root event.
+    pub root_block: u64,
+    /// Transactions of the root event (caused by no other transaction); recorded runs only.
+    pub roots: Vec<TxId>,
+    /// Every member, roots included, in execution order; recorded runs only.
+    pub members: Vec<TxId>,
+    /// Links (cause, effect) inside the cascade; recorded runs only.
+    pub links: Vec<(TxId, TxId)>,
+    /// Number of roots.
+    pub root_count: u32,
+    /// Number of members, roots included.
+    pub member_count: u32,
+    /// Longest chain of links, roots counting 1.
+    pub depth: u32,
+    /// Value traded by all members, numeraire.
+    pub volume: f64,
+    /// Value traded by the roots.
+    pub root_volume: f64,
+    /// Last block with a member.
+    pub end_block: u64,
+    /// Pools its members traded, sorted; recorded runs only.
+    pub pools: Vec<PoolId>,
+    /// Vault rebalances among the members.
+    pub rebalances: u32,
+}
+
+impl Cascade {
+    /// Volume triggered per unit of root volume.
+    pub fn amplification(&self) -> f64 {
+        if self.root_volume > 0.0 { (self.volume - self.root_volume) / self.root_volume } else { 0.0 }
+    }
+
+    /// Blocks from the root to the last member, inclusive.
+    pub fn duration(&self) -> u64 {
+        self.end_block - self.root_block + 1
+    }
+
+    /// Whether something was set off: a root event alone is not a cascade.
+    pub fn is_cascade(&self) -> bool {
+        self.member_count > self.root_count
+    }
+
+    fn reset(&mut self, block: u64) {
+        self.root_block = block;
+        self.roots.clear();
+        self.members.clear();
+        self.links.clear();
+        self.pools.clear();
+        self.root_count = 0;
+        self.member_count = 0;
+        self.depth = 1;
+        self.volume = 0.0;
+        self.root_volume = 0.0;
+        self.end_block = block;
+        self.rebalances = 0;
+    }
+}
+
+/// Count, deepest and largest amplification of a run's cascades.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CascadeSummary {
+    /// Cascades.
+    pub count: u64,
+    /// Longest chain of links.
+    pub deepest: u32,
+    /// Largest volume triggered per unit of root volume.
+    pub largest_amplification: f64,
+}
+
+impl CascadeSummary {
+    fn add(&mut self, c: &Cascade) {
+        self.count += 1;
+        self.deepest = self.deepest.max(c.depth);
+        self.largest_amplification = self.largest_amplification.max(c.amplification());
+    }
+}
+
+/// A cascade and, in recorded runs, the first block from its last member on at which every pool
+/// it touched was back within its fee band.
+#[derive(Debug, Clone, Default)]
+struct Tracked {
+    cascade: Cascade,
+    recovered_at: Option<u64>,
+}
+
+/// A transaction that can still be named as a cause.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    id: TxId,
+    block: u64,
+    depth: u32,
+    /// Root blocks of the events it belongs to.
+    events: SmallVec<[u64; 2]>,
+}
+
+/// Builds cascades as blocks execute.
+#[derive(Resource, Debug)]
+pub struct CascadeTracker {
+    /// Keep members, links, pools and recovery (recorded runs).
+    detail: bool,
+    /// Direct-mapped by id; grows when a live entry would be overwritten.
+    nodes: Vec<Node>,
+    /// Oldest block whose transactions can still be named (set at each block's close).
+    horizon: u64,
+    /// Root events of recent blocks, by `block % RING`.
+    ring: Vec<Tracked>,
+    /// Ring slots holding a cascade whose recovery is still to be seen (recorded runs).
+    watch: Vec<usize>,
+    /// Cascades whose root block left the ring while members can still join.
+    open: Vec<Tracked>,
+    /// Finished cascades (recorded runs), by the order they finished.
+    finished: Vec<Tracked>,
+    /// Finished cascades whose recovery is still to be seen, by index.
+    finished_watch: Vec<usize>,
+    /// Scalars of every finished cascade.
+    finished_summary: CascadeSummary,
+}
+
+/// A cause already recorded: its id, the events it belongs to, its depth.
+type KnownParent = (TxId, SmallVec<[u64; 2]>, u32);
+
+impl CascadeTracker {
+    /// An empty tracker; `detail` keeps member lists, links, pools and recovery times.
+    pub fn new(detail: bool) -> Self {
+        CascadeTracker {
+            detail,
+            nodes: vec![Node::default(); 1 << 12],
+            horizon: 0,
+            ring: (0..RING)
+                .map(|_| Tracked { cascade: Cascade { depth: 1, ..Cascade::default() }, recovered_at: None })
+                .collect(),
+            watch: Vec::with_capacity(16),
+            open: Vec::with_capacity(16),
+            finished: Vec::new(),
+            finished_watch: Vec::new(),
+            finished_summary: CascadeSummary::default(),
+        }
+    }
+
+    fn node(&self, id: TxId) -> Option<&Node> {
+        let n = &self.nodes[(id.0 as usize) & (self.nodes.len() - 1)];
+        (n.id == id && id.0 != 0 && n.block >= self.horizon).then_some(n)
+    }
+
+    fn insert_node(&mut self, node: Node) {
+        loop {
+            let mask = self.nodes.len() - 1;
+            let slot = &mut self.nodes[(node.id.0 as usize) & mask];
+            if slot.id.0 == 0 || slot.id == node.id || slot.block < self.horizon {
+                *slot = node;
+                return;
+            }
+            // a live entry sits there: double the table and place the live entries again
+            let old = std::mem::take(&mut self.nodes);
+            self.nodes = vec![Node::default(); old.len() * 2];
+            let mask = self.nodes.len() - 1;
+            for n in old.into_iter().filter(|n| n.id.0 != 0 && n.block >= self.horizon) {
+                let k = (n.id.0 as usize) & mask;
+                self.nodes[k] = n;
+            }
+        }
+    }
+
+    /// The tracked event rooted at `block`, wherever it is.
+    fn event_mut(&mut self, block: u64) -> Option<&mut Tracked> {
+        let k = (block % RING as u64) as usize;
+        let slot = &self.ring[k];
+        if slot.cascade.root_block == block && slot.cascade.root_count > 0 {
+            return Some(&mut self.ring[k]);
+        }
+        self.open.iter_mut().find(|t| t.cascade.root_block == block)
+    }
+
+    /// A linked member joined the event rooted at `block`: if it sits in the ring, watch it for
+    /// recovery (recorded runs).
+    fn watch(&mut self, block: u64) {
+        let k = (block % RING as u64) as usize;
+        if self.detail && self.ring[k].cascade.root_block == block && !self.watch.contains(&k) {
+            self.watch.push(k);
+        }
+    }
+
+    /// The ring slot for `block`'s root event, recycled if it held an older block.
+    fn root_slot(&mut self, block: u64) -> &mut Tracked {
+        let k = (block % RING as u64) as usize;
+        if self.ring[k].cascade.root_block != block {
+            self.recycle(k);
+            self.ring[k].cascade.reset(block);
+        }
+        &mut self.ring[k]
+    }
+
+    /// Frees a ring slot: a real cascade moves to the open list, anything else is forgotten.
+    fn recycle(&mut self, k: usize) {
+        self.watch.retain(|w| *w != k);
+        let slot = &mut self.ring[k];
+        if slot.cascade.is_cascade() {
+            let moved = std::mem::take(slot);
+            self.open.push(moved);
+        }
+        self.ring[k].cascade.reset(0);
+        self.ring[k].recovered_at = None;
+    }
+
+    /// Records an included transaction with the transactions it names as causes.
+    pub fn record(&mut self, tx: TxId, kind: TxKind, block: u64, parents: &[TxId], value: f64, pools: &[PoolId]) {
+        let known: SmallVec<[KnownParent; 8]> =
+            parents.iter().filter_map(|p| self.node(*p).map(|n| (*p, n.events.clone(), n.depth))).collect();
+        let detail = self.detail;
+        let node = if known.is_empty() {
+            let event = &mut self.root_slot(block).cascade;
+            if detail {
+                event.roots.push(tx);
+            }
+            event.root_count += 1;
+            event.root_volume += value;
+            Node { id: tx, block, depth: 1, events: smallvec::smallvec![block] }
+        } else {
+            let mut events: SmallVec<[u64; 2]> = known.iter().flat_map(|(_, e, _)| e.iter().copied()).collect();
+            events.sort_unstable();
+            events.dedup();
+            let depth = 1 + known.iter().map(|(_, _, d)| *d).max().unwrap_or(0);
+            for e in &events {
+                self.watch(*e);
+                if let Some(t) = self.event_mut(*e) {
+                    let c = &mut t.cascade;
+                    c.depth = c.depth.max(depth);
+                    if block > c.end_block {
+                        c.end_block = block;
+                    }
+                    // a new member: recovery counts again from it
+                    t.recovered_at = None;
+                    if detail {
+                        for (p, pe, _) in &known {
+                            if pe.contains(e) {
+                                c.links.push((*p, tx));
+                            }
+                        }
+                    }
+                }
+            }
+            Node { id: tx, block, depth, events }
+        };
+        for e in &node.events {
+            if let Some(t) = self.event_mut(*e) {
+                let c = &mut t.cascade;
+                c.member_count += 1;
+                c.volume += value;
+                if detail {
+                    c.members.push(tx);
+                    for p in pools {
+                        if let Err(k) = c.pools.binary_search(p) {
+                            c.pools.insert(k, *p);
+                        }
+                    }
+                }
+                if kind == TxKind::Rebalance {
+                    c.rebalances += 1;
+                }
+            }
+        }
+        self.insert_node(node);
+    }
+
+    /// The end of `block`: transactions older than the window can no longer be named, root events
+    /// nothing followed are forgotten, and cascades that can no longer grow are finished. With
+    /// `inside`, recorded runs check which cascades' pools are all back inside their fee band.
+    fn close(&mut self, block: u64, inside: impl Fn(PoolId) -> bool) {
+        self.horizon = block.saturating_sub(WINDOW);
+        // the ring slot of the block that just left the window
+        if self.horizon > 0 {
+            let gone = self.horizon - 1;
+            let k = (gone % RING as u64) as usize;
+            if self.ring[k].cascade.root_block == gone {
+                self.recycle(k);
+            }
+        }
+        if self.detail {
+            // recovered: the first block from the last member on with every pool back in band
+            let check = |t: &mut Tracked| {
+                if t.recovered_at.is_none()
+                    && t.cascade.is_cascade()
+                    && t.cascade.end_block <= block
+                    && t.cascade.pools.iter().all(|p| inside(*p))
+                {
+                    t.recovered_at = Some(block);
+                }
+                t.recovered_at.is_none()
+            };
+            let ring = &mut self.ring;
+            self.watch.retain(|k| check(&mut ring[*k]));
+            self.open.iter_mut().for_each(|t| {
+                check(t);
+            });
+            let finished = &mut self.finished;
+            self.finished_watch.retain(|k| check(&mut finished[*k]));
+        }
+        // no member of these is young enough to be named any more
+        let mut k = 0;
+        while k < self.open.len() {
+            if self.open[k].cascade.end_block < self.horizon {
+                let t = self.open.swap_remove(k);
+                self.finished_summary.add(&t.cascade);
+                if self.detail {
+                    if t.recovered_at.is_none() {
+                        self.finished_watch.push(self.finished.len());
+                    }
+                    self.finished.push(t);
+                }
+            } else {
+                k += 1;
+            }
+        }
+    }
+
+    /// Every cascade so far (finished or not), by root block, with the blocks from its last
+    /// member until every pool it touched was back within its fee band (None: not yet, or the run
+    /// does not record rows). Member lists are empty unless the run records rows.
+    pub fn cascades(&self) -> Vec<(Cascade, Option<u64>)> {
+        let mut all: Vec<(Cascade, Option<u64>)> = self
+            .finished
+            .iter()
+            .chain(&self.open)
+            .chain(self.ring.iter().filter(|t| t.cascade.is_cascade()))
+            .map(|t| (t.cascade.clone(), t.recovered_at.map(|b| b - t.cascade.end_block)))
+            .collect();
+        all.sort_by_key(|(c, _)| c.root_block);
+        all
+    }
+
+    /// Count, deepest and largest amplification over every cascade so far.
+    pub fn summary(&self) -> CascadeSummary {
+        let mut s = self.finished_summary;
+        for t in self.open.iter().chain(self.ring.iter().filter(|t| t.cascade.is_cascade())) {
+            s.add(&t.cascade);
+        }
+        s
+    }
+}
+
+/// Account phase: every included transaction joins the cascades its causes belong to.
+fn record_cascades(
+    receipts: Res<Receipts>,
+    prices: Res<ExternalPrices>,
+    config: Res<SimConfig>,
+    mut tracker: ResMut<CascadeTracker>,
+) {
+    for r in receipts.items.iter().filter(|r| r.succeeded()) {
+        let value_in = TradeValues::of(r, &prices, &config).value_in;
+        let pools: SmallVec<[PoolId; 3]> = r.tx.pools().collect();
+        tracker.record(r.tx.id, r.tx.kind, r.block, r.tx.cause.parents(), value_in, &pools);
+    }
+}
+
+/// Record phase: close the block for the tracker.
+fn close_block(
+    chains: Res<Chains>,
+    pools: Res<Pools>,
+    prices: Res<ExternalPrices>,
+    mut tracker: ResMut<CascadeTracker>,
+) {
+    let block = chains.active().clock.number;
+    tracker.close(block, |p| pools.0.get(p.index()).is_some_and(|e| inside_band(e, &prices)));
+}
+
+/// Whether a pool's price is within its fee band of the external price (with a little room for
+/// rounding and gas).
+fn inside_band(e: &crate::pools::PoolEntry, prices: &ExternalPrices) -> bool {
+    let external = prices.rate(e.tokens[0], e.tokens[1]);
+    let gamma = -libm::log(1.0 - e.pool.fee_fraction());
+    let deviation = libm::log(e.pool.marginal_price(0, 1) / external).abs();
+    !(deviation.is_nan() || deviation > gamma + 1e-3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_chain_into_one_cascade_with_its_depth() {
+        let mut t = CascadeTracker::new(true);
+        let (a, b, c, d) = (TxId(1), TxId(2), TxId(3), TxId(4));
+        t.record(a, TxKind::Rebalance, 10, &[], 100.0, &[PoolId(0)]);
+        t.record(b, TxKind::Rebalance, 11, &[a], 50.0, &[PoolId(1)]);
+        t.record(c, TxKind::Rebalance, 12, &[b], 25.0, &[PoolId(2)]);
+        t.record(d, TxKind::Arbitrage, 12, &[], 10.0, &[PoolId(3)]);
+        let all = t.cascades();
+        assert_eq!(all.len(), 1, "the lone arbitrage root is not a cascade");
+        let c0 = &all[0].0;
+        assert_eq!((c0.depth, c0.members.len(), c0.duration()), (3, 3, 3));
+        assert_eq!(c0.links, vec![(a, b), (b, c)]);
+        assert!((c0.amplification() - 0.75).abs() < 1e-12);
+        assert_eq!(t.summary(), CascadeSummary { count: 1, deepest: 3, largest_amplification: c0.amplification() });
+    }
+
+    #[test]
+    fn causes_older_than_the_window_are_forgotten_and_cascades_finish() {
+        let mut t = CascadeTracker::new(false);
+        t.record(TxId(1), TxKind::Rebalance, 1, &[], 100.0, &[PoolId(0)]);
+        t.record(TxId(2), TxKind::Arbitrage, 2, &[TxId(1)], 10.0, &[PoolId(0)]);
+        let live = &t.cascades()[0].0;
+        assert!(live.members.is_empty(), "no member lists without detail");
+        assert_eq!((live.member_count, live.root_count), (2, 1));
+        for b in 2..=WINDOW + 2 {
+            t.close(b, |_| true);
+        }
+        // at the close of WINDOW + 2 the horizon is block 2: TxId(2) can still be named
+        t.record(TxId(3), TxKind::Arbitrage, WINDOW + 3, &[TxId(2)], 10.0, &[PoolId(0)]);
+        t.close(WINDOW + 3, |_| true);
+        assert_eq!(t.summary().deepest, 3);
+        for b in WINDOW + 4..=2 * WINDOW + 4 {
+            t.close(b, |_| true);
+        }
+        // now block WINDOW + 3 has left the window too
+        t.record(TxId(4), TxKind::Arbitrage, 2 * WINDOW + 5, &[TxId(3)], 10.0, &[PoolId(0)]);
+        let s = t.summary();
+        assert_eq!((s.count, s.deepest), (1, 3), "the cause left the window: no fourth link");
+        assert!(t.cascades().is_empty(), "finished cascades keep only their scalars without detail");
+    }
+
+    #[test]
+    fn recovery_is_the_first_block_every_pool_is_back_in_band() {
+        let mut t = CascadeTracker::new(true);
+        t.record(TxId(1), TxKind::Rebalance, 5, &[], 100.0, &[PoolId(0)]);
+        t.record(TxId(2), TxKind::Arbitrage, 6, &[TxId(1)], 10.0, &[PoolId(1)]);
+        t.close(5, |_| false);
+        t.close(6, |p| p == PoolId(0));
+        t.close(7, |p| p == PoolId(0));
+        assert_eq!(t.cascades()[0].1, None);
+        t.close(8, |_| true);
+        assert_eq!(t.cascades()[0].1, Some(2), "back in band two blocks after its last member");
+        // a later member restarts the count
+        t.record(TxId(3), TxKind::Arbitrage, 9, &[TxId(2)], 10.0, &[PoolId(1)]);
+        assert_eq!(t.cascades()[0].1, None);
+        t.close(9, |_| true);
+        assert_eq!(t.cascades()[0].1, Some(0));
+    }
+
+    #[test]
+    fn the_node_table_grows_instead_of_losing_a_live_cause() {
+        let mut t = CascadeTracker::new(false);
+        let n = t.nodes.len() as u64;
+        // two live ids in the same slot
+        t.record(TxId(1), TxKind::Rebalance, 1, &[], 1.0, &[PoolId(0)]);
+        t.record(TxId(1 + n), TxKind::Rebalance, 1, &[], 1.0, &[PoolId(0)]);
+        t.record(TxId(2 + n), TxKind::Arbitrage, 2, &[TxId(1)], 1.0, &[PoolId(0)]);
+        assert!(t.nodes.len() > n as usize);
+        assert_eq!(t.summary().count, 1);
+    }
+}

@@ -1,0 +1,396 @@
+//! Running totals for the summary: per pool (arbitrage profit, fees, volume, the pathwise LVR
+//! estimate), per agent (profit net of gas, MEV) and per vault (costs, failures, tracking). The
+//! transaction totals come from receipts, read after execution; nothing decides from them.
+
+use bevy_ecs::prelude::*;
+use meshsim_math::SwapQuote;
+use meshsim_scenario::{AgentId, VaultId};
+
+use crate::SimConfig;
+use crate::SimError;
+use crate::engine::{App, Phase, Plugin};
+use crate::ledger::Ledger;
+use crate::market::ExternalPrices;
+use crate::pools::{DirtyPools, Pools, pool_value};
+use crate::snapshot::Snapshot;
+use crate::tx::{Cause, DropReason, Failure, Outcome, Receipt, Receipts, Sender, TxId, TxKind};
+
+/// Totals from receipts, and the pools' holdings gain.
+pub struct MetricsPlugin;
+
+impl Plugin for MetricsPlugin {
+    fn name(&self) -> &'static str {
+        "metrics"
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let s = app.scenario;
+        let mut metrics = Metrics {
+            pools: vec![PoolMetrics::default(); s.pools.len()],
+            agents: vec![AgentMetrics::default(); s.agents.len()],
+            vaults: vec![VaultMetrics::default(); s.vaults.len()],
+            ..Default::default()
+        };
+        {
+            let (pools, ledger, prices) =
+                (app.world.resource::<Pools>(), app.world.resource::<Ledger>(), app.world.resource::<ExternalPrices>());
+            for (m, e) in metrics.pools.iter_mut().zip(&pools.0) {
+                m.initial_value = pool_value(e, ledger, prices);
+            }
+        }
+        app.world.insert_resource(metrics);
+        app.add_systems(Phase::Observe, accumulate_holdings_gain);
+        app.add_systems(Phase::Account, account_receipts);
+        Ok(())
+    }
+
+    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
+        snap.metrics = world.resource::<Metrics>().clone();
+    }
+}
+
+/// Per-pool totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoolMetrics {
+    /// Successful transactions through the pool.
+    pub trades: u64,
+    /// Profit of arbitrageurs attributed to the pool, numeraire.
+    pub arbitrage_profit: f64,
+    /// Input volume, numeraire at execution.
+    pub volume: f64,
+    /// LP fees earned, numeraire at execution.
+    pub fees: f64,
+    /// `sum_k sum_i R_i,k (P_i,k+1 - P_i,k)`: the rebalancing portfolio's gain.
+    pub holdings_gain: f64,
+    /// Pool value at genesis, numeraire.
+    pub initial_value: f64,
+}
+
+impl PoolMetrics {
+    /// The LPs' loss against the rebalancing portfolio, net of the fees they earned, with the
+    /// pool now worth `value_now` (its [`crate::PoolSnapshot::value`]):
+    /// `sum_k R_k . (P_k+1 - P_k) - (V_now - V_0)`. With only arbitrageurs trading it equals
+    /// their profit plus the gas they paid, path by path.
+    pub fn loss_vs_rebalancing(&self, value_now: f64) -> f64 {
+        self.holdings_gain - (value_now - self.initial_value)
+    }
+
+    /// Loss-versus-rebalancing before fees (Milionis et al.): the net loss plus the fees earned.
+    /// Equals [`PoolMetrics::loss_vs_rebalancing`] in fee-free pools.
+    pub fn lvr(&self, value_now: f64) -> f64 {
+        self.loss_vs_rebalancing(value_now) + self.fees
+    }
+}
+
+/// Per-agent totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentMetrics {
+    /// Profit net of gas, numeraire at execution.
+    pub profit: f64,
+    /// Gas paid, numeraire.
+    pub gas_value: f64,
+    /// Transactions included.
+    pub transactions: u64,
+    /// Part of the profit made from other senders' transactions (MEV), numeraire.
+    pub mev_profit: f64,
+    /// Paid to the builder for bundles (builder auction), numeraire; already out of `profit`.
+    pub bids_value: f64,
+}
+
+/// Per-vault totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VaultMetrics {
+    /// Rebalances started.
+    pub rebalances: u64,
+    /// Rebalancing transactions included.
+    pub transactions: u64,
+    /// Rebalancing transactions that reverted or were dropped.
+    pub failed: u64,
+    /// Why the last one failed (or found no route).
+    pub last_failure: Option<Failure>,
+    /// Rebalances that found no route.
+    pub no_route: u64,
+    /// Value sold, numeraire at execution.
+    pub turnover_value: f64,
+    /// Gas paid by the keeper, numeraire.
+    pub gas_value: f64,
+    /// LP fees paid, numeraire.
+    pub fees: f64,
+    /// Price impact and pool mispricing paid beyond fees, numeraire.
+    pub slippage: f64,
+    /// Arbitrage profit made in the next block on pools the vault moved, numeraire.
+    pub arbitrage_after: f64,
+    /// Deposits and withdrawals processed.
+    pub deposits: u64,
+    /// Withdrawals processed.
+    pub withdrawals: u64,
+    /// What its sandwiched transactions lost to the front-runs: the output each would have
+    /// received alone less what it received, numeraire.
+    pub mev_loss: f64,
+    /// Its transactions that were sandwiched.
+    pub sandwiched: u64,
+    /// Sum over blocks of its tracking error at external prices.
+    pub tracking_sum: f64,
+    /// Largest tracking error seen.
+    pub tracking_max: f64,
+    /// Blocks measured.
+    pub tracked_blocks: u64,
+    /// Highest share price seen at external prices.
+    pub peak_share_price: f64,
+    /// Largest fall of the share price from its running peak, as a fraction.
+    pub max_drawdown: f64,
+}
+
+impl VaultMetrics {
+    /// Time-average tracking error.
+    pub fn tracking_mean(&self) -> f64 {
+        if self.tracked_blocks == 0 { 0.0 } else { self.tracking_sum / self.tracked_blocks as f64 }
+    }
+
+    /// What rebalancing cost it, numeraire: gas, LP fees, price impact and sandwich losses.
+    pub fn cost(&self) -> f64 {
+        self.gas_value + self.fees + self.slippage + self.mev_loss
+    }
+}
+
+/// Run totals.
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// By pool id.
+    pub pools: Vec<PoolMetrics>,
+    /// By agent id.
+    pub agents: Vec<AgentMetrics>,
+    /// By vault id.
+    pub vaults: Vec<VaultMetrics>,
+    /// Transactions included.
+    pub transactions: u64,
+    /// Of which reverted.
+    pub reverted: u64,
+    /// Not included.
+    pub dropped: u64,
+    /// Left the mempool past their deadline.
+    pub expired: u64,
+    /// Gas paid by everyone, numeraire.
+    pub gas_value: f64,
+}
+
+/// Values of an included or reverted transaction at external prices, numeraire: what it put in,
+/// what it got out, its gas, and its profit net of gas (a revert loses its gas).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TradeValues {
+    /// Input value.
+    pub value_in: f64,
+    /// Output value (0 if reverted).
+    pub value_out: f64,
+    /// Gas paid.
+    pub gas_value: f64,
+    /// Profit net of gas.
+    pub profit: f64,
+}
+
+impl TradeValues {
+    /// Values `r` at `prices`.
+    pub fn of(r: &Receipt, prices: &ExternalPrices, config: &SimConfig) -> Self {
+        let gas_value = prices.value(config.native, r.fee_wei);
+        let (value_in, value_out) = match (r.tx.swap(), r.swap()) {
+            (Some(s), Some(e)) => (prices.value(s.token_in(), e.amount_in), prices.value(s.token_out(), e.amount_out)),
+            _ => (0.0, 0.0),
+        };
+        let profit = if r.succeeded() { value_out - value_in - gas_value } else { -gas_value };
+        TradeValues { value_in, value_out, gas_value, profit }
+    }
+}
+
+/// Observe phase: credit each pool's holdings with the external price move of this block.
+fn accumulate_holdings_gain(
+    pools: Res<Pools>,
+    ledger: Res<Ledger>,
+    prices: Res<ExternalPrices>,
+    mut metrics: ResMut<Metrics>,
+) {
+    for (entry, m) in pools.0.iter().zip(metrics.pools.iter_mut()) {
+        let gain: f64 = entry
+            .tokens
+            .iter()
+            .map(|t| {
+                let k = t.index();
+                let scale = prices.per_base_unit[k] / prices.per_token[k];
+                meshsim_math::u128_to_f64(ledger.balance(entry.account, *t))
+                    * (prices.per_token[k] - prices.previous_per_token[k])
+                    * scale
+            })
+            .sum();
+        m.holdings_gain += gain;
+    }
+}
+
+/// Account phase: every receipt of the block, in order, into the totals.
+fn account_receipts(
+    receipts: Res<Receipts>,
+    prices: Res<ExternalPrices>,
+    config: Res<SimConfig>,
+    dirty: Res<DirtyPools>,
+    mut metrics: ResMut<Metrics>,
+    mut senders: Local<Vec<(TxId, Sender)>>,
+) {
+    // who sent each transaction of the block, so that MEV can be charged to its victim
+    senders.clear();
+    senders.extend(receipts.items.iter().map(|r| (r.tx.id, r.tx.sender)));
+    senders.sort_unstable_by_key(|x| x.0);
+    for r in &receipts.items {
+        let tx = &r.tx;
+        // a builder bid is charged with the first of its bundle's transactions
+        let bid = match tx.sender {
+            Sender::Agent(a) if r.builder_bid_wei > 0 => Some((a, prices.value(config.native, r.builder_bid_wei))),
+            _ => None,
+        };
+        let reverted = match &r.outcome {
+            Outcome::Included => false,
+            Outcome::Reverted(_) => true,
+            Outcome::Dropped(reason) => {
+                metrics.on_dropped(tx.sender, *reason);
+                if let Some((a, value)) = bid {
+                    metrics.on_bid(a, value);
+                }
+                continue;
+            }
+        };
+        let values = TradeValues::of(r, &prices, &config);
+        metrics.on_trade(r, values, &prices, &dirty.vault_previous);
+        if let Some((a, value)) = bid {
+            metrics.on_bid(a, value);
+        }
+        if !reverted {
+            if let (Some(lost), Some(s)) = (r.sandwich_shortfall, tx.swap()) {
+                metrics.on_sandwiched(tx.sender, prices.value(s.token_out(), lost));
+            }
+            if tx.kind.is_mev()
+                && let Cause::Victim(v) = tx.cause
+                && let Ok(k) = senders.binary_search_by_key(&v, |x| x.0)
+            {
+                metrics.on_mev(tx.sender, senders[k].1, values.profit, tx.kind);
+            }
+        }
+    }
+}
+
+impl Metrics {
+    fn on_dropped(&mut self, sender: Sender, reason: DropReason) {
+        if reason == DropReason::ExpiredInMempool {
+            self.expired += 1;
+        } else {
+            self.dropped += 1;
+        }
+        if let Sender::Vault(v) = sender
+            && let Some(m) = self.vaults.get_mut(v.index())
+        {
+            m.failed += 1;
+            m.last_failure = Some(Failure::Dropped(reason));
+        }
+    }
+
+    /// A searcher's profit from a victim's transaction. A back-run does not hurt its victim: it
+    /// takes the value the victim's price impact left in the pool, so for a vault it counts as
+    /// arbitrage after its trades, like the plain arbitrageurs'.
+    fn on_mev(&mut self, searcher: Sender, victim: Sender, profit: f64, kind: TxKind) {
+        if let Sender::Agent(a) = searcher
+            && let Some(m) = self.agents.get_mut(a.index())
+        {
+            m.mev_profit += profit;
+        }
+        if kind == TxKind::Backrun
+            && let Sender::Vault(v) = victim
+            && let Some(m) = self.vaults.get_mut(v.index())
+        {
+            m.arbitrage_after += profit.max(0.0);
+        }
+    }
+
+    /// A searcher paid `value` to the builder for a bundle.
+    fn on_bid(&mut self, agent: AgentId, value: f64) {
+        if let Some(m) = self.agents.get_mut(agent.index()) {
+            m.profit -= value;
+            m.mev_profit -= value;
+            m.bids_value += value;
+        }
+    }
+
+    /// A vault's transaction ran inside a sandwich and lost `value` to the front-run.
+    fn on_sandwiched(&mut self, victim: Sender, value: f64) {
+        if let Sender::Vault(v) = victim
+            && let Some(m) = self.vaults.get_mut(v.index())
+        {
+            m.mev_loss += value;
+            m.sandwiched += 1;
+        }
+    }
+
+    fn on_trade(&mut self, r: &Receipt, v: TradeValues, prices: &ExternalPrices, vault_previous: &[Option<VaultId>]) {
+        let tx = &r.tx;
+        let reverted = !r.succeeded();
+        let hops: &[SwapQuote] = r.swap().map_or(&[], |e| &e.hops);
+        let legs = tx.swap().map_or(&[][..], |s| &s.legs[..]);
+        self.transactions += 1;
+        self.gas_value += v.gas_value;
+        match tx.sender {
+            Sender::Agent(a) => {
+                if let Some(agent) = self.agents.get_mut(a.index()) {
+                    agent.profit += v.profit;
+                    agent.gas_value += v.gas_value;
+                    agent.transactions += 1;
+                }
+            }
+            Sender::Vault(id) => {
+                if let Some(m) = self.vaults.get_mut(id.index()) {
+                    m.gas_value += v.gas_value;
+                    m.transactions += 1;
+                    if let Outcome::Reverted(reason) = &r.outcome {
+                        m.failed += 1;
+                        m.last_failure = Some(Failure::Reverted(reason.clone()));
+                    } else {
+                        // execution cost at external prices, split into LP fees and price impact
+                        let fees: f64 = legs
+                            .iter()
+                            .zip(hops)
+                            .map(|(l, q)| {
+                                prices.value(if q.fee_in_output { l.token_out } else { l.token_in }, q.lp_fee)
+                            })
+                            .sum();
+                        let cost = -(v.profit + v.gas_value);
+                        if let Some(s) = tx.swap() {
+                            m.turnover_value += prices.value(s.token_in(), s.amount_in);
+                        }
+                        m.fees += fees;
+                        m.slippage += cost - fees;
+                    }
+                }
+            }
+        }
+        if reverted {
+            self.reverted += 1;
+            return;
+        }
+        let arbitrage = tx.kind.is_arbitrage();
+        // a multi-hop profit is shared evenly among its pools
+        let per_pool = v.profit / legs.len() as f64;
+        for (leg, q) in legs.iter().zip(hops) {
+            let k = leg.pool.index();
+            if let Some(p) = self.pools.get_mut(k) {
+                p.trades += 1;
+                if arbitrage {
+                    p.arbitrage_profit += per_pool;
+                }
+                p.volume += prices.value(leg.token_in, q.amount_in);
+                let fee_token = if q.fee_in_output { leg.token_out } else { leg.token_in };
+                p.fees += prices.value(fee_token, q.lp_fee);
+            }
+            // arbitrage right after a vault moved this pool is value the vault's trade leaked
+            if arbitrage
+                && let Some(Some(vault)) = vault_previous.get(k)
+                && let Some(m) = self.vaults.get_mut(vault.index())
+            {
+                m.arbitrage_after += per_pool.max(0.0);
+            }
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! AMM pools: the venue that executes swaps. [`Pools`] holds every pool's exact math state by
+//! stable id (a table, not entities: the executor needs random access by id, and id order is the
+//! only order anything iterates them in). [`PoolBook`] is the read-only lookup policies are
+//! written against, so they run the same on the world's pools and on a plain `Vec` in unit tests.
+
+mod provenance;
+pub mod venue;
+
+use bevy_ecs::prelude::*;
+use meshsim_math::{Pool, U256};
+use meshsim_scenario::{PoolId, TokenId};
+use sha2::{Digest as _, Sha256};
+
+pub use provenance::{Mover, Provenance};
+
+use crate::chain::{ChainId, Chains};
+use crate::engine::{App, Phase, Plugin};
+use crate::ledger::{AccountId, Ledger, Special};
+use crate::market::ExternalPrices;
+use crate::snapshot::{PoolSnapshot, Snapshot};
+use crate::{SimConfig, SimError, SimStatus, StressEvents};
+
+/// Pools, their genesis balances, touched-pool tracking and scheduled liquidity withdrawals.
+pub struct PoolsPlugin;
+
+impl Plugin for PoolsPlugin {
+    fn name(&self) -> &'static str {
+        "pools"
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let s = app.scenario;
+        let layout = app.world.resource::<SimConfig>().layout;
+        let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
+        let entries: Vec<PoolEntry> = s
+            .pools
+            .iter()
+            .map(|p| {
+                let (d0, d1) = (decimals[p.tokens[0].index()], decimals[p.tokens[1].index()]);
+                PoolEntry {
+                    id: p.id,
+                    chain: ChainId(0),
+                    name: p.name.clone(),
+                    tokens: p.tokens.clone(),
+                    pool: p.pool.clone(),
+                    account: layout.pool(p.id),
+                    whole_price_scale: libm::pow(10.0, f64::from(d0) - f64::from(d1)),
+                }
+            })
+            .collect();
+        let mut ledger = app.world.resource_mut::<Ledger>();
+        for p in &s.pools {
+            for (t, b) in p.tokens.iter().zip(&p.balances) {
+                ledger.mint_genesis(layout.pool(p.id), *t, *b).map_err(SimError::Genesis)?;
+            }
+        }
+        let n = entries.len();
+        app.world.insert_resource(Pools(entries));
+        app.world.insert_resource(DirtyPools::all(n));
+        app.world.insert_resource(Provenance::new(n));
+        app.add_systems(Phase::Begin, rotate_dirty_pools);
+        if s.events.0.iter().any(|e| matches!(e, meshsim_scenario::Event::LiquidityWithdrawal { .. })) {
+            app.add_systems(Phase::Begin, withdraw_liquidity);
+        }
+        if app.options.check_conservation {
+            app.add_systems(Phase::Settle, check_pool_balances);
+        }
+        Ok(())
+    }
+
+    fn digest(&self, world: &World, h: &mut Sha256) {
+        for e in &world.resource::<Pools>().0 {
+            h.update(e.id.0.to_le_bytes());
+            hash_pool(h, &e.pool);
+        }
+    }
+
+    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
+        let prices = world.resource::<ExternalPrices>();
+        let ledger = world.resource::<Ledger>();
+        snap.pools = world
+            .resource::<Pools>()
+            .0
+            .iter()
+            .map(|e| {
+                let price = e.whole_price();
+                let external = prices.per_token[e.tokens[0].index()] / prices.per_token[e.tokens[1].index()];
+                PoolSnapshot {
+                    id: e.id,
+                    name: e.name.clone(),
+                    kind: e.pool.kind(),
+                    tokens: e.tokens.clone(),
+                    balances: e.tokens.iter().map(|t| ledger.balance(e.account, *t)).collect(),
+                    price,
+                    deviation: price / external - 1.0,
+                    fee: e.pool.fee_fraction(),
+                    value: pool_value(e, ledger, prices),
+                }
+            })
+            .collect();
+    }
+}
+
+/// One pool's state.
+#[derive(Debug, Clone)]
+pub struct PoolEntry {
+    /// Stable id.
+    pub id: PoolId,
+    /// The chain it lives on.
+    pub chain: ChainId,
+    /// Name from the world file.
+    pub name: String,
+    /// Token ids in the pool's own order.
+    pub tokens: Vec<TokenId>,
+    /// The exact math state.
+    pub pool: Pool,
+    /// Its ledger account.
+    pub account: AccountId,
+    /// `10^(decimals0 - decimals1)`: base-unit price to whole-token price.
+    pub whole_price_scale: f64,
+}
+
+impl PoolEntry {
+    /// Position of `token` in the pool, if it trades it.
+    pub fn index_of(&self, token: TokenId) -> Option<usize> {
+        self.tokens.iter().position(|t| *t == token)
+    }
+
+    /// Marginal price of token0 in token1, whole-token units.
+    pub fn whole_price(&self) -> f64 {
+        self.pool.marginal_price(0, 1) * self.whole_price_scale
+    }
+}
+
+/// Every pool, by id.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Pools(pub Vec<PoolEntry>);
+
+/// Read-only access to pools by id.
+pub trait PoolBook {
+    /// The pool with this id.
+    fn pool(&self, id: PoolId) -> Option<&PoolEntry>;
+    /// Number of pools.
+    fn len(&self) -> usize;
+    /// No pools at all.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PoolBook for [PoolEntry] {
+    fn pool(&self, id: PoolId) -> Option<&PoolEntry> {
+        self.get(id.index())
+    }
+    fn len(&self) -> usize {
+        <[PoolEntry]>::len(self)
+    }
+}
+
+impl PoolBook for Vec<PoolEntry> {
+    fn pool(&self, id: PoolId) -> Option<&PoolEntry> {
+        self.get(id.index())
+    }
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+}
+
+impl PoolBook for Pools {
+    fn pool(&self, id: PoolId) -> Option<&PoolEntry> {
+        self.0.get(id.index())
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Numeraire value of a pool's holdings at current external prices.
+pub fn pool_value(entry: &PoolEntry, ledger: &Ledger, prices: &ExternalPrices) -> f64 {
+    entry.tokens.iter().map(|t| prices.value(*t, ledger.balance(entry.account, *t))).sum()
+}
+
+/// Pools touched by transactions: in the block just executed, and in the one before; and which
+/// vault last traded each.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct DirtyPools {
+    /// Touched in the block being executed.
+    pub current: Vec<bool>,
+    /// Touched in the previous block (what deciders see).
+    pub previous: Vec<bool>,
+    /// Vault that last traded the pool in the block being executed.
+    pub vault_current: Vec<Option<meshsim_scenario::VaultId>>,
+    /// Same, previous block.
+    pub vault_previous: Vec<Option<meshsim_scenario::VaultId>>,
+}
+
+impl DirtyPools {
+    /// All pools dirty (the first block sees everything as new).
+    pub fn all(n: usize) -> Self {
+        // rotated into `previous` at the start of block 1
+        DirtyPools {
+            current: vec![true; n],
+            previous: vec![false; n],
+            vault_current: vec![None; n],
+            vault_previous: vec![None; n],
+        }
+    }
+}
+
+/// Begin phase: last block's touched pools become what deciders look at.
+fn rotate_dirty_pools(mut dirty: ResMut<DirtyPools>) {
+    let d = &mut *dirty;
+    std::mem::swap(&mut d.previous, &mut d.current);
+    d.current.iter_mut().for_each(|x| *x = false);
+    std::mem::swap(&mut d.vault_previous, &mut d.vault_current);
+    d.vault_current.iter_mut().for_each(|x| *x = None);
+}
+
+/// Begin phase: scheduled liquidity withdrawals (stress events). The pool's passive LPs take
+/// their share out through the pool's own burn; the tokens go to the LP account, and deciders
+/// see the pool as touched.
+fn withdraw_liquidity(
+    events: Res<StressEvents>,
+    chains: Res<Chains>,
+    config: Res<SimConfig>,
+    mut pools: ResMut<Pools>,
+    mut ledger: ResMut<Ledger>,
+    mut dirty: ResMut<DirtyPools>,
+    mut status: ResMut<SimStatus>,
+) {
+    let block = chains.active().clock.number;
+    let lp = config.layout.special(Special::Lp);
+    for (id, share_ppm) in events.0.withdrawals_at(block) {
+        let Some(entry) = pools.0.get_mut(id.index()) else { continue };
+        // on a copy, so that a burn the contract would refuse leaves the pool as it was
+        let mut next = entry.pool.clone();
+        let Ok(paid) = next.remove_share(share_ppm) else { continue };
+        entry.pool = next;
+        for (token, amount) in entry.tokens.iter().zip(paid) {
+            if let Err(source) = ledger.transfer(entry.account, lp, *token, amount) {
+                status.failure.get_or_insert(SimError::Conservation { block, source });
+            }
+        }
+        if let Some(d) = dirty.previous.get_mut(id.index()) {
+            *d = true;
+        }
+    }
+}
+
+/// Settle phase: every pool's ledger balance agrees with its own state.
+fn check_pool_balances(pools: Res<Pools>, ledger: Res<Ledger>, chains: Res<Chains>, mut status: ResMut<SimStatus>) {
+    if status.failure.is_some() {
+        return;
+    }
+    let block = chains.active().clock.number;
+    for e in &pools.0 {
+        let held: Vec<u128> = e.tokens.iter().map(|t| ledger.balance(e.account, *t)).collect();
+        let state: Vec<u128> = match &e.pool {
+            Pool::ConstantProduct(p) => vec![p.reserve0, p.reserve1],
+            Pool::StableSwap(p) => p.balances().to_vec(),
+            Pool::Weighted(p) => p.balances().to_vec(),
+            // v3 keeps fees outside its state: the ledger must cover at least the principal
+            Pool::Concentrated(p) => {
+                if let Ok((a0, a1)) = p.principal_amounts()
+                    && (U256::from(held[0]) < a0 || U256::from(held[1]) < a1)
+                {
+                    let expected = format!("positions need at least ({a0}, {a1})");
+                    status.failure = Some(SimError::PoolMismatch { block, pool: e.name.clone(), held, expected });
+                    return;
+                }
+                continue;
+            }
+        };
+        if state != held {
+            let expected = format!("pool state says {state:?}");
+            status.failure = Some(SimError::PoolMismatch { block, pool: e.name.clone(), held, expected });
+            return;
+        }
+    }
+}
+
+/// Writes a pool's exact state into a digest.
+fn hash_pool(h: &mut Sha256, pool: &Pool) {
+    let u = |h: &mut Sha256, v: U256| h.update(v.to_le_bytes::<32>());
+    match pool {
+        Pool::ConstantProduct(p) => {
+            h.update([0u8]);
+            h.update(p.reserve0.to_le_bytes());
+            h.update(p.reserve1.to_le_bytes());
+            h.update(p.total_supply.to_le_bytes());
+        }
+        Pool::Concentrated(p) => {
+            h.update([1u8]);
+            u(h, p.sqrt_price_x96());
+            h.update(p.tick().to_le_bytes());
+            h.update(p.liquidity().to_le_bytes());
+            let (g0, g1) = p.fee_growth_global_x128();
+            u(h, g0);
+            u(h, g1);
+            for (t, info) in p.ticks() {
+                h.update(t.to_le_bytes());
+                h.update(info.liquidity_gross.to_le_bytes());
+                h.update(info.liquidity_net.to_le_bytes());
+                u(h, info.fee_growth_outside0_x128);
+                u(h, info.fee_growth_outside1_x128);
+            }
+            for (k, pos) in p.positions() {
+                h.update(k.owner.to_le_bytes());
+                h.update(k.tick_lower.to_le_bytes());
+                h.update(k.tick_upper.to_le_bytes());
+                h.update(pos.liquidity.to_le_bytes());
+                h.update(pos.tokens_owed0.to_le_bytes());
+                h.update(pos.tokens_owed1.to_le_bytes());
+            }
+        }
+        Pool::StableSwap(p) => {
+            h.update([2u8]);
+            for b in p.balances() {
+                h.update(b.to_le_bytes());
+            }
+        }
+        Pool::Weighted(p) => {
+            h.update([3u8]);
+            for b in p.balances() {
+                h.update(b.to_le_bytes());
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The AMM venue: quotes and executes [`Swap`] actions along pool paths, exactly as the contracts
+//! do, and remembers who moved each pool (for decisions and cascades).
+
+use meshsim_math::{Pool, PoolKind, SwapQuote, u128_to_f64};
+use meshsim_scenario::{GasCosts, PoolId};
+
+use super::{DirtyPools, PoolEntry, Pools, Provenance};
+use crate::engine::venue::{ExecCtx, Venue};
+use crate::ledger::{AccountId, Special};
+use crate::tx::{Effect, Leg, Quotes, RevertReason, Sender, Swap, SwapEffect, Tx};
+
+/// A path's exact quote: each hop, and the gas the swap burns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathQuote {
+    /// Each hop as it would execute.
+    pub hops: Quotes,
+    /// Gas units: the transaction's base plus each hop's.
+    pub gas_units: u64,
+}
+
+impl PathQuote {
+    /// Output of the last hop.
+    pub fn amount_out(&self) -> u128 {
+        self.hops.last().map_or(0, |q| q.amount_out)
+    }
+}
+
+/// Gas units of one hop on a pool of `kind` that crosses `ticks` initialized ticks.
+pub fn hop_gas(gas: &GasCosts, kind: PoolKind, ticks: u32) -> u64 {
+    match kind {
+        PoolKind::ConstantProduct => gas.swap_constant_product,
+        PoolKind::Concentrated => gas.swap_concentrated + u64::from(ticks) * gas.tick_cross,
+        PoolKind::StableSwap => gas.swap_stableswap,
+        PoolKind::Weighted => gas.swap_weighted,
+    }
+}
+
+impl Pools {
+    /// Quotes every hop of `legs` in order, each hop on the `overlay` copy of its pool if there is
+    /// one (bundle simulation), else on the pool as it is. The pools of a path are distinct.
+    pub fn quote_path(
+        &self,
+        overlay: &[(PoolId, Pool)],
+        legs: &[Leg],
+        amount_in: u128,
+        costs: &GasCosts,
+    ) -> Result<PathQuote, RevertReason> {
+        let mut hops = Quotes::new();
+        let mut gas_units = costs.base_tx;
+        let mut a = amount_in;
+        for leg in legs {
+            let entry = self.0.get(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
+            let pool = overlay.iter().find(|(p, _)| *p == leg.pool).map_or(&entry.pool, |(_, p)| p);
+            let q = pool.quote_exact_in(leg.i.into(), leg.j.into(), a).map_err(RevertReason::Venue)?;
+            if q.amount_in < a {
+                return Err(RevertReason::InsufficientLiquidity);
+            }
+            gas_units += hop_gas(costs, entry.pool.kind(), q.ticks_crossed);
+            a = q.amount_out;
+            hops.push(q);
+        }
+        Ok(PathQuote { hops, gas_units })
+    }
+
+    /// Whether each of `swaps`, in this order, would succeed (quotes on copies of the pools it
+    /// touches; the pools themselves do not change).
+    pub fn simulate<'t>(&self, swaps: impl Iterator<Item = Option<&'t Swap>>, costs: &GasCosts, out: &mut Vec<bool>) {
+        let mut overlay: smallvec::SmallVec<[(PoolId, Pool); 4]> = smallvec::SmallVec::new();
+        for swap in swaps {
+            let ok = swap.is_some_and(|s| {
+                let Ok(q) = self.quote_path(&overlay, &s.legs, s.amount_in, costs) else { return false };
+                if q.hops.last().is_none_or(|h| h.amount_out < s.min_out) {
+                    return false;
+                }
+                for (leg, hop) in s.legs.iter().zip(&q.hops) {
+                    let k = match overlay.iter().position(|(p, _)| *p == leg.pool) {
+                        Some(k) => k,
+                        None => match self.0.get(leg.pool.index()) {
+                            Some(e) => {
+                                overlay.push((leg.pool, e.pool.clone()));
+                                overlay.len() - 1
+                            }
+                            None => return false,
+                        },
+                    };
+                    if overlay[k].1.swap_exact_in(leg.i.into(), leg.j.into(), hop.amount_in).is_err() {
+                        return false;
+                    }
+                }
+                true
+            });
+            out.push(ok);
+        }
+    }
+}
+
+/// The pools as a venue, with the bookkeeping a swap updates.
+pub struct Amm<'a> {
+    /// The pools.
+    pub pools: &'a mut Pools,
+    /// Which pools this block touched.
+    pub dirty: &'a mut DirtyPools,
+    /// Who moved each pool.
+    pub provenance: &'a mut Provenance,
+}
+
+impl Amm<'_> {
+    /// Moves tokens for one quoted hop between `payer` and the pool, applies it to the pool, and
+    /// remembers that `tx` moved the pool.
+    pub fn settle_hop(
+        &mut self,
+        payer: AccountId,
+        leg: &Leg,
+        q: &SwapQuote,
+        tx: &Tx,
+        ctx: &mut ExecCtx<'_>,
+    ) -> Result<(), RevertReason> {
+        let entry: &mut PoolEntry = self.pools.0.get_mut(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
+        let applied = entry.pool.swap_exact_in(leg.i.into(), leg.j.into(), q.amount_in);
+        debug_assert_eq!(applied.as_ref().ok(), Some(q), "a quoted swap must apply identically");
+        let pool_acct = entry.account;
+        let protocol = ctx.config.layout.special(Special::Protocol);
+        ctx.ledger
+            .transfer(payer, pool_acct, leg.token_in, q.amount_in)
+            .and_then(|_| ctx.ledger.transfer(pool_acct, payer, leg.token_out, q.amount_out))
+            .and_then(|_| ctx.ledger.transfer(pool_acct, protocol, leg.token_out, q.protocol_fee_out))
+            .map_err(RevertReason::Ledger)?;
+        let k = leg.pool.index();
+        self.dirty.current[k] = true;
+        if let Sender::Vault(v) = tx.sender {
+            self.dirty.vault_current[k] = Some(v);
+        }
+        self.provenance.record(leg.pool, ctx.block, tx.id, tx.kind);
+        Ok(())
+    }
+}
+
+impl Venue for Amm<'_> {
+    type Action = Swap;
+    type Quote = PathQuote;
+
+    fn quote(&self, swap: &Swap, costs: &GasCosts) -> Result<PathQuote, RevertReason> {
+        self.pools.quote_path(&[], &swap.legs, swap.amount_in, costs)
+    }
+
+    fn gas_used(&self, quote: &PathQuote) -> u64 {
+        quote.gas_units
+    }
+
+    fn failure_gas(&self, costs: &GasCosts) -> u64 {
+        // a swap that fails in the pool still burns the gas of trying one hop
+        costs.base_tx + costs.swap_constant_product
+    }
+
+    fn attempted(&self, swap: &Swap) -> Effect {
+        Effect::Swap(SwapEffect { amount_in: swap.amount_in, ..SwapEffect::default() })
+    }
+
+    fn apply(
+        &mut self,
+        tx: &Tx,
+        swap: &Swap,
+        quote: PathQuote,
+        payer: AccountId,
+        ctx: &mut ExecCtx<'_>,
+    ) -> Result<Effect, RevertReason> {
+        let out = quote.amount_out();
+        if out < swap.min_out {
+            return Err(RevertReason::BelowMinimum { out, min: swap.min_out });
+        }
+        let token_in = swap.token_in();
+        if ctx.ledger.balance(payer, token_in) < swap.amount_in {
+            return Err(RevertReason::InsufficientBalance);
+        }
+        for (leg, q) in swap.legs.iter().zip(&quote.hops) {
+            // cannot fail: balances were checked and pools hold what they pay
+            self.settle_hop(payer, leg, q, tx, ctx)?;
+        }
+        if swap.hedge {
+            let token_out = swap.token_out();
+            let back = (u128_to_f64(out) * ctx.prices.rate(token_out, token_in)) as u128;
+            let cex = ctx.config.layout.special(Special::Cex);
+            ctx.ledger
+                .transfer(payer, cex, token_out, out)
+                .and_then(|_| ctx.ledger.transfer(cex, payer, token_in, back))
+                .map_err(RevertReason::CexHedge)?;
+        }
+        Ok(Effect::Swap(SwapEffect { amount_in: swap.amount_in, amount_out: out, hops: quote.hops }))
+    }
+}

@@ -1,0 +1,245 @@
+//! Per-block and per-transaction rows, buffered for a front end to drain; present only in runs
+//! that record. Trade rows are written from receipts; notes are formatted here, never in the
+//! block loop. Nothing here does I/O.
+
+use bevy_ecs::prelude::*;
+use meshsim_scenario::{PoolId, TokenId, Trigger};
+
+use crate::chain::Chains;
+use crate::engine::{App, Phase, Plugin};
+use crate::ledger::Ledger;
+use crate::market::ExternalPrices;
+use crate::metrics::TradeValues;
+use crate::pools::Pools;
+use crate::tx::{Note, Outcome, Receipts, Sender, TriggerNote, TxKind};
+use crate::{SimConfig, SimError};
+
+/// Output rows.
+pub struct RecordsPlugin;
+
+impl Plugin for RecordsPlugin {
+    fn name(&self) -> &'static str {
+        "records"
+    }
+
+    fn present(&self, _: &meshsim_scenario::Scenario, options: &crate::SimOptions) -> bool {
+        options.record
+    }
+
+    fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
+        let s = app.scenario;
+        app.world.insert_resource(Records {
+            oracle_names: s.oracles.iter().map(|o| o.name.clone()).collect(),
+            vault_names: s.vaults.iter().map(|v| v.name.clone()).collect(),
+            ..Default::default()
+        });
+        app.add_systems(Phase::Record, (record_block, record_trades).chain());
+        Ok(())
+    }
+}
+
+/// Buffered rows since the last drain.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Records {
+    /// Block rows.
+    pub blocks: Vec<BlockRow>,
+    /// Trade rows.
+    pub trades: Vec<TradeRow>,
+    /// Vault rows.
+    pub vaults: Vec<VaultRow>,
+    oracle_names: Vec<String>,
+    vault_names: Vec<String>,
+}
+
+impl Records {
+    /// A note as the tables print it.
+    pub fn note_text(&self, note: &Note) -> String {
+        match note {
+            Note::None => String::new(),
+            Note::Trigger(t) => self.trigger_text(t),
+            Note::Predicts(v) => {
+                format!("predicts {} next block", self.vault_names.get(v.index()).map_or("?", String::as_str))
+            }
+            Note::PredictionMissed => "prediction missed".into(),
+        }
+    }
+
+    fn trigger_text(&self, t: &TriggerNote) -> String {
+        let rule = match t.rule {
+            Trigger::Threshold { relative, .. } => {
+                format!("threshold{} band {:.4}", if relative { " (relative)" } else { "" }, t.band)
+            }
+            Trigger::VolatilityAdjusted { .. } => format!("volatility-adjusted band {:.4}", t.band),
+            Trigger::PeriodicBlocks(n) => format!("every {n} blocks"),
+            Trigger::PeriodicSeconds(s) => format!("every {s} s"),
+        };
+        let readings: Vec<String> = t
+            .readings
+            .iter()
+            .map(|(o, p)| format!("{}={p:.6}", self.oracle_names.get(o.index()).map_or("?", String::as_str)))
+            .collect();
+        format!("{rule}; {}", readings.join(", "))
+    }
+}
+
+/// One row of the `trades` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeRow {
+    /// Block number.
+    pub block: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// Transaction id.
+    pub tx_id: crate::tx::TxId,
+    /// Sender.
+    pub sender: Sender,
+    /// Purpose.
+    pub kind: TxKind,
+    /// Pools of the path.
+    pub pools: Vec<PoolId>,
+    /// First hop's input token.
+    pub token_in: TokenId,
+    /// Last hop's output token.
+    pub token_out: TokenId,
+    /// Input, base units.
+    pub amount_in: u128,
+    /// Output, base units (0 if reverted).
+    pub amount_out: u128,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Gas fee paid, wei.
+    pub gas_fee_wei: u128,
+    /// Reverted.
+    pub reverted: bool,
+    /// Why it reverted (empty otherwise).
+    pub revert_reason: String,
+    /// Profit net of gas, numeraire (for arbitrageurs).
+    pub profit: f64,
+    /// Why it was sent.
+    pub cause: crate::tx::Cause,
+    /// The rule that fired, for vault rebalances.
+    pub note: String,
+    /// Input value at external prices, numeraire.
+    pub value_in: f64,
+}
+
+/// One pool's state in a block row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolRow {
+    /// Marginal price of token0 in token1, whole-token units.
+    pub price: f64,
+    /// Balances held, base units, in the pool's token order.
+    pub balances: Vec<u128>,
+}
+
+/// One row of the `blocks` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockRow {
+    /// Block number.
+    pub block: u64,
+    /// Seconds since genesis.
+    pub timestamp: f64,
+    /// Base fee of the block, wei.
+    pub base_fee_wei: u128,
+    /// Gas used in the block.
+    pub gas_used: u64,
+    /// External price of every token, numeraire per whole token.
+    pub prices: Vec<f64>,
+    /// Pools by id.
+    pub pools: Vec<PoolRow>,
+}
+
+/// One row of the `vaults` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VaultRow {
+    /// Block number.
+    pub block: u64,
+    /// Vault.
+    pub vault: meshsim_scenario::VaultId,
+    /// NAV at external prices, numeraire.
+    pub nav: f64,
+    /// NAV per share (1.0 at genesis).
+    pub share_price: f64,
+    /// Shares outstanding, 18 decimals.
+    pub shares: u128,
+    /// The vault's tokens (its universe), by id.
+    pub tokens: Vec<TokenId>,
+    /// Weights at external prices, per universe token.
+    pub weights: Vec<f64>,
+    /// Targets, per universe token.
+    pub targets: Vec<f64>,
+    /// L2 distance of the weights (at external prices) from the targets.
+    pub tracking_error: f64,
+    /// The trigger's band this block.
+    pub band: f64,
+    /// It sent rebalancing transactions this block.
+    pub rebalancing: bool,
+    /// Buy-and-hold benchmark NAV.
+    pub hold_nav: f64,
+    /// Costless continuously rebalanced benchmark NAV.
+    pub continuous_nav: f64,
+}
+
+/// Record phase: one block row.
+fn record_block(
+    chains: Res<Chains>,
+    prices: Res<ExternalPrices>,
+    pools: Res<Pools>,
+    ledger: Res<Ledger>,
+    mut records: ResMut<Records>,
+) {
+    let chain = chains.active();
+    let pools = pools
+        .0
+        .iter()
+        .map(|e| PoolRow {
+            price: e.whole_price(),
+            balances: e.tokens.iter().map(|t| ledger.balance(e.account, *t)).collect(),
+        })
+        .collect();
+    records.blocks.push(BlockRow {
+        block: chain.clock.number,
+        timestamp: chain.clock.timestamp,
+        base_fee_wei: chain.gas.base_fee_wei,
+        gas_used: chain.gas.gas_used,
+        prices: prices.per_token.clone(),
+        pools,
+    });
+}
+
+/// Record phase: a trade row per included transaction, from its receipt.
+fn record_trades(
+    receipts: Res<Receipts>,
+    prices: Res<ExternalPrices>,
+    config: Res<SimConfig>,
+    mut records: ResMut<Records>,
+) {
+    for r in &receipts.items {
+        let (Some(position), Some(swap), Some(effect)) = (r.position, r.tx.swap(), r.swap()) else { continue };
+        let values = TradeValues::of(r, &prices, &config);
+        let row = TradeRow {
+            block: r.block,
+            index: position,
+            tx_id: r.tx.id,
+            sender: r.tx.sender,
+            kind: r.tx.kind,
+            pools: swap.legs.iter().map(|l| l.pool).collect(),
+            token_in: swap.token_in(),
+            token_out: swap.token_out(),
+            amount_in: effect.amount_in,
+            amount_out: effect.amount_out,
+            gas_used: r.gas_used,
+            gas_fee_wei: r.fee_wei,
+            reverted: matches!(r.outcome, Outcome::Reverted(_)),
+            revert_reason: match &r.outcome {
+                Outcome::Reverted(reason) => reason.to_string(),
+                Outcome::Included | Outcome::Dropped(_) => String::new(),
+            },
+            profit: values.profit,
+            cause: r.tx.cause.clone(),
+            note: records.note_text(&r.tx.note),
+            value_in: values.value_in,
+        };
+        records.trades.push(row);
+    }
+}

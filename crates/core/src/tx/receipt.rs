@@ -1,0 +1,214 @@
+//! Receipts: what happened to each transaction, typed. The executor (and the mempool, for
+//! transactions that expire waiting) emits them; metrics, cascades, tables and each sender's
+//! inbox read them in later phases. Nothing upstream of execution reads them to decide.
+
+use std::fmt;
+
+use bevy_ecs::prelude::*;
+use meshsim_math::{MathError, SwapQuote};
+use smallvec::SmallVec;
+
+use super::Tx;
+use crate::ledger::LedgerError;
+
+/// Quotes of a path's hops (inline for up to three).
+pub type Quotes = SmallVec<[SwapQuote; 3]>;
+
+/// Why an included transaction reverted (it still paid its gas).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertReason {
+    /// The venue's contract reverted.
+    Venue(MathError),
+    /// The action names a venue this world does not have.
+    UnknownVenue,
+    /// A concentrated pool ran out of liquidity before taking the whole input.
+    InsufficientLiquidity,
+    /// The output fell short of the sender's minimum.
+    BelowMinimum {
+        /// What it would have received.
+        out: u128,
+        /// Its minimum.
+        min: u128,
+    },
+    /// The payer does not hold the input.
+    InsufficientBalance,
+    /// It needed more gas than its limit.
+    OutOfGas,
+    /// A custody transfer failed (a bug: balances are checked first).
+    Ledger(LedgerError),
+    /// The CEX leg of a hedged swap failed.
+    CexHedge(LedgerError),
+}
+
+impl fmt::Display for RevertReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RevertReason::Venue(e) => write!(f, "{e}"),
+            RevertReason::UnknownVenue => f.write_str("unknown pool"),
+            RevertReason::InsufficientLiquidity => f.write_str("insufficient liquidity"),
+            RevertReason::BelowMinimum { out, min } => write!(f, "output {out} below minimum {min}"),
+            RevertReason::InsufficientBalance => f.write_str("insufficient balance"),
+            RevertReason::OutOfGas => f.write_str("out of gas"),
+            RevertReason::Ledger(e) => write!(f, "ledger: {e}"),
+            RevertReason::CexHedge(e) => write!(f, "cex hedge: {e}"),
+        }
+    }
+}
+
+/// Why a transaction was not included (it paid nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Its deadline passed before execution.
+    Expired,
+    /// Its deadline passed while it waited in the mempool.
+    ExpiredInMempool,
+    /// Its max fee is below the base fee.
+    MaxFeeBelowBaseFee,
+    /// It does not fit the block's gas limit.
+    BlockGasLimit,
+    /// The batch has no gas room left for it.
+    BlockFull,
+    /// Its gas payer cannot pay.
+    CannotPayGas,
+    /// Its payer does not hold the input (batch admission).
+    InsufficientBalance,
+    /// The batch's residual cannot trade.
+    BatchCannotClear,
+    /// The batch price would break its limit.
+    LimitNotMet,
+}
+
+impl DropReason {
+    /// Its text in tables and summaries.
+    pub fn text(self) -> &'static str {
+        match self {
+            DropReason::Expired => "expired",
+            DropReason::ExpiredInMempool => "expired in the mempool",
+            DropReason::MaxFeeBelowBaseFee => "max fee below base fee",
+            DropReason::BlockGasLimit => "block gas limit",
+            DropReason::BlockFull => "block full",
+            DropReason::CannotPayGas => "cannot pay gas",
+            DropReason::InsufficientBalance => "insufficient balance",
+            DropReason::BatchCannotClear => "batch cannot clear",
+            DropReason::LimitNotMet => "limit not met at the batch price",
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// What went wrong with a sender's attempt (a vault's last failure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Included and reverted.
+    Reverted(RevertReason),
+    /// Not included.
+    Dropped(DropReason),
+    /// No route between the tokens it meant to trade.
+    NoRoute,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Reverted(r) => write!(f, "{r}"),
+            Failure::Dropped(d) => write!(f, "{d}"),
+            Failure::NoRoute => f.write_str("no route"),
+        }
+    }
+}
+
+/// What happened to a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Included and executed.
+    Included,
+    /// Included, reverted, gas paid.
+    Reverted(RevertReason),
+    /// Not included.
+    Dropped(DropReason),
+}
+
+impl Outcome {
+    /// The failure, if it failed.
+    pub fn failure(&self) -> Option<Failure> {
+        match self {
+            Outcome::Included => None,
+            Outcome::Reverted(r) => Some(Failure::Reverted(r.clone())),
+            Outcome::Dropped(d) => Some(Failure::Dropped(*d)),
+        }
+    }
+}
+
+/// A swap's result: exact amounts and each hop's quote (fees, ticks crossed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwapEffect {
+    /// Input taken (a batch order may differ from its request; a revert reports the request).
+    pub amount_in: u128,
+    /// Output of the last hop (0 if reverted).
+    pub amount_out: u128,
+    /// The hops as executed (empty if reverted). A batch order's hops carry its pro-rata share of
+    /// the residual's fees.
+    pub hops: Quotes,
+}
+
+/// What an action did, by venue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(clippy::large_enum_variant, reason = "receipts live in a reused buffer: boxing would allocate per transaction")]
+pub enum Effect {
+    /// Nothing (dropped).
+    None,
+    /// A swap.
+    Swap(SwapEffect),
+}
+
+/// One transaction's receipt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    /// Block it was decided in.
+    pub block: u64,
+    /// Position among the block's included transactions (None: not included).
+    pub position: Option<u32>,
+    /// The transaction.
+    pub tx: Tx,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Gas units used.
+    pub gas_used: u64,
+    /// Gas fee paid, wei (base fee burned plus tip).
+    pub fee_wei: u128,
+    /// What it did.
+    pub effect: Effect,
+    /// A sandwich victim: the output it would have received without the front-run less what it
+    /// received, in its output token.
+    pub sandwich_shortfall: Option<u128>,
+    /// Paid to the builder for the bundle this transaction opens, wei of the native token.
+    pub builder_bid_wei: u128,
+}
+
+impl Receipt {
+    /// Included and not reverted.
+    pub fn succeeded(&self) -> bool {
+        self.outcome == Outcome::Included
+    }
+
+    /// The swap's result, if it was a swap that was included.
+    pub fn swap(&self) -> Option<&SwapEffect> {
+        match &self.effect {
+            Effect::Swap(s) => Some(s),
+            Effect::None => None,
+        }
+    }
+}
+
+/// This block's receipts, in the order things happened: the mempool's expiries, then the block's
+/// transactions in execution order. Cleared at the start of each block (its buffer is kept).
+#[derive(Resource, Debug, Default)]
+pub struct Receipts {
+    /// The receipts.
+    pub items: Vec<Receipt>,
+}
