@@ -6,7 +6,7 @@ use meshsim_scenario::{GasCosts, Scenario, TokenId};
 use crate::ledger::AccountLayout;
 
 /// Constants every system may read.
-#[derive(Resource, Debug, Clone)]
+#[derive(Component, Debug, Clone)]
 pub struct SimConfig {
     /// Gas units per action.
     pub gas: GasCosts,
@@ -27,6 +27,9 @@ pub struct SimConfig {
     pub ordering: meshsim_scenario::Ordering,
     /// How the run records and checks.
     pub options: crate::SimOptions,
+    /// The world's scheduled stress events (volatility and gas spikes, oracle freezes, liquidity
+    /// withdrawals).
+    pub events: meshsim_scenario::Events,
 }
 
 impl SimConfig {
@@ -47,6 +50,7 @@ impl SimConfig {
             },
             ordering: s.chain.ordering,
             options,
+            events: s.events.clone(),
         }
     }
 

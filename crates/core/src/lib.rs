@@ -48,7 +48,7 @@ pub mod tx;
 pub mod vaults;
 
 pub use bevy_ecs;
-use bevy_ecs::prelude::Resource;
+use bevy_ecs::prelude::Component;
 pub use config::SimConfig;
 pub use meshsim_math as math;
 pub use meshsim_scenario as scenario;
@@ -72,11 +72,6 @@ impl Default for SimOptions {
         SimOptions { record: false, check_conservation: cfg!(debug_assertions), vault_every: 1 }
     }
 }
-
-/// The world's scheduled stress events (volatility and gas spikes, oracle freezes, liquidity
-/// withdrawals), one resource read by the systems they affect.
-#[derive(Resource, Debug, Clone, Default)]
-pub struct StressEvents(pub meshsim_scenario::Events);
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +114,7 @@ pub enum SimError {
 }
 
 /// The first failure of a run, if any; systems record it, the facade returns it.
-#[derive(Resource, Debug, Default)]
+#[derive(Component, Debug, Default)]
 pub struct SimStatus {
     /// The failure.
     pub failure: Option<SimError>,

@@ -10,7 +10,7 @@ use crate::arbitrage::ArbitragePlugin;
 use crate::block::BlockPlugin;
 use crate::cascade::{Cascade, CascadeSummary, CascadeTracker, CascadesPlugin};
 use crate::chain::{ChainPlugin, Chains};
-use crate::engine::{App, Plugin};
+use crate::engine::{App, Plugin, StateView};
 use crate::ledger::{Ledger, LedgerPlugin};
 use crate::market::{ExternalMarket, MarketPlugin};
 use crate::metrics::{Metrics, MetricsPlugin};
@@ -20,7 +20,7 @@ use crate::record::{BlockRow, Records, RecordsPlugin, TradeRow, VaultRow};
 use crate::searchers::SearchersPlugin;
 use crate::snapshot::Snapshot;
 use crate::vaults::{VaultConfig, VaultIndex, VaultsPlugin};
-use crate::{SimConfig, SimError, SimOptions, SimStatus, StressEvents};
+use crate::{SimConfig, SimError, SimOptions, SimStatus};
 
 /// Every domain, in order. The order is the order of genesis, of the state digest, and of
 /// systems within each phase. A new domain is a new module and one line here.
@@ -52,6 +52,8 @@ impl std::fmt::Display for StateDigest {
 /// One simulation run.
 pub struct Simulation {
     world: World,
+    /// The entity holding the shared state.
+    state: Entity,
     schedule: Schedule,
     scenario: Scenario,
     plugins: Vec<&'static dyn Plugin>,
@@ -66,16 +68,19 @@ impl Simulation {
     /// Builds a run: genesis and systems of every plugin the world has.
     pub fn with_options(scenario: &Scenario, options: SimOptions) -> Result<Self, SimError> {
         let mut app = App::new(scenario, options);
-        app.world.insert_resource(SimConfig::new(scenario, options));
-        app.world.insert_resource(StressEvents(scenario.events.clone()));
-        app.world.insert_resource(SimStatus::default());
+        app.insert_state(SimConfig::new(scenario, options));
+        app.insert_state(SimStatus::default());
         let plugins: Vec<&'static dyn Plugin> =
             PLUGINS.iter().copied().filter(|p| p.present(scenario, &options)).collect();
         for p in &plugins {
             p.build(&mut app)?;
         }
-        let (world, schedule) = app.finish()?;
-        Ok(Simulation { world, schedule, scenario: scenario.clone(), plugins })
+        let (world, state, schedule) = app.finish()?;
+        Ok(Simulation { world, state, schedule, scenario: scenario.clone(), plugins })
+    }
+
+    fn view(&self) -> StateView<'_> {
+        StateView { world: &self.world, state: self.state }
     }
 
     /// The plugins this world runs, in order.
@@ -91,7 +96,7 @@ impl Simulation {
     /// Runs one block.
     pub fn step_block(&mut self) -> Result<(), SimError> {
         self.schedule.run(&mut self.world);
-        match self.world.resource_mut::<SimStatus>().failure.take() {
+        match self.world.get_mut::<SimStatus>(self.state).and_then(|mut s| s.failure.take()) {
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -114,7 +119,9 @@ impl Simulation {
             Command::Shock { token, change, blocks } => {
                 let id = self.scenario.tokens.iter().position(|t| t.symbol == *token).map(|k| TokenId(k as u16));
                 let applied = id.is_some_and(|id| {
-                    self.world.resource_mut::<ExternalMarket>().add_shock(id, *change, block + 1, *blocks)
+                    self.world
+                        .get_mut::<ExternalMarket>(self.state)
+                        .is_some_and(|mut m| m.add_shock(id, *change, block + 1, *blocks))
                 });
                 if !applied {
                     return Err(SimError::Command { block, reason: format!("token {token:?} has no price process") });
@@ -126,7 +133,7 @@ impl Simulation {
                     .vaults
                     .iter()
                     .position(|v| v.name == *vault)
-                    .and_then(|k| self.world.get_resource::<VaultIndex>().and_then(|i| i.0.get(k).copied()));
+                    .and_then(|k| self.view().get::<VaultIndex>().and_then(|i| i.0.get(k).copied()));
                 let Some(mut cfg) = entity.and_then(|e| self.world.get_mut::<VaultConfig>(e)) else {
                     return Err(SimError::Command { block, reason: format!("unknown vault {vault:?}") });
                 };
@@ -150,7 +157,7 @@ impl Simulation {
 
     /// Current block number of the (first) chain (0 before the first block).
     pub fn block(&self) -> u64 {
-        self.world.resource::<Chains>().active().clock.number
+        self.view().state::<Chains>().active().clock.number
     }
 
     /// The scenario this run was built from.
@@ -160,12 +167,12 @@ impl Simulation {
 
     /// Running totals.
     pub fn metrics(&self) -> &Metrics {
-        self.world.resource::<Metrics>()
+        self.view().state::<Metrics>()
     }
 
     /// Rows recorded since the last call (empty unless `SimOptions::record`).
     pub fn drain_records(&mut self) -> (Vec<BlockRow>, Vec<TradeRow>) {
-        match self.world.get_resource_mut::<Records>() {
+        match self.world.get_mut::<Records>(self.state) {
             Some(mut r) => (std::mem::take(&mut r.blocks), std::mem::take(&mut r.trades)),
             None => (Vec::new(), Vec::new()),
         }
@@ -173,14 +180,14 @@ impl Simulation {
 
     /// Vault rows recorded since the last call.
     pub fn drain_vault_records(&mut self) -> Vec<VaultRow> {
-        self.world.get_resource_mut::<Records>().map(|mut r| std::mem::take(&mut r.vaults)).unwrap_or_default()
+        self.world.get_mut::<Records>(self.state).map(|mut r| std::mem::take(&mut r.vaults)).unwrap_or_default()
     }
 
     /// Plain data of the current state, for display.
     pub fn snapshot(&self) -> Snapshot {
         let mut snap = Snapshot::default();
         for p in &self.plugins {
-            p.snapshot(&self.world, &mut snap);
+            p.snapshot(self.view(), &mut snap);
         }
         // agents come from several domains
         snap.agents.sort_by_key(|a| a.id);
@@ -193,15 +200,15 @@ impl Simulation {
     pub fn digest(&self) -> StateDigest {
         let mut h = Sha256::new();
         for p in &self.plugins {
-            p.digest(&self.world, &mut h);
+            p.digest(self.view(), &mut h);
         }
         StateDigest(h.finalize().into())
     }
 
     /// Balances of a vault's depositors (all tokens, by id): what they hold outside the vault.
     pub fn depositor_balances(&self, vault: meshsim_scenario::VaultId) -> Vec<u128> {
-        let layout = self.world.resource::<SimConfig>().layout;
-        self.world.resource::<Ledger>().account(layout.depositors(vault)).to_vec()
+        let layout = self.view().state::<SimConfig>().layout;
+        self.view().state::<Ledger>().account(layout.depositors(vault)).to_vec()
     }
 
     /// Cascades so far (root events that set off at least one other transaction), by root block,
@@ -209,12 +216,12 @@ impl Simulation {
     /// that do not record rows keep only the scalars of finished cascades: see
     /// [`Simulation::cascade_summary`].
     pub fn cascades(&self) -> Vec<(Cascade, Option<u64>)> {
-        self.world.resource::<CascadeTracker>().cascades()
+        self.view().state::<CascadeTracker>().cascades()
     }
 
     /// Count, deepest and largest amplification of the cascades so far.
     pub fn cascade_summary(&self) -> CascadeSummary {
-        self.world.resource::<CascadeTracker>().summary()
+        self.view().state::<CascadeTracker>().summary()
     }
 
     /// Agent id by name.

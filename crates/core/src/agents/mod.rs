@@ -12,7 +12,7 @@ pub use view::{MarketView, ViewParams};
 
 use crate::SimError;
 use crate::chain::ChainId;
-use crate::engine::App;
+use crate::engine::{App, StateView};
 use crate::ledger::{AccountId, Ledger};
 use crate::snapshot::{AgentSnapshot, Snapshot};
 use crate::tx::Tx;
@@ -47,8 +47,8 @@ pub fn spawn_agent<'w>(
     spec: &AgentSpec,
     label: &'static str,
 ) -> Result<EntityWorldMut<'w>, SimError> {
-    let account = app.world.resource::<crate::SimConfig>().layout.agent(spec.id);
-    let mut ledger = app.world.resource_mut::<Ledger>();
+    let account = app.state::<crate::SimConfig>().layout.agent(spec.id);
+    let mut ledger = app.state_mut::<Ledger>();
     for (t, b) in &spec.capital {
         ledger.mint_genesis(account, *t, *b).map_err(SimError::Genesis)?;
     }
@@ -57,11 +57,11 @@ pub fn spawn_agent<'w>(
 }
 
 /// Adds every agent with a `Marker` component to the snapshot (the facade sorts them by id).
-pub fn snapshot_agents<Marker: Component>(world: &World, snap: &mut Snapshot) {
-    let ledger = world.resource::<Ledger>();
-    let metrics = world.resource::<crate::metrics::Metrics>();
-    let Some(mut q) = world.try_query_filtered::<&AgentMeta, With<Marker>>() else { return };
-    for m in q.iter(world) {
+pub fn snapshot_agents<Marker: Component>(world: StateView<'_>, snap: &mut Snapshot) {
+    let ledger = world.state::<Ledger>();
+    let metrics = world.state::<crate::metrics::Metrics>();
+    let Some(mut q) = world.world.try_query_filtered::<&AgentMeta, With<Marker>>() else { return };
+    for m in q.iter(world.world) {
         snap.agents.push(AgentSnapshot {
             id: m.id,
             name: m.name.clone(),

@@ -1,6 +1,6 @@
 //! The read-only market view every policy decides on.
 
-use bevy_ecs::prelude::*;
+use crate::engine::State;
 use bevy_ecs::system::SystemParam;
 use meshsim_scenario::{GasCosts, TokenId};
 
@@ -8,7 +8,7 @@ use crate::SimConfig;
 use crate::chain::Chains;
 use crate::ledger::{AccountId, Ledger};
 use crate::market::ExternalPrices;
-use crate::pools::{DirtyPools, PoolBook, PoolEntry, Pools, Provenance, venue::hop_gas};
+use crate::pools::{PoolBook, PoolEntry, Pools, Provenance, venue::hop_gas};
 
 /// What an agent may look at when deciding: external prices, pools, gas, its balances.
 pub struct MarketView<'a, B: PoolBook + ?Sized> {
@@ -56,33 +56,46 @@ impl<B: PoolBook + ?Sized> MarketView<'_, B> {
     }
 }
 
-/// The ECS resources a [`MarketView`] is built from.
+/// The state a [`MarketView`] is built from, in one query of the state entity.
 #[derive(SystemParam)]
-pub struct ViewParams<'w> {
-    pools: Res<'w, Pools>,
-    prices: Res<'w, ExternalPrices>,
-    chains: Res<'w, Chains>,
-    config: Res<'w, SimConfig>,
-    dirty: Res<'w, DirtyPools>,
-    ledger: Res<'w, Ledger>,
-    provenance: Res<'w, Provenance>,
+pub struct ViewParams<'w, 's> {
+    state:
+        State<'w, 's, (&'static Pools, &'static ExternalPrices, &'static Chains, &'static SimConfig, &'static Ledger)>,
 }
 
-impl ViewParams<'_> {
+impl ViewParams<'_, '_> {
+    fn parts(&self) -> (&Pools, &ExternalPrices, &Chains, &SimConfig, &Ledger) {
+        match &self.state {
+            Some(s) => **s,
+            None => panic!("the state entity lacks what a market view needs"),
+        }
+    }
+
+    /// Run constants.
+    pub fn config(&self) -> &SimConfig {
+        self.parts().3
+    }
+
+    /// Every chain's clock and gas market.
+    pub fn chains(&self) -> &Chains {
+        self.parts().2
+    }
+
     /// Calls `f` with the view of this block.
     pub fn with_view<R>(&self, f: impl FnOnce(&MarketView<'_, Pools>) -> R) -> R {
-        let chain = self.chains.active();
+        let (pools, prices, chains, config, ledger) = self.parts();
+        let chain = chains.active();
         let view = MarketView {
             block: chain.clock.number,
             timestamp: chain.clock.timestamp,
-            prices: &self.prices,
-            pools: &*self.pools,
+            prices,
+            pools,
             base_fee_wei: chain.gas.base_fee_wei,
-            gas: &self.config.gas,
-            native: self.config.native,
-            dirty: &self.dirty.previous,
-            ledger: &self.ledger,
-            provenance: &self.provenance,
+            gas: &config.gas,
+            native: config.native,
+            dirty: &pools.dirty.previous,
+            ledger,
+            provenance: &pools.provenance,
         };
         f(&view)
     }

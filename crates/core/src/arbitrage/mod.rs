@@ -41,12 +41,8 @@ impl Plugin for ArbitragePlugin {
                     cex = true;
                 }
                 AgentKind::CycleArbitrageur { max_cycle_len, min_profit } => {
-                    let cfg = CycleArb::new(
-                        &app.world.resource::<Pools>().0,
-                        *max_cycle_len,
-                        *min_profit,
-                        a.priority_fee_wei,
-                    );
+                    let cfg =
+                        CycleArb::new(&app.state::<Pools>().entries, *max_cycle_len, *min_profit, a.priority_fee_wei);
                     spawn_agent(app, a, "cycle_arbitrageur")?.insert(cfg);
                     cyc = true;
                 }
@@ -62,7 +58,7 @@ impl Plugin for ArbitragePlugin {
         Ok(())
     }
 
-    fn snapshot(&self, world: &bevy_ecs::world::World, snap: &mut Snapshot) {
+    fn snapshot(&self, world: crate::engine::StateView<'_>, snap: &mut Snapshot) {
         snapshot_agents::<CexDexArb>(world, snap);
         snapshot_agents::<CycleArb>(world, snap);
     }

@@ -44,7 +44,7 @@ impl Clearing {
 /// sizes). `None` if the residual cannot trade.
 fn clear_pair(ex: &Executor<'_>, live: &[(Tx, Swap)], lo: u16) -> Option<Clearing> {
     let costs = ex.ctx.config.gas;
-    let pools = &*ex.amm.pools;
+    let pools = &*ex.pools;
     let sells_lo = |s: &Swap| s.token_in().0 == lo;
     let sum_a: u128 = live.iter().filter(|(_, s)| sells_lo(s)).map(|(_, s)| s.amount_in).sum();
     let sum_b: u128 = live.iter().filter(|(_, s)| !sells_lo(s)).map(|(_, s)| s.amount_in).sum();
@@ -229,7 +229,7 @@ pub(super) fn run_batch(ex: &mut Executor<'_>, txs: Vec<Tx>) {
         if c.residual.1 > 0 {
             let path = if c.residual.0 { c.path_a.clone() } else { reverse_path(&c.path_a) };
             for (leg, hop) in path.iter().zip(&c.quotes) {
-                let settled = ex.amm.settle_hop(settlement, leg, hop, &live[0].0, &mut ex.ctx);
+                let settled = ex.pools.settle_hop(settlement, leg, hop, &live[0].0, &mut ex.ctx);
                 debug_assert!(settled.is_ok(), "the clearing quoted this hop on the same pools");
             }
         }

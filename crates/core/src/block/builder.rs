@@ -7,9 +7,8 @@ use bevy_ecs::prelude::*;
 use meshsim_scenario::{GasCosts, Ordering as Policy};
 
 use super::mempool::{Bundle, Mempool, PendingBundles};
-use super::{BlockPlans, Mempools};
 use crate::SimConfig;
-use crate::chain::Chains;
+use crate::chain::ChainState;
 use crate::tx::{Action, Tx, TxKind, Visibility};
 
 /// One entry of the block.
@@ -257,22 +256,21 @@ impl BlockPlan {
     }
 }
 
-/// Build phase.
-pub(super) fn build_block(
-    mut mempools: ResMut<Mempools>,
-    mut searchers: Query<&mut PendingBundles>,
-    chains: Res<Chains>,
-    config: Res<SimConfig>,
-    mut plans: ResMut<BlockPlans>,
-    mut bundles: Local<Vec<Bundle>>,
+/// Builds `chain`'s block from its mempool and the searchers' bundles (taken from `searchers`
+/// into the reused buffer `bundles`).
+pub(super) fn build(
+    searchers: Option<&mut Query<&mut PendingBundles>>,
+    chain: &ChainState,
+    config: &SimConfig,
+    mempool: &mut Mempool,
+    plan: &mut BlockPlan,
+    bundles: &mut Vec<Bundle>,
 ) {
-    for mut b in &mut searchers {
+    for mut b in searchers.into_iter().flat_map(|q| q.iter_mut()) {
         bundles.append(&mut b.0);
     }
     // (searcher, seq) is unique: each searcher numbers its own bundles
     bundles.sort_unstable_by_key(|b| (b.searcher, b.seq));
-    let chain = chains.active();
-    let mempool = mempools.of_mut(chain.id);
     for b in bundles.iter_mut() {
         for tx in b.before.iter_mut().chain(b.after.iter_mut()) {
             mempool.assign_id(tx);
@@ -284,7 +282,7 @@ pub(super) fn build_block(
         base_fee: chain.gas.base_fee_wei,
         costs: &config.gas,
     };
-    plans.of_mut(chain.id).build(mempool, &mut bundles, params);
+    plan.build(mempool, bundles, params);
     bundles.clear();
 }
 

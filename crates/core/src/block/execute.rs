@@ -4,26 +4,23 @@
 //! (simulated first). The action itself is quoted and applied by the venue that owns it. Every
 //! transaction leaves a [`Receipt`].
 
-use bevy_ecs::prelude::*;
 use meshsim_scenario::AgentId;
 
-use super::BlockPlans;
 use super::batch::run_batch;
-use super::builder::Item;
+use super::builder::{BlockPlan, Item};
 use super::mempool::Bundle;
 use crate::SimConfig;
-use crate::chain::{Chains, GasMarket};
+use crate::chain::{ChainState, GasMarket};
 use crate::engine::venue::{ExecCtx, Venue};
 use crate::ledger::{AccountId, Ledger, Special};
 use crate::market::ExternalPrices;
-use crate::pools::venue::Amm;
-use crate::pools::{DirtyPools, Pools, Provenance};
-use crate::tx::{Action, DropReason, Effect, Outcome, Receipt, Receipts, RevertReason, Sender, Tx};
+use crate::pools::Pools;
+use crate::tx::{Action, DropReason, Effect, Outcome, Receipt, RevertReason, Sender, Tx};
 
 /// Everything executing the block needs, borrowed from the world.
 pub(super) struct Executor<'a> {
     /// The AMM venue.
-    pub amm: Amm<'a>,
+    pub pools: &'a mut Pools,
     /// The execution context venues see.
     pub ctx: ExecCtx<'a>,
     /// The block's gas market.
@@ -81,7 +78,7 @@ impl Executor<'_> {
         let payers = self.payers(tx.sender);
         // the venue that owns the action executes it
         let (outcome, gas_used, fee, effect) = match &tx.action {
-            Action::Swap(swap) => execute_on(&mut self.amm, &tx, swap, &mut self.ctx, self.gas, payers),
+            Action::Swap(swap) => execute_on(&mut *self.pools, &tx, swap, &mut self.ctx, self.gas, payers),
         };
         let receipt = self.receipt(tx, outcome, gas_used, fee, effect);
         self.file(receipt);
@@ -93,7 +90,7 @@ impl Executor<'_> {
         self.simulated.clear();
         let block = self.ctx.block;
         let swaps = order.iter().map(|t| if block > t.deadline_block { None } else { t.swap() });
-        self.amm.pools.simulate(swaps, &self.ctx.config.gas, &mut self.simulated);
+        self.pools.simulate(swaps, &self.ctx.config.gas, &mut self.simulated);
     }
 }
 
@@ -183,7 +180,7 @@ fn run_bundle(ex: &mut Executor<'_>, bundle: Bundle, victim: Option<Tx>, deferre
         .as_ref()
         .filter(|_| !bundle.before.is_empty())
         .and_then(|v| v.swap())
-        .and_then(|s| ex.amm.pools.quote_path(&[], &s.legs, s.amount_in, &costs).ok())
+        .and_then(|s| ex.pools.quote_path(&[], &s.legs, s.amount_in, &costs).ok())
         .map(|q| q.amount_out());
     let mut first_own = None;
     let Bundle { searcher, before, after, bid_wei, .. } = bundle;
@@ -217,44 +214,46 @@ fn pay_bid(ex: &mut Executor<'_>, searcher: AgentId, bid_wei: u128, first_own: O
     }
 }
 
-/// Execute phase.
-#[expect(clippy::too_many_arguments, reason = "one system owns execution; its parameters are its data access")]
-pub(super) fn execute_block(
-    mut plans: ResMut<BlockPlans>,
-    mut pools: ResMut<Pools>,
-    mut ledger: ResMut<Ledger>,
-    mut chains: ResMut<Chains>,
-    prices: Res<ExternalPrices>,
-    config: Res<SimConfig>,
-    mut dirty: ResMut<DirtyPools>,
-    mut provenance: ResMut<Provenance>,
-    mut receipts: ResMut<Receipts>,
-    mut deferred: Local<Vec<Tx>>,
-    mut simulated: Local<Vec<bool>>,
+/// Reused buffers of the executor.
+#[derive(Debug, Default)]
+pub(super) struct ExecScratch {
+    deferred: Vec<Tx>,
+    simulated: Vec<bool>,
+}
+
+/// Executes `plan` on `chain`: every item in order, then the victims of failed bundles; a
+/// receipt for every transaction.
+#[expect(clippy::too_many_arguments, reason = "execution touches every venue and the chain")]
+pub(super) fn execute(
+    plan: &mut BlockPlan,
+    pools: &mut Pools,
+    ledger: &mut Ledger,
+    chain: &mut ChainState,
+    prices: &ExternalPrices,
+    config: &SimConfig,
+    receipts: &mut Vec<Receipt>,
+    scratch: &mut ExecScratch,
 ) {
-    let chain_id = chains.active;
-    let chain = chains.active_mut();
     let block = chain.clock.number;
-    let plan = plans.of_mut(chain_id);
     let mut ex = Executor {
-        amm: Amm { pools: &mut pools, dirty: &mut dirty, provenance: &mut provenance },
-        ctx: ExecCtx { ledger: &mut ledger, prices: &prices, config: &config, block },
+        pools,
+        ctx: ExecCtx { ledger, prices, config, block },
         gas: &mut chain.gas,
-        receipts: &mut receipts.items,
+        receipts,
         position: 0,
-        simulated: std::mem::take(&mut *simulated),
+        simulated: std::mem::take(&mut scratch.simulated),
     };
     for item in plan.items.drain(..) {
         match item {
             Item::Single(tx) => {
                 ex.run(tx);
             }
-            Item::Bundle { bundle, victim } => run_bundle(&mut ex, bundle, victim, &mut deferred),
+            Item::Bundle { bundle, victim } => run_bundle(&mut ex, bundle, victim, &mut scratch.deferred),
             Item::Batch(txs) => run_batch(&mut ex, txs),
         }
     }
-    for tx in deferred.drain(..) {
+    for tx in scratch.deferred.drain(..) {
         ex.run(tx);
     }
-    *simulated = std::mem::take(&mut ex.simulated);
+    scratch.simulated = std::mem::take(&mut ex.simulated);
 }

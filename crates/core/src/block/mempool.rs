@@ -4,10 +4,8 @@
 use bevy_ecs::prelude::*;
 use meshsim_scenario::AgentId;
 
-use super::Mempools;
 use crate::agents::{Latency, PendingTxs};
-use crate::chain::Chains;
-use crate::tx::{DropReason, Effect, Outcome, Receipt, Receipts, Sender, Tx, TxId, Visibility};
+use crate::tx::{DropReason, Effect, Outcome, Receipt, Sender, Tx, TxId, Visibility};
 
 /// Pending transactions of one chain, in id order.
 #[derive(Debug, Clone, Default)]
@@ -74,16 +72,16 @@ impl Bundle {
 #[derive(Component, Debug, Clone, Default)]
 pub struct PendingBundles(pub Vec<Bundle>);
 
-/// Submit phase: every sender's new transactions enter the mempool in a fixed order (sender,
-/// then sequence), get ids and arrival times; expired ones leave with a receipt.
-pub(super) fn submit_to_mempool(
-    mut senders: Query<(&mut PendingTxs, Option<&Latency>)>,
-    chains: Res<Chains>,
-    mut mempools: ResMut<Mempools>,
-    mut receipts: ResMut<Receipts>,
-    mut fresh: Local<Vec<Tx>>,
+/// Every sender's new transactions enter the mempool in a fixed order (sender, then sequence),
+/// get ids and arrival times; expired ones leave with a receipt. `fresh` is a reused buffer.
+pub(super) fn submit(
+    senders: &mut Query<(&mut PendingTxs, Option<&Latency>)>,
+    now: u64,
+    pool: &mut Mempool,
+    receipts: &mut Vec<Receipt>,
+    fresh: &mut Vec<Tx>,
 ) {
-    for (mut pending, latency) in &mut senders {
+    for (mut pending, latency) in senders.iter_mut() {
         let latency = latency.map_or(0.0, |l| l.0);
         for mut tx in pending.0.drain(..) {
             tx.arrival = latency;
@@ -92,8 +90,6 @@ pub(super) fn submit_to_mempool(
     }
     // (sender, seq) is unique: each sender numbers its own transactions
     fresh.sort_unstable_by_key(|t| (t.sender, t.seq));
-    let now = chains.active().clock.number;
-    let pool = mempools.of_mut(chains.active);
     for mut tx in fresh.drain(..) {
         pool.next_id += 1;
         tx.id = TxId(pool.next_id);
@@ -101,7 +97,7 @@ pub(super) fn submit_to_mempool(
     }
     // a sender learns that its transaction expired unincluded (a vault counts a failed attempt)
     for tx in pool.pending.extract_if(.., |t| t.deadline_block < now) {
-        receipts.items.push(Receipt {
+        receipts.push(Receipt {
             block: now,
             position: None,
             tx,

@@ -2,6 +2,10 @@
 //! (the chain's ordering policy turns the mempool and searchers' bundles into a plan), and the
 //! executor (runs the plan, dispatching each action to the venue that owns it, and files a
 //! receipt for every transaction).
+//!
+//! With searchers in the world these are three systems (Submit, Build, Execute) with the Search
+//! phase between them. Without searchers nothing runs between them, so one system does all three
+//! in the Execute phase: the same functions in the same order, one system's overhead.
 
 pub mod batch;
 pub mod builder;
@@ -13,11 +17,16 @@ use bevy_ecs::prelude::*;
 pub use builder::{BlockPlan, Item};
 pub use mempool::{Bundle, Mempool, PendingBundles};
 
-use crate::SimError;
-use crate::chain::ChainId;
-use crate::engine::{App, Phase, Plugin};
+use crate::agents::{Latency, PendingTxs};
+use crate::chain::{ChainId, Chains};
+use crate::engine::{App, Phase, Plugin, State, StateView, shared};
+use crate::ledger::Ledger;
+use crate::market::ExternalPrices;
+use crate::pools::Pools;
 use crate::snapshot::Snapshot;
-use crate::tx::Receipts;
+use crate::tx::{Receipts, Tx};
+use crate::{SimConfig, SimError};
+use execute::ExecScratch;
 
 /// Mempool, builder, executor, receipts.
 pub struct BlockPlugin;
@@ -28,50 +37,121 @@ impl Plugin for BlockPlugin {
     }
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
-        app.world.insert_resource(Mempools(vec![Mempool::default()]));
-        app.world.insert_resource(BlockPlans(vec![BlockPlan::default()]));
-        app.world.insert_resource(Receipts::default());
-        app.add_systems(Phase::Begin, clear_receipts);
-        app.add_systems(Phase::Submit, mempool::submit_to_mempool);
-        app.add_systems(Phase::Build, builder::build_block);
-        app.add_systems(Phase::Execute, execute::execute_block);
+        app.insert_state(Blocks(vec![ChainBlock::default()]));
+        app.insert_state(Receipts::default());
+        let searchers =
+            app.scenario.agents.iter().any(|a| matches!(a.kind, meshsim_scenario::AgentKind::Searcher { .. }));
+        if searchers {
+            app.add_systems(Phase::Submit, submit_phase);
+            app.add_systems(Phase::Build, build_phase);
+            app.add_systems(Phase::Execute, execute_phase);
+        } else {
+            app.add_systems(Phase::Execute, produce_block);
+        }
         Ok(())
     }
 
-    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
-        let chains = world.resource::<crate::chain::Chains>();
-        snap.pending.clone_from(&world.resource::<Mempools>().of(chains.active).pending);
+    fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
+        let chains = world.state::<Chains>();
+        snap.pending.clone_from(&world.state::<Blocks>().of(chains.active).mempool.pending);
     }
 }
 
-/// Each chain's mempool, by chain id.
-#[derive(Resource, Debug, Default)]
-pub struct Mempools(pub Vec<Mempool>);
+/// One chain's mempool and block plan.
+#[derive(Debug, Default)]
+pub struct ChainBlock {
+    /// Transactions waiting.
+    pub mempool: Mempool,
+    /// The block being built.
+    pub plan: BlockPlan,
+}
 
-impl Mempools {
-    /// A chain's mempool.
-    pub fn of(&self, chain: ChainId) -> &Mempool {
+/// Each chain's mempool and block plan, by chain id.
+#[derive(Component, Debug, Default)]
+pub struct Blocks(pub Vec<ChainBlock>);
+
+impl Blocks {
+    /// A chain's block production.
+    pub fn of(&self, chain: ChainId) -> &ChainBlock {
         &self.0[chain.index()]
     }
 
-    /// A chain's mempool, mutably.
-    pub fn of_mut(&mut self, chain: ChainId) -> &mut Mempool {
+    /// A chain's block production, mutably.
+    pub fn of_mut(&mut self, chain: ChainId) -> &mut ChainBlock {
         &mut self.0[chain.index()]
     }
 }
 
-/// Each chain's block plan, by chain id.
-#[derive(Resource, Debug, Default)]
-pub struct BlockPlans(pub Vec<BlockPlan>);
+/// The senders' outboxes.
+type Senders<'w, 's> = Query<'w, 's, (&'static mut PendingTxs, Option<&'static Latency>)>;
 
-impl BlockPlans {
-    /// A chain's plan, mutably.
-    pub fn of_mut(&mut self, chain: ChainId) -> &mut BlockPlan {
-        &mut self.0[chain.index()]
-    }
+/// Reused buffers of block production.
+#[derive(Default)]
+struct Scratch {
+    fresh: Vec<Tx>,
+    bundles: Vec<Bundle>,
+    exec: ExecScratch,
 }
 
-/// Begin phase: last block's receipts have been read; the buffer is kept.
-fn clear_receipts(mut receipts: ResMut<Receipts>) {
+/// What executing a block reads and writes of the shared state.
+type ExecState<'w, 's> = State<
+    'w,
+    's,
+    (
+        &'static mut Blocks,
+        &'static mut Receipts,
+        &'static mut Pools,
+        &'static mut Ledger,
+        &'static mut Chains,
+        &'static ExternalPrices,
+        &'static SimConfig,
+    ),
+>;
+
+/// Submit, build and execute in one system (worlds without searchers).
+fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scratch>) {
+    let (mut blocks, mut receipts, mut pools, mut ledger, mut chains, prices, config) = shared(state);
+    let scratch = &mut *scratch;
+    let chain = chains.active_mut();
+    let block = blocks.of_mut(chain.id);
+    // last block's receipts have been read
     receipts.items.clear();
+    mempool::submit(&mut senders, chain.clock.number, &mut block.mempool, &mut receipts.items, &mut scratch.fresh);
+    if block.mempool.pending.is_empty() {
+        // an empty block: nothing to build or execute
+        return;
+    }
+    builder::build(None, chain, config, &mut block.mempool, &mut block.plan, &mut scratch.bundles);
+    let (pools, ledger) = (&mut *pools, &mut *ledger);
+    execute::execute(&mut block.plan, pools, ledger, chain, prices, config, &mut receipts.items, &mut scratch.exec);
+}
+
+/// Submit phase (worlds with searchers).
+fn submit_phase(mut senders: Senders, state: State<(&mut Blocks, &mut Receipts, &Chains)>, mut fresh: Local<Vec<Tx>>) {
+    let (mut blocks, mut receipts, chains) = shared(state);
+    let chain = chains.active();
+    receipts.items.clear();
+    let mempool = &mut blocks.of_mut(chain.id).mempool;
+    mempool::submit(&mut senders, chain.clock.number, mempool, &mut receipts.items, &mut fresh);
+}
+
+/// Build phase (worlds with searchers).
+fn build_phase(
+    mut searchers: Query<&mut PendingBundles>,
+    state: State<(&mut Blocks, &Chains, &SimConfig)>,
+    mut bundles: Local<Vec<Bundle>>,
+) {
+    let (mut blocks, chains, config) = shared(state);
+    let chain = chains.active();
+    let block = blocks.of_mut(chain.id);
+    builder::build(Some(&mut searchers), chain, config, &mut block.mempool, &mut block.plan, &mut bundles);
+}
+
+/// Execute phase (worlds with searchers).
+fn execute_phase(state: ExecState, mut scratch: Local<ExecScratch>) {
+    let (mut blocks, mut receipts, mut pools, mut ledger, mut chains, prices, config) = shared(state);
+    let chain = chains.active_mut();
+    let plan = &mut blocks.of_mut(chain.id).plan;
+    let (pools, ledger) = (&mut *pools, &mut *ledger);
+    execute::execute(plan, pools, ledger, chain, prices, config, &mut receipts.items, &mut scratch);
 }

@@ -15,7 +15,7 @@ use meshsim_scenario::PoolId;
 use smallvec::SmallVec;
 
 use crate::chain::Chains;
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, shared};
 use crate::market::ExternalPrices;
 use crate::metrics::TradeValues;
 use crate::pools::Pools;
@@ -38,9 +38,16 @@ impl Plugin for CascadesPlugin {
     }
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
-        app.world.insert_resource(CascadeTracker::new(app.options.record));
-        app.add_systems(Phase::Account, record_cascades);
-        app.add_systems(Phase::Record, close_block);
+        app.insert_state(CascadeTracker::new(app.options.record));
+        if app.options.record {
+            // recovery needs each block's end state: close the block in the Record phase
+            app.add_systems(Phase::Account, record_cascades);
+            app.add_systems(Phase::Record, close_block);
+        } else {
+            // nothing reads the tracker between blocks: close the previous block first thing in
+            // the next one, in the same system
+            app.add_systems(Phase::Account, close_and_record_cascades);
+        }
         Ok(())
     }
 }
@@ -144,7 +151,7 @@ struct Node {
 }
 
 /// Builds cascades as blocks execute.
-#[derive(Resource, Debug)]
+#[derive(Component, Debug)]
 pub struct CascadeTracker {
     /// Keep members, links, pools and recovery (recorded runs).
     detail: bool,
@@ -389,28 +396,32 @@ impl CascadeTracker {
 }
 
 /// Account phase: every included transaction joins the cascades its causes belong to.
-fn record_cascades(
-    receipts: Res<Receipts>,
-    prices: Res<ExternalPrices>,
-    config: Res<SimConfig>,
-    mut tracker: ResMut<CascadeTracker>,
-) {
+fn record_cascades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut CascadeTracker)>) {
+    let (receipts, prices, config, mut tracker) = shared(state);
+    record_receipts(receipts, prices, config, &mut tracker);
+}
+
+/// Account phase of runs that do not record rows: close the previous block, then record.
+fn close_and_record_cascades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &Chains, &mut CascadeTracker)>) {
+    let (receipts, prices, config, chains, mut tracker) = shared(state);
+    let block = chains.active().clock.number;
+    tracker.close(block.saturating_sub(1), |_| true);
+    record_receipts(receipts, prices, config, &mut tracker);
+}
+
+fn record_receipts(receipts: &Receipts, prices: &ExternalPrices, config: &SimConfig, tracker: &mut CascadeTracker) {
     for r in receipts.items.iter().filter(|r| r.succeeded()) {
-        let value_in = TradeValues::of(r, &prices, &config).value_in;
+        let value_in = TradeValues::of(r, prices, config).value_in;
         let pools: SmallVec<[PoolId; 3]> = r.tx.pools().collect();
         tracker.record(r.tx.id, r.tx.kind, r.block, r.tx.cause.parents(), value_in, &pools);
     }
 }
 
 /// Record phase: close the block for the tracker.
-fn close_block(
-    chains: Res<Chains>,
-    pools: Res<Pools>,
-    prices: Res<ExternalPrices>,
-    mut tracker: ResMut<CascadeTracker>,
-) {
+fn close_block(state: State<(&Chains, &Pools, &ExternalPrices, &mut CascadeTracker)>) {
+    let (chains, pools, prices, mut tracker) = shared(state);
     let block = chains.active().clock.number;
-    tracker.close(block, |p| pools.0.get(p.index()).is_some_and(|e| inside_band(e, &prices)));
+    tracker.close(block, |p| pools.entries.get(p.index()).is_some_and(|e| inside_band(e, prices)));
 }
 
 /// Whether a pool's price is within its fee band of the external price (with a little room for

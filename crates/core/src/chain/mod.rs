@@ -9,11 +9,11 @@ use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
 use sha2::{Digest as _, Sha256};
 
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::rng::{Purpose, stream};
 use crate::snapshot::Snapshot;
 pub use crate::tx::ChainId;
-use crate::{SimError, StressEvents};
+use crate::{SimConfig, SimError};
 
 /// Block clocks and gas markets.
 pub struct ChainPlugin;
@@ -30,14 +30,14 @@ impl Plugin for ChainPlugin {
             clock: BlockClock::new(s.chain.block_time, stream(s.seed, Purpose::BlockTime, 0)),
             gas: GasMarket::new(&s.chain),
         };
-        app.world.insert_resource(Chains { active: ChainId(0), list: vec![state] });
+        app.insert_state(Chains { active: ChainId(0), list: vec![state] });
         app.add_systems(Phase::Clock, advance_clock);
         app.add_systems(Phase::Settle, roll_base_fee);
         Ok(())
     }
 
-    fn digest(&self, world: &World, h: &mut Sha256) {
-        for c in &world.resource::<Chains>().list {
+    fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
+        for c in &world.state::<Chains>().list {
             h.update(c.clock.number.to_le_bytes());
             h.update(c.clock.timestamp.to_bits().to_le_bytes());
             h.update(c.clock.rng_word_pos().to_le_bytes());
@@ -46,8 +46,8 @@ impl Plugin for ChainPlugin {
         }
     }
 
-    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
-        let c = world.resource::<Chains>().active();
+    fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
+        let c = world.state::<Chains>().active();
         snap.block = c.clock.number;
         snap.timestamp = c.clock.timestamp;
         snap.base_fee_wei = c.gas.base_fee_wei;
@@ -66,7 +66,7 @@ pub struct ChainState {
 }
 
 /// Every chain's state, by id, and the chain whose block is being run.
-#[derive(Resource, Debug, Clone)]
+#[derive(Component, Debug, Clone)]
 pub struct Chains {
     /// The chain whose block the schedule is running.
     pub active: ChainId,
@@ -183,6 +183,10 @@ impl GasMarket {
         let target = u128::from(self.gas_limit / 2).max(1);
         let used = u128::from(self.gas_used);
         let base = self.base_fee_wei;
+        if base == 0 && used <= target {
+            // a free chain below its target stays free (and skips two 128-bit divisions)
+            return 0;
+        }
         if used > target {
             let delta = (base * (used - target) / target / 8).max(1);
             base.saturating_add(delta)
@@ -193,16 +197,17 @@ impl GasMarket {
 }
 
 /// Clock phase: advance the active chain's block number and time.
-fn advance_clock(mut chains: ResMut<Chains>) {
-    chains.active_mut().clock.advance();
+fn advance_clock(chains: State<&mut Chains>) {
+    shared(chains).active_mut().clock.advance();
 }
 
 /// Settle phase: roll the base fee for the next block and reset gas used.
-fn roll_base_fee(mut chains: ResMut<Chains>, events: Res<StressEvents>) {
+fn roll_base_fee(state: State<(&mut Chains, &SimConfig)>) {
+    let (mut chains, config) = shared(state);
     let ChainState { clock, gas, .. } = chains.active_mut();
     gas.base_fee_wei = gas.next_base_fee();
     // a gas spike scales outside demand in the next block
-    let spike = events.0.gas_demand_multiplier(clock.number + 1);
+    let spike = config.events.gas_demand_multiplier(clock.number + 1);
     // exact, not through an f64, when no spike is on
     gas.background_reference_wei = if spike == 1.0 {
         gas.background_normal_wei

@@ -8,6 +8,11 @@
 //! part of the state digest and of the front ends' snapshot. A world pays only for the plugins it
 //! has: `Plugin::present` leaves out a domain the world does not use.
 //!
+//! Shared state lives as components of one entity, the [`SimState`] entity, rather than as
+//! resources: a system reads all the state it needs through one [`State`] query, which
+//! costs about what fetching one resource costs (each resource is its own entity in bevy 0.20,
+//! looked up per parameter per run). Per-chain state is keyed by chain id inside its component.
+//!
 //! Within a phase, systems run in the order they were registered: plugins in the order of
 //! [`crate::simulation::PLUGINS`], each plugin's calls in its own order. So the order is explicit
 //! and total, bevy's ambiguity detection (on, as an error) has nothing to find, and no result can
@@ -94,16 +99,68 @@ pub trait Plugin: Sync {
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError>;
 
     /// Writes the domain's state into the run's digest, in a canonical (id) order.
-    fn digest(&self, _world: &World, _hasher: &mut Sha256) {}
+    fn digest(&self, _world: StateView<'_>, _hasher: &mut Sha256) {}
 
     /// Fills the domain's part of the front ends' snapshot.
-    fn snapshot(&self, _world: &World, _snapshot: &mut Snapshot) {}
+    fn snapshot(&self, _world: StateView<'_>, _snapshot: &mut Snapshot) {}
+}
+
+/// Marks the entity that holds the simulation's shared state.
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct SimState;
+
+/// A system's access to the shared state: the components `D` of the [`SimState`] entity, in one
+/// query. Wrapped in `Option` so that a missing component is never a silently skipped system
+/// (what a bare `Single` would do): [`shared`] turns it into a loud failure.
+pub type State<'w, 's, D> = Option<Single<'w, 's, D, With<SimState>>>;
+
+/// The state a system asked for.
+///
+/// # Panics
+/// If the state entity lacks a component the system needs: a plugin registered a system without
+/// inserting (or requiring the presence of the plugin that inserts) its state. That is a wiring
+/// bug, never a property of the input; every plugin runs in the bundled worlds' tests.
+#[track_caller]
+pub fn shared<'w, 's, D: bevy_ecs::query::IterQueryData>(s: State<'w, 's, D>) -> D::Item<'w, 's> {
+    match s {
+        Some(s) => s.into_inner(),
+        None => panic!("the state entity lacks what a system needs: {}", std::any::type_name::<D>()),
+    }
+}
+
+/// Read access to a built simulation: the world and its state entity.
+#[derive(Clone, Copy)]
+pub struct StateView<'w> {
+    /// The world.
+    pub world: &'w World,
+    /// The [`SimState`] entity.
+    pub state: Entity,
+}
+
+impl<'w> StateView<'w> {
+    /// A component of the state entity; `None` if no plugin present in this world added it.
+    pub fn get<T: Component>(&self) -> Option<&'w T> {
+        self.world.get::<T>(self.state)
+    }
+
+    /// A component of the state entity that every world has.
+    ///
+    /// # Panics
+    /// If no plugin added it: a bug in plugin wiring, not a property of the input.
+    pub fn state<T: Component>(&self) -> &'w T {
+        match self.get::<T>() {
+            Some(t) => t,
+            None => panic!("the state entity has no {}", std::any::type_name::<T>()),
+        }
+    }
 }
 
 /// What plugins build into: the world, the scenario and options, and the block schedule.
 pub struct App<'a> {
     /// The ECS world.
     pub world: World,
+    /// The [`SimState`] entity.
+    pub state: Entity,
     /// The world file, validated.
     pub scenario: &'a Scenario,
     /// How this run records and checks.
@@ -139,7 +196,33 @@ impl<'a> App<'a> {
             )
                 .chain(),
         );
-        App { world: World::new(), scenario, options, schedule, slots: 0, last_slot: [None; Phase::ALL.len()] }
+        let mut world = World::new();
+        let state = world.spawn(SimState).id();
+        App { world, state, scenario, options, schedule, slots: 0, last_slot: [None; Phase::ALL.len()] }
+    }
+
+    /// Adds shared state (a component of the [`SimState`] entity).
+    pub fn insert_state<T: Component>(&mut self, value: T) {
+        self.world.entity_mut(self.state).insert(value);
+    }
+
+    /// Shared state added by an earlier plugin.
+    ///
+    /// # Panics
+    /// If no earlier plugin added it: a bug in plugin order, not a property of the input.
+    pub fn state<T: Component>(&self) -> &T {
+        StateView { world: &self.world, state: self.state }.state::<T>()
+    }
+
+    /// Shared state added by an earlier plugin, mutably.
+    ///
+    /// # Panics
+    /// As [`App::state`].
+    pub fn state_mut<T: Component<Mutability = bevy_ecs::component::Mutable>>(&mut self) -> Mut<'_, T> {
+        match self.world.get_mut::<T>(self.state) {
+            Some(t) => t,
+            None => panic!("the state entity has no {}", std::any::type_name::<T>()),
+        }
     }
 
     /// Registers systems into `phase`, after everything registered there before. Pass one
@@ -163,11 +246,11 @@ impl<'a> App<'a> {
         self.schedule.systems_len()
     }
 
-    /// The world and its initialized schedule.
-    pub fn finish(mut self) -> Result<(World, Schedule), SimError> {
+    /// The world, its state entity and its initialized schedule.
+    pub fn finish(mut self) -> Result<(World, Entity, Schedule), SimError> {
         if let Err(e) = self.schedule.initialize(&mut self.world) {
             return Err(SimError::Schedule(e.to_string(self.schedule.graph(), &self.world)));
         }
-        Ok((self.world, self.schedule))
+        Ok((self.world, self.state, self.schedule))
     }
 }

@@ -7,7 +7,7 @@ use bevy_ecs::prelude::*;
 use meshsim_scenario::{AgentId, PoolId, TokenId, VaultId};
 use sha2::{Digest as _, Sha256};
 
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::{SimConfig, SimError, SimStatus};
 
 /// Deep balance of every token the CEX starts with (it is a source and sink at external prices).
@@ -22,7 +22,7 @@ impl Plugin for LedgerPlugin {
     }
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
-        let config = app.world.resource::<SimConfig>();
+        let config = app.state::<SimConfig>();
         let layout = config.layout;
         let n_tokens = app.scenario.tokens.len();
         let mut ledger = Ledger::new(layout.len(), n_tokens);
@@ -31,27 +31,23 @@ impl Plugin for LedgerPlugin {
                 .mint_genesis(layout.special(Special::Cex), TokenId(t as u16), CEX_DEPTH)
                 .map_err(SimError::Genesis)?;
         }
-        app.world.insert_resource(ledger);
+        app.insert_state(ledger);
         if app.options.check_conservation {
             app.add_systems(Phase::Settle, check_conservation);
         }
         Ok(())
     }
 
-    fn digest(&self, world: &World, h: &mut Sha256) {
-        for b in world.resource::<Ledger>().raw() {
+    fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
+        for b in world.state::<Ledger>().raw() {
             h.update(b.to_le_bytes());
         }
     }
 }
 
 /// Settle phase: every token's total still equals its supply.
-fn check_conservation(
-    config: Res<SimConfig>,
-    ledger: Res<Ledger>,
-    chains: Res<crate::chain::Chains>,
-    mut status: ResMut<SimStatus>,
-) {
+fn check_conservation(state: State<(&SimConfig, &Ledger, &crate::chain::Chains, &mut SimStatus)>) {
+    let (config, ledger, chains, mut status) = shared(state);
     if status.failure.is_some() {
         return;
     }
@@ -183,7 +179,7 @@ pub enum LedgerError {
 }
 
 /// All balances, accounts x tokens.
-#[derive(Resource, Debug, Clone, PartialEq, Eq)]
+#[derive(Component, Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
     n_tokens: usize,
     balances: Vec<u128>,

@@ -12,10 +12,10 @@ use rand_distr::{Distribution, Poisson, StandardNormal};
 use sha2::{Digest as _, Sha256};
 
 use crate::chain::Chains;
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::rng::{Purpose, stream};
 use crate::snapshot::{Snapshot, TokenSnapshot};
-use crate::{SimError, StressEvents};
+use crate::{SimConfig, SimError};
 
 /// The external market: genesis prices, their process, and the per-block move.
 pub struct MarketPlugin;
@@ -27,17 +27,17 @@ impl Plugin for MarketPlugin {
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         let (market, prices) = ExternalMarket::new(app.scenario);
-        app.world.insert_resource(market);
-        app.world.insert_resource(prices);
+        app.insert_state(market);
+        app.insert_state(prices);
         app.add_systems(Phase::Market, advance_external_prices);
         Ok(())
     }
 
-    fn digest(&self, world: &World, h: &mut Sha256) {
-        for p in &world.resource::<ExternalPrices>().per_token {
+    fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
+        for p in &world.state::<ExternalPrices>().per_token {
             h.update(p.to_bits().to_le_bytes());
         }
-        let market = world.resource::<ExternalMarket>();
+        let market = world.state::<ExternalMarket>();
         h.update((market.regime() as u64).to_le_bytes());
         for pos in market.rng_word_pos() {
             h.update(pos.to_le_bytes());
@@ -51,9 +51,9 @@ impl Plugin for MarketPlugin {
         }
     }
 
-    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
-        let prices = world.resource::<ExternalPrices>();
-        let config = world.resource::<crate::SimConfig>();
+    fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
+        let prices = world.state::<ExternalPrices>();
+        let config = world.state::<SimConfig>();
         snap.tokens = config
             .symbols
             .iter()
@@ -72,7 +72,7 @@ impl Plugin for MarketPlugin {
 pub const SECONDS_PER_YEAR: f64 = 365.0 * 24.0 * 3600.0;
 
 /// External prices of every token, numeraire per whole token and per base unit.
-#[derive(Resource, Debug, Clone, PartialEq)]
+#[derive(Component, Debug, Clone, PartialEq)]
 pub struct ExternalPrices {
     /// Numeraire per whole token, by token id (numeraire = 1).
     pub per_token: Vec<f64>,
@@ -107,7 +107,7 @@ impl ExternalPrices {
 }
 
 /// State of the price process.
-#[derive(Resource, Debug)]
+#[derive(Component, Debug)]
 pub struct ExternalMarket {
     spec: Market,
     // lower-triangular Cholesky factor of the correlation matrix, row-major
@@ -252,13 +252,9 @@ impl ExternalMarket {
 }
 
 /// Market phase: move external prices to the new block's time.
-fn advance_external_prices(
-    chains: Res<Chains>,
-    mut market: ResMut<ExternalMarket>,
-    mut prices: ResMut<ExternalPrices>,
-    events: Res<StressEvents>,
-) {
+fn advance_external_prices(state: State<(&Chains, &mut ExternalMarket, &mut ExternalPrices, &SimConfig)>) {
+    let (chains, mut market, mut prices, config) = shared(state);
     let clock = &chains.active().clock;
-    let spike = events.0.volatility_multiplier(clock.number);
+    let spike = config.events.volatility_multiplier(clock.number);
     market.advance(clock.number, clock.timestamp, clock.dt, spike, &mut prices);
 }

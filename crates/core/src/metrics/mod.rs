@@ -8,10 +8,10 @@ use meshsim_scenario::{AgentId, VaultId};
 
 use crate::SimConfig;
 use crate::SimError;
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::Ledger;
 use crate::market::ExternalPrices;
-use crate::pools::{DirtyPools, Pools, pool_value};
+use crate::pools::{Pools, pool_value};
 use crate::snapshot::Snapshot;
 use crate::tx::{Cause, DropReason, Failure, Outcome, Receipt, Receipts, Sender, TxId, TxKind};
 
@@ -32,20 +32,19 @@ impl Plugin for MetricsPlugin {
             ..Default::default()
         };
         {
-            let (pools, ledger, prices) =
-                (app.world.resource::<Pools>(), app.world.resource::<Ledger>(), app.world.resource::<ExternalPrices>());
-            for (m, e) in metrics.pools.iter_mut().zip(&pools.0) {
+            let (pools, ledger, prices) = (app.state::<Pools>(), app.state::<Ledger>(), app.state::<ExternalPrices>());
+            for (m, e) in metrics.pools.iter_mut().zip(&pools.entries) {
                 m.initial_value = pool_value(e, ledger, prices);
             }
         }
-        app.world.insert_resource(metrics);
+        app.insert_state(metrics);
         app.add_systems(Phase::Observe, accumulate_holdings_gain);
         app.add_systems(Phase::Account, account_receipts);
         Ok(())
     }
 
-    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
-        snap.metrics = world.resource::<Metrics>().clone();
+    fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
+        snap.metrics = world.state::<Metrics>().clone();
     }
 }
 
@@ -154,7 +153,7 @@ impl VaultMetrics {
 }
 
 /// Run totals.
-#[derive(Resource, Debug, Clone, Default, PartialEq)]
+#[derive(Component, Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
     /// By pool id.
     pub pools: Vec<PoolMetrics>,
@@ -202,13 +201,9 @@ impl TradeValues {
 }
 
 /// Observe phase: credit each pool's holdings with the external price move of this block.
-fn accumulate_holdings_gain(
-    pools: Res<Pools>,
-    ledger: Res<Ledger>,
-    prices: Res<ExternalPrices>,
-    mut metrics: ResMut<Metrics>,
-) {
-    for (entry, m) in pools.0.iter().zip(metrics.pools.iter_mut()) {
+fn accumulate_holdings_gain(state: State<(&Pools, &Ledger, &ExternalPrices, &mut Metrics)>) {
+    let (pools, ledger, prices, mut metrics) = shared(state);
+    for (entry, m) in pools.entries.iter().zip(metrics.pools.iter_mut()) {
         let gain: f64 = entry
             .tokens
             .iter()
@@ -226,13 +221,13 @@ fn accumulate_holdings_gain(
 
 /// Account phase: every receipt of the block, in order, into the totals.
 fn account_receipts(
-    receipts: Res<Receipts>,
-    prices: Res<ExternalPrices>,
-    config: Res<SimConfig>,
-    dirty: Res<DirtyPools>,
-    mut metrics: ResMut<Metrics>,
+    state: State<(&Receipts, &ExternalPrices, &SimConfig, &Pools, &mut Metrics)>,
     mut senders: Local<Vec<(TxId, Sender)>>,
 ) {
+    let (receipts, prices, config, pools, mut metrics) = shared(state);
+    if receipts.items.is_empty() {
+        return;
+    }
     // who sent each transaction of the block, so that MEV can be charged to its victim
     senders.clear();
     senders.extend(receipts.items.iter().map(|r| (r.tx.id, r.tx.sender)));
@@ -255,8 +250,8 @@ fn account_receipts(
                 continue;
             }
         };
-        let values = TradeValues::of(r, &prices, &config);
-        metrics.on_trade(r, values, &prices, &dirty.vault_previous);
+        let values = TradeValues::of(r, prices, config);
+        metrics.on_trade(r, values, prices, &pools.dirty.vault_previous);
         if let Some((a, value)) = bid {
             metrics.on_bid(a, value);
         }

@@ -10,11 +10,11 @@ use meshsim_scenario::{OracleId, OracleKind, OracleSpec, TokenId};
 use sha2::{Digest as _, Sha256};
 
 use crate::chain::Chains;
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::market::ExternalPrices;
 use crate::pools::Pools;
 use crate::snapshot::Snapshot;
-use crate::{SimConfig, SimError, StressEvents};
+use crate::{SimConfig, SimError};
 
 /// Oracles and the book of their readings.
 pub struct OraclesPlugin;
@@ -31,9 +31,9 @@ impl Plugin for OraclesPlugin {
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         let s = app.scenario;
-        let config = app.world.resource::<SimConfig>();
+        let config = app.state::<SimConfig>();
         let numeraire_decimals = config.decimals[config.numeraire.index()];
-        let prices = app.world.resource::<ExternalPrices>();
+        let prices = app.state::<ExternalPrices>();
         // oracles read the genesis external price until their first round
         let mut book = OracleBook { price: Vec::new() };
         let mut oracles = Vec::new();
@@ -43,7 +43,7 @@ impl Plugin for OraclesPlugin {
             let scale = libm::pow(10.0, f64::from(s.tokens[o.token.index()].decimals) - f64::from(numeraire_decimals));
             oracles.push(Oracle::new(o, p, scale));
         }
-        app.world.insert_resource(book);
+        app.insert_state(book);
         app.world.spawn_batch(oracles);
         if !s.oracles.is_empty() {
             app.add_systems(Phase::Oracles, update_oracles);
@@ -51,14 +51,14 @@ impl Plugin for OraclesPlugin {
         Ok(())
     }
 
-    fn digest(&self, world: &World, h: &mut Sha256) {
-        for p in &world.resource::<OracleBook>().price {
+    fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
+        for p in &world.state::<OracleBook>().price {
             h.update(p.to_bits().to_le_bytes());
         }
     }
 
-    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
-        snap.oracle_prices.clone_from(&world.resource::<OracleBook>().price);
+    fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
+        snap.oracle_prices.clone_from(&world.state::<OracleBook>().price);
     }
 }
 
@@ -111,7 +111,7 @@ impl Oracle {
 }
 
 /// What every oracle reads this block, by oracle id.
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Component, Debug, Clone, Default)]
 pub struct OracleBook {
     /// Numeraire per whole token.
     pub price: Vec<f64>,
@@ -120,17 +120,13 @@ pub struct OracleBook {
 /// Oracles phase: oracles take this block's reading.
 fn update_oracles(
     mut oracles: Query<&mut Oracle>,
-    chains: Res<Chains>,
-    prices: Res<ExternalPrices>,
-    pools: Res<Pools>,
-    config: Res<SimConfig>,
-    events: Res<StressEvents>,
-    mut book: ResMut<OracleBook>,
+    state: State<(&Chains, &ExternalPrices, &Pools, &SimConfig, &mut OracleBook)>,
 ) {
+    let (chains, prices, pools, config, mut book) = shared(state);
     let clock = &chains.active().clock;
     for mut o in &mut oracles {
         let o = &mut *o;
-        if events.0.oracle_frozen(o.id, clock.number) {
+        if config.events.oracle_frozen(o.id, clock.number) {
             // a frozen feed publishes nothing: its last reading stands
             continue;
         }
@@ -152,7 +148,7 @@ fn update_oracles(
             }
             OracleKind::Twap { pool, window_blocks } => {
                 // the pool's price at the end of the previous block, in numeraire per token
-                let spot = pools.0.get(pool.index()).and_then(|e| {
+                let spot = pools.entries.get(pool.index()).and_then(|e| {
                     let (i, j) = (e.index_of(o.token)?, e.index_of(config.numeraire)?);
                     Some(e.pool.marginal_price(i, j) * o.twap_scale)
                 });

@@ -14,11 +14,11 @@ use sha2::{Digest as _, Sha256};
 pub use provenance::{Mover, Provenance};
 
 use crate::chain::{ChainId, Chains};
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::{AccountId, Ledger, Special};
 use crate::market::ExternalPrices;
 use crate::snapshot::{PoolSnapshot, Snapshot};
-use crate::{SimConfig, SimError, SimStatus, StressEvents};
+use crate::{SimConfig, SimError, SimStatus};
 
 /// Pools, their genesis balances, touched-pool tracking and scheduled liquidity withdrawals.
 pub struct PoolsPlugin;
@@ -30,7 +30,7 @@ impl Plugin for PoolsPlugin {
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         let s = app.scenario;
-        let layout = app.world.resource::<SimConfig>().layout;
+        let layout = app.state::<SimConfig>().layout;
         let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         let entries: Vec<PoolEntry> = s
             .pools
@@ -48,16 +48,14 @@ impl Plugin for PoolsPlugin {
                 }
             })
             .collect();
-        let mut ledger = app.world.resource_mut::<Ledger>();
+        let mut ledger = app.state_mut::<Ledger>();
         for p in &s.pools {
             for (t, b) in p.tokens.iter().zip(&p.balances) {
                 ledger.mint_genesis(layout.pool(p.id), *t, *b).map_err(SimError::Genesis)?;
             }
         }
         let n = entries.len();
-        app.world.insert_resource(Pools(entries));
-        app.world.insert_resource(DirtyPools::all(n));
-        app.world.insert_resource(Provenance::new(n));
+        app.insert_state(Pools { entries, dirty: DirtyPools::all(n), provenance: Provenance::new(n) });
         app.add_systems(Phase::Begin, rotate_dirty_pools);
         if s.events.0.iter().any(|e| matches!(e, meshsim_scenario::Event::LiquidityWithdrawal { .. })) {
             app.add_systems(Phase::Begin, withdraw_liquidity);
@@ -68,19 +66,19 @@ impl Plugin for PoolsPlugin {
         Ok(())
     }
 
-    fn digest(&self, world: &World, h: &mut Sha256) {
-        for e in &world.resource::<Pools>().0 {
+    fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
+        for e in &world.state::<Pools>().entries {
             h.update(e.id.0.to_le_bytes());
             hash_pool(h, &e.pool);
         }
     }
 
-    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
-        let prices = world.resource::<ExternalPrices>();
-        let ledger = world.resource::<Ledger>();
+    fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
+        let prices = world.state::<ExternalPrices>();
+        let ledger = world.state::<Ledger>();
         snap.pools = world
-            .resource::<Pools>()
-            .0
+            .state::<Pools>()
+            .entries
             .iter()
             .map(|e| {
                 let price = e.whole_price();
@@ -132,9 +130,17 @@ impl PoolEntry {
     }
 }
 
-/// Every pool, by id.
-#[derive(Resource, Debug, Clone, Default)]
-pub struct Pools(pub Vec<PoolEntry>);
+/// Every pool by id, with what the executor remembers about who touched them. This is the AMM
+/// venue ([`venue`]).
+#[derive(Component, Debug, Clone, Default)]
+pub struct Pools {
+    /// By id.
+    pub entries: Vec<PoolEntry>,
+    /// Which pools the last blocks touched.
+    pub dirty: DirtyPools,
+    /// Who moved each pool recently.
+    pub provenance: Provenance,
+}
 
 /// Read-only access to pools by id.
 pub trait PoolBook {
@@ -168,10 +174,10 @@ impl PoolBook for Vec<PoolEntry> {
 
 impl PoolBook for Pools {
     fn pool(&self, id: PoolId) -> Option<&PoolEntry> {
-        self.0.get(id.index())
+        self.entries.get(id.index())
     }
     fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 }
 
@@ -182,7 +188,7 @@ pub fn pool_value(entry: &PoolEntry, ledger: &Ledger, prices: &ExternalPrices) -
 
 /// Pools touched by transactions: in the block just executed, and in the one before; and which
 /// vault last traded each.
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DirtyPools {
     /// Touched in the block being executed.
     pub current: Vec<bool>,
@@ -208,8 +214,9 @@ impl DirtyPools {
 }
 
 /// Begin phase: last block's touched pools become what deciders look at.
-fn rotate_dirty_pools(mut dirty: ResMut<DirtyPools>) {
-    let d = &mut *dirty;
+fn rotate_dirty_pools(pools: State<&mut Pools>) {
+    let mut pools = shared(pools);
+    let d = &mut pools.dirty;
     std::mem::swap(&mut d.previous, &mut d.current);
     d.current.iter_mut().for_each(|x| *x = false);
     std::mem::swap(&mut d.vault_previous, &mut d.vault_current);
@@ -219,19 +226,13 @@ fn rotate_dirty_pools(mut dirty: ResMut<DirtyPools>) {
 /// Begin phase: scheduled liquidity withdrawals (stress events). The pool's passive LPs take
 /// their share out through the pool's own burn; the tokens go to the LP account, and deciders
 /// see the pool as touched.
-fn withdraw_liquidity(
-    events: Res<StressEvents>,
-    chains: Res<Chains>,
-    config: Res<SimConfig>,
-    mut pools: ResMut<Pools>,
-    mut ledger: ResMut<Ledger>,
-    mut dirty: ResMut<DirtyPools>,
-    mut status: ResMut<SimStatus>,
-) {
+fn withdraw_liquidity(state: State<(&Chains, &SimConfig, &mut Pools, &mut Ledger, &mut SimStatus)>) {
+    let (chains, config, mut pools, mut ledger, mut status) = shared(state);
     let block = chains.active().clock.number;
     let lp = config.layout.special(Special::Lp);
-    for (id, share_ppm) in events.0.withdrawals_at(block) {
-        let Some(entry) = pools.0.get_mut(id.index()) else { continue };
+    let pools = &mut *pools;
+    for (id, share_ppm) in config.events.withdrawals_at(block) {
+        let Some(entry) = pools.entries.get_mut(id.index()) else { continue };
         // on a copy, so that a burn the contract would refuse leaves the pool as it was
         let mut next = entry.pool.clone();
         let Ok(paid) = next.remove_share(share_ppm) else { continue };
@@ -241,19 +242,20 @@ fn withdraw_liquidity(
                 status.failure.get_or_insert(SimError::Conservation { block, source });
             }
         }
-        if let Some(d) = dirty.previous.get_mut(id.index()) {
+        if let Some(d) = pools.dirty.previous.get_mut(id.index()) {
             *d = true;
         }
     }
 }
 
 /// Settle phase: every pool's ledger balance agrees with its own state.
-fn check_pool_balances(pools: Res<Pools>, ledger: Res<Ledger>, chains: Res<Chains>, mut status: ResMut<SimStatus>) {
+fn check_pool_balances(state: State<(&Pools, &Ledger, &Chains, &mut SimStatus)>) {
+    let (pools, ledger, chains, mut status) = shared(state);
     if status.failure.is_some() {
         return;
     }
     let block = chains.active().clock.number;
-    for e in &pools.0 {
+    for e in &pools.entries {
         let held: Vec<u128> = e.tokens.iter().map(|t| ledger.balance(e.account, *t)).collect();
         let state: Vec<u128> = match &e.pool {
             Pool::ConstantProduct(p) => vec![p.reserve0, p.reserve1],

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 
-use bevy_ecs::prelude::*;
 use meshsim_scenario::PoolId;
 use smallvec::SmallVec;
 
@@ -25,7 +24,7 @@ pub struct Mover {
 }
 
 /// Recent movers of every pool.
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Provenance {
     movers: Vec<VecDeque<Mover>>,
 }

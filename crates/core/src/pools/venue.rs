@@ -4,7 +4,7 @@
 use meshsim_math::{Pool, PoolKind, SwapQuote, u128_to_f64};
 use meshsim_scenario::{GasCosts, PoolId};
 
-use super::{DirtyPools, PoolEntry, Pools, Provenance};
+use super::{PoolEntry, Pools};
 use crate::engine::venue::{ExecCtx, Venue};
 use crate::ledger::{AccountId, Special};
 use crate::tx::{Effect, Leg, Quotes, RevertReason, Sender, Swap, SwapEffect, Tx};
@@ -49,7 +49,7 @@ impl Pools {
         let mut gas_units = costs.base_tx;
         let mut a = amount_in;
         for leg in legs {
-            let entry = self.0.get(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
+            let entry = self.entries.get(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
             let pool = overlay.iter().find(|(p, _)| *p == leg.pool).map_or(&entry.pool, |(_, p)| p);
             let q = pool.quote_exact_in(leg.i.into(), leg.j.into(), a).map_err(RevertReason::Venue)?;
             if q.amount_in < a {
@@ -75,7 +75,7 @@ impl Pools {
                 for (leg, hop) in s.legs.iter().zip(&q.hops) {
                     let k = match overlay.iter().position(|(p, _)| *p == leg.pool) {
                         Some(k) => k,
-                        None => match self.0.get(leg.pool.index()) {
+                        None => match self.entries.get(leg.pool.index()) {
                             Some(e) => {
                                 overlay.push((leg.pool, e.pool.clone()));
                                 overlay.len() - 1
@@ -94,17 +94,7 @@ impl Pools {
     }
 }
 
-/// The pools as a venue, with the bookkeeping a swap updates.
-pub struct Amm<'a> {
-    /// The pools.
-    pub pools: &'a mut Pools,
-    /// Which pools this block touched.
-    pub dirty: &'a mut DirtyPools,
-    /// Who moved each pool.
-    pub provenance: &'a mut Provenance,
-}
-
-impl Amm<'_> {
+impl Pools {
     /// Moves tokens for one quoted hop between `payer` and the pool, applies it to the pool, and
     /// remembers that `tx` moved the pool.
     pub fn settle_hop(
@@ -115,7 +105,7 @@ impl Amm<'_> {
         tx: &Tx,
         ctx: &mut ExecCtx<'_>,
     ) -> Result<(), RevertReason> {
-        let entry: &mut PoolEntry = self.pools.0.get_mut(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
+        let entry: &mut PoolEntry = self.entries.get_mut(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
         let applied = entry.pool.swap_exact_in(leg.i.into(), leg.j.into(), q.amount_in);
         debug_assert_eq!(applied.as_ref().ok(), Some(q), "a quoted swap must apply identically");
         let pool_acct = entry.account;
@@ -135,12 +125,12 @@ impl Amm<'_> {
     }
 }
 
-impl Venue for Amm<'_> {
+impl Venue for Pools {
     type Action = Swap;
     type Quote = PathQuote;
 
     fn quote(&self, swap: &Swap, costs: &GasCosts) -> Result<PathQuote, RevertReason> {
-        self.pools.quote_path(&[], &swap.legs, swap.amount_in, costs)
+        self.quote_path(&[], &swap.legs, swap.amount_in, costs)
     }
 
     fn gas_used(&self, quote: &PathQuote) -> u64 {

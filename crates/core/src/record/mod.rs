@@ -6,7 +6,7 @@ use bevy_ecs::prelude::*;
 use meshsim_scenario::{PoolId, TokenId, Trigger};
 
 use crate::chain::Chains;
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, shared};
 use crate::ledger::Ledger;
 use crate::market::ExternalPrices;
 use crate::metrics::TradeValues;
@@ -28,7 +28,7 @@ impl Plugin for RecordsPlugin {
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         let s = app.scenario;
-        app.world.insert_resource(Records {
+        app.insert_state(Records {
             oracle_names: s.oracles.iter().map(|o| o.name.clone()).collect(),
             vault_names: s.vaults.iter().map(|v| v.name.clone()).collect(),
             ..Default::default()
@@ -39,7 +39,7 @@ impl Plugin for RecordsPlugin {
 }
 
 /// Buffered rows since the last drain.
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Component, Debug, Clone, Default)]
 pub struct Records {
     /// Block rows.
     pub blocks: Vec<BlockRow>,
@@ -181,16 +181,11 @@ pub struct VaultRow {
 }
 
 /// Record phase: one block row.
-fn record_block(
-    chains: Res<Chains>,
-    prices: Res<ExternalPrices>,
-    pools: Res<Pools>,
-    ledger: Res<Ledger>,
-    mut records: ResMut<Records>,
-) {
+fn record_block(state: State<(&Chains, &ExternalPrices, &Pools, &Ledger, &mut Records)>) {
+    let (chains, prices, pools, ledger, mut records) = shared(state);
     let chain = chains.active();
     let pools = pools
-        .0
+        .entries
         .iter()
         .map(|e| PoolRow {
             price: e.whole_price(),
@@ -208,15 +203,11 @@ fn record_block(
 }
 
 /// Record phase: a trade row per included transaction, from its receipt.
-fn record_trades(
-    receipts: Res<Receipts>,
-    prices: Res<ExternalPrices>,
-    config: Res<SimConfig>,
-    mut records: ResMut<Records>,
-) {
+fn record_trades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Records)>) {
+    let (receipts, prices, config, mut records) = shared(state);
     for r in &receipts.items {
         let (Some(position), Some(swap), Some(effect)) = (r.position, r.tx.swap(), r.swap()) else { continue };
-        let values = TradeValues::of(r, &prices, &config);
+        let values = TradeValues::of(r, prices, config);
         let row = TradeRow {
             block: r.block,
             index: position,

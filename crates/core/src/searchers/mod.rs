@@ -12,14 +12,13 @@ use bevy_ecs::prelude::*;
 use meshsim_math::Pool;
 use meshsim_scenario::{AgentKind, Ordering as Policy, PoolId, SearcherStrategy};
 
+use crate::SimError;
 use crate::agents::{AgentMeta, MarketView, ViewParams, snapshot_agents, spawn_agent};
-use crate::block::{Bundle, Mempool, Mempools, PendingBundles};
-use crate::chain::Chains;
-use crate::engine::{App, Phase, Plugin};
+use crate::block::{Blocks, Bundle, Mempool, PendingBundles};
+use crate::engine::{App, Phase, Plugin, State, shared};
 use crate::pools::PoolBook;
 use crate::snapshot::Snapshot;
 use crate::tx::{Cause, Leg, Sender, Swap, Tx, TxKind, Visibility};
-use crate::{SimConfig, SimError};
 
 /// MEV searchers: sandwichers, back-runners and trigger predictors.
 pub struct SearchersPlugin;
@@ -85,7 +84,7 @@ impl Plugin for SearchersPlugin {
         Ok(())
     }
 
-    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
+    fn snapshot(&self, world: crate::engine::StateView<'_>, snap: &mut Snapshot) {
         snapshot_agents::<Searcher>(world, snap);
     }
 }
@@ -274,11 +273,10 @@ fn best_bundles(mut found: Vec<(f64, Bundle)>) -> Vec<Bundle> {
 fn search(
     view: ViewParams,
     mut searchers: Query<(&AgentMeta, &Searcher, &mut PendingBundles)>,
-    mempools: Res<Mempools>,
-    chains: Res<Chains>,
-    config: Res<SimConfig>,
+    blocks: State<&Blocks>,
 ) {
-    let mempool = mempools.of(chains.active);
+    let (config, chains) = (view.config(), view.chains());
+    let mempool = &shared(blocks).of(chains.active).mempool;
     view.with_view(|v| {
         for (meta, cfg, mut out) in &mut searchers {
             let bundles = match cfg.strategy {

@@ -4,13 +4,13 @@
 //! that appears (or after two blocks if it does not).
 
 use bevy_ecs::prelude::*;
+
+use crate::engine::{State, shared};
 use meshsim_scenario::{Ordering as Policy, VaultId};
 
 use super::Searcher;
-use crate::SimConfig;
 use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
-use crate::block::{Bundle, Mempool, Mempools, PendingBundles};
-use crate::chain::Chains;
+use crate::block::{Blocks, Bundle, Mempool, PendingBundles};
 use crate::oracles::{Oracle, OracleBook};
 use crate::pools::PoolBook;
 use crate::tx::{Cause, Note, Path, Sender, Swap, Tx, TxKind, reverse_path};
@@ -43,12 +43,11 @@ pub(super) fn open_predictions(
     mut predictors: Query<(&AgentMeta, &Searcher, &mut PredictorBook, &mut PendingTxs)>,
     vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares)>,
     oracles: Query<&Oracle>,
-    book: Option<Res<OracleBook>>,
-    table: Option<Res<RouteTable>>,
-    config: Res<SimConfig>,
+    state: State<(Option<&OracleBook>, Option<&RouteTable>)>,
 ) {
     // a predictor in a world without vaults has nothing to predict
-    let (Some(book), Some(table)) = (book, table) else { return };
+    let (Some(book), Some(table)) = shared(state) else { return };
+    let config = view.config();
     let mut vault_list: Vec<_> = vaults.iter().collect();
     vault_list.sort_by_key(|v| v.0.id);
     let mut oracle_list: Vec<&Oracle> = oracles.iter().collect();
@@ -69,8 +68,8 @@ pub(super) fn open_predictions(
                 if positions.0.iter().any(|p| p.vault == meta.id) || state.in_progress || state.trading {
                     continue;
                 }
-                let prices = oracle_prices(vcfg, &next_book, &config);
-                let plan = plan_rebalance(v, meta, vcfg, state, shares, &prices, &table);
+                let prices = oracle_prices(vcfg, &next_book, config);
+                let plan = plan_rebalance(v, meta, vcfg, state, shares, &prices, table);
                 let Some(vault_swap) = plan.txs.first().and_then(|t| t.swap()) else { continue };
                 if vault_swap.legs.iter().any(|l| cfg.pools.binary_search(&l.pool).is_err()) {
                     continue;
@@ -104,11 +103,10 @@ pub(super) fn open_predictions(
 pub(super) fn unwind_predictions(
     view: ViewParams,
     mut predictors: Query<(&AgentMeta, &mut PredictorBook, &mut PendingTxs, &mut PendingBundles)>,
-    mempools: Res<Mempools>,
-    chains: Res<Chains>,
-    config: Res<SimConfig>,
+    blocks: State<&Blocks>,
 ) {
-    let mempool = mempools.of(chains.active);
+    let (config, chains) = (view.config(), view.chains());
+    let mempool = &shared(blocks).of(chains.active).mempool;
     view.with_view(|v| {
         for (me, mut positions, mut txs, mut bundles) in &mut predictors {
             unwind(v, me, &mut positions, &mut txs, &mut bundles, mempool, config.ordering);

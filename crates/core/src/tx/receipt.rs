@@ -158,7 +158,10 @@ pub struct SwapEffect {
 
 /// What an action did, by venue.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(clippy::large_enum_variant, reason = "receipts live in a reused buffer: boxing would allocate per transaction")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "receipts live in a reused buffer: boxing would allocate per transaction"
+)]
 pub enum Effect {
     /// Nothing (dropped).
     None,
@@ -207,7 +210,7 @@ impl Receipt {
 
 /// This block's receipts, in the order things happened: the mempool's expiries, then the block's
 /// transactions in execution order. Cleared at the start of each block (its buffer is kept).
-#[derive(Resource, Debug, Default)]
+#[derive(Component, Debug, Default)]
 pub struct Receipts {
     /// The receipts.
     pub items: Vec<Receipt>,

@@ -3,6 +3,8 @@
 //! the vault's favour).
 
 use bevy_ecs::prelude::*;
+
+use crate::engine::{State, shared};
 use meshsim_math::{U256, f64_to_u256};
 use meshsim_scenario::Flow;
 use rand_distr::{Distribution, Exp1, Poisson};
@@ -38,12 +40,9 @@ fn value_fp(amount: u128, price: f64) -> U256 {
 /// rounded down; withdrawals burn shares and pay every holding pro rata, rounded down.
 pub(super) fn apply_flows(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &mut VaultShares, &mut FlowState)>,
-    mut ledger: ResMut<Ledger>,
-    book: Res<OracleBook>,
-    config: Res<SimConfig>,
-    chains: Res<Chains>,
-    mut metrics: ResMut<Metrics>,
+    state: State<(&mut Ledger, &OracleBook, &SimConfig, &Chains, &mut Metrics)>,
 ) {
+    let (mut ledger, book, config, chains, mut metrics) = shared(state);
     let clock = &chains.active().clock;
     let days = clock.dt / 86_400.0;
     for (meta, cfg, mut shares, mut flow) in &mut vaults {
@@ -84,7 +83,7 @@ pub(super) fn apply_flows(
         }
         flow.runs.retain(|(last, _)| clock.number < *last);
 
-        let prices = oracle_prices(cfg, &book, &config);
+        let prices = oracle_prices(cfg, book, config);
         let m = &mut metrics.vaults[meta.id.index()];
         for amount in deposits {
             let available = ledger.balance(meta.depositors, cfg.spec.deposit_token);

@@ -16,14 +16,14 @@ use rand_chacha::ChaCha12Rng;
 use sha2::{Digest as _, Sha256};
 
 use crate::agents::{Latency, PendingTxs, ViewParams};
-use crate::block::Mempools;
+use crate::block::Blocks;
 use crate::chain::{ChainId, Chains};
-use crate::engine::{App, Phase, Plugin};
+use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::{AccountId, Ledger};
 use crate::market::ExternalPrices;
 use crate::metrics::Metrics;
 use crate::oracles::OracleBook;
-use crate::pools::{Pools, Provenance};
+use crate::pools::Pools;
 use crate::snapshot::{Snapshot, VaultSnapshot};
 use crate::tx::{Cause, Failure, Note, Receipts, Sender};
 use crate::{SimConfig, SimError};
@@ -51,14 +51,14 @@ impl Plugin for VaultsPlugin {
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         let s = app.scenario;
-        let layout = app.world.resource::<SimConfig>().layout;
-        let genesis_prices = app.world.resource::<ExternalPrices>().clone();
+        let layout = app.state::<SimConfig>().layout;
+        let genesis_prices = app.state::<ExternalPrices>().clone();
         let prices = &genesis_prices.per_token;
         let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         let mut vault_tokens: Vec<TokenId> = Vec::new();
         let mut index = Vec::new();
         for v in &s.vaults {
-            let mut ledger = app.world.resource_mut::<Ledger>();
+            let mut ledger = app.state_mut::<Ledger>();
             for (t, b) in &v.holdings {
                 ledger.mint_genesis(layout.vault(v.id), *t, *b).map_err(SimError::Genesis)?;
             }
@@ -114,14 +114,14 @@ impl Plugin for VaultsPlugin {
         vault_tokens.sort();
         vault_tokens.dedup();
         let max_hops = s.vaults.iter().map(|v| v.max_hops).max().unwrap_or(1);
-        let table = RouteTable::new(&app.world.resource::<Pools>().0, &vault_tokens, max_hops);
-        app.world.insert_resource(table);
-        app.world.insert_resource(VaultIndex(index));
+        let table = RouteTable::new(&app.state::<Pools>().entries, &vault_tokens, max_hops);
+        app.insert_state(table);
+        app.insert_state(VaultIndex(index));
 
         if s.vaults.iter().any(|v| !v.flows.is_empty()) {
             app.add_systems(Phase::Observe, flows::apply_flows);
         }
-        app.add_systems(Phase::Observe, (observe_vaults, update_benchmarks).chain());
+        app.add_systems(Phase::Observe, observe_vaults);
         app.add_systems(Phase::Decide, decide_vaults);
         app.add_systems(Phase::Account, receive_receipts);
         if app.options.record {
@@ -131,9 +131,9 @@ impl Plugin for VaultsPlugin {
         Ok(())
     }
 
-    fn digest(&self, world: &World, h: &mut Sha256) {
-        let index = world.resource::<VaultIndex>();
-        let vaults: Vec<EntityRef<'_>> = index.0.iter().filter_map(|e| world.get_entity(*e).ok()).collect();
+    fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
+        let index = world.state::<VaultIndex>();
+        let vaults: Vec<EntityRef<'_>> = index.0.iter().filter_map(|e| world.world.get_entity(*e).ok()).collect();
         for e in &vaults {
             let (Some(meta), Some(shares), Some(state), Some(bench), Some(flow)) = (
                 e.get::<VaultMeta>(),
@@ -172,11 +172,11 @@ impl Plugin for VaultsPlugin {
         }
     }
 
-    fn snapshot(&self, world: &World, snap: &mut Snapshot) {
-        let ledger = world.resource::<Ledger>();
-        let prices = world.resource::<ExternalPrices>();
-        for e in &world.resource::<VaultIndex>().0 {
-            let Ok(e) = world.get_entity(*e) else { continue };
+    fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
+        let ledger = world.state::<Ledger>();
+        let prices = world.state::<ExternalPrices>();
+        for e in &world.state::<VaultIndex>().0 {
+            let Ok(e) = world.world.get_entity(*e) else { continue };
             let (Some(meta), Some(cfg), Some(shares), Some(state), Some(bench)) = (
                 e.get::<VaultMeta>(),
                 e.get::<VaultConfig>(),
@@ -212,7 +212,7 @@ impl Plugin for VaultsPlugin {
 }
 
 /// Vault entities by id.
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Component, Debug, Clone, Default)]
 pub struct VaultIndex(pub Vec<Entity>);
 
 /// Identity and accounts of a vault entity.
@@ -347,16 +347,16 @@ impl Benchmark {
 }
 
 /// Observe phase: each vault's own history sees this block's oracle prices (EWMA volatility for
-/// volatility-adjusted triggers, the CPPI ratchet).
+/// volatility-adjusted triggers, the CPPI ratchet), and both benchmarks move along this block's
+/// external prices.
 fn observe_vaults(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState)>,
-    book: Res<OracleBook>,
-    config: Res<SimConfig>,
-    chains: Res<Chains>,
-    ledger: Res<Ledger>,
+    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState, &mut Benchmark)>,
+    state: State<(&OracleBook, &SimConfig, &Chains, &Ledger, &ExternalPrices)>,
 ) {
+    let (book, config, chains, ledger, prices) = shared(state);
     let clock = &chains.active().clock;
-    for (meta, cfg, shares, mut state) in &mut vaults {
+    for (meta, cfg, shares, mut state, mut bench) in &mut vaults {
+        update_benchmark(cfg, &mut bench, prices);
         let vol_halflife = match cfg.spec.trigger {
             Trigger::VolatilityAdjusted { halflife_blocks, .. } => Some(halflife_blocks),
             _ => None,
@@ -369,7 +369,7 @@ fn observe_vaults(
             // nothing of this vault's history depends on the prices it sees
             continue;
         }
-        let prices = oracle_prices(cfg, &book, &config);
+        let prices = oracle_prices(cfg, book, config);
         if let Some(halflife_blocks) = vol_halflife {
             let logs: PerToken<f64> = prices.iter().map(|p| libm::log(*p)).collect();
             // mean squared log return over the priced (non-numeraire) tokens
@@ -401,9 +401,9 @@ fn observe_vaults(
     }
 }
 
-/// Observe phase: move both benchmarks along this block's external prices.
-fn update_benchmarks(mut vaults: Query<(&VaultConfig, &mut Benchmark)>, prices: Res<ExternalPrices>) {
-    for (cfg, mut bench) in &mut vaults {
+/// Moves both benchmarks along this block's external prices.
+fn update_benchmark(cfg: &VaultConfig, bench: &mut Benchmark, prices: &ExternalPrices) {
+    {
         let now: PerToken<f64> = cfg.universe.iter().map(|t| prices.per_token[t.index()]).collect();
         let value = bench.continuous;
         // the costless portfolio holds its targets over the block, set at the block's start
@@ -418,20 +418,15 @@ fn update_benchmarks(mut vaults: Query<(&VaultConfig, &mut Benchmark)>, prices: 
 }
 
 /// Decide phase: each vault plans its rebalancing transactions.
-#[expect(clippy::too_many_arguments, reason = "a system's parameters are its data access")]
 fn decide_vaults(
     view: ViewParams,
     mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState, &Inbox, &mut PendingTxs)>,
-    book: Res<OracleBook>,
-    config: Res<SimConfig>,
-    table: Res<RouteTable>,
-    chains: Res<Chains>,
-    provenance: Res<Provenance>,
-    mut metrics: ResMut<Metrics>,
-    mempools: Res<Mempools>,
+    state: State<(&OracleBook, &RouteTable, &mut Metrics, &Blocks)>,
 ) {
+    let (book, table, mut metrics, blocks) = shared(state);
+    let (config, chains) = (view.config(), view.chains());
     let clock = &chains.active().clock;
-    let mempool = mempools.of(chains.active);
+    let mempool = &blocks.of(chains.active).mempool;
     view.with_view(|v| {
         for (meta, cfg, shares, mut state, inbox, mut pending) in &mut vaults {
             // one rebalance in flight at a time: wait while its transactions are still pending
@@ -439,7 +434,7 @@ fn decide_vaults(
             if mempool.has_pending(Sender::Vault(meta.id)) {
                 continue;
             }
-            let prices = oracle_prices(cfg, &book, &config);
+            let prices = oracle_prices(cfg, book, config);
             // retry by its own rule: after a failed attempt, back off exponentially (2, 4, ... 256
             // blocks, at least the minimum interval); a success resets the streak
             if inbox.failed > state.failures_seen {
@@ -451,7 +446,7 @@ fn decide_vaults(
             } else if state.trading {
                 state.failure_streak = 0;
             }
-            let mut plan = plan_rebalance(v, meta, cfg, &state, shares, &prices, &table);
+            let mut plan = plan_rebalance(v, meta, cfg, &state, shares, &prices, table);
             // timing jitter: a fired trigger waits a random 0..=N blocks, then is checked again
             if plan.started && cfg.spec.jitter_blocks > 0 {
                 match state.armed_at {
@@ -474,9 +469,9 @@ fn decide_vaults(
                 }
             }
             if plan.started {
-                state.cause = trigger_cause(cfg, &provenance, clock.number);
+                state.cause = trigger_cause(cfg, v.provenance, clock.number);
                 state.note = if config.options.record {
-                    plan::trigger_note(cfg, plan.band, &prices, &config)
+                    plan::trigger_note(cfg, plan.band, &prices, config)
                 } else {
                     Note::None
                 };
@@ -508,7 +503,8 @@ fn decide_vaults(
 }
 
 /// Account phase: each vault reads the receipts of its own transactions.
-fn receive_receipts(receipts: Res<Receipts>, index: Res<VaultIndex>, mut inboxes: Query<&mut Inbox>) {
+fn receive_receipts(state: State<(&Receipts, &VaultIndex)>, mut inboxes: Query<&mut Inbox>) {
+    let (receipts, index) = shared(state);
     for r in &receipts.items {
         let Sender::Vault(v) = r.tx.sender else { continue };
         let Some(failure) = r.outcome.failure() else { continue };
@@ -587,10 +583,9 @@ pub fn vault_tracking_error(state: &VaultState) -> f64 {
 /// recorded), for summaries and sweeps.
 fn measure_tracking(
     vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares)>,
-    ledger: Res<Ledger>,
-    prices: Res<ExternalPrices>,
-    mut metrics: ResMut<Metrics>,
+    state: State<(&Ledger, &ExternalPrices, &mut Metrics)>,
 ) {
+    let (ledger, prices, mut metrics) = shared(state);
     for (meta, cfg, state, shares) in &vaults {
         let balances: PerToken<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
         let per_unit: PerToken<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
@@ -613,12 +608,9 @@ fn measure_tracking(
 /// Record phase: vault rows (every `SimOptions::vault_every` blocks).
 fn record_vaults(
     vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Benchmark)>,
-    ledger: Res<Ledger>,
-    prices: Res<ExternalPrices>,
-    chains: Res<Chains>,
-    config: Res<SimConfig>,
-    mut records: ResMut<crate::record::Records>,
+    state: State<(&Ledger, &ExternalPrices, &Chains, &SimConfig, &mut crate::record::Records)>,
 ) {
+    let (ledger, prices, chains, config, mut records) = shared(state);
     let block = chains.active().clock.number;
     if !block.is_multiple_of(config.options.vault_every.max(1)) {
         return;

@@ -17,7 +17,7 @@ pub type Routes = SmallVec<[Routed; 2]>;
 pub const MAX_PATHS: usize = 64;
 
 /// Candidate paths for every ordered token pair vaults trade.
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Component, Debug, Clone, Default)]
 pub struct RouteTable {
     paths: BTreeMap<(TokenId, TokenId), Vec<Path>>,
 }
