@@ -301,6 +301,21 @@ impl Pool {
         }
     }
 
+    /// Apply an exact-input swap already quoted on this pool's current state (`q` from
+    /// [`Pool::quote_exact_in`] with the same `i`, `j`): the same result as
+    /// [`Pool::swap_exact_in`], without pricing it again where the quote carries everything the
+    /// new state needs (constant product); other kinds swap again.
+    pub fn apply_quote(&mut self, i: usize, j: usize, q: &SwapQuote) -> MathResult<SwapQuote> {
+        match self {
+            Pool::ConstantProduct(p) => {
+                let zero_for_one = two_token(i, j)?;
+                p.apply_exact_in(zero_for_one, q.amount_in, q.amount_out)?;
+                Ok(*q)
+            }
+            Pool::Concentrated(_) | Pool::StableSwap(_) | Pool::Weighted(_) => self.swap_exact_in(i, j, q.amount_in),
+        }
+    }
+
     /// Apply an exact-output swap; returns what was paid and received.
     pub fn swap_exact_out(&mut self, i: usize, j: usize, amount_out: u128) -> MathResult<SwapQuote> {
         let q = self.quote_exact_out(i, j, amount_out)?;
@@ -347,7 +362,18 @@ impl Pool {
             Pool::ConstantProduct(p) => {
                 let zero_for_one = two_token(i, j)?;
                 let guess = p.input_to_price(zero_for_one, target_net);
-                Ok(solve_rate(guess, guess >> 46, target_net, |a| self.marginal_rate_after(i, j, a)))
+                // marginal_rate_after with its per-pool factors hoisted out of the solver's loop:
+                // the same operations in the same order, so the same f64 at every step
+                let g = 1.0 - self.fee_fraction();
+                let (x, y) = p.reserves(zero_for_one);
+                let (x, y) = (u128_to_f64(x), u128_to_f64(y));
+                let gxy = g * x * y;
+                let rate = |a: u128| {
+                    let d = x + g * u128_to_f64(a);
+                    Some(gxy / (d * d))
+                };
+                debug_assert_eq!(rate(guess), self.marginal_rate_after(i, j, guess));
+                Ok(solve_rate(guess, guess >> 46, target_net, rate))
             }
             Pool::Concentrated(p) => {
                 let zero_for_one = two_token(i, j)?;

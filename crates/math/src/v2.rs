@@ -177,6 +177,21 @@ impl V2Pair {
     /// The low-level `UniswapV2Pair.swap`: the caller has sent `amount0_in` / `amount1_in` and asks
     /// for `amount0_out` / `amount1_out`; the K check (fee on the input) decides.
     pub fn swap(&mut self, amount0_out: u128, amount1_out: u128, amount0_in: u128, amount1_in: u128) -> MathResult<()> {
+        self.swap_checked(amount0_out, amount1_out, amount0_in, amount1_in, true)
+    }
+
+    /// The pair's `swap`, with the K check optional: callers that priced the output with
+    /// `getAmountOut` on these reserves skip it, because that output satisfies K by construction
+    /// (it is the floor of the largest output the invariant allows; property-tested). Debug builds
+    /// check it anyway.
+    fn swap_checked(
+        &mut self,
+        amount0_out: u128,
+        amount1_out: u128,
+        amount0_in: u128,
+        amount1_in: u128,
+        check_k: bool,
+    ) -> MathResult<()> {
         if amount0_out == 0 && amount1_out == 0 {
             return Err(revert("UniswapV2: INSUFFICIENT_OUTPUT_AMOUNT"));
         }
@@ -192,9 +207,12 @@ impl V2Pair {
         if amount0_in == 0 && amount1_in == 0 {
             return Err(revert("UniswapV2: INSUFFICIENT_INPUT_AMOUNT"));
         }
-        if !k_holds((balance0, amount0_in), (balance1, amount1_in), (self.reserve0, self.reserve1), self.fee_pips) {
+        let k =
+            || k_holds((balance0, amount0_in), (balance1, amount1_in), (self.reserve0, self.reserve1), self.fee_pips);
+        if check_k && !k() {
             return Err(revert("UniswapV2: K"));
         }
+        debug_assert!(check_k || k(), "a getAmountOut output broke K");
         if balance0 > MAX_RESERVE || balance1 > MAX_RESERVE {
             return Err(revert("UniswapV2: OVERFLOW"));
         }
@@ -213,12 +231,27 @@ impl V2Pair {
     pub fn swap_exact_in(&mut self, zero_for_one: bool, amount_in: u128) -> MathResult<u128> {
         let (r_in, r_out) = self.reserves(zero_for_one);
         let out = get_amount_out(amount_in, r_in, r_out, self.fee_pips)?;
-        if zero_for_one {
-            self.swap(0, out, amount_in, 0)?
-        } else {
-            self.swap(out, 0, 0, amount_in)?
-        }
+        self.apply_exact_in(zero_for_one, amount_in, out)?;
         Ok(out)
+    }
+
+    /// Applies an exact-input swap already priced: `amount_out` must be `getAmountOut(amount_in)`
+    /// on the current reserves (what [`get_amount_out`] or a quote returned), so the pair's K check
+    /// holds by construction and is skipped; every other check of the pair runs.
+    pub fn apply_exact_in(&mut self, zero_for_one: bool, amount_in: u128, amount_out: u128) -> MathResult<()> {
+        debug_assert_eq!(
+            {
+                let (r_in, r_out) = self.reserves(zero_for_one);
+                get_amount_out(amount_in, r_in, r_out, self.fee_pips).ok()
+            },
+            Some(amount_out),
+            "apply_exact_in takes getAmountOut's output on the current reserves"
+        );
+        if zero_for_one {
+            self.swap_checked(0, amount_out, amount_in, 0, false)
+        } else {
+            self.swap_checked(amount_out, 0, 0, amount_in, false)
+        }
     }
 
     /// Router-style exact-output swap: `getAmountIn` then the pair swap. Returns the input paid.

@@ -366,6 +366,9 @@ pub enum OracleKind {
     },
 }
 
+/// Most tokens one vault handles: its holdings, targets and deposit token together.
+pub const MAX_VAULT_TOKENS: usize = 8;
+
 /// A vault.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VaultSpec {

@@ -986,6 +986,18 @@ fn vaults(
             None => {}
         }
         priced.extend(deposit_token);
+        let mut universe = priced.clone();
+        universe.sort();
+        universe.dedup();
+        if universe.len() > MAX_VAULT_TOKENS {
+            p.problems.push(
+                format!("{path}.holdings"),
+                format!(
+                    "a vault handles at most {MAX_VAULT_TOKENS} tokens (holdings, targets and deposit token together), found {}",
+                    universe.len()
+                ),
+            );
+        }
         for t in priced {
             if Some(t) != numeraire && !vault_oracles.iter().any(|(x, _)| *x == t) {
                 let symbol = p.tokens.iter().find(|(_, id)| **id == t).map(|(s, _)| s.to_string()).unwrap_or_default();

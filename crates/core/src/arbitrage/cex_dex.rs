@@ -102,7 +102,7 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 }
                 let (t_in, t_out) = (entry.tokens[i], entry.tokens[j]);
                 // quick reject: the pool pays no more than the CEX for this direction
-                if entry.pool.net_price(i, j) <= view.prices.rate(t_in, t_out) {
+                if entry.net_price(i, j) <= view.prices.rate(t_in, t_out) {
                     continue;
                 }
                 let Some(sizing) = memo.get(view, entry, i, j) else { continue };

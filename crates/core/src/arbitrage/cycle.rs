@@ -160,7 +160,7 @@ impl CycleScratch {
             let n = e.tokens.len();
             for i in 0..n {
                 for j in 0..n {
-                    self.net.push(if i == j { 1.0 } else { e.pool.net_price(i, j) });
+                    self.net.push(if i == j { 1.0 } else { e.net_price(i, j) });
                 }
             }
             self.value.push(e.tokens.iter().map(|t| view.prices.value(*t, view.balance(e.account, *t))).sum());

@@ -58,9 +58,7 @@ fn clear_pair(ex: &Executor<'_>, live: &[(Tx, Swap)], lo: u16) -> Option<Clearin
     let edge = |path: &[Leg]| -> f64 {
         path.iter()
             .filter_map(|l| {
-                pools
-                    .pool(l.pool)
-                    .map(|e| e.pool.marginal_price(l.i.into(), l.j.into()) * (1.0 - e.pool.fee_fraction()))
+                pools.pool(l.pool).map(|e| e.marginal_price(l.i.into(), l.j.into()) * (1.0 - e.pool.fee_fraction()))
             })
             .product()
     };

@@ -13,18 +13,27 @@ use crate::tx::{Action, Tx, TxKind, Visibility};
 
 /// One entry of the block.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "lone transactions are the common item: boxing them would allocate per transaction"
+)]
 pub enum Item {
     /// A lone transaction.
     Single(Tx),
-    /// A bundle, with its victim pulled from the mempool.
-    Bundle {
-        /// The bundle.
-        bundle: Bundle,
-        /// Its victim.
-        victim: Option<Tx>,
-    },
+    /// A bundle, with its victim pulled from the mempool (boxed: bundles are rare, and a small
+    /// item keeps every lone transaction's moves cheap).
+    Bundle(Box<BundleItem>),
     /// Vault orders cleared together at uniform prices (batch auction).
     Batch(Vec<Tx>),
+}
+
+/// A bundle placed in the block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BundleItem {
+    /// The bundle.
+    pub bundle: Bundle,
+    /// Its victim.
+    pub victim: Option<Tx>,
 }
 
 /// A chain's block being built, and the builder's reusable buffers.
@@ -165,11 +174,12 @@ impl BlockPlan {
                 for i in chosen {
                     let victim = bundles[i].victim.and_then(|v| mempool.get(v).cloned());
                     let gas = bundle_gas(&bundles[i], victim.as_ref());
-                    if take(items, Item::Bundle { bundle: bundles[i].clone(), victim: None }, gas, &mut gas_left)
+                    let item = Item::Bundle(Box::new(BundleItem { bundle: bundles[i].clone(), victim: None }));
+                    if take(items, item, gas, &mut gas_left)
                         && let Some(v) = bundles[i].victim
-                        && let (Some(Item::Bundle { victim: slot, .. }), Some(tx)) = (items.last_mut(), mempool.take(v))
+                        && let (Some(Item::Bundle(placed)), Some(tx)) = (items.last_mut(), mempool.take(v))
                     {
-                        *slot = Some(tx);
+                        placed.victim = Some(tx);
                     }
                 }
                 bundles.clear();
@@ -226,7 +236,7 @@ impl BlockPlan {
                 Some(k) => {
                     let bundle = bundles.remove(k);
                     let gas = bundle_gas(&bundle, Some(&tx));
-                    (Item::Bundle { bundle, victim: Some(tx) }, gas)
+                    (Item::Bundle(Box::new(BundleItem { bundle, victim: Some(tx) })), gas)
                 }
                 None => {
                     let gas = estimate_gas(&tx, p.costs);
@@ -239,8 +249,9 @@ impl BlockPlan {
             } else {
                 // it waits; a bundle around it is dropped
                 match item {
-                    Item::Single(tx) | Item::Bundle { victim: Some(tx), .. } => mempool.pending.push(tx),
-                    Item::Bundle { victim: None, .. } | Item::Batch(_) => {}
+                    Item::Single(tx) => mempool.pending.push(tx),
+                    Item::Bundle(b) => mempool.pending.extend(b.victim),
+                    Item::Batch(_) => {}
                 }
             }
         }
@@ -250,7 +261,7 @@ impl BlockPlan {
                 continue;
             }
             let gas = bundle_gas(&b, None);
-            take(items, Item::Bundle { bundle: b, victim: None }, gas, &mut gas_left);
+            take(items, Item::Bundle(Box::new(BundleItem { bundle: b, victim: None })), gas, &mut gas_left);
         }
         items.extend(batch_item);
     }

@@ -7,7 +7,7 @@
 use meshsim_scenario::AgentId;
 
 use super::batch::run_batch;
-use super::builder::{BlockPlan, Item};
+use super::builder::{BlockPlan, BundleItem, Item};
 use super::mempool::Bundle;
 use crate::SimConfig;
 use crate::chain::{ChainState, GasMarket};
@@ -248,7 +248,10 @@ pub(super) fn execute(
             Item::Single(tx) => {
                 ex.run(tx);
             }
-            Item::Bundle { bundle, victim } => run_bundle(&mut ex, bundle, victim, &mut scratch.deferred),
+            Item::Bundle(b) => {
+                let BundleItem { bundle, victim } = *b;
+                run_bundle(&mut ex, bundle, victim, &mut scratch.deferred)
+            }
             Item::Batch(txs) => run_batch(&mut ex, txs),
         }
     }

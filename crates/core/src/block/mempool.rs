@@ -73,27 +73,26 @@ impl Bundle {
 pub struct PendingBundles(pub Vec<Bundle>);
 
 /// Every sender's new transactions enter the mempool in a fixed order (sender, then sequence),
-/// get ids and arrival times; expired ones leave with a receipt. `fresh` is a reused buffer.
+/// get ids and arrival times; expired ones leave with a receipt.
 pub(super) fn submit(
     senders: &mut Query<(&mut PendingTxs, Option<&Latency>)>,
     now: u64,
     pool: &mut Mempool,
     receipts: &mut Vec<Receipt>,
-    fresh: &mut Vec<Tx>,
 ) {
+    let first = pool.pending.len();
     for (mut pending, latency) in senders.iter_mut() {
         let latency = latency.map_or(0.0, |l| l.0);
         for mut tx in pending.0.drain(..) {
             tx.arrival = latency;
-            fresh.push(tx);
+            pool.pending.push(tx);
         }
     }
-    // (sender, seq) is unique: each sender numbers its own transactions
-    fresh.sort_unstable_by_key(|t| (t.sender, t.seq));
-    for mut tx in fresh.drain(..) {
+    // ids in (sender, seq) order, which is unique: each sender numbers its own transactions
+    pool.pending[first..].sort_unstable_by_key(|t| (t.sender, t.seq));
+    for tx in &mut pool.pending[first..] {
         pool.next_id += 1;
         tx.id = TxId(pool.next_id);
-        pool.pending.push(tx);
     }
     // a sender learns that its transaction expired unincluded (a vault counts a failed attempt)
     for tx in pool.pending.extract_if(.., |t| t.deadline_block < now) {

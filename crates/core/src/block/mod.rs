@@ -24,7 +24,7 @@ use crate::ledger::Ledger;
 use crate::market::ExternalPrices;
 use crate::pools::Pools;
 use crate::snapshot::Snapshot;
-use crate::tx::{Receipts, Tx};
+use crate::tx::Receipts;
 use crate::{SimConfig, SimError};
 use execute::ExecScratch;
 
@@ -88,7 +88,6 @@ type Senders<'w, 's> = Query<'w, 's, (&'static mut PendingTxs, Option<&'static L
 /// Reused buffers of block production.
 #[derive(Default)]
 struct Scratch {
-    fresh: Vec<Tx>,
     bundles: Vec<Bundle>,
     exec: ExecScratch,
 }
@@ -116,7 +115,7 @@ fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scra
     let block = blocks.of_mut(chain.id);
     // last block's receipts have been read
     receipts.items.clear();
-    mempool::submit(&mut senders, chain.clock.number, &mut block.mempool, &mut receipts.items, &mut scratch.fresh);
+    mempool::submit(&mut senders, chain.clock.number, &mut block.mempool, &mut receipts.items);
     if block.mempool.pending.is_empty() {
         // an empty block: nothing to build or execute
         return;
@@ -127,12 +126,12 @@ fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scra
 }
 
 /// Submit phase (worlds with searchers).
-fn submit_phase(mut senders: Senders, state: State<(&mut Blocks, &mut Receipts, &Chains)>, mut fresh: Local<Vec<Tx>>) {
+fn submit_phase(mut senders: Senders, state: State<(&mut Blocks, &mut Receipts, &Chains)>) {
     let (mut blocks, mut receipts, chains) = shared(state);
     let chain = chains.active();
     receipts.items.clear();
     let mempool = &mut blocks.of_mut(chain.id).mempool;
-    mempool::submit(&mut senders, chain.clock.number, mempool, &mut receipts.items, &mut fresh);
+    mempool::submit(&mut senders, chain.clock.number, mempool, &mut receipts.items);
 }
 
 /// Build phase (worlds with searchers).

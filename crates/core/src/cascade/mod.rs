@@ -429,7 +429,7 @@ fn close_block(state: State<(&Chains, &Pools, &ExternalPrices, &mut CascadeTrack
 fn inside_band(e: &crate::pools::PoolEntry, prices: &ExternalPrices) -> bool {
     let external = prices.rate(e.tokens[0], e.tokens[1]);
     let gamma = -libm::log(1.0 - e.pool.fee_fraction());
-    let deviation = libm::log(e.pool.marginal_price(0, 1) / external).abs();
+    let deviation = libm::log(e.marginal_price(0, 1) / external).abs();
     !(deviation.is_nan() || deviation > gamma + 1e-3)
 }
 

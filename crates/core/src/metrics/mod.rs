@@ -201,18 +201,25 @@ impl TradeValues {
 }
 
 /// Observe phase: credit each pool's holdings with the external price move of this block.
-fn accumulate_holdings_gain(state: State<(&Pools, &Ledger, &ExternalPrices, &mut Metrics)>) {
+fn accumulate_holdings_gain(
+    state: State<(&Pools, &Ledger, &ExternalPrices, &mut Metrics)>,
+    mut per_token: Local<Vec<(f64, f64)>>,
+) {
     let (pools, ledger, prices, mut metrics) = shared(state);
+    // each token's move and base-unit scale once per block, not once per pool holding it
+    per_token.clear();
+    per_token.extend(
+        (0..prices.per_token.len()).map(|k| {
+            (prices.per_token[k] - prices.previous_per_token[k], prices.per_base_unit[k] / prices.per_token[k])
+        }),
+    );
     for (entry, m) in pools.entries.iter().zip(metrics.pools.iter_mut()) {
         let gain: f64 = entry
             .tokens
             .iter()
             .map(|t| {
-                let k = t.index();
-                let scale = prices.per_base_unit[k] / prices.per_token[k];
-                meshsim_math::u128_to_f64(ledger.balance(entry.account, *t))
-                    * (prices.per_token[k] - prices.previous_per_token[k])
-                    * scale
+                let (moved, scale) = per_token[t.index()];
+                meshsim_math::u128_to_f64(ledger.balance(entry.account, *t)) * moved * scale
             })
             .sum();
         m.holdings_gain += gain;

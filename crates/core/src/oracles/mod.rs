@@ -150,7 +150,7 @@ fn update_oracles(
                 // the pool's price at the end of the previous block, in numeraire per token
                 let spot = pools.entries.get(pool.index()).and_then(|e| {
                     let (i, j) = (e.index_of(o.token)?, e.index_of(config.numeraire)?);
-                    Some(e.pool.marginal_price(i, j) * o.twap_scale)
+                    Some(e.marginal_price(i, j) * o.twap_scale)
                 });
                 if let Some(spot) = spot.filter(|p| p.is_finite() && *p > 0.0) {
                     o.history.push_back(libm::log(spot));

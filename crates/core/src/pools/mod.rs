@@ -37,15 +37,14 @@ impl Plugin for PoolsPlugin {
             .iter()
             .map(|p| {
                 let (d0, d1) = (decimals[p.tokens[0].index()], decimals[p.tokens[1].index()]);
-                PoolEntry {
-                    id: p.id,
-                    chain: ChainId(0),
-                    name: p.name.clone(),
-                    tokens: p.tokens.clone(),
-                    pool: p.pool.clone(),
-                    account: layout.pool(p.id),
-                    whole_price_scale: libm::pow(10.0, f64::from(d0) - f64::from(d1)),
-                }
+                PoolEntry::new(
+                    p.id,
+                    p.name.clone(),
+                    p.tokens.clone(),
+                    p.pool.clone(),
+                    layout.pool(p.id),
+                    libm::pow(10.0, f64::from(d0) - f64::from(d1)),
+                )
             })
             .collect();
         let mut ledger = app.state_mut::<Ledger>();
@@ -110,15 +109,90 @@ pub struct PoolEntry {
     pub name: String,
     /// Token ids in the pool's own order.
     pub tokens: Vec<TokenId>,
-    /// The exact math state.
+    /// The exact math state. Read it freely; change it only through [`PoolEntry::apply_quote`]
+    /// and [`PoolEntry::set_pool`], which keep the price cache in step.
     pub pool: Pool,
     /// Its ledger account.
     pub account: AccountId,
     /// `10^(decimals0 - decimals1)`: base-unit price to whole-token price.
     pub whole_price_scale: f64,
+    /// `pool.marginal_price(i, j)` and `pool.net_price(i, j)` at `i * n + j`, computed when the
+    /// pool changes: agents screen every pool every block, pools change far less often.
+    marginal: Vec<f64>,
+    net: Vec<f64>,
 }
 
 impl PoolEntry {
+    /// A pool entry with its price cache filled.
+    pub fn new(
+        id: PoolId,
+        name: String,
+        tokens: Vec<TokenId>,
+        pool: Pool,
+        account: AccountId,
+        whole_price_scale: f64,
+    ) -> Self {
+        let mut e = PoolEntry {
+            id,
+            chain: ChainId(0),
+            name,
+            tokens,
+            pool,
+            account,
+            whole_price_scale,
+            marginal: Vec::new(),
+            net: Vec::new(),
+        };
+        e.refresh_prices();
+        e
+    }
+
+    fn refresh_prices(&mut self) {
+        let n = self.tokens.len();
+        self.marginal.resize(n * n, 1.0);
+        self.net.resize(n * n, 1.0);
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    // exactly Pool::net_price: marginal price times (1 - fee)
+                    self.marginal[i * n + j] = self.pool.marginal_price(i, j);
+                    self.net[i * n + j] = self.marginal[i * n + j] * (1.0 - self.pool.fee_fraction());
+                }
+            }
+        }
+    }
+
+    /// `pool.marginal_price(i, j)`, cached.
+    #[inline]
+    pub fn marginal_price(&self, i: usize, j: usize) -> f64 {
+        self.marginal[i * self.tokens.len() + j]
+    }
+
+    /// `pool.net_price(i, j)`, cached.
+    #[inline]
+    pub fn net_price(&self, i: usize, j: usize) -> f64 {
+        self.net[i * self.tokens.len() + j]
+    }
+
+    /// Applies an exact-input swap quoted on the pool's current state (see
+    /// [`meshsim_math::Pool::apply_quote`]).
+    pub fn apply_quote(
+        &mut self,
+        i: usize,
+        j: usize,
+        q: &meshsim_math::SwapQuote,
+    ) -> meshsim_math::MathResult<meshsim_math::SwapQuote> {
+        let applied = self.pool.apply_quote(i, j, q);
+        self.refresh_prices();
+        applied
+    }
+
+    /// Replaces the pool's state (a liquidity change).
+    pub fn set_pool(&mut self, pool: Pool) {
+        self.pool = pool;
+        self.refresh_prices();
+    }
+
     /// Position of `token` in the pool, if it trades it.
     pub fn index_of(&self, token: TokenId) -> Option<usize> {
         self.tokens.iter().position(|t| *t == token)
@@ -126,7 +200,7 @@ impl PoolEntry {
 
     /// Marginal price of token0 in token1, whole-token units.
     pub fn whole_price(&self) -> f64 {
-        self.pool.marginal_price(0, 1) * self.whole_price_scale
+        self.marginal_price(0, 1) * self.whole_price_scale
     }
 }
 
@@ -236,7 +310,7 @@ fn withdraw_liquidity(state: State<(&Chains, &SimConfig, &mut Pools, &mut Ledger
         // on a copy, so that a burn the contract would refuse leaves the pool as it was
         let mut next = entry.pool.clone();
         let Ok(paid) = next.remove_share(share_ppm) else { continue };
-        entry.pool = next;
+        entry.set_pool(next);
         for (token, amount) in entry.tokens.iter().zip(paid) {
             if let Err(source) = ledger.transfer(entry.account, lp, *token, amount) {
                 status.failure.get_or_insert(SimError::Conservation { block, source });

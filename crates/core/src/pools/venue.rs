@@ -51,7 +51,7 @@ impl Pools {
         for leg in legs {
             let entry = self.entries.get(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
             let pool = overlay.iter().find(|(p, _)| *p == leg.pool).map_or(&entry.pool, |(_, p)| p);
-            let q = pool.quote_exact_in(leg.i.into(), leg.j.into(), a).map_err(RevertReason::Venue)?;
+            let q = pool.quote_exact_in(leg.i.into(), leg.j.into(), a).map_err(|e| RevertReason::Venue(Box::new(e)))?;
             if q.amount_in < a {
                 return Err(RevertReason::InsufficientLiquidity);
             }
@@ -106,7 +106,7 @@ impl Pools {
         ctx: &mut ExecCtx<'_>,
     ) -> Result<(), RevertReason> {
         let entry: &mut PoolEntry = self.entries.get_mut(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
-        let applied = entry.pool.swap_exact_in(leg.i.into(), leg.j.into(), q.amount_in);
+        let applied = entry.apply_quote(leg.i.into(), leg.j.into(), q);
         debug_assert_eq!(applied.as_ref().ok(), Some(q), "a quoted swap must apply identically");
         let pool_acct = entry.account;
         let protocol = ctx.config.layout.special(Special::Protocol);
@@ -114,7 +114,7 @@ impl Pools {
             .transfer(payer, pool_acct, leg.token_in, q.amount_in)
             .and_then(|_| ctx.ledger.transfer(pool_acct, payer, leg.token_out, q.amount_out))
             .and_then(|_| ctx.ledger.transfer(pool_acct, protocol, leg.token_out, q.protocol_fee_out))
-            .map_err(RevertReason::Ledger)?;
+            .map_err(|e| RevertReason::Ledger(Box::new(e)))?;
         let k = leg.pool.index();
         self.dirty.current[k] = true;
         if let Sender::Vault(v) = tx.sender {
@@ -173,7 +173,7 @@ impl Venue for Pools {
             ctx.ledger
                 .transfer(payer, cex, token_out, out)
                 .and_then(|_| ctx.ledger.transfer(cex, payer, token_in, back))
-                .map_err(RevertReason::CexHedge)?;
+                .map_err(|e| RevertReason::CexHedge(Box::new(e)))?;
         }
         Ok(Effect::Swap(SwapEffect { amount_in: swap.amount_in, amount_out: out, hops: quote.hops }))
     }

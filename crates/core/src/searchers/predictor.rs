@@ -47,7 +47,6 @@ pub(super) fn open_predictions(
 ) {
     // a predictor in a world without vaults has nothing to predict
     let (Some(book), Some(table)) = shared(state) else { return };
-    let config = view.config();
     let mut vault_list: Vec<_> = vaults.iter().collect();
     vault_list.sort_by_key(|v| v.0.id);
     let mut oracle_list: Vec<&Oracle> = oracles.iter().collect();
@@ -68,7 +67,7 @@ pub(super) fn open_predictions(
                 if positions.0.iter().any(|p| p.vault == meta.id) || state.in_progress || state.trading {
                     continue;
                 }
-                let prices = oracle_prices(vcfg, &next_book, config);
+                let prices = oracle_prices(vcfg, &next_book);
                 let plan = plan_rebalance(v, meta, vcfg, state, shares, &prices, table);
                 let Some(vault_swap) = plan.txs.first().and_then(|t| t.swap()) else { continue };
                 if vault_swap.legs.iter().any(|l| cfg.pools.binary_search(&l.pool).is_err()) {

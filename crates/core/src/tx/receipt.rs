@@ -14,11 +14,12 @@ use crate::ledger::LedgerError;
 /// Quotes of a path's hops (inline for up to three).
 pub type Quotes = SmallVec<[SwapQuote; 3]>;
 
-/// Why an included transaction reverted (it still paid its gas).
+/// Why an included transaction reverted (it still paid its gas). The larger payloads are boxed:
+/// every receipt carries an outcome, few carry these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevertReason {
     /// The venue's contract reverted.
-    Venue(MathError),
+    Venue(Box<MathError>),
     /// The action names a venue this world does not have.
     UnknownVenue,
     /// A concentrated pool ran out of liquidity before taking the whole input.
@@ -35,9 +36,9 @@ pub enum RevertReason {
     /// It needed more gas than its limit.
     OutOfGas,
     /// A custody transfer failed (a bug: balances are checked first).
-    Ledger(LedgerError),
+    Ledger(Box<LedgerError>),
     /// The CEX leg of a hedged swap failed.
-    CexHedge(LedgerError),
+    CexHedge(Box<LedgerError>),
 }
 
 impl fmt::Display for RevertReason {

@@ -12,7 +12,6 @@ use smallvec::SmallVec;
 
 use super::plan::oracle_prices;
 use super::{FlowState, VaultConfig, VaultMeta, VaultShares};
-use crate::SimConfig;
 use crate::chain::Chains;
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
@@ -40,9 +39,9 @@ fn value_fp(amount: u128, price: f64) -> U256 {
 /// rounded down; withdrawals burn shares and pay every holding pro rata, rounded down.
 pub(super) fn apply_flows(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &mut VaultShares, &mut FlowState)>,
-    state: State<(&mut Ledger, &OracleBook, &SimConfig, &Chains, &mut Metrics)>,
+    state: State<(&mut Ledger, &OracleBook, &Chains, &mut Metrics)>,
 ) {
-    let (mut ledger, book, config, chains, mut metrics) = shared(state);
+    let (mut ledger, book, chains, mut metrics) = shared(state);
     let clock = &chains.active().clock;
     let days = clock.dt / 86_400.0;
     for (meta, cfg, mut shares, mut flow) in &mut vaults {
@@ -83,7 +82,7 @@ pub(super) fn apply_flows(
         }
         flow.runs.retain(|(last, _)| clock.number < *last);
 
-        let prices = oracle_prices(cfg, book, config);
+        let prices = oracle_prices(cfg, book);
         let m = &mut metrics.vaults[meta.id.index()];
         for amount in deposits {
             let available = ledger.balance(meta.depositors, cfg.spec.deposit_token);

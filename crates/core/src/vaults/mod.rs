@@ -27,9 +27,9 @@ use crate::pools::Pools;
 use crate::snapshot::{Snapshot, VaultSnapshot};
 use crate::tx::{Cause, Failure, Note, Receipts, Sender};
 use crate::{SimConfig, SimError};
-pub use plan::{Plan, oracle_prices, plan_rebalance, trigger_cause};
+pub use plan::{Decision, Plan, Reading, oracle_prices, plan_rebalance, trigger_cause};
 use routing::RouteTable;
-use strategy::{PerToken, Valuation, target_weights, tracking_error};
+use strategy::{PerToken, Valuation, per_token, target_weights, tracking_error};
 
 /// Shares of one whole numeraire unit at genesis (share price 1, 18 decimals).
 pub const SHARE_UNIT: f64 = 1e18;
@@ -87,19 +87,11 @@ impl Plugin for VaultsPlugin {
                 depositors: layout.depositors(v.id),
                 chain: ChainId(0),
             };
-            let twap_sources = v
-                .oracles
-                .iter()
-                .filter_map(|(_, o)| match s.oracles[o.index()].kind {
-                    meshsim_scenario::OracleKind::Twap { pool, window_blocks } => Some((pool, window_blocks)),
-                    meshsim_scenario::OracleKind::Push { .. } => None,
-                })
-                .collect();
             let entity = app
                 .world
                 .spawn((
                     meta,
-                    VaultConfig { spec: v.clone(), universe, twap_sources },
+                    VaultConfig::new(v.clone(), universe, s),
                     shares,
                     state,
                     flow,
@@ -235,12 +227,64 @@ pub struct VaultMeta {
 /// The vault's configuration and the tokens it values.
 #[derive(Component, Debug, Clone)]
 pub struct VaultConfig {
-    /// From the world file (commands may change its parameters mid-run).
+    /// From the world file (commands may change its parameters mid-run, never its tokens,
+    /// oracles or strategy).
     pub spec: VaultSpec,
     /// Every token it holds, targets or accepts, sorted by id.
     pub universe: Vec<TokenId>,
     /// Tokens priced by a pool TWAP: (pool, window in blocks), for cause attribution.
     pub twap_sources: Vec<(meshsim_scenario::PoolId, u64)>,
+    /// Where each universe token's price comes from.
+    pub oracle_of: PerToken<OracleSlot>,
+    /// Whole tokens per base unit of each universe token.
+    pub unit: PerToken<f64>,
+    /// Constant-mix targets per universe token (they never change); `None` for CPPI.
+    pub fixed_targets: Option<PerToken<f64>>,
+}
+
+/// Where a vault reads a token's price.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OracleSlot {
+    /// The numeraire: worth one.
+    Numeraire,
+    /// This oracle's reading.
+    Oracle(meshsim_scenario::OracleId),
+    /// No oracle: no price (validation makes this unreachable for held tokens).
+    #[default]
+    Missing,
+}
+
+impl VaultConfig {
+    /// A vault's configuration from its spec and universe.
+    pub fn new(spec: VaultSpec, universe: Vec<TokenId>, s: &meshsim_scenario::Scenario) -> Self {
+        let twap_sources = spec
+            .oracles
+            .iter()
+            .filter_map(|(_, o)| match s.oracles[o.index()].kind {
+                meshsim_scenario::OracleKind::Twap { pool, window_blocks } => Some((pool, window_blocks)),
+                meshsim_scenario::OracleKind::Push { .. } => None,
+            })
+            .collect();
+        let oracle_of = universe
+            .iter()
+            .map(|t| {
+                if *t == s.numeraire {
+                    OracleSlot::Numeraire
+                } else {
+                    spec.oracles
+                        .iter()
+                        .find(|(x, _)| x == t)
+                        .map_or(OracleSlot::Missing, |(_, o)| OracleSlot::Oracle(*o))
+                }
+            })
+            .collect();
+        let unit = universe.iter().map(|t| libm::pow(10.0, -f64::from(s.tokens[t.index()].decimals))).collect();
+        let fixed_targets = match spec.strategy {
+            Strategy::ConstantMix { .. } => Some(target_weights(&spec.strategy, &universe, 0.0, 0.0)),
+            Strategy::Cppi { .. } => None,
+        };
+        VaultConfig { spec, universe, twap_sources, oracle_of, unit, fixed_targets }
+    }
 }
 
 /// Outstanding shares (all held by the depositors, founders included).
@@ -369,7 +413,7 @@ fn observe_vaults(
             // nothing of this vault's history depends on the prices it sees
             continue;
         }
-        let prices = oracle_prices(cfg, book, config);
+        let prices = oracle_prices(cfg, book);
         if let Some(halflife_blocks) = vol_halflife {
             let logs: PerToken<f64> = prices.iter().map(|p| libm::log(*p)).collect();
             // mean squared log return over the priced (non-numeraire) tokens
@@ -403,17 +447,27 @@ fn observe_vaults(
 
 /// Moves both benchmarks along this block's external prices.
 fn update_benchmark(cfg: &VaultConfig, bench: &mut Benchmark, prices: &ExternalPrices) {
-    {
-        let now: PerToken<f64> = cfg.universe.iter().map(|t| prices.per_token[t.index()]).collect();
-        let value = bench.continuous;
-        // the costless portfolio holds its targets over the block, set at the block's start
-        let targets = target_weights(&cfg.spec.strategy, &cfg.universe, value, bench.continuous_floor);
-        let growth: f64 = targets.iter().zip(now.iter().zip(&bench.prices)).map(|(w, (n, o))| w * n / o).sum();
-        bench.continuous = value * growth;
-        if let Strategy::Cppi { ratchet: Some(r), .. } = cfg.spec.strategy {
-            bench.continuous_floor = bench.continuous_floor.max(r * bench.continuous);
+    let value = bench.continuous;
+    // the costless portfolio holds its targets over the block, set at the block's start
+    let cppi_targets;
+    let targets: &[f64] = match &cfg.fixed_targets {
+        Some(t) => t,
+        None => {
+            cppi_targets = target_weights(&cfg.spec.strategy, &cfg.universe, value, bench.continuous_floor);
+            &cppi_targets
         }
-        bench.prices = now;
+    };
+    let growth: f64 = targets
+        .iter()
+        .zip(cfg.universe.iter().zip(&bench.prices))
+        .map(|(w, (t, o))| w * prices.per_token[t.index()] / o)
+        .sum();
+    bench.continuous = value * growth;
+    if let Strategy::Cppi { ratchet: Some(r), .. } = cfg.spec.strategy {
+        bench.continuous_floor = bench.continuous_floor.max(r * bench.continuous);
+    }
+    for (p, t) in bench.prices.iter_mut().zip(&cfg.universe) {
+        *p = prices.per_token[t.index()];
     }
 }
 
@@ -434,7 +488,7 @@ fn decide_vaults(
             if mempool.has_pending(Sender::Vault(meta.id)) {
                 continue;
             }
-            let prices = oracle_prices(cfg, book, config);
+            let prices = oracle_prices(cfg, book);
             // retry by its own rule: after a failed attempt, back off exponentially (2, 4, ... 256
             // blocks, at least the minimum interval); a success resets the streak
             if inbox.failed > state.failures_seen {
@@ -446,58 +500,61 @@ fn decide_vaults(
             } else if state.trading {
                 state.failure_streak = 0;
             }
-            let mut plan = plan_rebalance(v, meta, cfg, &state, shares, &prices, table);
+            let reading = plan::read(v, meta, cfg, &state, shares, &prices);
+            let out = &mut pending.0;
+            let first = out.len();
+            let mut d = plan::decide(v, meta, cfg, &state, &prices, table, &reading, out);
             // timing jitter: a fired trigger waits a random 0..=N blocks, then is checked again
-            if plan.started && cfg.spec.jitter_blocks > 0 {
+            if d.started && cfg.spec.jitter_blocks > 0 {
                 match state.armed_at {
                     None => {
                         let delay = state.timing_rng.random_range(0..=cfg.spec.jitter_blocks);
                         state.armed_at = Some(clock.number + delay);
                         if delay > 0 {
-                            plan.txs.clear();
-                            plan.started = false;
+                            out.truncate(first);
+                            d.started = false;
                         }
                     }
                     Some(at) if clock.number < at => {
-                        plan.txs.clear();
-                        plan.started = false;
+                        out.truncate(first);
+                        d.started = false;
                     }
                     Some(_) => {}
                 }
-                if plan.started {
+                if d.started {
                     state.armed_at = None;
                 }
             }
-            if plan.started {
+            if d.started {
                 state.cause = trigger_cause(cfg, v.provenance, clock.number);
                 state.note = if config.options.record {
-                    plan::trigger_note(cfg, plan.band, &prices, config)
+                    plan::trigger_note(cfg, reading.band, &prices, config)
                 } else {
                     Note::None
                 };
             }
-            for tx in &mut plan.txs {
+            for tx in &mut out[first..] {
                 tx.cause = state.cause.clone();
                 tx.note = state.note.clone();
             }
+            let sent = out.len() > first;
             let m = &mut metrics.vaults[meta.id.index()];
             // a trigger that finds nothing worth trading is not a rebalance
-            if plan.started && (!plan.txs.is_empty() || plan.no_route) {
+            if d.started && (sent || d.no_route) {
                 m.rebalances += 1;
                 state.last_rebalance = Some((clock.number, clock.timestamp));
             }
-            if plan.no_route {
+            if d.no_route {
                 m.no_route += 1;
                 m.last_failure = Some(Failure::NoRoute);
                 // retry by its own rule: after the minimum interval, at least the next block
                 state.retry_at = clock.number + cfg.spec.min_interval_blocks.max(1);
             }
-            state.in_progress = plan.remaining;
-            state.trading = !plan.txs.is_empty();
-            state.band = plan.band;
-            state.targets = plan.targets;
-            state.weights = plan.weights;
-            pending.0.extend(plan.txs);
+            state.in_progress = d.remaining;
+            state.trading = sent;
+            state.band = reading.band;
+            state.targets = reading.targets;
+            state.weights = reading.weights;
         }
     });
 }
@@ -553,8 +610,8 @@ pub fn genesis(
             peak_share_price: 1.0,
             retry_at: 0,
             band: 0.0,
-            targets: smallvec::smallvec![0.0; n],
-            weights: smallvec::smallvec![0.0; n],
+            targets: PerToken::from_elem(0.0, n),
+            weights: PerToken::from_elem(0.0, n),
             trading: false,
             failures_seen: 0,
             failure_streak: 0,
@@ -587,8 +644,9 @@ fn measure_tracking(
 ) {
     let (ledger, prices, mut metrics) = shared(state);
     for (meta, cfg, state, shares) in &vaults {
-        let balances: PerToken<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
-        let per_unit: PerToken<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
+        let n = cfg.universe.len();
+        let balances = per_token(n, |k| ledger.balance(meta.account, cfg.universe[k]));
+        let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);
         let val = Valuation::new(&balances, &per_unit);
         let te = tracking_error(&val.weights(), &state.targets);
         let Some(m) = metrics.vaults.get_mut(meta.id.index()) else { continue };

@@ -8,9 +8,9 @@ use smallvec::SmallVec;
 
 use super::routing::{self, RouteTable, route};
 use super::strategy::{
-    PerToken, Valuation, bands, current_band, desired_weights, pair_trades, target_weights, triggered,
+    PerToken, Valuation, bands, current_band, desired_weights, pair_trades, per_token, target_weights, triggered_with,
 };
-use super::{SHARE_UNIT, VaultConfig, VaultMeta, VaultShares, VaultState};
+use super::{OracleSlot, SHARE_UNIT, VaultConfig, VaultMeta, VaultShares, VaultState};
 use crate::SimConfig;
 use crate::agents::MarketView;
 use crate::oracles::OracleBook;
@@ -18,36 +18,87 @@ use crate::pools::{PoolBook, Provenance};
 use crate::tx::{Cause, Note, Sender, Swap, TriggerNote, Tx, TxId, TxKind, Visibility};
 
 /// Numeraire per base unit of each universe token at the vault's oracle prices.
-pub fn oracle_prices(cfg: &VaultConfig, book: &OracleBook, config: &SimConfig) -> PerToken<f64> {
-    cfg.universe
-        .iter()
-        .map(|t| {
-            let whole = if *t == config.numeraire {
-                1.0
-            } else {
-                cfg.spec.oracles.iter().find(|(x, _)| x == t).map_or(f64::NAN, |(_, o)| book.price[o.index()])
-            };
-            whole * config.unit(*t)
-        })
-        .collect()
+pub fn oracle_prices(cfg: &VaultConfig, book: &OracleBook) -> PerToken<f64> {
+    per_token(cfg.oracle_of.len(), |k| {
+        // the numeraire is worth one; a token without an oracle has no price
+        let whole = match cfg.oracle_of[k] {
+            OracleSlot::Numeraire => 1.0,
+            OracleSlot::Oracle(o) => book.price[o.index()],
+            OracleSlot::Missing => f64::NAN,
+        };
+        whole * cfg.unit[k]
+    })
 }
 
-/// What a vault decided this block.
+/// What a vault sees this block at its oracle prices: holdings, weights, targets and band.
 #[derive(Debug, Clone, Default)]
-pub struct Plan {
-    /// Transactions to send.
-    pub txs: SmallVec<[Tx; 2]>,
+pub struct Reading {
+    /// Balances per universe token, base units.
+    pub balances: PerToken<u128>,
+    /// Holdings valued at the oracle prices.
+    pub val: Valuation,
+    /// Weights at the oracle prices.
+    pub weights: PerToken<f64>,
+    /// Target weights now.
+    pub targets: PerToken<f64>,
+    /// The trigger's band now.
+    pub band: f64,
+    /// Half-width of each token's band.
+    pub band_widths: PerToken<f64>,
+}
+
+/// Reads a vault at its oracle prices (`prices`: numeraire per base unit of each universe token).
+pub fn read<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    state: &VaultState,
+    shares: &VaultShares,
+    prices: &[f64],
+) -> Reading {
+    let spec = &cfg.spec;
+    let balances = per_token(cfg.universe.len(), |k| view.balance(meta.account, cfg.universe[k]));
+    let val = Valuation::new(&balances, prices);
+    let weights = val.weights();
+    let targets = match &cfg.fixed_targets {
+        Some(t) => *t,
+        None => {
+            let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
+            target_weights(&spec.strategy, &cfg.universe, val.nav, state.floor_per_share * shares_f)
+        }
+    };
+    let band = current_band(&spec.trigger, state.annualized_vol());
+    let band_widths = bands(&spec.trigger, &targets, band);
+    Reading { balances, val, weights, targets, band, band_widths }
+}
+
+/// What a vault decided this block; its transactions went to the caller's outbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Decision {
     /// A new rebalance started.
     pub started: bool,
     /// More to trade in later blocks.
     pub remaining: bool,
     /// Some trade found no route.
     pub no_route: bool,
-    /// Band, targets, weights seen.
+}
+
+/// What a vault decided this block, with its transactions (for callers that want them together).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Transactions to send.
+    pub txs: Vec<Tx>,
+    /// A new rebalance started.
+    pub started: bool,
+    /// More to trade in later blocks.
+    pub remaining: bool,
+    /// Some trade found no route.
+    pub no_route: bool,
+    /// The band seen.
     pub band: f64,
-    /// Targets.
+    /// Targets seen.
     pub targets: PerToken<f64>,
-    /// Weights.
+    /// Weights seen.
     pub weights: PerToken<f64>,
 }
 
@@ -62,15 +113,36 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
     prices: &[f64],
     table: &RouteTable,
 ) -> Plan {
+    let reading = read(view, meta, cfg, state, shares, prices);
+    let mut txs = Vec::new();
+    let d = decide(view, meta, cfg, state, prices, table, &reading, &mut txs);
+    Plan {
+        txs,
+        started: d.started,
+        remaining: d.remaining,
+        no_route: d.no_route,
+        band: reading.band,
+        targets: reading.targets,
+        weights: reading.weights,
+    }
+}
+
+/// Pure policy on a [`Reading`]: check the trigger, size and route the trades, and append the
+/// transactions to `out`.
+#[expect(clippy::too_many_arguments, reason = "a vault's decision reads all of these")]
+pub fn decide<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    state: &VaultState,
+    prices: &[f64],
+    table: &RouteTable,
+    reading: &Reading,
+    out: &mut Vec<Tx>,
+) -> Decision {
     let spec = &cfg.spec;
-    let balances: PerToken<u128> = cfg.universe.iter().map(|t| view.balance(meta.account, *t)).collect();
-    let val = Valuation::new(&balances, prices);
-    let weights = val.weights();
-    let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
-    let targets = target_weights(&spec.strategy, &cfg.universe, val.nav, state.floor_per_share * shares_f);
-    let band = current_band(&spec.trigger, state.annualized_vol());
-    let band_widths = bands(&spec.trigger, &targets, band);
-    let mut plan = Plan { band, targets: targets.clone(), weights: weights.clone(), ..Default::default() };
+    let Reading { balances, val, weights, targets, band_widths, .. } = reading;
+    let mut plan = Decision::default();
     if val.nav.is_nan() || val.nav <= 0.0 || prices.iter().any(|p| !p.is_finite() || *p <= 0.0) {
         return plan;
     }
@@ -79,18 +151,19 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
     let start = !state.in_progress
         && view.block >= state.retry_at
         && interval_ok
-        && triggered(&spec.trigger, &weights, &targets, band, since);
+        && triggered_with(&spec.trigger, weights, targets, band_widths, since);
     if !(state.in_progress || start) {
         return plan;
     }
     plan.started = start;
+    let first = out.len();
     let sizing = if matches!(spec.trigger, Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_)) {
         Sizing::Full
     } else {
         spec.sizing
     };
-    let desired = desired_weights(sizing, &weights, &targets, &band_widths);
-    let mut trades = pair_trades(&weights, &desired, val.nav, val.nav * 1e-7);
+    let desired = desired_weights(sizing, weights, targets, band_widths);
+    let mut trades = pair_trades(weights, &desired, val.nav, val.nav * 1e-7);
     let total: f64 = trades.iter().map(|t| t.2).sum();
     if let Some(cap) = spec.max_trade_value
         && total > cap
@@ -124,7 +197,7 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
                 let a_f = meshsim_math::u128_to_f64(a);
                 let efficiency = meshsim_math::u128_to_f64(out) / (a_f * marginal);
                 let expected_out = a_f * oracle_rate * efficiency;
-                let mut v = val.values.clone();
+                let mut v = val.values;
                 v[s] -= a_f * prices[s];
                 v[b] += expected_out * prices[b];
                 Some(v[s] / v.iter().sum::<f64>())
@@ -161,19 +234,20 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
             let min_out = (fair * (1.0 - spec.slippage)) as u128;
             let mut tx = Tx::new(
                 Sender::Vault(meta.id),
-                plan.txs.len() as u32,
+                0,
                 TxKind::Rebalance,
                 spec.priority_fee_wei,
                 Swap::new(r.path, r.amount_in, min_out).into(),
                 view.block + spec.deadline_blocks - 1,
             );
+            tx.seq = (out.len() - first) as u32;
             if spec.private_relay {
                 tx.visibility = Visibility::Private;
             }
             if let Some(max_fee) = spec.max_fee_wei {
                 tx.gas.max_fee_wei = max_fee;
             }
-            plan.txs.push(tx);
+            out.push(tx);
         }
     }
     plan

@@ -78,9 +78,7 @@ pub fn path_output<B: PoolBook + ?Sized>(pools: &B, path: &[Leg], amount: u128) 
 
 /// The path's marginal rate (output per input, before fees and impact).
 pub fn path_marginal<B: PoolBook + ?Sized>(pools: &B, path: &[Leg]) -> f64 {
-    path.iter()
-        .map(|l| pools.pool(l.pool).map_or(f64::NAN, |e| e.pool.marginal_price(l.i.into(), l.j.into())))
-        .product()
+    path.iter().map(|l| pools.pool(l.pool).map_or(f64::NAN, |e| e.marginal_price(l.i.into(), l.j.into()))).product()
 }
 
 /// The largest input up to `amount` whose execution on `path` keeps at least `efficiency` of the

@@ -2,13 +2,119 @@
 //! ledger: numbers in, numbers out, so each rule is unit-tested on its own.
 
 use meshsim_scenario::{Sizing, Strategy, TokenId, Trigger};
-use smallvec::SmallVec;
 
-/// One figure per universe token (a vault holds at most a handful: inline, no heap).
-pub type PerToken<T> = SmallVec<[T; 8]>;
+pub use meshsim_scenario::MAX_VAULT_TOKENS;
+
+/// One figure per universe token, in a fixed array: a vault handles at most
+/// [`MAX_VAULT_TOKENS`] tokens (validated at load), so these never touch the heap, copy as plain
+/// bytes and fill without iterator machinery (collecting into a small vector dominated the
+/// vaults' per-block cost).
+#[derive(Clone, Copy, PartialEq)]
+pub struct PerToken<T: Copy> {
+    len: u8,
+    items: [T; MAX_VAULT_TOKENS],
+}
+
+impl<T: Copy + Default> PerToken<T> {
+    /// `f(k)` for each of `n` tokens (at most [`MAX_VAULT_TOKENS`]; more are a bug upstream of
+    /// validation and are cut off).
+    #[inline]
+    pub fn from_fn(n: usize, mut f: impl FnMut(usize) -> T) -> Self {
+        debug_assert!(n <= MAX_VAULT_TOKENS, "{n} vault tokens passed validation");
+        let n = n.min(MAX_VAULT_TOKENS);
+        let mut items = [T::default(); MAX_VAULT_TOKENS];
+        for (k, x) in items.iter_mut().take(n).enumerate() {
+            *x = f(k);
+        }
+        PerToken { len: n as u8, items }
+    }
+
+    /// A copy of `values`.
+    #[inline]
+    pub fn from_slice(values: &[T]) -> Self {
+        Self::from_fn(values.len(), |k| values[k])
+    }
+
+    /// `n` copies of `value`.
+    pub fn from_elem(value: T, n: usize) -> Self {
+        Self::from_fn(n, |_| value)
+    }
+
+    /// Appends a figure (ignored past [`MAX_VAULT_TOKENS`], which validation rules out).
+    pub fn push(&mut self, value: T) {
+        if usize::from(self.len) < MAX_VAULT_TOKENS {
+            self.items[usize::from(self.len)] = value;
+            self.len += 1;
+        }
+    }
+
+    /// No figures.
+    pub fn new() -> Self {
+        Self::from_fn(0, |_| T::default())
+    }
+}
+
+impl<T: Copy + Default> Default for PerToken<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Copy> std::ops::Deref for PerToken<T> {
+    type Target = [T];
+    #[inline]
+    fn deref(&self) -> &[T] {
+        &self.items[..usize::from(self.len)]
+    }
+}
+
+impl<T: Copy> std::ops::DerefMut for PerToken<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.items[..usize::from(self.len)]
+    }
+}
+
+impl<T: Copy + std::fmt::Debug> std::fmt::Debug for PerToken<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Copy + Default> FromIterator<T> for PerToken<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut v = Self::new();
+        for x in iter {
+            v.push(x);
+        }
+        v
+    }
+}
+
+impl<'a, T: Copy> IntoIterator for &'a PerToken<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: Copy> IntoIterator for PerToken<T> {
+    type Item = T;
+    type IntoIter = std::iter::Take<std::array::IntoIter<T, MAX_VAULT_TOKENS>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter().take(usize::from(self.len))
+    }
+}
+
+/// `n` figures, `f(k)` for each.
+#[inline]
+pub fn per_token<T: Copy + Default>(n: usize, f: impl FnMut(usize) -> T) -> PerToken<T> {
+    PerToken::from_fn(n, f)
+}
 
 /// A vault's holdings valued at its oracle prices.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Valuation {
     /// Value per universe token, numeraire.
     pub values: PerToken<f64>,
@@ -19,22 +125,22 @@ pub struct Valuation {
 impl Valuation {
     /// Values `balances` (base units) at `prices` (numeraire per base unit).
     pub fn new(balances: &[u128], prices: &[f64]) -> Self {
-        let values: PerToken<f64> =
-            balances.iter().zip(prices).map(|(b, p)| meshsim_math::u128_to_f64(*b) * p).collect();
+        let n = balances.len().min(prices.len());
+        let values = per_token(n, |k| meshsim_math::u128_to_f64(balances[k]) * prices[k]);
         let nav = values.iter().sum();
         Valuation { values, nav }
     }
 
     /// Weights (zero when the vault is empty).
     pub fn weights(&self) -> PerToken<f64> {
-        self.values.iter().map(|v| if self.nav > 0.0 { v / self.nav } else { 0.0 }).collect()
+        per_token(self.values.len(), |k| if self.nav > 0.0 { self.values[k] / self.nav } else { 0.0 })
     }
 }
 
 /// Target weight of each universe token. CPPI: risky = multiplier x (NAV - floor) / NAV, clamped
 /// to [0, 1] (no leverage, no shorting); `floor_value` is the floor in numeraire now.
 pub fn target_weights(strategy: &Strategy, universe: &[TokenId], nav: f64, floor_value: f64) -> PerToken<f64> {
-    let mut t: PerToken<f64> = smallvec::smallvec![0.0; universe.len()];
+    let mut t: PerToken<f64> = PerToken::from_elem(0.0, universe.len());
     let pos = |token: TokenId| universe.iter().position(|u| *u == token);
     match strategy {
         Strategy::ConstantMix { targets } => {
@@ -58,8 +164,8 @@ pub fn target_weights(strategy: &Strategy, universe: &[TokenId], nav: f64, floor
 /// Half-width of the band of each token: absolute, or relative to its target.
 pub fn bands(trigger: &Trigger, targets: &[f64], band: f64) -> PerToken<f64> {
     match trigger {
-        Trigger::Threshold { relative: true, .. } => targets.iter().map(|t| band * t).collect(),
-        _ => smallvec::smallvec![band; targets.len()],
+        Trigger::Threshold { relative: true, .. } => per_token(targets.len(), |k| band * targets[k]),
+        _ => PerToken::from_elem(band, targets.len()),
     }
 }
 
@@ -82,12 +188,21 @@ pub fn out_of_band(weights: &[f64], targets: &[f64], bands: &[f64]) -> bool {
 /// Whether the trigger fires now. `since` = blocks and seconds since the last rebalance (None:
 /// never rebalanced).
 pub fn triggered(trigger: &Trigger, weights: &[f64], targets: &[f64], band: f64, since: Option<(u64, f64)>) -> bool {
+    triggered_with(trigger, weights, targets, &bands(trigger, targets, band), since)
+}
+
+/// [`triggered`] with each token's band half-width already computed ([`bands`]).
+pub fn triggered_with(
+    trigger: &Trigger,
+    weights: &[f64],
+    targets: &[f64],
+    band_widths: &[f64],
+    since: Option<(u64, f64)>,
+) -> bool {
     match *trigger {
         Trigger::PeriodicBlocks(n) => since.is_none_or(|(b, _)| b >= n),
         Trigger::PeriodicSeconds(s) => since.is_none_or(|(_, t)| t >= s),
-        Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. } => {
-            out_of_band(weights, targets, &bands(trigger, targets, band))
-        }
+        Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. } => out_of_band(weights, targets, band_widths),
     }
 }
 
@@ -95,7 +210,7 @@ pub fn triggered(trigger: &Trigger, weights: &[f64], targets: &[f64], band: f64,
 /// (or given to) the tokens inside their bands, toward their targets.
 pub fn desired_weights(sizing: Sizing, weights: &[f64], targets: &[f64], bands: &[f64]) -> PerToken<f64> {
     if sizing == Sizing::Full || bands.iter().all(|b| *b <= 0.0) {
-        return targets.iter().copied().collect();
+        return PerToken::from_slice(targets);
     }
     let mut d: PerToken<f64> =
         weights.iter().zip(targets).zip(bands).map(|((w, t), b)| w.clamp(t - b, t + b)).collect();
@@ -148,8 +263,8 @@ mod tests {
         let t = target_weights(&s, &u, 100.0, 80.0);
         assert!((t[0] - 0.8).abs() < 1e-12 && (t[1] - 0.2).abs() < 1e-12);
         // below the floor: all safe; huge cushion: capped at 100 %
-        assert_eq!(target_weights(&s, &u, 70.0, 80.0).as_slice(), [0.0, 1.0]);
-        assert_eq!(target_weights(&s, &u, 1000.0, 80.0).as_slice(), [1.0, 0.0]);
+        assert_eq!(target_weights(&s, &u, 70.0, 80.0)[..], [0.0, 1.0]);
+        assert_eq!(target_weights(&s, &u, 1000.0, 80.0)[..], [1.0, 0.0]);
     }
 
     #[test]
