@@ -10,22 +10,22 @@ use meshsim_tests::{bundled_worlds, worlds_dir};
 
 /// (world file relative to `worlds/`, blocks, final digest).
 const GOLDEN: &[(&str, u64, &str)] = &[
-    ("bench/s1.ron", 20000, "15aefa99eefbc6859bcd366aaa8c373f2ae8edb7c2b03809d3b5e603ce4a61e7"),
-    ("bench/s2.ron", 2000, "7dcbb204657289de0f953bafdb8188cdbae86f7aba6c2208de3b031f5d935ab4"),
-    ("cascade.ron", 150, "34ce7466173e4954568befd8b30dc1809973f52e0dd6b10dd007ee3ca08d73bf"),
-    ("crash.ron", 400, "948000d27024bb17a76874ef03ca3dcd9ff64f3296239309726a64df7b14427d"),
-    ("fee-arbitrage.ron", 5000, "18950b256f3cbc43b79dd0474aeb745c52eff71c54bfab2731be8aa9865eeac7"),
-    ("lvr.ron", 5000, "fb0133a0eec1644042a6743f55894adf8dc4535bef8f3b8681a4d5041d366e9d"),
-    ("mesh.ron", 1500, "751fc8b10a108514760f633909f2e165d35509fb524c30a6ab718dbe20ce8693"),
-    ("mev.ron", 3000, "139a6e9e278c0176042ef6bf1d7476e661c9b2f50ce5324eea6b9e05dba68cb8"),
-    ("stress/bank-run.ron", 1500, "160a5bd4110c8c1c455c4cabbfd67b2351219edba0bb4e501f0ef2f926022f24"),
-    ("stress/correlated-crash.ron", 1500, "febebb8d249277f43918b160d793ce1573a2136c92a389949fb40c91c530ea48"),
-    ("stress/crash.ron", 1500, "f3d1f5386199b9594227361c2a6dc7a2bcb10f96bdb9cc78502778ef1042c133"),
-    ("stress/gas-spike.ron", 1500, "620e53d68e97c9989f7e9d05659ea1a9b504d8dc82fa40430d6af9f83bcf773e"),
-    ("stress/liquidity-withdrawal.ron", 1500, "04657bdf166978930fb8a66ef102d2f68b559bbd536114f77f01a425c7dfdc41"),
-    ("stress/oracle-freeze.ron", 1500, "0527f8405bad0ffc7741b17ab4c0e3c315c0db5aa162d293e7e8f8cc96db8529"),
-    ("stress/volatility-spike.ron", 1500, "7dd831c25423111a9f2cca520107d38805efc37d5374daee3e324996b0619a78"),
-    ("vaults.ron", 3000, "9a47171a4485309b0b881adb93990e94efd45df860e9af3cb051455ef1c9d551"),
+    ("bench/s1.ron", 20000, "da423ced934bbe5e1581a4857d0564ce1460e98a47ea347642f9f95c0f8b6295"),
+    ("bench/s2.ron", 2000, "2689a51d367f1722e9b2ce808fe564aa422932707d9fa3093e3fbfe425a4e709"),
+    ("cascade.ron", 150, "d5c555a7db706c4d7607b0460dde823244bb0533bb5af3d476182eac78d0ed65"),
+    ("crash.ron", 400, "743c7c300e257baa732747cf23999b3adffda97d52254f5678fe6ae781efd8fd"),
+    ("fee-arbitrage.ron", 5000, "37db8ad79046e0873b833a046788fdf2146eb0da79306138473b090b6961ead2"),
+    ("lvr.ron", 5000, "c3d69e328782b8c78ab1b0dd1b38a45f08a894d60a6b666eaa1243002098bd5c"),
+    ("mesh.ron", 1500, "a27dd0e402e0e24477e7b3a1c18c16d632e50091a08793f606b65ca25c3b56ea"),
+    ("mev.ron", 3000, "6a479a82aaf7e583d99cfbcf9d07c81d455a48d1a92f40d001f7e9b85c4864ec"),
+    ("stress/bank-run.ron", 1500, "59dc90a89cba04bbeb75d62fa6ef261f4b7fb63a8f67021a3169daca0f90e207"),
+    ("stress/correlated-crash.ron", 1500, "ba9da3ad57ce180b7f71444a8172f7b64abfb0564f9d7408685b6b107bf58445"),
+    ("stress/crash.ron", 1500, "d5ed89898a7f4204111a7f5dc432f7eb50a4c4e8ea3d3eedf94c712558f4c7ea"),
+    ("stress/gas-spike.ron", 1500, "aa4ec839a8b841f523589ab28db5e898ed01a0b5f955c90e8423f9170ec8dd25"),
+    ("stress/liquidity-withdrawal.ron", 1500, "e4c56274fe7c7e7ddfbdb565b68eb9e785df6a4153d2ae583cbee632b2577778"),
+    ("stress/oracle-freeze.ron", 1500, "c1763ab3a0e82e1a4a2b40a928a20764d0840aedc6d713b12098dec3587db850"),
+    ("stress/volatility-spike.ron", 1500, "ed9793de90da34452887ace62ba0f48a81181285ac491f8e5262161f071dfa9f"),
+    ("vaults.ron", 3000, "e66709af099954139cb62a36ce313deb491452b7aaedd9de012761c0f04b16a0"),
 ];
 
 fn digest_after(path: &std::path::Path, blocks: u64) -> String {

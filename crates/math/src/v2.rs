@@ -269,20 +269,38 @@ impl V2Pair {
     /// The profit-maximising input against an external price `target_out_per_in`: the size at
     /// which the trade's marginal rate `d out / d in = g r_in r_out / (r_in + g dx)^2` (`g = 1 -
     /// fee`) falls to the target. Closed form (THEORY §2) `dx = (sqrt(r_in r_out g / target) -
-    /// r_in) / g`, as an f64 estimate; zero when the pool's net price is already at or below it.
+    /// r_in) / g`, as an f64 estimate accurate to a few units in the last place; zero when the
+    /// pool's net price is already at or below it.
+    ///
+    /// Written as `dx = r_in (sqrt(q) - 1) / g` with `q = g r_out / (t r_in)`, and `q - 1` from
+    /// `g r_out - t r_in` computed with fused multiply-adds: the naive `sqrt(..) - r_in` cancels
+    /// almost every digit when the trade is small next to the reserve, which it nearly always
+    /// is (a price move of one block), and left solvers a thousand units off.
     pub fn input_to_price(&self, zero_for_one: bool, target_out_per_in: f64) -> u128 {
         let (r_in, r_out) = self.reserves(zero_for_one);
         if target_out_per_in.is_nan() || target_out_per_in <= 0.0 || r_in == 0 || r_out == 0 {
             return 0;
         }
         let g = f64::from(PIPS - self.fee_pips) / f64::from(PIPS);
-        let (x, y) = (crate::u128_to_f64(r_in), crate::u128_to_f64(r_out));
-        let x_new = libm::sqrt(x * y * g / target_out_per_in);
-        if x_new <= x {
+        let (x, y, t) = (crate::u128_to_f64(r_in), crate::u128_to_f64(r_out), target_out_per_in);
+        // t x = p + e exactly; g y - t x = (g y - p) - e, each step rounded once
+        let p = t * x;
+        let e = libm::fma(t, x, -p);
+        let excess = libm::fma(g, y, -p) - e;
+        if excess.is_nan() || excess <= 0.0 || !p.is_finite() {
             return 0;
         }
-        let dx = (x_new - x) / g;
-        if dx >= u128::MAX as f64 { u128::MAX } else { dx as u128 }
+        let q_minus_1 = excess / p;
+        // sqrt(q) - 1 without cancellation
+        let root_minus_1 = q_minus_1 / (libm::sqrt(1.0 + q_minus_1) + 1.0);
+        let dx = x * root_minus_1 / g;
+        if dx.is_nan() {
+            0
+        } else if dx >= u128::MAX as f64 {
+            u128::MAX
+        } else {
+            dx as u128
+        }
     }
 }
 
@@ -360,6 +378,53 @@ mod tests {
             assert!(profit((dx as f64 * factor) as u128) < best, "a larger or smaller trade earns more (x{factor})");
         }
         assert_eq!(pair.input_to_price(true, 1e-8), 0, "target above the current price needs no input");
+    }
+
+    #[test]
+    fn input_to_price_stays_accurate_for_moves_far_smaller_than_the_reserve() {
+        use crate::U512;
+        // 18-decimal reserves and price moves of a fraction of a basis point to a few dozen: the
+        // regime where `sqrt(..) - r_in` loses most of its digits
+        let pair =
+            V2Pair { reserve0: 500_000 * E18, reserve1: 1_000_000_000 * 1_000_000, total_supply: 0, fee_pips: 500 };
+        let (x, y) = (pair.reserve0, pair.reserve1);
+        // exact test of "the marginal rate after `a` is still at or above `t`" for the f64 values
+        // the rate is defined on (reserves and g as f64, each an exact binary fraction m 2^e):
+        // (x + g a)^2 t <= g x y, in 512-bit integers
+        let parts = |v: f64| {
+            let bits = v.to_bits();
+            let exp = ((bits >> 52) & 0x7ff) as i32 - 1075;
+            (U512::from((bits & ((1 << 52) - 1)) | (1 << 52)), exp)
+        };
+        let (xf, yf, gf) = (crate::u128_to_f64(x), crate::u128_to_f64(y), 0.9995f64);
+        let at_or_above = |a: u128, t: f64| {
+            let ((mx, ex), (my, ey), (mg, eg), (mt, et)) = (parts(xf), parts(yf), parts(gf), parts(t));
+            let low = ex.min(eg);
+            let s = (mx << (ex - low) as usize) + ((mg * U512::from(a)) << (eg - low) as usize);
+            // both sides as integer times 2^exponent; shift the one with the larger exponent
+            let (mut lhs, le) = (s * s * mt, 2 * low + et);
+            let (mut rhs, re) = (mg * mx * my, eg + ex + ey);
+            if le >= re {
+                lhs <<= (le - re) as usize
+            } else {
+                rhs <<= (re - le) as usize
+            }
+            lhs <= rhs
+        };
+        let rate0 = gf * yf / xf;
+        for move_bp in [0.5, 3.0, 40.0] {
+            let target = rate0 * (1.0 - move_bp * 1e-4);
+            let a = pair.input_to_price(true, target);
+            // within a few parts in 1e15 of the exact crossing (the naive form is ~1e-12 off)
+            let slack = a / 100_000_000_000_000;
+            assert!(at_or_above(a - slack, target), "{move_bp} bp: {a} is past the crossing");
+            assert!(!at_or_above(a + slack, target), "{move_bp} bp: {a} stops short of the crossing");
+            // what the textbook form gives: off by far more than the slack for small moves
+            let naive = ((libm::sqrt(xf * yf * gf / target) - xf) / gf) as u128;
+            if move_bp < 10.0 {
+                assert!(naive.abs_diff(a) > slack, "{move_bp} bp: the naive form was fine after all");
+            }
+        }
     }
 
     proptest! {

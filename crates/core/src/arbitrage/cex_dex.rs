@@ -94,7 +94,7 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
     for pool_id in &cfg.pools {
         let Some(entry) = view.pools.pool(*pool_id) else { continue };
         let n = entry.tokens.len();
-        let mut best: Option<(f64, Tx)> = None;
+        let mut best: Option<(f64, Leg, SwapQuote)> = None;
         for i in 0..n {
             for j in 0..n {
                 if i == j {
@@ -125,40 +125,29 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 if profit <= cfg.min_profit || profit <= 0.0 {
                     continue;
                 }
-                if best.as_ref().is_none_or(|(b, _)| profit > *b) {
+                if best.as_ref().is_none_or(|(b, _, _)| profit > *b) {
                     let leg = Leg { pool: *pool_id, i: i as u8, j: j as u8, token_in: t_in, token_out: t_out };
-                    // the contract reverts unless it gets what it priced (another arb may be first)
-                    let swap = Swap {
-                        legs: smallvec::smallvec![leg],
-                        amount_in: q.amount_in,
-                        min_out: q.amount_out,
-                        hedge: true,
-                    };
-                    let mut tx = Tx::new(
-                        Sender::Agent(me.id),
-                        0,
-                        TxKind::Arbitrage,
-                        cfg.priority_fee_wei,
-                        swap.into(),
-                        view.block,
-                    );
-                    tx.cause = view.provenance.arbitrage_cause(*pool_id);
-                    best = Some((profit, tx));
+                    best = Some((profit, leg, q));
                 }
             }
         }
-        if let Some((_, mut tx)) = best {
+        if let Some((_, leg, q)) = best {
             let fee = view.gas_fee_wei(view.gas.base_tx + view.gas.swap_concentrated, cfg.priority_fee_wei);
             if view.balance(me.account, view.native) < gas_reserved.saturating_add(fee) {
                 continue; // cannot pay gas
             }
             gas_reserved += fee;
-            let Some(swap) = tx.swap() else { continue };
-            let (t_in, amount_in) = (swap.token_in(), swap.amount_in);
+            let (t_in, amount_in) = (leg.token_in, q.amount_in);
             match spent.iter_mut().find(|(x, _)| *x == t_in) {
                 Some((_, v)) => *v += amount_in,
                 None => spent.push((t_in, amount_in)),
             }
+            // the contract reverts unless it gets what it priced (another arb may be first)
+            let swap =
+                Swap { legs: smallvec::smallvec![leg], amount_in: q.amount_in, min_out: q.amount_out, hedge: true };
+            let mut tx =
+                Tx::new(Sender::Agent(me.id), 0, TxKind::Arbitrage, cfg.priority_fee_wei, swap.into(), view.block);
+            tx.cause = view.provenance.arbitrage_cause(*pool_id);
             tx.seq = out.len() as u32;
             out.push(tx);
         }

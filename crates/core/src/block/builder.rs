@@ -39,7 +39,10 @@ pub struct BundleItem {
 /// A chain's block being built, and the builder's reusable buffers.
 #[derive(Debug, Default)]
 pub struct BlockPlan {
-    /// The items, in order.
+    /// Lone transactions run first, in this order (the whole block when no bundle or batch is
+    /// in it: the common case, built without wrapping each transaction in an item).
+    pub txs: Vec<Tx>,
+    /// Then the items, in order.
     pub items: Vec<Item>,
     waiting: Vec<Tx>,
     singles: Vec<Tx>,
@@ -124,6 +127,20 @@ impl BlockPlan {
     /// the mempool; the rest wait. Bundles that cannot be placed are dropped.
     pub fn build(&mut self, mempool: &mut Mempool, bundles: &mut Vec<Bundle>, p: BuildParams<'_>) {
         self.items.clear();
+        self.txs.clear();
+        if bundles.is_empty()
+            && matches!(p.policy, Policy::PriorityGasAuction | Policy::FirstComeFirstServed)
+            && mempool.pending.iter().all(|t| t.gas.max_fee_wei >= p.base_fee)
+        {
+            // nothing to attach or hold back: the block is the mempool in policy order, if it all
+            // fits (what the general path below gives too, with no transaction moved twice)
+            mempool.pending.sort_by(single_order(p.policy, p.base_fee));
+            let gas: u64 = mempool.pending.iter().map(|t| estimate_gas(t, p.costs)).sum();
+            if gas <= p.gas_room {
+                std::mem::swap(&mut self.txs, &mut mempool.pending);
+                return;
+            }
+        }
         // a transaction whose max fee is below the base fee cannot be included: it waits (or expires)
         self.waiting.extend(mempool.pending.extract_if(.., |t| t.gas.max_fee_wei < p.base_fee));
         std::mem::swap(&mut self.bundles, bundles);
@@ -322,8 +339,10 @@ mod tests {
         t
     }
 
-    fn ids(items: &[Item]) -> Vec<u64> {
-        items.iter().filter_map(|i| if let Item::Single(t) = i { Some(t.id.0) } else { None }).collect()
+    /// Ids of the lone transactions in execution order.
+    fn ids(plan: &BlockPlan) -> Vec<u64> {
+        let items = plan.items.iter().filter_map(|i| if let Item::Single(t) = i { Some(t.id.0) } else { None });
+        plan.txs.iter().map(|t| t.id.0).chain(items).collect()
     }
 
     fn params(gas_room: u64, base_fee: u128, costs: &GasCosts) -> BuildParams<'_> {
@@ -349,11 +368,11 @@ mod tests {
         assert_eq!(pool.pending[0].gas.tip(base), 10);
         let mut plan = BlockPlan::default();
         plan.build(&mut pool, &mut Vec::new(), params(u64::MAX, base, &UNIT_GAS));
-        assert_eq!(ids(&plan.items), vec![2, 1], "ordered by effective tip");
+        assert_eq!(ids(&plan), vec![2, 1], "ordered by effective tip");
         assert_eq!(pool.pending.iter().map(|t| t.id.0).collect::<Vec<_>>(), vec![3], "3 waits");
         // once the base fee falls, it goes
         plan.build(&mut pool, &mut Vec::new(), params(u64::MAX, 90, &UNIT_GAS));
-        assert_eq!(ids(&plan.items), vec![3]);
+        assert_eq!(ids(&plan), vec![3]);
         assert!(pool.pending.is_empty());
     }
 
@@ -364,7 +383,7 @@ mod tests {
         let costs = GasCosts { swap_concentrated: 100_000, ..UNIT_GAS };
         let mut plan = BlockPlan::default();
         plan.build(&mut pool, &mut Vec::new(), params(250_000, 0, &costs));
-        assert_eq!(ids(&plan.items), vec![2, 1]);
+        assert_eq!(ids(&plan), vec![2, 1]);
         assert_eq!(pool.pending.iter().map(|t| t.id.0).collect::<Vec<_>>(), vec![3]);
     }
 }

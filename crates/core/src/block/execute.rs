@@ -73,16 +73,24 @@ impl Executor<'_> {
         }
     }
 
-    /// Executes one transaction and files its receipt; returns the receipt's index.
+    /// Executes one transaction and files its receipt; returns the receipt's index. The receipt
+    /// is filed first and filled in place (a receipt is large: it is written once, not moved).
     pub fn run(&mut self, tx: Tx) -> usize {
         let payers = self.payers(tx.sender);
+        let receipt = self.receipt(tx, Outcome::Included, 0, 0, Effect::None);
+        self.receipts.push(receipt);
+        let k = self.receipts.len() - 1;
+        let r = &mut self.receipts[k];
         // the venue that owns the action executes it
-        let (outcome, gas_used, fee, effect) = match &tx.action {
-            Action::Swap(swap) => execute_on(&mut *self.pools, &tx, swap, &mut self.ctx, self.gas, payers),
+        let (outcome, gas_used, fee, effect) = match &r.tx.action {
+            Action::Swap(swap) => execute_on(&mut *self.pools, &r.tx, swap, &mut self.ctx, self.gas, payers),
         };
-        let receipt = self.receipt(tx, outcome, gas_used, fee, effect);
-        self.file(receipt);
-        self.receipts.len() - 1
+        if !matches!(outcome, Outcome::Dropped(_)) {
+            r.position = Some(self.position);
+            self.position += 1;
+        }
+        (r.outcome, r.gas_used, r.fee_wei, r.effect) = (outcome, gas_used, fee, effect);
+        k
     }
 
     /// Whether each transaction of `order` would succeed in turn (on copies of the pools).
@@ -243,6 +251,9 @@ pub(super) fn execute(
         position: 0,
         simulated: std::mem::take(&mut scratch.simulated),
     };
+    for tx in plan.txs.drain(..) {
+        ex.run(tx);
+    }
     for item in plan.items.drain(..) {
         match item {
             Item::Single(tx) => {
