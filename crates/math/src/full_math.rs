@@ -56,6 +56,56 @@ pub fn div_rounding_up(x: U256, y: U256) -> MathResult<U256> {
     Ok(if r.is_zero() { q } else { q + U256::ONE })
 }
 
+/// The 256-bit product of two u128s as (high, low) halves.
+#[inline]
+fn widening_mul_u128(a: u128, b: u128) -> (u128, u128) {
+    let (a1, a0) = (a >> 64, a & u128::from(u64::MAX));
+    let (b1, b0) = (b >> 64, b & u128::from(u64::MAX));
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    // middle column: the high half of p00 plus the low halves of the cross products
+    let mid = (p00 >> 64) + (p01 & u128::from(u64::MAX)) + (p10 & u128::from(u64::MAX));
+    let lo = (mid << 64) | (p00 & u128::from(u64::MAX));
+    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    (hi, lo)
+}
+
+/// `floor(a * b / d)` for 128-bit operands and a quotient that fits 128 bits, exactly; `None` if
+/// `d == 0` or the quotient does not fit. Where `a * b` overflows 128 bits, the quotient is
+/// estimated in f64 and then corrected exactly with the 256-bit remainder, which is small when
+/// the estimate is good (a few ulps); otherwise it falls back to full 512-bit division. The
+/// result is always the exact floor.
+pub fn mul_div_u128(a: u128, b: u128, d: u128) -> Option<u128> {
+    if d == 0 {
+        return None;
+    }
+    if let Some(p) = a.checked_mul(b) {
+        return Some(p / d);
+    }
+    let (hi, lo) = widening_mul_u128(a, b);
+    if hi >= d {
+        return None; // a * b >= d * 2^128: the quotient needs more than 128 bits
+    }
+    let estimate = crate::u128_to_f64(a) * crate::u128_to_f64(b) / crate::u128_to_f64(d);
+    if estimate.is_finite() && estimate < 3.0e38 {
+        let q0 = estimate as u128;
+        let (qh, ql) = widening_mul_u128(q0, d);
+        // r = a b - q0 d as a signed 256-bit value; correct when it fits 128 bits
+        let (ge, dh, dl) = if (hi, lo) >= (qh, ql) {
+            let (l, borrow) = lo.overflowing_sub(ql);
+            (true, hi - qh - u128::from(borrow), l)
+        } else {
+            let (l, borrow) = ql.overflowing_sub(lo);
+            (false, qh - hi - u128::from(borrow), l)
+        };
+        if dh == 0 {
+            let q = if ge { q0.checked_add(dl / d)? } else { q0.checked_sub(dl.div_ceil(d))? };
+            return Some(q);
+        }
+    }
+    let q = U512::from(U256::from(a).widening_mul::<256, 4, 512, 8>(U256::from(b))) / U512::from(d);
+    u128::try_from(q).ok()
+}
+
 fn narrow(x: U512, what: &'static str) -> MathResult<U256> {
     if x.bit_len() > 256 {
         return Err(MathError::Overflow { what });
@@ -97,6 +147,30 @@ pub fn isqrt_u128(x: u128) -> u128 {
         r += 1;
     }
     r
+}
+
+#[cfg(test)]
+mod u128_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn mul_div_u128_is_the_exact_floor(a in any::<u128>(), b in any::<u128>(), d in 1u128..) {
+            let exact = (U512::from(a) * U512::from(b)) / U512::from(d);
+            prop_assert_eq!(mul_div_u128(a, b, d), u128::try_from(exact).ok());
+        }
+
+        #[test]
+        fn mul_div_u128_is_exact_on_amm_sized_operands(
+            a in (1u128 << 60)..(1u128 << 100), b in (1u128 << 60)..(1u128 << 110), d in (1u128 << 80)..(1u128 << 125),
+        ) {
+            let exact = (U512::from(a) * U512::from(b)) / U512::from(d);
+            prop_assert_eq!(mul_div_u128(a, b, d), u128::try_from(exact).ok());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -41,13 +41,15 @@ pub fn get_amount_out(amount_in: u128, reserve_in: u128, reserve_out: u128, fee_
         return Err(revert("UniswapV2Library: INSUFFICIENT_LIQUIDITY"));
     }
     check_fee(fee_pips)?;
-    // Fast path: the same integers in u128 when nothing overflows (most 6/18-decimal pairs).
+    // Fast path: the same integers in u128 where the amount with fee and the denominator fit
+    // (every realistic pair); the product with the reserve may not, and mul_div_u128 divides its
+    // 256-bit value exactly.
     let g = u128::from(PIPS - fee_pips);
     if let Some(with_fee) = amount_in.checked_mul(g)
-        && let Some(numerator) = with_fee.checked_mul(reserve_out)
         && let Some(denominator) = reserve_in.checked_mul(u128::from(PIPS)).and_then(|d| d.checked_add(with_fee))
+        && let Some(out) = crate::full_math::mul_div_u128(with_fee, reserve_out, denominator)
     {
-        return Ok(numerator / denominator);
+        return Ok(out);
     }
     let amount_in_with_fee = U256::from(amount_in) * U256::from(PIPS - fee_pips);
     let numerator = amount_in_with_fee * U256::from(reserve_out);

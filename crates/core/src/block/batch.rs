@@ -6,7 +6,7 @@ use meshsim_math::{SwapQuote, u128_to_f64};
 use super::execute::Executor;
 use crate::ledger::Special;
 use crate::pools::PoolBook;
-use crate::tx::{DropReason, Effect, Leg, Outcome, Path, Quotes, Swap, SwapEffect, Tx, reverse_path};
+use crate::tx::{DropReason, Effect, Fills, HopFill, Leg, Outcome, Path, Quotes, Swap, SwapEffect, Tx, reverse_path};
 
 /// One pair's batch, cleared: the residual that trades against the pools and what each side
 /// receives in total.
@@ -240,8 +240,9 @@ pub(super) fn run_batch(ex: &mut Executor<'_>, txs: Vec<Tx>) {
             // other side was filled entirely by netting and paid none
             let sells_a = swap.token_in().0 == lo;
             let side = if sells_a { c.sum_a } else { c.sum_b };
-            let share = |q: &SwapQuote| SwapQuote { lp_fee: mul_div_floor(q.lp_fee, swap.amount_in, side), ..*q };
-            let hops = if sells_a == c.residual.0 { c.quotes.iter().map(share).collect() } else { Quotes::new() };
+            let share =
+                |q: &SwapQuote| HopFill { lp_fee: mul_div_floor(q.lp_fee, swap.amount_in, side), ..HopFill::from(q) };
+            let hops = if sells_a == c.residual.0 { c.quotes.iter().map(share).collect() } else { Fills::new() };
             let effect = Effect::Swap(SwapEffect { amount_in: swap.amount_in, amount_out: received, hops });
             let r = ex.receipt(tx, Outcome::Included, gas_units, fee, effect);
             ex.file(r);

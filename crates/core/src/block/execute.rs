@@ -80,16 +80,16 @@ impl Executor<'_> {
         let receipt = self.receipt(tx, Outcome::Included, 0, 0, Effect::None);
         self.receipts.push(receipt);
         let k = self.receipts.len() - 1;
-        let r = &mut self.receipts[k];
+        let Receipt { tx, outcome, gas_used, fee_wei, effect, position, .. } = &mut self.receipts[k];
+        let out = Out { outcome, gas_used, fee_wei, effect };
         // the venue that owns the action executes it
-        let (outcome, gas_used, fee, effect) = match &r.tx.action {
-            Action::Swap(swap) => execute_on(&mut *self.pools, &r.tx, swap, &mut self.ctx, self.gas, payers),
-        };
+        match &tx.action {
+            Action::Swap(swap) => execute_on(&mut *self.pools, tx, swap, &mut self.ctx, self.gas, payers, out),
+        }
         if !matches!(outcome, Outcome::Dropped(_)) {
-            r.position = Some(self.position);
+            *position = Some(self.position);
             self.position += 1;
         }
-        (r.outcome, r.gas_used, r.fee_wei, r.effect) = (outcome, gas_used, fee, effect);
         k
     }
 
@@ -129,6 +129,14 @@ fn charge_gas(
 
 /// What is common to every action: deadline, quote, fee cap, gas limit, gas payment; then the
 /// venue applies it. Returns the outcome, gas used, fee paid and effect.
+/// Where [`execute_on`] writes its results: the fields of the transaction's receipt.
+struct Out<'r> {
+    outcome: &'r mut Outcome,
+    gas_used: &'r mut u64,
+    fee_wei: &'r mut u128,
+    effect: &'r mut Effect,
+}
+
 fn execute_on<V: Venue>(
     venue: &mut V,
     tx: &Tx,
@@ -136,10 +144,12 @@ fn execute_on<V: Venue>(
     ctx: &mut ExecCtx<'_>,
     gas: &mut GasMarket,
     (payer, gas_payer): (AccountId, AccountId),
-) -> (Outcome, u64, u128, Effect) {
-    let dropped = |reason| (Outcome::Dropped(reason), 0, 0, Effect::None);
+    out: Out<'_>,
+) {
+    // a dropped transaction keeps the receipt's zero gas and no effect
     if ctx.block > tx.deadline_block {
-        return dropped(DropReason::Expired);
+        *out.outcome = Outcome::Dropped(DropReason::Expired);
+        return;
     }
     let costs = ctx.config.gas;
     let (quote, gas_units) = match venue.quote(action, &costs) {
@@ -150,23 +160,28 @@ fn execute_on<V: Venue>(
         Err(r) => (Err(r), venue.failure_gas(&costs)),
     };
     if tx.gas.max_fee_wei < gas.base_fee_wei {
-        return dropped(DropReason::MaxFeeBelowBaseFee);
+        *out.outcome = Outcome::Dropped(DropReason::MaxFeeBelowBaseFee);
+        return;
     }
     // past its gas limit it reverts, having burnt all of it
     let (gas_units, quote) =
         if gas_units > tx.gas.gas_limit { (tx.gas.gas_limit, Err(RevertReason::OutOfGas)) } else { (gas_units, quote) };
     let tip = tx.gas.tip(gas.base_fee_wei);
     let Some(fee) = charge_gas(ctx, gas, gas_payer, gas_units, tip) else {
-        return dropped(if gas.gas_used + gas_units > gas.gas_limit {
+        *out.outcome = Outcome::Dropped(if gas.gas_used + gas_units > gas.gas_limit {
             DropReason::BlockGasLimit
         } else {
             DropReason::CannotPayGas
         });
+        return;
     };
-    let applied = quote.and_then(|q| venue.apply(tx, action, q, payer, ctx));
-    match applied {
-        Ok(effect) => (Outcome::Included, gas_units, fee, effect),
-        Err(reason) => (Outcome::Reverted(reason), gas_units, fee, venue.attempted(action)),
+    (*out.gas_used, *out.fee_wei) = (gas_units, fee);
+    match quote.and_then(|q| venue.apply(tx, action, q, payer, ctx)) {
+        Ok(effect) => *out.effect = effect,
+        Err(reason) => {
+            *out.outcome = Outcome::Reverted(reason);
+            *out.effect = venue.attempted(action);
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! transaction totals come from receipts, read after execution; nothing decides from them.
 
 use bevy_ecs::prelude::*;
-use meshsim_math::SwapQuote;
+
 use meshsim_scenario::{AgentId, VaultId};
 
 use crate::SimConfig;
@@ -13,7 +13,7 @@ use crate::ledger::Ledger;
 use crate::market::ExternalPrices;
 use crate::pools::{Pools, pool_value};
 use crate::snapshot::Snapshot;
-use crate::tx::{Cause, DropReason, Failure, Outcome, Receipt, Receipts, Sender, TxId, TxKind};
+use crate::tx::{Cause, DropReason, Failure, HopFill, Outcome, Receipt, Receipts, Sender, TxId, TxKind};
 
 /// Totals from receipts, and the pools' holdings gain.
 pub struct MetricsPlugin;
@@ -330,7 +330,7 @@ impl Metrics {
     fn on_trade(&mut self, r: &Receipt, v: TradeValues, prices: &ExternalPrices, vault_previous: &[Option<VaultId>]) {
         let tx = &r.tx;
         let reverted = !r.succeeded();
-        let hops: &[SwapQuote] = r.swap().map_or(&[], |e| &e.hops);
+        let hops: &[HopFill] = r.swap().map_or(&[], |e| &e.hops);
         let legs = tx.swap().map_or(&[][..], |s| &s.legs[..]);
         self.transactions += 1;
         self.gas_value += v.gas_value;

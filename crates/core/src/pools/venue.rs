@@ -7,7 +7,7 @@ use meshsim_scenario::{GasCosts, PoolId};
 use super::{PoolEntry, Pools};
 use crate::engine::venue::{ExecCtx, Venue};
 use crate::ledger::{AccountId, Special};
-use crate::tx::{Effect, Leg, Quotes, RevertReason, Sender, Swap, SwapEffect, Tx};
+use crate::tx::{Effect, HopFill, Leg, Quotes, RevertReason, Sender, Swap, SwapEffect, Tx};
 
 /// A path's exact quote: each hop, and the gas the swap burns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +175,10 @@ impl Venue for Pools {
                 .and_then(|_| ctx.ledger.transfer(cex, payer, token_in, back))
                 .map_err(|e| RevertReason::CexHedge(Box::new(e)))?;
         }
-        Ok(Effect::Swap(SwapEffect { amount_in: swap.amount_in, amount_out: out, hops: quote.hops }))
+        Ok(Effect::Swap(SwapEffect {
+            amount_in: swap.amount_in,
+            amount_out: out,
+            hops: quote.hops.iter().map(HopFill::from).collect(),
+        }))
     }
 }

@@ -10,7 +10,9 @@ use meshsim_scenario::{AgentId, OracleId, PoolId, TokenId, VaultId};
 use smallvec::SmallVec;
 
 pub use action::{Action, Swap};
-pub use receipt::{DropReason, Effect, Failure, Outcome, Quotes, Receipt, Receipts, RevertReason, SwapEffect};
+pub use receipt::{
+    DropReason, Effect, Failure, Fills, HopFill, Outcome, Quotes, Receipt, Receipts, RevertReason, SwapEffect,
+};
 
 /// A chain's stable id: its position in the world's chains (one chain for now).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -130,8 +132,9 @@ pub enum Visibility {
     Private,
 }
 
-/// Transactions a cause can name without a heap allocation.
-pub type CauseTxs = SmallVec<[TxId; 8]>;
+/// Transactions a cause names (inline up to four: an arbitrage names at most four movers; the
+/// rarer longer lists of cyclic arbitrage and TWAP triggers spill to the heap).
+pub type CauseTxs = SmallVec<[TxId; 4]>;
 
 /// Why a transaction was sent: the links cascades are built from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -14,6 +14,26 @@ use crate::ledger::LedgerError;
 /// Quotes of a path's hops (inline for up to three).
 pub type Quotes = SmallVec<[SwapQuote; 3]>;
 
+/// What one executed hop did, as far as accounting needs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HopFill {
+    /// Input the pool took, base units.
+    pub amount_in: u128,
+    /// Fee kept by liquidity providers, in the token `fee_in_output` says.
+    pub lp_fee: u128,
+    /// Whether the fee is in the hop's output token (Curve) rather than its input.
+    pub fee_in_output: bool,
+}
+
+impl From<&SwapQuote> for HopFill {
+    fn from(q: &SwapQuote) -> Self {
+        HopFill { amount_in: q.amount_in, lp_fee: q.lp_fee, fee_in_output: q.fee_in_output }
+    }
+}
+
+/// The hops of an executed path (inline for up to three).
+pub type Fills = SmallVec<[HopFill; 3]>;
+
 /// Why an included transaction reverted (it still paid its gas). The larger payloads are boxed:
 /// every receipt carries an outcome, few carry these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,15 +174,11 @@ pub struct SwapEffect {
     pub amount_out: u128,
     /// The hops as executed (empty if reverted). A batch order's hops carry its pro-rata share of
     /// the residual's fees.
-    pub hops: Quotes,
+    pub hops: Fills,
 }
 
 /// What an action did, by venue.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "receipts live in a reused buffer: boxing would allocate per transaction"
-)]
 pub enum Effect {
     /// Nothing (dropped).
     None,
