@@ -87,7 +87,7 @@ pub fn mul_div_u128(a: u128, b: u128, d: u128) -> Option<u128> {
     }
     let estimate = crate::u128_to_f64(a) * crate::u128_to_f64(b) / crate::u128_to_f64(d);
     if estimate.is_finite() && estimate < 3.0e38 {
-        let q0 = estimate as u128;
+        let q0 = crate::f64_to_u128(estimate);
         let (qh, ql) = widening_mul_u128(q0, d);
         // r = a b - q0 d as a signed 256-bit value; correct when it fits 128 bits
         let (ge, dh, dl) = if (hi, lo) >= (qh, ql) {

@@ -83,19 +83,47 @@ pub(crate) fn withdraw_pro_rata(balances: &mut [u128], share_ppm: u32) -> MathRe
     Ok(out)
 }
 
-/// Nearest f64 of a u128, correctly rounded like `as f64` but without the slow software routine
-/// for values above 2^64: the top 64 bits with a sticky bit for the rest convert in hardware.
+/// Nearest f64 of a u128, correctly rounded like `as f64` but without the slow software routine:
+/// the top 63 bits, with a sticky bit for everything below, convert as a signed 64-bit integer
+/// (one instruction on x86-64, where unsigned and 128-bit conversions are long sequences). The
+/// sticky bit sits ten bits below the last mantissa bit kept, so it only breaks ties, exactly as
+/// the full value would. All shifts are on 64-bit halves.
 #[inline]
 pub fn u128_to_f64(x: u128) -> f64 {
-    let hi = (x >> 64) as u64;
+    let (hi, lo) = ((x >> 64) as u64, x as u64);
     if hi == 0 {
-        return x as u64 as f64;
+        if lo >> 63 == 0 {
+            return lo as i64 as f64;
+        }
+        return ((lo >> 1) | (lo & 1)) as i64 as f64 * 2.0;
     }
-    let shift = 64 - hi.leading_zeros();
-    let top = (x >> shift) as u64;
-    let sticky = u64::from(x & ((1u128 << shift) - 1) != 0);
-    // exact scaling by a power of two
-    (top | sticky) as f64 * f64::from_bits((1023 + u64::from(shift)) << 52)
+    let z = hi.leading_zeros(); // 0..=63
+    // the 64 bits from the leading one down, and whether any bit below them is set
+    let top = (hi << z) | ((lo >> 1) >> (63 - z));
+    let below = lo << z != 0;
+    let top63 = (top >> 1) | ((top & 1) | u64::from(below));
+    // exact scaling by 2^(65 - z)
+    top63 as i64 as f64 * f64::from_bits(u64::from(1023 + 65 - z) << 52)
+}
+
+/// `x as u128` (truncating; NaN and negatives give 0, too large gives `u128::MAX`) without the
+/// slow software routine: below 2^63 one signed conversion, above it the mantissa shifted into
+/// place (every such float is an integer).
+#[inline]
+pub fn f64_to_u128(x: f64) -> u128 {
+    if x.is_nan() || x <= 0.0 {
+        return 0;
+    }
+    if x < 9_223_372_036_854_775_808.0 {
+        return x as i64 as u128;
+    }
+    if x >= 340_282_366_920_938_463_463_374_607_431_768_211_456.0 {
+        return u128::MAX;
+    }
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as u32 - 1075; // 11..=75 here
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    u128::from(mantissa) << exp
 }
 
 #[cfg(test)]
@@ -113,7 +141,44 @@ mod tests {
         assert_eq!(b, [5, 4]);
     }
 
+    #[test]
+    fn u128_to_f64_rounds_edges_like_as() {
+        // powers of two and their neighbours; 54-bit values halfway between two f64s (ties to
+        // even, both parities) at every scale, and one unit either side of each
+        for k in 0..128u32 {
+            let p = 1u128 << k;
+            let mut cases = vec![p, p - 1, p.wrapping_add(1)];
+            for tie in [(1u128 << 53) | 1, (1u128 << 53) | 3] {
+                if k + 54 <= 128 {
+                    let t = tie << k;
+                    cases.extend([t, t - 1, t + 1]);
+                }
+            }
+            for x in cases {
+                assert_eq!(u128_to_f64(x).to_bits(), (x as f64).to_bits(), "{x}");
+            }
+        }
+    }
+
+    #[test]
+    fn f64_to_u128_truncates_like_as() {
+        let mut cases = vec![0.0, -0.0, -1.0, 0.5, 1.0, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MAX];
+        for k in 0..130 {
+            let p = libm::ldexp(1.0, k);
+            cases.extend([p, p * (1.0 - f64::EPSILON), p * (1.0 + f64::EPSILON), p * 1.5]);
+        }
+        for x in cases {
+            assert_eq!(f64_to_u128(x), x as u128, "{x:e}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn f64_to_u128_like_as(bits in any::<u64>()) {
+            let x = f64::from_bits(bits);
+            prop_assert_eq!(f64_to_u128(x), x as u128);
+        }
+
         #[test]
         fn u128_to_f64_rounds_like_as(x in any::<u128>(), shift in 0u32..128) {
             let y = x >> shift;

@@ -143,6 +143,33 @@ impl Pool {
         }
     }
 
+    /// Every pair's [`Pool::marginal_price`] at once into `out` (row-major, `n x n`; the
+    /// diagonal is left alone), with the same figures: the work shared by the pairs (converting
+    /// reserves, a stableswap's invariant terms) is done once.
+    pub fn marginal_prices(&self, out: &mut [f64]) {
+        match self {
+            Pool::ConstantProduct(p) => {
+                let r = [u128_to_f64(p.reserve0), u128_to_f64(p.reserve1)];
+                out[1] = r[1] / r[0];
+                out[2] = r[0] / r[1];
+            }
+            Pool::Concentrated(p) => {
+                let price = price_from_sqrt_x96(p.sqrt_price_x96());
+                out[1] = price;
+                out[2] = 1.0 / price;
+            }
+            Pool::StableSwap(p) => p.marginal_prices(out),
+            Pool::Weighted(p) => {
+                let n = p.n_tokens();
+                for i in 0..n {
+                    for j in (0..n).filter(|j| *j != i) {
+                        out[i * n + j] = p.marginal_price(i, j);
+                    }
+                }
+            }
+        }
+    }
+
     /// Marginal price net of the fee: what an infinitesimal trade of `i` actually receives in `j`.
     pub fn net_price(&self, i: usize, j: usize) -> f64 {
         self.marginal_price(i, j) * (1.0 - self.fee_fraction())

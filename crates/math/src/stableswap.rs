@@ -227,18 +227,34 @@ impl StableSwapPool {
     /// the derivative of the invariant: `(Ann + D^(n+1)/(n^n P x_i)) / (Ann + D^(n+1)/(n^n P x_j))`
     /// in rate-adjusted units, times `rate_i / rate_j`.
     pub fn marginal_price(&self, i: usize, j: usize) -> f64 {
+        self.spot().price(i, j)
+    }
+
+    /// Every pair's [`StableSwapPool::marginal_price`] into `out` (row-major, `n x n`; the diagonal
+    /// is left alone), sharing the invariant terms.
+    pub fn marginal_prices(&self, out: &mut [f64]) {
+        let spot = self.spot();
+        let n = self.n_coins();
+        for i in 0..n {
+            for j in (0..n).filter(|j| *j != i) {
+                out[i * n + j] = spot.price(i, j);
+            }
+        }
+    }
+
+    fn spot(&self) -> Spot<'_> {
         // f64 is enough for a price: no 256-bit division for xp
         let xp: SmallVec<[f64; MAX_COINS]> =
             self.balances.iter().zip(&self.rates).map(|(b, r)| *b as f64 * (crate::u256_to_f64(*r) / 1e18)).collect();
-        let Ok(d) = &self.d else { return f64::NAN };
-        let d = crate::u256_to_f64(*d);
+        let d = match &self.d {
+            Ok(d) => crate::u256_to_f64(*d),
+            Err(_) => f64::NAN,
+        };
         let n = xp.len() as f64;
         let ann = self.amp as f64 / crate::u256_to_f64(self.variant.a_precision()) * n;
         // D^(n+1) / (n^n prod x), computed as D * prod(D / (n x)) to stay in range
         let dp: f64 = xp.iter().fold(d, |acc, x| acc * d / (n * x));
-        let num = ann + dp / xp[i];
-        let den = ann + dp / xp[j];
-        num / den * crate::u256_to_f64(self.rates[i]) / crate::u256_to_f64(self.rates[j])
+        Spot { pool: self, xp, ann, dp }
     }
 
     /// Output per unit input of the fee-free curve at the point an input of `a` of coin `i`
@@ -465,4 +481,20 @@ pub fn get_y_d(
         }
     }
     Err(MathError::NoConvergence { what: "Curve get_y", iterations: MAX_ITERATIONS })
+}
+
+/// The terms of a stableswap's marginal price shared by every pair.
+struct Spot<'a> {
+    pool: &'a StableSwapPool,
+    xp: SmallVec<[f64; MAX_COINS]>,
+    ann: f64,
+    dp: f64,
+}
+
+impl Spot<'_> {
+    fn price(&self, i: usize, j: usize) -> f64 {
+        let num = self.ann + self.dp / self.xp[i];
+        let den = self.ann + self.dp / self.xp[j];
+        num / den * crate::u256_to_f64(self.pool.rates[i]) / crate::u256_to_f64(self.pool.rates[j])
+    }
 }

@@ -301,7 +301,7 @@ impl V2Pair {
         } else if dx >= u128::MAX as f64 {
             u128::MAX
         } else {
-            dx as u128
+            crate::f64_to_u128(dx)
         }
     }
 }

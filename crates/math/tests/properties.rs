@@ -336,3 +336,30 @@ proptest! {
         prop_assert_eq!(checked, applied);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// All pairs' marginal prices at once are bit for bit the pair-by-pair ones, for every kind.
+    #[test]
+    fn marginal_prices_at_once_equal_each_pair(
+        r in prop::collection::vec(1_000u128..1u128 << 100, 3), tick in -80_000i32..80_000,
+    ) {
+        let pools = [
+            Pool::ConstantProduct(V2Pair { reserve0: r[0], reserve1: r[1], total_supply: 0, fee_pips: 3000 }),
+            Pool::Concentrated(v3_pool(60, tick, &[(tick - 600, tick + 600, 1u128 << 60)])),
+            Pool::StableSwap(stable(r.iter().map(|x| x >> 40).map(|x| x.max(1_000)).collect(), 200, 4_000_000, StableSwapVariant::Ng)),
+            Pool::Weighted(weighted(r.iter().map(|x| x >> 30).map(|x| x.max(1_000_000)).collect(), &[50, 30, 20], 3 * E18 / 1000)),
+        ];
+        for p in &pools {
+            let n = p.n_tokens();
+            let mut all = vec![f64::NAN; n * n];
+            p.marginal_prices(&mut all);
+            for i in 0..n {
+                for j in (0..n).filter(|j| *j != i) {
+                    prop_assert_eq!(all[i * n + j].to_bits(), p.marginal_price(i, j).to_bits(), "{:?} {} {}", p.kind(), i, j);
+                }
+            }
+        }
+    }
+}

@@ -33,12 +33,12 @@ pub struct Sizing {
     pub quote: SwapQuote,
 }
 
-/// Memo of [`Sizing`]s, by pool and token pair, for one block.
+/// Memo of [`Sizing`]s, by pool and token pair, for one block. Each slot carries the block it was
+/// filled in, so a new block invalidates the memo without touching it.
 #[derive(Debug, Default)]
 pub struct SizingMemo {
-    block: u64,
     offsets: Vec<usize>,
-    slots: Vec<Option<Option<Sizing>>>,
+    slots: Vec<(u64, Option<Sizing>)>,
 }
 
 impl SizingMemo {
@@ -58,16 +58,14 @@ impl SizingMemo {
                 at += view.pools.pool(PoolId(k as u32)).map_or(0, |e| e.tokens.len() * e.tokens.len());
             }
             self.offsets.push(at);
-            self.slots = vec![None; at];
-            self.block = u64::MAX;
-        }
-        if self.block != view.block {
-            self.slots.iter_mut().for_each(|s| *s = None);
-            self.block = view.block;
+            self.slots = vec![(u64::MAX, None); at];
         }
         let n = entry.tokens.len();
-        let slot = self.offsets[entry.id.index()] + i * n + j;
-        *self.slots[slot].get_or_insert_with(|| size(view, entry, i, j))
+        let slot = &mut self.slots[self.offsets[entry.id.index()] + i * n + j];
+        if slot.0 != view.block {
+            *slot = (view.block, size(view, entry, i, j));
+        }
+        slot.1
     }
 }
 

@@ -151,13 +151,12 @@ impl PoolEntry {
         let n = self.tokens.len();
         self.marginal.resize(n * n, 1.0);
         self.net.resize(n * n, 1.0);
+        self.pool.marginal_prices(&mut self.marginal);
+        // exactly Pool::net_price: marginal price times (1 - fee)
+        let keep = 1.0 - self.pool.fee_fraction();
         for i in 0..n {
-            for j in 0..n {
-                if i != j {
-                    // exactly Pool::net_price: marginal price times (1 - fee)
-                    self.marginal[i * n + j] = self.pool.marginal_price(i, j);
-                    self.net[i * n + j] = self.marginal[i * n + j] * (1.0 - self.pool.fee_fraction());
-                }
+            for j in (0..n).filter(|j| *j != i) {
+                self.net[i * n + j] = self.marginal[i * n + j] * keep;
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The AMM venue: quotes and executes [`Swap`] actions along pool paths, exactly as the contracts
 //! do, and remembers who moved each pool (for decisions and cascades).
 
-use meshsim_math::{Pool, PoolKind, SwapQuote, u128_to_f64};
+use meshsim_math::{Pool, PoolKind, SwapQuote, f64_to_u128, u128_to_f64};
 use meshsim_scenario::{GasCosts, PoolId};
 
 use super::{PoolEntry, Pools};
@@ -168,7 +168,7 @@ impl Venue for Pools {
         }
         if swap.hedge {
             let token_out = swap.token_out();
-            let back = (u128_to_f64(out) * ctx.prices.rate(token_out, token_in)) as u128;
+            let back = f64_to_u128(u128_to_f64(out) * ctx.prices.rate(token_out, token_in));
             let cex = ctx.config.layout.special(Special::Cex);
             ctx.ledger
                 .transfer(payer, cex, token_out, out)

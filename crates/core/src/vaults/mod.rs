@@ -29,7 +29,7 @@ use crate::tx::{Cause, Failure, Note, Receipts, Sender};
 use crate::{SimConfig, SimError};
 pub use plan::{Decision, Plan, Reading, oracle_prices, plan_rebalance, trigger_cause};
 use routing::RouteTable;
-use strategy::{PerToken, Valuation, per_token, target_weights, tracking_error};
+use strategy::{PerToken, Valuation, bands, per_token, target_weights, tracking_error};
 
 /// Shares of one whole numeraire unit at genesis (share price 1, 18 decimals).
 pub const SHARE_UNIT: f64 = 1e18;
@@ -99,6 +99,7 @@ impl Plugin for VaultsPlugin {
                     PendingTxs::default(),
                     Latency(v.latency_s),
                     Inbox::default(),
+                    Holdings::default(),
                 ))
                 .id();
             index.push(entity);
@@ -240,6 +241,9 @@ pub struct VaultConfig {
     pub unit: PerToken<f64>,
     /// Constant-mix targets per universe token (they never change); `None` for CPPI.
     pub fixed_targets: Option<PerToken<f64>>,
+    /// The band and each token's half-width when neither moves (a threshold trigger on fixed
+    /// targets); `None` when they are worked out every block.
+    pub fixed_bands: Option<(f64, PerToken<f64>)>,
 }
 
 /// Where a vault reads a token's price.
@@ -283,7 +287,53 @@ impl VaultConfig {
             Strategy::ConstantMix { .. } => Some(target_weights(&spec.strategy, &universe, 0.0, 0.0)),
             Strategy::Cppi { .. } => None,
         };
-        VaultConfig { spec, universe, twap_sources, oracle_of, unit, fixed_targets }
+        let fixed_bands = match (&spec.trigger, &fixed_targets) {
+            (Trigger::Threshold { band, .. }, Some(targets)) => Some((*band, bands(&spec.trigger, targets, *band))),
+            _ => None,
+        };
+        VaultConfig { spec, universe, twap_sources, oracle_of, unit, fixed_targets, fixed_bands }
+    }
+}
+
+/// A vault's balances of its universe tokens, in base units and as floats. Valuing a vault every
+/// block needs the floats; the balances change only when the vault trades or takes flows, so a
+/// balance is converted only when it differs from the one remembered.
+#[derive(Component, Debug, Clone, Default, PartialEq)]
+pub struct Holdings {
+    /// Balances, base units.
+    pub units: PerToken<u128>,
+    /// The same as floats.
+    pub units_f: PerToken<f64>,
+}
+
+impl Holdings {
+    /// The balances of `account`.
+    pub fn of(ledger: &Ledger, account: AccountId, universe: &[TokenId]) -> Self {
+        let mut h = Holdings::default();
+        h.refresh(ledger, account, universe);
+        h
+    }
+
+    /// Brings the balances up to date with the ledger.
+    #[inline]
+    pub fn refresh(&mut self, ledger: &Ledger, account: AccountId, universe: &[TokenId]) {
+        self.refresh_with(universe.len(), |k| ledger.balance(account, universe[k]));
+    }
+
+    /// Brings the balances up to date with `balance(k)` of each of `n` tokens.
+    #[inline]
+    pub fn refresh_with(&mut self, n: usize, balance: impl Fn(usize) -> u128) {
+        if self.units.len() != n {
+            self.units = PerToken::from_elem(0, n);
+            self.units_f = PerToken::from_elem(0.0, n);
+        }
+        for k in 0..n {
+            let b = balance(k);
+            if b != self.units[k] {
+                self.units[k] = b;
+                self.units_f[k] = meshsim_math::u128_to_f64(b);
+            }
+        }
     }
 }
 
@@ -474,7 +524,15 @@ fn update_benchmark(cfg: &VaultConfig, bench: &mut Benchmark, prices: &ExternalP
 /// Decide phase: each vault plans its rebalancing transactions.
 fn decide_vaults(
     view: ViewParams,
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState, &Inbox, &mut PendingTxs)>,
+    mut vaults: Query<(
+        &VaultMeta,
+        &VaultConfig,
+        &VaultShares,
+        &mut VaultState,
+        &Inbox,
+        &mut PendingTxs,
+        &mut Holdings,
+    )>,
     state: State<(&OracleBook, &RouteTable, &mut Metrics, &Blocks)>,
 ) {
     let (book, table, mut metrics, blocks) = shared(state);
@@ -482,7 +540,7 @@ fn decide_vaults(
     let clock = &chains.active().clock;
     let mempool = &blocks.of(chains.active).mempool;
     view.with_view(|v| {
-        for (meta, cfg, shares, mut state, inbox, mut pending) in &mut vaults {
+        for (meta, cfg, shares, mut state, inbox, mut pending, mut holdings) in &mut vaults {
             // one rebalance in flight at a time: wait while its transactions are still pending
             // (a full block, or a base fee above its max fee)
             if mempool.has_pending(Sender::Vault(meta.id)) {
@@ -500,7 +558,8 @@ fn decide_vaults(
             } else if state.trading {
                 state.failure_streak = 0;
             }
-            let reading = plan::read(v, meta, cfg, &state, shares, &prices);
+            holdings.refresh_with(cfg.universe.len(), |k| v.balance(meta.account, cfg.universe[k]));
+            let reading = plan::read(&holdings, cfg, &state, shares, &prices);
             let out = &mut pending.0;
             let first = out.len();
             let mut d = plan::decide(v, meta, cfg, &state, &prices, table, &reading, out);
@@ -639,15 +698,15 @@ pub fn vault_tracking_error(state: &VaultState) -> f64 {
 /// maximum, and its share price its peak and largest drawdown (whether or not rows are
 /// recorded), for summaries and sweeps.
 fn measure_tracking(
-    vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares)>,
+    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings)>,
     state: State<(&Ledger, &ExternalPrices, &mut Metrics)>,
 ) {
     let (ledger, prices, mut metrics) = shared(state);
-    for (meta, cfg, state, shares) in &vaults {
+    for (meta, cfg, state, shares, mut holdings) in &mut vaults {
         let n = cfg.universe.len();
-        let balances = per_token(n, |k| ledger.balance(meta.account, cfg.universe[k]));
+        holdings.refresh(ledger, meta.account, &cfg.universe);
         let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);
-        let val = Valuation::new(&balances, &per_unit);
+        let val = Valuation::at(&holdings.units_f, &per_unit);
         let te = tracking_error(&val.weights(), &state.targets);
         let Some(m) = metrics.vaults.get_mut(meta.id.index()) else { continue };
         if te.is_finite() {

@@ -10,7 +10,7 @@ use super::routing::{self, RouteTable, route};
 use super::strategy::{
     PerToken, Valuation, bands, current_band, desired_weights, pair_trades, per_token, target_weights, triggered_with,
 };
-use super::{OracleSlot, SHARE_UNIT, VaultConfig, VaultMeta, VaultShares, VaultState};
+use super::{Holdings, OracleSlot, SHARE_UNIT, VaultConfig, VaultMeta, VaultShares, VaultState};
 use crate::SimConfig;
 use crate::agents::MarketView;
 use crate::oracles::OracleBook;
@@ -47,18 +47,18 @@ pub struct Reading {
     pub band_widths: PerToken<f64>,
 }
 
-/// Reads a vault at its oracle prices (`prices`: numeraire per base unit of each universe token).
-pub fn read<B: PoolBook + ?Sized>(
-    view: &MarketView<'_, B>,
-    meta: &VaultMeta,
+/// Reads a vault with `holdings` at its oracle prices (`prices`: numeraire per base unit of each
+/// universe token).
+pub fn read(
+    holdings: &Holdings,
     cfg: &VaultConfig,
     state: &VaultState,
     shares: &VaultShares,
-    prices: &[f64],
+    prices: &PerToken<f64>,
 ) -> Reading {
     let spec = &cfg.spec;
-    let balances = per_token(cfg.universe.len(), |k| view.balance(meta.account, cfg.universe[k]));
-    let val = Valuation::new(&balances, prices);
+    let balances = holdings.units;
+    let val = Valuation::at(&holdings.units_f, prices);
     let weights = val.weights();
     let targets = match &cfg.fixed_targets {
         Some(t) => *t,
@@ -67,8 +67,13 @@ pub fn read<B: PoolBook + ?Sized>(
             target_weights(&spec.strategy, &cfg.universe, val.nav, state.floor_per_share * shares_f)
         }
     };
-    let band = current_band(&spec.trigger, state.annualized_vol());
-    let band_widths = bands(&spec.trigger, &targets, band);
+    let (band, band_widths) = match &cfg.fixed_bands {
+        Some(fixed) => *fixed,
+        None => {
+            let band = current_band(&spec.trigger, state.annualized_vol());
+            (band, bands(&spec.trigger, &targets, band))
+        }
+    };
     Reading { balances, val, weights, targets, band, band_widths }
 }
 
@@ -110,10 +115,11 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
     cfg: &VaultConfig,
     state: &VaultState,
     shares: &VaultShares,
-    prices: &[f64],
+    prices: &PerToken<f64>,
     table: &RouteTable,
 ) -> Plan {
-    let reading = read(view, meta, cfg, state, shares, prices);
+    let holdings = Holdings::of(view.ledger, meta.account, &cfg.universe);
+    let reading = read(&holdings, cfg, state, shares, prices);
     let mut txs = Vec::new();
     let d = decide(view, meta, cfg, state, prices, table, &reading, &mut txs);
     Plan {
@@ -143,9 +149,6 @@ pub fn decide<B: PoolBook + ?Sized>(
     let spec = &cfg.spec;
     let Reading { balances, val, weights, targets, band_widths, .. } = reading;
     let mut plan = Decision::default();
-    if val.nav.is_nan() || val.nav <= 0.0 || prices.iter().any(|p| !p.is_finite() || *p <= 0.0) {
-        return plan;
-    }
     let since = state.last_rebalance.map(|(b, t)| (view.block - b, view.timestamp - t));
     let interval_ok = since.is_none_or(|(b, _)| b >= spec.min_interval_blocks);
     let start = !state.in_progress
@@ -153,6 +156,10 @@ pub fn decide<B: PoolBook + ?Sized>(
         && interval_ok
         && triggered_with(&spec.trigger, weights, targets, band_widths, since);
     if !(state.in_progress || start) {
+        return plan;
+    }
+    // nothing to do without a value and prices (checked once something would be done)
+    if val.nav.is_nan() || val.nav <= 0.0 || prices.iter().any(|p| !p.is_finite() || *p <= 0.0) {
         return plan;
     }
     plan.started = start;

@@ -52,6 +52,14 @@ impl<T: Copy + Default> PerToken<T> {
     pub fn new() -> Self {
         Self::from_fn(0, |_| T::default())
     }
+
+    /// All [`MAX_VAULT_TOKENS`] slots: past `len()` each holds `T::default()` (nothing mutable
+    /// reaches them), so fixed-length loops over the padded arrays give the same figures as
+    /// loops over the tokens, without a bound the compiler cannot see.
+    #[inline]
+    pub fn padded(&self) -> &[T; MAX_VAULT_TOKENS] {
+        &self.items
+    }
 }
 
 impl<T: Copy + Default> Default for PerToken<T> {
@@ -131,9 +139,32 @@ impl Valuation {
         Valuation { values, nav }
     }
 
+    /// Values holdings of `units` (base units, as floats) at `prices` (numeraire per base unit),
+    /// token by token as [`Valuation::new`] does, over the padded arrays (the padding is zero and
+    /// adds nothing).
+    #[inline]
+    pub fn at(units: &PerToken<f64>, prices: &PerToken<f64>) -> Self {
+        let (u, p) = (units.padded(), prices.padded());
+        let mut items = [0.0; MAX_VAULT_TOKENS];
+        for ((x, u), p) in items.iter_mut().zip(u).zip(p) {
+            *x = u * p;
+        }
+        // summed in token order, as `new` does: the same rounding
+        let nav = items.iter().sum();
+        Valuation { values: PerToken { len: units.len, items }, nav }
+    }
+
     /// Weights (zero when the vault is empty).
+    #[inline]
     pub fn weights(&self) -> PerToken<f64> {
-        per_token(self.values.len(), |k| if self.nav > 0.0 { self.values[k] / self.nav } else { 0.0 })
+        let v = self.values.padded();
+        let mut items = [0.0; MAX_VAULT_TOKENS];
+        if self.nav > 0.0 {
+            for (x, v) in items.iter_mut().zip(v) {
+                *x = v / self.nav;
+            }
+        }
+        PerToken { len: self.values.len, items }
     }
 }
 
