@@ -49,6 +49,8 @@ pub struct BlockPlan {
     bundles: Vec<Bundle>,
 }
 
+/// The order of lone transactions. Ids are unique and break every tie, so it is total and an
+/// unstable sort (which never allocates) gives the one answer.
 fn single_order(policy: Policy, base_fee: u128) -> impl Fn(&Tx, &Tx) -> std::cmp::Ordering {
     move |a, b| match policy {
         Policy::FirstComeFirstServed => a.arrival.total_cmp(&b.arrival).then(a.id.cmp(&b.id)),
@@ -98,7 +100,7 @@ pub fn best_bundle_set(bids: &[u128], conflicts: &dyn Fn(usize, usize) -> bool) 
         return (0..n).filter(|i| best.1 & (1 << i) != 0).collect();
     }
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|a, b| bids[*b].cmp(&bids[*a]).then(a.cmp(b)));
+    order.sort_unstable_by(|a, b| bids[*b].cmp(&bids[*a]).then(a.cmp(b)));
     let mut chosen: Vec<usize> = Vec::new();
     for i in order {
         if chosen.iter().all(|j| !conflicts(i, *j)) {
@@ -134,7 +136,7 @@ impl BlockPlan {
         {
             // nothing to attach or hold back: the block is the mempool in policy order, if it all
             // fits (what the general path below gives too, with no transaction moved twice)
-            mempool.pending.sort_by(single_order(p.policy, p.base_fee));
+            mempool.pending.sort_unstable_by(single_order(p.policy, p.base_fee));
             let gas: u64 = mempool.pending.iter().map(|t| estimate_gas(t, p.costs)).sum();
             if gas <= p.gas_room {
                 std::mem::swap(&mut self.txs, &mut mempool.pending);
@@ -187,7 +189,7 @@ impl BlockPlan {
                 };
                 let bids: Vec<u128> = bundles.iter().map(|b| b.bid_wei).collect();
                 let mut chosen = best_bundle_set(&bids, &conflicts);
-                chosen.sort_by(|a, b| bids[*b].cmp(&bids[*a]).then(a.cmp(b)));
+                chosen.sort_unstable_by(|a, b| bids[*b].cmp(&bids[*a]).then(a.cmp(b)));
                 for i in chosen {
                     let victim = bundles[i].victim.and_then(|v| mempool.get(v).cloned());
                     let gas = bundle_gas(&bundles[i], victim.as_ref());
@@ -228,7 +230,7 @@ impl BlockPlan {
         // the remaining transactions, and the remaining bundles placed at their victims
         let singles = &mut self.singles;
         singles.append(&mut mempool.pending);
-        singles.sort_by(single_order(p.policy, p.base_fee));
+        singles.sort_unstable_by(single_order(p.policy, p.base_fee));
         // one bundle per victim: the highest front-run tip (PGA), the earliest back-run (FCFS)
         let score = |b: &Bundle| b.before.first().map_or(0, |t| t.gas.tip(p.base_fee));
         let mut k = 0;

@@ -152,20 +152,18 @@ fn execute_on<V: Venue>(
         return;
     }
     let costs = ctx.config.gas;
-    let (quote, gas_units) = match venue.quote(action, &costs) {
-        Ok(q) => {
-            let g = venue.gas_used(&q);
-            (Ok(q), g)
-        }
-        Err(r) => (Err(r), venue.failure_gas(&costs)),
+    let quote = venue.quote(action, &costs);
+    let gas_units = match &quote {
+        Ok(q) => venue.gas_used(q),
+        Err(_) => venue.failure_gas(&costs),
     };
     if tx.gas.max_fee_wei < gas.base_fee_wei {
         *out.outcome = Outcome::Dropped(DropReason::MaxFeeBelowBaseFee);
         return;
     }
     // past its gas limit it reverts, having burnt all of it
-    let (gas_units, quote) =
-        if gas_units > tx.gas.gas_limit { (tx.gas.gas_limit, Err(RevertReason::OutOfGas)) } else { (gas_units, quote) };
+    let out_of_gas = gas_units > tx.gas.gas_limit;
+    let gas_units = if out_of_gas { tx.gas.gas_limit } else { gas_units };
     let tip = tx.gas.tip(gas.base_fee_wei);
     let Some(fee) = charge_gas(ctx, gas, gas_payer, gas_units, tip) else {
         *out.outcome = Outcome::Dropped(if gas.gas_used + gas_units > gas.gas_limit {
@@ -176,12 +174,14 @@ fn execute_on<V: Venue>(
         return;
     };
     (*out.gas_used, *out.fee_wei) = (gas_units, fee);
-    match quote.and_then(|q| venue.apply(tx, action, q, payer, ctx)) {
-        Ok(effect) => *out.effect = effect,
-        Err(reason) => {
-            *out.outcome = Outcome::Reverted(reason);
-            *out.effect = venue.attempted(action);
-        }
+    let applied = match quote {
+        _ if out_of_gas => Err(RevertReason::OutOfGas),
+        Ok(ref q) => venue.apply(tx, action, q, payer, ctx, out.effect),
+        Err(reason) => Err(reason),
+    };
+    if let Err(reason) = applied {
+        *out.outcome = Outcome::Reverted(reason);
+        venue.attempted(action, out.effect);
     }
 }
 

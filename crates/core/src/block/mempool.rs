@@ -82,14 +82,22 @@ pub(super) fn submit(
 ) {
     let first = pool.pending.len();
     for (mut pending, latency) in senders.iter_mut() {
+        if pending.0.is_empty() {
+            continue;
+        }
         let latency = latency.map_or(0.0, |l| l.0);
-        for mut tx in pending.0.drain(..) {
+        let from = pool.pending.len();
+        // moved as one block of memory, not one transaction at a time
+        pool.pending.append(&mut pending.0);
+        for tx in &mut pool.pending[from..] {
             tx.arrival = latency;
-            pool.pending.push(tx);
         }
     }
     // ids in (sender, seq) order, which is unique: each sender numbers its own transactions
-    pool.pending[first..].sort_unstable_by_key(|t| (t.sender, t.seq));
+    // usually in order already: senders are visited in spawn order
+    if !pool.pending[first..].is_sorted_by_key(|t| (t.sender, t.seq)) {
+        pool.pending[first..].sort_unstable_by_key(|t| (t.sender, t.seq));
+    }
     for tx in &mut pool.pending[first..] {
         pool.next_id += 1;
         tx.id = TxId(pool.next_id);

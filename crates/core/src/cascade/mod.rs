@@ -17,10 +17,9 @@ use smallvec::SmallVec;
 use crate::chain::Chains;
 use crate::engine::{App, Phase, Plugin, State, shared};
 use crate::market::ExternalPrices;
-use crate::metrics::TradeValues;
 use crate::pools::Pools;
 use crate::tx::{Receipts, TxId, TxKind};
-use crate::{SimConfig, SimError};
+use crate::SimError;
 
 /// Blocks a transaction can still be named as a cause (pool movers are remembered 64 deep; one
 /// TWAP window rarely exceeds this).
@@ -260,9 +259,21 @@ impl CascadeTracker {
     }
 
     /// Records an included transaction with the transactions it names as causes.
-    pub fn record(&mut self, tx: TxId, kind: TxKind, block: u64, parents: &[TxId], value: f64, pools: &[PoolId]) {
-        let known: SmallVec<[KnownParent; 8]> =
-            parents.iter().filter_map(|p| self.node(*p).map(|n| (*p, n.events.clone(), n.depth))).collect();
+    pub fn record(
+        &mut self,
+        tx: TxId,
+        kind: TxKind,
+        block: u64,
+        parents: &[TxId],
+        value: f64,
+        pools: impl IntoIterator<Item = PoolId> + Clone,
+    ) {
+        let mut known: SmallVec<[KnownParent; 8]> = SmallVec::new();
+        for p in parents {
+            if let Some(n) = self.node(*p) {
+                known.push((*p, n.events.clone(), n.depth));
+            }
+        }
         let detail = self.detail;
         let node = if known.is_empty() {
             let event = &mut self.root_slot(block).cascade;
@@ -305,9 +316,9 @@ impl CascadeTracker {
                 c.volume += value;
                 if detail {
                     c.members.push(tx);
-                    for p in pools {
-                        if let Err(k) = c.pools.binary_search(p) {
-                            c.pools.insert(k, *p);
+                    for p in pools.clone() {
+                        if let Err(k) = c.pools.binary_search(&p) {
+                            c.pools.insert(k, p);
                         }
                     }
                 }
@@ -396,24 +407,27 @@ impl CascadeTracker {
 }
 
 /// Account phase: every included transaction joins the cascades its causes belong to.
-fn record_cascades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut CascadeTracker)>) {
-    let (receipts, prices, config, mut tracker) = shared(state);
-    record_receipts(receipts, prices, config, &mut tracker);
+fn record_cascades(state: State<(&Receipts, &ExternalPrices, &mut CascadeTracker)>) {
+    let (receipts, prices, mut tracker) = shared(state);
+    record_receipts(receipts, prices, &mut tracker);
 }
 
 /// Account phase of runs that do not record rows: close the previous block, then record.
-fn close_and_record_cascades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &Chains, &mut CascadeTracker)>) {
-    let (receipts, prices, config, chains, mut tracker) = shared(state);
+fn close_and_record_cascades(state: State<(&Receipts, &ExternalPrices, &Chains, &mut CascadeTracker)>) {
+    let (receipts, prices, chains, mut tracker) = shared(state);
     let block = chains.active().clock.number;
     tracker.close(block.saturating_sub(1), |_| true);
-    record_receipts(receipts, prices, config, &mut tracker);
+    record_receipts(receipts, prices, &mut tracker);
 }
 
-fn record_receipts(receipts: &Receipts, prices: &ExternalPrices, config: &SimConfig, tracker: &mut CascadeTracker) {
+fn record_receipts(receipts: &Receipts, prices: &ExternalPrices, tracker: &mut CascadeTracker) {
     for r in receipts.items.iter().filter(|r| r.succeeded()) {
-        let value_in = TradeValues::of(r, prices, config).value_in;
-        let pools: SmallVec<[PoolId; 3]> = r.tx.pools().collect();
-        tracker.record(r.tx.id, r.tx.kind, r.block, r.tx.cause.parents(), value_in, &pools);
+        // what the trade put in, at external prices (as the metrics value it)
+        let value_in = match (r.tx.swap(), r.swap()) {
+            (Some(s), Some(e)) => prices.value(s.token_in(), e.amount_in),
+            _ => 0.0,
+        };
+        tracker.record(r.tx.id, r.tx.kind, r.block, r.tx.cause.parents(), value_in, r.tx.pools());
     }
 }
 
@@ -441,10 +455,10 @@ mod tests {
     fn links_chain_into_one_cascade_with_its_depth() {
         let mut t = CascadeTracker::new(true);
         let (a, b, c, d) = (TxId(1), TxId(2), TxId(3), TxId(4));
-        t.record(a, TxKind::Rebalance, 10, &[], 100.0, &[PoolId(0)]);
-        t.record(b, TxKind::Rebalance, 11, &[a], 50.0, &[PoolId(1)]);
-        t.record(c, TxKind::Rebalance, 12, &[b], 25.0, &[PoolId(2)]);
-        t.record(d, TxKind::Arbitrage, 12, &[], 10.0, &[PoolId(3)]);
+        t.record(a, TxKind::Rebalance, 10, &[], 100.0, [PoolId(0)]);
+        t.record(b, TxKind::Rebalance, 11, &[a], 50.0, [PoolId(1)]);
+        t.record(c, TxKind::Rebalance, 12, &[b], 25.0, [PoolId(2)]);
+        t.record(d, TxKind::Arbitrage, 12, &[], 10.0, [PoolId(3)]);
         let all = t.cascades();
         assert_eq!(all.len(), 1, "the lone arbitrage root is not a cascade");
         let c0 = &all[0].0;
@@ -457,8 +471,8 @@ mod tests {
     #[test]
     fn causes_older_than_the_window_are_forgotten_and_cascades_finish() {
         let mut t = CascadeTracker::new(false);
-        t.record(TxId(1), TxKind::Rebalance, 1, &[], 100.0, &[PoolId(0)]);
-        t.record(TxId(2), TxKind::Arbitrage, 2, &[TxId(1)], 10.0, &[PoolId(0)]);
+        t.record(TxId(1), TxKind::Rebalance, 1, &[], 100.0, [PoolId(0)]);
+        t.record(TxId(2), TxKind::Arbitrage, 2, &[TxId(1)], 10.0, [PoolId(0)]);
         let live = &t.cascades()[0].0;
         assert!(live.members.is_empty(), "no member lists without detail");
         assert_eq!((live.member_count, live.root_count), (2, 1));
@@ -466,14 +480,14 @@ mod tests {
             t.close(b, |_| true);
         }
         // at the close of WINDOW + 2 the horizon is block 2: TxId(2) can still be named
-        t.record(TxId(3), TxKind::Arbitrage, WINDOW + 3, &[TxId(2)], 10.0, &[PoolId(0)]);
+        t.record(TxId(3), TxKind::Arbitrage, WINDOW + 3, &[TxId(2)], 10.0, [PoolId(0)]);
         t.close(WINDOW + 3, |_| true);
         assert_eq!(t.summary().deepest, 3);
         for b in WINDOW + 4..=2 * WINDOW + 4 {
             t.close(b, |_| true);
         }
         // now block WINDOW + 3 has left the window too
-        t.record(TxId(4), TxKind::Arbitrage, 2 * WINDOW + 5, &[TxId(3)], 10.0, &[PoolId(0)]);
+        t.record(TxId(4), TxKind::Arbitrage, 2 * WINDOW + 5, &[TxId(3)], 10.0, [PoolId(0)]);
         let s = t.summary();
         assert_eq!((s.count, s.deepest), (1, 3), "the cause left the window: no fourth link");
         assert!(t.cascades().is_empty(), "finished cascades keep only their scalars without detail");
@@ -482,8 +496,8 @@ mod tests {
     #[test]
     fn recovery_is_the_first_block_every_pool_is_back_in_band() {
         let mut t = CascadeTracker::new(true);
-        t.record(TxId(1), TxKind::Rebalance, 5, &[], 100.0, &[PoolId(0)]);
-        t.record(TxId(2), TxKind::Arbitrage, 6, &[TxId(1)], 10.0, &[PoolId(1)]);
+        t.record(TxId(1), TxKind::Rebalance, 5, &[], 100.0, [PoolId(0)]);
+        t.record(TxId(2), TxKind::Arbitrage, 6, &[TxId(1)], 10.0, [PoolId(1)]);
         t.close(5, |_| false);
         t.close(6, |p| p == PoolId(0));
         t.close(7, |p| p == PoolId(0));
@@ -491,7 +505,7 @@ mod tests {
         t.close(8, |_| true);
         assert_eq!(t.cascades()[0].1, Some(2), "back in band two blocks after its last member");
         // a later member restarts the count
-        t.record(TxId(3), TxKind::Arbitrage, 9, &[TxId(2)], 10.0, &[PoolId(1)]);
+        t.record(TxId(3), TxKind::Arbitrage, 9, &[TxId(2)], 10.0, [PoolId(1)]);
         assert_eq!(t.cascades()[0].1, None);
         t.close(9, |_| true);
         assert_eq!(t.cascades()[0].1, Some(0));
@@ -502,9 +516,9 @@ mod tests {
         let mut t = CascadeTracker::new(false);
         let n = t.nodes.len() as u64;
         // two live ids in the same slot
-        t.record(TxId(1), TxKind::Rebalance, 1, &[], 1.0, &[PoolId(0)]);
-        t.record(TxId(1 + n), TxKind::Rebalance, 1, &[], 1.0, &[PoolId(0)]);
-        t.record(TxId(2 + n), TxKind::Arbitrage, 2, &[TxId(1)], 1.0, &[PoolId(0)]);
+        t.record(TxId(1), TxKind::Rebalance, 1, &[], 1.0, [PoolId(0)]);
+        t.record(TxId(1 + n), TxKind::Rebalance, 1, &[], 1.0, [PoolId(0)]);
+        t.record(TxId(2 + n), TxKind::Arbitrage, 2, &[TxId(1)], 1.0, [PoolId(0)]);
         assert!(t.nodes.len() > n as usize);
         assert_eq!(t.summary().count, 1);
     }

@@ -37,17 +37,20 @@ pub trait Venue {
     /// Gas units an action burns when the venue reverts it.
     fn failure_gas(&self, costs: &GasCosts) -> u64;
 
-    /// The effect reported for an attempt that reverted (what was asked, nothing done).
-    fn attempted(&self, action: &Self::Action) -> Effect;
+    /// The effect reported for an attempt that reverted (what was asked, nothing done), written
+    /// into the receipt's `effect`.
+    fn attempted(&self, action: &Self::Action, effect: &mut Effect);
 
     /// Applies a quoted action of `tx`, whose gas is paid, for `payer` (the account its tokens
-    /// come from and go to).
+    /// come from and go to), and writes what it did into the receipt's `effect` (in place: an
+    /// effect is large, and the receipt is its one home).
     fn apply(
         &mut self,
         tx: &Tx,
         action: &Self::Action,
-        quote: Self::Quote,
+        quote: &Self::Quote,
         payer: AccountId,
         ctx: &mut ExecCtx<'_>,
-    ) -> Result<Effect, RevertReason>;
+        effect: &mut Effect,
+    ) -> Result<(), RevertReason>;
 }

@@ -5,7 +5,6 @@
 use std::collections::VecDeque;
 
 use meshsim_scenario::PoolId;
-use smallvec::SmallVec;
 
 use crate::tx::{Cause, TxId, TxKind};
 
@@ -49,8 +48,13 @@ impl Provenance {
     /// it was last brought back to the external price, else the external price itself.
     pub fn arbitrage_cause(&self, pool: PoolId) -> Cause {
         let Some(q) = self.movers.get(pool.index()) else { return Cause::External };
-        let since: SmallVec<[TxId; 4]> = q.iter().rev().take_while(|m| !m.arbitrage).map(|m| m.tx).take(4).collect();
-        if since.is_empty() { Cause::External } else { Cause::Moves(since.into_iter().rev().collect()) }
+        // the usual case: the last mover was an arbitrage (or nobody), so the external price did it
+        let since = q.iter().rev().take_while(|m| !m.arbitrage).take(4).count();
+        if since == 0 {
+            return Cause::External;
+        }
+        // the last `since` movers, oldest first
+        Cause::Moves(q.range(q.len() - since..).map(|m| m.tx).collect())
     }
 
     /// Transactions that moved `pool` in blocks `from..to`.

@@ -7,7 +7,7 @@ use meshsim_scenario::{GasCosts, PoolId};
 use super::{PoolEntry, Pools};
 use crate::engine::venue::{ExecCtx, Venue};
 use crate::ledger::{AccountId, Special};
-use crate::tx::{Effect, HopFill, Leg, Quotes, RevertReason, Sender, Swap, SwapEffect, Tx};
+use crate::tx::{Effect, Fills, HopFill, Leg, Quotes, RevertReason, Sender, Swap, SwapEffect, Tx};
 
 /// A path's exact quote: each hop, and the gas the swap burns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +45,7 @@ impl Pools {
         amount_in: u128,
         costs: &GasCosts,
     ) -> Result<PathQuote, RevertReason> {
-        let mut hops = Quotes::new();
-        let mut gas_units = costs.base_tx;
+        let mut quote = PathQuote { hops: Quotes::new(), gas_units: costs.base_tx };
         let mut a = amount_in;
         for leg in legs {
             let entry = self.entries.get(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
@@ -55,11 +54,11 @@ impl Pools {
             if q.amount_in < a {
                 return Err(RevertReason::InsufficientLiquidity);
             }
-            gas_units += hop_gas(costs, entry.pool.kind(), q.ticks_crossed);
+            quote.gas_units += hop_gas(costs, entry.pool.kind(), q.ticks_crossed);
             a = q.amount_out;
-            hops.push(q);
+            quote.hops.push(q);
         }
-        Ok(PathQuote { hops, gas_units })
+        Ok(quote)
     }
 
     /// Whether each of `swaps`, in this order, would succeed (quotes on copies of the pools it
@@ -142,18 +141,19 @@ impl Venue for Pools {
         costs.base_tx + costs.swap_constant_product
     }
 
-    fn attempted(&self, swap: &Swap) -> Effect {
-        Effect::Swap(SwapEffect { amount_in: swap.amount_in, ..SwapEffect::default() })
+    fn attempted(&self, swap: &Swap, effect: &mut Effect) {
+        *effect = Effect::Swap(SwapEffect { amount_in: swap.amount_in, ..SwapEffect::default() });
     }
 
     fn apply(
         &mut self,
         tx: &Tx,
         swap: &Swap,
-        quote: PathQuote,
+        quote: &PathQuote,
         payer: AccountId,
         ctx: &mut ExecCtx<'_>,
-    ) -> Result<Effect, RevertReason> {
+        effect: &mut Effect,
+    ) -> Result<(), RevertReason> {
         let out = quote.amount_out();
         if out < swap.min_out {
             return Err(RevertReason::BelowMinimum { out, min: swap.min_out });
@@ -175,10 +175,12 @@ impl Venue for Pools {
                 .and_then(|_| ctx.ledger.transfer(cex, payer, token_in, back))
                 .map_err(|e| RevertReason::CexHedge(Box::new(e)))?;
         }
-        Ok(Effect::Swap(SwapEffect {
-            amount_in: swap.amount_in,
-            amount_out: out,
-            hops: quote.hops.iter().map(HopFill::from).collect(),
-        }))
+        *effect = Effect::Swap(SwapEffect { amount_in: swap.amount_in, amount_out: out, hops: Fills::new() });
+        if let Effect::Swap(e) = effect {
+            for q in &quote.hops {
+                e.hops.push(HopFill::from(q));
+            }
+        }
+        Ok(())
     }
 }

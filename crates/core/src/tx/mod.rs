@@ -284,7 +284,7 @@ impl Tx {
     }
 
     /// Pools it touches (a swap's path).
-    pub fn pools(&self) -> impl Iterator<Item = PoolId> + '_ {
+    pub fn pools(&self) -> impl Iterator<Item = PoolId> + Clone + '_ {
         self.swap().into_iter().flat_map(|s| s.legs.iter().map(|l| l.pool))
     }
 }
