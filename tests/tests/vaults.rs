@@ -230,3 +230,25 @@ fn deposits_and_withdrawals_round_trip_in_the_vaults_favour() {
     assert_eq!(sim.metrics().vaults[0].deposits, 1);
     assert_eq!(sim.metrics().vaults[0].withdrawals, 1);
 }
+
+/// A what-if band set while the run goes takes effect at once: a much wider band rebalances far
+/// less often over the same path than the band the world file gave.
+#[test]
+fn a_band_set_mid_run_changes_how_often_the_vault_trades() {
+    use meshsim_scenario::commands::{Command, VaultParam};
+    let dir = tempfile::tempdir().unwrap();
+    let blocks = 20_000;
+    let v = vault(FIFTY_FIFTY, "Threshold(band: 0.01)", r#"("ETH", "1"), ("USDC", "100")"#, "");
+    let s = load(&world(3.0, None, &v, blocks, 3), dir.path());
+    let rebalances = |band: Option<f64>| {
+        let mut sim = Simulation::new(&s).unwrap();
+        if let Some(b) = band {
+            sim.apply(&Command::SetVault { vault: "v".into(), param: VaultParam::Band(b) }).unwrap();
+        }
+        sim.run_blocks(blocks).unwrap();
+        sim.metrics().vaults[0].rebalances
+    };
+    let (given, wide) = (rebalances(None), rebalances(Some(0.2)));
+    assert!(given > 20, "only {given} rebalances at the world's band");
+    assert!(wide * 10 < given, "{wide} rebalances with a band of 0.2 against {given} with 0.01");
+}

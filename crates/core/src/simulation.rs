@@ -2,8 +2,8 @@
 //! snapshots and a digest. Nothing outside this crate touches the World.
 
 use bevy_ecs::prelude::*;
-use meshsim_scenario::commands::{Command, VaultParam};
-use meshsim_scenario::{AgentId, Scenario, TokenId, Trigger};
+use meshsim_scenario::commands::Command;
+use meshsim_scenario::{AgentId, Scenario, TokenId};
 use sha2::{Digest as _, Sha256};
 
 use crate::arbitrage::ArbitragePlugin;
@@ -137,19 +137,7 @@ impl Simulation {
                 let Some(mut cfg) = entity.and_then(|e| self.world.get_mut::<VaultConfig>(e)) else {
                     return Err(SimError::Command { block, reason: format!("unknown vault {vault:?}") });
                 };
-                let spec = &mut cfg.spec;
-                match *param {
-                    VaultParam::Band(b) => match &mut spec.trigger {
-                        Trigger::Threshold { band, .. } => *band = b,
-                        Trigger::VolatilityAdjusted { base_band, .. } => *base_band = b,
-                        Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => {}
-                    },
-                    VaultParam::Slippage(x) => spec.slippage = x,
-                    VaultParam::MaxTradeValue(m) => spec.max_trade_value = m,
-                    VaultParam::PrivateRelay(on) => spec.private_relay = on,
-                    VaultParam::JitterBlocks(j) => spec.jitter_blocks = j,
-                    VaultParam::PriorityFeeGwei(g) => spec.priority_fee_wei = (g * 1e9) as u128,
-                }
+                cfg.set_param(param);
             }
         }
         Ok(())

@@ -14,12 +14,12 @@ use bevy_ecs::prelude::*;
 use meshsim_scenario::PoolId;
 use smallvec::SmallVec;
 
+use crate::SimError;
 use crate::chain::Chains;
 use crate::engine::{App, Phase, Plugin, State, shared};
 use crate::market::ExternalPrices;
 use crate::pools::Pools;
 use crate::tx::{Receipts, TxId, TxKind};
-use crate::SimError;
 
 /// Blocks a transaction can still be named as a cause (pool movers are remembered 64 deep; one
 /// TWAP window rarely exceeds this).

@@ -55,12 +55,14 @@ impl Plugin for PoolsPlugin {
         }
         let n = entries.len();
         app.insert_state(Pools { entries, dirty: DirtyPools::all(n), provenance: Provenance::new(n) });
-        app.add_systems(Phase::Begin, rotate_dirty_pools);
         if s.events.0.iter().any(|e| matches!(e, meshsim_scenario::Event::LiquidityWithdrawal { .. })) {
             app.add_systems(Phase::Begin, withdraw_liquidity);
         }
+        // touched pools are handed on at the end of each block (one system with the checks)
         if app.options.check_conservation {
-            app.add_systems(Phase::Settle, check_pool_balances);
+            app.add_systems(Phase::Settle, check_and_settle_pools);
+        } else {
+            app.add_systems(Phase::Settle, settle_pools);
         }
         Ok(())
     }
@@ -276,24 +278,39 @@ pub struct DirtyPools {
 impl DirtyPools {
     /// All pools dirty (the first block sees everything as new).
     pub fn all(n: usize) -> Self {
-        // rotated into `previous` at the start of block 1
         DirtyPools {
-            current: vec![true; n],
-            previous: vec![false; n],
+            current: vec![false; n],
+            previous: vec![true; n],
             vault_current: vec![None; n],
             vault_previous: vec![None; n],
         }
     }
 }
 
-/// Begin phase: last block's touched pools become what deciders look at.
-fn rotate_dirty_pools(pools: State<&mut Pools>) {
-    let mut pools = shared(pools);
-    let d = &mut pools.dirty;
+/// End of a block: this block's touched pools become what the next block's deciders look at.
+fn rotate_dirty(d: &mut DirtyPools) {
     std::mem::swap(&mut d.previous, &mut d.current);
     d.current.iter_mut().for_each(|x| *x = false);
     std::mem::swap(&mut d.vault_previous, &mut d.vault_current);
     d.vault_current.iter_mut().for_each(|x| *x = None);
+}
+
+/// Settle phase: the block's touched pools are handed to the next block.
+fn settle_pools(pools: State<&mut Pools>) {
+    rotate_dirty(&mut shared(pools).dirty);
+}
+
+/// Settle phase with checks: every pool's ledger balance agrees with its own state, then the
+/// block's touched pools are handed to the next block.
+fn check_and_settle_pools(state: State<(&mut Pools, &Ledger, &Chains, &mut SimStatus)>) {
+    let (mut pools, ledger, chains, mut status) = shared(state);
+    if status.failure.is_none() {
+        let block = chains.active().clock.number;
+        if let Some(failure) = pool_mismatch(&pools, ledger, block) {
+            status.failure = Some(failure);
+        }
+    }
+    rotate_dirty(&mut pools.dirty);
 }
 
 /// Begin phase: scheduled liquidity withdrawals (stress events). The pool's passive LPs take
@@ -321,37 +338,36 @@ fn withdraw_liquidity(state: State<(&Chains, &SimConfig, &mut Pools, &mut Ledger
     }
 }
 
-/// Settle phase: every pool's ledger balance agrees with its own state.
-fn check_pool_balances(state: State<(&Pools, &Ledger, &Chains, &mut SimStatus)>) {
-    let (pools, ledger, chains, mut status) = shared(state);
-    if status.failure.is_some() {
-        return;
-    }
-    let block = chains.active().clock.number;
+/// The first pool whose ledger balances disagree with its own state, as an error. Nothing is
+/// allocated unless one does.
+fn pool_mismatch(pools: &Pools, ledger: &Ledger, block: u64) -> Option<SimError> {
     for e in &pools.entries {
-        let held: Vec<u128> = e.tokens.iter().map(|t| ledger.balance(e.account, *t)).collect();
-        let state: Vec<u128> = match &e.pool {
-            Pool::ConstantProduct(p) => vec![p.reserve0, p.reserve1],
-            Pool::StableSwap(p) => p.balances().to_vec(),
-            Pool::Weighted(p) => p.balances().to_vec(),
+        let held = |k: usize| ledger.balance(e.account, e.tokens[k]);
+        let mismatch = |expected: String| SimError::PoolMismatch {
+            block,
+            pool: e.name.clone(),
+            held: (0..e.tokens.len()).map(held).collect(),
+            expected,
+        };
+        let state: &[u128] = match &e.pool {
+            Pool::ConstantProduct(p) => &[p.reserve0, p.reserve1],
+            Pool::StableSwap(p) => p.balances(),
+            Pool::Weighted(p) => p.balances(),
             // v3 keeps fees outside its state: the ledger must cover at least the principal
             Pool::Concentrated(p) => {
                 if let Ok((a0, a1)) = p.principal_amounts()
-                    && (U256::from(held[0]) < a0 || U256::from(held[1]) < a1)
+                    && (U256::from(held(0)) < a0 || U256::from(held(1)) < a1)
                 {
-                    let expected = format!("positions need at least ({a0}, {a1})");
-                    status.failure = Some(SimError::PoolMismatch { block, pool: e.name.clone(), held, expected });
-                    return;
+                    return Some(mismatch(format!("positions need at least ({a0}, {a1})")));
                 }
                 continue;
             }
         };
-        if state != held {
-            let expected = format!("pool state says {state:?}");
-            status.failure = Some(SimError::PoolMismatch { block, pool: e.name.clone(), held, expected });
-            return;
+        if state.len() != e.tokens.len() || state.iter().enumerate().any(|(k, b)| *b != held(k)) {
+            return Some(mismatch(format!("pool state says {state:?}")));
         }
     }
+    None
 }
 
 /// Writes a pool's exact state into a digest.

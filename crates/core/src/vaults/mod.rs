@@ -10,6 +10,7 @@ pub mod routing;
 pub mod strategy;
 
 use bevy_ecs::prelude::*;
+use meshsim_scenario::commands::VaultParam;
 use meshsim_scenario::{Strategy, TokenId, Trigger, VaultId, VaultSpec};
 use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
@@ -114,13 +115,18 @@ impl Plugin for VaultsPlugin {
         if s.vaults.iter().any(|v| !v.flows.is_empty()) {
             app.add_systems(Phase::Observe, flows::apply_flows);
         }
-        app.add_systems(Phase::Observe, observe_vaults);
+        let observes = s.vaults.iter().any(|v| {
+            matches!(v.trigger, Trigger::VolatilityAdjusted { .. })
+                || matches!(v.strategy, Strategy::Cppi { ratchet: Some(_), .. })
+        });
+        if observes {
+            app.add_systems(Phase::Observe, observe_vaults);
+        }
         app.add_systems(Phase::Decide, decide_vaults);
-        app.add_systems(Phase::Account, receive_receipts);
+        app.add_systems(Phase::Account, account_vaults);
         if app.options.record {
             app.add_systems(Phase::Record, record_vaults);
         }
-        app.add_systems(Phase::Record, measure_tracking);
         Ok(())
     }
 
@@ -287,11 +293,37 @@ impl VaultConfig {
             Strategy::ConstantMix { .. } => Some(target_weights(&spec.strategy, &universe, 0.0, 0.0)),
             Strategy::Cppi { .. } => None,
         };
-        let fixed_bands = match (&spec.trigger, &fixed_targets) {
-            (Trigger::Threshold { band, .. }, Some(targets)) => Some((*band, bands(&spec.trigger, targets, *band))),
+        let mut cfg = VaultConfig { spec, universe, twap_sources, oracle_of, unit, fixed_targets, fixed_bands: None };
+        cfg.fix_bands();
+        cfg
+    }
+
+    /// Works out the band once when it never moves (a threshold trigger on fixed targets).
+    fn fix_bands(&mut self) {
+        self.fixed_bands = match (&self.spec.trigger, &self.fixed_targets) {
+            (Trigger::Threshold { band, .. }, Some(targets)) => {
+                Some((*band, bands(&self.spec.trigger, targets, *band)))
+            }
             _ => None,
         };
-        VaultConfig { spec, universe, twap_sources, oracle_of, unit, fixed_targets, fixed_bands }
+    }
+
+    /// Changes one parameter (an explorer's what-if), keeping what is derived from it in step.
+    pub fn set_param(&mut self, param: &VaultParam) {
+        let spec = &mut self.spec;
+        match *param {
+            VaultParam::Band(b) => match &mut spec.trigger {
+                Trigger::Threshold { band, .. } => *band = b,
+                Trigger::VolatilityAdjusted { base_band, .. } => *base_band = b,
+                Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => {}
+            },
+            VaultParam::Slippage(x) => spec.slippage = x,
+            VaultParam::MaxTradeValue(m) => spec.max_trade_value = m,
+            VaultParam::PrivateRelay(on) => spec.private_relay = on,
+            VaultParam::JitterBlocks(j) => spec.jitter_blocks = j,
+            VaultParam::PriorityFeeGwei(g) => spec.priority_fee_wei = (g * 1e9) as u128,
+        }
+        self.fix_bands();
     }
 }
 
@@ -440,17 +472,15 @@ impl Benchmark {
     }
 }
 
-/// Observe phase: each vault's own history sees this block's oracle prices (EWMA volatility for
-/// volatility-adjusted triggers, the CPPI ratchet), and both benchmarks move along this block's
-/// external prices.
+/// Observe phase (worlds with volatility-adjusted triggers or CPPI ratchets): each vault's own
+/// history sees this block's oracle prices (EWMA volatility, the ratchet).
 fn observe_vaults(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState, &mut Benchmark)>,
-    state: State<(&OracleBook, &SimConfig, &Chains, &Ledger, &ExternalPrices)>,
+    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState)>,
+    state: State<(&OracleBook, &SimConfig, &Chains, &Ledger)>,
 ) {
-    let (book, config, chains, ledger, prices) = shared(state);
+    let (book, config, chains, ledger) = shared(state);
     let clock = &chains.active().clock;
-    for (meta, cfg, shares, mut state, mut bench) in &mut vaults {
-        update_benchmark(cfg, &mut bench, prices);
+    for (meta, cfg, shares, mut state) in &mut vaults {
         let vol_halflife = match cfg.spec.trigger {
             Trigger::VolatilityAdjusted { halflife_blocks, .. } => Some(halflife_blocks),
             _ => None,
@@ -618,19 +648,6 @@ fn decide_vaults(
     });
 }
 
-/// Account phase: each vault reads the receipts of its own transactions.
-fn receive_receipts(state: State<(&Receipts, &VaultIndex)>, mut inboxes: Query<&mut Inbox>) {
-    let (receipts, index) = shared(state);
-    for r in &receipts.items {
-        let Sender::Vault(v) = r.tx.sender else { continue };
-        let Some(failure) = r.outcome.failure() else { continue };
-        if let Some(mut inbox) = index.0.get(v.index()).and_then(|e| inboxes.get_mut(*e).ok()) {
-            inbox.failed += 1;
-            inbox.last_failure = Some(failure);
-        }
-    }
-}
-
 /// Builds a vault's components at genesis. `nav` is its genesis NAV at external prices.
 pub fn genesis(
     spec: &VaultSpec,
@@ -694,15 +711,25 @@ pub fn vault_tracking_error(state: &VaultState) -> f64 {
     tracking_error(&state.weights, &state.targets)
 }
 
-/// Record phase: every vault's tracking error at external prices enters its running mean and
-/// maximum, and its share price its peak and largest drawdown (whether or not rows are
-/// recorded), for summaries and sweeps.
-fn measure_tracking(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings)>,
-    state: State<(&Ledger, &ExternalPrices, &mut Metrics)>,
+/// Account phase: each vault reads the receipts of its own transactions; both benchmarks move
+/// along this block's external prices; every vault's tracking error at external prices enters
+/// its running mean and maximum, and its share price its peak and largest drawdown (whether or
+/// not rows are recorded), for summaries and sweeps.
+fn account_vaults(
+    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings, &mut Benchmark, &mut Inbox)>,
+    state: State<(&Receipts, &VaultIndex, &Ledger, &ExternalPrices, &mut Metrics)>,
 ) {
-    let (ledger, prices, mut metrics) = shared(state);
-    for (meta, cfg, state, shares, mut holdings) in &mut vaults {
+    let (receipts, index, ledger, prices, mut metrics) = shared(state);
+    for r in &receipts.items {
+        let Sender::Vault(v) = r.tx.sender else { continue };
+        let Some(failure) = r.outcome.failure() else { continue };
+        if let Some(mut inbox) = index.0.get(v.index()).and_then(|e| vaults.get_mut(*e).ok()).map(|q| q.6) {
+            inbox.failed += 1;
+            inbox.last_failure = Some(failure);
+        }
+    }
+    for (meta, cfg, state, shares, mut holdings, mut bench, _) in &mut vaults {
+        update_benchmark(cfg, &mut bench, prices);
         let n = cfg.universe.len();
         holdings.refresh(ledger, meta.account, &cfg.universe);
         let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);
