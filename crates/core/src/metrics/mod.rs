@@ -204,8 +204,15 @@ impl TradeValues {
 fn accumulate_holdings_gain(
     state: State<(&Pools, &Ledger, &ExternalPrices, &mut Metrics)>,
     mut per_token: Local<Vec<(f64, f64)>>,
+    mut holdings: Local<Vec<(u32, crate::ledger::AccountId, meshsim_scenario::TokenId)>>,
 ) {
     let (pools, ledger, prices, mut metrics) = shared(state);
+    if holdings.is_empty() {
+        // what each pool holds never changes shape: one flat list, not a walk over the entries
+        for (k, e) in pools.entries.iter().enumerate() {
+            holdings.extend(e.tokens.iter().map(|t| (k as u32, e.account, *t)));
+        }
+    }
     // each token's move and base-unit scale once per block, not once per pool holding it
     per_token.clear();
     per_token.extend(
@@ -213,15 +220,15 @@ fn accumulate_holdings_gain(
             (prices.per_token[k] - prices.previous_per_token[k], prices.per_base_unit[k] / prices.per_token[k])
         }),
     );
-    for (entry, m) in pools.entries.iter().zip(metrics.pools.iter_mut()) {
-        let gain: f64 = entry
-            .tokens
-            .iter()
-            .map(|t| {
-                let (moved, scale) = per_token[t.index()];
-                meshsim_math::u128_to_f64(ledger.balance(entry.account, *t)) * moved * scale
-            })
-            .sum();
+    // summed pool by pool in token order, as a per-pool sum would
+    let mut at = 0;
+    for (k, m) in metrics.pools.iter_mut().enumerate() {
+        let mut gain = -0.0;
+        while let Some((_, account, token)) = holdings.get(at).filter(|h| h.0 as usize == k) {
+            let (moved, scale) = per_token[token.index()];
+            gain += meshsim_math::u128_to_f64(ledger.balance(*account, *token)) * moved * scale;
+            at += 1;
+        }
         m.holdings_gain += gain;
     }
 }

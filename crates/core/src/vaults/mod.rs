@@ -79,7 +79,7 @@ impl Plugin for VaultsPlugin {
             universe.dedup();
             vault_tokens.extend(&universe);
             let nav: f64 = v.holdings.iter().map(|(t, a)| genesis_prices.value(*t, *a)).sum();
-            let (shares, state, flow, bench) = genesis(v, universe.clone(), nav, prices, &decimals, s.seed);
+            let (shares, state, timing, flow, bench) = genesis(v, universe.clone(), nav, prices, &decimals, s.seed);
             let meta = VaultMeta {
                 id: v.id,
                 name: v.name.clone(),
@@ -95,6 +95,7 @@ impl Plugin for VaultsPlugin {
                     VaultConfig::new(v.clone(), universe, s),
                     shares,
                     state,
+                    timing,
                     flow,
                     bench,
                     PendingTxs::default(),
@@ -422,8 +423,14 @@ pub struct VaultState {
     pub note: Note,
     /// A fired trigger waits until this block (timing jitter).
     pub armed_at: Option<u64>,
-    /// The vault's own stream for timing jitter.
-    pub timing_rng: ChaCha12Rng,
+}
+
+/// The vault's own stream for timing jitter: apart from [`VaultState`], which is read every block,
+/// because a ChaCha state is large and drawn from only when a trigger fires.
+#[derive(Component, Debug, Clone)]
+pub struct VaultTiming {
+    /// The stream.
+    pub rng: ChaCha12Rng,
 }
 
 impl VaultState {
@@ -551,18 +558,22 @@ fn update_benchmark(cfg: &VaultConfig, bench: &mut Benchmark, prices: &ExternalP
     }
 }
 
+/// What a vault's decision reads and writes of its own entity.
+type Deciding = (
+    &'static VaultMeta,
+    &'static VaultConfig,
+    &'static VaultShares,
+    &'static mut VaultState,
+    &'static Inbox,
+    &'static mut PendingTxs,
+    &'static mut Holdings,
+    &'static mut VaultTiming,
+);
+
 /// Decide phase: each vault plans its rebalancing transactions.
 fn decide_vaults(
     view: ViewParams,
-    mut vaults: Query<(
-        &VaultMeta,
-        &VaultConfig,
-        &VaultShares,
-        &mut VaultState,
-        &Inbox,
-        &mut PendingTxs,
-        &mut Holdings,
-    )>,
+    mut vaults: Query<Deciding>,
     state: State<(&OracleBook, &RouteTable, &mut Metrics, &Blocks)>,
 ) {
     let (book, table, mut metrics, blocks) = shared(state);
@@ -570,7 +581,7 @@ fn decide_vaults(
     let clock = &chains.active().clock;
     let mempool = &blocks.of(chains.active).mempool;
     view.with_view(|v| {
-        for (meta, cfg, shares, mut state, inbox, mut pending, mut holdings) in &mut vaults {
+        for (meta, cfg, shares, mut state, inbox, mut pending, mut holdings, mut timing) in &mut vaults {
             // one rebalance in flight at a time: wait while its transactions are still pending
             // (a full block, or a base fee above its max fee)
             if mempool.has_pending(Sender::Vault(meta.id)) {
@@ -597,7 +608,7 @@ fn decide_vaults(
             if d.started && cfg.spec.jitter_blocks > 0 {
                 match state.armed_at {
                     None => {
-                        let delay = state.timing_rng.random_range(0..=cfg.spec.jitter_blocks);
+                        let delay = timing.rng.random_range(0..=cfg.spec.jitter_blocks);
                         state.armed_at = Some(clock.number + delay);
                         if delay > 0 {
                             out.truncate(first);
@@ -656,7 +667,7 @@ pub fn genesis(
     prices_whole: &[f64],
     decimals: &[u8],
     seed: u64,
-) -> (VaultShares, VaultState, FlowState, Benchmark) {
+) -> (VaultShares, VaultState, VaultTiming, FlowState, Benchmark) {
     let total = (nav * SHARE_UNIT) as u128;
     let shares_f = nav; // genesis share price is 1
     let floor = match spec.strategy {
@@ -694,8 +705,8 @@ pub fn genesis(
             cause: Cause::External,
             note: Note::None,
             armed_at: None,
-            timing_rng: crate::rng::stream(seed, crate::rng::Purpose::Agent, 1_000_000 + u64::from(spec.id.0)),
         },
+        VaultTiming { rng: crate::rng::stream(seed, crate::rng::Purpose::Agent, 1_000_000 + u64::from(spec.id.0)) },
         FlowState { rng: crate::rng::stream(seed, crate::rng::Purpose::Flow, u64::from(spec.id.0)), runs: Vec::new() },
         Benchmark {
             hold_units,

@@ -144,9 +144,10 @@ impl Valuation {
     /// adds nothing).
     #[inline]
     pub fn at(units: &PerToken<f64>, prices: &PerToken<f64>) -> Self {
-        let (u, p) = (units.padded(), prices.padded());
+        // token by token: the prices were just written one by one, and loading them in pairs
+        // would stall on store forwarding
         let mut items = [0.0; MAX_VAULT_TOKENS];
-        for ((x, u), p) in items.iter_mut().zip(u).zip(p) {
+        for ((x, u), p) in items.iter_mut().zip(units.iter()).zip(prices.iter()) {
             *x = u * p;
         }
         // summed in token order, as `new` does: the same rounding
