@@ -36,6 +36,14 @@ pub struct AgentMeta {
 #[derive(Component, Debug, Clone, Default)]
 pub struct PendingTxs(pub Vec<Tx>);
 
+impl PendingTxs {
+    /// An outbox with room for `n` transactions a block, so that a sender's first busy block does
+    /// not allocate in the middle of a run.
+    pub fn with_capacity(n: usize) -> Self {
+        PendingTxs(Vec::with_capacity(n))
+    }
+}
+
 /// Network latency of a sender, seconds (first-come-first-served ordering).
 #[derive(Component, Debug, Clone, Copy, Default)]
 pub struct Latency(pub f64);
@@ -53,7 +61,9 @@ pub fn spawn_agent<'w>(
         ledger.mint_genesis(account, *t, *b).map_err(SimError::Genesis)?;
     }
     let meta = AgentMeta { id: spec.id, name: spec.name.clone(), account, chain: ChainId(0), label };
-    Ok(app.world.spawn((meta, PendingTxs::default(), Latency(spec.latency_s))))
+    // an agent sends at most about one transaction per pool in a block
+    let outbox = PendingTxs::with_capacity(app.scenario.pools.len().max(4));
+    Ok(app.world.spawn((meta, outbox, Latency(spec.latency_s))))
 }
 
 /// Adds every agent with a `Marker` component to the snapshot (the facade sorts them by id).

@@ -37,8 +37,15 @@ impl Plugin for BlockPlugin {
     }
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
-        app.insert_state(Blocks(vec![ChainBlock::default()]));
-        app.insert_state(Receipts::default());
+        // room for every sender's full outbox, so that steady state never grows these
+        let room: usize = app.world.query::<&PendingTxs>().iter(&app.world).map(|p| p.0.capacity()).sum();
+        let mut block = ChainBlock::default();
+        block.mempool.pending.reserve(room);
+        block.plan.txs.reserve(room);
+        app.insert_state(Blocks(vec![block]));
+        let mut receipts = Receipts::default();
+        receipts.items.reserve(room);
+        app.insert_state(receipts);
         let searchers =
             app.scenario.agents.iter().any(|a| matches!(a.kind, meshsim_scenario::AgentKind::Searcher { .. }));
         if searchers {

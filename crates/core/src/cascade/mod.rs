@@ -146,7 +146,7 @@ struct Node {
     block: u64,
     depth: u32,
     /// Root blocks of the events it belongs to.
-    events: SmallVec<[u64; 2]>,
+    events: Events,
 }
 
 /// Builds cascades as blocks execute.
@@ -173,7 +173,11 @@ pub struct CascadeTracker {
 }
 
 /// A cause already recorded: its id, the events it belongs to, its depth.
-type KnownParent = (TxId, SmallVec<[u64; 2]>, u32);
+type KnownParent = (TxId, Events, u32);
+
+/// The root events a transaction belongs to: inline up to four (a member of more cascades at once
+/// is rare and spills to the heap).
+type Events = SmallVec<[u64; 4]>;
 
 impl CascadeTracker {
     /// An empty tracker; `detail` keeps member lists, links, pools and recovery times.
@@ -284,7 +288,7 @@ impl CascadeTracker {
             event.root_volume += value;
             Node { id: tx, block, depth: 1, events: smallvec::smallvec![block] }
         } else {
-            let mut events: SmallVec<[u64; 2]> = known.iter().flat_map(|(_, e, _)| e.iter().copied()).collect();
+            let mut events: Events = known.iter().flat_map(|(_, e, _)| e.iter().copied()).collect();
             events.sort_unstable();
             events.dedup();
             let depth = 1 + known.iter().map(|(_, _, d)| *d).max().unwrap_or(0);

@@ -244,6 +244,8 @@ fn account_receipts(
     }
     // who sent each transaction of the block, so that MEV can be charged to its victim
     senders.clear();
+    // as much room as the receipts have: grows only when they do
+    senders.reserve(receipts.items.capacity());
     senders.extend(receipts.items.iter().map(|r| (r.tx.id, r.tx.sender)));
     senders.sort_unstable_by_key(|x| x.0);
     for r in &receipts.items {

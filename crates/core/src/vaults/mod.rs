@@ -98,7 +98,8 @@ impl Plugin for VaultsPlugin {
                     timing,
                     flow,
                     bench,
-                    PendingTxs::default(),
+                    // a rebalance pairs at most every token with another, on up to two routes
+                    PendingTxs::with_capacity(2 * strategy::MAX_VAULT_TOKENS),
                     Latency(v.latency_s),
                     Inbox::default(),
                     Holdings::default(),

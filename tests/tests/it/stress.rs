@@ -1,7 +1,6 @@
 //! The stress library (`worlds/stress/`): each world runs to its end with conservation checked
 //! every block, and each stress event does what it says, measured against the same world and
 //! seed without it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use meshsim_core::{SimOptions, Simulation};
 use meshsim_scenario::raw::RawWorld;

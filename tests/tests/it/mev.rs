@@ -1,6 +1,5 @@
 //! The contested block: the sandwich against THEORY item 5, the private relay, batch-auction
 //! netting, cascade links, and determinism under every ordering policy.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use meshsim_core::math::Pool;
 use meshsim_core::math::v2::V2Pair;

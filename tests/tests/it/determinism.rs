@@ -1,5 +1,4 @@
 //! Same world + seed => identical state at every block; another seed => another path.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use meshsim_core::{SimOptions, Simulation, StateDigest};
 use meshsim_tests::bundled_worlds;

@@ -1,5 +1,4 @@
 //! Vaults against theory (THEORY.md item 3) and their own accounting, by running the simulator.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use meshsim_core::{SimOptions, Simulation};
 use meshsim_scenario::{Scenario, VaultId};

@@ -2,8 +2,7 @@
 //! number of blocks. A change that moves one must be on purpose, and its commit says why.
 //!
 //! To see the digests a change produces: `MESHSIM_PRINT_GOLDEN=1 cargo test -p meshsim-tests
-//! --test golden -- --nocapture`, which prints the table in this file's format.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! --test it golden -- --nocapture`, which prints the table in this file's format.
 
 use meshsim_core::{SimOptions, Simulation};
 use meshsim_tests::{bundled_worlds, worlds_dir};

@@ -1,6 +1,5 @@
 //! Every bundled world validates, runs with conservation checked every block, and a malformed copy
 //! of it is rejected with the right file, line, column and field.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use meshsim_core::{SimOptions, Simulation};
 use meshsim_scenario::ScenarioError;

@@ -1,5 +1,4 @@
 //! THEORY.md items 1 and 2, reproduced by running the simulator itself on the bundled worlds.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use meshsim_core::record::{BlockRow, TradeRow};
 use meshsim_scenario::Scenario;
