@@ -34,7 +34,7 @@ use crate::{SimError, SimOptions};
 pub enum Phase {
     /// Each chain's block number and time advance.
     Clock,
-    /// Per-block resets; last block's touched pools become visible; scheduled pool events.
+    /// Scheduled events that act before the market moves (liquidity withdrawals).
     Begin,
     /// External prices move.
     Market,
@@ -56,7 +56,7 @@ pub enum Phase {
     Account,
     /// Rows for the output tables and end-of-block measurements.
     Record,
-    /// Base fee rolls; conservation is checked.
+    /// Base fee rolls; conservation is checked; the block's touched pools are handed on.
     Settle,
 }
 
