@@ -22,7 +22,7 @@ pub struct RunArgs {
     /// Blocks to run (default: the world's).
     #[arg(long)]
     pub blocks: Option<u64>,
-    /// Output directory (default: out/<world name>).
+    /// Output directory (default: out/NAME, NAME being the world's name).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Table format.
@@ -121,8 +121,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    #[allow(clippy::disallowed_methods)]
-    // wall-clock throughput of the front end, never part of results
+    #[expect(clippy::disallowed_methods, reason = "wall-clock throughput of the front end, never part of results")]
     let started = std::time::Instant::now();
     let mut done = 0u64;
     while done < blocks {

@@ -10,7 +10,7 @@ use meshsim_sweep::{Options, Plan, Shard};
 pub struct SweepArgs {
     /// The sweep spec (RON).
     pub spec: PathBuf,
-    /// Output directory (default: out/sweep-<name>, or .../shard-I-of-N with --shard).
+    /// Output directory (default: out/sweep-NAME, NAME being the sweep's name; .../shard-I-of-N with --shard).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads (default: every core).

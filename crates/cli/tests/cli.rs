@@ -1,6 +1,6 @@
 //! The `meshsim` binary end to end: byte-identical outputs, Parquet that readers accept, located
 //! errors, and no half-written file that looks whole.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "tests: a panic with its message is a failing test")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -187,7 +187,7 @@ fn a_killed_sweep_reruns_to_the_table_of_an_uninterrupted_one() {
     let killed = dir.path().join("killed");
     let mut child = sweep(&killed).stdout(std::process::Stdio::null()).spawn().unwrap();
     let journal = killed.join("journal-runs.csv");
-    #[allow(clippy::disallowed_methods)] // a test's patience, not a result
+    #[expect(clippy::disallowed_methods, reason = "a test's patience, not a result")]
     let start = std::time::Instant::now();
     loop {
         let lines = std::fs::read_to_string(&journal).map(|t| t.lines().count()).unwrap_or(0);

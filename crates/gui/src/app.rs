@@ -240,7 +240,7 @@ impl MeshsimApp {
 
     /// Draws one frame.
     pub fn show(&mut self, ui: &mut Ui) {
-        #[allow(clippy::disallowed_methods)] // frame-time figure of the front end
+        #[expect(clippy::disallowed_methods, reason = "frame-time figure of the front end")]
         let start = std::time::Instant::now();
         if let Some((path, seed)) = self.pending_open.take() {
             self.open(&path, seed, &ui.ctx().clone());

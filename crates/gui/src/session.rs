@@ -162,7 +162,7 @@ impl Session {
     /// Waits until the worker has taken every order sent so far and is idle (paused, no steps
     /// left, its state published), or `timeout` passes; true if idle.
     pub fn wait_idle(&self, timeout: Duration) -> bool {
-        #[allow(clippy::disallowed_methods)] // wall clock of the front end only
+        #[expect(clippy::disallowed_methods, reason = "wall clock of the front end only")]
         let start = std::time::Instant::now();
         while start.elapsed() < timeout {
             {
@@ -255,7 +255,7 @@ const CHUNK: Duration = Duration::from_millis(8);
 /// Publications per second at most while running.
 const PUBLISH_EVERY: Duration = Duration::from_millis(33);
 
-#[allow(clippy::disallowed_methods)] // wall-clock pacing of the front end; never reaches results
+#[expect(clippy::disallowed_methods, reason = "wall-clock pacing of the front end; never reaches results")]
 fn now() -> std::time::Instant {
     std::time::Instant::now()
 }

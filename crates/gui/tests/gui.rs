@@ -1,6 +1,6 @@
 //! The window driven without a display (egui_kittest): open a world, play and pause, step,
 //! select a pool, shock a price, and replay the session's command log headless.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "tests: a panic with its message is a failing test")]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,7 +29,7 @@ fn open(app: MeshsimApp) -> Harness<'static, MeshsimApp> {
 
 /// Frames until `check` holds (the worker publishes asynchronously).
 fn until(h: &mut Harness<'static, MeshsimApp>, what: &str, check: impl Fn(&Harness<'static, MeshsimApp>) -> bool) {
-    #[allow(clippy::disallowed_methods)] // a test's patience, not a result
+    #[expect(clippy::disallowed_methods, reason = "a test's patience, not a result")]
     let start = std::time::Instant::now();
     while !check(h) {
         assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}");

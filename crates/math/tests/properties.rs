@@ -1,5 +1,5 @@
 //! Property tests over the whole input range: no panics, invariants never decrease, rounding
-#![allow(clippy::unwrap_used)] // test helpers: a panic is a failing test
+#![expect(clippy::unwrap_used, reason = "test helpers: a panic is a failing test")]
 //! never favours the trader, quotes are monotone, exact-in/exact-out round-trip, and
 //! trade-to-price lands within one base unit (one tick for v3) of the target.
 

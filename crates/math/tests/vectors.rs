@@ -1,5 +1,4 @@
 //! Exact parity with the contracts: every row of every vector file in `tests/data/` (copied from
-#![allow(clippy::unwrap_used)] // test helpers: a panic is a failing test
 //! `../shared/vectors`, each with its `source`). A missing file fails the test.
 
 use meshsim_math::stableswap::{StableSwapPool, StableSwapVariant, get_d, get_y};

@@ -1,5 +1,5 @@
 //! The RON schema as written by users: raw serde structs, checked only for shape. Every struct
-//! denies unknown fields; [`crate::validate`] turns a [`RawWorld`] into a typed
+//! denies unknown fields; validation ([`crate::from_raw`]) turns a [`RawWorld`] into a typed
 //! [`crate::Scenario`] once, collecting every problem with its location.
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! Sweeps end to end: thread count and sharding do not change the tables, an interrupted sweep
 //! resumes to the same tables, and the threshold trade-off on `vaults.ron` goes the way theory
 //! says.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, reason = "tests: a panic with its message is a failing test")]
 
 use std::path::{Path, PathBuf};
 
