@@ -73,17 +73,18 @@ impl Default for SimOptions {
     }
 }
 
-/// Why a run stopped.
+/// Why a run stopped. Messages never repeat their source: front ends print the chain (the CLI
+/// with `{:#}`).
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// Genesis balances could not be issued.
-    #[error("genesis: {0}")]
+    #[error("genesis balances")]
     Genesis(#[source] ledger::LedgerError),
     /// The block schedule could not be built (an ambiguous system order is a bug).
     #[error("schedule: {0}")]
     Schedule(String),
-    /// Token totals changed.
-    #[error("block {block}: {source}")]
+    /// Token totals changed, or a transfer the engine relies on failed.
+    #[error("block {block}: token accounting")]
     Conservation {
         /// The block whose end state broke it.
         block: u64,

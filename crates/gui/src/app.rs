@@ -201,7 +201,7 @@ impl MeshsimApp {
         let scenario = match meshsim_scenario::load_file(path) {
             Ok(s) => s,
             Err(e) => {
-                self.load_error = Some(e.to_string());
+                self.load_error = Some(crate::fmt::error(&e));
                 return;
             }
         };

@@ -1,4 +1,17 @@
-//! Number formatting for people.
+//! Number and error formatting for people.
+
+/// An error and every cause under it, `outer: cause: cause` (what the CLI prints with `{:#}`):
+/// error messages never repeat their source, so the chain is the whole story.
+pub fn error(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
 
 /// `amount` base units with `decimals` as a short decimal (at most 6 significant decimals).
 pub fn amount(amount: u128, decimals: u8) -> String {
@@ -42,5 +55,15 @@ mod tests {
         assert_eq!(amount(2_000_000_000_000_000_000_000, 18), "2000.0");
         assert_eq!(number(3_250_000.0), "3.250M");
         assert_eq!(percent(0.0125), "1.250 %");
+    }
+
+    #[test]
+    fn errors_read_with_their_causes() {
+        let missing = std::path::Path::new("/nonexistent/world.ron");
+        let e = meshsim_scenario::load_file(missing).unwrap_err();
+        let text = error(&e);
+        assert!(text.starts_with("/nonexistent/world.ron: cannot read: "), "{text}");
+        // the cause, once
+        assert_eq!(text.matches("os error 2").count(), 1, "{text}");
     }
 }

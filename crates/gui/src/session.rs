@@ -195,7 +195,7 @@ fn build(scenario: &Scenario, seed: u64) -> Result<Simulation, String> {
     let mut s = scenario.clone();
     s.seed = seed;
     let options = SimOptions { record: true, check_conservation: cfg!(debug_assertions), vault_every: 1 };
-    Simulation::with_options(&s, options).map_err(|e| e.to_string())
+    Simulation::with_options(&s, options).map_err(|e| crate::fmt::error(&e))
 }
 
 /// Running totals the charts follow, from the engine's metrics.
@@ -349,7 +349,7 @@ impl Worker {
                 let block = self.sim.block();
                 match self.sim.apply(&command) {
                     Ok(()) => self.log.commands.push(TimedCommand { block, command }),
-                    Err(e) => self.lock().error = Some(e.to_string()),
+                    Err(e) => self.lock().error = Some(crate::fmt::error(&e)),
                 }
             }
             Control::Reset(seed) => match build(&self.scenario, seed) {
@@ -408,7 +408,7 @@ impl Worker {
             if let Err(e) = self.sim.step_block() {
                 self.playing = false;
                 self.steps_left = 0;
-                self.lock().error = Some(format!("stopped: {e}"));
+                self.lock().error = Some(format!("stopped: {}", crate::fmt::error(&e)));
                 break;
             }
             ran += 1;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::SweepError;
-use crate::output::{num, write_atomic};
+use crate::output::{csv_bytes, csv_err, num, write_atomic};
 use crate::run::{RUN_METRICS, VAULT_METRICS};
 
 /// Order statistics of one figure over a point's runs.
@@ -136,7 +136,10 @@ pub fn summarise(
 ) -> Result<Vec<PointSummary>, SweepError> {
     let col = |name: &str| run_header.iter().position(|h| h == name);
     let (Some(error_col), Some(first_metric)) = (col("error"), col(RUN_METRICS[0])) else {
-        return Err(SweepError::Io("runs table without its columns".into()));
+        return Err(SweepError::Conflict(format!(
+            "{}: the runs table lacks its columns",
+            dir.join("runs.csv").display()
+        )));
     };
     let label_cols = 4..4 + labels;
     let mut by_point: BTreeMap<u64, Vec<&Vec<String>>> = BTreeMap::new();
@@ -174,8 +177,9 @@ pub fn summarise(
         h.extend(STAT_NAMES.iter().map(|s| format!("{m}_{s}")));
     }
     h.push("pareto".into());
-    let e = |e: csv::Error| SweepError::Io(e.to_string());
-    w.write_record(&h).map_err(e)?;
+    let points_path = dir.join("points.csv");
+    let e = csv_err(&points_path);
+    w.write_record(&h).map_err(&e)?;
     for p in &points {
         let mut rec = vec![p.point.to_string()];
         rec.extend(p.labels.iter().cloned());
@@ -184,9 +188,9 @@ pub fn summarise(
             rec.extend(s.cells());
         }
         rec.push(p.pareto.to_string());
-        w.write_record(&rec).map_err(e)?;
+        w.write_record(&rec).map_err(&e)?;
     }
-    write_atomic(&dir.join("points.csv"), &w.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
+    write_atomic(&points_path, &csv_bytes(&points_path, w)?)?;
 
     // the front, cheapest first
     let mut front: Vec<&PointSummary> = points.iter().filter(|p| p.pareto).collect();
@@ -200,15 +204,17 @@ pub fn summarise(
         "vault_cost_p95".into(),
         "tracking_error_p95".into(),
     ]);
-    w.write_record(&h).map_err(e)?;
+    let pareto_path = dir.join("pareto.csv");
+    let e = csv_err(&pareto_path);
+    w.write_record(&h).map_err(&e)?;
     for p in front {
         let mut rec = vec![p.point.to_string()];
         rec.extend(p.labels.iter().cloned());
         let (c, t) = (p.get("vault_cost"), p.get("tracking_error"));
         rec.extend([num(c.mean), num(t.mean), num(c.p95), num(t.p95)]);
-        w.write_record(&rec).map_err(e)?;
+        w.write_record(&rec).map_err(&e)?;
     }
-    write_atomic(&dir.join("pareto.csv"), &w.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
+    write_atomic(&pareto_path, &csv_bytes(&pareto_path, w)?)?;
 
     // per point and vault: the tails a risk view needs (worst share price, 5 % tail, ...)
     let labels_of: BTreeMap<u64, &PointSummary> = points.iter().map(|p| (p.point, p)).collect();
@@ -225,7 +231,9 @@ pub fn summarise(
     for m in VAULT_METRICS {
         h.extend(STAT_NAMES.iter().map(|s| format!("{m}_{s}")));
     }
-    w.write_record(&h).map_err(e)?;
+    let (vault_points_path, tails_path) = (dir.join("vault_points.csv"), dir.join("tails.csv"));
+    let (e, te) = (csv_err(&vault_points_path), csv_err(&tails_path));
+    w.write_record(&h).map_err(&e)?;
     // the stress view: each figure's worst run and where its worst 5 % begins
     let mut tails = csv::Writer::from_writer(Vec::new());
     let mut th: Vec<String> = vec!["point".into()];
@@ -234,7 +242,7 @@ pub fn summarise(
     for m in VAULT_METRICS.iter().filter(|m| bad_side(m).is_some()) {
         th.extend([format!("{m}_worst"), format!("{m}_tail5")]);
     }
-    tails.write_record(&th).map_err(e)?;
+    tails.write_record(&th).map_err(&te)?;
     for ((point, vault), rows) in &by_vault {
         let mut rec = vec![point.to_string()];
         rec.extend(labels_of.get(point).map(|p| p.labels.clone()).unwrap_or_default());
@@ -250,11 +258,11 @@ pub fn summarise(
                 None => {}
             }
         }
-        w.write_record(&rec).map_err(e)?;
-        tails.write_record(&tail).map_err(e)?;
+        w.write_record(&rec).map_err(&e)?;
+        tails.write_record(&tail).map_err(&te)?;
     }
-    write_atomic(&dir.join("vault_points.csv"), &w.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
-    write_atomic(&dir.join("tails.csv"), &tails.into_inner().map_err(|e| SweepError::Io(e.to_string()))?)?;
+    write_atomic(&vault_points_path, &csv_bytes(&vault_points_path, w)?)?;
+    write_atomic(&tails_path, &csv_bytes(&tails_path, tails)?)?;
     Ok(points)
 }
 

@@ -25,27 +25,89 @@ use rayon::prelude::*;
 pub use plan::{Plan, Shard};
 pub use spec::{SweepSpec, load_spec, parse_spec};
 
-/// Why a sweep could not run or merge.
+/// Why a sweep could not run or merge. Messages never repeat their source: front ends print the
+/// chain (the CLI with `{:#}`).
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    /// The spec is malformed or a point's world does not validate.
-    #[error("{0}")]
-    Spec(String),
+    /// Reading or writing a file.
+    #[error("{path}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON file of the sweep (manifest) cannot be read or written.
+    #[error("{path}: JSON")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What serde_json found.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A CSV table cannot be read or written.
+    #[error("{path}: CSV")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// What the csv crate found.
+        #[source]
+        source: csv::Error,
+    },
+    /// The sweep spec is malformed: its syntax, or every problem found, each located.
+    #[error(transparent)]
+    Spec(#[from] spec::SpecError),
     /// A base world does not load.
-    #[error("{0}")]
-    World(String),
-    /// Reading or writing files.
-    #[error("{0}")]
-    Io(String),
+    #[error("world {path}")]
+    World {
+        /// The world file, as the spec names it.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: meshsim_scenario::ScenarioError,
+    },
+    /// A point's parameters do not fit its world.
+    #[error("point {index} ({describe})")]
+    Point {
+        /// The point's index.
+        index: u64,
+        /// Its parameter values.
+        describe: String,
+        /// Why.
+        #[source]
+        source: PointError,
+    },
     /// The output directory holds another sweep, or shards do not fit together.
     #[error("{0}")]
     Conflict(String),
     /// Drawing a plot.
-    #[error("plot: {0}")]
-    Plot(String),
+    #[error("plot {path}")]
+    Plot {
+        /// The plot file.
+        path: PathBuf,
+        /// What the plotting library reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The thread pool could not start.
-    #[error("threads: {0}")]
-    Threads(String),
+    #[error("thread pool")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
+    /// The journal writer thread panicked (a bug).
+    #[error("the journal writer panicked")]
+    WriterPanicked,
+}
+
+/// Why a point's world is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum PointError {
+    /// A parameter path does not fit the world document.
+    #[error("{0}")]
+    Patch(String),
+    /// The patched world does not validate.
+    #[error("the patched world is not valid")]
+    Invalid(#[source] meshsim_scenario::ScenarioError),
 }
 
 /// How to run a sweep.
@@ -93,10 +155,7 @@ pub fn sweep(plan: &Plan, dir: &Path, opts: &Options) -> Result<Outcome, SweepEr
         pending.truncate(limit as usize);
     }
     let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| SweepError::Threads(e.to_string()))?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
     let abort = AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::channel::<run::RunResult>();
     let mine_len = mine.len() as u64;
@@ -126,7 +185,7 @@ pub fn sweep(plan: &Plan, dir: &Path, opts: &Options) -> Result<Outcome, SweepEr
                 let _ = tx.send(run::execute(plan, *run, opts.check));
             });
         });
-        writer.join().map_err(|_| SweepError::Io("the journal writer panicked".into()))?
+        writer.join().map_err(|_| SweepError::WriterPanicked)?
     })?;
     let complete = journal.done.len() as u64 == mine_len;
     let mut outcome = Outcome { runs: mine_len, skipped, ran, failed, complete, files: Vec::new() };
@@ -165,8 +224,8 @@ fn summarise(
 pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Vec<PathBuf>, SweepError> {
     let read_manifest = |d: &Path| -> Result<serde_json::Value, SweepError> {
         let p = d.join("manifest.json");
-        let text = std::fs::read_to_string(&p).map_err(|e| SweepError::Io(format!("{}: {e}", p.display())))?;
-        serde_json::from_str(&text).map_err(|e| SweepError::Io(format!("{}: {e}", p.display())))
+        let text = std::fs::read_to_string(&p).map_err(|source| SweepError::Io { path: p.clone(), source })?;
+        serde_json::from_str(&text).map_err(|source| SweepError::Json { path: p.clone(), source })
     };
     let Some(first) = shards.first() else { return Err(SweepError::Conflict("no shard directories given".into())) };
     let base = read_manifest(first)?;
@@ -211,11 +270,13 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Vec<PathBuf>, SweepError>
     if ids != (0..total).collect::<Vec<_>>() {
         return Err(SweepError::Conflict(format!("the shards hold {} runs, not exactly runs 0..{total}", ids.len())));
     }
-    std::fs::create_dir_all(out).map_err(|e| SweepError::Io(format!("{}: {e}", out.display())))?;
+    std::fs::create_dir_all(out).map_err(|source| SweepError::Io { path: out.to_path_buf(), source })?;
     let mut manifest = base.clone();
     manifest["shard"] = serde_json::json!({"index": 0, "count": 1});
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| SweepError::Io(e.to_string()))?;
-    output::write_atomic(&out.join("manifest.json"), format!("{text}\n").as_bytes())?;
+    let manifest_path = out.join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|source| SweepError::Json { path: manifest_path.clone(), source })?;
+    output::write_atomic(&manifest_path, format!("{text}\n").as_bytes())?;
     let header = header.unwrap_or_default();
     let (runs_path, vaults_path) = output::write_tables(out, &header, runs, vaults)?;
     let parameters = base["spec"]["parameters"].as_array().map_or(0, Vec::len);

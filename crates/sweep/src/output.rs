@@ -18,12 +18,19 @@ use crate::run::{RUN_METRICS, RunResult, VAULT_METRICS};
 /// Format version of a sweep directory (2: vaults.csv gained max_drawdown).
 pub const FORMAT: u32 = 2;
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> SweepError + '_ {
-    move |e| SweepError::Io(format!("{}: {e}", path.display()))
+/// An I/O error on `path`.
+pub fn io(path: &Path) -> impl Fn(std::io::Error) -> SweepError + '_ {
+    move |source| SweepError::Io { path: path.to_path_buf(), source }
 }
 
-fn csv_err(path: &Path) -> impl Fn(csv::Error) -> SweepError + '_ {
-    move |e| SweepError::Io(format!("{}: {e}", path.display()))
+/// A CSV error on `path`.
+pub fn csv_err(path: &Path) -> impl Fn(csv::Error) -> SweepError + '_ {
+    move |source| SweepError::Csv { path: path.to_path_buf(), source }
+}
+
+/// A CSV table written to memory, to be stored at `path`.
+pub fn csv_bytes(path: &Path, w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, SweepError> {
+    w.into_inner().map_err(|e| SweepError::Io { path: path.to_path_buf(), source: e.into_error() })
 }
 
 /// Header of `runs.csv`.
@@ -175,8 +182,8 @@ impl Journal {
         let mine = manifest(plan, shard, total_runs);
         if manifest_path.exists() {
             let text = std::fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
-            let theirs: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| SweepError::Io(format!("{}: {e}", manifest_path.display())))?;
+            let theirs: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|source| SweepError::Json { path: manifest_path.clone(), source })?;
             for key in ["format", "spec_hash", "worlds", "shard", "runs_total"] {
                 if theirs[key] != mine[key] {
                     return Err(SweepError::Conflict(format!(
@@ -186,7 +193,8 @@ impl Journal {
                 }
             }
         } else {
-            let text = serde_json::to_string_pretty(&mine).map_err(|e| SweepError::Io(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&mine)
+                .map_err(|source| SweepError::Json { path: manifest_path.clone(), source })?;
             write_atomic(&manifest_path, format!("{text}\n").as_bytes())?;
         }
         let run_width = run_header(plan).len();
@@ -257,18 +265,19 @@ pub fn write_tables(
             rows.push(v);
         }
     }
-    let table = |header: &[String], rows: &mut dyn Iterator<Item = Vec<String>>| -> Result<Vec<u8>, SweepError> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(header).map_err(|e| SweepError::Io(e.to_string()))?;
-        for r in rows {
-            w.write_record(&r).map_err(|e| SweepError::Io(e.to_string()))?;
-        }
-        w.into_inner().map_err(|e| SweepError::Io(e.to_string()))
-    };
+    let table =
+        |path: &Path, header: &[String], rows: &mut dyn Iterator<Item = Vec<String>>| -> Result<Vec<u8>, SweepError> {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(header).map_err(csv_err(path))?;
+            for r in rows {
+                w.write_record(&r).map_err(csv_err(path))?;
+            }
+            csv_bytes(path, w)
+        };
     let runs_path = dir.join("runs.csv");
     let vaults_path = dir.join("vaults.csv");
-    write_atomic(&runs_path, &table(run_header, &mut runs.into_iter())?)?;
-    write_atomic(&vaults_path, &table(&vault_header(), &mut by_run.into_values().flatten())?)?;
+    write_atomic(&runs_path, &table(&runs_path, run_header, &mut runs.into_iter())?)?;
+    write_atomic(&vaults_path, &table(&vaults_path, &vault_header(), &mut by_run.into_values().flatten())?)?;
     Ok((runs_path, vaults_path))
 }
 

@@ -12,8 +12,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha12Rng;
 use sha2::{Digest, Sha256};
 
-use crate::SweepError;
+use crate::spec::SpecError;
 use crate::spec::{SweepSpec, Value};
+use crate::{PointError, SweepError};
 
 /// A stream for the sweep's own draws (random parameter values).
 pub fn stream(master_seed: u64, purpose: &str, id: u64) -> ChaCha12Rng {
@@ -124,11 +125,10 @@ impl Plan {
         let mut worlds = Vec::new();
         for w in &spec.worlds {
             let path = spec_dir.join(w);
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| SweepError::Io(format!("{}: {e}", path.display())))?;
-            let scenario = meshsim_scenario::load_file(&path).map_err(|e| SweepError::World(e.to_string()))?;
-            let raw = meshsim_scenario::parse_raw(&text, &path.display().to_string())
-                .map_err(|e| SweepError::World(e.to_string()))?;
+            let text = std::fs::read_to_string(&path).map_err(crate::output::io(&path))?;
+            let world = |source| SweepError::World { path: w.clone(), source };
+            let scenario = meshsim_scenario::load_file(&path).map_err(world)?;
+            let raw = meshsim_scenario::parse_raw(&text, &path.display().to_string()).map_err(world)?;
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             worlds.push(World { path: w.clone(), text, dir, raw, scenario });
         }
@@ -150,7 +150,8 @@ impl Plan {
         if let Some(focus) = &spec.focus {
             for name in focus {
                 if let Some(w) = worlds.iter().find(|w| !w.scenario.vaults.iter().any(|v| v.name == *name)) {
-                    return Err(SweepError::Spec(format!("focus: no vault {name:?} in {}", w.path.display())));
+                    let world = w.path.display().to_string();
+                    return Err(SpecError::UnknownVault { vault: name.clone(), world }.into());
                 }
             }
         }
@@ -183,11 +184,11 @@ impl Plan {
         let w = &self.worlds[p.world];
         let settings: Vec<(&str, &Value)> =
             self.spec.parameters.iter().zip(&p.values).map(|(param, v)| (param.path.as_str(), v)).collect();
-        let raw = crate::patch::patched(&w.raw, &settings)
-            .map_err(|e| SweepError::Spec(format!("point {}: {e}", p.index)))?;
+        let point = |source| SweepError::Point { index: p.index, describe: self.describe(p), source };
+        let raw = crate::patch::patched(&w.raw, &settings).map_err(|e| point(PointError::Patch(e)))?;
         let origin = w.path.display().to_string();
         let mut s = meshsim_scenario::from_raw(&raw, &w.text, &origin, &w.dir, w.scenario.world_hash.clone())
-            .map_err(|e| SweepError::Spec(format!("point {} ({}): {e}", p.index, self.describe(p))))?;
+            .map_err(|e| point(PointError::Invalid(e)))?;
         s.seed = seed;
         if let Some(b) = self.spec.blocks {
             s.blocks = b;

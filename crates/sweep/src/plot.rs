@@ -20,8 +20,11 @@ fn font() {
     });
 }
 
-fn err<E: std::fmt::Debug>(e: E) -> SweepError {
-    SweepError::Plot(format!("{e:?}"))
+/// What drawing a plot can fail with (the plotting library's error, boxed).
+type Drawn = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(e)
 }
 
 fn range(v: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f64> {
@@ -34,7 +37,7 @@ fn range(v: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f64> {
     (lo - pad)..(hi + pad)
 }
 
-fn pareto<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, points: &[PointSummary]) -> Result<(), SweepError>
+fn pareto<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, points: &[PointSummary]) -> Drawn
 where
     DB::ErrorType: 'static,
 {
@@ -97,7 +100,7 @@ fn response<DB: DrawingBackend>(
     points: &[PointSummary],
     xs: &[f64],
     parameter: &str,
-) -> Result<(), SweepError>
+) -> Drawn
 where
     DB::ErrorType: 'static,
 {
@@ -138,7 +141,7 @@ fn heatmaps<DB: DrawingBackend>(
     points: &[PointSummary],
     axes: (&[String], &[String]),
     names: (&str, &str),
-) -> Result<(), SweepError>
+) -> Drawn
 where
     DB::ErrorType: 'static,
 {
@@ -197,12 +200,12 @@ macro_rules! both {
         let png = $dir.join(format!("{}.png", $name));
         {
             let $r = BitMapBackend::new(&png, SIZE).into_drawing_area();
-            $draw?;
+            $draw.map_err(|source| SweepError::Plot { path: png.clone(), source })?;
         }
         let svg = $dir.join(format!("{}.svg", $name));
         {
             let $r = SVGBackend::new(&svg, SIZE).into_drawing_area();
-            $draw?;
+            $draw.map_err(|source| SweepError::Plot { path: svg.clone(), source })?;
         }
         $out.push(png);
         $out.push(svg);
@@ -218,7 +221,7 @@ pub fn write_plots(
 ) -> Result<Vec<PathBuf>, SweepError> {
     font();
     let plots = dir.join("plots");
-    std::fs::create_dir_all(&plots).map_err(|e| SweepError::Io(format!("{}: {e}", plots.display())))?;
+    std::fs::create_dir_all(&plots).map_err(crate::output::io(&plots))?;
     let mut out = Vec::new();
     both!(plots, out, "pareto", |r| pareto(r, points));
     // labels: [world, parameters...]

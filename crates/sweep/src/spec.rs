@@ -241,42 +241,104 @@ impl SweepSpec {
     }
 }
 
+/// Why a sweep spec is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The file is larger than a spec may be.
+    #[error("{origin}: larger than a spec may be ({limit} bytes)")]
+    TooLarge {
+        /// The spec file.
+        origin: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// RON syntax or a value of the wrong shape.
+    #[error("{origin}:{line}:{col}")]
+    Syntax {
+        /// The spec file.
+        origin: String,
+        /// Line, from 1.
+        line: usize,
+        /// Column, from 1.
+        col: usize,
+        /// What the parser found.
+        #[source]
+        source: ron::Error,
+    },
+    /// The spec parsed but breaks rules: every problem, located.
+    #[error("{} problem(s) in the sweep spec:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<SpecIssue>),
+    /// A focus names a vault the world does not have.
+    #[error("focus: no vault {vault:?} in {world}")]
+    UnknownVault {
+        /// The vault asked for.
+        vault: String,
+        /// The world file.
+        world: String,
+    },
+}
+
+/// One problem of a spec, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecIssue {
+    /// The spec file.
+    pub origin: String,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub col: usize,
+    /// The field, as a path.
+    pub path: String,
+    /// What was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for SpecIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "  {}:{}:{}: {}: {}", self.origin, self.line, self.col, self.path, self.message)
+    }
+}
+
 /// Reads a spec file; syntax errors and every problem located (file:line:col: field: message).
 pub fn load_spec(path: &Path) -> Result<(SweepSpec, String), SweepError> {
     use std::io::Read;
-    let io = |e: std::io::Error| SweepError::Io(format!("{}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(io)?;
+    let io = crate::output::io(path);
+    let file = std::fs::File::open(path).map_err(&io)?;
     let mut text = String::new();
-    file.take(meshsim_scenario::limits::MAX_WORLD_BYTES + 1).read_to_string(&mut text).map_err(io)?;
+    file.take(meshsim_scenario::limits::MAX_WORLD_BYTES + 1).read_to_string(&mut text).map_err(&io)?;
     if text.len() as u64 > meshsim_scenario::limits::MAX_WORLD_BYTES {
-        return Err(SweepError::Spec(format!("{}: larger than a spec may be", path.display())));
+        let limit = meshsim_scenario::limits::MAX_WORLD_BYTES;
+        return Err(SpecError::TooLarge { origin: path.display().to_string(), limit }.into());
     }
     let spec = parse_spec(&text, &path.display().to_string())?;
     Ok((spec, text))
 }
 
 /// Parses and checks a spec from text; `origin` names it in errors.
-pub fn parse_spec(text: &str, origin: &str) -> Result<SweepSpec, SweepError> {
+pub fn parse_spec(text: &str, origin: &str) -> Result<SweepSpec, SpecError> {
     let extensions = ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES;
     let options = ron::Options::default()
         .with_recursion_limit(meshsim_scenario::limits::MAX_NESTING)
         .with_default_extension(extensions);
-    let spec: SweepSpec = options
-        .from_str(text)
-        .map_err(|e| SweepError::Spec(format!("{origin}:{}:{}: {}", e.span.start.line, e.span.start.col, e.code)))?;
+    let spec: SweepSpec = options.from_str(text).map_err(|e| SpecError::Syntax {
+        origin: origin.to_string(),
+        line: e.span.start.line,
+        col: e.span.start.col,
+        source: e.code,
+    })?;
     let problems = spec.problems();
     if problems.is_empty() {
         return Ok(spec);
     }
     let locations = meshsim_scenario::Locations::index(text);
-    let lines: Vec<String> = problems
+    let issues = problems
         .into_iter()
         .map(|(path, message)| {
             let (line, col) = locations.find(&path);
-            format!("  {origin}:{line}:{col}: {path}: {message}")
+            SpecIssue { origin: origin.to_string(), line, col, path, message }
         })
         .collect();
-    Err(SweepError::Spec(format!("{} problem(s) in the sweep spec:\n{}", lines.len(), lines.join("\n"))))
+    Err(SpecError::Invalid(issues))
 }
 
 #[cfg(test)]
