@@ -47,6 +47,9 @@ mod snapshot;
 pub mod tx;
 pub mod vaults;
 
+#[cfg(test)]
+mod testkit;
+
 pub use bevy_ecs;
 use bevy_ecs::prelude::Component;
 pub use config::SimConfig;

@@ -164,3 +164,84 @@ pub(super) fn decide_cex_dex(
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use meshsim_scenario::{AgentId, PoolId, TokenId};
+
+    use super::*;
+    use crate::chain::ChainId;
+    use crate::testkit::Market;
+
+    const ETH: TokenId = TokenId(0);
+    const USDC: TokenId = TokenId(1);
+
+    /// S1: one ETH/USDC pool at 2,000 (0.30 %) and its arbitrageur.
+    fn s1() -> (Market, AgentMeta, CexDexArb) {
+        let m = Market::of("bench/s1.ron");
+        let me = AgentMeta {
+            id: AgentId(0),
+            name: "arb".into(),
+            account: m.layout.agent(AgentId(0)),
+            chain: ChainId(0),
+            label: "arbitrageur",
+        };
+        let cfg = CexDexArb { pools: vec![PoolId(0)], min_profit: 0.0, priority_fee_wei: 0 };
+        (m, me, cfg)
+    }
+
+    fn plan(m: &Market, me: &AgentMeta, cfg: &CexDexArb) -> Vec<Tx> {
+        let mut out = Vec::new();
+        plan_cex_dex(&m.view(1), me, cfg, &mut SizingMemo::default(), &mut out);
+        out
+    }
+
+    #[test]
+    fn inside_the_fee_band_it_sends_nothing() {
+        let (mut m, me, cfg) = s1();
+        for price in [2000.0, 2004.0, 1996.0] {
+            m.set_price(ETH, price);
+            assert!(plan(&m, &me, &cfg).is_empty(), "traded at {price} inside a 0.3 % band");
+        }
+    }
+
+    #[test]
+    fn it_trades_the_pool_to_the_external_price_and_no_further() {
+        let (mut m, me, cfg) = s1();
+        for (price, sells) in [(2100.0, USDC), (1900.0, ETH)] {
+            let (mut m2, _, _) = s1();
+            m2.set_price(ETH, price);
+            m.set_price(ETH, price);
+            let txs = plan(&m, &me, &cfg);
+            assert_eq!(txs.len(), 1, "at {price}");
+            let swap = txs[0].swap().expect("a swap");
+            assert_eq!((swap.legs.len(), swap.token_in(), swap.hedge), (1, sells, true));
+            // the minimum is the exact quote: another trade ahead of it makes it revert
+            let leg = swap.legs[0];
+            let q = m.pools[0].pool.quote_exact_in(leg.i.into(), leg.j.into(), swap.amount_in).expect("quotes");
+            assert_eq!(q.amount_out, swap.min_out);
+            // after its own trade the pool sits at the external price: nothing more to take (the
+            // next unit's rate, with the fee left in the pool, is a hair below it)
+            m2.pools[0].apply_quote(leg.i.into(), leg.j.into(), &q).expect("applies");
+            assert!(plan(&m2, &me, &cfg).is_empty(), "still profitable after trading to {price}");
+            let rate = m2.prices.rate(leg.token_in, leg.token_out);
+            let net = m2.pools[0].net_price(leg.i.into(), leg.j.into());
+            assert!(net <= rate && net / rate > 1.0 - 1e-4, "net price {net} against {rate}");
+        }
+    }
+
+    #[test]
+    fn capital_and_minimum_profit_bound_the_trade() {
+        let (mut m, me, mut cfg) = s1();
+        m.set_price(ETH, 2100.0);
+        let unbounded = plan(&m, &me, &cfg)[0].swap().expect("a swap").amount_in;
+        // with 1,000 USDC it can only spend that
+        let usdc = m.ledger.balance(me.account, USDC);
+        m.ledger.transfer(me.account, m.layout.pool(PoolId(0)), USDC, usdc - 1_000_000_000).expect("moves");
+        let bounded = plan(&m, &me, &cfg)[0].swap().expect("a swap").amount_in;
+        assert!(bounded == 1_000_000_000 && bounded < unbounded, "{bounded} of {unbounded}");
+        // a minimum profit above what the trade makes stops it
+        cfg.min_profit = 1e9;
+        assert!(plan(&m, &me, &cfg).is_empty());
+    }
+}

@@ -84,13 +84,15 @@ pub struct ExternalPrices {
 }
 
 impl ExternalPrices {
-    fn new(per_token: Vec<f64>, decimals: &[u8]) -> Self {
+    /// Prices from numeraire per whole token, by token id, and each token's decimals.
+    pub fn new(per_token: Vec<f64>, decimals: &[u8]) -> Self {
         let scale: Vec<f64> = decimals.iter().map(|d| libm::pow(10.0, -f64::from(*d))).collect();
         let per_base_unit = per_token.iter().zip(&scale).map(|(p, s)| p * s).collect();
         ExternalPrices { previous_per_token: per_token.clone(), per_token, per_base_unit, scale }
     }
 
-    fn set(&mut self, token: TokenId, price: f64) {
+    /// Sets one token's price (numeraire per whole token).
+    pub fn set(&mut self, token: TokenId, price: f64) {
         self.per_token[token.index()] = price;
         self.per_base_unit[token.index()] = price * self.scale[token.index()];
     }

@@ -69,14 +69,7 @@ impl Plugin for VaultsPlugin {
                 .mint_genesis(layout.depositors(v.id), v.deposit_token, DEPOSITOR_STASH)
                 .map_err(SimError::Genesis)?;
 
-            let mut universe: Vec<TokenId> = v.holdings.iter().map(|(t, _)| *t).collect();
-            match &v.strategy {
-                Strategy::ConstantMix { targets } => universe.extend(targets.iter().map(|(t, _)| *t)),
-                Strategy::Cppi { risky, safe, .. } => universe.extend([*risky, *safe]),
-            }
-            universe.push(v.deposit_token);
-            universe.sort();
-            universe.dedup();
+            let universe = universe_of(v);
             vault_tokens.extend(&universe);
             let nav: f64 = v.holdings.iter().map(|(t, a)| genesis_prices.value(*t, *a)).sum();
             let (shares, state, timing, flow, bench) = genesis(v, universe.clone(), nav, prices, &decimals, s.seed);
@@ -658,6 +651,20 @@ fn decide_vaults(
             state.weights = reading.weights;
         }
     });
+}
+
+/// The tokens a vault values and trades: what it holds, its targets and its deposit token, in
+/// id order.
+pub fn universe_of(v: &VaultSpec) -> Vec<TokenId> {
+    let mut universe: Vec<TokenId> = v.holdings.iter().map(|(t, _)| *t).collect();
+    match &v.strategy {
+        Strategy::ConstantMix { targets } => universe.extend(targets.iter().map(|(t, _)| *t)),
+        Strategy::Cppi { risky, safe, .. } => universe.extend([*risky, *safe]),
+    }
+    universe.push(v.deposit_token);
+    universe.sort();
+    universe.dedup();
+    universe
 }
 
 /// Builds a vault's components at genesis. `nav` is its genesis NAV at external prices.

@@ -289,3 +289,88 @@ pub fn trigger_note(cfg: &VaultConfig, band: f64, prices: &[f64], config: &SimCo
         .collect();
     Note::Trigger(Arc::new(TriggerNote { rule: cfg.spec.trigger, band, readings }))
 }
+
+#[cfg(test)]
+mod tests {
+    use meshsim_scenario::{TokenId, VaultId};
+
+    use super::*;
+    use crate::chain::ChainId;
+    use crate::testkit::Market;
+    use crate::vaults::strategy::per_token;
+    use crate::vaults::{genesis, universe_of};
+
+    const USD: TokenId = TokenId(0);
+    const T1: TokenId = TokenId(1);
+
+    /// S2's first vault ({USD .5, T1 .5}, relative 5 % band, 5 % slippage) at genesis.
+    struct Vault {
+        meta: VaultMeta,
+        cfg: VaultConfig,
+        state: VaultState,
+        shares: VaultShares,
+        table: RouteTable,
+    }
+
+    fn vault(m: &Market) -> Vault {
+        let s = &m.scenario;
+        let spec = &s.vaults[0];
+        let universe = universe_of(spec);
+        let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
+        let nav: f64 = spec.holdings.iter().map(|(t, a)| m.prices.value(*t, *a)).sum();
+        let (shares, state, ..) = genesis(spec, universe.clone(), nav, &m.prices.per_token, &decimals, s.seed);
+        let id = VaultId(0);
+        let meta = VaultMeta {
+            id,
+            name: spec.name.clone(),
+            account: m.layout.vault(id),
+            keeper: m.layout.keeper(id),
+            depositors: m.layout.depositors(id),
+            chain: ChainId(0),
+        };
+        let table = RouteTable::new(&m.pools, &universe, spec.max_hops);
+        Vault { meta, cfg: VaultConfig::new(spec.clone(), universe, s), state, shares, table }
+    }
+
+    /// The vault's plan with its oracles reading the external prices.
+    fn plan(m: &Market, v: &Vault) -> Plan {
+        let prices = per_token(v.cfg.universe.len(), |k| m.prices.per_base_unit[v.cfg.universe[k].index()]);
+        plan_rebalance(&m.view(10), &v.meta, &v.cfg, &v.state, &v.shares, &prices, &v.table)
+    }
+
+    #[test]
+    fn at_its_targets_or_inside_its_band_a_vault_does_nothing() {
+        let mut m = Market::of("bench/s2.ron");
+        let v = vault(&m);
+        let p = plan(&m, &v);
+        assert!(!p.started && p.txs.is_empty());
+        assert!((p.weights[1] - 0.5).abs() < 1e-9, "{:?}", p.weights);
+        // +3 %: T1's weight is 0.507, inside 0.5 +- 0.025
+        m.set_price(T1, 2000.0 * 1.03);
+        let p = plan(&m, &v);
+        assert!(!p.started && p.txs.is_empty(), "{:?}", p.weights);
+    }
+
+    #[test]
+    fn out_of_its_band_it_sells_the_overweight_token_back_to_its_target() {
+        let mut m = Market::of("bench/s2.ron");
+        let v = vault(&m);
+        m.set_price(T1, 2000.0 * 1.2);
+        let p = plan(&m, &v);
+        assert!(p.started && !p.txs.is_empty(), "{:?}", p.weights);
+        let nav: f64 = v.cfg.universe.iter().map(|t| m.prices.value(*t, m.ledger.balance(v.meta.account, *t))).sum();
+        let excess = (p.weights[1] - 0.5) * nav;
+        let mut sold = 0.0;
+        for tx in &p.txs {
+            let s = tx.swap().expect("a swap");
+            assert_eq!((s.token_in(), s.token_out(), tx.kind), (T1, USD, TxKind::Rebalance));
+            assert_eq!(tx.sender, Sender::Vault(v.meta.id));
+            // the minimum is the fair value less the slippage tolerance
+            let fair = m.prices.value(T1, s.amount_in) / m.prices.per_base_unit[USD.index()];
+            assert!((s.min_out as f64 / fair - 0.95).abs() < 1e-6, "{} of {fair}", s.min_out);
+            sold += m.prices.value(T1, s.amount_in);
+        }
+        // it sells about the excess (the sizing allows for the fees and impact it will pay)
+        assert!((sold / excess - 1.0).abs() < 0.02, "sold {sold} of an excess of {excess}");
+    }
+}
