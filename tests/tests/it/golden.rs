@@ -16,7 +16,7 @@ const GOLDEN: &[(&str, u64, &str)] = &[
     ("fee-arbitrage.ron", 5000, "37db8ad79046e0873b833a046788fdf2146eb0da79306138473b090b6961ead2"),
     ("lvr.ron", 5000, "c3d69e328782b8c78ab1b0dd1b38a45f08a894d60a6b666eaa1243002098bd5c"),
     ("mesh.ron", 1500, "a27dd0e402e0e24477e7b3a1c18c16d632e50091a08793f606b65ca25c3b56ea"),
-    ("mev.ron", 3000, "6a479a82aaf7e583d99cfbcf9d07c81d455a48d1a92f40d001f7e9b85c4864ec"),
+    ("mev.ron", 3000, "a1774ff2f6b8e00e00dd4c79bf532e46f09145cb6126ff24e30204b9f3ba0b2a"),
     ("stress/bank-run.ron", 1500, "59dc90a89cba04bbeb75d62fa6ef261f4b7fb63a8f67021a3169daca0f90e207"),
     ("stress/correlated-crash.ron", 1500, "ba9da3ad57ce180b7f71444a8172f7b64abfb0564f9d7408685b6b107bf58445"),
     ("stress/crash.ron", 1500, "d5ed89898a7f4204111a7f5dc432f7eb50a4c4e8ea3d3eedf94c712558f4c7ea"),
