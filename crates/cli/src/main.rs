@@ -5,9 +5,24 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Prints a line on stdout. A reader that went away (`meshsim run .. | head -1`) is not an error,
+/// and never a panic as `println!` would make it.
+macro_rules! say {
+    ($($t:tt)*) => { $crate::print_line(format_args!($($t)*)) };
+}
+
 mod output;
 mod run;
 mod sweep;
+
+fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{args}")
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("cannot write to stdout: {e}");
+    }
+}
 
 /// meshsim: an agent-based simulator of DeFi rebalancing systems.
 #[derive(Parser, Debug)]
@@ -51,7 +66,7 @@ fn main() -> ExitCode {
 
 fn validate(world: &std::path::Path) -> anyhow::Result<()> {
     let scenario = meshsim_scenario::load_file(world)?;
-    println!(
+    say!(
         "{}: ok: world {:?}, {} tokens, {} pools, {} agents, {} blocks",
         world.display(),
         scenario.name,

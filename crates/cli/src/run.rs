@@ -162,7 +162,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         json!({ "blocks": blocks, "wall_seconds": seconds, "blocks_per_second": blocks as f64 / seconds.max(1e-9) });
     write_atomic(&out_dir.join("timing.json"), format!("{}\n", serde_json::to_string_pretty(&timing)?).as_bytes())?;
 
-    println!(
+    say!(
         "ran {blocks} blocks of {:?} (seed {}) in {seconds:.2} s ({:.0} blocks/s)",
         scenario.name,
         scenario.seed,
@@ -170,7 +170,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     );
     let files: Vec<String> =
         written.iter().map(|p| file_name(p)).chain(["summary.json".into(), "timing.json".into()]).collect();
-    println!("outputs in {}: {}", out_dir.display(), files.join(", "));
+    say!("outputs in {}: {}", out_dir.display(), files.join(", "));
     Ok(())
 }
 

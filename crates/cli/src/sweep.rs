@@ -69,7 +69,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let outcome =
         meshsim_sweep::sweep(&plan, &out, &options).with_context(|| format!("sweep into {}", out.display()))?;
     progress.finish_and_clear();
-    println!(
+    say!(
         "sweep {:?}: {} points x {} seeds = {runs} runs{}; {} run now, {} done before, {} failed",
         plan.spec.name,
         plan.points.len(),
@@ -80,19 +80,19 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         outcome.failed
     );
     for f in &outcome.files {
-        println!("  {}", f.display());
+        say!("  {}", f.display());
     }
     if outcome.failed > 0 {
-        println!("failed runs carry their error in the `error` column of runs.csv");
+        say!("failed runs carry their error in the `error` column of runs.csv");
     }
     Ok(())
 }
 
 pub fn merge(args: &MergeArgs) -> Result<()> {
     let files = meshsim_sweep::merge(&args.out, &args.shards)?;
-    println!("merged {} shards into {}", args.shards.len(), args.out.display());
+    say!("merged {} shards into {}", args.shards.len(), args.out.display());
     for f in &files {
-        println!("  {}", f.display());
+        say!("  {}", f.display());
     }
     Ok(())
 }

@@ -239,3 +239,23 @@ fn tables_none_writes_only_the_summary_with_the_same_digest() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown table \"nope\""));
 }
+
+/// `meshsim run .. | head -0`: a reader that closes its end early gets no panic and no error.
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = meshsim()
+        .arg("run")
+        .arg(world("bench/s1.ron"))
+        .args(["--blocks", "100", "--tables", "none", "--quiet", "--out"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is printed
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("panicked"), "{}: {stderr}", out.status);
+    assert!(dir.path().join("summary.json").exists());
+}
