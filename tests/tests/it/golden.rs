@@ -9,22 +9,22 @@ use meshsim_tests::{bundled_worlds, worlds_dir};
 
 /// (world file relative to `worlds/`, blocks, final digest).
 const GOLDEN: &[(&str, u64, &str)] = &[
-    ("bench/s1.ron", 20000, "da423ced934bbe5e1581a4857d0564ce1460e98a47ea347642f9f95c0f8b6295"),
-    ("bench/s2.ron", 2000, "2689a51d367f1722e9b2ce808fe564aa422932707d9fa3093e3fbfe425a4e709"),
-    ("cascade.ron", 150, "d5c555a7db706c4d7607b0460dde823244bb0533bb5af3d476182eac78d0ed65"),
-    ("crash.ron", 400, "743c7c300e257baa732747cf23999b3adffda97d52254f5678fe6ae781efd8fd"),
-    ("fee-arbitrage.ron", 5000, "37db8ad79046e0873b833a046788fdf2146eb0da79306138473b090b6961ead2"),
-    ("lvr.ron", 5000, "c3d69e328782b8c78ab1b0dd1b38a45f08a894d60a6b666eaa1243002098bd5c"),
-    ("mesh.ron", 1500, "a27dd0e402e0e24477e7b3a1c18c16d632e50091a08793f606b65ca25c3b56ea"),
-    ("mev.ron", 3000, "a1774ff2f6b8e00e00dd4c79bf532e46f09145cb6126ff24e30204b9f3ba0b2a"),
-    ("stress/bank-run.ron", 1500, "59dc90a89cba04bbeb75d62fa6ef261f4b7fb63a8f67021a3169daca0f90e207"),
-    ("stress/correlated-crash.ron", 1500, "ba9da3ad57ce180b7f71444a8172f7b64abfb0564f9d7408685b6b107bf58445"),
-    ("stress/crash.ron", 1500, "d5ed89898a7f4204111a7f5dc432f7eb50a4c4e8ea3d3eedf94c712558f4c7ea"),
-    ("stress/gas-spike.ron", 1500, "aa4ec839a8b841f523589ab28db5e898ed01a0b5f955c90e8423f9170ec8dd25"),
-    ("stress/liquidity-withdrawal.ron", 1500, "e4c56274fe7c7e7ddfbdb565b68eb9e785df6a4153d2ae583cbee632b2577778"),
-    ("stress/oracle-freeze.ron", 1500, "c1763ab3a0e82e1a4a2b40a928a20764d0840aedc6d713b12098dec3587db850"),
-    ("stress/volatility-spike.ron", 1500, "ed9793de90da34452887ace62ba0f48a81181285ac491f8e5262161f071dfa9f"),
-    ("vaults.ron", 3000, "e66709af099954139cb62a36ce313deb491452b7aaedd9de012761c0f04b16a0"),
+    ("bench/s1.ron", 20000, "e0c2ab3a2a5910a17fb8817ffa44b3282d9a019e4a1b862dc1db224178b9a9c9"),
+    ("bench/s2.ron", 2000, "db7c07cfa2e14b675680f8771584a94ed76d16eed09ea61cbc8f029186174832"),
+    ("cascade.ron", 150, "c30f249c743e5534881fd488411676e3a8f381d39f4c0464f6b6188c311c1026"),
+    ("crash.ron", 400, "a6367fba18f736dca7c6dda3fee894d449e0b00353c5b81a42fbceceb59be472"),
+    ("fee-arbitrage.ron", 5000, "a45098531a6d23332962975a9e266825d804b8e518668fbb2c6a132acae5c2b2"),
+    ("lvr.ron", 5000, "6710be1007a5f3679a4236c69b09bbab12613c58312c8ed37f619bc873a5f07c"),
+    ("mesh.ron", 1500, "b3745810473fb3b773d66f9d406ce17f2914d3bcecf1656fb9d5526e71767dc0"),
+    ("mev.ron", 3000, "41e8923397d958ae443a6681ad1478e011de9350604358e55d1e25c9eeb54ad5"),
+    ("stress/bank-run.ron", 1500, "30e3dd2a6128b0cb9cff570554369d83ef30349014670b5b0c1b5408cb25ae76"),
+    ("stress/correlated-crash.ron", 1500, "4e79da9bddfaea05974ec3f260fe95bcdca8daf4b7271121fbf45010688e7674"),
+    ("stress/crash.ron", 1500, "3409545c4dd975e3f0f83267f7f4e640a6d934681dc222773ddbc5a1766f37ee"),
+    ("stress/gas-spike.ron", 1500, "65b8cb14587ae75c9e03b65b38e1ecf28e2cfd9e0ef7a3e86b1b12065644b825"),
+    ("stress/liquidity-withdrawal.ron", 1500, "c6f68235fdc8d20f3d9ad46ae4e559e4d7f5371abd9abb10f942fc2d33b6d4c6"),
+    ("stress/oracle-freeze.ron", 1500, "8de6eb4dc4e420b75bf1d3a24b463924e9e9396db326f07b069be804878930a8"),
+    ("stress/volatility-spike.ron", 1500, "61247757e4a81e0d54d72cab40c446c3d63ac25c515248f4d4b6b2f5e5d580ee"),
+    ("vaults.ron", 3000, "368b16c1dfe4847f9df810dfba91cc9d4b3f3936079833745996fb713959e7e0"),
 ];
 
 fn digest_after(path: &std::path::Path, blocks: u64) -> String {

@@ -37,6 +37,11 @@ impl Mempool {
         self.pending.binary_search_by_key(&id, |t| t.id).ok().map(|k| self.pending.remove(k))
     }
 
+    /// The id the next transaction will get, less one.
+    pub fn last_id(&self) -> u64 {
+        self.next_id
+    }
+
     /// Whether `sender` has a transaction waiting.
     pub fn has_pending(&self, sender: Sender) -> bool {
         self.pending.iter().any(|t| t.sender == sender)

@@ -58,6 +58,19 @@ impl Plugin for BlockPlugin {
         Ok(())
     }
 
+    fn digest(&self, world: StateView<'_>, h: &mut sha2::Sha256) {
+        use sha2::Digest as _;
+        // what waits for a later block is state too: a run resumed from this digest's state must
+        // include the same transactions
+        for b in &world.state::<Blocks>().0 {
+            h.update(b.mempool.last_id().to_le_bytes());
+            h.update((b.mempool.pending.len() as u64).to_le_bytes());
+            for tx in &b.mempool.pending {
+                crate::tx::hash_tx(h, tx);
+            }
+        }
+    }
+
     fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
         let chains = world.state::<Chains>();
         snap.pending.clone_from(&world.state::<Blocks>().of(chains.active).mempool.pending);

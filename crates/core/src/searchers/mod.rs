@@ -84,6 +84,26 @@ impl Plugin for SearchersPlugin {
         Ok(())
     }
 
+    fn digest(&self, world: crate::engine::StateView<'_>, h: &mut sha2::Sha256) {
+        use sha2::Digest as _;
+        // a predictor's open positions decide its unwinds: state, in agent id order
+        let Some(mut q) = world.world.try_query::<(&AgentMeta, &predictor::PredictorBook)>() else { return };
+        let mut books: Vec<_> = q.iter(world.world).collect();
+        books.sort_by_key(|(m, _)| m.id);
+        for (m, book) in books {
+            h.update(m.id.0.to_le_bytes());
+            for p in &book.0 {
+                h.update(p.vault.0.to_le_bytes());
+                for l in &p.path {
+                    h.update(l.pool.0.to_le_bytes());
+                    h.update([l.i, l.j]);
+                }
+                h.update(p.amount.to_le_bytes());
+                h.update(p.opened.to_le_bytes());
+            }
+        }
+    }
+
     fn snapshot(&self, world: crate::engine::StateView<'_>, snap: &mut Snapshot) {
         snapshot_agents::<Searcher>(world, snap);
     }

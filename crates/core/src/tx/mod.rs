@@ -288,3 +288,40 @@ impl Tx {
         self.swap().into_iter().flat_map(|s| s.legs.iter().map(|l| l.pool))
     }
 }
+
+/// Writes a transaction's content into a digest: everything that decides what it does and where
+/// it lands (the note, for tables only, is left out).
+pub fn hash_tx(h: &mut sha2::Sha256, tx: &Tx) {
+    use sha2::Digest as _;
+    h.update(tx.id.0.to_le_bytes());
+    h.update(tx.chain.0.to_le_bytes());
+    let (tag, id) = match tx.sender {
+        Sender::Agent(a) => (0u8, a.0),
+        Sender::Vault(v) => (1u8, v.0),
+    };
+    h.update([tag]);
+    h.update(id.to_le_bytes());
+    h.update(tx.seq.to_le_bytes());
+    h.update(tx.kind.name().as_bytes());
+    match &tx.action {
+        Action::Swap(s) => {
+            for l in &s.legs {
+                h.update(l.pool.0.to_le_bytes());
+                h.update([l.i, l.j]);
+            }
+            h.update(s.amount_in.to_le_bytes());
+            h.update(s.min_out.to_le_bytes());
+            h.update([u8::from(s.hedge)]);
+        }
+    }
+    h.update(tx.gas.priority_fee_wei.to_le_bytes());
+    h.update(tx.gas.max_fee_wei.to_le_bytes());
+    h.update(tx.gas.gas_limit.to_le_bytes());
+    h.update(tx.deadline_block.to_le_bytes());
+    h.update([u8::from(tx.visibility == Visibility::Private)]);
+    h.update(tx.arrival.to_bits().to_le_bytes());
+    h.update(tx.cause.name().as_bytes());
+    for p in tx.cause.parents() {
+        h.update(p.0.to_le_bytes());
+    }
+}

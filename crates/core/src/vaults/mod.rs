@@ -129,12 +129,13 @@ impl Plugin for VaultsPlugin {
         let index = world.state::<VaultIndex>();
         let vaults: Vec<EntityRef<'_>> = index.0.iter().filter_map(|e| world.world.get_entity(*e).ok()).collect();
         for e in &vaults {
-            let (Some(meta), Some(shares), Some(state), Some(bench), Some(flow)) = (
+            let (Some(meta), Some(shares), Some(state), Some(bench), Some(flow), Some(timing)) = (
                 e.get::<VaultMeta>(),
                 e.get::<VaultShares>(),
                 e.get::<VaultState>(),
                 e.get::<Benchmark>(),
                 e.get::<FlowState>(),
+                e.get::<VaultTiming>(),
             ) else {
                 continue;
             };
@@ -147,6 +148,13 @@ impl Plugin for VaultsPlugin {
             h.update(state.retry_at.to_le_bytes());
             h.update(bench.continuous.to_bits().to_le_bytes());
             h.update(flow.rng_word_pos().to_le_bytes());
+            // what drives its next decisions: back-off, jitter, the rebalance in progress
+            h.update(timing.rng.get_word_pos().to_le_bytes());
+            h.update(state.armed_at.unwrap_or(u64::MAX).to_le_bytes());
+            h.update(state.failures_seen.to_le_bytes());
+            h.update(state.failure_streak.to_le_bytes());
+            h.update([u8::from(state.trading)]);
+            h.update(state.peak_share_price.to_bits().to_le_bytes());
         }
         // parameters can change mid-run (commands): they are state too
         for e in &vaults {
