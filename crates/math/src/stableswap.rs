@@ -308,7 +308,9 @@ impl StableSwapPool {
             }
             c = c * d / (ann * n);
             let b = sum + d / ann;
-            let mut y = d;
+            // from the balance before the trade: the new one is close, and Newton on this convex
+            // quadratic falls monotonically to the root from above
+            let mut y = xp[j];
             for _ in 0..64 {
                 let next = (y * y + c) / (2.0 * y + b - d);
                 let done = (next - y).abs() <= 1e-13 * y;
@@ -317,7 +319,8 @@ impl StableSwapPool {
                     break;
                 }
             }
-            if !(y > 0.0 && y < xp[j]) {
+            // (at a zero-size trade y is the balance itself, up to rounding)
+            if !(y > 0.0 && y <= xp[j] * (1.0 + 1e-12)) {
                 return None;
             }
             let point = |k: usize| {
@@ -332,8 +335,15 @@ impl StableSwapPool {
             let q = (0..xp.len()).fold(d, |acc, k| acc * d / (n * point(k)));
             Some(g * (ann + q / x) / (ann + q / y) * rate_i / rate_j)
         };
-        // the slope falls with the input: regula falsi (Illinois) on u = ln(size) between a tiny
-        // trade and 100x the pool, on f(u) = ln(slope / target); a failed point counts as below
+        // the usual case, a pool a little off the target after one block's price move: ln(slope)
+        // is nearly linear in the size there, so the secant method from a zero-size trade lands
+        // in a few steps
+        let h = |a: f64| slope(a).map(|s| libm::log(s / target_net));
+        if let Some(a) = secant_root(&h, xp[i] / rate_i) {
+            return a;
+        }
+        // otherwise: regula falsi (Illinois) on u = ln(size) between a tiny trade and 100x the
+        // pool, on f(u) = ln(slope / target); a failed point counts as below
         let f = |u: f64| slope(libm::exp(u)).map_or(-1.0, |s| libm::log(s / target_net));
         let (mut lo, mut hi) = (libm::log(xp[i] / rate_i * 1e-12), libm::log(xp[i] / rate_i * 100.0));
         let (mut f_lo, mut f_hi) = (f(lo), f(hi));
@@ -374,6 +384,37 @@ impl StableSwapPool {
     pub fn fee_fraction(&self) -> f64 {
         self.fee as f64 / FEE_DENOMINATOR as f64
     }
+}
+
+/// The root of a decreasing `h` on `[0, depth]` by the secant method from `0` and a small trade,
+/// for a root near zero (a pool a little off its target); `None` when `h(0) <= 0` is not the
+/// case to solve, or the iterates leave `[0, depth]`, fail, or do not settle in a few steps (the
+/// caller then brackets).
+fn secant_root(h: &impl Fn(f64) -> Option<f64>, depth: f64) -> Option<f64> {
+    let (mut a0, mut h0) = (0.0, h(0.0)?);
+    if h0.is_nan() || h0 <= 0.0 {
+        return None;
+    }
+    let (mut a1, mut h1) = (depth * 1e-6, h(depth * 1e-6)?);
+    for _ in 0..12 {
+        // at the noise floor of the f64 slope: as close as it can tell
+        if h1.abs() <= 4.0 * f64::EPSILON {
+            return Some(a1);
+        }
+        if h1 == h0 {
+            return None;
+        }
+        let a2 = a1 - h1 * (a1 - a0) / (h1 - h0);
+        if !(a2 > 0.0 && a2 < depth) {
+            return None;
+        }
+        if (a2 - a1).abs() <= 1e-13 * a2 {
+            return Some(a2);
+        }
+        (a0, h0) = (a1, h1);
+        (a1, h1) = (a2, h(a2)?);
+    }
+    None
 }
 
 /// `get_D`: the invariant by Newton's method from `D = S`, stopping at `|D - Dprev| <= 1`.

@@ -15,16 +15,16 @@ const GOLDEN: &[(&str, u64, &str)] = &[
     ("crash.ron", 400, "a6367fba18f736dca7c6dda3fee894d449e0b00353c5b81a42fbceceb59be472"),
     ("fee-arbitrage.ron", 5000, "a45098531a6d23332962975a9e266825d804b8e518668fbb2c6a132acae5c2b2"),
     ("lvr.ron", 5000, "6710be1007a5f3679a4236c69b09bbab12613c58312c8ed37f619bc873a5f07c"),
-    ("mesh.ron", 1500, "b3745810473fb3b773d66f9d406ce17f2914d3bcecf1656fb9d5526e71767dc0"),
+    ("mesh.ron", 1500, "ea81a730a40390171c240df61d5cee810826a5c3427381fb2e1c97c59334f067"),
     ("mev.ron", 3000, "41e8923397d958ae443a6681ad1478e011de9350604358e55d1e25c9eeb54ad5"),
     ("stress/bank-run.ron", 1500, "30e3dd2a6128b0cb9cff570554369d83ef30349014670b5b0c1b5408cb25ae76"),
-    ("stress/correlated-crash.ron", 1500, "4e79da9bddfaea05974ec3f260fe95bcdca8daf4b7271121fbf45010688e7674"),
+    ("stress/correlated-crash.ron", 1500, "eada5d985fc2c09c97f8e8e1366b1ac58b4f1cbcf66576f0419a4e31885aa7ba"),
     ("stress/crash.ron", 1500, "3409545c4dd975e3f0f83267f7f4e640a6d934681dc222773ddbc5a1766f37ee"),
     ("stress/gas-spike.ron", 1500, "65b8cb14587ae75c9e03b65b38e1ecf28e2cfd9e0ef7a3e86b1b12065644b825"),
     ("stress/liquidity-withdrawal.ron", 1500, "c6f68235fdc8d20f3d9ad46ae4e559e4d7f5371abd9abb10f942fc2d33b6d4c6"),
     ("stress/oracle-freeze.ron", 1500, "8de6eb4dc4e420b75bf1d3a24b463924e9e9396db326f07b069be804878930a8"),
     ("stress/volatility-spike.ron", 1500, "61247757e4a81e0d54d72cab40c446c3d63ac25c515248f4d4b6b2f5e5d580ee"),
-    ("vaults.ron", 3000, "368b16c1dfe4847f9df810dfba91cc9d4b3f3936079833745996fb713959e7e0"),
+    ("vaults.ron", 3000, "c4cb8ca9ca22eeb3ade4398073cc3f271d7b23f390ebc2b37d7a145b216cdff2"),
 ];
 
 fn digest_after(path: &std::path::Path, blocks: u64) -> String {
