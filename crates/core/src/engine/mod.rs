@@ -178,24 +178,10 @@ impl<'a> App<'a> {
         schedule.set_executor(SingleThreadedExecutor::new());
         schedule
             .set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
-        schedule.configure_sets(
-            (
-                Phase::Clock,
-                Phase::Begin,
-                Phase::Market,
-                Phase::Oracles,
-                Phase::Observe,
-                Phase::Decide,
-                Phase::Submit,
-                Phase::Search,
-                Phase::Build,
-                Phase::Execute,
-                Phase::Account,
-                Phase::Record,
-                Phase::Settle,
-            )
-                .chain(),
-        );
+        // the phases in order, each after the one before
+        for pair in Phase::ALL.windows(2) {
+            schedule.configure_sets(pair[1].after(pair[0]));
+        }
         let mut world = World::new();
         let state = world.spawn(SimState).id();
         App { world, state, scenario, options, schedule, slots: 0, last_slot: [None; Phase::ALL.len()] }

@@ -203,19 +203,7 @@ pub(super) fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<P
                 );
                 return None;
             }
-            let ids: Vec<Option<TokenId>> =
-                tokens.iter().enumerate().map(|(i, t)| p.token(&format!("{path}.tokens[{i}]"), t)).collect();
-            let bal: Vec<Option<u128>> = balances
-                .iter()
-                .enumerate()
-                .map(|(i, b)| p.amount(&format!("{path}.balances[{i}]"), ids[i], b))
-                .collect();
-            for (i, b) in bal.iter().enumerate() {
-                if *b == Some(0) {
-                    p.problems.push(format!("{path}.balances[{i}]"), "expected a positive balance, found 0");
-                }
-            }
-            distinct(p, path, &ids);
+            let (ids, bal) = coins(p, path, tokens, balances);
             let fee = if p.fee_bps(&format!("{path}.fee_bps"), *fee_bps) {
                 p.units(&format!("{path}.fee_bps"), *fee_bps, 1e6, "fee (1e-10 units)")
             } else {
@@ -290,19 +278,7 @@ pub(super) fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<P
                 );
                 return None;
             }
-            let ids: Vec<Option<TokenId>> =
-                tokens.iter().enumerate().map(|(i, t)| p.token(&format!("{path}.tokens[{i}]"), t)).collect();
-            let bal: Vec<Option<u128>> = balances
-                .iter()
-                .enumerate()
-                .map(|(i, b)| p.amount(&format!("{path}.balances[{i}]"), ids[i], b))
-                .collect();
-            for (i, b) in bal.iter().enumerate() {
-                if *b == Some(0) {
-                    p.problems.push(format!("{path}.balances[{i}]"), "expected a positive balance, found 0");
-                }
-            }
-            distinct(p, path, &ids);
+            let (ids, bal) = coins(p, path, tokens, balances);
             for (i, w) in weights.iter().enumerate() {
                 p.finite(&format!("{path}.weights[{i}]"), *w, 0.01, 0.99, "a weight (Balancer's minimum is 1 %)");
             }
@@ -346,4 +322,19 @@ pub(super) fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<P
             }
         }
     }
+}
+
+/// A multi-token pool's tokens and positive balances, each checked, and the tokens distinct.
+fn coins(p: &mut Ctx, path: &str, tokens: &[String], balances: &[String]) -> (Vec<Option<TokenId>>, Vec<Option<u128>>) {
+    let ids: Vec<Option<TokenId>> =
+        tokens.iter().enumerate().map(|(i, t)| p.token(&format!("{path}.tokens[{i}]"), t)).collect();
+    let bal: Vec<Option<u128>> =
+        balances.iter().enumerate().map(|(i, b)| p.amount(&format!("{path}.balances[{i}]"), ids[i], b)).collect();
+    for (i, b) in bal.iter().enumerate() {
+        if *b == Some(0) {
+            p.problems.push(format!("{path}.balances[{i}]"), "expected a positive balance, found 0");
+        }
+    }
+    distinct(p, path, &ids);
+    (ids, bal)
 }
