@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::SweepError;
-use crate::output::{csv_bytes, csv_err, num, write_atomic};
+use crate::error::SweepError;
+use crate::error::{csv_bytes, csv_err};
+use crate::output::{num, write_atomic};
 use crate::run::{RUN_METRICS, VAULT_METRICS};
 
 /// Order statistics of one figure over a point's runs.

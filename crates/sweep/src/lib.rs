@@ -10,11 +10,13 @@
 //! points no other beats on both execution cost and tracking error) and `plots/`.
 
 pub mod aggregate;
+pub mod error;
 pub mod output;
 pub mod patch;
 pub mod plan;
 pub mod plot;
 pub mod run;
+pub mod seed;
 pub mod spec;
 
 use std::path::{Path, PathBuf};
@@ -22,93 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+pub use error::{PointError, SweepError};
 pub use plan::{Plan, Shard};
 pub use spec::{SweepSpec, load_spec, parse_spec};
-
-/// Why a sweep could not run or merge. Messages never repeat their source: front ends print the
-/// chain (the CLI with `{:#}`).
-#[derive(Debug, thiserror::Error)]
-pub enum SweepError {
-    /// Reading or writing a file.
-    #[error("{path}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A JSON file of the sweep (manifest) cannot be read or written.
-    #[error("{path}: JSON")]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// What serde_json found.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A CSV table cannot be read or written.
-    #[error("{path}: CSV")]
-    Csv {
-        /// The file.
-        path: PathBuf,
-        /// What the csv crate found.
-        #[source]
-        source: csv::Error,
-    },
-    /// The sweep spec is malformed: its syntax, or every problem found, each located.
-    #[error(transparent)]
-    Spec(#[from] spec::SpecError),
-    /// A base world does not load.
-    #[error("world {path}")]
-    World {
-        /// The world file, as the spec names it.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: meshsim_scenario::ScenarioError,
-    },
-    /// A point's parameters do not fit its world.
-    #[error("point {index} ({describe})")]
-    Point {
-        /// The point's index.
-        index: u64,
-        /// Its parameter values.
-        describe: String,
-        /// Why.
-        #[source]
-        source: PointError,
-    },
-    /// The output directory holds another sweep, or shards do not fit together.
-    #[error("{0}")]
-    Conflict(String),
-    /// Drawing a plot.
-    #[error("plot {path}")]
-    Plot {
-        /// The plot file.
-        path: PathBuf,
-        /// What the plotting library reported.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The thread pool could not start.
-    #[error("thread pool")]
-    Threads(#[from] rayon::ThreadPoolBuildError),
-    /// The journal writer thread panicked (a bug).
-    #[error("the journal writer panicked")]
-    WriterPanicked,
-}
-
-/// Why a point's world is not valid.
-#[derive(Debug, thiserror::Error)]
-pub enum PointError {
-    /// A parameter path does not fit the world document.
-    #[error("{0}")]
-    Patch(String),
-    /// The patched world does not validate.
-    #[error("the patched world is not valid")]
-    Invalid(#[source] meshsim_scenario::ScenarioError),
-}
 
 /// How to run a sweep.
 #[derive(Default)]

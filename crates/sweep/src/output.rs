@@ -11,27 +11,13 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::SweepError;
+use crate::error::SweepError;
+use crate::error::{csv_bytes, csv_err, io};
 use crate::plan::{Plan, Shard};
 use crate::run::{RUN_METRICS, RunResult, VAULT_METRICS};
 
 /// Format version of a sweep directory (2: vaults.csv gained max_drawdown).
 pub const FORMAT: u32 = 2;
-
-/// An I/O error on `path`.
-pub fn io(path: &Path) -> impl Fn(std::io::Error) -> SweepError + '_ {
-    move |source| SweepError::Io { path: path.to_path_buf(), source }
-}
-
-/// A CSV error on `path`.
-pub fn csv_err(path: &Path) -> impl Fn(csv::Error) -> SweepError + '_ {
-    move |source| SweepError::Csv { path: path.to_path_buf(), source }
-}
-
-/// A CSV table written to memory, to be stored at `path`.
-pub fn csv_bytes(path: &Path, w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, SweepError> {
-    w.into_inner().map_err(|e| SweepError::Io { path: path.to_path_buf(), source: e.into_error() })
-}
 
 /// Header of `runs.csv`.
 pub fn run_header(plan: &Plan) -> Vec<String> {

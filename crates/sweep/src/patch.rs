@@ -6,7 +6,29 @@
 use meshsim_scenario::raw::RawWorld;
 use serde_json::Value as Json;
 
-use crate::spec::Value;
+use serde::{Deserialize, Serialize};
+
+/// A value a parameter takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+    /// An enum variant's name (or any string field).
+    Name(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Number(x) => write!(f, "{x}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Name(s) => f.write_str(s),
+        }
+    }
+}
 
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]

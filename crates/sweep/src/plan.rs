@@ -8,33 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha12Rng;
 use sha2::{Digest, Sha256};
 
+use crate::error::{PointError, SweepError};
+use crate::seed::run_seed;
 use crate::spec::SpecError;
 use crate::spec::{SweepSpec, Value};
-use crate::{PointError, SweepError};
-
-/// A stream for the sweep's own draws (random parameter values).
-pub fn stream(master_seed: u64, purpose: &str, id: u64) -> ChaCha12Rng {
-    let mut h = Sha256::new();
-    h.update(b"meshsim-sweep-v1");
-    h.update(master_seed.to_le_bytes());
-    h.update(purpose.as_bytes());
-    h.update(id.to_le_bytes());
-    ChaCha12Rng::from_seed(h.finalize().into())
-}
-
-/// The seed of replicate `k` of a sweep.
-pub fn run_seed(master_seed: u64, replicate: u64) -> u64 {
-    let mut h = Sha256::new();
-    h.update(b"meshsim-sweep-seed-v1");
-    h.update(master_seed.to_le_bytes());
-    h.update(replicate.to_le_bytes());
-    let d = h.finalize();
-    u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
-}
 
 /// One parameter point.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,7 +104,7 @@ impl Plan {
         let mut worlds = Vec::new();
         for w in &spec.worlds {
             let path = spec_dir.join(w);
-            let text = std::fs::read_to_string(&path).map_err(crate::output::io(&path))?;
+            let text = std::fs::read_to_string(&path).map_err(crate::error::io(&path))?;
             let world = |source| SweepError::World { path: w.clone(), source };
             let scenario = meshsim_scenario::load_file(&path).map_err(world)?;
             let raw = meshsim_scenario::parse_raw(&text, &path.display().to_string()).map_err(world)?;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::SweepError;
 use crate::aggregate::{PointSummary, Stats};
+use crate::error::SweepError;
 
 const SIZE: (u32, u32) = (1000, 640);
 
@@ -221,7 +221,7 @@ pub fn write_plots(
 ) -> Result<Vec<PathBuf>, SweepError> {
     font();
     let plots = dir.join("plots");
-    std::fs::create_dir_all(&plots).map_err(crate::output::io(&plots))?;
+    std::fs::create_dir_all(&plots).map_err(crate::error::io(&plots))?;
     let mut out = Vec::new();
     both!(plots, out, "pareto", |r| pareto(r, points));
     // labels: [world, parameters...]

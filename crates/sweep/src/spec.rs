@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::SweepError;
+use crate::error::SweepError;
+pub use crate::error::{SpecError, SpecIssue};
 
 /// Schema version of sweep specs.
 pub const SPEC_VERSION: u32 = 1;
@@ -36,27 +37,7 @@ pub const MAX_RUNS: u64 = 10_000_000;
 /// Most values one parameter may take.
 pub const MAX_VALUES: u64 = 100_000;
 
-/// A value a parameter takes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Value {
-    /// A number.
-    Number(f64),
-    /// A boolean.
-    Bool(bool),
-    /// An enum variant's name (or any string field).
-    Name(String),
-}
-
-impl std::fmt::Display for Value {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Value::Number(x) => write!(f, "{x}"),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Name(s) => f.write_str(s),
-        }
-    }
-}
+pub use crate::patch::Value;
 
 /// How a parameter's values are given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,7 +120,7 @@ impl Values {
             Values::List(v) => v.clone(),
             Values::Random { from, to, count } => {
                 use rand::RngExt;
-                let mut rng = crate::plan::stream(master_seed, "parameter", index as u64);
+                let mut rng = crate::seed::stream(master_seed, "parameter", index as u64);
                 (0..*count).map(|_| Value::Number(from + (to - from) * rng.random::<f64>())).collect()
             }
         }
@@ -241,68 +222,10 @@ impl SweepSpec {
     }
 }
 
-/// Why a sweep spec is not valid.
-#[derive(Debug, thiserror::Error)]
-pub enum SpecError {
-    /// The file is larger than a spec may be.
-    #[error("{origin}: larger than a spec may be ({limit} bytes)")]
-    TooLarge {
-        /// The spec file.
-        origin: String,
-        /// The limit.
-        limit: u64,
-    },
-    /// RON syntax or a value of the wrong shape.
-    #[error("{origin}:{line}:{col}")]
-    Syntax {
-        /// The spec file.
-        origin: String,
-        /// Line, from 1.
-        line: usize,
-        /// Column, from 1.
-        col: usize,
-        /// What the parser found.
-        #[source]
-        source: ron::Error,
-    },
-    /// The spec parsed but breaks rules: every problem, located.
-    #[error("{} problem(s) in the sweep spec:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<SpecIssue>),
-    /// A focus names a vault the world does not have.
-    #[error("focus: no vault {vault:?} in {world}")]
-    UnknownVault {
-        /// The vault asked for.
-        vault: String,
-        /// The world file.
-        world: String,
-    },
-}
-
-/// One problem of a spec, located.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecIssue {
-    /// The spec file.
-    pub origin: String,
-    /// Line, from 1.
-    pub line: usize,
-    /// Column, from 1.
-    pub col: usize,
-    /// The field, as a path.
-    pub path: String,
-    /// What was expected.
-    pub message: String,
-}
-
-impl std::fmt::Display for SpecIssue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "  {}:{}:{}: {}: {}", self.origin, self.line, self.col, self.path, self.message)
-    }
-}
-
 /// Reads a spec file; syntax errors and every problem located (file:line:col: field: message).
 pub fn load_spec(path: &Path) -> Result<(SweepSpec, String), SweepError> {
     use std::io::Read;
-    let io = crate::output::io(path);
+    let io = crate::error::io(path);
     let file = std::fs::File::open(path).map_err(&io)?;
     let mut text = String::new();
     file.take(meshsim_scenario::limits::MAX_WORLD_BYTES + 1).read_to_string(&mut text).map_err(&io)?;

@@ -3,7 +3,7 @@
 
 use meshsim_math::{SwapQuote, u128_to_f64};
 
-use super::execute::Executor;
+use super::executor::Executor;
 use crate::ledger::Special;
 use crate::pools::PoolBook;
 use crate::tx::{DropReason, Effect, Fills, HopFill, Leg, Outcome, Path, Quotes, Swap, SwapEffect, Tx, reverse_path};

@@ -1,189 +1,20 @@
-//! Execute phase: the block plan runs item by item. What is common to every transaction is done
-//! here: expired ones are dropped; gas is charged first (base fee burned, priority fee to the
-//! proposer); a transaction the venue reverts still pays gas; bundles are all or nothing
-//! (simulated first). The action itself is quoted and applied by the venue that owns it. Every
-//! transaction leaves a [`Receipt`].
+//! Execute phase: the block plan runs item by item through the [`Executor`]: lone transactions,
+//! bundles all or nothing (simulated first), batches cleared together; then the victims of
+//! bundles that failed. Every transaction leaves a receipt.
 
 use meshsim_scenario::AgentId;
 
 use super::batch::run_batch;
 use super::builder::{BlockPlan, BundleItem, Item};
+use super::executor::Executor;
 use super::mempool::Bundle;
 use crate::SimConfig;
-use crate::chain::{ChainState, GasMarket};
-use crate::engine::venue::{ExecCtx, Venue};
-use crate::ledger::{AccountId, Ledger, Special};
+use crate::chain::ChainState;
+use crate::engine::venue::ExecCtx;
+use crate::ledger::{Ledger, Special};
 use crate::market::ExternalPrices;
 use crate::pools::Pools;
-use crate::tx::{Action, DropReason, Effect, Outcome, Receipt, RevertReason, Sender, Tx};
-
-/// Everything executing the block needs, borrowed from the world.
-pub(super) struct Executor<'a> {
-    /// The AMM venue.
-    pub pools: &'a mut Pools,
-    /// The execution context venues see.
-    pub ctx: ExecCtx<'a>,
-    /// The block's gas market.
-    pub gas: &'a mut GasMarket,
-    /// Receipts so far.
-    pub receipts: &'a mut Vec<Receipt>,
-    /// Position of the next included transaction.
-    pub position: u32,
-    /// Scratch for bundle simulation.
-    pub simulated: Vec<bool>,
-}
-
-impl Executor<'_> {
-    /// Accounts that pay the tokens and the gas.
-    pub fn payers(&self, sender: Sender) -> (AccountId, AccountId) {
-        let l = &self.ctx.config.layout;
-        match sender {
-            Sender::Agent(a) => (l.agent(a), l.agent(a)),
-            Sender::Vault(v) => (l.vault(v), l.keeper(v)),
-        }
-    }
-
-    /// Charges gas for `gas_units` at the base fee plus `tip`; `None` if it does not fit the block
-    /// or the payer cannot pay.
-    pub fn charge_gas(&mut self, gas_payer: AccountId, gas_units: u64, tip: u128) -> Option<u128> {
-        charge_gas(&mut self.ctx, self.gas, gas_payer, gas_units, tip)
-    }
-
-    /// Files a receipt; included ones (executed or reverted) get the next position.
-    pub fn file(&mut self, mut receipt: Receipt) {
-        if !matches!(receipt.outcome, Outcome::Dropped(_)) {
-            receipt.position = Some(self.position);
-            self.position += 1;
-        }
-        self.receipts.push(receipt);
-    }
-
-    /// A receipt for `tx`.
-    pub fn receipt(&self, tx: Tx, outcome: Outcome, gas_used: u64, fee_wei: u128, effect: Effect) -> Receipt {
-        Receipt {
-            block: self.ctx.block,
-            position: None,
-            tx,
-            outcome,
-            gas_used,
-            fee_wei,
-            effect,
-            sandwich_shortfall: None,
-            builder_bid_wei: 0,
-        }
-    }
-
-    /// Executes one transaction and files its receipt; returns the receipt's index. The receipt
-    /// is filed first and filled in place (a receipt is large: it is written once, not moved).
-    pub fn run(&mut self, tx: Tx) -> usize {
-        let payers = self.payers(tx.sender);
-        let receipt = self.receipt(tx, Outcome::Included, 0, 0, Effect::None);
-        self.receipts.push(receipt);
-        let k = self.receipts.len() - 1;
-        let Receipt { tx, outcome, gas_used, fee_wei, effect, position, .. } = &mut self.receipts[k];
-        let out = Out { outcome, gas_used, fee_wei, effect };
-        // the venue that owns the action executes it
-        match &tx.action {
-            Action::Swap(swap) => execute_on(&mut *self.pools, tx, swap, &mut self.ctx, self.gas, payers, out),
-        }
-        if !matches!(outcome, Outcome::Dropped(_)) {
-            *position = Some(self.position);
-            self.position += 1;
-        }
-        k
-    }
-
-    /// Whether each transaction of `order` would succeed in turn (on copies of the pools).
-    fn simulate(&mut self, order: &[&Tx]) {
-        self.simulated.clear();
-        let block = self.ctx.block;
-        let swaps = order.iter().map(|t| if block > t.deadline_block { None } else { t.swap() });
-        self.pools.simulate(swaps, &self.ctx.config.gas, &mut self.simulated);
-    }
-}
-
-/// Charges gas for `gas_units` at the base fee plus `tip` (base fee burned, tip to the proposer);
-/// `None` if it does not fit the block or the payer cannot pay.
-fn charge_gas(
-    ctx: &mut ExecCtx<'_>,
-    gas: &mut GasMarket,
-    gas_payer: AccountId,
-    gas_units: u64,
-    tip: u128,
-) -> Option<u128> {
-    if gas.gas_used + gas_units > gas.gas_limit {
-        return None;
-    }
-    let fee = u128::from(gas_units).saturating_mul(gas.base_fee_wei.saturating_add(tip));
-    let native = ctx.config.native;
-    let burn = u128::from(gas_units) * gas.base_fee_wei;
-    let layout = ctx.config.layout;
-    if ctx.ledger.balance(gas_payer, native) < fee {
-        return None;
-    }
-    ctx.ledger.transfer(gas_payer, layout.special(Special::Burn), native, burn).ok()?;
-    ctx.ledger.transfer(gas_payer, layout.special(Special::Proposer), native, fee - burn).ok()?;
-    gas.gas_used += gas_units;
-    Some(fee)
-}
-
-/// What is common to every action: deadline, quote, fee cap, gas limit, gas payment; then the
-/// venue applies it. Returns the outcome, gas used, fee paid and effect.
-/// Where [`execute_on`] writes its results: the fields of the transaction's receipt.
-struct Out<'r> {
-    outcome: &'r mut Outcome,
-    gas_used: &'r mut u64,
-    fee_wei: &'r mut u128,
-    effect: &'r mut Effect,
-}
-
-fn execute_on<V: Venue>(
-    venue: &mut V,
-    tx: &Tx,
-    action: &V::Action,
-    ctx: &mut ExecCtx<'_>,
-    gas: &mut GasMarket,
-    (payer, gas_payer): (AccountId, AccountId),
-    out: Out<'_>,
-) {
-    // a dropped transaction keeps the receipt's zero gas and no effect
-    if ctx.block > tx.deadline_block {
-        *out.outcome = Outcome::Dropped(DropReason::Expired);
-        return;
-    }
-    let costs = ctx.config.gas;
-    let quote = venue.quote(action, &costs);
-    let gas_units = match &quote {
-        Ok(q) => venue.gas_used(q),
-        Err(_) => venue.failure_gas(&costs),
-    };
-    if tx.gas.max_fee_wei < gas.base_fee_wei {
-        *out.outcome = Outcome::Dropped(DropReason::MaxFeeBelowBaseFee);
-        return;
-    }
-    // past its gas limit it reverts, having burnt all of it
-    let out_of_gas = gas_units > tx.gas.gas_limit;
-    let gas_units = if out_of_gas { tx.gas.gas_limit } else { gas_units };
-    let tip = tx.gas.tip(gas.base_fee_wei);
-    let Some(fee) = charge_gas(ctx, gas, gas_payer, gas_units, tip) else {
-        *out.outcome = Outcome::Dropped(if gas.gas_used + gas_units > gas.gas_limit {
-            DropReason::BlockGasLimit
-        } else {
-            DropReason::CannotPayGas
-        });
-        return;
-    };
-    (*out.gas_used, *out.fee_wei) = (gas_units, fee);
-    let applied = match quote {
-        _ if out_of_gas => Err(RevertReason::OutOfGas),
-        Ok(ref q) => venue.apply(tx, action, q, payer, ctx, out.effect),
-        Err(reason) => Err(reason),
-    };
-    if let Err(reason) = applied {
-        *out.outcome = Outcome::Reverted(reason);
-        venue.attempted(action, out.effect);
-    }
-}
+use crate::tx::{Effect, Outcome, Receipt, Tx};
 
 /// Runs a bundle all or nothing: if any of its own transactions would fail, it is dropped and its
 /// victim lands unbundled at the end of the block (where a zero-bid transaction would go).

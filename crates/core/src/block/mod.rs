@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod builder;
 pub mod execute;
+mod executor;
 pub mod mempool;
 
 use bevy_ecs::prelude::*;
