@@ -3,7 +3,7 @@
 use bevy_ecs::prelude::*;
 use meshsim_scenario::{GasCosts, Scenario, TokenId};
 
-use crate::ledger::AccountLayout;
+use crate::ledger::book::AccountLayout;
 
 /// Constants every system may read.
 #[derive(Component, Debug, Clone)]

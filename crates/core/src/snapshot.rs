@@ -3,7 +3,7 @@
 use meshsim_math::PoolKind;
 use meshsim_scenario::{AgentId, PoolId, TokenId};
 
-use crate::metrics::Metrics;
+use crate::metrics::totals::Metrics;
 
 /// The state at the end of a block; each plugin fills its part.
 #[derive(Debug, Clone, Default, PartialEq)]

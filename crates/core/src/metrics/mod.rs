@@ -6,6 +6,10 @@ use bevy_ecs::prelude::*;
 
 use meshsim_scenario::{AgentId, VaultId};
 
+pub mod totals;
+
+pub use totals::{AgentMetrics, Metrics, PoolMetrics, VaultMetrics};
+
 use crate::SimConfig;
 use crate::SimError;
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
@@ -46,131 +50,6 @@ impl Plugin for MetricsPlugin {
     fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
         snap.metrics = world.state::<Metrics>().clone();
     }
-}
-
-/// Per-pool totals.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PoolMetrics {
-    /// Successful transactions through the pool.
-    pub trades: u64,
-    /// Profit of arbitrageurs attributed to the pool, numeraire.
-    pub arbitrage_profit: f64,
-    /// Input volume, numeraire at execution.
-    pub volume: f64,
-    /// LP fees earned, numeraire at execution.
-    pub fees: f64,
-    /// `sum_k sum_i R_i,k (P_i,k+1 - P_i,k)`: the rebalancing portfolio's gain.
-    pub holdings_gain: f64,
-    /// Pool value at genesis, numeraire.
-    pub initial_value: f64,
-}
-
-impl PoolMetrics {
-    /// The LPs' loss against the rebalancing portfolio, net of the fees they earned, with the
-    /// pool now worth `value_now` (its [`crate::PoolSnapshot::value`]):
-    /// `sum_k R_k . (P_k+1 - P_k) - (V_now - V_0)`. With only arbitrageurs trading it equals
-    /// their profit plus the gas they paid, path by path.
-    pub fn loss_vs_rebalancing(&self, value_now: f64) -> f64 {
-        self.holdings_gain - (value_now - self.initial_value)
-    }
-
-    /// Loss-versus-rebalancing before fees (Milionis et al.): the net loss plus the fees earned.
-    /// Equals [`PoolMetrics::loss_vs_rebalancing`] in fee-free pools.
-    pub fn lvr(&self, value_now: f64) -> f64 {
-        self.loss_vs_rebalancing(value_now) + self.fees
-    }
-}
-
-/// Per-agent totals.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AgentMetrics {
-    /// Profit net of gas, numeraire at execution.
-    pub profit: f64,
-    /// Gas paid, numeraire.
-    pub gas_value: f64,
-    /// Transactions included.
-    pub transactions: u64,
-    /// Part of the profit made from other senders' transactions (MEV), numeraire.
-    pub mev_profit: f64,
-    /// Paid to the builder for bundles (builder auction), numeraire; already out of `profit`.
-    pub bids_value: f64,
-}
-
-/// Per-vault totals.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VaultMetrics {
-    /// Rebalances started.
-    pub rebalances: u64,
-    /// Rebalancing transactions included.
-    pub transactions: u64,
-    /// Rebalancing transactions that reverted or were dropped.
-    pub failed: u64,
-    /// Why the last one failed (or found no route).
-    pub last_failure: Option<Failure>,
-    /// Rebalances that found no route.
-    pub no_route: u64,
-    /// Value sold, numeraire at execution.
-    pub turnover_value: f64,
-    /// Gas paid by the keeper, numeraire.
-    pub gas_value: f64,
-    /// LP fees paid, numeraire.
-    pub fees: f64,
-    /// Price impact and pool mispricing paid beyond fees, numeraire.
-    pub slippage: f64,
-    /// Arbitrage profit made in the next block on pools the vault moved, numeraire.
-    pub arbitrage_after: f64,
-    /// Deposits and withdrawals processed.
-    pub deposits: u64,
-    /// Withdrawals processed.
-    pub withdrawals: u64,
-    /// What its sandwiched transactions lost to the front-runs: the output each would have
-    /// received alone less what it received, numeraire.
-    pub mev_loss: f64,
-    /// Its transactions that were sandwiched.
-    pub sandwiched: u64,
-    /// Sum over blocks of its tracking error at external prices.
-    pub tracking_sum: f64,
-    /// Largest tracking error seen.
-    pub tracking_max: f64,
-    /// Blocks measured.
-    pub tracked_blocks: u64,
-    /// Highest share price seen at external prices.
-    pub peak_share_price: f64,
-    /// Largest fall of the share price from its running peak, as a fraction.
-    pub max_drawdown: f64,
-}
-
-impl VaultMetrics {
-    /// Time-average tracking error.
-    pub fn tracking_mean(&self) -> f64 {
-        if self.tracked_blocks == 0 { 0.0 } else { self.tracking_sum / self.tracked_blocks as f64 }
-    }
-
-    /// What rebalancing cost it, numeraire: gas, LP fees, price impact and sandwich losses.
-    pub fn cost(&self) -> f64 {
-        self.gas_value + self.fees + self.slippage + self.mev_loss
-    }
-}
-
-/// Run totals.
-#[derive(Component, Debug, Clone, Default, PartialEq)]
-pub struct Metrics {
-    /// By pool id.
-    pub pools: Vec<PoolMetrics>,
-    /// By agent id.
-    pub agents: Vec<AgentMetrics>,
-    /// By vault id.
-    pub vaults: Vec<VaultMetrics>,
-    /// Transactions included.
-    pub transactions: u64,
-    /// Of which reverted.
-    pub reverted: u64,
-    /// Not included.
-    pub dropped: u64,
-    /// Left the mempool past their deadline.
-    pub expired: u64,
-    /// Gas paid by everyone, numeraire.
-    pub gas_value: f64,
 }
 
 /// Values of an included or reverted transaction at external prices, numeraire: what it put in,

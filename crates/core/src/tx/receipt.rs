@@ -9,7 +9,7 @@ use meshsim_math::{MathError, SwapQuote};
 use smallvec::SmallVec;
 
 use super::Tx;
-use crate::ledger::LedgerError;
+use crate::ledger::book::LedgerError;
 
 /// Quotes of a path's hops (inline for up to three).
 pub type Quotes = SmallVec<[SwapQuote; 3]>;

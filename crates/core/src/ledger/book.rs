@@ -1,0 +1,255 @@
+//! The ledger's data: accounts, their numbering, balances, and what a transfer can fail with.
+//! Plain data, free of the ECS schedule, so that the types every domain shares (receipts,
+//! snapshots) depend on it and not on the plugin.
+
+use bevy_ecs::prelude::*;
+use meshsim_scenario::{AgentId, PoolId, TokenId, VaultId};
+
+/// An account in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(pub u32);
+
+/// Accounts that belong to no entity of the scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    /// The passive liquidity providers who seeded the pools.
+    Lp,
+    /// The external exchange arbitrageurs hedge on (deep, priced at the external price).
+    Cex,
+    /// Base fees burned by EIP-1559.
+    Burn,
+    /// The block proposer, who receives priority fees.
+    Proposer,
+    /// Protocol fees taken out of pools (Curve admin fees).
+    Protocol,
+    /// The batch auction's settlement account (holds rounding dust).
+    Settlement,
+}
+
+const SPECIALS: [Special; 6] =
+    [Special::Lp, Special::Cex, Special::Burn, Special::Proposer, Special::Protocol, Special::Settlement];
+
+impl Special {
+    /// Name used in output tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Special::Lp => "lp",
+            Special::Cex => "cex",
+            Special::Burn => "burn",
+            Special::Proposer => "proposer",
+            Special::Protocol => "protocol",
+            Special::Settlement => "settlement",
+        }
+    }
+}
+
+/// Account numbering: pools, then agents, then the special accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountLayout {
+    /// Number of pools.
+    pub pools: u32,
+    /// Number of agents.
+    pub agents: u32,
+    /// Number of vaults (each has its own, its keeper's and its depositors' accounts).
+    pub vaults: u32,
+}
+
+impl AccountLayout {
+    /// A pool's account.
+    pub fn pool(&self, id: PoolId) -> AccountId {
+        AccountId(id.0)
+    }
+    /// An agent's account.
+    pub fn agent(&self, id: AgentId) -> AccountId {
+        AccountId(self.pools + id.0)
+    }
+    /// A vault's custody account.
+    pub fn vault(&self, id: VaultId) -> AccountId {
+        AccountId(self.pools + self.agents + id.0)
+    }
+    /// A vault keeper's account (pays the vault's gas).
+    pub fn keeper(&self, id: VaultId) -> AccountId {
+        AccountId(self.pools + self.agents + self.vaults + id.0)
+    }
+    /// A vault's depositors, together.
+    pub fn depositors(&self, id: VaultId) -> AccountId {
+        AccountId(self.pools + self.agents + 2 * self.vaults + id.0)
+    }
+    /// A special account.
+    pub fn special(&self, s: Special) -> AccountId {
+        let k = SPECIALS.iter().position(|x| *x == s).unwrap_or(0) as u32;
+        AccountId(self.pools + self.agents + 3 * self.vaults + k)
+    }
+    /// Total accounts.
+    pub fn len(&self) -> usize {
+        (self.pools + self.agents + 3 * self.vaults) as usize + SPECIALS.len()
+    }
+    /// Never empty (special accounts always exist).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// Why a transfer or a check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// The sender lacks the amount.
+    #[error("account {account:?} holds {available} of token {token:?}, needs {needed}")]
+    Insufficient {
+        /// Sender.
+        account: AccountId,
+        /// Token.
+        token: TokenId,
+        /// Amount asked.
+        needed: u128,
+        /// Amount held.
+        available: u128,
+    },
+    /// A receiving balance would overflow.
+    #[error("account {account:?} balance of token {token:?} would overflow")]
+    Overflow {
+        /// Receiver.
+        account: AccountId,
+        /// Token.
+        token: TokenId,
+    },
+    /// Token totals differ from the supply.
+    #[error("conservation broken for token {symbol}: supply {supply}, accounts hold {held} (difference {difference})")]
+    Conservation {
+        /// Token symbol.
+        symbol: String,
+        /// Supply recorded at genesis.
+        supply: u128,
+        /// Sum over all accounts now.
+        held: u128,
+        /// `held - supply` as a signed figure.
+        difference: i128,
+    },
+}
+
+/// All balances, accounts x tokens.
+#[derive(Component, Debug, Clone, PartialEq, Eq)]
+pub struct Ledger {
+    n_tokens: usize,
+    balances: Vec<u128>,
+    supply: Vec<u128>,
+}
+
+impl Ledger {
+    /// An empty ledger.
+    pub fn new(accounts: usize, n_tokens: usize) -> Self {
+        Ledger { n_tokens, balances: vec![0; accounts * n_tokens], supply: vec![0; n_tokens] }
+    }
+
+    /// Genesis issuance: creates `amount` in `account` and counts it into the supply.
+    pub fn mint_genesis(&mut self, account: AccountId, token: TokenId, amount: u128) -> Result<(), LedgerError> {
+        let k = self.slot(account, token);
+        let overflow = LedgerError::Overflow { account, token };
+        self.balances[k] = self.balances[k].checked_add(amount).ok_or(overflow.clone())?;
+        self.supply[token.index()] = self.supply[token.index()].checked_add(amount).ok_or(overflow)?;
+        Ok(())
+    }
+
+    fn slot(&self, account: AccountId, token: TokenId) -> usize {
+        account.0 as usize * self.n_tokens + token.index()
+    }
+
+    /// Balance of `account` in `token`.
+    pub fn balance(&self, account: AccountId, token: TokenId) -> u128 {
+        self.balances.get(self.slot(account, token)).copied().unwrap_or(0)
+    }
+
+    /// All balances of one account, by token id.
+    pub fn account(&self, account: AccountId) -> &[u128] {
+        let start = account.0 as usize * self.n_tokens;
+        self.balances.get(start..start + self.n_tokens).unwrap_or(&[])
+    }
+
+    /// Supply of a token.
+    pub fn supply(&self, token: TokenId) -> u128 {
+        self.supply[token.index()]
+    }
+
+    /// Number of tokens.
+    pub fn n_tokens(&self) -> usize {
+        self.n_tokens
+    }
+
+    /// Moves `amount` of `token` from one account to another; all or nothing.
+    pub fn transfer(
+        &mut self,
+        from: AccountId,
+        to: AccountId,
+        token: TokenId,
+        amount: u128,
+    ) -> Result<(), LedgerError> {
+        if amount == 0 || from == to {
+            return Ok(());
+        }
+        let (f, t) = (self.slot(from, token), self.slot(to, token));
+        let available = self.balances[f];
+        if available < amount {
+            return Err(LedgerError::Insufficient { account: from, token, needed: amount, available });
+        }
+        let received = self.balances[t].checked_add(amount).ok_or(LedgerError::Overflow { account: to, token })?;
+        self.balances[f] = available - amount;
+        self.balances[t] = received;
+        Ok(())
+    }
+
+    /// Checks every token's total against its supply; `symbols` name tokens in the error.
+    pub fn check(&self, symbols: &[String]) -> Result<(), LedgerError> {
+        for (k, supply) in self.supply.iter().enumerate() {
+            let held = self.balances.iter().skip(k).step_by(self.n_tokens).fold(0u128, |a, b| a.saturating_add(*b));
+            if held != *supply {
+                return Err(LedgerError::Conservation {
+                    symbol: symbols.get(k).cloned().unwrap_or_else(|| format!("#{k}")),
+                    supply: *supply,
+                    held,
+                    difference: held as i128 - *supply as i128,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Raw balances (accounts x tokens), for digests.
+    pub fn raw(&self) -> &[u128] {
+        &self.balances
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn transfers_conserve_and_never_overdraw(ops in prop::collection::vec((0u32..4, 0u32..4, 0u16..2, any::<u64>()), 0..200)) {
+            let mut l = Ledger::new(4, 2);
+            for a in 0..4 {
+                for t in 0..2 {
+                    l.mint_genesis(AccountId(a), TokenId(t), 1_000_000).unwrap();
+                }
+            }
+            for (from, to, token, amount) in ops {
+                let before = l.balance(AccountId(from), TokenId(token));
+                let r = l.transfer(AccountId(from), AccountId(to), TokenId(token), u128::from(amount % 2_000_000));
+                if r.is_err() {
+                    prop_assert_eq!(l.balance(AccountId(from), TokenId(token)), before);
+                }
+                prop_assert!(l.check(&["A".into(), "B".into()]).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn check_names_the_token_and_the_difference() {
+        let mut l = Ledger::new(2, 1);
+        l.mint_genesis(AccountId(0), TokenId(0), 10).unwrap();
+        l.balances[1] = 3; // simulate a bug that creates tokens
+        let err = l.check(&["WETH".into()]).unwrap_err();
+        assert_eq!(err, LedgerError::Conservation { symbol: "WETH".into(), supply: 10, held: 13, difference: 3 });
+    }
+}
