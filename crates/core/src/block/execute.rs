@@ -1,4 +1,4 @@
-//! Execute phase: the block plan runs item by item through the [`Executor`]: lone transactions,
+//! Execute phase: the block plan runs item by item through the executor: lone transactions,
 //! bundles all or nothing (simulated first), batches cleared together; then the victims of
 //! bundles that failed. Every transaction leaves a receipt.
 
