@@ -16,7 +16,6 @@
 //! ```
 //! A command at `block: B` applies after B blocks have run, before block B + 1.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -212,14 +211,7 @@ impl Command {
 
 /// Reads and checks a command log for `scenario`: syntax errors and every problem located.
 pub fn load_commands(path: &Path, scenario: &Scenario) -> Result<CommandLog, ScenarioError> {
-    let io = |source| ScenarioError::Io { path: path.to_path_buf(), source };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
-    if size > limits::MAX_WORLD_BYTES {
-        return Err(ScenarioError::TooLarge { path: path.to_path_buf(), size, limit: limits::MAX_WORLD_BYTES });
-    }
-    let mut text = String::new();
-    file.take(limits::MAX_WORLD_BYTES + 1).read_to_string(&mut text).map_err(io)?;
+    let text = crate::input::read_text(path, limits::MAX_WORLD_BYTES, "a command log")?;
     parse_commands(&text, &path.display().to_string(), scenario)
 }
 

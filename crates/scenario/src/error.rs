@@ -1,7 +1,6 @@
 //! Errors of loading a world: every problem with its file, line, column and field path.
 
 use std::fmt;
-use std::path::PathBuf;
 
 /// One problem in a world file.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,25 +30,9 @@ impl fmt::Display for Issue {
 /// Why a world could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("{path}: cannot read")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is larger than a world may be.
-    #[error("{path}: {size} bytes is over the limit of {limit} bytes for a world file")]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// Its size.
-        size: u64,
-        /// The limit.
-        limit: u64,
-    },
+    /// The file could not be read: I/O, over its size limit, or not UTF-8.
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     /// RON syntax or a value of the wrong shape (the first one serde met).
     #[error("{0}")]
     Syntax(Issue),

@@ -20,6 +20,7 @@
 mod amount;
 pub mod commands;
 mod error;
+pub mod input;
 pub mod limits;
 mod locate;
 mod model;
@@ -27,7 +28,6 @@ pub mod raw;
 mod replay;
 mod validate;
 
-use std::io::Read;
 use std::path::Path;
 
 pub use amount::parse_amount;
@@ -38,15 +38,7 @@ use sha2::{Digest, Sha256};
 
 /// Reads, parses and validates a world file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let io = |source| ScenarioError::Io { path: path.to_path_buf(), source };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
-    if size > limits::MAX_WORLD_BYTES {
-        return Err(ScenarioError::TooLarge { path: path.to_path_buf(), size, limit: limits::MAX_WORLD_BYTES });
-    }
-    // read at most the limit even if the file grows meanwhile
-    let mut text = String::new();
-    file.take(limits::MAX_WORLD_BYTES + 1).read_to_string(&mut text).map_err(io)?;
+    let text = input::read_text(path, limits::MAX_WORLD_BYTES, "a world file")?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse_str(&text, &path.display().to_string(), base)
 }

@@ -9,15 +9,9 @@ use crate::model::Replay;
 /// Reads and checks a replay file. Errors name the file, row and column.
 pub(crate) fn load(path: &Path, symbols: &[String]) -> Result<Replay, String> {
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read replay file {shown}: {e}"))?;
-    if meta.len() > limits::MAX_REPLAY_BYTES {
-        return Err(format!(
-            "replay file {shown} is {} bytes, over the limit of {}",
-            meta.len(),
-            limits::MAX_REPLAY_BYTES
-        ));
-    }
-    let mut reader = csv::Reader::from_path(path).map_err(|e| format!("cannot read replay file {shown}: {e}"))?;
+    // bounded whatever the metadata says: `/dev/zero` reports a size of 0
+    let file = crate::input::open(path, limits::MAX_REPLAY_BYTES).map_err(|e| crate::input::chain(&e))?;
+    let mut reader = csv::Reader::from_reader(file);
     let headers = reader.headers().map_err(|e| format!("{shown}: bad header: {e}"))?.clone();
     let time_col = headers
         .iter()

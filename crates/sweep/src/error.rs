@@ -2,6 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+/// Largest manifest read.
+pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest journal or table read back (a 10-million-run sweep's table fits).
+pub const MAX_TABLE_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+
 /// Why a sweep could not run or merge. Messages never repeat their source: front ends print the
 /// chain (the CLI with `{:#}`).
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +20,10 @@ pub enum SweepError {
         #[source]
         source: std::io::Error,
     },
+    /// An input file (spec, world, manifest, journal) could not be read, is over its size
+    /// limit or is not UTF-8.
+    #[error(transparent)]
+    Input(#[from] meshsim_scenario::input::InputError),
     /// A JSON file of the sweep (manifest) cannot be read or written.
     #[error("{path}: JSON")]
     Json {
@@ -105,14 +114,6 @@ pub fn csv_bytes(path: &Path, w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, SweepE
 /// Why a sweep spec is not valid.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    /// The file is larger than a spec may be.
-    #[error("{origin}: larger than a spec may be ({limit} bytes)")]
-    TooLarge {
-        /// The spec file.
-        origin: String,
-        /// The limit.
-        limit: u64,
-    },
     /// RON syntax or a value of the wrong shape.
     #[error("{origin}:{line}:{col}")]
     Syntax {

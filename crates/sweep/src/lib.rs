@@ -142,7 +142,7 @@ fn summarise(
 pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Vec<PathBuf>, SweepError> {
     let read_manifest = |d: &Path| -> Result<serde_json::Value, SweepError> {
         let p = d.join("manifest.json");
-        let text = std::fs::read_to_string(&p).map_err(|source| SweepError::Io { path: p.clone(), source })?;
+        let text = meshsim_scenario::input::read_text(&p, error::MAX_MANIFEST_BYTES, "a sweep manifest")?;
         serde_json::from_str(&text).map_err(|source| SweepError::Json { path: p.clone(), source })
     };
     let Some(first) = shards.first() else { return Err(SweepError::Conflict("no shard directories given".into())) };

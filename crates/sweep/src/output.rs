@@ -124,11 +124,16 @@ fn read_journal(path: &Path, width: usize) -> Result<Vec<Vec<String>>, SweepErro
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let mut r = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_path(path).map_err(csv_err(path))?;
+    let file = meshsim_scenario::input::open(path, crate::error::MAX_TABLE_BYTES)?;
+    let mut r = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(file);
     let mut out = Vec::new();
     for rec in r.records() {
         // a line cut by a kill may not even parse: it is simply not a finished run
-        let Ok(rec) = rec else { continue };
+        let rec = match rec {
+            Ok(rec) => rec,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(csv_err(path)(e)),
+            Err(_) => continue,
+        };
         let fields: Vec<String> = rec.iter().map(str::to_string).collect();
         if fields.len() != width + 1 {
             continue;
@@ -167,7 +172,8 @@ impl Journal {
         let manifest_path = dir.join("manifest.json");
         let mine = manifest(plan, shard, total_runs);
         if manifest_path.exists() {
-            let text = std::fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
+            let limit = crate::error::MAX_MANIFEST_BYTES;
+            let text = meshsim_scenario::input::read_text(&manifest_path, limit, "a sweep manifest")?;
             let theirs: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|source| SweepError::Json { path: manifest_path.clone(), source })?;
             for key in ["format", "spec_hash", "worlds", "shard", "runs_total"] {
@@ -269,7 +275,7 @@ pub fn write_tables(
 
 /// Reads a finished table (header and rows).
 pub fn read_table(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), SweepError> {
-    let mut r = csv::Reader::from_path(path).map_err(csv_err(path))?;
+    let mut r = csv::Reader::from_reader(meshsim_scenario::input::open(path, crate::error::MAX_TABLE_BYTES)?);
     let header: Vec<String> = r.headers().map_err(csv_err(path))?.iter().map(str::to_string).collect();
     let mut rows = Vec::new();
     for rec in r.records() {

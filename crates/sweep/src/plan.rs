@@ -104,7 +104,8 @@ impl Plan {
         let mut worlds = Vec::new();
         for w in &spec.worlds {
             let path = spec_dir.join(w);
-            let text = std::fs::read_to_string(&path).map_err(crate::error::io(&path))?;
+            let limit = meshsim_scenario::limits::MAX_WORLD_BYTES;
+            let text = meshsim_scenario::input::read_text(&path, limit, "a world file")?;
             let world = |source| SweepError::World { path: w.clone(), source };
             let scenario = meshsim_scenario::load_file(&path).map_err(world)?;
             let raw = meshsim_scenario::parse_raw(&text, &path.display().to_string()).map_err(world)?;

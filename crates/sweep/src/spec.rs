@@ -224,15 +224,8 @@ impl SweepSpec {
 
 /// Reads a spec file; syntax errors and every problem located (file:line:col: field: message).
 pub fn load_spec(path: &Path) -> Result<(SweepSpec, String), SweepError> {
-    use std::io::Read;
-    let io = crate::error::io(path);
-    let file = std::fs::File::open(path).map_err(&io)?;
-    let mut text = String::new();
-    file.take(meshsim_scenario::limits::MAX_WORLD_BYTES + 1).read_to_string(&mut text).map_err(&io)?;
-    if text.len() as u64 > meshsim_scenario::limits::MAX_WORLD_BYTES {
-        let limit = meshsim_scenario::limits::MAX_WORLD_BYTES;
-        return Err(SpecError::TooLarge { origin: path.display().to_string(), limit }.into());
-    }
+    let limit = meshsim_scenario::limits::MAX_WORLD_BYTES;
+    let text = meshsim_scenario::input::read_text(path, limit, "a sweep spec")?;
     let spec = parse_spec(&text, &path.display().to_string())?;
     Ok((spec, text))
 }

@@ -136,7 +136,10 @@ fn hostile_inputs_are_refused_without_panicking() {
     let big = dir.path().join("big.ron");
     let f = std::fs::File::create(&big).unwrap();
     f.set_len(meshsim_scenario::limits::MAX_WORLD_BYTES + 1).unwrap();
-    assert!(matches!(meshsim_scenario::load_file(&big), Err(ScenarioError::TooLarge { .. })));
+    assert!(matches!(
+        meshsim_scenario::load_file(&big),
+        Err(ScenarioError::Input(meshsim_scenario::input::InputError::TooLarge { .. }))
+    ));
     // limits on counts: too many blocks
     let text = std::fs::read_to_string(worlds_dir().join("lvr.ron")).unwrap().replacen(
         "blocks: 20000",

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod hostile;
+
 fn meshsim() -> Command {
     Command::new(env!("CARGO_BIN_EXE_meshsim"))
 }
