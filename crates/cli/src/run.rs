@@ -9,7 +9,7 @@ use meshsim_core::{SimOptions, Simulation};
 use meshsim_scenario::{AgentKind, Scenario};
 use serde_json::json;
 
-use crate::output::{Cell, ColType, Format, TableWriter, write_atomic};
+use crate::output::{self, Cell, ColType, Format, OutputSet, TableWriter, Written, write_atomic};
 
 /// Arguments of `meshsim run`.
 #[derive(clap::Args, Debug)]
@@ -107,8 +107,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         "at most {} blocks",
         meshsim_scenario::limits::MAX_BLOCKS
     );
-    let out_dir = args.out.clone().unwrap_or_else(|| Path::new("out").join(&scenario.name));
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let target = args.out.clone().unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    // everything is written beside the target and swapped in whole at the end
+    let set = OutputSet::begin(&target)?;
+    let out_dir = set.dir().to_path_buf();
 
     let options = SimOptions { record: args.tables.any_rows(), vault_every: args.vault_every, ..SimOptions::default() };
     let mut sim = Simulation::with_options(&scenario, options)?;
@@ -155,6 +157,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         written.push(write_cascades(&out_dir, args.format, &scenario, &sim)?);
     }
 
+    if !written.is_empty() {
+        let schema = format!("{}\n", serde_json::to_string_pretty(&output::schema(&written))?);
+        write_atomic(&out_dir.join("schema.json"), schema.as_bytes())?;
+    }
     let summary = summary(&scenario, &mut sim, blocks, &written);
     write_atomic(&out_dir.join("summary.json"), format!("{}\n", serde_json::to_string_pretty(&summary)?).as_bytes())?;
     // wall-clock figures live apart so that summary.json stays byte-identical across runs
@@ -168,14 +174,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
         scenario.seed,
         blocks as f64 / seconds.max(1e-9)
     );
-    let files: Vec<String> =
-        written.iter().map(|p| file_name(p)).chain(["summary.json".into(), "timing.json".into()]).collect();
-    say!("outputs in {}: {}", out_dir.display(), files.join(", "));
+    set.commit()?;
+    let mut files: Vec<String> = written.iter().map(Written::file_name).collect();
+    if !written.is_empty() {
+        files.push("schema.json".into());
+    }
+    files.extend(["summary.json".into(), "timing.json".into()]);
+    say!("outputs in {}: {}", target.display(), files.join(", "));
     Ok(())
 }
 
 /// Writes the `cascades` table.
-fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) -> Result<PathBuf> {
+fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) -> Result<Written> {
     let cols: Vec<(String, ColType)> = [
         ("root_block", ColType::U64),
         ("root_txs", ColType::Str),
@@ -188,7 +198,7 @@ fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) ->
         ("amplification", ColType::F64),
         ("end_block", ColType::U64),
         ("duration_blocks", ColType::U64),
-        ("blocks_to_recover", ColType::Str),
+        ("blocks_to_recover", ColType::OptU64),
         ("pools", ColType::Str),
         ("links", ColType::Str),
     ]
@@ -196,7 +206,7 @@ fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) ->
     .map(|(n, t)| (n.to_string(), t))
     .collect();
     let mut table = TableWriter::create(dir, "cascades", format, cols)?;
-    let ids = |v: &[meshsim_core::tx::TxId]| v.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(";");
+    let ids = |v: &[meshsim_core::tx::TxId]| id_list(v.iter().map(|t| t.0));
     for (c, recover) in sim.cascades() {
         table.write_row(&[
             Cell::U64(c.root_block),
@@ -210,12 +220,19 @@ fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) ->
             Cell::F64(c.amplification()),
             Cell::U64(c.end_block),
             Cell::U64(c.duration()),
-            Cell::Str(recover.map(|b| b.to_string()).unwrap_or_default()),
+            Cell::OptU64(recover),
             Cell::Str(c.pools.iter().map(|p| s.pools[p.index()].name.as_str()).collect::<Vec<_>>().join(";")),
             Cell::Str(c.links.iter().map(|(a, b)| format!("{}>{}", a.0, b.0)).collect::<Vec<_>>().join(";")),
         ])?;
     }
     table.finish()
+}
+
+/// Transaction ids as a JSON array (`[12,13]`, `[]`): never read as a number by a CSV reader
+/// that infers column types from the first rows.
+fn id_list(ids: impl Iterator<Item = u64>) -> String {
+    let inner: Vec<String> = ids.map(|i| i.to_string()).collect();
+    format!("[{}]", inner.join(","))
 }
 
 fn genesis_price(s: &Scenario, t: meshsim_scenario::TokenId) -> f64 {
@@ -233,20 +250,12 @@ fn sender_name(s: &Scenario, sender: Sender) -> String {
 }
 
 /// `{"blocks": "blocks.csv", ...}` for the tables written.
-fn output_names(written: &[PathBuf]) -> serde_json::Value {
+fn output_names(written: &[Written]) -> serde_json::Value {
     written
         .iter()
-        .map(|p| {
-            let name = file_name(p);
-            let table = name.split('.').next().unwrap_or_default().to_string();
-            (table, serde_json::Value::String(name))
-        })
+        .map(|w| (w.table(), serde_json::Value::String(w.file_name())))
         .collect::<serde_json::Map<_, _>>()
         .into()
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 struct Tables {
@@ -388,7 +397,7 @@ impl Tables {
                 Cell::F64(t.profit),
                 Cell::U64(t.tx_id.0),
                 Cell::Str(t.cause.name().into()),
-                Cell::Str(t.cause.parents().iter().map(|p| p.0.to_string()).collect::<Vec<_>>().join(";")),
+                Cell::Str(id_list(t.cause.parents().iter().map(|p| p.0))),
                 Cell::Str(t.note.clone()),
             ])?;
         }
@@ -419,13 +428,13 @@ impl Tables {
     }
 
     /// Closes every table; returns the files written, in the order blocks, trades, vaults.
-    fn finish(self) -> Result<Vec<PathBuf>> {
+    fn finish(self) -> Result<Vec<Written>> {
         let tables = [self.blocks, self.trades, self.vaults.map(|(t, _)| t)];
         tables.into_iter().flatten().map(TableWriter::finish).collect()
     }
 }
 
-fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[PathBuf]) -> serde_json::Value {
+fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written]) -> serde_json::Value {
     let m = sim.metrics().clone();
     let snapshot = sim.snapshot();
     let all = sim.cascade_summary();

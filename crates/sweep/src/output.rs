@@ -13,11 +13,13 @@ use sha2::{Digest, Sha256};
 
 use crate::error::SweepError;
 use crate::error::{csv_bytes, csv_err, io};
+use crate::patch::Value;
 use crate::plan::{Plan, Shard};
 use crate::run::{RUN_METRICS, RunResult, VAULT_METRICS};
 
-/// Format version of a sweep directory (2: vaults.csv gained max_drawdown).
-pub const FORMAT: u32 = 2;
+/// Format version of a sweep directory (2: vaults.csv gained max_drawdown; 3: floats keep their
+/// decimal point).
+pub const FORMAT: u32 = 3;
 
 /// Header of `runs.csv`.
 pub fn run_header(plan: &Plan) -> Vec<String> {
@@ -38,7 +40,8 @@ pub fn vault_header() -> Vec<String> {
 
 /// A number as the tables write it: the shortest text that reads back to the same `f64`.
 pub fn num(x: f64) -> String {
-    format!("{x}")
+    // Debug keeps the decimal point of whole values, so readers infer a float column
+    format!("{x:?}")
 }
 
 fn run_record(plan: &Plan, r: &RunResult) -> Vec<String> {
@@ -50,7 +53,7 @@ fn run_record(plan: &Plan, r: &RunResult) -> Vec<String> {
         r.run.seed.to_string(),
         plan.worlds[point.world].path.display().to_string(),
     ];
-    rec.extend(point.values.iter().map(|v| v.to_string()));
+    rec.extend(point.values.iter().map(Value::cell));
     rec.push(r.error.clone().unwrap_or_default());
     if r.error.is_some() {
         rec.extend(RUN_METRICS.iter().map(|_| String::new()));

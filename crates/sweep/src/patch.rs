@@ -30,6 +30,17 @@ impl std::fmt::Display for Value {
     }
 }
 
+impl Value {
+    /// As a table cell: numbers always with a decimal point (`3.0`), so that a column of a
+    /// parameter with whole values first is still read as floats.
+    pub fn cell(&self) -> String {
+        match self {
+            Value::Number(x) => format!("{x:?}"),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {

@@ -194,19 +194,29 @@ where
     root.present().map_err(err)
 }
 
-/// Draws one plot twice: PNG and SVG.
+/// Draws one plot twice, PNG and SVG, each under a temporary name renamed when whole (a kill or a
+/// full disk never leaves a plot that looks finished).
 macro_rules! both {
     ($dir:expr, $out:expr, $name:expr, |$r:ident| $draw:expr) => {{
         let png = $dir.join(format!("{}.png", $name));
-        {
-            let $r = BitMapBackend::new(&png, SIZE).into_drawing_area();
-            $draw.map_err(|source| SweepError::Plot { path: png.clone(), source })?;
+        // the bitmap backend picks its encoder from the extension: keep `.png` last
+        let png_tmp = $dir.join(format!(".{}.partial.png", $name));
+        let drawn = {
+            let $r = BitMapBackend::new(&png_tmp, SIZE).into_drawing_area();
+            $draw
+        };
+        if let Err(source) = drawn {
+            let _ = std::fs::remove_file(&png_tmp);
+            return Err(SweepError::Plot { path: png.clone(), source });
         }
+        std::fs::rename(&png_tmp, &png).map_err(crate::error::io(&png))?;
         let svg = $dir.join(format!("{}.svg", $name));
+        let mut text = String::new();
         {
-            let $r = SVGBackend::new(&svg, SIZE).into_drawing_area();
+            let $r = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
             $draw.map_err(|source| SweepError::Plot { path: svg.clone(), source })?;
         }
+        crate::output::write_atomic(&svg, text.as_bytes())?;
         $out.push(png);
         $out.push(svg);
     }};

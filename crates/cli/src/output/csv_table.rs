@@ -23,10 +23,12 @@ impl CsvSink {
 impl Sink for CsvSink {
     fn write_row(&mut self, row: &[Cell]) -> Result<()> {
         self.record.clear();
-        // f64 Display is the shortest text that round-trips, so files are byte-stable
+        // f64 Debug is the shortest text that round-trips and keeps a decimal point on whole
+        // values (`60000.0`), so files are byte-stable and readers infer a float column
         self.record.extend(row.iter().map(|c| match c {
             Cell::U64(v) => v.to_string(),
-            Cell::F64(v) => v.to_string(),
+            Cell::OptU64(v) => v.map(|v| v.to_string()).unwrap_or_default(),
+            Cell::F64(v) => format!("{v:?}"),
             Cell::Amount(v) => v.to_string(),
             Cell::Str(s) => s.clone(),
             Cell::Bool(b) => b.to_string(),

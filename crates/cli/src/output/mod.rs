@@ -4,6 +4,9 @@
 
 mod csv_table;
 mod parquet_table;
+mod set;
+
+pub use set::OutputSet;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,6 +18,8 @@ use anyhow::{Context, Result};
 pub enum ColType {
     /// Unsigned integer (block numbers, gas).
     U64,
+    /// Unsigned integer or missing (CSV: empty; Parquet: null).
+    OptU64,
     /// Float (prices, values).
     F64,
     /// Exact token amount in base units (CSV integer text; Parquet DECIMAL(38, 0)).
@@ -25,11 +30,72 @@ pub enum ColType {
     Bool,
 }
 
+impl ColType {
+    /// The name `schema.json` gives the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColType::U64 => "u64",
+            ColType::OptU64 => "u64?",
+            ColType::F64 => "f64",
+            ColType::Amount => "amount",
+            ColType::Str => "str",
+            ColType::Bool => "bool",
+        }
+    }
+}
+
+/// A finished table: its file and its columns.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The file.
+    pub path: PathBuf,
+    /// Its columns, in order.
+    pub columns: Vec<(String, ColType)>,
+}
+
+impl Written {
+    /// The file's name.
+    pub fn file_name(&self) -> String {
+        self.path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
+    /// The table's name (`blocks` for `blocks.csv`).
+    pub fn table(&self) -> String {
+        self.file_name().split('.').next().unwrap_or_default().to_string()
+    }
+}
+
+/// `schema.json`: every table's file and column types, for readers that want them exact
+/// (an `amount` column holds integers that may not fit 64 bits).
+pub fn schema(written: &[Written]) -> serde_json::Value {
+    let tables: serde_json::Map<String, serde_json::Value> = written
+        .iter()
+        .map(|w| {
+            let columns: Vec<serde_json::Value> =
+                w.columns.iter().map(|(n, t)| serde_json::json!({ "name": n, "type": t.name() })).collect();
+            (w.table(), serde_json::json!({ "file": w.file_name(), "columns": columns }))
+        })
+        .collect();
+    serde_json::json!({
+        "types": {
+            "u64": "unsigned integer below 2^64",
+            "u64?": "unsigned integer below 2^64, or missing (empty in CSV, null in Parquet)",
+            "f64": "IEEE double, always written with a decimal point or exponent",
+            "amount": "token amount in exact base units, an unsigned integer below 2^128",
+            "str": "text; lists of transaction ids are JSON arrays such as [12,13]",
+            "bool": "true or false",
+        },
+        "tables": tables,
+    })
+}
+
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     /// See [`ColType::U64`].
     U64(u64),
+    /// See [`ColType::OptU64`].
+    OptU64(Option<u64>),
     /// See [`ColType::F64`].
     F64(f64),
     /// See [`ColType::Amount`].
@@ -93,13 +159,13 @@ impl TableWriter {
         }
     }
 
-    /// Flushes, closes and renames the file into place. Returns its final path.
-    pub fn finish(mut self) -> Result<PathBuf> {
+    /// Flushes, closes and renames the file into place.
+    pub fn finish(mut self) -> Result<Written> {
         if let Some(s) = self.sink.take() {
             s.finish()?;
         }
         fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot move {} into place", self.path.display()))?;
-        Ok(self.path.clone())
+        Ok(Written { path: self.path.clone(), columns: std::mem::take(&mut self.columns) })
     }
 }
 

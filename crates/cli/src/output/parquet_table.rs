@@ -19,6 +19,8 @@ const ROWS_PER_GROUP: usize = 65_536;
 
 enum Buffer {
     U64(Vec<i64>),
+    /// Values present and the definition level of every row (1 present, 0 null).
+    OptU64(Vec<i64>, Vec<i16>),
     F64(Vec<f64>),
     Amount(Vec<FixedLenByteArray>),
     Str(Vec<ByteArray>),
@@ -37,7 +39,7 @@ impl ParquetSink {
             .iter()
             .map(|(name, ty)| {
                 let b = match ty {
-                    ColType::U64 => Type::primitive_type_builder(name, PhysicalType::INT64)
+                    ColType::U64 | ColType::OptU64 => Type::primitive_type_builder(name, PhysicalType::INT64)
                         .with_logical_type(Some(LogicalType::Integer(IntType { bit_width: 64, is_signed: false }))),
                     ColType::F64 => Type::primitive_type_builder(name, PhysicalType::DOUBLE),
                     // exact base units: DECIMAL(38, 0) in 16 big-endian bytes
@@ -50,7 +52,8 @@ impl ParquetSink {
                         .with_logical_type(Some(LogicalType::String)),
                     ColType::Bool => Type::primitive_type_builder(name, PhysicalType::BOOLEAN),
                 };
-                b.with_repetition(Repetition::REQUIRED).build().map(Arc::new)
+                let repetition = if *ty == ColType::OptU64 { Repetition::OPTIONAL } else { Repetition::REQUIRED };
+                b.with_repetition(repetition).build().map(Arc::new)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let schema = Arc::new(Type::group_type_builder("meshsim").with_fields(fields).build()?);
@@ -62,6 +65,7 @@ impl ParquetSink {
             .iter()
             .map(|(_, ty)| match ty {
                 ColType::U64 => Buffer::U64(Vec::new()),
+                ColType::OptU64 => Buffer::OptU64(Vec::new(), Vec::new()),
                 ColType::F64 => Buffer::F64(Vec::new()),
                 ColType::Amount => Buffer::Amount(Vec::new()),
                 ColType::Str => Buffer::Str(Vec::new()),
@@ -82,6 +86,11 @@ impl ParquetSink {
                 Buffer::U64(v) => {
                     col.typed::<Int64Type>().write_batch(v, None, None)?;
                     v.clear();
+                }
+                Buffer::OptU64(v, levels) => {
+                    col.typed::<Int64Type>().write_batch(v, Some(levels), None)?;
+                    v.clear();
+                    levels.clear();
                 }
                 Buffer::F64(v) => {
                     col.typed::<DoubleType>().write_batch(v, None, None)?;
@@ -114,6 +123,10 @@ impl Sink for ParquetSink {
             match (buffer, cell) {
                 // u64 stored as INT64 bits; the UINT_64 annotation makes readers show it unsigned
                 (Buffer::U64(v), Cell::U64(x)) => v.push(*x as i64),
+                (Buffer::OptU64(v, levels), Cell::OptU64(x)) => {
+                    levels.push(i16::from(x.is_some()));
+                    v.extend(x.map(|x| x as i64));
+                }
                 (Buffer::F64(v), Cell::F64(x)) => v.push(*x),
                 (Buffer::Amount(v), Cell::Amount(x)) => {
                     anyhow::ensure!(*x < 10u128.pow(38), "amount {x} exceeds DECIMAL(38, 0)");

@@ -83,31 +83,46 @@ fn validate_prints_located_errors_and_fails() {
 
 #[cfg(unix)]
 #[test]
-fn an_interrupted_run_leaves_no_file_that_looks_whole() {
+fn an_interrupted_run_leaves_the_previous_set_whole() {
     let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run("mesh.ron", &out, &["--blocks", "50"]);
+    let before: Vec<(String, Vec<u8>)> = ["blocks.csv", "trades.csv", "summary.json"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap()))
+        .collect();
     let mut child = meshsim()
         .arg("run")
         .arg(world("mesh.ron"))
         .arg("--blocks")
         .arg("100000000")
+        .arg("--tables")
+        .arg("trades")
         .arg("--out")
-        .arg(dir.path())
+        .arg(&out)
         .arg("--quiet")
         .spawn()
         .unwrap();
+    let staging = dir.path().join(format!(".out.partial-{}", child.id()));
     // wait until the run is writing, then kill it without warning
     for _ in 0..200 {
-        if dir.path().join(".blocks.csv.partial").exists() {
+        if staging.join(".trades.csv.partial").exists() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    assert!(staging.exists(), "the run writes beside its output directory");
     std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
-    for f in ["blocks.csv", "trades.csv", "summary.json"] {
-        assert!(!dir.path().join(f).exists(), "{f} exists after an interrupted run");
+    // the previous set, whole and alone
+    for (f, bytes) in &before {
+        assert_eq!(&std::fs::read(out.join(f)).unwrap(), bytes, "{f} changed by an interrupted run");
     }
+    // the next run cleans what the killed one left
+    run("mesh.ron", &out, &["--blocks", "20", "--tables", "none"]);
+    assert!(!staging.exists());
+    assert!(!out.join("blocks.csv").exists(), "a stale table from a run with other options");
 }
 
 #[test]
@@ -225,7 +240,12 @@ fn tables_none_writes_only_the_summary_with_the_same_digest() {
         v
     };
     assert_eq!(files(&none), ["summary.json", "timing.json"]);
-    assert_eq!(files(&some), ["summary.json", "timing.json", "trades.csv", "vaults.csv"]);
+    assert_eq!(files(&some), ["schema.json", "summary.json", "timing.json", "trades.csv", "vaults.csv"]);
+    // the schema names every column's type
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(some.join("schema.json")).unwrap()).unwrap();
+    let trade_cols = schema["tables"]["trades"]["columns"].as_array().unwrap();
+    assert!(trade_cols.iter().any(|c| c["name"] == "amount_in" && c["type"] == "amount"), "{schema}");
+    assert!(trade_cols.iter().any(|c| c["name"] == "profit" && c["type"] == "f64"), "{schema}");
     let summary = |d: &Path| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(d.join("summary.json")).unwrap()).unwrap()
     };
