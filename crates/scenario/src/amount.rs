@@ -1,14 +1,22 @@
 //! Exact decimal amounts: `"1234.5"` with a token's decimals becomes base units, no floats.
 
-/// Parses a non-negative decimal string (digits, optional `.` fraction, `_` separators) into base
-/// units of a token with `decimals`. Errors say what was expected.
+/// Parses a non-negative decimal string (digits, optional `.` fraction, `_` between thousands of
+/// the whole part: `1_000_000.5`) into base units of a token with `decimals`. Anything ambiguous
+/// (spaces, `5_00`, `1_0000`) is refused. Errors say what was expected.
 pub fn parse_amount(text: &str, decimals: u8) -> Result<u128, String> {
     let expected = || {
         format!(
             "expected a non-negative decimal amount like \"1000.5\" with at most {decimals} decimals, found {text:?}"
         )
     };
-    let cleaned: String = text.trim().chars().filter(|c| *c != '_').collect();
+    if text.chars().any(char::is_whitespace) {
+        return Err(format!("{}: spaces are not allowed in an amount", expected()));
+    }
+    let whole = text.split_once('.').map_or(text, |(w, _)| w);
+    if text.contains('_') && !thousands(whole) {
+        return Err(format!("{}: `_` may only separate thousands of the whole part (1_000_000)", expected()));
+    }
+    let cleaned: String = text.chars().filter(|c| *c != '_').collect();
     if cleaned.is_empty() {
         return Err(expected());
     }
@@ -30,6 +38,14 @@ pub fn parse_amount(text: &str, decimals: u8) -> Result<u128, String> {
     let frac: u128 =
         if frac_part.is_empty() { 0 } else { frac_part.parse::<u128>().map_err(|_| too_big())? * frac_scale };
     int.checked_mul(scale).and_then(|v| v.checked_add(frac)).ok_or_else(too_big)
+}
+
+/// `1_000` or `12_345_678`: one to three digits, then groups of exactly three.
+fn thousands(whole: &str) -> bool {
+    let mut groups = whole.split('_');
+    let first = groups.next().unwrap_or("");
+    let digits = |g: &str| g.chars().all(|c| c.is_ascii_digit());
+    (1..=3).contains(&first.len()) && digits(first) && groups.all(|g| g.len() == 3 && digits(g))
 }
 
 /// An f64 that must be a whole number of `unit`s after scaling (e.g. basis points to pips).
@@ -54,6 +70,10 @@ mod tests {
     fn parses_exactly() {
         assert_eq!(parse_amount("1000.5", 6), Ok(1_000_500_000));
         assert_eq!(parse_amount("1_000", 18), Ok(1_000 * 10u128.pow(18)));
+        assert_eq!(parse_amount("12_345_678.25", 2), Ok(1_234_567_825));
+        for ambiguous in [" 500 ", "500 ", "5 00", "5_00", "1_0000", "_100", "100_", "1__000", "1.000_5"] {
+            assert!(parse_amount(ambiguous, 18).is_err(), "{ambiguous:?}");
+        }
         assert_eq!(parse_amount(".25", 2), Ok(25));
         assert_eq!(parse_amount("7", 0), Ok(7));
         for bad in ["", "-1", "1e6", "1.2.3", "abc", " . ", "0x10"] {

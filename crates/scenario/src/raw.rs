@@ -351,6 +351,17 @@ pub enum RawAgent {
     Searcher(RawSearcher),
 }
 
+impl RawAgent {
+    /// The agent's name.
+    pub fn name(&self) -> &str {
+        match self {
+            RawAgent::Arbitrageur(a) => &a.name,
+            RawAgent::CycleArbitrageur(a) => &a.name,
+            RawAgent::Searcher(a) => &a.name,
+        }
+    }
+}
+
 /// What a searcher hunts.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 pub enum RawStrategyKind {

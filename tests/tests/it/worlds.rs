@@ -127,6 +127,62 @@ fn validation_names_each_kind_of_problem() {
 }
 
 #[test]
+fn ambiguous_worlds_are_refused_with_located_errors() {
+    let mesh = std::fs::read_to_string(worlds_dir().join("mesh.ron")).unwrap();
+    let vaults = std::fs::read_to_string(worlds_dir().join("vaults.ron")).unwrap();
+    let cases = [
+        // two correlations for one pair, in either order
+        (
+            &mesh,
+            "(a: \"ETH\", b: \"WBTC\", rho: 0.8),",
+            "(a: \"ETH\", b: \"WBTC\", rho: 0.8), (a: \"WBTC\", b: \"ETH\", rho: 0.1),",
+            "market.correlations[1]",
+            "already have a correlation (market.correlations[0])",
+        ),
+        // an agent and a vault with one name: the sender column could not tell them apart
+        (
+            &vaults,
+            "Arbitrageur(name: \"arb-alpha\"",
+            "Arbitrageur(name: \"cm-threshold\"",
+            "vaults[0].name",
+            "agents[0]",
+        ),
+        // amounts that could be read two ways
+        (
+            &mesh,
+            "reserves: (\"5000\", \"10000000\")",
+            "reserves: (\" 5000 \", \"10000000\")",
+            "pools[0].reserves[0]",
+            "spaces",
+        ),
+        (
+            &mesh,
+            "reserves: (\"5000\", \"10000000\")",
+            "reserves: (\"50_00\", \"10000000\")",
+            "pools[0].reserves[0]",
+            "thousands",
+        ),
+        // one vault naming two oracles for one token
+        (
+            &vaults,
+            "oracles: [(\"ETH\", \"cl-eth\")",
+            "oracles: [(\"ETH\", \"cl-eth\"), (\"ETH\", \"cl-eth\")",
+            "oracles[1][0]",
+            "already has an oracle",
+        ),
+    ];
+    for (text, from, to, path, message) in cases {
+        assert!(text.contains(from), "test case out of date: {from}");
+        let bad = text.replacen(from, to, 1);
+        let Err(ScenarioError::Invalid(issues)) = parse(&bad) else { panic!("{to}: expected validation errors") };
+        assert!(
+            issues.iter().any(|i| i.path.ends_with(path) && i.message.contains(message) && i.line > 1),
+            "{to}: expected {path}: {message}, got {issues:#?}"
+        );
+    }
+}
+
+#[test]
 fn hostile_inputs_are_refused_without_panicking() {
     // deep nesting, a huge number, garbage, an oversized file
     for text in ["World(", &"[".repeat(10_000), "World(version: 99999999999999999999999)", "\u{0}\u{1}garbage", ""] {

@@ -48,6 +48,7 @@ pub(super) fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, b
     for (k, row) in correlation.iter_mut().enumerate() {
         row[k] = 1.0;
     }
+    let mut pairs = std::collections::BTreeMap::new();
     for (k, c) in raw.correlations.iter().enumerate() {
         let path = format!("market.correlations[{k}]");
         let a = p.token(&format!("{path}.a"), &c.a).and_then(|t| index_of.get(&t).copied());
@@ -58,6 +59,11 @@ pub(super) fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, b
         if let (Some(a), Some(b)) = (a, b) {
             if a == b {
                 p.problems.push(path, "a correlation needs two different assets");
+            } else if let Some(first) = pairs.insert((a.min(b), a.max(b)), k) {
+                p.problems.push(
+                    path,
+                    format!("{} and {} already have a correlation (market.correlations[{first}])", c.a, c.b),
+                );
             } else {
                 correlation[a][b] = c.rho;
                 correlation[b][a] = c.rho;

@@ -54,6 +54,12 @@ pub(super) fn vaults(
                             .push(format!("{path}.oracles[{i}][1]"), format!("oracle {oracle:?} prices another token"));
                     }
                     if let Some(t) = token {
+                        if vault_oracles.iter().any(|(x, _)| *x == t) {
+                            p.problems.push(
+                                format!("{path}.oracles[{i}][0]"),
+                                format!("{symbol:?} already has an oracle in this vault: name one per token"),
+                            );
+                        }
                         vault_oracles.push((t, o.id));
                     }
                 }
