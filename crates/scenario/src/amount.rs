@@ -12,8 +12,8 @@ pub fn parse_amount(text: &str, decimals: u8) -> Result<u128, String> {
     if text.chars().any(char::is_whitespace) {
         return Err(format!("{}: spaces are not allowed in an amount", expected()));
     }
-    let whole = text.split_once('.').map_or(text, |(w, _)| w);
-    if text.contains('_') && !thousands(whole) {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if text.contains('_') && (!thousands(whole) || fraction.contains('_')) {
         return Err(format!("{}: `_` may only separate thousands of the whole part (1_000_000)", expected()));
     }
     let cleaned: String = text.chars().filter(|c| *c != '_').collect();
