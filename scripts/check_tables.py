@@ -60,8 +60,23 @@ def schema_overrides(columns):
     return {c["name"]: to[c["type"]] for c in columns}
 
 
+def missing_numbers(value, path="summary"):
+    """Paths in summary.json holding null or a non-finite number where a number belongs."""
+    if value is None:
+        return [path]
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in missing_numbers(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in missing_numbers(v, f"{path}[{i}]")]
+    return []
+
+
 def check_dir(out):
     problems = []
+    summary = json.loads((out / "summary.json").read_text())
+    problems += [f"{out.name}/summary.json: {p} is null or not finite" for p in missing_numbers(summary)]
     schema = json.loads((out / "schema.json").read_text())
     for table, spec in schema["tables"].items():
         path = out / spec["file"]

@@ -107,6 +107,21 @@ pub enum SimError {
         /// What the pool's own state says it should hold.
         expected: String,
     },
+    /// A price or amount left the range the simulation represents (prices compounded past any
+    /// meaningful value by shocks, drift or volatility; a base fee pushed up for too long).
+    #[error("block {block}: {what} reached {value:e}, outside [{min:e}, {max:e}]; the run stops here")]
+    OutOfRange {
+        /// The block in which it happened.
+        block: u64,
+        /// What left its range, e.g. `the external price of ETH`.
+        what: String,
+        /// The value it reached.
+        value: f64,
+        /// Lowest value represented.
+        min: f64,
+        /// Highest value represented.
+        max: f64,
+    },
     /// A command does not fit this world.
     #[error("block {block}: command: {reason}")]
     Command {

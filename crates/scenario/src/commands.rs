@@ -166,7 +166,7 @@ impl Command {
                 if !scenario.market.assets.iter().any(|a| a.token.index() == t) {
                     return Err(format!("token {token:?} has no external price process (not in market.assets)"));
                 }
-                if !(change.is_finite() && *change > -1.0 && *change <= 100.0) {
+                if !(change.is_finite() && *change > -1.0 && *change <= limits::MAX_SHOCK_CHANGE) {
                     return Err(format!("expected a change above -1 and at most 100, found {change}"));
                 }
                 if *blocks == 0 || *blocks > 100_000 {

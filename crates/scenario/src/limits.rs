@@ -30,3 +30,23 @@ pub const MAX_FLOWS: usize = 10_000;
 pub const MAX_TWAP_WINDOW: u64 = 100_000;
 /// Most commands in a command log.
 pub const MAX_COMMANDS: usize = 100_000;
+
+// Physical ranges: a value outside them validates as a number but makes a run meaningless (or
+// overflows the integer arithmetic of fees), so the world is refused.
+
+/// Highest gas price in gwei a world may set (base fee, priority fee, fee cap): a million gwei,
+/// a thousand times the highest base fee mainnet has seen.
+pub const MAX_GAS_PRICE_GWEI: f64 = 1e6;
+/// Most gas one operation of the gas schedule may cost.
+pub const MAX_GAS_PER_OPERATION: u64 = 100_000_000;
+/// Price range, in numeraire per whole token, of an external price at genesis.
+pub const GENESIS_PRICE_RANGE: (f64, f64) = (1e-18, 1e18);
+/// Price range, in numeraire per whole token, an external price may reach during a run; beyond it
+/// the run stops with an error naming the block and token.
+pub const RUN_PRICE_RANGE: (f64, f64) = (1e-30, 1e30);
+/// Largest relative change of one scheduled shock (+10,000 %).
+pub const MAX_SHOCK_CHANGE: f64 = 100.0;
+/// Largest value, in numeraire, of a profit threshold or a trade cap.
+pub const MAX_VALUE: f64 = 1e15;
+/// Highest base fee in wei a run may reach (1e18 gwei); past it the run stops with an error.
+pub const MAX_BASE_FEE_WEI: u128 = 1_000_000_000_000_000_000_000_000_000;

@@ -49,3 +49,38 @@ fn a_byte_order_mark_is_accepted_and_bad_utf8_is_located() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("latin1.ron:1:7") && stderr.contains("UTF-8"), "{stderr}");
 }
+
+#[test]
+fn a_run_whose_prices_leave_the_representable_range_stops_with_the_block_and_token() {
+    let dir = tempfile::tempdir().unwrap();
+    // 299 doublings: each shock is valid, together they pass any meaningful price
+    let commands: String =
+        (1..300).map(|b| format!("(block: {b}, command: Shock(token: \"ETH\", change: 1.0, blocks: 1)),\n")).collect();
+    let log = dir.path().join("shocks.ron");
+    std::fs::write(&log, format!("CommandLog(version: 1, seed: 1, blocks: 400, commands: [\n{commands}])")).unwrap();
+    let out = dir.path().join("out");
+    let run = meshsim().arg("run").arg(world("lvr.ron")).arg("--commands").arg(&log).arg("--out").arg(&out).output();
+    let run = run.unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("external price of ETH") && stderr.contains("block "), "{stderr}");
+    assert!(!out.join("summary.json").exists(), "a failed run leaves no summary with inf or null in it");
+}
+
+#[test]
+fn values_past_their_physical_range_are_refused_at_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(world("lvr.ron")).unwrap();
+    for (from, to, field) in [
+        ("base_fee_gwei: 0.0", "base_fee_gwei: 1e30", "chain.base_fee_gwei"),
+        ("numeraire: \"USDC\",", "numeraire: \"USDC\", gas: (base_tx: 18446744073709551615),", "gas.base_tx"),
+    ] {
+        assert!(text.contains(from), "test out of date: {from}");
+        let w = dir.path().join("w.ron");
+        std::fs::write(&w, text.replacen(from, to, 1)).unwrap();
+        let out = meshsim().arg("validate").arg(&w).output().unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(field) && stderr.contains("expected"), "{to}: {stderr}");
+    }
+}

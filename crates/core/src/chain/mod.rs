@@ -187,12 +187,9 @@ impl GasMarket {
             // a free chain below its target stays free (and skips two 128-bit divisions)
             return 0;
         }
-        if used > target {
-            let delta = (base * (used - target) / target / 8).max(1);
-            base.saturating_add(delta)
-        } else {
-            base - base * (target - used) / target / 8
-        }
+        // base x (used - target) may pass 128 bits before the division: exact 256-bit product
+        let moved = |gap: u128| meshsim_math::full_math::mul_div_u128(base, gap, target).unwrap_or(u128::MAX) / 8;
+        if used > target { base.saturating_add(moved(used - target).max(1)) } else { base - moved(target - used) }
     }
 }
 
@@ -202,10 +199,20 @@ fn advance_clock(chains: State<&mut Chains>) {
 }
 
 /// Settle phase: roll the base fee for the next block and reset gas used.
-fn roll_base_fee(state: State<(&mut Chains, &SimConfig)>) {
-    let (mut chains, config) = shared(state);
+fn roll_base_fee(state: State<(&mut Chains, &SimConfig, &mut crate::SimStatus)>) {
+    let (mut chains, config, mut status) = shared(state);
     let ChainState { clock, gas, .. } = chains.active_mut();
     gas.base_fee_wei = gas.next_base_fee();
+    let max = meshsim_scenario::limits::MAX_BASE_FEE_WEI;
+    if gas.base_fee_wei > max && status.failure.is_none() {
+        status.failure = Some(SimError::OutOfRange {
+            block: clock.number,
+            what: "the base fee in wei".into(),
+            value: meshsim_math::u128_to_f64(gas.base_fee_wei),
+            min: 0.0,
+            max: meshsim_math::u128_to_f64(max),
+        });
+    }
     // a gas spike scales outside demand in the next block
     let spike = config.events.gas_demand_multiplier(clock.number + 1);
     // exact, not through an f64, when no spike is on
@@ -240,6 +247,10 @@ mod tests {
         assert_eq!(market(1_000_000_000, 0).next_base_fee(), 875_000_000);
         assert_eq!(market(7, 15_000_001).next_base_fee(), 8, "at least one wei up");
         assert_eq!(market(0, 0).next_base_fee(), 0);
+        // a base fee whose product with the gas gap passes 128 bits still moves by an eighth
+        let huge = u128::MAX / 1_000;
+        assert_eq!(market(huge, 30_000_000).next_base_fee(), huge + huge / 8);
+        assert_eq!(market(huge, 0).next_base_fee(), huge - huge / 8);
     }
 
     #[test]

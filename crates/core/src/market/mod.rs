@@ -3,7 +3,7 @@
 //! volatility, or a replayed CSV path; scheduled shocks apply on top of either.
 
 use bevy_ecs::prelude::*;
-use meshsim_scenario::{Market, Scenario, TokenId};
+use meshsim_scenario::{Market, Scenario, TokenId, limits};
 use nalgebra::DMatrix;
 use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
@@ -190,7 +190,15 @@ impl ExternalMarket {
 
     /// One block of `dt` seconds ending at `timestamp`, for block `number`, with volatility scaled
     /// by `spike` (scheduled volatility spikes) on top of the regime.
-    fn advance(&mut self, number: u64, timestamp: f64, dt: f64, spike: f64, prices: &mut ExternalPrices) {
+    /// Returns the first token whose price left [`limits::RUN_PRICE_RANGE`], with that price.
+    fn advance(
+        &mut self,
+        number: u64,
+        timestamp: f64,
+        dt: f64,
+        spike: f64,
+        prices: &mut ExternalPrices,
+    ) -> Option<(TokenId, f64)> {
         let n = self.spec.assets.len();
         let dt_years = dt / SECONDS_PER_YEAR;
         if let Some(replay) = &self.spec.replay {
@@ -232,13 +240,21 @@ impl ExternalMarket {
             }
         }
         prices.previous_per_token.clone_from(&prices.per_token);
+        let (lo, hi) = limits::RUN_PRICE_RANGE;
+        let mut out_of_range = None;
         for k in 0..n {
             let base = match self.replay_price(k) {
                 Some(p) => libm::log(p),
                 None => self.log_price[k],
             };
-            prices.set(self.spec.assets[k].token, libm::exp(base + self.shock_offset[k]));
+            let price = libm::exp(base + self.shock_offset[k]);
+            // `!(..)` also catches NaN
+            if !(lo..=hi).contains(&price) && out_of_range.is_none() {
+                out_of_range = Some((self.spec.assets[k].token, price));
+            }
+            prices.set(self.spec.assets[k].token, price);
         }
+        out_of_range
     }
 
     fn step_regime(&mut self, dt_years: f64) {
@@ -254,9 +270,19 @@ impl ExternalMarket {
 }
 
 /// Market phase: move external prices to the new block's time.
-fn advance_external_prices(state: State<(&Chains, &mut ExternalMarket, &mut ExternalPrices, &SimConfig)>) {
-    let (chains, mut market, mut prices, config) = shared(state);
+fn advance_external_prices(
+    state: State<(&Chains, &mut ExternalMarket, &mut ExternalPrices, &SimConfig, &mut crate::SimStatus)>,
+) {
+    let (chains, mut market, mut prices, config, mut status) = shared(state);
     let clock = &chains.active().clock;
     let spike = config.events.volatility_multiplier(clock.number);
-    market.advance(clock.number, clock.timestamp, clock.dt, spike, &mut prices);
+    let escaped = market.advance(clock.number, clock.timestamp, clock.dt, spike, &mut prices);
+    if let Some((token, value)) = escaped
+        && status.failure.is_none()
+    {
+        let (min, max) = limits::RUN_PRICE_RANGE;
+        let symbol = &config.symbols[token.index()];
+        let what = format!("the external price of {symbol} (numeraire per whole token)");
+        status.failure = Some(crate::SimError::OutOfRange { block: clock.number, what, value, min, max });
+    }
 }

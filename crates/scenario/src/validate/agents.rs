@@ -32,10 +32,16 @@ pub(super) fn agents(
         }
         let capital = capital(p, &format!("{path}.capital"), capital_raw);
         let priority_fee_wei =
-            p.units(&format!("{path}.priority_fee_gwei"), priority, 1e9, "priority fee in gwei").unwrap_or(0);
+            p.gwei(&format!("{path}.priority_fee_gwei"), priority, "a priority fee in gwei").unwrap_or(0);
         let kind = match ra {
             RawAgent::Arbitrageur(a) => {
-                p.finite(&format!("{path}.min_profit"), a.min_profit, f64::MIN, f64::MAX, "a finite profit");
+                p.finite(
+                    &format!("{path}.min_profit"),
+                    a.min_profit,
+                    -limits::MAX_VALUE,
+                    limits::MAX_VALUE,
+                    "a profit",
+                );
                 let ids = pool_set(p, &path, &a.pools, pool_names, n_pools);
                 AgentKind::Arbitrageur { pools: ids, min_profit: a.min_profit }
             }
@@ -44,11 +50,23 @@ pub(super) fn agents(
                     p.problems
                         .push(format!("{path}.max_cycle_len"), format!("expected 2 or 3, found {}", a.max_cycle_len));
                 }
-                p.finite(&format!("{path}.min_profit"), a.min_profit, f64::MIN, f64::MAX, "a finite profit");
+                p.finite(
+                    &format!("{path}.min_profit"),
+                    a.min_profit,
+                    -limits::MAX_VALUE,
+                    limits::MAX_VALUE,
+                    "a profit",
+                );
                 AgentKind::CycleArbitrageur { max_cycle_len: a.max_cycle_len, min_profit: a.min_profit }
             }
             RawAgent::Searcher(a) => {
-                p.finite(&format!("{path}.min_profit"), a.min_profit, f64::MIN, f64::MAX, "a finite profit");
+                p.finite(
+                    &format!("{path}.min_profit"),
+                    a.min_profit,
+                    -limits::MAX_VALUE,
+                    limits::MAX_VALUE,
+                    "a profit",
+                );
                 p.finite(&format!("{path}.solo_bid_share"), a.solo_bid_share, 0.0, 1.0, "a share of profit");
                 p.finite(&format!("{path}.competitive_margin"), a.competitive_margin, 0.0, 1.0, "a share of profit");
                 let pools = pool_set(p, &path, &a.pools, pool_names, n_pools);

@@ -16,7 +16,7 @@ pub(super) fn chain(p: &mut Ctx, raw: &RawChain) -> Option<Chain> {
     if raw.gas_limit < 21_000 || raw.gas_limit > 1_000_000_000 {
         p.problems.push("chain.gas_limit", format!("expected 21000 to 1e9 gas, found {}", raw.gas_limit));
     }
-    let base_fee_wei = p.units("chain.base_fee_gwei", raw.base_fee_gwei, 1e9, "base fee in gwei (whole wei)");
+    let base_fee_wei = p.gwei("chain.base_fee_gwei", raw.base_fee_gwei, "a base fee in gwei");
     let native = p.token("chain.native_token", &raw.native_token);
     if let Some(n) = native
         && p.decimals[n.index()] != 18

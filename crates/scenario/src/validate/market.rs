@@ -24,7 +24,8 @@ pub(super) fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, b
         {
             p.problems.push(format!("{path}.token"), format!("asset {:?} is listed twice", a.token));
         }
-        p.finite(&format!("{path}.price"), a.price, f64::MIN_POSITIVE, 1e30, "a positive price");
+        let (lo, hi) = limits::GENESIS_PRICE_RANGE;
+        p.finite(&format!("{path}.price"), a.price, lo, hi, "a price in numeraire per whole token");
         p.finite(
             &format!("{path}.volatility"),
             a.volatility,
@@ -125,7 +126,7 @@ pub(super) fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, b
         if s.start_block > limits::MAX_BLOCKS {
             p.problems.push(format!("{path}.start_block"), "start block beyond the block limit");
         }
-        if p.finite(&format!("{path}.change"), s.change, -0.999_999, 1e6, "a relative change above -100 %")
+        if p.finite(&format!("{path}.change"), s.change, -0.999_999, limits::MAX_SHOCK_CHANGE, "a relative change")
             && let Some(asset) = asset
         {
             let log_step = libm::log1p(s.change) / s.blocks.max(1) as f64;

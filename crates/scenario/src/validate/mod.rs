@@ -64,6 +64,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A gas price in gwei within [0, MAX_GAS_PRICE_GWEI], in whole wei.
+    fn gwei(&mut self, path: &str, value: f64, what: &str) -> Option<u128> {
+        if !self.finite(path, value, 0.0, limits::MAX_GAS_PRICE_GWEI, what) {
+            return None;
+        }
+        self.units(path, value, 1e9, &format!("{what} (whole wei)"))
+    }
+
     fn finite(&mut self, path: &str, v: f64, min: f64, max: f64, what: &str) -> bool {
         if v.is_finite() && v >= min && v <= max {
             true
@@ -172,6 +180,21 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         }
     }
 
+    for (field, units) in [
+        ("base_tx", raw.gas.base_tx),
+        ("swap_constant_product", raw.gas.swap_constant_product),
+        ("swap_concentrated", raw.gas.swap_concentrated),
+        ("tick_cross", raw.gas.tick_cross),
+        ("swap_stableswap", raw.gas.swap_stableswap),
+        ("swap_weighted", raw.gas.swap_weighted),
+    ] {
+        if units > limits::MAX_GAS_PER_OPERATION {
+            p.problems.push(
+                format!("gas.{field}"),
+                format!("expected at most {} gas, found {units}", limits::MAX_GAS_PER_OPERATION),
+            );
+        }
+    }
     let gas = GasCosts {
         base_tx: raw.gas.base_tx,
         swap_constant_product: raw.gas.swap_constant_product,
@@ -259,7 +282,12 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds/lvr.ron");
         let text = std::fs::read_to_string(&path).unwrap_or_default().replace("price: 2000.0", "price: -1.0");
         let err = crate::parse_str(&text, "lvr.ron", Path::new(".")).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("market.assets[0].price: expected a positive price in (0, 1e30], found -1"), "{err}");
+        assert!(
+            err.contains(
+                "market.assets[0].price: expected a price in numeraire per whole token in [1e-18, 1e18], found -1"
+            ),
+            "{err}"
+        );
         assert!(!err.contains("000000000"), "{err}");
     }
 }

@@ -84,7 +84,8 @@ pub(super) fn pool(p: &mut Ctx, path: &str, k: usize, raw: &RawPool) -> Option<P
                     format!("expected a tick spacing in 1..16384, found {tick_spacing}"),
                 );
             }
-            p.finite(&format!("{path}.price"), *price, f64::MIN_POSITIVE, f64::MAX, "a positive price");
+            let (lo, hi) = limits::RUN_PRICE_RANGE;
+            p.finite(&format!("{path}.price"), *price, lo, hi, "a price of token0 in token1");
             if positions.is_empty() || positions.len() > limits::MAX_POSITIONS {
                 p.problems
                     .push(format!("{path}.positions"), format!("expected 1 to {} positions", limits::MAX_POSITIONS));

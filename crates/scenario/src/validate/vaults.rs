@@ -185,7 +185,7 @@ pub(super) fn vaults(
             }
         };
         if let Some(m) = v.max_trade_value {
-            p.finite(&format!("{path}.max_trade_value"), m, f64::MIN_POSITIVE, f64::MAX, "a positive value");
+            p.finite(&format!("{path}.max_trade_value"), m, f64::MIN_POSITIVE, limits::MAX_VALUE, "a positive value");
         }
         p.finite(&format!("{path}.slippage"), v.slippage, 0.0, 0.999, "a slippage tolerance");
         if !(1..=2).contains(&v.max_hops) {
@@ -194,11 +194,10 @@ pub(super) fn vaults(
         if v.deadline_blocks == 0 {
             p.problems.push(format!("{path}.deadline_blocks"), "expected at least 1 block");
         }
-        let priority_fee_wei = p
-            .units(&format!("{path}.priority_fee_gwei"), v.priority_fee_gwei, 1e9, "priority fee in gwei")
-            .unwrap_or(0);
+        let priority_fee_wei =
+            p.gwei(&format!("{path}.priority_fee_gwei"), v.priority_fee_gwei, "a priority fee in gwei").unwrap_or(0);
         let max_fee_wei = match v.max_fee_gwei {
-            Some(g) if g > 0.0 => p.units(&format!("{path}.max_fee_gwei"), g, 1e9, "max fee in gwei"),
+            Some(g) if g > 0.0 => p.gwei(&format!("{path}.max_fee_gwei"), g, "a max fee in gwei"),
             Some(g) => {
                 p.problems
                     .push(format!("{path}.max_fee_gwei"), format!("expected a positive max fee in gwei, found {g}"));
