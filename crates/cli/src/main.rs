@@ -11,7 +11,9 @@ macro_rules! say {
     ($($t:tt)*) => { $crate::print_line(format_args!($($t)*)) };
 }
 
+mod compare;
 mod output;
+mod report;
 mod run;
 mod sweep;
 
@@ -40,6 +42,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Combine finished shard directories of one sweep.
     Merge(sweep::MergeArgs),
+    /// Two runs' headline figures side by side, with their differences.
+    Compare(compare::CompareArgs),
     /// Check a world file and print every problem with its location.
     Validate {
         /// The world file (RON).
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
+        Command::Compare(args) => compare::compare(&args),
         Command::Validate { world } => validate(&world),
     };
     match result {

@@ -39,7 +39,7 @@ pub struct RunArgs {
     /// seed and block count apply unless given here.
     #[arg(long, value_name = "FILE")]
     pub commands: Option<PathBuf>,
-    /// No progress bar.
+    /// No progress bar and no table of headline figures.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -175,6 +175,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         blocks as f64 / seconds.max(1e-9)
     );
     set.commit()?;
+    if !args.quiet {
+        for line in crate::report::render(&crate::report::headline(&summary), 12).lines() {
+            say!("{line}");
+        }
+    }
     let mut files: Vec<String> = written.iter().map(Written::file_name).collect();
     if !written.is_empty() {
         files.push("schema.json".into());

@@ -281,3 +281,25 @@ fn a_closed_stdout_is_not_an_error() {
     assert!(out.status.success() && !stderr.contains("panicked"), "{}: {stderr}", out.status);
     assert!(dir.path().join("summary.json").exists());
 }
+
+#[test]
+fn compare_sets_two_runs_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run("crash.ron", &a, &["--blocks", "200"]);
+    run("crash.ron", &b, &["--blocks", "200", "--seed", "5"]);
+    let out = meshsim().arg("compare").arg(&a).arg(&b).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("seed") && l.ends_with("differs")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("world ") && l.ends_with("same")), "{text}");
+    assert!(text.contains("different seeds"), "{text}");
+    // a run against itself: nothing differs
+    let same = meshsim().arg("compare").arg(&a).arg(a.join("summary.json")).output().unwrap();
+    let text = String::from_utf8_lossy(&same.stdout);
+    assert!(text.contains("every headline figure is the same"), "{text}");
+    // not a run directory
+    let bad = meshsim().arg("compare").arg(&a).arg(dir.path()).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("summary.json"), "{bad:?}");
+}
