@@ -162,7 +162,9 @@ impl Command {
         match self {
             Command::Shock { token, change, blocks } => {
                 let t = scenario.tokens.iter().position(|t| t.symbol == *token);
-                let Some(t) = t else { return Err(format!("unknown token {token:?}")) };
+                let Some(t) = t else {
+                    return Err(crate::unknown("token", token, scenario.tokens.iter().map(|t| t.symbol.as_str())));
+                };
                 if !scenario.market.assets.iter().any(|a| a.token.index() == t) {
                     return Err(format!("token {token:?} has no external price process (not in market.assets)"));
                 }
@@ -176,7 +178,7 @@ impl Command {
             }
             Command::SetVault { vault, param } => {
                 let Some(v) = scenario.vaults.iter().find(|v| v.name == *vault) else {
-                    return Err(format!("unknown vault {vault:?}"));
+                    return Err(crate::unknown("vault", vault, scenario.vaults.iter().map(|v| v.name.as_str())));
                 };
                 let fraction = |x: f64, hi: f64, what: &str| {
                     if x.is_finite() && x > 0.0 && x <= hi {
@@ -233,7 +235,7 @@ pub fn parse_commands(text: &str, origin: &str, scenario: &Scenario) -> Result<C
         return Ok(log);
     }
     let locations = Locations::index(text);
-    Err(ScenarioError::Invalid(
+    Err(ScenarioError::InvalidCommands(
         problems
             .into_iter()
             .map(|(path, message)| {

@@ -39,6 +39,9 @@ pub enum ScenarioError {
     /// The document parsed but is not a valid world: every problem found.
     #[error("{} problem{} in the world:\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, list(.0))]
     Invalid(Vec<Issue>),
+    /// The command log parsed but does not fit its world: every problem found.
+    #[error("{} problem{} in the command log:\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, list(.0))]
+    InvalidCommands(Vec<Issue>),
 }
 
 fn list(issues: &[Issue]) -> String {
@@ -50,7 +53,7 @@ impl ScenarioError {
     pub fn issues(&self) -> Vec<&Issue> {
         match self {
             ScenarioError::Syntax(i) => vec![i],
-            ScenarioError::Invalid(v) => v.iter().collect(),
+            ScenarioError::Invalid(v) | ScenarioError::InvalidCommands(v) => v.iter().collect(),
             _ => Vec::new(),
         }
     }

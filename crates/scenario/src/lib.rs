@@ -26,6 +26,7 @@ mod locate;
 mod model;
 pub mod raw;
 mod replay;
+mod suggest;
 mod validate;
 
 use std::path::Path;
@@ -35,6 +36,7 @@ pub use error::{Issue, ScenarioError};
 pub use locate::Locations;
 pub use model::*;
 use sha2::{Digest, Sha256};
+pub use suggest::unknown;
 
 /// Reads, parses and validates a world file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {

@@ -111,6 +111,15 @@ fn field<'a>(v: &'a mut Json, name: &str, path: &str) -> Result<&'a mut Json, St
     }
 }
 
+/// The `name` of a list element, looking inside an enum variant (`{"Arbitrageur": {"name": ..}}`).
+fn name_of(x: &Json) -> Option<&str> {
+    let inner = match x {
+        Json::Object(m) if m.len() == 1 && !m.contains_key("name") => m.values().next(),
+        other => Some(other),
+    };
+    inner.and_then(|o| o.get("name")).and_then(Json::as_str)
+}
+
 fn element<'a>(v: &'a mut Json, step: &Step, path: &str) -> Result<&'a mut Json, String> {
     let Json::Array(items) = v else { return Err(format!("{path}: not a list")) };
     match step {
@@ -119,14 +128,10 @@ fn element<'a>(v: &'a mut Json, step: &Step, path: &str) -> Result<&'a mut Json,
             items.get_mut(*i).ok_or_else(|| format!("{path}: index {i} out of {n}"))
         }
         Step::Named(name) => {
-            let named = |x: &Json| -> bool {
-                let inner = match x {
-                    Json::Object(m) if m.len() == 1 && !m.contains_key("name") => m.values().next(),
-                    other => Some(other),
-                };
-                inner.and_then(|o| o.get("name")).and_then(Json::as_str) == Some(name.as_str())
-            };
-            items.iter_mut().find(|x| named(x)).ok_or_else(|| format!("{path}: no element named {name:?}"))
+            if let Some(k) = items.iter().position(|x| name_of(x) == Some(name.as_str())) {
+                return Ok(&mut items[k]);
+            }
+            Err(format!("{path}: {}", meshsim_scenario::unknown("element", name, items.iter().filter_map(name_of))))
         }
         Step::Field(_) => Err(format!("{path}: expected an element")),
     }
@@ -230,7 +235,7 @@ mod tests {
     fn bad_paths_say_what_is_wrong() {
         let x = Value::Number(1.0);
         let e = patched(&raw(), &[("vaults[nope].slippage", &x)]).unwrap_err();
-        assert!(e.contains("no element named \"nope\""), "{e}");
+        assert!(e.contains("unknown element \"nope\""), "{e}");
         let e = patched(&raw(), &[("chain.speed", &x)]).unwrap_err();
         assert!(e.contains("no field \"speed\""), "{e}");
         let e = patched(&raw(), &[("vaults[0].trigger", &x)]).unwrap_err();

@@ -194,22 +194,18 @@ where
     root.present().map_err(err)
 }
 
-/// Draws one plot twice, PNG and SVG, each under a temporary name renamed when whole (a kill or a
-/// full disk never leaves a plot that looks finished).
+/// Draws one plot twice, PNG and SVG, in memory; each file is then written under a temporary
+/// name and renamed when whole (a kill or a full disk never leaves a plot that looks finished,
+/// and an I/O error names its file).
 macro_rules! both {
     ($dir:expr, $out:expr, $name:expr, |$r:ident| $draw:expr) => {{
         let png = $dir.join(format!("{}.png", $name));
-        // the bitmap backend picks its encoder from the extension: keep `.png` last
-        let png_tmp = $dir.join(format!(".{}.partial.png", $name));
-        let drawn = {
-            let $r = BitMapBackend::new(&png_tmp, SIZE).into_drawing_area();
-            $draw
-        };
-        if let Err(source) = drawn {
-            let _ = std::fs::remove_file(&png_tmp);
-            return Err(SweepError::Plot { path: png.clone(), source });
+        let mut pixels = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+        {
+            let $r = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+            $draw.map_err(|source| SweepError::Plot { path: png.clone(), source })?;
         }
-        std::fs::rename(&png_tmp, &png).map_err(crate::error::io(&png))?;
+        crate::output::write_atomic(&png, &encode_png(pixels, &png)?)?;
         let svg = $dir.join(format!("{}.svg", $name));
         let mut text = String::new();
         {
@@ -220,6 +216,15 @@ macro_rules! both {
         $out.push(png);
         $out.push(svg);
     }};
+}
+
+/// RGB pixels as PNG bytes.
+fn encode_png(pixels: Vec<u8>, path: &Path) -> Result<Vec<u8>, SweepError> {
+    let plot = |source: Box<dyn std::error::Error + Send + Sync>| SweepError::Plot { path: path.to_path_buf(), source };
+    let image = image::RgbImage::from_raw(SIZE.0, SIZE.1, pixels).ok_or_else(|| plot("pixel buffer size".into()))?;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).map_err(|e| plot(Box::new(e)))?;
+    Ok(bytes.into_inner())
 }
 
 /// Writes the plots that fit the sweep's shape into `dir/plots`; returns their paths.

@@ -154,7 +154,7 @@ impl TableWriter {
     pub fn write_row(&mut self, row: &[Cell]) -> Result<()> {
         debug_assert_eq!(row.len(), self.columns.len());
         match self.sink.as_mut() {
-            Some(s) => s.write_row(row),
+            Some(s) => s.write_row(row).with_context(|| format!("cannot write {}", self.tmp.display())),
             None => anyhow::bail!("table {} already finished", self.path.display()),
         }
     }
@@ -162,7 +162,7 @@ impl TableWriter {
     /// Flushes, closes and renames the file into place.
     pub fn finish(mut self) -> Result<Written> {
         if let Some(s) = self.sink.take() {
-            s.finish()?;
+            s.finish().with_context(|| format!("cannot write {}", self.tmp.display()))?;
         }
         fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot move {} into place", self.path.display()))?;
         Ok(Written { path: self.path.clone(), columns: std::mem::take(&mut self.columns) })

@@ -61,11 +61,8 @@ pub(super) fn events(
                         out.push(Event::OracleFreeze { oracle: o.id, start_block: *start_block, blocks: *blocks })
                     }
                     None => {
-                        let known: Vec<&str> = oracles.iter().map(|o| o.name.as_str()).collect();
-                        p.problems.push(
-                            format!("{path}.oracle"),
-                            format!("unknown oracle {oracle:?}; expected one of {known:?}"),
-                        );
+                        let message = crate::unknown("oracle", oracle, oracles.iter().map(|o| o.name.as_str()));
+                        p.problems.push(format!("{path}.oracle"), message);
                     }
                 }
             }

@@ -38,8 +38,8 @@ impl<'a> Ctx<'a> {
     fn token(&mut self, path: &str, symbol: &str) -> Option<TokenId> {
         let found = self.tokens.get(symbol).copied();
         if found.is_none() {
-            let known: Vec<&str> = self.tokens.keys().copied().collect();
-            self.problems.push(path, format!("unknown token {symbol:?}; expected one of {known:?}"));
+            let message = crate::unknown("token", symbol, self.tokens.keys().copied());
+            self.problems.push(path, message);
         }
         found
     }
@@ -47,8 +47,7 @@ impl<'a> Ctx<'a> {
     fn pool(&mut self, path: &str, name: &str, pool_names: &BTreeMap<&str, PoolId>) -> Option<PoolId> {
         let found = pool_names.get(name).copied();
         if found.is_none() {
-            let known: Vec<&str> = pool_names.keys().copied().collect();
-            self.problems.push(path, format!("unknown pool {name:?}; expected one of {known:?}"));
+            self.problems.push(path, crate::unknown("pool", name, pool_names.keys().copied()));
         }
         found
     }

@@ -47,7 +47,10 @@ pub(super) fn vaults(
         for (i, (symbol, oracle)) in v.oracles.iter().enumerate() {
             let token = p.token(&format!("{path}.oracles[{i}][0]"), symbol);
             match oracles.iter().find(|o| &o.name == oracle) {
-                None => p.problems.push(format!("{path}.oracles[{i}][1]"), format!("unknown oracle {oracle:?}")),
+                None => p.problems.push(
+                    format!("{path}.oracles[{i}][1]"),
+                    crate::unknown("oracle", oracle, oracles.iter().map(|o| o.name.as_str())),
+                ),
                 Some(o) => {
                     if token.is_some_and(|t| t != o.token) {
                         p.problems
