@@ -27,7 +27,7 @@ fn plan() -> Plan {
 #[divan::bench(args = [1, 2], sample_count = 5, sample_size = 1)]
 fn stress_sweep(bencher: Bencher, threads: usize) {
     let plan = plan();
-    let runs = plan.runs().len();
+    let runs = plan.run_count() as usize;
     bencher.counter(ItemsCount::new(runs)).with_inputs(|| tempfile::tempdir().expect("temp dir")).bench_local_values(
         |dir| {
             let options = Options { threads: Some(threads), ..Options::default() };

@@ -49,8 +49,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             None => base,
         }
     });
-    let runs = plan.runs().len() as u64;
-    let mine = args.shard.map_or(runs, |s| (0..runs).filter(|id| s.owns(*id)).count() as u64);
+    let runs = plan.run_count();
+    let mine = args.shard.map_or(runs, |s| s.share(runs));
     let progress = if args.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(mine) };
     progress.set_style(
         indicatif::ProgressStyle::with_template(
@@ -72,7 +72,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     say!(
         "sweep {:?}: {} points x {} seeds = {runs} runs{}; {} run now, {} done before, {} failed",
         plan.spec.name,
-        plan.points.len(),
+        plan.point_count(),
         plan.spec.seeds,
         args.shard.map(|s| format!(" (shard {}/{}: {mine})", s.index, s.count)).unwrap_or_default(),
         outcome.ran,

@@ -63,20 +63,23 @@ pub struct Outcome {
 /// Runs (or resumes) `plan`'s share for this machine in `dir`.
 pub fn sweep(plan: &Plan, dir: &Path, opts: &Options) -> Result<Outcome, SweepError> {
     let shard = opts.shard.unwrap_or(Shard::ALL);
-    let all = plan.runs();
-    let total = all.len() as u64;
-    let mine: Vec<plan::Run> = all.into_iter().filter(|r| shard.owns(r.id)).collect();
+    // runs are ids, made into runs as they are taken: a ten-million-run sweep holds no list of them
+    let total = plan.run_count();
     let mut journal = output::Journal::open(dir, plan, shard, total)?;
-    let skipped = mine.iter().filter(|r| journal.done.contains(&r.id)).count() as u64;
-    let mut pending: Vec<plan::Run> = mine.iter().filter(|r| !journal.done.contains(&r.id)).copied().collect();
-    if let Some(limit) = opts.limit {
-        pending.truncate(limit as usize);
-    }
+    let skipped = journal.done.iter().filter(|id| **id < total && shard.owns(**id)).count() as u64;
+    // the writer thread takes the journal; what was done before is read from a copy
+    let done_before = journal.done.clone();
+    let done = &done_before;
+    let pending = (0..total).into_par_iter().filter(|id| shard.owns(*id) && !done.contains(id));
+    let limit = opts.limit.map(|l| {
+        let ids: Vec<u64> = (0..total).filter(|id| shard.owns(*id) && !done.contains(id)).take(l as usize).collect();
+        ids
+    });
     let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
     let abort = AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::channel::<run::RunResult>();
-    let mine_len = mine.len() as u64;
+    let mine_len = shard.share(total);
     let (journal, ran, failed) = std::thread::scope(|s| {
         // one writer: results arrive in any order and are journaled as they come
         let writer = s.spawn(|| -> Result<(output::Journal, u64, u64), SweepError> {
@@ -94,14 +97,16 @@ pub fn sweep(plan: &Plan, dir: &Path, opts: &Options) -> Result<Outcome, SweepEr
             }
             Ok((journal, ran, failed))
         });
-        pool.install(|| {
-            pending.par_iter().for_each_with(tx, |tx, run| {
-                if abort.load(Ordering::Relaxed) {
-                    return;
-                }
-                // a closed channel means the writer failed; its error is reported below
-                let _ = tx.send(run::execute(plan, *run, opts.check));
-            });
+        let one = |tx: &mut std::sync::mpsc::Sender<run::RunResult>, id: u64| {
+            if abort.load(Ordering::Relaxed) {
+                return;
+            }
+            // a closed channel means the writer failed; its error is reported below
+            let _ = tx.send(run::execute(plan, plan.run(id), opts.check));
+        };
+        pool.install(|| match &limit {
+            Some(ids) => ids.par_iter().for_each_with(tx, |tx, id| one(tx, *id)),
+            None => pending.for_each_with(tx, one),
         });
         writer.join().map_err(|_| SweepError::WriterPanicked)?
     })?;

@@ -45,7 +45,7 @@ pub fn num(x: f64) -> String {
 }
 
 fn run_record(plan: &Plan, r: &RunResult) -> Vec<String> {
-    let point = &plan.points[r.run.point as usize];
+    let point = &plan.point(r.run.point);
     let mut rec = vec![
         r.run.id.to_string(),
         r.run.point.to_string(),
@@ -100,7 +100,7 @@ pub fn manifest(plan: &Plan, shard: Shard, total_runs: u64) -> serde_json::Value
         "spec_hash": plan.spec_hash,
         "spec": serde_json::to_value(&plan.spec).unwrap_or_default(),
         "worlds": plan.worlds.iter().map(|w| json!({"path": w.path.display().to_string(), "hash": w.scenario.world_hash})).collect::<Vec<_>>(),
-        "points": plan.points.len(),
+        "points": plan.point_count(),
         "runs_total": total_runs,
         "shard": {"index": shard.index, "count": shard.count},
     })

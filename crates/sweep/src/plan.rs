@@ -67,6 +67,11 @@ impl Shard {
     pub fn owns(&self, id: u64) -> bool {
         id % self.count == self.index
     }
+
+    /// How many of the runs `0..total` are this shard's.
+    pub fn share(&self, total: u64) -> u64 {
+        if self.index >= total { 0 } else { (total - self.index).div_ceil(self.count) }
+    }
 }
 
 /// A checked spec with its worlds loaded.
@@ -78,9 +83,17 @@ pub struct Plan {
     pub spec_hash: String,
     /// The worlds, loaded and validated as written.
     pub worlds: Vec<World>,
-    /// Every point.
-    pub points: Vec<Point>,
+    /// Each parameter's values, expanded; points are their combinations, computed on demand (a
+    /// ten-million-point sweep holds its values, not its points).
+    values: Vec<Vec<Value>>,
 }
+
+/// Sweeps up to this many points have every point checked before the first run; larger ones have
+/// every value of every parameter checked and an even sample of the rest (a point that still
+/// fails becomes a failed run with its error in runs.csv).
+pub const CHECK_EVERY_POINT_UP_TO: u64 = 2_000;
+/// Points of the even sample checked in larger sweeps.
+const SAMPLED_CHECKS: u64 = 500;
 
 /// A base world of the sweep.
 #[derive(Debug, Clone)]
@@ -114,19 +127,6 @@ impl Plan {
         }
         let values: Vec<Vec<Value>> =
             spec.parameters.iter().enumerate().map(|(k, p)| p.values.expand(spec.master_seed, k)).collect();
-        // every combination, the last parameter varying fastest
-        let combos: usize = values.iter().map(Vec::len).product();
-        let mut points = Vec::new();
-        for world in 0..worlds.len() {
-            for mut n in 0..combos {
-                let mut picked = vec![Value::Bool(false); values.len()];
-                for (k, v) in values.iter().enumerate().rev() {
-                    picked[k] = v[n % v.len()].clone();
-                    n /= v.len();
-                }
-                points.push(Point { index: points.len() as u64, world, values: picked });
-            }
-        }
         if let Some(focus) = &spec.focus {
             for name in focus {
                 if let Some(w) = worlds.iter().find(|w| !w.scenario.vaults.iter().any(|v| v.name == *name)) {
@@ -136,27 +136,82 @@ impl Plan {
             }
         }
         let plan =
-            Plan { spec_hash: meshsim_scenario::hex(&Sha256::digest(spec_text.as_bytes())), spec, worlds, points };
-        for p in &plan.points {
-            plan.scenario(p, 0)?;
+            Plan { spec_hash: meshsim_scenario::hex(&Sha256::digest(spec_text.as_bytes())), spec, worlds, values };
+        for index in plan.points_to_check() {
+            plan.scenario(&plan.point(index), 0).map_err(|e| plan.locate(e, spec_text))?;
         }
         Ok(plan)
     }
 
-    /// Every run of the sweep, in id order.
-    pub fn runs(&self) -> Vec<Run> {
-        let seeds = self.spec.seeds;
-        self.points
-            .iter()
-            .flat_map(|p| {
-                (0..seeds).map(move |r| Run {
-                    id: p.index * seeds + r,
-                    point: p.index,
-                    replicate: r,
-                    seed: run_seed(self.spec.master_seed, r),
-                })
-            })
-            .collect()
+    /// Combinations of parameter values per world.
+    fn combos(&self) -> u64 {
+        self.values.iter().map(|v| v.len() as u64).product()
+    }
+
+    /// How many points: worlds x combinations.
+    pub fn point_count(&self) -> u64 {
+        self.worlds.len() as u64 * self.combos()
+    }
+
+    /// Point `index`: its world, then every combination with the last parameter varying fastest.
+    pub fn point(&self, index: u64) -> Point {
+        let combos = self.combos().max(1);
+        let (world, mut n) = ((index / combos) as usize, index % combos);
+        let mut values = vec![Value::Bool(false); self.values.len()];
+        for (k, v) in self.values.iter().enumerate().rev() {
+            values[k] = v[(n % v.len() as u64) as usize].clone();
+            n /= v.len() as u64;
+        }
+        Point { index, world, values }
+    }
+
+    /// The points checked before any run: all of a small sweep; otherwise, per world, the first
+    /// point, each value of each parameter with the others at their first, and an even sample.
+    fn points_to_check(&self) -> Vec<u64> {
+        let total = self.point_count();
+        if total <= CHECK_EVERY_POINT_UP_TO {
+            return (0..total).collect();
+        }
+        let combos = self.combos();
+        let mut out = std::collections::BTreeSet::new();
+        for world in 0..self.worlds.len() as u64 {
+            let base = world * combos;
+            // stride of parameter k in the mixed radix (the last varies fastest)
+            let mut stride = 1u64;
+            for v in self.values.iter().rev() {
+                for i in 0..v.len() as u64 {
+                    out.insert(base + i * stride);
+                }
+                stride *= v.len() as u64;
+            }
+        }
+        let step = (total / SAMPLED_CHECKS).max(1);
+        out.extend((0..total).step_by(step as usize));
+        out.into_iter().collect()
+    }
+
+    /// Adds to a failing point's error where in the spec its values come from: the last
+    /// parameter not at its first value (the one a per-value check varied).
+    fn locate(&self, e: SweepError, spec_text: &str) -> SweepError {
+        let SweepError::Point { index, describe, source } = e else { return e };
+        let point = self.point(index);
+        let k = (0..self.values.len()).rev().find(|k| point.values[*k] != self.values[*k][0]).unwrap_or(0);
+        let field = if self.values.is_empty() { "worlds".to_string() } else { format!("parameters[{k}].values") };
+        let (line, col) = meshsim_scenario::Locations::index(spec_text).find(&field);
+        let describe = format!("{describe}; from {field} at line {line}, column {col} of the spec");
+        SweepError::Point { index, describe, source }
+    }
+
+    /// How many runs: points x seeds.
+    pub fn run_count(&self) -> u64 {
+        self.point_count() * self.spec.seeds
+    }
+
+    /// Run `id` (`point * seeds + replicate`).
+    pub fn run(&self, id: u64) -> Run {
+        let seeds = self.spec.seeds.max(1);
+        let (point, replicate) = (id / seeds, id % seeds);
+        Run { id, point, replicate, seed: run_seed(self.spec.master_seed, replicate) }
     }
 
     /// The world of point `p` at `seed`, validated.

@@ -66,7 +66,7 @@ pub struct RunResult {
 pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
     let fail =
         |e: String| RunResult { run, metrics: Vec::new(), vaults: Vec::new(), digest: String::new(), error: Some(e) };
-    let point = &plan.points[run.point as usize];
+    let point = &plan.point(run.point);
     let scenario = match plan.scenario(point, run.seed) {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),

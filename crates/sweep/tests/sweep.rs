@@ -54,7 +54,7 @@ fn same_tables(a: &Path, b: &Path) {
 fn one_thread_and_all_threads_give_identical_tables() {
     let dir = tempfile::tempdir().unwrap();
     let plan = plan_in(dir.path(), &spec_text(""));
-    assert_eq!(plan.runs().len(), 12);
+    assert_eq!(plan.run_count(), 12);
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
     let a = meshsim_sweep::sweep(&plan, &one, &opts(1, None, None)).unwrap();
     let b = meshsim_sweep::sweep(&plan, &two, &opts(2, None, None)).unwrap();
@@ -170,7 +170,7 @@ fn the_stress_sweep_reports_each_vaults_worst_case_and_tail() {
         .replace("seeds: 32,", "seeds: 8,\n    blocks: 900,");
     let spec = meshsim_sweep::parse_spec(&text, "stress.ron").unwrap();
     let plan = Plan::new(spec, &text, &sweeps).unwrap();
-    assert_eq!(plan.points.len(), 7, "one point per stress world");
+    assert_eq!(plan.point_count(), 7, "one point per stress world");
     let dir = tempfile::tempdir().unwrap();
     let out = meshsim_sweep::sweep(&plan, dir.path(), &opts(2, None, None)).unwrap();
     assert!(out.complete && out.failed == 0, "{out:?}");
@@ -194,4 +194,31 @@ fn the_stress_sweep_reports_each_vaults_worst_case_and_tail() {
     };
     assert!(worst("/crash.ron", "cm-threshold") < 0.85, "{}", worst("/crash.ron", "cm-threshold"));
     assert!(worst("/crash.ron", "cm-threshold") < worst("volatility-spike", "cm-threshold"));
+}
+
+#[test]
+fn a_large_spec_is_checked_per_value_and_located_without_listing_its_points() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("small.ron"), WORLD).unwrap();
+    // 3 x 200 x 200 = 120,000 points, 480,000 runs; one bad slippage deep in its list
+    let slippages: Vec<String> = (1..=200).map(|k| format!("{:?}", f64::from(k) * 0.004)).collect();
+    let good = spec_text(&format!(
+        "(path: \"vaults[v].slippage\", values: List([{}])),\n            (path: \"agents[arb].min_profit\", values: Grid(from: 0.0, to: 10.0, steps: 200)),",
+        slippages.join(", ")
+    ));
+    let spec = meshsim_sweep::parse_spec(&good, "s.ron").unwrap();
+    let plan = Plan::new(spec, &good, dir.path()).unwrap();
+    assert_eq!(plan.point_count(), 120_000);
+    assert_eq!(plan.run_count(), 480_000);
+    // points are computed on demand, the last parameter varying fastest
+    let p = plan.point(200 * 200 + 3);
+    assert_eq!(p.values[0], meshsim_sweep::spec::Value::Number(0.0125));
+    assert_eq!(p.values[1], meshsim_sweep::spec::Value::Number(0.004));
+    assert_eq!(plan.run(7).point, 1);
+    // a slippage of 1.0 is out of range: found before any run, with the spec's line
+    let bad = good.replace(&format!("{:?}", 151.0 * 0.004), "1.0");
+    assert_ne!(bad, good);
+    let spec = meshsim_sweep::parse_spec(&bad, "s.ron").unwrap();
+    let e = Plan::new(spec, &bad, dir.path()).unwrap_err().to_string();
+    assert!(e.contains("vaults[v].slippage=1") && e.contains("parameters[1].values at line 4"), "{e}");
 }
