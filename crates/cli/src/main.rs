@@ -1,6 +1,5 @@
 //! `meshsim`: run, sweep and validate worlds from the command line.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +15,7 @@ mod output;
 mod report;
 mod run;
 mod sweep;
+mod validate;
 
 fn print_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
@@ -44,11 +44,8 @@ enum Command {
     Merge(sweep::MergeArgs),
     /// Two runs' headline figures side by side, with their differences.
     Compare(compare::CompareArgs),
-    /// Check a world file and print every problem with its location.
-    Validate {
-        /// The world file (RON).
-        world: PathBuf,
-    },
+    /// Check a world, a sweep spec or a command log and print every problem with its location.
+    Validate(validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,7 +55,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
         Command::Compare(args) => compare::compare(&args),
-        Command::Validate { world } => validate(&world),
+        Command::Validate(args) => validate::validate(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,18 +64,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn validate(world: &std::path::Path) -> anyhow::Result<()> {
-    let scenario = meshsim_scenario::load_file(world)?;
-    say!(
-        "{}: ok: world {:?}, {} tokens, {} pools, {} agents, {} blocks",
-        world.display(),
-        scenario.name,
-        scenario.tokens.len(),
-        scenario.pools.len(),
-        scenario.agents.len(),
-        scenario.blocks
-    );
-    Ok(())
 }

@@ -303,3 +303,35 @@ fn compare_sets_two_runs_side_by_side() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("summary.json"), "{bad:?}");
 }
+
+#[test]
+fn validate_tells_worlds_sweeps_and_command_logs_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = meshsim().arg("validate").arg(world("sweeps/threshold.ron")).output().unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("sweep \"threshold\""), "{ok:?}");
+    // a sweep spec with a bad value: located in the spec
+    let text = std::fs::read_to_string(world("sweeps/threshold.ron"))
+        .unwrap()
+        .replacen("0.005,", "-0.005,", 1)
+        .replacen("\"../vaults.ron\"", "\"vaults.ron\"", 1);
+    std::fs::copy(world("vaults.ron"), dir.path().join("vaults.ron")).unwrap();
+    let spec = dir.path().join("spec.ron");
+    std::fs::write(&spec, &text).unwrap();
+    let bad = meshsim().arg("validate").arg(&spec).output().unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("band=-0.005") && stderr.contains("parameters[0].values at line"), "{stderr}");
+    // a command log is checked against its world
+    let log = dir.path().join("log.ron");
+    std::fs::write(&log, "CommandLog(version: 1, seed: 1, blocks: 10, commands: [(block: 2, command: Shock(token: \"ETX\", change: 0.1, blocks: 1))])").unwrap();
+    let alone = meshsim().arg("validate").arg(&log).output().unwrap();
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("--world"), "{alone:?}");
+    let against = meshsim().arg("validate").arg(&log).arg("--world").arg(world("lvr.ron")).output().unwrap();
+    assert!(!against.status.success());
+    let stderr = String::from_utf8_lossy(&against.stderr);
+    assert!(
+        stderr.contains("log.ron:1:") && stderr.contains("in the command log") && stderr.contains("ETX"),
+        "{stderr}"
+    );
+}
