@@ -418,7 +418,18 @@ impl Pool {
             Pool::Weighted(p) => {
                 let guess = p.input_to_price_estimate(i, j, target_net);
                 let guess = if guess.is_finite() && guess < u128::MAX as f64 { guess as u128 } else { 0 };
-                Ok(solve_rate(guess, guess >> 46, target_net, |a| self.marginal_rate_after(i, j, a)))
+                let a = solve_rate(guess, guess >> 46, target_net, |a| self.marginal_rate_after(i, j, a));
+                // Balancer refuses an input over 30 % of the balance (BAL#304): past it, the
+                // most the pool takes (found only then, so the common case costs nothing)
+                if a < p.balances()[i] / 4 || self.quote_exact_in(i, j, a).is_ok() {
+                    return Ok(a);
+                }
+                let (mut lo, mut hi) = (0u128, a);
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    if self.quote_exact_in(i, j, mid).is_ok() { lo = mid } else { hi = mid }
+                }
+                Ok(lo)
             }
         }
     }

@@ -363,3 +363,35 @@ proptest! {
         }
     }
 }
+
+/// Found by the `pool` fuzz target: a target price beyond what 30 % of the balance reaches gave
+/// an input Balancer refuses (BAL#304). Trade-to-price now answers the most the pool takes.
+#[test]
+fn weighted_trade_to_price_stops_at_the_max_in_ratio() {
+    let pool = Pool::Weighted(weighted(vec![1_000 * E18, 1_000 * E18], &[50, 50], 3_000_000_000_000_000));
+    // half the price needs ~41 % more of token 0, a millionth of it far more: both past the cap
+    for factor in [0.5, 1e-6] {
+        let a = pool.input_to_price(0, 1, pool.net_price(0, 1) * factor).unwrap();
+        assert!(pool.quote_exact_in(0, 1, a).is_ok(), "{a} cannot be traded");
+        // the cap applies to the input after the 0.3 % fee: 30 % of the balance / 0.997
+        let cap = 300.0 / 0.997 * 1e18;
+        assert!((a as f64 / cap - 1.0).abs() < 1e-6, "{a} is not the most the pool takes ({cap})");
+    }
+    // the fuzzer's case: the search landed a hair past the cap
+    let raw = [98u128, 50, 50, 50];
+    let sum: u128 = raw.iter().sum();
+    let mut w: Vec<U256> = raw.iter().map(|x| U256::from(x * E18 / sum)).collect();
+    let total = w.iter().fold(U256::ZERO, |a, x| a + *x);
+    w[3] += U256::from(E18) - total;
+    let balances = vec![
+        15_987_178_197_214_944_733_000_000,
+        15_987_178_197_214_944_733_000_000,
+        14_327_934_886_552_264_157_000_000,
+        9_783_751_185_097_293_617_000_000,
+    ];
+    let pool =
+        Pool::Weighted(WeightedPool::try_new(balances, w, &[18; 4], U256::from(2_796_000_000_000_000u128)).unwrap());
+    let a = pool.input_to_price(2, 3, pool.net_price(2, 3) * (1.0 - 0.4103)).unwrap();
+    assert!(pool.quote_exact_in(2, 3, a).is_ok(), "{a} cannot be traded");
+    assert!(pool.quote_exact_in(2, 3, a + 1).is_err(), "{a} is not the most the pool takes");
+}
