@@ -1,4 +1,4 @@
-//! `meshsim`: run, sweep and validate worlds from the command line.
+//! `meshsim`: run, validate, sweep, compare and plot worlds from the command line.
 
 use std::process::ExitCode;
 
@@ -12,6 +12,7 @@ macro_rules! say {
 
 mod compare;
 mod output;
+mod plot;
 mod report;
 mod run;
 mod sweep;
@@ -44,6 +45,8 @@ enum Command {
     Merge(sweep::MergeArgs),
     /// Two runs' headline figures side by side, with their differences.
     Compare(compare::CompareArgs),
+    /// PNG and SVG charts of a finished run: prices, vault weights and NAV, costs, cascades.
+    Plot(plot::PlotArgs),
     /// Check a world, a sweep spec or a command log and print every problem with its location.
     Validate(validate::ValidateArgs),
 }
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
         Command::Compare(args) => compare::compare(&args),
+        Command::Plot(args) => plot::plot(&args),
         Command::Validate(args) => validate::validate(&args),
     };
     match result {

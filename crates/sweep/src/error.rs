@@ -68,15 +68,9 @@ pub enum SweepError {
     /// The output directory holds another sweep, or shards do not fit together.
     #[error("{0}")]
     Conflict(String),
-    /// Drawing a plot.
-    #[error("plot {path}")]
-    Plot {
-        /// The plot file.
-        path: PathBuf,
-        /// What the plotting library reported.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    /// Drawing or writing a plot.
+    #[error(transparent)]
+    Plot(#[from] meshsim_plot::PlotError),
     /// The thread pool could not start.
     #[error("thread pool")]
     Threads(#[from] rayon::ThreadPoolBuildError),

@@ -7,35 +7,10 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use meshsim_plot::{Drawn, both, err, font, range};
+
 use crate::aggregate::{PointSummary, Stats};
 use crate::error::SweepError;
-
-const SIZE: (u32, u32) = (1000, 640);
-
-fn font() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // the bundled font always parses; without it text would not render, never crash
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
-    });
-}
-
-/// What drawing a plot can fail with (the plotting library's error, boxed).
-type Drawn = Result<(), Box<dyn std::error::Error + Send + Sync>>;
-
-fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> Box<dyn std::error::Error + Send + Sync> {
-    Box::new(e)
-}
-
-fn range(v: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f64> {
-    let lo = v.clone().filter(|x| x.is_finite()).fold(f64::INFINITY, f64::min);
-    let hi = v.filter(|x| x.is_finite()).fold(f64::NEG_INFINITY, f64::max);
-    if !lo.is_finite() || !hi.is_finite() {
-        return 0.0..1.0;
-    }
-    let pad = ((hi - lo) * 0.08).max(hi.abs().max(1e-12) * 1e-3);
-    (lo - pad)..(hi + pad)
-}
 
 fn pareto<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, points: &[PointSummary]) -> Drawn
 where
@@ -192,39 +167,6 @@ where
         }
     }
     root.present().map_err(err)
-}
-
-/// Draws one plot twice, PNG and SVG, in memory; each file is then written under a temporary
-/// name and renamed when whole (a kill or a full disk never leaves a plot that looks finished,
-/// and an I/O error names its file).
-macro_rules! both {
-    ($dir:expr, $out:expr, $name:expr, |$r:ident| $draw:expr) => {{
-        let png = $dir.join(format!("{}.png", $name));
-        let mut pixels = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
-        {
-            let $r = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
-            $draw.map_err(|source| SweepError::Plot { path: png.clone(), source })?;
-        }
-        crate::output::write_atomic(&png, &encode_png(pixels, &png)?)?;
-        let svg = $dir.join(format!("{}.svg", $name));
-        let mut text = String::new();
-        {
-            let $r = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-            $draw.map_err(|source| SweepError::Plot { path: svg.clone(), source })?;
-        }
-        crate::output::write_atomic(&svg, text.as_bytes())?;
-        $out.push(png);
-        $out.push(svg);
-    }};
-}
-
-/// RGB pixels as PNG bytes.
-fn encode_png(pixels: Vec<u8>, path: &Path) -> Result<Vec<u8>, SweepError> {
-    let plot = |source: Box<dyn std::error::Error + Send + Sync>| SweepError::Plot { path: path.to_path_buf(), source };
-    let image = image::RgbImage::from_raw(SIZE.0, SIZE.1, pixels).ok_or_else(|| plot("pixel buffer size".into()))?;
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png).map_err(|e| plot(Box::new(e)))?;
-    Ok(bytes.into_inner())
 }
 
 /// Writes the plots that fit the sweep's shape into `dir/plots`; returns their paths.

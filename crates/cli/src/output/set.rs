@@ -47,7 +47,9 @@ impl OutputSet {
             for entry in entries {
                 let entry = entry.with_context(|| format!("cannot read {}", target.display()))?;
                 let n = entry.file_name().to_string_lossy().into_owned();
-                if !is_ours(&n) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+                // `meshsim plot` draws into `plots/`: the run's charts go with the run
+                let plots = n == "plots" && entry.file_type().is_ok_and(|t| t.is_dir());
+                if !plots && (!is_ours(&n) || !entry.file_type().is_ok_and(|t| t.is_file())) {
                     foreign.push(n);
                 }
             }

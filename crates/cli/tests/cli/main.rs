@@ -335,3 +335,27 @@ fn validate_tells_worlds_sweeps_and_command_logs_apart() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plot_draws_the_charts_of_a_run_and_refuses_a_run_without_csv_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    run("vaults.ron", &run_dir, &["--blocks", "300"]);
+    let out = meshsim().arg("plot").arg(&run_dir).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for chart in ["prices", "vault_weights", "vault_nav", "costs", "cascades"] {
+        let png = std::fs::read(run_dir.join("plots").join(format!("{chart}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{chart}.png");
+        let svg = std::fs::read_to_string(run_dir.join("plots").join(format!("{chart}.svg"))).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("</svg>"), "{chart}.svg");
+    }
+    // the vault chart names the vaults of the world
+    let svg = std::fs::read_to_string(run_dir.join("plots/vault_nav.svg")).unwrap();
+    assert!(svg.contains("cm-threshold"), "vault_nav.svg");
+    // a rerun replaces the run and its charts as one set
+    run("vaults.ron", &run_dir, &["--blocks", "100", "--tables", "none"]);
+    assert!(!run_dir.join("plots").exists());
+    let none = meshsim().arg("plot").arg(&run_dir).output().unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no CSV tables"), "{none:?}");
+}
