@@ -5,6 +5,7 @@
 
 mod alloc;
 mod determinism;
+mod docs;
 mod golden;
 mod mev;
 mod stress;
