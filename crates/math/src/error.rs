@@ -13,6 +13,8 @@ pub enum Protocol {
     Curve,
     /// Balancer V2 weighted pools and their fixed-point libraries.
     Balancer,
+    /// Aave v3 pool libraries (WadRayMath, MathUtils, the interest rate strategy, logic).
+    Aave,
 }
 
 impl fmt::Display for Protocol {
@@ -22,6 +24,7 @@ impl fmt::Display for Protocol {
             Protocol::UniswapV3 => "UniswapV3",
             Protocol::Curve => "Curve",
             Protocol::Balancer => "Balancer",
+            Protocol::Aave => "Aave",
         })
     }
 }

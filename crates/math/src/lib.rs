@@ -1,4 +1,4 @@
-//! Exact integer AMM math for meshsim.
+//! Exact integer AMM and lending math for meshsim.
 //!
 //! Token amounts are integers in base units; every division rounds the way the original contract
 //! does (in the pool's favour). Nothing here panics on input: contract `require`s become
@@ -10,6 +10,7 @@
 //! - [`stableswap`]: Curve stableswap, classic and NG.
 //! - [`weighted`]: Balancer V2 weighted pools.
 //! - [`Pool`]: one interface over all of them, including *trade-to-price*.
+//! - [`lending`]: Aave v3 reserves: ray math, interest accrual, the two-slope rate model.
 //!
 //! ```
 //! use meshsim_math::{Pool, v2::V2Pair};
@@ -20,6 +21,7 @@
 
 pub mod error;
 pub mod full_math;
+pub mod lending;
 mod pool;
 pub mod stableswap;
 pub mod v2;
