@@ -440,6 +440,16 @@ impl Tables {
 }
 
 fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written]) -> serde_json::Value {
+    let mut summary = summary_without_lending(s, sim, blocks, written);
+    if !sim.lending().is_empty()
+        && let Some(map) = summary.as_object_mut()
+    {
+        map.insert("lending".into(), lending_summary(s, sim.lending()));
+    }
+    summary
+}
+
+fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written]) -> serde_json::Value {
     let m = sim.metrics().clone();
     let snapshot = sim.snapshot();
     let all = sim.cascade_summary();
@@ -585,4 +595,38 @@ fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written])
         "outputs": output_names(written),
         "units": "values in numeraire units of the world; amounts in token base units",
     })
+}
+
+/// Per market and reserve: utilization and rates (fractions a year), indexes (rays) and totals
+/// (base units) as exact decimal strings.
+fn lending_summary(s: &Scenario, markets: &[meshsim_core::lending::MarketState]) -> serde_json::Value {
+    let ray = |x: meshsim_core::lending::U256| meshsim_core::lending::u256_to_f64(x) / 1e27;
+    let markets: Vec<serde_json::Value> = markets
+        .iter()
+        .map(|m| {
+            let reserves: Vec<serde_json::Value> = m
+                .reserves
+                .iter()
+                .map(|r| {
+                    let x = &r.reserve;
+                    let debt = x.total_debt().unwrap_or_default();
+                    let supplied = x.available + debt;
+                    json!({
+                        "token": s.tokens[r.spec.token.index()].symbol,
+                        "utilization": ray(x.utilization().unwrap_or_default()),
+                        "borrow_rate": ray(x.rates.variable_borrow_rate),
+                        "supply_rate": ray(x.rates.liquidity_rate),
+                        "liquidity_index": x.liquidity_index.to_string(),
+                        "variable_borrow_index": x.variable_borrow_index.to_string(),
+                        "available": x.available.to_string(),
+                        "borrowed": debt.to_string(),
+                        "supplied_and_lent": supplied.to_string(),
+                        "treasury_accrued_scaled": x.accrued_to_treasury.to_string(),
+                    })
+                })
+                .collect();
+            json!({ "name": m.name, "reserves": reserves })
+        })
+        .collect();
+    serde_json::Value::Array(markets)
 }

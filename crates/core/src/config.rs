@@ -47,6 +47,7 @@ impl SimConfig {
                 pools: s.pools.len() as u32,
                 agents: s.agents.len() as u32,
                 vaults: s.vaults.len() as u32,
+                markets: s.lending.len() as u32,
             },
             ordering: s.chain.ordering,
             options,

@@ -35,6 +35,7 @@ pub mod chain;
 mod config;
 pub mod engine;
 pub mod ledger;
+pub mod lending;
 pub mod market;
 pub mod metrics;
 pub mod oracles;
@@ -121,6 +122,14 @@ pub enum SimError {
         min: f64,
         /// Highest value represented.
         max: f64,
+    },
+    /// A lending market's math failed or its books disagree with the ledger.
+    #[error("lending market {market}: {reason}")]
+    Lending {
+        /// Market name.
+        market: String,
+        /// What went wrong.
+        reason: String,
     },
     /// A command does not fit this world.
     #[error("block {block}: command: {reason}")]

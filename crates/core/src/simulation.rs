@@ -12,6 +12,7 @@ use crate::cascade::{Cascade, CascadeSummary, CascadeTracker, CascadesPlugin};
 use crate::chain::{ChainPlugin, Chains};
 use crate::engine::{App, Plugin, StateView};
 use crate::ledger::{Ledger, LedgerPlugin};
+use crate::lending::LendingPlugin;
 use crate::market::{ExternalMarket, MarketPlugin};
 use crate::metrics::{Metrics, MetricsPlugin};
 use crate::oracles::OraclesPlugin;
@@ -29,6 +30,7 @@ pub static PLUGINS: &[&dyn Plugin] = &[
     &MarketPlugin,
     &LedgerPlugin,
     &PoolsPlugin,
+    &LendingPlugin,
     &OraclesPlugin,
     &ArbitragePlugin,
     &VaultsPlugin,
@@ -156,6 +158,11 @@ impl Simulation {
     /// Running totals.
     pub fn metrics(&self) -> &Metrics {
         self.view().state::<Metrics>()
+    }
+
+    /// The lending markets (empty for a world without them).
+    pub fn lending(&self) -> &[crate::lending::MarketState] {
+        self.world.get::<crate::lending::Lending>(self.state).map_or(&[], |l| &l.markets)
     }
 
     /// Rows recorded since the last call (empty unless `SimOptions::record`).

@@ -28,8 +28,12 @@ impl Market {
     pub fn of(name: &str) -> Market {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds").join(name);
         let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
-        let layout =
-            AccountLayout { pools: s.pools.len() as u32, agents: s.agents.len() as u32, vaults: s.vaults.len() as u32 };
+        let layout = AccountLayout {
+            pools: s.pools.len() as u32,
+            agents: s.agents.len() as u32,
+            vaults: s.vaults.len() as u32,
+            markets: s.lending.len() as u32,
+        };
         let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         let mut per_token = vec![1.0; s.tokens.len()];
         for a in &s.market.assets {

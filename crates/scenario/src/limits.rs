@@ -28,6 +28,8 @@ pub const MAX_VAULTS: usize = 1_024;
 pub const MAX_FLOWS: usize = 10_000;
 /// Longest TWAP window, blocks.
 pub const MAX_TWAP_WINDOW: u64 = 100_000;
+/// Most lending markets.
+pub const MAX_MARKETS: usize = 16;
 /// Most commands in a command log.
 pub const MAX_COMMANDS: usize = 100_000;
 

@@ -17,6 +17,17 @@ pub struct OracleId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VaultId(pub u32);
 
+/// A lending market's stable id: its position in `lending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MarketId(pub u32);
+
+impl MarketId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 impl OracleId {
     /// As an index.
     pub fn index(self) -> usize {
@@ -80,6 +91,8 @@ pub struct Scenario {
     pub oracles: Vec<OracleSpec>,
     /// Vaults by id.
     pub vaults: Vec<VaultSpec>,
+    /// Lending markets by id.
+    pub lending: Vec<LendingSpec>,
     /// Gas units per action.
     pub gas: GasCosts,
     /// Scheduled stress events, in file order.
@@ -616,4 +629,44 @@ impl Events {
 
 fn in_window(block: u64, start: u64, blocks: u64) -> bool {
     block >= start && block - start < blocks
+}
+
+/// A lending market (Aave v3 style).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LendingSpec {
+    /// Id.
+    pub id: MarketId,
+    /// Name.
+    pub name: String,
+    /// Reserves, one per token, in file order.
+    pub reserves: Vec<ReserveSpec>,
+}
+
+/// One reserve of a lending market, parameters as the contracts store them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveSpec {
+    /// Token.
+    pub token: TokenId,
+    /// Oracle pricing it (`None` for the numeraire, priced at 1).
+    pub oracle: Option<OracleId>,
+    /// Interest rate model.
+    pub strategy: meshsim_math::lending::RateStrategy,
+    /// Treasury's share of interest, bps.
+    pub reserve_factor_bps: u32,
+    /// Loan-to-value, bps.
+    pub ltv_bps: u32,
+    /// Liquidation threshold, bps.
+    pub liquidation_threshold_bps: u32,
+    /// Liquidation bonus, bps (10_500 = 5 %).
+    pub liquidation_bonus_bps: u32,
+    /// Protocol's share of the bonus, bps.
+    pub liquidation_protocol_fee_bps: u32,
+    /// Supply cap, base units.
+    pub supply_cap: Option<u128>,
+    /// Borrow cap, base units.
+    pub borrow_cap: Option<u128>,
+    /// Passive deposits at genesis, base units.
+    pub supplied: u128,
+    /// Passive debt at genesis, base units.
+    pub borrowed: u128,
 }

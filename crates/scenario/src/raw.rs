@@ -42,9 +42,74 @@ pub struct RawWorld {
     /// Gas units per action.
     #[serde(default)]
     pub gas: RawGas,
+    /// Lending markets (Aave v3 style).
+    #[serde(default)]
+    pub lending: Vec<RawLending>,
     /// Scheduled stress events (price shocks are `market.shocks`).
     #[serde(default)]
     pub events: Vec<RawEvent>,
+}
+
+/// A lending market: a pool of reserves, one per token, as an Aave v3 pool.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLending {
+    /// Unique name.
+    pub name: String,
+    /// One reserve per token.
+    pub reserves: Vec<RawReserve>,
+}
+
+/// One reserve of a lending market; rates and risk parameters in basis points.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReserve {
+    /// Token lent and borrowed.
+    pub token: String,
+    /// Oracle pricing the token for health factors (the numeraire needs none).
+    #[serde(default)]
+    pub oracle: Option<String>,
+    /// Optimal usage ratio `U*`, bps (1 % to 99 %).
+    pub optimal_usage_bps: u32,
+    /// Variable borrow rate at zero utilization, bps a year.
+    #[serde(default)]
+    pub base_rate_bps: u32,
+    /// Rate added up to `U*`, bps a year.
+    pub slope1_bps: u32,
+    /// Rate added from `U*` to 100 %, bps a year.
+    pub slope2_bps: u32,
+    /// Share of interest kept by the treasury, bps.
+    #[serde(default)]
+    pub reserve_factor_bps: u32,
+    /// Loan-to-value: how much may be borrowed against it, bps (0: not usable to borrow against).
+    #[serde(default)]
+    pub ltv_bps: u32,
+    /// Liquidation threshold, bps (0: not collateral).
+    #[serde(default)]
+    pub liquidation_threshold_bps: u32,
+    /// Liquidation bonus, bps over 100 % (10_500: a 5 % bonus).
+    #[serde(default = "no_bonus")]
+    pub liquidation_bonus_bps: u32,
+    /// Protocol's share of the bonus, bps.
+    #[serde(default)]
+    pub liquidation_protocol_fee_bps: u32,
+    /// Most that may be supplied, whole tokens (decimal); absent: no cap.
+    #[serde(default)]
+    pub supply_cap: Option<String>,
+    /// Most that may be borrowed, whole tokens (decimal); absent: no cap.
+    #[serde(default)]
+    pub borrow_cap: Option<String>,
+    /// Deposits of passive suppliers at genesis, decimal.
+    #[serde(default)]
+    pub supplied: String,
+    /// Debt of passive borrowers at genesis (collateralized outside the simulation, never
+    /// liquidated), decimal; at most `supplied`.
+    #[serde(default)]
+    pub borrowed: String,
+}
+
+fn no_bonus() -> u32 {
+    10_000
 }
 
 /// A scheduled stress event.

@@ -7,6 +7,7 @@ mod alloc;
 mod determinism;
 mod docs;
 mod golden;
+mod lending;
 mod mev;
 mod stress;
 mod theory;

@@ -3,7 +3,7 @@
 //! snapshots) depend on it and not on the plugin.
 
 use bevy_ecs::prelude::*;
-use meshsim_scenario::{AgentId, PoolId, TokenId, VaultId};
+use meshsim_scenario::{AgentId, MarketId, PoolId, TokenId, VaultId};
 
 /// An account in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,7 +43,8 @@ impl Special {
     }
 }
 
-/// Account numbering: pools, then agents, then the special accounts.
+/// Account numbering: pools, then agents, then vaults, then the special accounts, then lending
+/// markets (appended last so that worlds without them number every account as before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountLayout {
     /// Number of pools.
@@ -52,6 +53,8 @@ pub struct AccountLayout {
     pub agents: u32,
     /// Number of vaults (each has its own, its keeper's and its depositors' accounts).
     pub vaults: u32,
+    /// Number of lending markets (each has its custody and its passive borrowers' accounts).
+    pub markets: u32,
 }
 
 impl AccountLayout {
@@ -80,9 +83,17 @@ impl AccountLayout {
         let k = SPECIALS.iter().position(|x| *x == s).unwrap_or(0) as u32;
         AccountId(self.pools + self.agents + 3 * self.vaults + k)
     }
+    /// A lending market's custody account: the underlying it holds, every reserve's.
+    pub fn market(&self, id: MarketId) -> AccountId {
+        AccountId(self.pools + self.agents + 3 * self.vaults + SPECIALS.len() as u32 + 2 * id.0)
+    }
+    /// A lending market's passive borrowers (genesis debt, collateralized outside the world).
+    pub fn market_borrowers(&self, id: MarketId) -> AccountId {
+        AccountId(self.market(id).0 + 1)
+    }
     /// Total accounts.
     pub fn len(&self) -> usize {
-        (self.pools + self.agents + 3 * self.vaults) as usize + SPECIALS.len()
+        (self.pools + self.agents + 3 * self.vaults) as usize + SPECIALS.len() + 2 * self.markets as usize
     }
     /// Never empty (special accounts always exist).
     pub fn is_empty(&self) -> bool {

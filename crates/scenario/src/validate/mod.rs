@@ -4,6 +4,7 @@
 mod agents;
 mod chain;
 mod events;
+mod lending;
 mod market;
 mod oracles;
 mod pools;
@@ -204,6 +205,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
     };
 
     let events = events::events(p, &raw.events, &pool_names, &oracles, chain.as_ref());
+    let lending = lending::lending(p, &raw.lending, &oracles, numeraire);
 
     if !cx.problems.0.is_empty() {
         return Err(cx.problems);
@@ -222,6 +224,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
             agents,
             oracles,
             vaults,
+            lending,
             gas,
             events: Events(events),
             raw: raw.clone(),
