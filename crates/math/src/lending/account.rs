@@ -139,6 +139,89 @@ pub fn leftover_allowed(debt_left: U256, collateral_left: U256) -> bool {
         || (debt_left >= MIN_LEFTOVER_BASE && collateral_left >= MIN_LEFTOVER_BASE)
 }
 
+/// One reserve as an account's valuation sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReserveView<'a> {
+    /// The reserve (its indexes).
+    pub reserve: &'a super::Reserve,
+    /// Oracle price, base currency with 8 decimals.
+    pub price: U256,
+    /// Token decimals.
+    pub decimals: u8,
+    /// Loan-to-value, bps.
+    pub ltv_bps: u32,
+    /// Liquidation threshold, bps.
+    pub liquidation_threshold_bps: u32,
+}
+
+/// An account's holdings in one reserve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PositionLine {
+    /// Scaled aToken balance.
+    pub scaled_supply: U256,
+    /// Scaled variable debt.
+    pub scaled_debt: U256,
+    /// Whether the supply counts as collateral.
+    pub collateral: bool,
+}
+
+/// `calculateUserAccountData`: what an account's positions are worth and may still borrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountData {
+    /// Collateral, base currency.
+    pub collateral: U256,
+    /// Debt, base currency.
+    pub debt: U256,
+    /// Weighted loan-to-value, bps.
+    pub average_ltv_bps: U256,
+    /// Weighted liquidation threshold, bps.
+    pub average_threshold_bps: U256,
+    /// Health factor, a wad (`U256::MAX` without debt).
+    pub health: U256,
+    /// What it may still borrow, base currency (`availableBorrowsBase`).
+    pub borrowable: U256,
+}
+
+/// Values an account across reserves as `GenericLogic.calculateUserAccountData` does: balances
+/// at the current indexes (`scaled x index`), priced by the oracle, collateral weighted by LTV
+/// and threshold. (The indexes are the reserves' as last accrued.)
+pub fn account_data(lines: &[(ReserveView<'_>, PositionLine)]) -> MathResult<AccountData> {
+    let (mut collateral, mut debt, mut ltv_sum, mut lt_sum) = (U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO);
+    let overflow = || MathError::Overflow { what: "calculateUserAccountData" };
+    for (view, line) in lines {
+        if line.collateral && view.liquidation_threshold_bps != 0 && !line.scaled_supply.is_zero() {
+            let balance = super::wad_ray::ray_mul(line.scaled_supply, view.reserve.liquidity_index)?;
+            let value = value_in_base(balance, view.price, view.decimals)?;
+            collateral = collateral.checked_add(value).ok_or_else(overflow)?;
+            ltv_sum = value
+                .checked_mul(U256::from(view.ltv_bps))
+                .and_then(|x| x.checked_add(ltv_sum))
+                .ok_or_else(overflow)?;
+            lt_sum = value
+                .checked_mul(U256::from(view.liquidation_threshold_bps))
+                .and_then(|x| x.checked_add(lt_sum))
+                .ok_or_else(overflow)?;
+        }
+        if !line.scaled_debt.is_zero() {
+            let owed = super::wad_ray::ray_mul(line.scaled_debt, view.reserve.variable_borrow_index)?;
+            debt = debt.checked_add(value_in_base(owed, view.price, view.decimals)?).ok_or_else(overflow)?;
+        }
+    }
+    let (average_ltv_bps, average_threshold_bps) =
+        if collateral.is_zero() { (U256::ZERO, U256::ZERO) } else { (ltv_sum / collateral, lt_sum / collateral) };
+    let health =
+        if debt.is_zero() { U256::MAX } else { wad_div(percent_mul(collateral, average_threshold_bps)?, debt)? };
+    let limit = percent_mul(collateral, average_ltv_bps)?;
+    Ok(AccountData {
+        collateral,
+        debt,
+        average_ltv_bps,
+        average_threshold_bps,
+        health,
+        borrowable: limit.saturating_sub(debt),
+    })
+}
+
 /// A health factor as a float, for screens and tables (never for decisions).
 pub fn health_f64(health: U256) -> f64 {
     if health == U256::MAX { f64::INFINITY } else { crate::u256_to_f64(health) / crate::u256_to_f64(WAD) }
@@ -237,6 +320,48 @@ mod tests {
                 proptest::prop_assert!(after <= before.saturating_add(U256::from(1_000_000u64)), "{} -> {}", health_f64(before), health_f64(after));
             }
         }
+    }
+
+    #[test]
+    fn an_account_is_valued_across_reserves_at_their_indexes() {
+        use crate::lending::{RateStrategy, Reserve};
+        let s = RateStrategy { optimal_usage_bps: 9_000, base_rate_bps: 0, slope1_bps: 400, slope2_bps: 6_000 };
+        let mut eth = Reserve::new(s, 1_000, 0).unwrap();
+        let mut usdc = Reserve::new(s, 1_000, 0).unwrap();
+        let e18 = U256::from(10u64.pow(18));
+        let e6 = U256::from(1_000_000u64);
+        // 10 ETH supplied as collateral, 12,000 USDC borrowed (after someone supplied USDC)
+        let mine = eth.supply(0, U256::from(10u8) * e18).unwrap();
+        usdc.supply(0, U256::from(100_000u32) * e6).unwrap();
+        let debt = usdc.borrow(0, U256::from(12_000u32) * e6).unwrap();
+        let view = |reserve, price: u64, decimals, ltv, lt| ReserveView {
+            reserve,
+            price: U256::from(price) * U256::from(USD),
+            decimals,
+            ltv_bps: ltv,
+            liquidation_threshold_bps: lt,
+        };
+        let lines = [
+            (
+                view(&eth, 2_000, 18, 8_000, 8_250),
+                PositionLine { scaled_supply: mine, scaled_debt: U256::ZERO, collateral: true },
+            ),
+            (
+                view(&usdc, 1, 6, 7_500, 7_800),
+                PositionLine { scaled_supply: U256::ZERO, scaled_debt: debt, collateral: false },
+            ),
+        ];
+        let a = account_data(&lines).unwrap();
+        assert_eq!(a.collateral, base(20_000));
+        assert_eq!(a.debt, base(12_000));
+        // 20,000 x 82.5 % / 12,000
+        assert!((health_f64(a.health) - 1.375).abs() < 1e-12, "{}", health_f64(a.health));
+        // 80 % of 20,000 less 12,000
+        assert_eq!(a.borrowable, base(4_000));
+        // the same collateral not enabled: no health at all
+        let mut off = lines;
+        off[0].1.collateral = false;
+        assert_eq!(account_data(&off).unwrap().health, U256::ZERO);
     }
 
     #[test]
