@@ -1,7 +1,8 @@
 //! Every pool kind's math on arbitrary pools and trade sequences, against invariants that hold
 //! whatever the numbers: no panic; a quote is what the swap then does (a zero output prices and
 //! then reverts, as on chain); a round trip (in, then
-//! the output straight back) never returns more than went in (a base unit or two at zero fee); a trade-to-price answer can be
+//! the output straight back) never returns more than went in (beyond a few base units of Curve's
+//! Newton tolerance); a trade-to-price answer can be
 //! traded; and a pool never pays out more than a quote said.
 #![no_main]
 
@@ -120,9 +121,14 @@ fuzz_target!(|case: Case| {
                     continue;
                 }
                 if let Ok(back) = trial.swap_exact_in(j, i, there.amount_out) {
-                    // with no fee at all, the contracts' own rounding (Curve's Newton solves) may
-                    // hand back a base unit; any fee pays for it
-                    let slack = if pool.fee_fraction() == 0.0 { 2 } else { 0 };
+                    // Curve's integer Newton solves for D and y stop within a unit, which a skewed
+                    // pool turns into a few base units of output either way (the contracts do the
+                    // same); every other kind rounds in the pool's favour
+                    let slack = match pool {
+                        Pool::StableSwap(_) => 16,
+                        _ if pool.fee_fraction() == 0.0 => 2,
+                        _ => 0,
+                    };
                     assert!(
                         back.amount_out <= there.amount_in + slack,
                         "a round trip made money: {there:?} then {back:?}"

@@ -177,6 +177,11 @@ impl StableSwapPool {
     /// `get_dy` with its fee split: what `exchange(i, j, dx)` would pay, without changing state.
     pub fn quote(&self, i: usize, j: usize, dx: u128) -> MathResult<StableSwapOutcome> {
         self.check_pair(i, j)?;
+        // NG's _transfer_in refuses nothing for something (a zero input can otherwise return the
+        // Newton solves' last units); found by the pool fuzz target
+        if dx == 0 && self.variant == StableSwapVariant::Ng {
+            return Err(revert("dev: do not transferFrom 0 tokens into the pool"));
+        }
         let xp = self.xp();
         let precision = U256::from(PRECISION);
         let x = xp[i] + U256::from(dx) * self.rates[i] / precision;

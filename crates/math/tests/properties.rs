@@ -395,3 +395,25 @@ fn weighted_trade_to_price_stops_at_the_max_in_ratio() {
     assert!(pool.quote_exact_in(2, 3, a).is_ok(), "{a} cannot be traded");
     assert!(pool.quote_exact_in(2, 3, a + 1).is_err(), "{a} is not the most the pool takes");
 }
+
+/// Found by the `pool` fuzz target: a skewed NG pool answered a zero input with the last units of
+/// its Newton solves. NG's `_transfer_in` refuses a zero transfer; so does the quote.
+#[test]
+fn an_ng_pool_takes_no_zero_input() {
+    let b: Vec<u128> = [18_271_665_538_697_768_595u128, 18_405_904_917_613_182_973, 306_763_744_149_503]
+        .iter()
+        .map(|x| x * 1_000_000)
+        .collect();
+    let pool = StableSwapPool::try_new(
+        b,
+        vec![U256::from(E18); 3],
+        3_300,
+        16_777_247,
+        5_000_000_000,
+        0,
+        StableSwapVariant::Ng,
+    )
+    .unwrap();
+    assert!(matches!(pool.quote(1, 0, 0), Err(MathError::Revert { .. })));
+    assert!(pool.quote(1, 0, 1_000).is_ok());
+}
