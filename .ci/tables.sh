@@ -3,12 +3,7 @@
 # names (plain read_csv, then with the schema; and Parquet): installs them into target/py-venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
-fi
-[ -x target/py-venv/bin/python ] || python3 -m venv target/py-venv
+. .ci/py-venv.sh py-venv
 target/py-venv/bin/pip install -q --disable-pip-version-check polars==2.1.0 pandas==3.1.1 pyarrow==26.0.1
 cargo build --release --locked -q -p meshsim-cli
 out=$(mktemp -d)

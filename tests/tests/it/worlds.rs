@@ -36,6 +36,19 @@ fn parse(text: &str) -> Result<meshsim_scenario::Scenario, ScenarioError> {
     meshsim_scenario::parse_str(text, "copy.ron", &worlds_dir())
 }
 
+/// `text` with `from` replaced by `to` is refused with an issue at `path` (below line
+/// `after_line`) whose message holds `message`.
+pub(crate) fn assert_located(text: &str, from: &str, to: &str, path: &str, message: &str, after_line: usize) {
+    assert!(text.contains(from), "test case out of date: {from}");
+    let Err(ScenarioError::Invalid(issues)) = parse(&text.replacen(from, to, 1)) else {
+        panic!("{to}: expected validation errors")
+    };
+    assert!(
+        issues.iter().any(|i| i.path.ends_with(path) && i.message.contains(message) && i.line > after_line),
+        "{to}: expected {path}: {message}, got {issues:#?}"
+    );
+}
+
 #[test]
 fn malformed_copies_are_rejected_with_location_and_field() {
     for path in bundled_worlds() {
@@ -116,13 +129,7 @@ fn validation_names_each_kind_of_problem() {
         ),
     ];
     for (from, to, path, message) in cases {
-        assert!(text.contains(from), "test case out of date: {from}");
-        let bad = text.replacen(from, to, 1);
-        let Err(ScenarioError::Invalid(issues)) = parse(&bad) else { panic!("{to}: expected validation errors") };
-        assert!(
-            issues.iter().any(|i| i.path.ends_with(path) && i.message.contains(message) && i.line > 1),
-            "{to}: expected {path}: {message}, got {issues:#?}"
-        );
+        assert_located(&text, from, to, path, message, 1);
     }
 }
 
@@ -172,13 +179,7 @@ fn ambiguous_worlds_are_refused_with_located_errors() {
         ),
     ];
     for (text, from, to, path, message) in cases {
-        assert!(text.contains(from), "test case out of date: {from}");
-        let bad = text.replacen(from, to, 1);
-        let Err(ScenarioError::Invalid(issues)) = parse(&bad) else { panic!("{to}: expected validation errors") };
-        assert!(
-            issues.iter().any(|i| i.path.ends_with(path) && i.message.contains(message) && i.line > 1),
-            "{to}: expected {path}: {message}, got {issues:#?}"
-        );
+        assert_located(text, from, to, path, message, 1);
     }
 }
 
