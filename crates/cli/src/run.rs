@@ -600,7 +600,7 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
 /// Per market and reserve: utilization and rates (fractions a year), indexes (rays) and totals
 /// (base units) as exact decimal strings.
 fn lending_summary(s: &Scenario, markets: &[meshsim_core::lending::MarketState]) -> serde_json::Value {
-    let ray = |x: meshsim_core::lending::U256| meshsim_core::lending::u256_to_f64(x) / 1e27;
+    let ray = |x: meshsim_core::math::U256| meshsim_core::math::u256_to_f64(x) / 1e27;
     let markets: Vec<serde_json::Value> = markets
         .iter()
         .map(|m| {

@@ -3,14 +3,7 @@
 /// An error and every cause under it, `outer: cause: cause` (what the CLI prints with `{:#}`):
 /// error messages never repeat their source, so the chain is the whole story.
 pub fn error(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
+    meshsim_scenario::input::chain(e)
 }
 
 /// `amount` base units with `decimals` as a short decimal (at most 6 significant decimals).

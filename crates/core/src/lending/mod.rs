@@ -7,7 +7,7 @@
 
 use bevy_ecs::prelude::*;
 use meshsim_math::lending::Reserve;
-pub use meshsim_math::{U256, u256_to_f64};
+use meshsim_math::U256;
 use meshsim_scenario::{LendingSpec, MarketId, ReserveSpec};
 use sha2::{Digest as _, Sha256};
 

@@ -3,7 +3,7 @@
 //! cover (the close factor), and how much collateral it seizes with the bonus and the protocol's
 //! fee on the bonus.
 
-use super::wad_ray::{PERCENTAGE_FACTOR, WAD, percent_div, percent_mul, wad_div};
+use super::wad_ray::{WAD, percent_div, percent_mul, wad_div};
 use crate::{MathError, MathResult, Protocol, U256};
 
 /// Below this health factor a liquidation may cover all the debt (0.95, a wad).
@@ -226,11 +226,6 @@ pub fn account_data(lines: &[(ReserveView<'_>, PositionLine)]) -> MathResult<Acc
 pub fn health_f64(health: U256) -> f64 {
     if health == U256::MAX { f64::INFINITY } else { crate::u256_to_f64(health) / crate::u256_to_f64(WAD) }
 }
-
-/// 100 % in basis points, as a `u32` (for parameter checks).
-pub const FULL_BPS: u32 = 10_000;
-
-const _: () = assert!(PERCENTAGE_FACTOR.as_limbs()[0] == FULL_BPS as u64);
 
 #[cfg(test)]
 mod tests {
