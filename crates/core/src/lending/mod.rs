@@ -6,8 +6,8 @@
 //! them and the vault strategies that use them build on this (issue #14).
 
 use bevy_ecs::prelude::*;
-use meshsim_math::lending::Reserve;
 use meshsim_math::U256;
+use meshsim_math::lending::Reserve;
 use meshsim_scenario::{LendingSpec, MarketId, ReserveSpec};
 use sha2::{Digest as _, Sha256};
 
