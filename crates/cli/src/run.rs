@@ -547,6 +547,7 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                     meshsim_scenario::SearcherStrategy::Backrun => "backrun_searcher",
                     meshsim_scenario::SearcherStrategy::TriggerPrediction => "trigger_predictor",
                 },
+                AgentKind::Liquidator { .. } => "liquidator",
             };
             json!({
                 "name": a.name,

@@ -130,6 +130,7 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                     meshsim_scenario::AgentKind::Arbitrageur { .. } => "CEX-DEX arbitrageur",
                     meshsim_scenario::AgentKind::CycleArbitrageur { .. } => "cyclic arbitrageur",
                     meshsim_scenario::AgentKind::Searcher { .. } => "searcher",
+                    meshsim_scenario::AgentKind::Liquidator { .. } => "liquidator",
                 });
                 row(ui, "kind", kind);
                 row(ui, "profit", number(a.profit));

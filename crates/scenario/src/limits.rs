@@ -30,6 +30,8 @@ pub const MAX_FLOWS: usize = 10_000;
 pub const MAX_TWAP_WINDOW: u64 = 100_000;
 /// Most lending markets.
 pub const MAX_MARKETS: usize = 16;
+/// Most genesis borrower positions in one market.
+pub const MAX_BORROWERS: usize = 100_000;
 /// Most commands in a command log.
 pub const MAX_COMMANDS: usize = 100_000;
 

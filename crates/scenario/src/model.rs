@@ -289,6 +289,15 @@ pub enum AgentKind {
         /// Margin kept when competing.
         competitive_margin: f64,
     },
+    /// Lending liquidator.
+    Liquidator {
+        /// Market watched.
+        market: MarketId,
+        /// Minimum profit net of gas, numeraire.
+        min_profit: f64,
+        /// Where seized collateral is sold.
+        sell: Sale,
+    },
 }
 
 /// Searcher strategies.
@@ -343,6 +352,10 @@ pub struct GasCosts {
     pub swap_stableswap: u64,
     /// Balancer hop.
     pub swap_weighted: u64,
+    /// Lending supply, withdraw, borrow or repay.
+    pub lending_action: u64,
+    /// Liquidation call.
+    pub liquidation: u64,
 }
 
 /// An oracle.
@@ -640,6 +653,32 @@ pub struct LendingSpec {
     pub name: String,
     /// Reserves, one per token, in file order.
     pub reserves: Vec<ReserveSpec>,
+    /// Borrowers at genesis, in groups.
+    pub positions: Vec<PositionsSpec>,
+}
+
+/// A group of genesis borrowers (see `RawPositions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionsSpec {
+    /// Positions in the group.
+    pub count: u32,
+    /// Collateral reserve (index in the market).
+    pub collateral: usize,
+    /// Debt reserve (index in the market).
+    pub debt: usize,
+    /// Collateral of each, base units.
+    pub collateral_each: u128,
+    /// Health factor range at genesis prices, in 1e-4 (10_500 = 1.05).
+    pub health_e4: (u32, u32),
+}
+
+/// Where a liquidator sells seized collateral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sale {
+    /// On the pools, as transactions.
+    Pools,
+    /// On the CEX at the external price.
+    Cex,
 }
 
 /// One reserve of a lending market, parameters as the contracts store them.

@@ -58,6 +58,26 @@ pub struct RawLending {
     pub name: String,
     /// One reserve per token.
     pub reserves: Vec<RawReserve>,
+    /// Borrowers' positions at genesis, in groups.
+    #[serde(default)]
+    pub positions: Vec<RawPositions>,
+}
+
+/// A group of borrowers at genesis: each supplies `collateral_each` of one reserve's token as
+/// collateral and owes another's; their health factors are spread evenly over `health`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPositions {
+    /// How many positions.
+    pub count: u32,
+    /// Collateral token (a reserve of the market with a liquidation threshold).
+    pub collateral: String,
+    /// Debt token (another reserve of the market).
+    pub debt: String,
+    /// Collateral of each position, decimal whole tokens.
+    pub collateral_each: String,
+    /// Lowest and highest health factor at genesis prices, above 1.
+    pub health: (f64, f64),
 }
 
 /// One reserve of a lending market; rates and risk parameters in basis points.
@@ -414,6 +434,43 @@ pub enum RawAgent {
     /// MEV searcher: sandwiches public swaps, back-runs large ones, or trades ahead of vault
     /// rebalances it predicts.
     Searcher(RawSearcher),
+    /// Liquidator: repays under-water positions of a lending market with its own capital and
+    /// sells the seized collateral.
+    Liquidator(RawLiquidator),
+}
+
+/// Where a liquidator sells the collateral it seizes.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum RawSale {
+    /// On the world's pools, by the best route, as public transactions the next block.
+    #[default]
+    Pools,
+    /// On the CEX at the external price (no pool moves): the counterfactual of the spiral.
+    Cex,
+}
+
+/// Liquidator.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLiquidator {
+    /// Unique agent name.
+    pub name: String,
+    /// Starting balances (the debt tokens it repays with, and gas).
+    pub capital: Vec<(String, String)>,
+    /// Lending market it watches.
+    pub market: String,
+    /// Minimum profit net of gas, numeraire units.
+    #[serde(default)]
+    pub min_profit: f64,
+    /// Where it sells seized collateral.
+    #[serde(default)]
+    pub sell: RawSale,
+    /// Priority fee bid, gwei per gas.
+    #[serde(default)]
+    pub priority_fee_gwei: f64,
+    /// Network latency, milliseconds.
+    #[serde(default)]
+    pub latency_ms: f64,
 }
 
 impl RawAgent {
@@ -423,6 +480,7 @@ impl RawAgent {
             RawAgent::Arbitrageur(a) => &a.name,
             RawAgent::CycleArbitrageur(a) => &a.name,
             RawAgent::Searcher(a) => &a.name,
+            RawAgent::Liquidator(a) => &a.name,
         }
     }
 }
@@ -547,6 +605,10 @@ pub struct RawGas {
     pub swap_stableswap: u64,
     /// A Balancer swap.
     pub swap_weighted: u64,
+    /// A lending market's supply, withdraw, borrow or repay.
+    pub lending_action: u64,
+    /// A lending market's liquidation call.
+    pub liquidation: u64,
 }
 
 impl Default for RawGas {
@@ -558,6 +620,8 @@ impl Default for RawGas {
             tick_cross: 20_000,
             swap_stableswap: 130_000,
             swap_weighted: 100_000,
+            lending_action: 180_000,
+            liquidation: 320_000,
         }
     }
 }

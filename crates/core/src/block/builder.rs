@@ -64,6 +64,10 @@ pub fn estimate_gas(tx: &Tx, g: &GasCosts) -> u64 {
         Action::Swap(s) => {
             g.base_tx + s.legs.len() as u64 * (g.swap_concentrated + 2 * g.tick_cross).max(g.swap_stableswap)
         }
+        Action::Lend(l) => match l.op {
+            crate::tx::LendOp::Liquidate { .. } => g.base_tx + g.liquidation,
+            _ => g.base_tx + g.lending_action,
+        },
     }
 }
 
@@ -358,6 +362,8 @@ mod tests {
         tick_cross: 0,
         swap_stableswap: 0,
         swap_weighted: 0,
+        lending_action: 0,
+        liquidation: 0,
     };
 
     #[test]

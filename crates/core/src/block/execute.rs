@@ -12,6 +12,7 @@ use crate::SimConfig;
 use crate::chain::ChainState;
 use crate::engine::venue::ExecCtx;
 use crate::ledger::{Ledger, Special};
+use crate::lending::Lending;
 use crate::market::ExternalPrices;
 use crate::pools::Pools;
 use crate::tx::{Effect, Outcome, Receipt, Tx};
@@ -81,6 +82,7 @@ pub(super) struct ExecScratch {
 pub(super) fn execute(
     plan: &mut BlockPlan,
     pools: &mut Pools,
+    lending: Option<&mut Lending>,
     ledger: &mut Ledger,
     chain: &mut ChainState,
     prices: &ExternalPrices,
@@ -89,9 +91,11 @@ pub(super) fn execute(
     scratch: &mut ExecScratch,
 ) {
     let block = chain.clock.number;
+    let now = chain.clock.timestamp as u64;
     let mut ex = Executor {
         pools,
-        ctx: ExecCtx { ledger, prices, config, block },
+        lending,
+        ctx: ExecCtx { ledger, prices, config, block, now },
         gas: &mut chain.gas,
         receipts,
         position: 0,

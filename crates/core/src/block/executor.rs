@@ -6,6 +6,7 @@
 use crate::chain::GasMarket;
 use crate::engine::venue::{ExecCtx, Venue};
 use crate::ledger::{AccountId, Special};
+use crate::lending::Lending;
 use crate::pools::Pools;
 use crate::tx::{Action, DropReason, Effect, Outcome, Receipt, RevertReason, Sender, Tx};
 
@@ -13,6 +14,8 @@ use crate::tx::{Action, DropReason, Effect, Outcome, Receipt, RevertReason, Send
 pub(super) struct Executor<'a> {
     /// The AMM venue.
     pub pools: &'a mut Pools,
+    /// The lending venue, in worlds that have one.
+    pub lending: Option<&'a mut Lending>,
     /// The execution context venues see.
     pub ctx: ExecCtx<'a>,
     /// The block's gas market.
@@ -77,6 +80,12 @@ impl Executor<'_> {
         // the venue that owns the action executes it
         match &tx.action {
             Action::Swap(swap) => execute_on(&mut *self.pools, tx, swap, &mut self.ctx, self.gas, payers, out),
+            Action::Lend(lend) => match self.lending.as_deref_mut() {
+                Some(lending) => execute_on(lending, tx, lend, &mut self.ctx, self.gas, payers, out),
+                // no such venue in this world: dropped, as a transaction to a missing contract
+                // would be useless (meshsim's agents never send one)
+                None => *out.outcome = Outcome::Reverted(RevertReason::UnknownVenue),
+            },
         }
         if !matches!(outcome, Outcome::Dropped(_)) {
             *position = Some(self.position);

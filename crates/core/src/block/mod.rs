@@ -22,6 +22,7 @@ use crate::agents::{Latency, PendingTxs};
 use crate::chain::{ChainId, Chains};
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::Ledger;
+use crate::lending::Lending;
 use crate::market::ExternalPrices;
 use crate::pools::Pools;
 use crate::snapshot::Snapshot;
@@ -121,6 +122,7 @@ type ExecState<'w, 's> = State<
         &'static mut Blocks,
         &'static mut Receipts,
         &'static mut Pools,
+        Option<&'static mut Lending>,
         &'static mut Ledger,
         &'static mut Chains,
         &'static ExternalPrices,
@@ -130,7 +132,7 @@ type ExecState<'w, 's> = State<
 
 /// Submit, build and execute in one system (worlds without searchers).
 fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scratch>) {
-    let (mut blocks, mut receipts, mut pools, mut ledger, mut chains, prices, config) = shared(state);
+    let (mut blocks, mut receipts, mut pools, mut lending, mut ledger, mut chains, prices, config) = shared(state);
     let scratch = &mut *scratch;
     let chain = chains.active_mut();
     let block = blocks.of_mut(chain.id);
@@ -142,8 +144,9 @@ fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scra
         return;
     }
     builder::build(None, chain, config, &mut block.mempool, &mut block.plan, &mut scratch.bundles);
-    let (pools, ledger) = (&mut *pools, &mut *ledger);
-    execute::execute(&mut block.plan, pools, ledger, chain, prices, config, &mut receipts.items, &mut scratch.exec);
+    let (pools, ledger, lending) = (&mut *pools, &mut *ledger, lending.as_deref_mut());
+    let plan = &mut block.plan;
+    execute::execute(plan, pools, lending, ledger, chain, prices, config, &mut receipts.items, &mut scratch.exec);
 }
 
 /// Submit phase (worlds with searchers).
@@ -169,9 +172,9 @@ fn build_phase(
 
 /// Execute phase (worlds with searchers).
 fn execute_phase(state: ExecState, mut scratch: Local<ExecScratch>) {
-    let (mut blocks, mut receipts, mut pools, mut ledger, mut chains, prices, config) = shared(state);
+    let (mut blocks, mut receipts, mut pools, mut lending, mut ledger, mut chains, prices, config) = shared(state);
     let chain = chains.active_mut();
     let plan = &mut blocks.of_mut(chain.id).plan;
-    let (pools, ledger) = (&mut *pools, &mut *ledger);
-    execute::execute(plan, pools, ledger, chain, prices, config, &mut receipts.items, &mut scratch);
+    let (pools, ledger, lending) = (&mut *pools, &mut *ledger, lending.as_deref_mut());
+    execute::execute(plan, pools, lending, ledger, chain, prices, config, &mut receipts.items, &mut scratch);
 }

@@ -19,6 +19,8 @@ pub struct ExecCtx<'a> {
     pub config: &'a SimConfig,
     /// The block being executed.
     pub block: u64,
+    /// Its timestamp, whole seconds (`block.timestamp`).
+    pub now: u64,
 }
 
 /// A venue: pools, and later lending markets, bridges and order books.

@@ -1,47 +1,31 @@
-//! Lending markets (Aave v3 style), as a plugin: each market's reserves from the world file, their
-//! genesis deposits and passive debt in the ledger, interest accruing to every block's time, the
-//! custody balance checked against the reserves every block, and their state in the digest.
-//!
-//! The actions (supply, withdraw, borrow, repay, liquidate, flash loans), the agents that take
-//! them and the vault strategies that use them build on this (issue #14).
+//! Lending markets (Aave v3 style), as a plugin: each market's reserves and genesis borrowers
+//! from the world file, oracle prices read into the reserves every block, the venue that
+//! executes supply, withdraw, borrow, repay and liquidation actions, liquidator agents, interest
+//! accruing to every block's time, the books checked every block, and their state in the digest.
+
+mod book;
+pub mod liquidator;
+mod venue;
 
 use bevy_ecs::prelude::*;
 use meshsim_math::U256;
-use meshsim_math::lending::Reserve;
-use meshsim_scenario::{LendingSpec, MarketId, ReserveSpec};
+use meshsim_math::lending::{PositionLine, Reserve, percent_mul, value_in_base};
+use meshsim_scenario::{AgentKind, LendingSpec, PositionsSpec};
 use sha2::{Digest as _, Sha256};
 
+pub use book::{LiquidationTerms, MarketState, Owner, Position, ReserveState, ReserveStats};
+pub use liquidator::Liquidator;
+
+use crate::agents::snapshot_agents;
 use crate::chain::Chains;
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
-use crate::ledger::{AccountId, Ledger};
+use crate::ledger::Ledger;
+use crate::oracles::OracleBook;
+use crate::snapshot::Snapshot;
 use crate::{SimConfig, SimError, SimStatus};
 
 /// The lending domain.
 pub struct LendingPlugin;
-
-/// One reserve in the run: its parameters and its state.
-#[derive(Debug, Clone)]
-pub struct ReserveState {
-    /// As the world file set it.
-    pub spec: ReserveSpec,
-    /// Indexes, rates and totals.
-    pub reserve: Reserve,
-    /// The passive suppliers' scaled deposits.
-    pub passive_scaled_supply: U256,
-}
-
-/// One market in the run.
-#[derive(Debug, Clone)]
-pub struct MarketState {
-    /// Id.
-    pub id: MarketId,
-    /// Name.
-    pub name: String,
-    /// Custody account.
-    pub account: AccountId,
-    /// Reserves, in file order.
-    pub reserves: Vec<ReserveState>,
-}
 
 /// Every lending market of the world.
 #[derive(Component, Debug, Clone, Default)]
@@ -50,23 +34,87 @@ pub struct Lending {
     pub markets: Vec<MarketState>,
 }
 
-fn genesis(spec: &LendingSpec, account: AccountId) -> Result<MarketState, SimError> {
-    let math =
-        |source: meshsim_math::MathError| SimError::Lending { market: spec.name.clone(), reason: source.to_string() };
-    let reserves = spec
-        .reserves
-        .iter()
-        .map(|r| {
-            let mut reserve = Reserve::new(r.strategy, r.reserve_factor_bps, 0).map_err(math)?;
-            let passive_scaled_supply =
-                if r.supplied > 0 { reserve.supply(0, U256::from(r.supplied)).map_err(math)? } else { U256::ZERO };
-            if r.borrowed > 0 {
-                reserve.borrow(0, U256::from(r.borrowed)).map_err(math)?;
-            }
-            Ok(ReserveState { spec: r.clone(), reserve, passive_scaled_supply })
-        })
-        .collect::<Result<Vec<_>, SimError>>()?;
-    Ok(MarketState { id: spec.id, name: spec.name.clone(), account, reserves })
+/// An oracle reading (numeraire per whole token) as Aave's oracle reports it: 8 decimals.
+pub fn price_e8(p: f64) -> U256 {
+    if p.is_finite() && p > 0.0 { U256::from((p * 1e8).round() as u128) } else { U256::ZERO }
+}
+
+fn genesis(
+    spec: &LendingSpec,
+    config: &SimConfig,
+    oracle_price: &dyn Fn(usize) -> f64,
+) -> Result<MarketState, SimError> {
+    let fail = |reason: String| SimError::Lending { market: spec.name.clone(), reason };
+    let math = |e: meshsim_math::MathError| fail(e.to_string());
+    let mut reserves = Vec::new();
+    for (k, r) in spec.reserves.iter().enumerate() {
+        let mut reserve = Reserve::new(r.strategy, r.reserve_factor_bps, 0).map_err(math)?;
+        let passive_scaled_supply =
+            if r.supplied > 0 { reserve.supply(0, U256::from(r.supplied)).map_err(math)? } else { U256::ZERO };
+        if r.borrowed > 0 {
+            reserve.borrow(0, U256::from(r.borrowed)).map_err(math)?;
+        }
+        reserves.push(ReserveState {
+            spec: r.clone(),
+            reserve,
+            passive_scaled_supply,
+            treasury_scaled: U256::ZERO,
+            decimals: config.decimals[r.token.index()],
+            price: price_e8(oracle_price(k)),
+            stats: ReserveStats::default(),
+        });
+    }
+    let mut market = MarketState {
+        id: spec.id,
+        name: spec.name.clone(),
+        account: config.layout.market(spec.id),
+        reserves,
+        positions: Vec::new(),
+        owners: Default::default(),
+    };
+    for group in &spec.positions {
+        place_borrowers(&mut market, group).map_err(fail)?;
+    }
+    Ok(market)
+}
+
+/// Opens a group's genesis positions: each supplies its collateral and borrows what puts its
+/// health factor at its place in the group's range, at genesis prices.
+fn place_borrowers(market: &mut MarketState, group: &PositionsSpec) -> Result<(), String> {
+    let (c, d) = (group.collateral, group.debt);
+    let (lo, hi) = group.health_e4;
+    let n = group.count.max(1);
+    for i in 0..n {
+        let health_e4 = if n == 1 { lo } else { lo + ((u64::from(hi - lo) * u64::from(i)) / u64::from(n - 1)) as u32 };
+        let id = market.open(Owner::Genesis(market.positions.len() as u32));
+        let text = |e: meshsim_math::MathError| e.to_string();
+        let cr = &mut market.reserves[c];
+        let scaled = cr.reserve.supply(0, U256::from(group.collateral_each)).map_err(text)?;
+        let value = value_in_base(U256::from(group.collateral_each), cr.price, cr.decimals).map_err(text)?;
+        // debt value = collateral x threshold / health
+        let debt_base = percent_mul(value, U256::from(cr.spec.liquidation_threshold_bps)).map_err(text)?
+            * U256::from(10_000u32)
+            / U256::from(health_e4.max(1));
+        let dr = &mut market.reserves[d];
+        if dr.price.is_zero() {
+            return Err(format!("the {:?} reserve has no price at genesis", dr.spec.token));
+        }
+        let debt = debt_base * U256::from(10u8).pow(U256::from(dr.decimals)) / dr.price;
+        let debt_scaled = if debt.is_zero() {
+            U256::ZERO
+        } else {
+            dr.reserve.borrow(0, debt).map_err(|e| {
+                format!(
+                    "genesis borrowers owe more of token {:?} than its reserve holds ({e}); supply more or borrow less",
+                    dr.spec.token
+                )
+            })?
+        };
+        let p = &mut market.positions[id.0 as usize];
+        p.lines[c] = PositionLine { scaled_supply: scaled, scaled_debt: U256::ZERO, collateral: true };
+        p.lines[d].scaled_debt = debt_scaled;
+    }
+    Ok(())
 }
 
 impl Plugin for LendingPlugin {
@@ -80,20 +128,38 @@ impl Plugin for LendingPlugin {
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         let s = app.scenario;
-        let layout = app.state::<SimConfig>().layout;
-        let markets: Vec<MarketState> =
-            s.lending.iter().map(|m| genesis(m, layout.market(m.id))).collect::<Result<_, _>>()?;
-        let mut ledger = app.state_mut::<Ledger>();
+        let config = app.state::<SimConfig>().clone();
+        let book = app.world.get::<OracleBook>(app.state).cloned().unwrap_or_default();
+        let mut markets = Vec::new();
         for m in &s.lending {
+            let price = |k: usize| match m.reserves[k].oracle {
+                Some(o) => book.price.get(o.index()).copied().unwrap_or(0.0),
+                None => 1.0,
+            };
+            markets.push(genesis(m, &config, &price)?);
+        }
+        let layout = config.layout;
+        let mut ledger = app.state_mut::<Ledger>();
+        for m in &markets {
             for r in &m.reserves {
-                // what was lent out sits with the passive borrowers; the rest in custody
-                ledger
-                    .mint_genesis(layout.market(m.id), r.token, r.supplied - r.borrowed)
-                    .map_err(SimError::Genesis)?;
-                ledger.mint_genesis(layout.market_borrowers(m.id), r.token, r.borrowed).map_err(SimError::Genesis)?;
+                // custody holds what the reserve has not lent; the rest is with the borrowers
+                let lent = r
+                    .reserve
+                    .total_debt()
+                    .map_err(|e| SimError::Lending { market: m.name.clone(), reason: e.to_string() })?;
+                let (held, lent) = (u128::try_from(r.reserve.available), u128::try_from(lent));
+                let (Ok(held), Ok(lent)) = (held, lent) else {
+                    return Err(SimError::Lending { market: m.name.clone(), reason: "amounts over 2^128".into() });
+                };
+                ledger.mint_genesis(m.account, r.spec.token, held).map_err(SimError::Genesis)?;
+                ledger.mint_genesis(layout.market_borrowers(m.id), r.spec.token, lent).map_err(SimError::Genesis)?;
             }
         }
         app.insert_state(Lending { markets });
+        if !s.oracles.is_empty() {
+            app.add_systems(Phase::Oracles, read_prices);
+        }
+        liquidator::build(app)?;
         app.add_systems(Phase::Settle, accrue_and_check);
         Ok(())
     }
@@ -113,39 +179,86 @@ impl Plugin for LendingPlugin {
                     x.scaled_debt,
                     x.accrued_to_treasury,
                     x.available,
+                    x.deficit,
                     r.passive_scaled_supply,
+                    r.treasury_scaled,
+                    r.price,
                 ] {
                     h.update(v.to_le_bytes::<32>());
                 }
                 h.update(x.last_update.to_le_bytes());
+            }
+            h.update((m.positions.len() as u64).to_le_bytes());
+            for p in &m.positions {
+                for l in &p.lines {
+                    h.update(l.scaled_supply.to_le_bytes::<32>());
+                    h.update(l.scaled_debt.to_le_bytes::<32>());
+                    h.update([u8::from(l.collateral)]);
+                }
+            }
+        }
+    }
+
+    fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
+        snapshot_agents::<Liquidator>(world, snap);
+    }
+}
+
+/// Oracles phase: each reserve reads its oracle (the numeraire is 1).
+fn read_prices(state: State<(&OracleBook, &mut Lending)>) {
+    let (book, mut lending) = shared(state);
+    for m in &mut lending.markets {
+        for r in &mut m.reserves {
+            if let Some(o) = r.spec.oracle {
+                r.price = price_e8(book.price.get(o.index()).copied().unwrap_or(0.0));
             }
         }
     }
 }
 
 /// Settle phase: every reserve accrues interest to the block's time (whole seconds, as
-/// `block.timestamp`), and each market's custody holds exactly what its reserves say.
-fn accrue_and_check(state: State<(&Chains, &Ledger, &mut Lending, &mut SimStatus)>) {
-    let (chains, ledger, mut lending, mut status) = shared(state);
+/// `block.timestamp`), each market's custody holds exactly what its reserves say, and (in
+/// checked runs) the positions add up to the reserves' scaled totals.
+fn accrue_and_check(state: State<(&Chains, &Ledger, &SimConfig, &mut Lending, &mut SimStatus)>) {
+    let (chains, ledger, config, mut lending, mut status) = shared(state);
     let clock = &chains.active().clock;
     let now = clock.timestamp as u64;
     for m in &mut lending.markets {
+        let mut problem = None;
         for r in &mut m.reserves {
-            if let Err(e) = r.reserve.accrue(now)
-                && status.failure.is_none()
-            {
-                status.failure = Some(SimError::Lending { market: m.name.clone(), reason: e.to_string() });
+            if let Err(e) = r.reserve.accrue(now) {
+                problem.get_or_insert(e.to_string());
             }
             let held = ledger.balance(m.account, r.spec.token);
-            if U256::from(held) != r.reserve.available && status.failure.is_none() {
-                status.failure = Some(SimError::Lending {
-                    market: m.name.clone(),
-                    reason: format!(
-                        "block {}: custody holds {held} of token {:?}, the reserve says {}",
-                        clock.number, r.spec.token, r.reserve.available
-                    ),
-                });
+            if U256::from(held) != r.reserve.available {
+                problem.get_or_insert(format!(
+                    "block {}: custody holds {held} of token {:?}, the reserve says {}",
+                    clock.number, r.spec.token, r.reserve.available
+                ));
             }
         }
+        if config.options.check_conservation {
+            for (k, r) in m.reserves.iter().enumerate() {
+                let supply: U256 = m.positions.iter().fold(r.passive_scaled_supply + r.treasury_scaled, |a, p| {
+                    a + p.lines.get(k).map_or(U256::ZERO, |l| l.scaled_supply)
+                });
+                if supply != r.reserve.scaled_supply {
+                    problem.get_or_insert(format!(
+                        "block {}: the positions of token {:?} hold {supply} scaled, the reserve says {}",
+                        clock.number, r.spec.token, r.reserve.scaled_supply
+                    ));
+                }
+            }
+        }
+        if let Some(reason) = problem
+            && status.failure.is_none()
+        {
+            status.failure = Some(SimError::Lending { market: m.name.clone(), reason });
+        }
     }
+}
+
+/// The scenario's liquidators of one market (for plugins deciding what to build).
+pub fn has_liquidators(s: &meshsim_scenario::Scenario) -> bool {
+    s.agents.iter().any(|a| matches!(a.kind, AgentKind::Liquidator { .. }))
 }

@@ -17,7 +17,9 @@ use crate::ledger::Ledger;
 use crate::market::ExternalPrices;
 use crate::pools::{Pools, pool_value};
 use crate::snapshot::Snapshot;
-use crate::tx::{Cause, DropReason, Failure, HopFill, Outcome, Receipt, Receipts, Sender, TxId, TxKind};
+use crate::tx::{
+    Action, Cause, DropReason, Effect, Failure, HopFill, Lend, LendOp, Outcome, Receipt, Receipts, Sender, TxId, TxKind,
+};
 
 /// Totals from receipts, and the pools' holdings gain.
 pub struct MetricsPlugin;
@@ -70,8 +72,26 @@ impl TradeValues {
     /// Values `r` at `prices`.
     pub fn of(r: &Receipt, prices: &ExternalPrices, config: &SimConfig) -> Self {
         let gas_value = prices.value(config.native, r.fee_wei);
-        let (value_in, value_out) = match (r.tx.swap(), r.swap()) {
-            (Some(s), Some(e)) => (prices.value(s.token_in(), e.amount_in), prices.value(s.token_out(), e.amount_out)),
+        let (value_in, value_out) = match (&r.tx.action, &r.effect) {
+            (Action::Swap(s), Effect::Swap(e)) => {
+                (prices.value(s.token_in(), e.amount_in), prices.value(s.token_out(), e.amount_out))
+            }
+            // a liquidation pays the debt and receives the collateral
+            (Action::Lend(Lend { op: LendOp::Liquidate { collateral, debt, .. }, .. }), Effect::Lend(e)) => {
+                (prices.value(*debt, e.amount), prices.value(*collateral, e.seized))
+            }
+            // deposits and loans change what is held where, not what it is worth
+            (Action::Lend(l), Effect::Lend(e)) => {
+                let token = match l.op {
+                    LendOp::Supply { token, .. }
+                    | LendOp::Withdraw { token, .. }
+                    | LendOp::Borrow { token, .. }
+                    | LendOp::Repay { token, .. } => token,
+                    LendOp::Liquidate { debt, .. } => debt,
+                };
+                let v = prices.value(token, e.amount);
+                (v, v)
+            }
             _ => (0.0, 0.0),
         };
         let profit = if r.succeeded() { value_out - value_in - gas_value } else { -gas_value };

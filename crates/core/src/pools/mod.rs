@@ -4,6 +4,7 @@
 //! written against, so they run the same on the world's pools and on a plain `Vec` in unit tests.
 
 mod provenance;
+pub mod routing;
 pub mod venue;
 
 use bevy_ecs::prelude::*;

@@ -2,6 +2,8 @@
 //! owns it; new venues (lending markets, bridges, order books) add variants here, and the
 //! compiler then points at every match that must learn about them.
 
+use meshsim_scenario::{MarketId, TokenId};
+
 use super::Path;
 
 /// What a transaction does.
@@ -9,6 +11,96 @@ use super::Path;
 pub enum Action {
     /// Swap along a path of AMM pools.
     Swap(Swap),
+    /// Act on a lending market.
+    Lend(Lend),
+}
+
+/// A position in a lending market: its index in the market's book, stable for the run
+/// (positions are opened, never removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PositionId(pub u32);
+
+/// An action on one lending market, for the sender's own position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lend {
+    /// The market.
+    pub market: MarketId,
+    /// What to do.
+    pub op: LendOp,
+}
+
+/// The operations of a lending market (Aave v3's `Pool` entry points). Amounts in base units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LendOp {
+    /// Deposit `amount` of `token` (it counts as collateral if the reserve allows).
+    Supply {
+        /// Token.
+        token: TokenId,
+        /// Amount.
+        amount: u128,
+    },
+    /// Take back up to `amount` of a deposit; fails beyond what the reserve holds, or if the
+    /// position's health would fall below 1.
+    Withdraw {
+        /// Token.
+        token: TokenId,
+        /// Amount.
+        amount: u128,
+    },
+    /// Borrow `amount`; needs the loan-to-value room and health of at least 1 after.
+    Borrow {
+        /// Token.
+        token: TokenId,
+        /// Amount.
+        amount: u128,
+    },
+    /// Repay up to `amount` of the position's debt in `token`.
+    Repay {
+        /// Token.
+        token: TokenId,
+        /// Amount.
+        amount: u128,
+    },
+    /// Repay up to `debt_to_cover` of `user`'s debt in `debt`, receiving its collateral in
+    /// `collateral` at the liquidation bonus; needs `user`'s health below 1.
+    Liquidate {
+        /// The position liquidated.
+        user: PositionId,
+        /// Collateral token seized.
+        collateral: TokenId,
+        /// Debt token repaid.
+        debt: TokenId,
+        /// Most debt to repay (capped by the close factor).
+        debt_to_cover: u128,
+    },
+}
+
+impl LendOp {
+    /// Name in tables.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LendOp::Supply { .. } => "supply",
+            LendOp::Withdraw { .. } => "withdraw",
+            LendOp::Borrow { .. } => "borrow",
+            LendOp::Repay { .. } => "repay",
+            LendOp::Liquidate { .. } => "liquidate",
+        }
+    }
+
+    /// The token the sender pays in (supply, repay, liquidate), if any.
+    pub fn token_in(&self) -> Option<TokenId> {
+        match *self {
+            LendOp::Supply { token, .. } | LendOp::Repay { token, .. } => Some(token),
+            LendOp::Liquidate { debt, .. } => Some(debt),
+            LendOp::Withdraw { .. } | LendOp::Borrow { .. } => None,
+        }
+    }
+}
+
+impl From<Lend> for Action {
+    fn from(l: Lend) -> Self {
+        Action::Lend(l)
+    }
 }
 
 /// An exact-input swap along a path; each hop feeds the next.
@@ -32,13 +124,13 @@ impl Swap {
     }
 
     /// First hop's input token. Paths are never empty (every constructor gives at least a hop).
-    pub fn token_in(&self) -> meshsim_scenario::TokenId {
-        self.legs.first().map_or(meshsim_scenario::TokenId(0), |l| l.token_in)
+    pub fn token_in(&self) -> TokenId {
+        self.legs.first().map_or(TokenId(0), |l| l.token_in)
     }
 
     /// Last hop's output token.
-    pub fn token_out(&self) -> meshsim_scenario::TokenId {
-        self.legs.last().map_or(meshsim_scenario::TokenId(0), |l| l.token_out)
+    pub fn token_out(&self) -> TokenId {
+        self.legs.last().map_or(TokenId(0), |l| l.token_out)
     }
 }
 

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use meshsim_scenario::{AgentId, OracleId, PoolId, TokenId, VaultId};
 use smallvec::SmallVec;
 
-pub use action::{Action, Swap};
+pub use action::{Action, Lend, LendOp, PositionId, Swap};
 pub use receipt::{
-    DropReason, Effect, Failure, Fills, HopFill, Outcome, Quotes, Receipt, Receipts, RevertReason, SwapEffect,
+    DropReason, Effect, Failure, Fills, HopFill, LendEffect, Outcome, Quotes, Receipt, Receipts, RevertReason,
+    SwapEffect,
 };
 
 /// A chain's stable id: its position in the world's chains (one chain for now).
@@ -47,6 +48,12 @@ pub enum TxKind {
     PredictFront,
     /// Unwinding that position after the vault traded.
     PredictUnwind,
+    /// A lending market liquidation.
+    Liquidation,
+    /// Selling collateral a liquidation seized.
+    CollateralSale,
+    /// Supplying, withdrawing, borrowing or repaying on a lending market.
+    Lending,
 }
 
 impl TxKind {
@@ -61,6 +68,9 @@ impl TxKind {
             TxKind::Backrun => "backrun",
             TxKind::PredictFront => "predict_front",
             TxKind::PredictUnwind => "predict_unwind",
+            TxKind::Liquidation => "liquidation",
+            TxKind::CollateralSale => "collateral_sale",
+            TxKind::Lending => "lending",
         }
     }
 
@@ -280,6 +290,7 @@ impl Tx {
     pub fn swap(&self) -> Option<&Swap> {
         match &self.action {
             Action::Swap(s) => Some(s),
+            Action::Lend(_) => None,
         }
     }
 
@@ -312,6 +323,23 @@ pub fn hash_tx(h: &mut sha2::Sha256, tx: &Tx) {
             h.update(s.amount_in.to_le_bytes());
             h.update(s.min_out.to_le_bytes());
             h.update([u8::from(s.hedge)]);
+        }
+        Action::Lend(l) => {
+            h.update(l.market.0.to_le_bytes());
+            h.update(l.op.name().as_bytes());
+            let (a, b, c, amount) = match l.op {
+                LendOp::Supply { token, amount }
+                | LendOp::Withdraw { token, amount }
+                | LendOp::Borrow { token, amount }
+                | LendOp::Repay { token, amount } => (u32::from(token.0), 0, 0, amount),
+                LendOp::Liquidate { user, collateral, debt, debt_to_cover } => {
+                    (u32::from(collateral.0), u32::from(debt.0), user.0, debt_to_cover)
+                }
+            };
+            for x in [a, b, c] {
+                h.update(x.to_le_bytes());
+            }
+            h.update(amount.to_le_bytes());
         }
     }
     h.update(tx.gas.priority_fee_wei.to_le_bytes());

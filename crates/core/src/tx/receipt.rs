@@ -184,6 +184,27 @@ pub enum Effect {
     None,
     /// A swap.
     Swap(SwapEffect),
+    /// A lending action.
+    Lend(LendEffect),
+}
+
+/// What a lending action moved, base units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LendEffect {
+    /// Supplied, withdrawn, borrowed, repaid, or (liquidation) debt repaid. A revert reports the
+    /// request.
+    pub amount: u128,
+    /// Liquidation: collateral to the liquidator, bonus included.
+    pub seized: u128,
+    /// Liquidation: collateral to the protocol (its fee on the bonus).
+    pub protocol_fee: u128,
+    /// Liquidation: debt left without collateral, written off as the reserves' deficit, in
+    /// base currency (8 decimals).
+    pub bad_debt_base: u128,
+    /// The position acted on.
+    pub position: u32,
+    /// Health factor of that position after, a wad (`u128::MAX`: no debt).
+    pub health_after: u128,
 }
 
 /// One transaction's receipt.
@@ -211,6 +232,14 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// The lending action's result, if it was one.
+    pub fn lend(&self) -> Option<&LendEffect> {
+        match &self.effect {
+            Effect::Lend(l) => Some(l),
+            _ => None,
+        }
+    }
+
     /// Included and not reverted.
     pub fn succeeded(&self) -> bool {
         self.outcome == Outcome::Included
@@ -220,7 +249,7 @@ impl Receipt {
     pub fn swap(&self) -> Option<&SwapEffect> {
         match &self.effect {
             Effect::Swap(s) => Some(s),
-            Effect::None => None,
+            Effect::None | Effect::Lend(_) => None,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 pub mod flows;
 pub mod plan;
-pub mod routing;
+pub use crate::pools::routing;
 pub mod strategy;
 
 use bevy_ecs::prelude::*;

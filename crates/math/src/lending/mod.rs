@@ -12,6 +12,12 @@ pub mod rates;
 pub mod reserve;
 pub mod wad_ray;
 
-pub use rates::RateStrategy;
+pub use account::{
+    AccountData, Collateral, Pair, PositionLine, ReserveView, Seizure, account_data, health_f64, health_factor,
+    leftover_allowed, max_liquidatable_debt, seize, value_in_base,
+};
+pub use rates::{RateStrategy, Rates};
 pub use reserve::Reserve;
-pub use wad_ray::{HALF_RAY, PERCENTAGE_FACTOR, RAY, SECONDS_PER_YEAR, WAD};
+pub use wad_ray::{
+    HALF_RAY, PERCENTAGE_FACTOR, RAY, SECONDS_PER_YEAR, WAD, percent_div, percent_mul, ray_div, ray_mul,
+};

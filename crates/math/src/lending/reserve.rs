@@ -35,6 +35,8 @@ pub struct Reserve {
     pub accrued_to_treasury: U256,
     /// Underlying the reserve holds (v3.1's virtual balance).
     pub available: U256,
+    /// Debt written off because its collateral ran out (v3.3's `deficit`), underlying units.
+    pub deficit: U256,
 }
 
 impl Reserve {
@@ -59,6 +61,7 @@ impl Reserve {
             scaled_debt: U256::ZERO,
             accrued_to_treasury: U256::ZERO,
             available: U256::ZERO,
+            deficit: U256::ZERO,
         })
     }
 
@@ -142,6 +145,19 @@ impl Reserve {
     /// debt burned); paying more than the debt repays the debt.
     pub fn repay(&mut self, now: u64, amount: U256, scaled_debt: U256) -> MathResult<(U256, U256)> {
         self.atomically(|r| r.repay_in_place(now, amount, scaled_debt))
+    }
+
+    /// `_burnBadDebt`: writes off a borrower's whole debt of `scaled_debt` (its collateral is
+    /// gone) into the reserve's deficit; returns the amount written off.
+    pub fn write_off(&mut self, now: u64, scaled_debt: U256) -> MathResult<U256> {
+        self.atomically(|r| {
+            r.accrue(now)?;
+            let owed = ray_mul(scaled_debt, r.variable_borrow_index)?;
+            r.scaled_debt -= scaled_debt.min(r.scaled_debt);
+            r.deficit += owed;
+            r.update_rates(U256::ZERO, U256::ZERO)?;
+            Ok(owed)
+        })
     }
 
     fn supply_in_place(&mut self, now: u64, amount: U256) -> MathResult<U256> {

@@ -1,4 +1,4 @@
-//! Agents: arbitrageurs, cyclic arbitrageurs and searchers.
+//! Agents: arbitrageurs, cyclic arbitrageurs, searchers and liquidators.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,7 @@ pub(super) fn agents(
     raw: &[RawAgent],
     pool_names: &BTreeMap<&str, PoolId>,
     n_pools: usize,
+    markets: &[RawLending],
 ) -> Vec<AgentSpec> {
     if raw.len() > limits::MAX_AGENTS {
         p.problems.push("agents", format!("expected at most {} agents, found {}", limits::MAX_AGENTS, raw.len()));
@@ -25,6 +26,7 @@ pub(super) fn agents(
             RawAgent::Arbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
             RawAgent::CycleArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
             RawAgent::Searcher(a) => (&a.name, &a.capital, 0.0, a.latency_ms),
+            RawAgent::Liquidator(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
         };
         p.finite(&format!("{path}.latency_ms"), latency_ms, 0.0, 1e6, "a latency in milliseconds");
         if agent_names.insert(name.as_str(), k).is_some() {
@@ -82,6 +84,29 @@ pub(super) fn agents(
                     solo_bid_share: a.solo_bid_share,
                     competitive_margin: a.competitive_margin,
                 }
+            }
+            RawAgent::Liquidator(a) => {
+                p.finite(
+                    &format!("{path}.min_profit"),
+                    a.min_profit,
+                    -limits::MAX_VALUE,
+                    limits::MAX_VALUE,
+                    "a profit",
+                );
+                let market = match markets.iter().position(|m| m.name == a.market) {
+                    Some(m) => MarketId(m as u32),
+                    None => {
+                        let message =
+                            crate::unknown("lending market", &a.market, markets.iter().map(|m| m.name.as_str()));
+                        p.problems.push(format!("{path}.market"), message);
+                        MarketId(0)
+                    }
+                };
+                let sell = match a.sell {
+                    RawSale::Pools => Sale::Pools,
+                    RawSale::Cex => Sale::Cex,
+                };
+                AgentKind::Liquidator { market, min_profit: a.min_profit, sell }
             }
         };
         agents.push(AgentSpec {

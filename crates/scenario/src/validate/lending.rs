@@ -44,8 +44,9 @@ pub(super) fn lending(
                 reserves.push(spec);
             }
         }
+        let positions = positions(p, &path, &market.positions, &tokens, &reserves);
         if reserves.len() == market.reserves.len() {
-            out.push(LendingSpec { id: MarketId(m as u32), name: market.name.clone(), reserves });
+            out.push(LendingSpec { id: MarketId(m as u32), name: market.name.clone(), reserves, positions });
         }
     }
     out
@@ -205,4 +206,84 @@ fn reserve(
         supplied: supplied?,
         borrowed: borrowed?,
     })
+}
+
+/// Genesis borrowers: both tokens reserves of this market, the collateral one usable as
+/// collateral, and health factors above 1 (a world does not start under water).
+fn positions(
+    p: &mut Ctx,
+    path: &str,
+    raw: &[RawPositions],
+    tokens: &[TokenId],
+    reserves: &[ReserveSpec],
+) -> Vec<PositionsSpec> {
+    let mut out = Vec::new();
+    let mut total: u64 = 0;
+    for (k, g) in raw.iter().enumerate() {
+        let gp = format!("{path}.positions[{k}]");
+        let mut ok = true;
+        total += u64::from(g.count);
+        if g.count == 0 {
+            p.problems.push(format!("{gp}.count"), "expected at least one position");
+            ok = false;
+        }
+        let reserve_of = |p: &mut Ctx, field: &str, symbol: &str| -> Option<usize> {
+            let t = p.token(&format!("{gp}.{field}"), symbol)?;
+            let found = tokens.iter().position(|x| *x == t);
+            if found.is_none() {
+                p.problems.push(format!("{gp}.{field}"), format!("{symbol:?} has no reserve in this market"));
+            }
+            found
+        };
+        let collateral = reserve_of(p, "collateral", &g.collateral);
+        let debt = reserve_of(p, "debt", &g.debt);
+        if collateral.is_some() && collateral == debt {
+            p.problems.push(format!("{gp}.debt"), "the debt token must differ from the collateral token");
+            ok = false;
+        }
+        if let Some(r) = collateral.and_then(|c| reserves.get(c))
+            && r.liquidation_threshold_bps == 0
+        {
+            p.problems.push(
+                format!("{gp}.collateral"),
+                format!("{:?} has a liquidation threshold of 0: it cannot be collateral", g.collateral),
+            );
+            ok = false;
+        }
+        let each = p.amount(
+            &format!("{gp}.collateral_each"),
+            collateral.and_then(|c| tokens.get(c).copied()),
+            &g.collateral_each,
+        );
+        if each == Some(0) {
+            p.problems.push(format!("{gp}.collateral_each"), "expected a positive amount");
+            ok = false;
+        }
+        let (lo, hi) = g.health;
+        let lo_ok = p.finite(&format!("{gp}.health[0]"), lo, 1.0001, 100.0, "a health factor above 1");
+        let hi_ok = p.finite(&format!("{gp}.health[1]"), hi, 1.0001, 100.0, "a health factor above 1");
+        if lo_ok && hi_ok && lo > hi {
+            p.problems
+                .push(format!("{gp}.health"), format!("the lowest health factor ({lo}) is above the highest ({hi})"));
+            ok = false;
+        }
+        if let (true, true, true, Some(collateral), Some(debt), Some(each)) = (ok, lo_ok, hi_ok, collateral, debt, each)
+        {
+            let e4 = |h: f64| (h * 1e4).round() as u32;
+            out.push(PositionsSpec {
+                count: g.count,
+                collateral,
+                debt,
+                collateral_each: each,
+                health_e4: (e4(lo), e4(hi)),
+            });
+        }
+    }
+    if total > limits::MAX_BORROWERS as u64 {
+        p.problems.push(
+            format!("{path}.positions"),
+            format!("expected at most {} positions in all, found {total}", limits::MAX_BORROWERS),
+        );
+    }
+    out
 }

@@ -167,7 +167,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
             pools.push(spec);
         }
     }
-    let agents = agents::agents(p, &raw.agents, &pool_names, raw.pools.len());
+    let agents = agents::agents(p, &raw.agents, &pool_names, raw.pools.len(), &raw.lending);
     let oracles = oracles::oracles(p, &raw.oracles, &pool_names, &raw.pools, numeraire);
     let vaults = vaults::vaults(p, &raw.vaults, &oracles, numeraire, chain.as_ref().map(|c| c.native), &pool_names);
     // the tables' `sender` column names agents and vaults alike
@@ -187,6 +187,8 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         ("tick_cross", raw.gas.tick_cross),
         ("swap_stableswap", raw.gas.swap_stableswap),
         ("swap_weighted", raw.gas.swap_weighted),
+        ("lending_action", raw.gas.lending_action),
+        ("liquidation", raw.gas.liquidation),
     ] {
         if units > limits::MAX_GAS_PER_OPERATION {
             p.problems.push(
@@ -202,6 +204,8 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         tick_cross: raw.gas.tick_cross,
         swap_stableswap: raw.gas.swap_stableswap,
         swap_weighted: raw.gas.swap_weighted,
+        lending_action: raw.gas.lending_action,
+        liquidation: raw.gas.liquidation,
     };
 
     let events = events::events(p, &raw.events, &pool_names, &oracles, chain.as_ref());

@@ -1,4 +1,4 @@
-//! Order routing through the mesh: the best single pool or two-pool path, and a split across the
+//! Order routing through the mesh (vaults, liquidators): the best single pool or two-pool path, and a split across the
 //! two best routes when it pays more. Candidate paths are enumerated once per token pair.
 
 use std::collections::BTreeMap;
