@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks that every table of meshsim run directories loads in polars and pandas with the dtypes
-its schema.json names: first with plain `read_csv` (what a user types), then with the schema.
+its schema.json names: first with plain `read_csv` (what a user types: for polars, with
+`infer_schema_length=None`, as the README says), then with the schema.
 
     python3 scripts/check_tables.py OUT_DIR [OUT_DIR ...]
 
@@ -87,7 +88,9 @@ def check_dir(out):
             pdf = pd.read_parquet(path)
         else:
             try:
-                df = pl.read_csv(path)
+                # polars infers from the first 100 rows unless told otherwise, and an amount past
+                # 2^63 further down would not fit the Int64 it guessed
+                df = pl.read_csv(path, infer_schema_length=None)
             except Exception as e:  # noqa: BLE001 - report what the reader said
                 problems.append(f"{where}: polars.read_csv failed: {str(e).splitlines()[0]}")
                 continue

@@ -29,7 +29,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
     /// Tables to write: `all`, `none` (summary.json and timing.json only: the engine alone, as the
-    /// benchmarks measure it), or a comma-separated list of blocks, trades, vaults, cascades.
+    /// benchmarks measure it), or a comma-separated list of blocks, trades, vaults, cascades, lending.
     #[arg(long, default_value = "all", value_parser = parse_tables)]
     pub tables: TableSet,
     /// Write a `vaults` row every K blocks.
@@ -51,18 +51,19 @@ pub struct TableSet {
     trades: bool,
     vaults: bool,
     cascades: bool,
+    lending: bool,
 }
 
 impl TableSet {
     fn any_rows(self) -> bool {
-        self.blocks || self.trades || self.vaults || self.cascades
+        self.blocks || self.trades || self.vaults || self.cascades || self.lending
     }
 }
 
 fn parse_tables(text: &str) -> Result<TableSet, String> {
-    let none = TableSet { blocks: false, trades: false, vaults: false, cascades: false };
+    let none = TableSet { blocks: false, trades: false, vaults: false, cascades: false, lending: false };
     match text {
-        "all" => return Ok(TableSet { blocks: true, trades: true, vaults: true, cascades: true }),
+        "all" => return Ok(TableSet { blocks: true, trades: true, vaults: true, cascades: true, lending: true }),
         "none" => return Ok(none),
         _ => {}
     }
@@ -73,9 +74,10 @@ fn parse_tables(text: &str) -> Result<TableSet, String> {
             "trades" => set.trades = true,
             "vaults" => set.vaults = true,
             "cascades" => set.cascades = true,
+            "lending" => set.lending = true,
             other => {
                 return Err(format!(
-                    "unknown table {other:?}: expected all, none, or a list of blocks, trades, vaults, cascades"
+                    "unknown table {other:?}: expected all, none, or a list of blocks, trades, vaults, cascades, lending"
                 ));
             }
         }
@@ -142,6 +144,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let (block_rows, trade_rows) = sim.drain_records();
         tables.write(&scenario, &block_rows, &trade_rows)?;
         tables.write_vaults(&scenario, &sim.drain_vault_records())?;
+        tables.write_lending(&scenario, &sim.drain_lending_records())?;
         progress.set_position(done);
     }
     // commands given after the last block still belong to the session
@@ -198,6 +201,7 @@ fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) ->
         ("member_txs", ColType::Str),
         ("depth", ColType::U64),
         ("rebalances", ColType::U64),
+        ("liquidations", ColType::U64),
         ("volume", ColType::F64),
         ("root_volume", ColType::F64),
         ("amplification", ColType::F64),
@@ -220,6 +224,7 @@ fn write_cascades(dir: &Path, format: Format, s: &Scenario, sim: &Simulation) ->
             Cell::Str(ids(&c.members)),
             Cell::U64(u64::from(c.depth)),
             Cell::U64(u64::from(c.rebalances)),
+            Cell::U64(u64::from(c.liquidations)),
             Cell::F64(c.volume),
             Cell::F64(c.root_volume),
             Cell::F64(c.amplification()),
@@ -267,6 +272,7 @@ struct Tables {
     blocks: Option<TableWriter>,
     trades: Option<TableWriter>,
     vaults: Option<(TableWriter, Vec<meshsim_scenario::TokenId>)>,
+    lending: Option<TableWriter>,
 }
 
 impl Tables {
@@ -353,7 +359,34 @@ impl Tables {
             }
             Some((TableWriter::create(dir, "vaults", format, cols)?, tokens))
         };
+        let lending = if s.lending.is_empty() || !set.lending {
+            None
+        } else {
+            let cols = [
+                ("block", ColType::U64),
+                ("market", ColType::Str),
+                ("token", ColType::Str),
+                ("price", ColType::F64),
+                ("utilization", ColType::F64),
+                ("borrow_rate", ColType::F64),
+                ("supply_rate", ColType::F64),
+                ("liquidity_index", ColType::F64),
+                ("borrow_index", ColType::F64),
+                ("available", ColType::Amount),
+                ("borrowed", ColType::Amount),
+                ("deficit", ColType::Amount),
+                ("liquidations", ColType::U64),
+                ("debt_liquidated", ColType::Amount),
+                ("collateral_seized", ColType::Amount),
+                ("under_water", ColType::U64),
+            ]
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect();
+            Some(TableWriter::create(dir, "lending", format, cols)?)
+        };
         Ok(Tables {
+            lending,
             blocks: if set.blocks { Some(TableWriter::create(dir, "blocks", format, cols)?) } else { None },
             trades: if set.trades { Some(TableWriter::create(dir, "trades", format, trade_cols)?) } else { None },
             vaults,
@@ -432,9 +465,34 @@ impl Tables {
         Ok(())
     }
 
-    /// Closes every table; returns the files written, in the order blocks, trades, vaults.
+    fn write_lending(&mut self, s: &Scenario, rows: &[meshsim_core::record::LendingRow]) -> Result<()> {
+        let Some(table) = &mut self.lending else { return Ok(()) };
+        for r in rows {
+            table.write_row(&[
+                Cell::U64(r.block),
+                Cell::Str(s.lending[r.market.0 as usize].name.clone()),
+                Cell::Str(s.tokens[r.token.index()].symbol.clone()),
+                Cell::F64(r.price),
+                Cell::F64(r.utilization),
+                Cell::F64(r.borrow_rate),
+                Cell::F64(r.supply_rate),
+                Cell::F64(r.liquidity_index),
+                Cell::F64(r.borrow_index),
+                Cell::Amount(r.available),
+                Cell::Amount(r.borrowed),
+                Cell::Amount(r.deficit),
+                Cell::U64(r.liquidations),
+                Cell::Amount(r.debt_liquidated),
+                Cell::Amount(r.collateral_seized),
+                Cell::U64(r.under_water),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Closes every table; returns the files written, in the order blocks, trades, vaults, lending.
     fn finish(self) -> Result<Vec<Written>> {
-        let tables = [self.blocks, self.trades, self.vaults.map(|(t, _)| t)];
+        let tables = [self.blocks, self.trades, self.vaults.map(|(t, _)| t), self.lending];
         tables.into_iter().flatten().map(TableWriter::finish).collect()
     }
 }
@@ -623,10 +681,34 @@ fn lending_summary(s: &Scenario, markets: &[meshsim_core::lending::MarketState])
                         "borrowed": debt.to_string(),
                         "supplied_and_lent": supplied.to_string(),
                         "treasury_accrued_scaled": x.accrued_to_treasury.to_string(),
+                        "interest": x.interest.to_string(),
+                        "deficit": x.deficit.to_string(),
+                        "liquidations": r.stats.liquidations,
+                        "debt_liquidated": r.stats.debt_liquidated.to_string(),
+                        "collateral_seized": r.stats.collateral_seized.to_string(),
+                        "protocol_fees": r.stats.protocol_fees.to_string(),
+                        "bonus": r.stats.bonus.to_string(),
+                        "oracle_gap_min": r.stats.oracle_gap_min,
+                        "pool_gap_min": r.stats.pool_gap_min,
                     })
                 })
                 .collect();
-            json!({ "name": m.name, "reserves": reserves })
+            // totals in the numeraire, at the market's final oracle prices
+            let whole = |x: meshsim_core::math::U256| u128::try_from(x).unwrap_or(u128::MAX);
+            let sum = |f: &dyn Fn(&meshsim_core::lending::ReserveState) -> u128| -> f64 {
+                m.reserves.iter().map(|r| r.value(f(r))).sum()
+            };
+            json!({
+                "name": m.name,
+                "positions": m.positions.len(),
+                "liquidations": m.reserves.iter().map(|r| r.stats.liquidations).sum::<u64>(),
+                "debt_liquidated_value": sum(&|r| r.stats.debt_liquidated),
+                "bonus_value": sum(&|r| r.stats.bonus),
+                "protocol_fees_value": sum(&|r| r.stats.protocol_fees),
+                "bad_debt_value": sum(&|r| whole(r.reserve.deficit)),
+                "interest_value": sum(&|r| whole(r.reserve.interest)),
+                "reserves": reserves,
+            })
         })
         .collect();
     serde_json::Value::Array(markets)

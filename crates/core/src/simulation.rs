@@ -178,6 +178,11 @@ impl Simulation {
         self.world.get_mut::<Records>(self.state).map(|mut r| std::mem::take(&mut r.vaults)).unwrap_or_default()
     }
 
+    /// Lending rows recorded since the last call.
+    pub fn drain_lending_records(&mut self) -> Vec<crate::record::LendingRow> {
+        self.world.get_mut::<Records>(self.state).map(|mut r| std::mem::take(&mut r.lending)).unwrap_or_default()
+    }
+
     /// Plain data of the current state, for display.
     pub fn snapshot(&self) -> Snapshot {
         let mut snap = Snapshot::default();

@@ -655,6 +655,8 @@ pub struct LendingSpec {
     pub reserves: Vec<ReserveSpec>,
     /// Borrowers at genesis, in groups.
     pub positions: Vec<PositionsSpec>,
+    /// Share of a position's debt one liquidation may repay above health 0.95, bps.
+    pub close_factor_bps: u32,
 }
 
 /// A group of genesis borrowers (see `RawPositions`).

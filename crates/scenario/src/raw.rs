@@ -61,6 +61,13 @@ pub struct RawLending {
     /// Borrowers' positions at genesis, in groups.
     #[serde(default)]
     pub positions: Vec<RawPositions>,
+    /// Share of a position's debt one liquidation may repay above health 0.95, bps.
+    #[serde(default = "aave_close_factor")]
+    pub close_factor_bps: u32,
+}
+
+fn aave_close_factor() -> u32 {
+    5_000
 }
 
 /// A group of borrowers at genesis: each supplies `collateral_each` of one reserve's token as

@@ -7,7 +7,7 @@ use meshsim_scenario::AgentKind;
 use crate::plan::{Plan, Run};
 
 /// Figures of a run, in [`RUN_METRICS`] order.
-pub const RUN_METRICS: [&str; 20] = [
+pub const RUN_METRICS: [&str; 25] = [
     "blocks",
     "arbitrage_profit",
     "searcher_profit",
@@ -28,6 +28,11 @@ pub const RUN_METRICS: [&str; 20] = [
     "cascade_max_amplification",
     "sandwiched",
     "reverted",
+    "liquidations",
+    "liquidation_bonus",
+    "bad_debt",
+    "oracle_gap_min",
+    "pool_gap_min",
 ];
 
 /// Figures of a vault in a run, in [`VAULT_METRICS`] order.
@@ -97,6 +102,7 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
     let v = &focused;
     let sum = |f: fn(&meshsim_core::metrics::VaultMetrics) -> f64| v.iter().map(|x| f(x)).sum::<f64>();
     let cascades = sim.cascade_summary();
+    let lending = LendingFigures::of(sim.lending());
     let tracking_mean =
         if v.is_empty() { 0.0 } else { v.iter().map(|x| x.tracking_mean()).sum::<f64>() / v.len() as f64 };
     let metrics = vec![
@@ -120,6 +126,11 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
         cascades.largest_amplification,
         sum(|x| x.sandwiched as f64),
         m.reverted as f64,
+        lending.liquidations,
+        lending.bonus,
+        lending.bad_debt,
+        lending.oracle_gap_min,
+        lending.pool_gap_min,
     ];
     let vaults = snapshot
         .vaults
@@ -148,4 +159,29 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
         })
         .collect();
     RunResult { run, metrics, vaults, digest: sim.digest().to_string(), error: None }
+}
+
+/// A run's lending figures, summed over markets (numeraire at the final oracle prices).
+#[derive(Debug, Clone, Copy, Default)]
+struct LendingFigures {
+    liquidations: f64,
+    bonus: f64,
+    bad_debt: f64,
+    oracle_gap_min: f64,
+    pool_gap_min: f64,
+}
+
+impl LendingFigures {
+    fn of(markets: &[meshsim_core::lending::MarketState]) -> Self {
+        let mut f = LendingFigures::default();
+        for r in markets.iter().flat_map(|m| &m.reserves) {
+            let value = |amount: u128| r.value(amount);
+            f.liquidations += r.stats.liquidations as f64;
+            f.bonus += value(r.stats.bonus);
+            f.bad_debt += value(u128::try_from(r.reserve.deficit).unwrap_or(u128::MAX));
+            f.oracle_gap_min = f.oracle_gap_min.min(r.stats.oracle_gap_min);
+            f.pool_gap_min = f.pool_gap_min.min(r.stats.pool_gap_min);
+        }
+        f
+    }
 }

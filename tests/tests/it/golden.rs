@@ -21,6 +21,8 @@ const GOLDEN: &[(&str, u64, &str)] = &[
     ("stress/correlated-crash.ron", 1500, "eada5d985fc2c09c97f8e8e1366b1ac58b4f1cbcf66576f0419a4e31885aa7ba"),
     ("stress/crash.ron", 1500, "3409545c4dd975e3f0f83267f7f4e640a6d934681dc222773ddbc5a1766f37ee"),
     ("stress/gas-spike.ron", 1500, "65b8cb14587ae75c9e03b65b38e1ecf28e2cfd9e0ef7a3e86b1b12065644b825"),
+    ("stress/liquidation-freeze.ron", 900, "4f22fb211751007c26bd6f9201fe06fa580e7ed3a9e13fb48cca4e7c8052cbde"),
+    ("stress/liquidation-spiral.ron", 900, "8b2eb34db713b8bd15387870b9a4ccf845fe486ea5229249e767bbd83b799324"),
     ("stress/liquidity-withdrawal.ron", 1500, "c6f68235fdc8d20f3d9ad46ae4e559e4d7f5371abd9abb10f942fc2d33b6d4c6"),
     ("stress/oracle-freeze.ron", 1500, "8de6eb4dc4e420b75bf1d3a24b463924e9e9396db326f07b069be804878930a8"),
     ("stress/volatility-spike.ron", 1500, "61247757e4a81e0d54d72cab40c446c3d63ac25c515248f4d4b6b2f5e5d580ee"),

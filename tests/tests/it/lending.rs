@@ -93,3 +93,110 @@ fn a_world_without_lending_runs_as_before() {
     assert!(sim.lending().is_empty());
     assert!(!sim.plugin_names().contains(&"lending"));
 }
+
+fn spiral_text() -> String {
+    std::fs::read_to_string(worlds_dir().join("stress/liquidation-spiral.ron")).unwrap()
+}
+
+/// Runs a world text with rows recorded and the books checked every block; returns the
+/// simulation and its trade rows.
+fn run_recorded(text: &str) -> (Simulation, Vec<meshsim_core::record::TradeRow>) {
+    let scenario = parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let options = SimOptions { record: true, check_conservation: true, ..SimOptions::default() };
+    let mut sim = Simulation::with_options(&scenario, options).unwrap();
+    sim.run_blocks(scenario.blocks).unwrap_or_else(|e| panic!("{e}"));
+    let (_, trades) = sim.drain_records();
+    (sim, trades)
+}
+
+#[test]
+fn the_spiral_is_one_cascade_from_liquidation_to_sale_to_arbitrage_and_rebalance() {
+    use meshsim_core::tx::TxKind;
+    let (sim, trades) = run_recorded(&spiral_text());
+    let kind_of = |id: meshsim_core::tx::TxId| trades.iter().find(|t| t.tx_id == id).map(|t| t.kind);
+    let liquidations = trades.iter().filter(|t| t.kind == TxKind::Liquidation && !t.reverted).count();
+    assert!(liquidations > 50, "only {liquidations} liquidations");
+    // the largest cascade holds liquidations, their sales, the arbitrage the sales set off and
+    // the vault's rebalance, each linked to its cause
+    let (largest, _) = sim.cascades().into_iter().max_by_key(|(c, _)| c.member_count).unwrap();
+    assert!(largest.liquidations > 20, "{} liquidations in the largest cascade", largest.liquidations);
+    assert!(largest.rebalances >= 1);
+    let linked =
+        |a: TxKind, b: TxKind| largest.links.iter().any(|(p, c)| kind_of(*p) == Some(a) && kind_of(*c) == Some(b));
+    assert!(linked(TxKind::Liquidation, TxKind::CollateralSale));
+    assert!(linked(TxKind::CollateralSale, TxKind::Arbitrage));
+    // and the loop closes: a sale moved the pool the oracle reads, which set off a liquidation
+    assert!(linked(TxKind::CollateralSale, TxKind::Liquidation) || linked(TxKind::Arbitrage, TxKind::Liquidation));
+    assert!(largest.depth > 20, "depth {}", largest.depth);
+}
+
+#[test]
+fn an_oracle_freeze_delays_liquidations_and_leaves_bad_debt() {
+    use meshsim_core::tx::TxKind;
+    let first_liquidation = |trades: &[meshsim_core::record::TradeRow]| {
+        trades.iter().find(|t| t.kind == TxKind::Liquidation && !t.reverted).map(|t| t.block)
+    };
+    let (sim, trades) = run_recorded(&spiral_text());
+    let free = (first_liquidation(&trades).unwrap(), sim.lending()[0].reserves[1].reserve.deficit);
+    let frozen_text = std::fs::read_to_string(worlds_dir().join("stress/liquidation-freeze.ron")).unwrap();
+    // the freeze world is the spiral world plus the freeze, nothing else
+    assert_eq!(
+        frozen_text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .filter(|l| !spiral_text().contains(*l))
+            .count(),
+        2,
+        "liquidation-freeze.ron must differ from liquidation-spiral.ron only by its name and the freeze"
+    );
+    let (sim, trades) = run_recorded(&frozen_text);
+    let frozen = (first_liquidation(&trades).unwrap(), sim.lending()[0].reserves[1].reserve.deficit);
+    // the fall starts at block 150; the frozen oracle publishes again at block 450
+    assert!(free.0 < 300, "without the freeze the first liquidation came at block {}", free.0);
+    assert!(frozen.0 >= 450, "with the freeze the first liquidation came at block {}", frozen.0);
+    assert!(free.1.is_zero(), "bad debt without the freeze: {}", free.1);
+    assert!(frozen.1 > meshsim_math::U256::from(10_000_000_000u64), "bad debt with the freeze: {}", frozen.1);
+}
+
+#[test]
+fn liquidators_selling_on_the_cex_move_the_pools_less() {
+    let gap = |text: &str| {
+        let (sim, _) = run_recorded(text);
+        sim.lending()[0].reserves[0].stats.pool_gap_min
+    };
+    let pools = gap(&spiral_text());
+    let cex = gap(&spiral_text().replace("sell: Pools", "sell: Cex"));
+    assert!(pools < cex, "pools fell {pools} below the market selling there, {cex} selling on the CEX");
+}
+
+#[test]
+fn bad_positions_and_liquidators_are_located() {
+    let good = spiral_text();
+    assert!(parse(&good).is_ok());
+    let cases = [
+        (
+            "collateral: \"ETH\", debt: \"USDC\"",
+            "collateral: \"USDC\", debt: \"USDC\"",
+            "positions[0].debt",
+            "must differ",
+        ),
+        ("health: (1.05, 1.8)", "health: (0.9, 1.8)", "positions[0].health[0]", "health factor above 1"),
+        ("health: (1.05, 1.8)", "health: (1.8, 1.05)", "positions[0].health", "is above the highest"),
+        ("collateral: \"ETH\", debt", "collateral: \"WBTC\", debt", "positions[0].collateral", "unknown token"),
+        ("count: 300", "count: 0", "positions[0].count", "at least one"),
+        (
+            "market: \"lend\", min_profit: 50.0",
+            "market: \"lnd\", min_profit: 50.0",
+            "agents[1].market",
+            "unknown lending market",
+        ),
+    ];
+    for (from, to, path, message) in cases {
+        crate::worlds::assert_located(&good, from, to, path, message, 20);
+    }
+    // a group whose debt the reserve cannot lend fails at genesis, naming the market
+    let greedy = good.replace("count: 300", "count: 30000");
+    let scenario = parse(&greedy).unwrap();
+    let e = Simulation::with_options(&scenario, SimOptions::default()).err().unwrap().to_string();
+    assert!(e.contains("lend") && e.contains("more of token"), "{e}");
+}

@@ -78,6 +78,8 @@ pub struct Cascade {
     pub pools: Vec<PoolId>,
     /// Vault rebalances among the members.
     pub rebalances: u32,
+    /// Lending liquidations among the members.
+    pub liquidations: u32,
 }
 
 impl Cascade {
@@ -109,6 +111,7 @@ impl Cascade {
         self.root_volume = 0.0;
         self.end_block = block;
         self.rebalances = 0;
+        self.liquidations = 0;
     }
 }
 
@@ -326,8 +329,10 @@ impl CascadeTracker {
                         }
                     }
                 }
-                if kind == TxKind::Rebalance {
-                    c.rebalances += 1;
+                match kind {
+                    TxKind::Rebalance => c.rebalances += 1,
+                    TxKind::Liquidation => c.liquidations += 1,
+                    _ => {}
                 }
             }
         }
@@ -427,8 +432,10 @@ fn close_and_record_cascades(state: State<(&Receipts, &ExternalPrices, &Chains, 
 fn record_receipts(receipts: &Receipts, prices: &ExternalPrices, tracker: &mut CascadeTracker) {
     for r in receipts.items.iter().filter(|r| r.succeeded()) {
         // what the trade put in, at external prices (as the metrics value it)
-        let value_in = match (r.tx.swap(), r.swap()) {
-            (Some(s), Some(e)) => prices.value(s.token_in(), e.amount_in),
+        let value_in = match (r.tx.swap(), r.swap(), &r.tx.action, r.lend()) {
+            (Some(s), Some(e), _, _) => prices.value(s.token_in(), e.amount_in),
+            // a liquidation trades the debt it repays for collateral
+            (_, _, crate::tx::Action::Lend(l), Some(e)) => l.op.token_in().map_or(0.0, |t| prices.value(t, e.amount)),
             _ => 0.0,
         };
         tracker.record(r.tx.id, r.tx.kind, r.block, r.tx.cause.parents(), value_in, r.tx.pools());

@@ -42,7 +42,7 @@ pub struct Position {
 }
 
 /// Liquidations and losses of one reserve so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ReserveStats {
     /// Liquidations that repaid this reserve's debt.
     pub liquidations: u64,
@@ -54,6 +54,12 @@ pub struct ReserveStats {
     pub protocol_fees: u128,
     /// Of the seized collateral, the bonus part (above the debt's value), base units.
     pub bonus: u128,
+    /// Lowest oracle price relative to the external price so far, less 1 (-0.05: the market
+    /// saw the token 5 % below the external price at worst).
+    pub oracle_gap_min: f64,
+    /// Lowest price of the token on any pool against the numeraire relative to the external
+    /// price so far, less 1 (how far selling pushed the pools below the market).
+    pub pool_gap_min: f64,
 }
 
 /// One reserve in the run: its parameters, state, price and history.
@@ -76,6 +82,13 @@ pub struct ReserveState {
 }
 
 impl ReserveState {
+    /// `amount` base units in the numeraire at the market's oracle price (for reports).
+    pub fn value(&self, amount: u128) -> f64 {
+        meshsim_math::u128_to_f64(amount) * meshsim_math::u256_to_f64(self.price)
+            / 1e8
+            / libm::pow(10.0, f64::from(self.decimals))
+    }
+
     /// As an account's valuation sees it.
     pub fn view(&self) -> ReserveView<'_> {
         ReserveView {
@@ -103,6 +116,8 @@ pub struct MarketState {
     pub positions: Vec<Position>,
     /// Position of each owner.
     pub owners: BTreeMap<Owner, PositionId>,
+    /// Share of an account's debt one liquidation may repay, bps (Aave: 5,000).
+    pub close_factor_bps: u32,
 }
 
 /// What a liquidation of one position would do, in token amounts.
@@ -159,6 +174,7 @@ impl MarketState {
     /// check, the close factor, the bonus, the protocol's fee and the dust rule. `reserves` are
     /// the market's reserves as of the liquidation (accrued).
     pub fn liquidation_terms(
+        &self,
         reserves: &[ReserveState],
         lines: &[PositionLine],
         c: usize,
@@ -189,7 +205,8 @@ impl MarketState {
         }
         let debt_base = value_in_base(user_debt, dr.price, dr.decimals)?;
         let collateral_base = value_in_base(collateral_balance, cr.price, cr.decimals)?;
-        let max_base = max_liquidatable_debt(data.health, data.debt, debt_base, collateral_base)?;
+        let max_base =
+            max_liquidatable_debt(data.health, data.debt, debt_base, collateral_base, self.close_factor_bps)?;
         let unit = U256::from(10u8).pow(U256::from(dr.decimals));
         let max_debt = if max_base >= debt_base {
             user_debt

@@ -192,11 +192,15 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
             }
         }
         let (Some((d, _, available)), Some((c, _))) = (best_debt, best_coll) else { continue };
-        let Ok(terms) = MarketState::liquidation_terms(&market.reserves, &p.lines, c, d, U256::from(available)) else {
+        let Ok(terms) = market.liquidation_terms(&market.reserves, &p.lines, c, d, U256::from(available)) else {
             continue;
         };
         let s = terms.seizure;
         let repaid = u128::try_from(s.debt_repaid).unwrap_or(u128::MAX);
+        // debt grows between this plan and the block's execution: cover a little more than
+        // planned (the venue caps it at the close factor), or a full liquidation would leave a
+        // few base units behind and trip the dust rule
+        let cover = repaid.saturating_add(repaid / 1_000 + 1).min(available);
         let got = u128::try_from(s.collateral_to_liquidator).unwrap_or(u128::MAX);
         let (debt_token, coll_token) = (market.reserves[d].spec.token, market.reserves[c].spec.token);
         let profit = view.prices.value(coll_token, got) - view.prices.value(debt_token, repaid) - gas_value;
@@ -205,8 +209,8 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
         }
         gas_left -= native_gas;
         match spent.iter_mut().find(|(t, _)| *t == debt_token) {
-            Some(e) => e.1 += repaid,
-            None => spent.push((debt_token, repaid)),
+            Some(e) => e.1 += cover,
+            None => spent.push((debt_token, cover)),
         }
         let lend = Lend {
             market: market.id,
@@ -214,7 +218,7 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
                 user: PositionId(k as u32),
                 collateral: coll_token,
                 debt: debt_token,
-                debt_to_cover: repaid,
+                debt_to_cover: cover,
             },
         };
         let mut tx = Tx::new(sender, seq(out), TxKind::Liquidation, cfg.priority_fee_wei, lend.into(), view.block);

@@ -5,6 +5,8 @@
 
 mod book;
 pub mod liquidator;
+#[cfg(test)]
+mod tests;
 mod venue;
 
 use bevy_ecs::prelude::*;
@@ -20,7 +22,9 @@ use crate::agents::snapshot_agents;
 use crate::chain::Chains;
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::Ledger;
+use crate::market::ExternalPrices;
 use crate::oracles::OracleBook;
+use crate::pools::Pools;
 use crate::snapshot::Snapshot;
 use crate::{SimConfig, SimError, SimStatus};
 
@@ -71,6 +75,7 @@ fn genesis(
         reserves,
         positions: Vec::new(),
         owners: Default::default(),
+        close_factor_bps: spec.close_factor_bps,
     };
     for group in &spec.positions {
         place_borrowers(&mut market, group).map_err(fail)?;
@@ -117,6 +122,21 @@ fn place_borrowers(market: &mut MarketState, group: &PositionsSpec) -> Result<()
     Ok(())
 }
 
+/// Genesis balances of a market: custody holds what the reserves have not lent, the market's
+/// borrowers account what they have.
+fn mint_market(ledger: &mut Ledger, layout: crate::ledger::AccountLayout, m: &MarketState) -> Result<(), SimError> {
+    let fail = |reason: String| SimError::Lending { market: m.name.clone(), reason };
+    for r in &m.reserves {
+        let lent = r.reserve.total_debt().map_err(|e| fail(e.to_string()))?;
+        let (Ok(held), Ok(lent)) = (u128::try_from(r.reserve.available), u128::try_from(lent)) else {
+            return Err(fail("amounts over 2^128".into()));
+        };
+        ledger.mint_genesis(m.account, r.spec.token, held).map_err(SimError::Genesis)?;
+        ledger.mint_genesis(layout.market_borrowers(m.id), r.spec.token, lent).map_err(SimError::Genesis)?;
+    }
+    Ok(())
+}
+
 impl Plugin for LendingPlugin {
     fn name(&self) -> &'static str {
         "lending"
@@ -141,25 +161,16 @@ impl Plugin for LendingPlugin {
         let layout = config.layout;
         let mut ledger = app.state_mut::<Ledger>();
         for m in &markets {
-            for r in &m.reserves {
-                // custody holds what the reserve has not lent; the rest is with the borrowers
-                let lent = r
-                    .reserve
-                    .total_debt()
-                    .map_err(|e| SimError::Lending { market: m.name.clone(), reason: e.to_string() })?;
-                let (held, lent) = (u128::try_from(r.reserve.available), u128::try_from(lent));
-                let (Ok(held), Ok(lent)) = (held, lent) else {
-                    return Err(SimError::Lending { market: m.name.clone(), reason: "amounts over 2^128".into() });
-                };
-                ledger.mint_genesis(m.account, r.spec.token, held).map_err(SimError::Genesis)?;
-                ledger.mint_genesis(layout.market_borrowers(m.id), r.spec.token, lent).map_err(SimError::Genesis)?;
-            }
+            mint_market(&mut ledger, layout, m)?;
         }
         app.insert_state(Lending { markets });
         if !s.oracles.is_empty() {
             app.add_systems(Phase::Oracles, read_prices);
         }
         liquidator::build(app)?;
+        if app.options.record {
+            app.add_systems(Phase::Record, record_lending);
+        }
         app.add_systems(Phase::Settle, accrue_and_check);
         Ok(())
     }
@@ -216,16 +227,76 @@ fn read_prices(state: State<(&OracleBook, &mut Lending)>) {
     }
 }
 
+/// Record phase: a row per reserve.
+fn record_lending(state: State<(&Chains, &Lending, &mut crate::record::Records)>) {
+    let (chains, lending, mut records) = shared(state);
+    let block = chains.active().clock.number;
+    let ray = |x: U256| meshsim_math::u256_to_f64(x) / 1e27;
+    let whole = |x: U256| u128::try_from(x).unwrap_or(u128::MAX);
+    for m in &lending.markets {
+        // each position's health once, at this block's prices
+        let mut under_water = vec![0u64; m.reserves.len()];
+        for (k, p) in m.positions.iter().enumerate() {
+            if p.lines.iter().all(|l| l.scaled_debt.is_zero()) {
+                continue;
+            }
+            if m.account(crate::tx::PositionId(k as u32)).is_ok_and(|d| d.health < meshsim_math::lending::WAD) {
+                for (r, l) in p.lines.iter().enumerate() {
+                    if !l.scaled_debt.is_zero() {
+                        under_water[r] += 1;
+                    }
+                }
+            }
+        }
+        for (r, under) in m.reserves.iter().zip(under_water) {
+            let x = &r.reserve;
+            records.lending.push(crate::record::LendingRow {
+                block,
+                market: m.id,
+                token: r.spec.token,
+                price: meshsim_math::u256_to_f64(r.price) / 1e8,
+                utilization: ray(x.utilization().unwrap_or_default()),
+                borrow_rate: ray(x.rates.variable_borrow_rate),
+                supply_rate: ray(x.rates.liquidity_rate),
+                liquidity_index: ray(x.liquidity_index),
+                borrow_index: ray(x.variable_borrow_index),
+                available: whole(x.available),
+                borrowed: whole(x.total_debt().unwrap_or_default()),
+                deficit: whole(x.deficit),
+                liquidations: r.stats.liquidations,
+                debt_liquidated: r.stats.debt_liquidated,
+                collateral_seized: r.stats.collateral_seized,
+                under_water: under,
+            });
+        }
+    }
+}
+
 /// Settle phase: every reserve accrues interest to the block's time (whole seconds, as
 /// `block.timestamp`), each market's custody holds exactly what its reserves say, and (in
 /// checked runs) the positions add up to the reserves' scaled totals.
-fn accrue_and_check(state: State<(&Chains, &Ledger, &SimConfig, &mut Lending, &mut SimStatus)>) {
-    let (chains, ledger, config, mut lending, mut status) = shared(state);
+fn accrue_and_check(
+    state: State<(&Chains, &Ledger, &SimConfig, &ExternalPrices, &Pools, &mut Lending, &mut SimStatus)>,
+) {
+    let (chains, ledger, config, prices, pools, mut lending, mut status) = shared(state);
     let clock = &chains.active().clock;
     let now = clock.timestamp as u64;
     for m in &mut lending.markets {
         let mut problem = None;
         for r in &mut m.reserves {
+            // how far below the market the oracle and the pools put the token this block
+            let truth = prices.per_token[r.spec.token.index()];
+            let seen = meshsim_math::u256_to_f64(r.price) / 1e8;
+            r.stats.oracle_gap_min = r.stats.oracle_gap_min.min(seen / truth - 1.0);
+            let scale = libm::pow(10.0, f64::from(r.decimals) - f64::from(config.decimals[config.numeraire.index()]));
+            for e in &pools.entries {
+                if let (Some(i), Some(j)) = (e.index_of(r.spec.token), e.index_of(config.numeraire)) {
+                    let gap = e.marginal_price(i, j) * scale / truth - 1.0;
+                    if gap.is_finite() {
+                        r.stats.pool_gap_min = r.stats.pool_gap_min.min(gap);
+                    }
+                }
+            }
             if let Err(e) = r.reserve.accrue(now) {
                 problem.get_or_insert(e.to_string());
             }

@@ -49,14 +49,15 @@ impl Venue for Lending {
     }
 
     fn attempted(&self, action: &Lend, effect: &mut Effect) {
-        let amount = match action.op {
+        let (amount, position) = match action.op {
             LendOp::Supply { amount, .. }
             | LendOp::Withdraw { amount, .. }
             | LendOp::Borrow { amount, .. }
-            | LendOp::Repay { amount, .. } => amount,
-            LendOp::Liquidate { debt_to_cover, .. } => debt_to_cover,
+            | LendOp::Repay { amount, .. } => (amount, u32::MAX),
+            LendOp::Liquidate { debt_to_cover, user, .. } => (debt_to_cover, user.0),
         };
-        *effect = Effect::Lend(LendEffect { amount, ..LendEffect::default() });
+        // a revert reports the request; the sender's own position is not looked up
+        *effect = Effect::Lend(LendEffect { amount, position, ..LendEffect::default() });
     }
 
     fn apply(
@@ -89,7 +90,7 @@ impl MarketState {
     }
 
     /// Runs one operation for `owner`, whose tokens come from and go to `payer`.
-    fn execute(
+    pub(super) fn execute(
         &mut self,
         owner: Owner,
         op: LendOp,
@@ -203,9 +204,9 @@ impl MarketState {
                 }
                 lines = self.lines_of(user)?;
                 let (c, d) = (self.reserve_index(collateral)?, self.reserve_index(debt)?);
-                let terms =
-                    MarketState::liquidation_terms(&work, &lines, c, d, U256::from(debt_to_cover)).map_err(venue)?;
+                let terms = self.liquidation_terms(&work, &lines, c, d, U256::from(debt_to_cover)).map_err(venue)?;
                 let s = terms.seizure;
+                done.health_before = to_u128(terms.health);
                 if U256::from(balance(ctx, debt)) < s.debt_repaid {
                     return Err(RevertReason::InsufficientBalance);
                 }

@@ -11,7 +11,7 @@ use crate::ledger::Ledger;
 use crate::market::ExternalPrices;
 use crate::metrics::TradeValues;
 use crate::pools::Pools;
-use crate::tx::{Note, Outcome, Receipts, Sender, TriggerNote, TxKind};
+use crate::tx::{Action, Lend, LendEffect, LendOp, Note, Outcome, Receipt, Receipts, Sender, TriggerNote, TxKind};
 use crate::{SimConfig, SimError};
 
 /// Output rows.
@@ -47,6 +47,8 @@ pub struct Records {
     pub trades: Vec<TradeRow>,
     /// Vault rows.
     pub vaults: Vec<VaultRow>,
+    /// Lending rows, one per reserve per block.
+    pub lending: Vec<LendingRow>,
     oracle_names: Vec<String>,
     vault_names: Vec<String>,
 }
@@ -180,6 +182,43 @@ pub struct VaultRow {
     pub continuous_nav: f64,
 }
 
+/// One row of the `lending` table: one reserve of one market at the end of a block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LendingRow {
+    /// Block number.
+    pub block: u64,
+    /// Market.
+    pub market: meshsim_scenario::MarketId,
+    /// Reserve token.
+    pub token: TokenId,
+    /// Oracle price the market uses, numeraire per whole token.
+    pub price: f64,
+    /// Utilization, 0 to 1.
+    pub utilization: f64,
+    /// Variable borrow rate, a year (0.05 = 5 %).
+    pub borrow_rate: f64,
+    /// Supply rate, a year.
+    pub supply_rate: f64,
+    /// Supply index (1 at genesis).
+    pub liquidity_index: f64,
+    /// Variable borrow index (1 at genesis).
+    pub borrow_index: f64,
+    /// Underlying held by the reserve, base units.
+    pub available: u128,
+    /// Owed by borrowers, base units.
+    pub borrowed: u128,
+    /// Debt written off without collateral so far, base units.
+    pub deficit: u128,
+    /// Liquidations that repaid this reserve's debt so far.
+    pub liquidations: u64,
+    /// Debt repaid by liquidators so far, base units.
+    pub debt_liquidated: u128,
+    /// Collateral seized from this reserve so far, base units.
+    pub collateral_seized: u128,
+    /// Positions owing this reserve whose health factor is below 1.
+    pub under_water: u64,
+}
+
 /// Record phase: one block row.
 fn record_block(state: State<(&Chains, &ExternalPrices, &Pools, &Ledger, &mut Records)>) {
     let (chains, prices, pools, ledger, mut records) = shared(state);
@@ -206,6 +245,11 @@ fn record_block(state: State<(&Chains, &ExternalPrices, &Pools, &Ledger, &mut Re
 fn record_trades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Records)>) {
     let (receipts, prices, config, mut records) = shared(state);
     for r in &receipts.items {
+        if let (Some(position), Action::Lend(lend), Some(effect)) = (r.position, &r.tx.action, r.lend()) {
+            let row = lend_row(r, position, lend, effect, TradeValues::of(r, prices, config));
+            records.trades.push(row);
+            continue;
+        }
         let (Some(position), Some(swap), Some(effect)) = (r.position, r.tx.swap(), r.swap()) else { continue };
         let values = TradeValues::of(r, prices, config);
         let row = TradeRow {
@@ -232,5 +276,55 @@ fn record_trades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Reco
             value_in: values.value_in,
         };
         records.trades.push(row);
+    }
+}
+
+/// A lending action's row: no pools; what the sender paid in and got out (a liquidation pays
+/// the debt token and gets the collateral); the note names the position and its health.
+fn lend_row(r: &Receipt, position: u32, lend: &Lend, e: &LendEffect, values: TradeValues) -> TradeRow {
+    let (token_in, token_out, amount_in, amount_out) = match lend.op {
+        LendOp::Liquidate { collateral, debt, .. } => (debt, collateral, e.amount, e.seized),
+        LendOp::Supply { token, .. } | LendOp::Repay { token, .. } => (token, token, e.amount, 0),
+        LendOp::Withdraw { token, .. } | LendOp::Borrow { token, .. } => (token, token, 0, e.amount),
+    };
+    let health = |h: u128| {
+        if h == u128::MAX { "none".to_string() } else { format!("{:.4}", meshsim_math::u128_to_f64(h) / 1e18) }
+    };
+    let mut note = lend.op.name().to_string();
+    if e.position != u32::MAX {
+        note.push_str(&format!(" position {}", e.position));
+    }
+    if !r.succeeded() {
+        // a revert did nothing to the position
+    } else if matches!(lend.op, LendOp::Liquidate { .. }) {
+        note.push_str(&format!("; health {} -> {}", health(e.health_before), health(e.health_after)));
+        if e.bad_debt_base > 0 {
+            note.push_str(&format!("; bad debt {:.2}", meshsim_math::u128_to_f64(e.bad_debt_base) / 1e8));
+        }
+    } else {
+        note.push_str(&format!("; health {}", health(e.health_after)));
+    }
+    TradeRow {
+        block: r.block,
+        index: position,
+        tx_id: r.tx.id,
+        sender: r.tx.sender,
+        kind: r.tx.kind,
+        pools: Vec::new(),
+        token_in,
+        token_out,
+        amount_in,
+        amount_out,
+        gas_used: r.gas_used,
+        gas_fee_wei: r.fee_wei,
+        reverted: matches!(r.outcome, Outcome::Reverted(_)),
+        revert_reason: match &r.outcome {
+            Outcome::Reverted(reason) => reason.to_string(),
+            Outcome::Included | Outcome::Dropped(_) => String::new(),
+        },
+        profit: values.profit,
+        cause: r.tx.cause.clone(),
+        note,
+        value_in: values.value_in,
     }
 }

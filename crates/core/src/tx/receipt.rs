@@ -203,6 +203,8 @@ pub struct LendEffect {
     pub bad_debt_base: u128,
     /// The position acted on.
     pub position: u32,
+    /// Liquidation: health factor of the position before, a wad.
+    pub health_before: u128,
     /// Health factor of that position after, a wad (`u128::MAX`: no debt).
     pub health_after: u128,
 }

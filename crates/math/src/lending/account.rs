@@ -49,21 +49,23 @@ pub fn health_factor(collateral: &[Collateral], total_debt: U256) -> MathResult<
     wad_div(percent_mul(total, average_threshold)?, total_debt)
 }
 
-/// The most of one debt reserve a liquidation may cover (`executeLiquidationCall`): half the
-/// account's debt, or all of it when the health factor is at or below 0.95 or the position in
-/// either reserve is worth less than $2,000. Values in base currency.
+/// The most of one debt reserve a liquidation may cover (`executeLiquidationCall`): the close
+/// factor's share of the account's debt (Aave: [`DEFAULT_CLOSE_FACTOR_BPS`], 50 %), or all of it
+/// when the health factor is at or below 0.95 or the position in either reserve is worth less
+/// than $2,000. Values in base currency.
 pub fn max_liquidatable_debt(
     health: U256,
     total_debt: U256,
     reserve_debt: U256,
     reserve_collateral: U256,
+    close_factor_bps: u32,
 ) -> MathResult<U256> {
     let small =
         reserve_collateral < MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD || reserve_debt < MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD;
     if small || health <= CLOSE_FACTOR_HF_THRESHOLD {
         return Ok(reserve_debt);
     }
-    Ok(reserve_debt.min(percent_mul(total_debt, U256::from(DEFAULT_CLOSE_FACTOR_BPS))?))
+    Ok(reserve_debt.min(percent_mul(total_debt, U256::from(close_factor_bps))?))
 }
 
 /// What a liquidation moves, in token amounts.
@@ -252,11 +254,19 @@ mod tests {
     #[test]
     fn the_close_factor_doubles_below_095_and_for_small_positions() {
         let (debt, coll) = (base(10_000), base(12_000));
-        let half = max_liquidatable_debt(WAD * U256::from(99u8) / U256::from(100u8), debt, debt, coll).unwrap();
+        let half = max_liquidatable_debt(
+            WAD * U256::from(99u8) / U256::from(100u8),
+            debt,
+            debt,
+            coll,
+            DEFAULT_CLOSE_FACTOR_BPS,
+        )
+        .unwrap();
         assert_eq!(half, base(5_000));
-        let all = max_liquidatable_debt(CLOSE_FACTOR_HF_THRESHOLD, debt, debt, coll).unwrap();
+        let all = max_liquidatable_debt(CLOSE_FACTOR_HF_THRESHOLD, debt, debt, coll, DEFAULT_CLOSE_FACTOR_BPS).unwrap();
         assert_eq!(all, debt);
-        let small = max_liquidatable_debt(WAD * U256::from(99u8) / U256::from(100u8), base(1_500), base(1_500), coll);
+        let small =
+            max_liquidatable_debt(WAD * U256::from(99u8) / U256::from(100u8), base(1_500), base(1_500), coll, 5_000);
         assert_eq!(small.unwrap(), base(1_500));
     }
 
@@ -298,7 +308,7 @@ mod tests {
             let c = [Collateral { value: base(collateral), liquidation_threshold_bps: lt }];
             let before = health_factor(&c, base(debt)).unwrap();
             proptest::prop_assume!(before < WAD);
-            let max = max_liquidatable_debt(before, base(debt), base(debt), base(collateral)).unwrap();
+            let max = max_liquidatable_debt(before, base(debt), base(debt), base(collateral), DEFAULT_CLOSE_FACTOR_BPS).unwrap();
             let cover = max * U256::from(cover_pct) / U256::from(100u8);
             proptest::prop_assume!(!cover.is_zero());
             // the same token price and decimals for both: amounts are base-currency values

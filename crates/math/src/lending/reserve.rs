@@ -37,6 +37,8 @@ pub struct Reserve {
     pub available: U256,
     /// Debt written off because its collateral ran out (v3.3's `deficit`), underlying units.
     pub deficit: U256,
+    /// Interest borrowers have accrued since genesis, underlying units (a statistic).
+    pub interest: U256,
 }
 
 impl Reserve {
@@ -62,6 +64,7 @@ impl Reserve {
             accrued_to_treasury: U256::ZERO,
             available: U256::ZERO,
             deficit: U256::ZERO,
+            interest: U256::ZERO,
         })
     }
 
@@ -79,11 +82,10 @@ impl Reserve {
         if !self.scaled_debt.is_zero() {
             let growth = compounded_interest(self.rates.variable_borrow_rate, dt)?;
             self.variable_borrow_index = ray_mul(growth, prev_borrow)?;
-        }
-        // the treasury's share of the debt that accrued
-        if self.reserve_factor_bps != 0 {
+            // the debt that accrued, and the treasury's share of it
             let before = ray_mul(self.scaled_debt, prev_borrow)?;
             let after = ray_mul(self.scaled_debt, self.variable_borrow_index)?;
+            self.interest += after - before;
             let to_mint = percent_mul(after - before, U256::from(self.reserve_factor_bps))?;
             if !to_mint.is_zero() {
                 self.accrued_to_treasury += ray_div(to_mint, self.liquidity_index)?;

@@ -45,8 +45,21 @@ pub(super) fn lending(
             }
         }
         let positions = positions(p, &path, &market.positions, &tokens, &reserves);
+        if !(1..=10_000).contains(&market.close_factor_bps) {
+            p.problems.push(
+                format!("{path}.close_factor_bps"),
+                format!("expected a close factor of 1 to 10000 bps, found {}", market.close_factor_bps),
+            );
+        }
         if reserves.len() == market.reserves.len() {
-            out.push(LendingSpec { id: MarketId(m as u32), name: market.name.clone(), reserves, positions });
+            let close_factor_bps = market.close_factor_bps;
+            out.push(LendingSpec {
+                id: MarketId(m as u32),
+                name: market.name.clone(),
+                reserves,
+                positions,
+                close_factor_bps,
+            });
         }
     }
     out
