@@ -510,6 +510,18 @@ fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written])
 fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written]) -> serde_json::Value {
     let m = sim.metrics().clone();
     let snapshot = sim.snapshot();
+    // what each vault's yield leg has supplied, base units
+    let leg_deposits: Vec<u128> = s
+        .vaults
+        .iter()
+        .map(|v| {
+            v.yield_leg.map_or(0, |leg| {
+                sim.lending()
+                    .get(leg.market.0 as usize)
+                    .map_or(0, |mk| mk.supplied(meshsim_core::lending::Owner::Vault(v.id), leg.token))
+            })
+        })
+        .collect();
     let all = sim.cascade_summary();
     let cascades_summary = json!({
         "count": all.count,
@@ -537,9 +549,25 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                 meshsim_scenario::Strategy::ConstantMix { .. } => "constant_mix",
                 meshsim_scenario::Strategy::Cppi { .. } => "cppi",
             };
+            let yield_leg = v.yield_leg.map(|leg| {
+                let deposit = leg_deposits[v.id.index()];
+                let earned = i128::try_from(deposit).unwrap_or(i128::MAX).saturating_sub(vm.leg_principal);
+                let scale = libm::pow(10.0, -f64::from(s.tokens[leg.token.index()].decimals));
+                json!({
+                    "market": s.lending[leg.market.0 as usize].name,
+                    "token": s.tokens[leg.token.index()].symbol,
+                    "deposit": deposit.to_string(),
+                    "net_supplied": vm.leg_principal.to_string(),
+                    "interest_earned": earned.to_string(),
+                    "interest_earned_value": earned as f64 * scale * token_price(&snapshot, leg.token),
+                    "rebalances_deferred": vm.lending_deferred,
+                    "redemptions_cut": vm.withdrawals_blocked,
+                })
+            });
             json!({
                 "name": v.name,
                 "strategy": strategy,
+                "yield_leg": yield_leg,
                 "rebalances": vm.rebalances,
                 "transactions": vm.transactions,
                 "failed_transactions": vm.failed,
@@ -712,4 +740,9 @@ fn lending_summary(s: &Scenario, markets: &[meshsim_core::lending::MarketState])
         })
         .collect();
     serde_json::Value::Array(markets)
+}
+
+/// A token's external price now, numeraire per whole token.
+fn token_price(snapshot: &meshsim_core::Snapshot, token: meshsim_scenario::TokenId) -> f64 {
+    snapshot.tokens.get(token.index()).map_or(0.0, |t| t.price)
 }

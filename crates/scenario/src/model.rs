@@ -442,6 +442,21 @@ pub struct VaultSpec {
     pub jitter_blocks: u64,
     /// Keeper latency, seconds.
     pub latency_s: f64,
+    /// Part of one holding kept supplied to a lending market.
+    pub yield_leg: Option<YieldLeg>,
+}
+
+/// A vault's yield leg (see `RawYieldLeg`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YieldLeg {
+    /// Lending market.
+    pub market: MarketId,
+    /// Token supplied.
+    pub token: TokenId,
+    /// Share of the holding kept supplied.
+    pub share: f64,
+    /// Utilization above which rebalances that need the deposit back wait.
+    pub max_utilization: f64,
 }
 
 /// Allocation rule.

@@ -727,6 +727,30 @@ pub struct RawVault {
     /// Keeper's network latency, milliseconds (first-come-first-served ordering).
     #[serde(default)]
     pub latency_ms: f64,
+    /// A yield leg: part of one token's holding kept supplied to a lending market.
+    #[serde(default)]
+    pub yield_leg: Option<RawYieldLeg>,
+}
+
+/// A vault's yield leg: `share` of its `token` holding supplied to lending `market`, counted at
+/// the market's supply index; withdrawn before a rebalance sells it, and the rebalance deferred
+/// while the reserve's utilization is above `max_utilization`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawYieldLeg {
+    /// Lending market.
+    pub market: String,
+    /// Token supplied (one of the vault's tokens, a reserve of the market).
+    pub token: String,
+    /// Share of the vault's holding of the token kept supplied, (0, 1].
+    pub share: f64,
+    /// Above this utilization the vault defers rebalances that need its deposit back, (0, 1].
+    #[serde(default = "one")]
+    pub max_utilization: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 fn three_blocks() -> u64 {

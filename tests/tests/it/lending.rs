@@ -200,3 +200,52 @@ fn bad_positions_and_liquidators_are_located() {
     let e = Simulation::with_options(&scenario, SimOptions::default()).err().unwrap().to_string();
     assert!(e.contains("lend") && e.contains("more of token"), "{e}");
 }
+
+/// `lending.ron` with its vault keeping all its USDC supplied and putting off rebalances above
+/// `max_utilization`.
+fn yield_world(max_utilization: f64) -> String {
+    let text = std::fs::read_to_string(worlds_dir().join("lending.ron")).unwrap();
+    let from = "share: 0.8, max_utilization: 0.92";
+    assert!(text.contains(from), "lending.ron's yield leg changed");
+    text.replace(from, &format!("share: 1.0, max_utilization: {max_utilization:?}"))
+}
+
+#[test]
+fn a_vault_puts_off_rebalances_while_its_yield_reserve_is_too_utilized() {
+    let run = |text: &str| {
+        let scenario = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let options = SimOptions { record: false, check_conservation: true, ..SimOptions::default() };
+        let mut sim = Simulation::with_options(&scenario, options).unwrap();
+        // through the fall: the constant mix buys ETH with USDC it has supplied
+        sim.run_blocks(3_000).unwrap_or_else(|e| panic!("{e}"));
+        let m = sim.metrics().vaults[0].clone();
+        let usdc = meshsim_math::u256_to_f64(sim.lending()[0].reserves[1].reserve.utilization().unwrap()) / 1e27;
+        (m, usdc)
+    };
+    // the USDC reserve sits near 92 % utilization all run
+    let (free, usdc) = run(&yield_world(1.0));
+    assert!(usdc > 0.9 && usdc < 0.93, "USDC utilization {usdc}");
+    assert_eq!(free.lending_deferred, 0);
+    assert!(free.rebalances >= 2, "{} rebalances", free.rebalances);
+    // a vault that will not withdraw above 90 % never gets its USDC back to buy the dip
+    let (careful, _) = run(&yield_world(0.9));
+    assert!(careful.lending_deferred > 100, "{} deferrals", careful.lending_deferred);
+    assert!(careful.rebalances < free.rebalances);
+    assert!(careful.tracking_max > free.tracking_max, "{} vs {}", careful.tracking_max, free.tracking_max);
+    // it earned the supply rate meanwhile: its whole USDC holding stayed supplied
+    assert!(careful.leg_principal > 0);
+}
+
+#[test]
+fn yield_legs_are_located() {
+    let good = std::fs::read_to_string(worlds_dir().join("lending.ron")).unwrap();
+    let cases = [
+        ("yield_leg: (market: \"aave\"", "yield_leg: (market: \"avae\"", "yield_leg.market", "unknown lending market"),
+        ("token: \"USDC\", share: 0.8", "token: \"LINK\", share: 0.8", "yield_leg.token", "has no \"LINK\" reserve"),
+        ("share: 0.8", "share: 1.5", "yield_leg.share", "a share in (0, 1]"),
+        ("token: \"USDC\", share: 0.8", "token: \"WBTC\", share: 0.8", "yield_leg.token", "neither holds nor targets"),
+    ];
+    for (from, to, path, message) in cases {
+        crate::worlds::assert_located(&good, from, to, path, message, 20);
+    }
+}

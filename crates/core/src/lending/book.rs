@@ -144,6 +144,16 @@ impl MarketState {
         self.owners.get(&owner).copied()
     }
 
+    /// What `owner` has supplied of `token` (its aToken balance: scaled x supply index).
+    pub fn supplied(&self, owner: Owner, token: TokenId) -> u128 {
+        let (Some(k), Some(id)) = (self.reserve_of(token), self.position_of(owner)) else { return 0 };
+        let line = &self.positions[id.0 as usize].lines[k];
+        meshsim_math::lending::ray_mul(line.scaled_supply, self.reserves[k].reserve.liquidity_index)
+            .ok()
+            .and_then(|x| u128::try_from(x).ok())
+            .unwrap_or(0)
+    }
+
     /// Opens an empty position for `owner` (or returns the one it has).
     pub fn open(&mut self, owner: Owner) -> PositionId {
         if let Some(p) = self.position_of(owner) {

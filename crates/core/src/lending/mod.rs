@@ -12,7 +12,7 @@ mod venue;
 use bevy_ecs::prelude::*;
 use meshsim_math::U256;
 use meshsim_math::lending::{PositionLine, Reserve, percent_mul, value_in_base};
-use meshsim_scenario::{AgentKind, LendingSpec, PositionsSpec};
+use meshsim_scenario::{AgentKind, LendingSpec, MarketId, PositionsSpec, TokenId};
 use sha2::{Digest as _, Sha256};
 
 pub use book::{LiquidationTerms, MarketState, Owner, Position, ReserveState, ReserveStats};
@@ -36,6 +36,13 @@ pub struct LendingPlugin;
 pub struct Lending {
     /// By id.
     pub markets: Vec<MarketState>,
+}
+
+impl Lending {
+    /// What `owner` has supplied of `token` to `market` (its aToken balance), base units.
+    pub fn supplied(&self, market: MarketId, owner: Owner, token: TokenId) -> u128 {
+        self.markets.get(market.0 as usize).map_or(0, |m| m.supplied(owner, token))
+    }
 }
 
 /// An oracle reading (numeraire per whole token) as Aave's oracle reports it: 8 decimals.

@@ -89,6 +89,18 @@ impl MarketState {
         self.positions.get(id.0 as usize).map(|p| p.lines.clone()).ok_or_else(|| venue(revert("USER_NOT_FOUND")))
     }
 
+    /// Runs one operation for `owner`, whose tokens come from and go to `payer`, outside a
+    /// transaction (a vault paying a redeeming depositor out of its deposit).
+    pub fn execute_now(
+        &mut self,
+        owner: Owner,
+        op: LendOp,
+        payer: AccountId,
+        ctx: &mut ExecCtx<'_>,
+    ) -> Result<LendEffect, RevertReason> {
+        self.execute(owner, op, payer, ctx)
+    }
+
     /// Runs one operation for `owner`, whose tokens come from and go to `payer`.
     pub(super) fn execute(
         &mut self,

@@ -95,6 +95,12 @@ pub struct VaultMetrics {
     pub peak_share_price: f64,
     /// Largest fall of the share price from its running peak, as a fraction.
     pub max_drawdown: f64,
+    /// Rebalances put off because the yield leg's reserve was too utilized to withdraw from.
+    pub lending_deferred: u64,
+    /// Redemptions cut short because the yield leg's deposit could not be withdrawn in full.
+    pub withdrawals_blocked: u64,
+    /// Net amount supplied to the yield leg (supplied less withdrawn), base units.
+    pub leg_principal: i128,
 }
 
 impl VaultMetrics {

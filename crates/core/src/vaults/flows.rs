@@ -1,6 +1,8 @@
 //! Depositor flows: deposits are priced at the vault's oracle NAV and mint shares rounded down;
 //! withdrawals burn shares and pay every holding pro rata, rounded down (ERC-4626 accounting, in
-//! the vault's favour).
+//! the vault's favour). A yield leg counts in the NAV at the market's supply index, and its part
+//! of a redemption is withdrawn from the market; when the reserve cannot pay it (it has lent the
+//! liquidity out), the redemption shrinks to what can be paid.
 
 use bevy_ecs::prelude::*;
 
@@ -12,10 +14,15 @@ use smallvec::SmallVec;
 
 use super::plan::oracle_prices;
 use super::{FlowState, VaultConfig, VaultMeta, VaultShares};
+use crate::SimConfig;
 use crate::chain::Chains;
+use crate::engine::venue::ExecCtx;
 use crate::ledger::Ledger;
+use crate::lending::{Lending, Owner};
+use crate::market::ExternalPrices;
 use crate::metrics::Metrics;
 use crate::oracles::OracleBook;
+use crate::tx::LendOp;
 
 /// Converts a value to shares at `nav` for `total` shares, rounding down (the vault's favour).
 fn shares_for(value_fp: U256, nav_fp: U256, total: u128) -> u128 {
@@ -35,13 +42,28 @@ fn value_fp(amount: u128, price: f64) -> U256 {
     U256::from(amount).saturating_mul(p)
 }
 
+/// What depositor flows read and write of the shared state.
+type FlowsState<'w, 's> = State<
+    'w,
+    's,
+    (
+        &'static mut Ledger,
+        &'static OracleBook,
+        &'static Chains,
+        &'static mut Metrics,
+        Option<&'static mut Lending>,
+        &'static ExternalPrices,
+        &'static SimConfig,
+    ),
+>;
+
 /// Observe phase: depositor flows. Deposits are priced at the vault's oracle NAV and mint shares
 /// rounded down; withdrawals burn shares and pay every holding pro rata, rounded down.
 pub(super) fn apply_flows(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &mut VaultShares, &mut FlowState)>,
-    state: State<(&mut Ledger, &OracleBook, &Chains, &mut Metrics)>,
+    state: FlowsState,
 ) {
-    let (mut ledger, book, chains, mut metrics) = shared(state);
+    let (mut ledger, book, chains, mut metrics, mut lending, external, config) = shared(state);
     let clock = &chains.active().clock;
     let days = clock.dt / 86_400.0;
     for (meta, cfg, mut shares, mut flow) in &mut vaults {
@@ -87,11 +109,10 @@ pub(super) fn apply_flows(
         for amount in deposits {
             let available = ledger.balance(meta.depositors, cfg.spec.deposit_token);
             let amount = amount.min(available);
-            let nav_fp = cfg
-                .universe
-                .iter()
-                .zip(&prices)
-                .fold(U256::ZERO, |acc, (t, p)| acc.saturating_add(value_fp(ledger.balance(meta.account, *t), *p)));
+            let lending = lending.as_deref();
+            let nav_fp = (0..cfg.universe.len()).fold(U256::ZERO, |acc, k| {
+                acc.saturating_add(value_fp(cfg.holding(&ledger, lending, meta, k), prices[k]))
+            });
             let k = cfg.universe.iter().position(|t| *t == cfg.spec.deposit_token).unwrap_or(0);
             let minted = shares_for(value_fp(amount, prices[k]), nav_fp, shares.total);
             if amount == 0 || minted == 0 {
@@ -106,15 +127,58 @@ pub(super) fn apply_flows(
             withdraw_shares =
                 withdraw_shares.saturating_add((meshsim_math::u128_to_f64(shares.total) * fraction) as u128);
         }
-        let burn = withdraw_shares.min(shares.total.saturating_sub(1)); // the vault never empties completely
+        let mut burn = withdraw_shares.min(shares.total.saturating_sub(1)); // the vault never empties completely
+        if burn > 0 {
+            // the yield leg's share comes out of the market; what the reserve cannot pay now (it
+            // lent it out) the depositors cannot redeem now: the redemption shrinks to fit
+            if let (Some(leg), Some(lending)) = (cfg.spec.yield_leg, lending.as_deref_mut()) {
+                let idle = ledger.balance(meta.account, leg.token);
+                let deposit = cfg.leg_deposit(Some(lending), meta.id);
+                let owed = pro_rata_of(idle.saturating_add(deposit), burn, shares.total);
+                if owed > idle {
+                    let payable = lending
+                        .markets
+                        .get(leg.market.0 as usize)
+                        .and_then(|m| m.reserve_of(leg.token).map(|r| &m.reserves[r].reserve.available))
+                        .map_or(0, |a| u128::try_from(*a).unwrap_or(u128::MAX))
+                        .min(deposit);
+                    let short = (owed - idle).min(payable);
+                    if short < owed - idle {
+                        // shares whose payout the leg can cover
+                        burn = burn.min(pro_rata_of(burn, idle + short, owed.max(1)));
+                        m.withdrawals_blocked += 1;
+                    }
+                    let need = pro_rata_of(idle.saturating_add(deposit), burn, shares.total).saturating_sub(idle);
+                    if need > 0 {
+                        let mut ctx = ExecCtx {
+                            ledger: &mut ledger,
+                            prices: external,
+                            config,
+                            block: clock.number,
+                            now: clock.timestamp as u64,
+                        };
+                        let market = lending.markets.get_mut(leg.market.0 as usize);
+                        let op = LendOp::Withdraw { token: leg.token, amount: need };
+                        match market.map(|mk| mk.execute_now(Owner::Vault(meta.id), op, meta.account, &mut ctx)) {
+                            Some(Ok(e)) => m.leg_principal = m.leg_principal.saturating_sub(e.amount as i128),
+                            // cannot pay the leg's part: nobody redeems this block
+                            _ => burn = 0,
+                        }
+                    }
+                }
+            }
+        }
         if burn > 0 {
             for t in &cfg.universe {
                 let held = ledger.balance(meta.account, *t);
-                let out =
-                    meshsim_math::full_math::mul_div(U256::from(held), U256::from(burn), U256::from(shares.total))
-                        .ok()
-                        .and_then(|v| u128::try_from(v).ok())
-                        .unwrap_or(0);
+                let deposit = if Some(*t) == cfg.spec.yield_leg.map(|l| l.token) {
+                    cfg.leg_deposit(lending.as_deref(), meta.id)
+                } else {
+                    0
+                };
+                // a pro-rata share of everything held, paid out of the idle balance (the leg's
+                // part was withdrawn above)
+                let out = pro_rata_of(held.saturating_add(deposit), burn, shares.total).min(held);
                 // cannot fail: out <= held
                 let _ = ledger.transfer(meta.account, meta.depositors, *t, out);
             }
@@ -122,4 +186,12 @@ pub(super) fn apply_flows(
             m.withdrawals += 1;
         }
     }
+}
+
+/// `held x burn / total`, rounded down.
+fn pro_rata_of(held: u128, burn: u128, total: u128) -> u128 {
+    meshsim_math::full_math::mul_div(U256::from(held), U256::from(burn), U256::from(total))
+        .ok()
+        .and_then(|v| u128::try_from(v).ok())
+        .unwrap_or(0)
 }

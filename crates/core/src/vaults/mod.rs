@@ -5,6 +5,7 @@
 //! what happened to its transactions from their receipts, in its own [`Inbox`].
 
 pub mod flows;
+pub mod leg;
 pub mod plan;
 pub use crate::pools::routing;
 pub mod strategy;
@@ -21,13 +22,15 @@ use crate::block::Blocks;
 use crate::chain::{ChainId, Chains};
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::{AccountId, Ledger};
+use crate::lending::{Lending, Owner};
 use crate::market::ExternalPrices;
 use crate::metrics::Metrics;
 use crate::oracles::OracleBook;
 use crate::pools::Pools;
 use crate::snapshot::{Snapshot, VaultSnapshot};
-use crate::tx::{Cause, Failure, Note, Receipts, Sender};
+use crate::tx::{Cause, Failure, LendOp, Note, Receipts, Sender};
 use crate::{SimConfig, SimError};
+use leg::LegAction;
 pub use plan::{Decision, Plan, Reading, oracle_prices, plan_rebalance, trigger_cause};
 use routing::RouteTable;
 use strategy::{PerToken, Valuation, bands, per_token, target_weights, tracking_error};
@@ -176,6 +179,7 @@ impl Plugin for VaultsPlugin {
 
     fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
         let ledger = world.state::<Ledger>();
+        let lending = world.get::<Lending>();
         let prices = world.state::<ExternalPrices>();
         for e in &world.state::<VaultIndex>().0 {
             let Ok(e) = world.world.get_entity(*e) else { continue };
@@ -188,7 +192,7 @@ impl Plugin for VaultsPlugin {
             ) else {
                 continue;
             };
-            let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+            let balances: Vec<u128> = cfg.holdings(ledger, lending, meta).to_vec();
             let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
             let val = Valuation::new(&balances, &per_unit);
             let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
@@ -253,6 +257,8 @@ pub struct VaultConfig {
     /// The band and each token's half-width when neither moves (a threshold trigger on fixed
     /// targets); `None` when they are worked out every block.
     pub fixed_bands: Option<(f64, PerToken<f64>)>,
+    /// Universe index of the yield leg's token.
+    pub leg_index: Option<usize>,
 }
 
 /// Where a vault reads a token's price.
@@ -296,7 +302,9 @@ impl VaultConfig {
             Strategy::ConstantMix { .. } => Some(target_weights(&spec.strategy, &universe, 0.0, 0.0)),
             Strategy::Cppi { .. } => None,
         };
-        let mut cfg = VaultConfig { spec, universe, twap_sources, oracle_of, unit, fixed_targets, fixed_bands: None };
+        let leg_index = spec.yield_leg.and_then(|leg| universe.iter().position(|t| *t == leg.token));
+        let mut cfg =
+            VaultConfig { spec, universe, twap_sources, oracle_of, unit, fixed_targets, fixed_bands: None, leg_index };
         cfg.fix_bands();
         cfg
     }
@@ -309,6 +317,26 @@ impl VaultConfig {
             }
             _ => None,
         };
+    }
+
+    /// The vault's deposit in its yield leg's market, base units (0 without a leg).
+    pub fn leg_deposit(&self, lending: Option<&Lending>, id: VaultId) -> u128 {
+        match (self.spec.yield_leg, lending) {
+            (Some(leg), Some(l)) => l.supplied(leg.market, Owner::Vault(id), leg.token),
+            _ => 0,
+        }
+    }
+
+    /// What the vault holds of universe token `k`: idle in its account, plus (its yield leg's
+    /// token) what it has supplied to the market, counted at the market's supply index.
+    pub fn holding(&self, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta, k: usize) -> u128 {
+        let idle = ledger.balance(meta.account, self.universe[k]);
+        if self.leg_index == Some(k) { idle + self.leg_deposit(lending, meta.id) } else { idle }
+    }
+
+    /// Every universe token's holding, in universe order.
+    pub fn holdings(&self, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta) -> PerToken<u128> {
+        per_token(self.universe.len(), |k| self.holding(ledger, lending, meta, k))
     }
 
     /// Changes one parameter (an explorer's what-if), keeping what is derived from it in step.
@@ -485,9 +513,9 @@ impl Benchmark {
 /// history sees this block's oracle prices (EWMA volatility, the ratchet).
 fn observe_vaults(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState)>,
-    state: State<(&OracleBook, &SimConfig, &Chains, &Ledger)>,
+    state: State<(&OracleBook, &SimConfig, &Chains, &Ledger, Option<&Lending>)>,
 ) {
-    let (book, config, chains, ledger) = shared(state);
+    let (book, config, chains, ledger, lending) = shared(state);
     let clock = &chains.active().clock;
     for (meta, cfg, shares, mut state) in &mut vaults {
         let vol_halflife = match cfg.spec.trigger {
@@ -523,7 +551,7 @@ fn observe_vaults(
         }
         state.last_dt = clock.dt;
         if let Some(r) = ratchet {
-            let balances: PerToken<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+            let balances = cfg.holdings(ledger, lending, meta);
             let nav = Valuation::new(&balances, &prices).nav;
             let sp = nav / (meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT);
             if sp > state.peak_share_price {
@@ -576,9 +604,9 @@ type Deciding = (
 fn decide_vaults(
     view: ViewParams,
     mut vaults: Query<Deciding>,
-    state: State<(&OracleBook, &RouteTable, &mut Metrics, &Blocks)>,
+    state: State<(&OracleBook, &RouteTable, &mut Metrics, &Blocks, Option<&Lending>)>,
 ) {
-    let (book, table, mut metrics, blocks) = shared(state);
+    let (book, table, mut metrics, blocks, lending) = shared(state);
     let (config, chains) = (view.config(), view.chains());
     let clock = &chains.active().clock;
     let mempool = &blocks.of(chains.active).mempool;
@@ -601,7 +629,7 @@ fn decide_vaults(
             } else if state.trading {
                 state.failure_streak = 0;
             }
-            holdings.refresh_with(cfg.universe.len(), |k| v.balance(meta.account, cfg.universe[k]));
+            holdings.refresh_with(cfg.universe.len(), |k| cfg.holding(v.ledger, lending, meta, k));
             let reading = plan::read(&holdings, cfg, &state, shares, &prices);
             let out = &mut pending.0;
             let first = out.len();
@@ -639,8 +667,39 @@ fn decide_vaults(
                 tx.cause = state.cause.clone();
                 tx.note = state.note.clone();
             }
-            let sent = out.len() > first;
             let m = &mut metrics.vaults[meta.id.index()];
+            let mut upkeep = None;
+            if let (Some(yield_leg), Some(lending)) = (cfg.spec.yield_leg, lending) {
+                match leg_step(v, meta, cfg, &state, lending, out, first, d) {
+                    LegAction::Defer => {
+                        // the deposit cannot come back now: no transaction, the same check next block
+                        out.truncate(first);
+                        d = Decision { remaining: state.in_progress, ..Decision::default() };
+                        m.lending_deferred += 1;
+                    }
+                    LegAction::Withdraw(amount) if out.len() > first => {
+                        // before the swaps that spend it: the sender's own order is by sequence
+                        let tx =
+                            leg_tx(v, meta, cfg, yield_leg, LendOp::Withdraw { token: yield_leg.token, amount }, 0);
+                        out.insert(first, tx);
+                        for (k, tx) in out[first..].iter_mut().enumerate() {
+                            tx.seq = k as u32;
+                            tx.cause = state.cause.clone();
+                        }
+                    }
+                    LegAction::Withdraw(amount) => {
+                        upkeep = Some(LendOp::Withdraw { token: yield_leg.token, amount });
+                    }
+                    LegAction::Supply(amount) => upkeep = Some(LendOp::Supply { token: yield_leg.token, amount }),
+                    LegAction::Hold => {}
+                }
+            }
+            let sent = out.len() > first;
+            if let (Some(op), Some(yield_leg)) = (upkeep, cfg.spec.yield_leg) {
+                let mut tx = leg_tx(v, meta, cfg, yield_leg, op, 0);
+                tx.cause = Cause::Schedule;
+                out.push(tx);
+            }
             // a trigger that finds nothing worth trading is not a rebalance
             if d.started && (sent || d.no_route) {
                 m.rebalances += 1;
@@ -659,6 +718,64 @@ fn decide_vaults(
             state.weights = reading.weights;
         }
     });
+}
+
+/// The yield leg's need this block, from the vault's planned swaps and the market's state.
+#[expect(clippy::too_many_arguments, reason = "the leg reads the plan and the market")]
+fn leg_step(
+    v: &crate::agents::MarketView<'_, Pools>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    state: &VaultState,
+    lending: &Lending,
+    out: &[crate::tx::Tx],
+    first: usize,
+    d: Decision,
+) -> LegAction {
+    let Some(leg) = cfg.spec.yield_leg else { return LegAction::Hold };
+    let Some(market) = lending.markets.get(leg.market.0 as usize) else { return LegAction::Hold };
+    let Some(r) = market.reserve_of(leg.token).map(|k| &market.reserves[k].reserve) else { return LegAction::Hold };
+    let reading = leg::ReserveReading {
+        utilization: meshsim_math::u256_to_f64(r.utilization().unwrap_or_default()) / 1e27,
+        available: u128::try_from(r.available).unwrap_or(u128::MAX),
+    };
+    let selling: u128 = out[first..]
+        .iter()
+        .filter_map(|t| t.swap())
+        .filter(|s| s.token_in() == leg.token)
+        .map(|s| s.amount_in)
+        .fold(0, u128::saturating_add);
+    let trading = out.len() > first || state.in_progress || d.remaining;
+    let idle = v.balance(meta.account, leg.token);
+    leg::leg_action(&leg, selling, idle, cfg.leg_deposit(Some(lending), meta.id), reading, trading)
+}
+
+/// A vault's transaction on its yield leg's market.
+fn leg_tx(
+    v: &crate::agents::MarketView<'_, Pools>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    leg: meshsim_scenario::YieldLeg,
+    op: LendOp,
+    seq: u32,
+) -> crate::tx::Tx {
+    let spec = &cfg.spec;
+    let lend = crate::tx::Lend { market: leg.market, op };
+    let mut tx = crate::tx::Tx::new(
+        Sender::Vault(meta.id),
+        seq,
+        crate::tx::TxKind::Lending,
+        spec.priority_fee_wei,
+        lend.into(),
+        v.block + spec.deadline_blocks - 1,
+    );
+    if spec.private_relay {
+        tx.visibility = crate::tx::Visibility::Private;
+    }
+    if let Some(max_fee) = spec.max_fee_wei {
+        tx.gas.max_fee_wei = max_fee;
+    }
+    tx
 }
 
 /// The tokens a vault values and trades: what it holds, its targets and its deposit token, in
@@ -738,17 +855,56 @@ pub fn vault_tracking_error(state: &VaultState) -> f64 {
     tracking_error(&state.weights, &state.targets)
 }
 
+/// What accounting for vaults reads and writes of the shared state.
+type AccountState<'w, 's> = State<
+    'w,
+    's,
+    (
+        &'static Receipts,
+        &'static VaultIndex,
+        &'static Ledger,
+        Option<&'static Lending>,
+        &'static ExternalPrices,
+        &'static mut Metrics,
+    ),
+>;
+
+/// What recording vault rows reads and writes of the shared state.
+type RecordState<'w, 's> = State<
+    'w,
+    's,
+    (
+        &'static Ledger,
+        Option<&'static Lending>,
+        &'static ExternalPrices,
+        &'static Chains,
+        &'static SimConfig,
+        &'static mut crate::record::Records,
+    ),
+>;
+
 /// Account phase: each vault reads the receipts of its own transactions; both benchmarks move
 /// along this block's external prices; every vault's tracking error at external prices enters
 /// its running mean and maximum, and its share price its peak and largest drawdown (whether or
 /// not rows are recorded), for summaries and sweeps.
 fn account_vaults(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings, &mut Benchmark, &mut Inbox)>,
-    state: State<(&Receipts, &VaultIndex, &Ledger, &ExternalPrices, &mut Metrics)>,
+    state: AccountState,
 ) {
-    let (receipts, index, ledger, prices, mut metrics) = shared(state);
+    let (receipts, index, ledger, lending, prices, mut metrics) = shared(state);
     for r in &receipts.items {
         let Sender::Vault(v) = r.tx.sender else { continue };
+        if let (Some(e), crate::tx::Action::Lend(l), Some(m)) =
+            (r.lend(), &r.tx.action, metrics.vaults.get_mut(v.index()))
+            && r.succeeded()
+        {
+            let amount = i128::try_from(e.amount).unwrap_or(i128::MAX);
+            match l.op {
+                LendOp::Supply { .. } => m.leg_principal = m.leg_principal.saturating_add(amount),
+                LendOp::Withdraw { .. } => m.leg_principal = m.leg_principal.saturating_sub(amount),
+                _ => {}
+            }
+        }
         let Some(failure) = r.outcome.failure() else { continue };
         if let Some(mut inbox) = index.0.get(v.index()).and_then(|e| vaults.get_mut(*e).ok()).map(|q| q.6) {
             inbox.failed += 1;
@@ -758,7 +914,7 @@ fn account_vaults(
     for (meta, cfg, state, shares, mut holdings, mut bench, _) in &mut vaults {
         update_benchmark(cfg, &mut bench, prices);
         let n = cfg.universe.len();
-        holdings.refresh(ledger, meta.account, &cfg.universe);
+        holdings.refresh_with(n, |k| cfg.holding(ledger, lending, meta, k));
         let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);
         let val = Valuation::at(&holdings.units_f, &per_unit);
         let te = tracking_error(&val.weights(), &state.targets);
@@ -777,18 +933,15 @@ fn account_vaults(
 }
 
 /// Record phase: vault rows (every `SimOptions::vault_every` blocks).
-fn record_vaults(
-    vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Benchmark)>,
-    state: State<(&Ledger, &ExternalPrices, &Chains, &SimConfig, &mut crate::record::Records)>,
-) {
-    let (ledger, prices, chains, config, mut records) = shared(state);
+fn record_vaults(vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Benchmark)>, state: RecordState) {
+    let (ledger, lending, prices, chains, config, mut records) = shared(state);
     let block = chains.active().clock.number;
     if !block.is_multiple_of(config.options.vault_every.max(1)) {
         return;
     }
     let start = records.vaults.len();
     for (meta, cfg, shares, state, bench) in &vaults {
-        let balances: Vec<u128> = cfg.universe.iter().map(|t| ledger.balance(meta.account, *t)).collect();
+        let balances = cfg.holdings(ledger, lending, meta);
         let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
         let val = Valuation::new(&balances, &per_unit);
         let weights = val.weights();

@@ -169,7 +169,15 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
     }
     let agents = agents::agents(p, &raw.agents, &pool_names, raw.pools.len(), &raw.lending);
     let oracles = oracles::oracles(p, &raw.oracles, &pool_names, &raw.pools, numeraire);
-    let vaults = vaults::vaults(p, &raw.vaults, &oracles, numeraire, chain.as_ref().map(|c| c.native), &pool_names);
+    let vaults = vaults::vaults(
+        p,
+        &raw.vaults,
+        &oracles,
+        numeraire,
+        chain.as_ref().map(|c| c.native),
+        &pool_names,
+        &raw.lending,
+    );
     // the tables' `sender` column names agents and vaults alike
     for (k, v) in raw.vaults.iter().enumerate() {
         if let Some(a) = raw.agents.iter().position(|a| a.name() == v.name) {

@@ -16,6 +16,7 @@ pub(super) fn vaults(
     numeraire: Option<TokenId>,
     native: Option<TokenId>,
     pool_names: &BTreeMap<&str, PoolId>,
+    markets: &[RawLending],
 ) -> Vec<VaultSpec> {
     if raw.len() > limits::MAX_VAULTS {
         p.problems.push("vaults", format!("expected at most {} vaults", limits::MAX_VAULTS));
@@ -277,6 +278,19 @@ pub(super) fn vaults(
             RawSizing::Full => Sizing::Full,
             RawSizing::ToBandEdge => Sizing::ToBandEdge,
         };
+        let mut yield_leg =
+            v.yield_leg.as_ref().and_then(|leg| yield_leg(p, &format!("{path}.yield_leg"), leg, markets));
+        if let Some(leg) = yield_leg {
+            let targeted = match &strategy {
+                Some(Strategy::ConstantMix { targets }) => targets.iter().any(|(t, _)| *t == leg.token),
+                Some(Strategy::Cppi { risky, safe, .. }) => *risky == leg.token || *safe == leg.token,
+                None => true,
+            };
+            if !targeted && deposit_token != Some(leg.token) && !holdings.iter().any(|(t, _)| *t == leg.token) {
+                p.problems.push(format!("{path}.yield_leg.token"), "the vault neither holds nor targets this token");
+                yield_leg = None;
+            }
+        }
         if let (Some(deposit_token), Some(strategy), Some(keeper_gas_wei)) = (deposit_token, strategy, keeper_gas_wei) {
             out.push(VaultSpec {
                 id: VaultId(k as u32),
@@ -301,8 +315,36 @@ pub(super) fn vaults(
                 private_relay: v.private_relay,
                 jitter_blocks: v.jitter_blocks,
                 latency_s: v.latency_ms.max(0.0) / 1000.0,
+                yield_leg,
             });
         }
     }
     out
+}
+
+/// A yield leg: a known market that lends the token, and shares in range. (That the token is
+/// one of the vault's is checked with the rest of the vault below.)
+fn yield_leg(p: &mut Ctx, path: &str, leg: &RawYieldLeg, markets: &[RawLending]) -> Option<YieldLeg> {
+    let market = match markets.iter().position(|m| m.name == leg.market) {
+        Some(m) => Some(MarketId(m as u32)),
+        None => {
+            let message = crate::unknown("lending market", &leg.market, markets.iter().map(|m| m.name.as_str()));
+            p.problems.push(format!("{path}.market"), message);
+            None
+        }
+    };
+    let token = p.token(&format!("{path}.token"), &leg.token);
+    if let (Some(m), Some(_)) = (market, token)
+        && !markets[m.0 as usize].reserves.iter().any(|r| r.token == leg.token)
+    {
+        p.problems.push(format!("{path}.token"), format!("market {:?} has no {:?} reserve", leg.market, leg.token));
+        return None;
+    }
+    let share = p.finite(&format!("{path}.share"), leg.share, 0.0001, 1.0, "a share in (0, 1]");
+    let max_u =
+        p.finite(&format!("{path}.max_utilization"), leg.max_utilization, 0.0001, 1.0, "a utilization in (0, 1]");
+    if !(share && max_u) {
+        return None;
+    }
+    Some(YieldLeg { market: market?, token: token?, share: leg.share, max_utilization: leg.max_utilization })
 }
