@@ -564,10 +564,9 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                     "redemptions_cut": vm.withdrawals_blocked,
                 })
             });
-            json!({
+            let mut out = json!({
                 "name": v.name,
                 "strategy": strategy,
-                "yield_leg": yield_leg,
                 "rebalances": vm.rebalances,
                 "transactions": vm.transactions,
                 "failed_transactions": vm.failed,
@@ -597,7 +596,12 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                     "gas": vm.gas_value,
                     "tracking": total_cost - vm.fees - vm.slippage - vm.gas_value,
                 },
-            })
+            });
+            // only vaults with a yield leg report one (no nulls in summaries)
+            if let (Some(leg), Some(map)) = (yield_leg, out.as_object_mut()) {
+                map.insert("yield_leg".into(), leg);
+            }
+            out
         })
         .collect();
     let pools: Vec<_> = s

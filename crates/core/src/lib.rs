@@ -57,7 +57,9 @@ pub use config::SimConfig;
 pub use meshsim_math as math;
 pub use meshsim_scenario as scenario;
 pub use simulation::{PLUGINS, Simulation, StateDigest};
-pub use snapshot::{AgentSnapshot, PoolSnapshot, Snapshot, TokenSnapshot, VaultSnapshot};
+pub use snapshot::{
+    AgentSnapshot, MarketSnapshot, PoolSnapshot, ReserveSnapshot, Snapshot, TokenSnapshot, VaultSnapshot,
+};
 
 /// How to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,6 +28,48 @@ pub struct Snapshot {
     pub pending: Vec<crate::tx::Tx>,
     /// Totals.
     pub metrics: Metrics,
+    /// Lending markets by id.
+    pub lending: Vec<MarketSnapshot>,
+}
+
+/// A lending market.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketSnapshot {
+    /// Id.
+    pub id: meshsim_scenario::MarketId,
+    /// Name.
+    pub name: String,
+    /// Reserves in file order.
+    pub reserves: Vec<ReserveSnapshot>,
+    /// Positions that owe something.
+    pub borrowers: u32,
+    /// Of those, with a health factor below 1 at this block's prices.
+    pub under_water: u32,
+    /// Lowest health factor among positions that owe something (infinite without any).
+    pub lowest_health: f64,
+}
+
+/// One reserve of a lending market.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReserveSnapshot {
+    /// Token.
+    pub token: TokenId,
+    /// The oracle price the market uses, numeraire per whole token.
+    pub price: f64,
+    /// Utilization, 0 to 1.
+    pub utilization: f64,
+    /// Variable borrow rate a year.
+    pub borrow_rate: f64,
+    /// Supply rate a year.
+    pub supply_rate: f64,
+    /// Underlying held, base units.
+    pub available: u128,
+    /// Owed by borrowers, base units.
+    pub borrowed: u128,
+    /// Bad debt written off, base units.
+    pub deficit: u128,
+    /// Liquidations that repaid this reserve's debt.
+    pub liquidations: u64,
 }
 
 /// A token.

@@ -501,6 +501,15 @@ impl MeshsimApp {
                 });
             });
         }
+        if !s.lending.is_empty() {
+            egui::CollapsingHeader::new("Lending markets").default_open(true).show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    for m in &s.lending {
+                        ui.selectable_value(sel, Some(Selection::Market(m.id)), &m.name);
+                    }
+                });
+            });
+        }
         egui::CollapsingHeader::new("Agents").default_open(false).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 for a in &s.agents {

@@ -1,9 +1,9 @@
-//! The inspector: the full state of the selected pool, vault, agent or token, with its pending
-//! transactions.
+//! The inspector: the full state of the selected pool, vault, agent, token or lending market,
+//! with its pending transactions.
 
 use egui::{Grid, Ui};
 use meshsim_core::Snapshot;
-use meshsim_core::tx::{Sender, Tx, Visibility};
+use meshsim_core::tx::{Action, LendOp, Sender, Tx, Visibility};
 use meshsim_scenario::{Scenario, Trigger};
 
 use crate::Selection;
@@ -23,12 +23,21 @@ fn pending(ui: &mut Ui, s: &Scenario, txs: &[&Tx]) {
     ui.label(format!("pending transactions: {}", txs.len()));
     for t in txs {
         let vis = if t.visibility == Visibility::Private { "private" } else { "public" };
-        let what = match t.swap() {
-            Some(swap) => {
+        let what = match &t.action {
+            Action::Swap(swap) => {
                 let (sym, dec) = token(s, swap.token_in());
                 format!("{} {sym}, min out {}", amount(swap.amount_in, dec), swap.min_out)
             }
-            None => String::new(),
+            Action::Lend(l) => match l.op {
+                LendOp::Liquidate { user, .. } => format!("liquidate position {}", user.0),
+                LendOp::Supply { token: t, amount: a }
+                | LendOp::Withdraw { token: t, amount: a }
+                | LendOp::Borrow { token: t, amount: a }
+                | LendOp::Repay { token: t, amount: a } => {
+                    let (sym, dec) = token(s, t);
+                    format!("{} {} {sym}", l.op.name(), amount(a, dec))
+                }
+            },
         };
         ui.label(format!("#{} {} {what}, deadline block {}, {vis}", t.id.0, t.kind.name(), t.deadline_block));
     }
@@ -148,6 +157,31 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
             });
             let mine: Vec<&Tx> = snap.pending.iter().filter(|t| t.sender == Sender::Agent(id)).collect();
             pending(ui, s, &mine);
+        }
+        Selection::Market(id) => {
+            let Some(m) = snap.lending.get(id.0 as usize) else { return };
+            ui.heading(format!("Lending market {}", m.name));
+            Grid::new("market").num_columns(2).striped(true).show(ui, |ui| {
+                row(ui, "borrowers", m.borrowers.to_string());
+                row(ui, "under water (health < 1)", m.under_water.to_string());
+                let lowest = if m.lowest_health.is_finite() { format!("{:.4}", m.lowest_health) } else { "-".into() };
+                row(ui, "lowest health factor", lowest);
+            });
+            for r in &m.reserves {
+                let (sym, dec) = token(s, r.token);
+                ui.separator();
+                ui.strong(sym);
+                Grid::new(("reserve", r.token.0)).num_columns(2).striped(true).show(ui, |ui| {
+                    row(ui, "oracle price", number(r.price));
+                    row(ui, "utilization", percent(r.utilization));
+                    row(ui, "borrow rate", percent(r.borrow_rate));
+                    row(ui, "supply rate", percent(r.supply_rate));
+                    row(ui, "available", amount(r.available, dec));
+                    row(ui, "borrowed", amount(r.borrowed, dec));
+                    row(ui, "liquidations", r.liquidations.to_string());
+                    row(ui, "bad debt", amount(r.deficit, dec));
+                });
+            }
         }
         Selection::Token(id) => {
             let Some(t) = snap.tokens.get(id.index()) else { return };

@@ -30,4 +30,6 @@ pub enum Selection {
     Agent(AgentId),
     /// A token.
     Token(TokenId),
+    /// A lending market.
+    Market(meshsim_scenario::MarketId),
 }

@@ -182,3 +182,28 @@ fn a_bad_world_file_is_a_message_not_a_crash() {
     // the picker still offers the bundled worlds
     h.get_by_label("lvr.ron");
 }
+
+#[test]
+fn a_lending_market_shows_its_reserves_and_liquidations() {
+    let mut h = open(MeshsimApp::new(Some(world("stress/liquidation-spiral.ron")), None, Vec::new()));
+    // through the fall: liquidations happen from about block 190
+    for _ in 0..30 {
+        h.get_by_label("Step N").click();
+        h.step();
+        settle(&mut h);
+    }
+    assert!(block(&h) >= 250, "at block {}", block(&h));
+    h.get_all_by_label("lend").next().unwrap().click();
+    h.step();
+    h.get_by_label("Lending market lend");
+    let snap = h.state().session().unwrap().shared().snapshot.clone().unwrap();
+    let market = &snap.lending[0];
+    assert_eq!(market.borrowers, 300);
+    let liquidations = market.reserves[1].liquidations;
+    assert!(liquidations > 0, "no liquidations by block {}", block(&h));
+    // the inspector shows the count the simulation holds
+    let shown = h.get_all_by_label(&liquidations.to_string()).count();
+    assert!(shown >= 1, "the inspector shows {liquidations} liquidations");
+    // one block of rows per reserve
+    assert_eq!(h.get_all_by_label("utilization").count(), 2);
+}

@@ -120,6 +120,19 @@ pub struct MarketState {
     pub close_factor_bps: u32,
 }
 
+/// The health of a market's borrowers at this block's prices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Census {
+    /// Positions that owe something.
+    pub borrowers: u32,
+    /// Of those, with a health factor below 1.
+    pub under_water: u32,
+    /// Positions under water owing each reserve, in reserve order.
+    pub under_water_by_reserve: SmallVec<[u64; 4]>,
+    /// Lowest health factor among borrowers (infinite without any).
+    pub lowest_health: f64,
+}
+
 /// What a liquidation of one position would do, in token amounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiquidationTerms {
@@ -171,6 +184,31 @@ impl MarketState {
         let pairs: SmallVec<[(ReserveView<'_>, PositionLine); 4]> =
             reserves.iter().zip(lines).map(|(r, l)| (r.view(), *l)).collect();
         account_data(&pairs)
+    }
+
+    /// Every borrower's health at this block's prices (for tables and screens).
+    pub fn census(&self) -> Census {
+        let mut c = Census {
+            borrowers: 0,
+            under_water: 0,
+            under_water_by_reserve: self.reserves.iter().map(|_| 0).collect(),
+            lowest_health: f64::INFINITY,
+        };
+        for (k, p) in self.positions.iter().enumerate() {
+            if p.lines.iter().all(|l| l.scaled_debt.is_zero()) {
+                continue;
+            }
+            c.borrowers += 1;
+            let Ok(d) = self.account(PositionId(k as u32)) else { continue };
+            c.lowest_health = c.lowest_health.min(meshsim_math::lending::health_f64(d.health));
+            if d.health < meshsim_math::lending::WAD {
+                c.under_water += 1;
+                for (n, l) in c.under_water_by_reserve.iter_mut().zip(&p.lines) {
+                    *n += u64::from(!l.scaled_debt.is_zero());
+                }
+            }
+        }
+        c
     }
 
     /// A position's account data at this block's prices.

@@ -15,7 +15,7 @@ use meshsim_math::lending::{PositionLine, Reserve, percent_mul, value_in_base};
 use meshsim_scenario::{AgentKind, LendingSpec, MarketId, PositionsSpec, TokenId};
 use sha2::{Digest as _, Sha256};
 
-pub use book::{LiquidationTerms, MarketState, Owner, Position, ReserveState, ReserveStats};
+pub use book::{Census, LiquidationTerms, MarketState, Owner, Position, ReserveState, ReserveStats};
 pub use liquidator::Liquidator;
 
 use crate::agents::snapshot_agents;
@@ -219,6 +219,34 @@ impl Plugin for LendingPlugin {
 
     fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
         snapshot_agents::<Liquidator>(world, snap);
+        let ray = |x: U256| meshsim_math::u256_to_f64(x) / 1e27;
+        let whole = |x: U256| u128::try_from(x).unwrap_or(u128::MAX);
+        for m in &world.state::<Lending>().markets {
+            let census = m.census();
+            let reserves = m
+                .reserves
+                .iter()
+                .map(|r| crate::snapshot::ReserveSnapshot {
+                    token: r.spec.token,
+                    price: meshsim_math::u256_to_f64(r.price) / 1e8,
+                    utilization: ray(r.reserve.utilization().unwrap_or_default()),
+                    borrow_rate: ray(r.reserve.rates.variable_borrow_rate),
+                    supply_rate: ray(r.reserve.rates.liquidity_rate),
+                    available: whole(r.reserve.available),
+                    borrowed: whole(r.reserve.total_debt().unwrap_or_default()),
+                    deficit: whole(r.reserve.deficit),
+                    liquidations: r.stats.liquidations,
+                })
+                .collect();
+            snap.lending.push(crate::snapshot::MarketSnapshot {
+                id: m.id,
+                name: m.name.clone(),
+                reserves,
+                borrowers: census.borrowers,
+                under_water: census.under_water,
+                lowest_health: census.lowest_health,
+            });
+        }
     }
 }
 
@@ -242,20 +270,8 @@ fn record_lending(state: State<(&Chains, &Lending, &mut crate::record::Records)>
     let whole = |x: U256| u128::try_from(x).unwrap_or(u128::MAX);
     for m in &lending.markets {
         // each position's health once, at this block's prices
-        let mut under_water = vec![0u64; m.reserves.len()];
-        for (k, p) in m.positions.iter().enumerate() {
-            if p.lines.iter().all(|l| l.scaled_debt.is_zero()) {
-                continue;
-            }
-            if m.account(crate::tx::PositionId(k as u32)).is_ok_and(|d| d.health < meshsim_math::lending::WAD) {
-                for (r, l) in p.lines.iter().enumerate() {
-                    if !l.scaled_debt.is_zero() {
-                        under_water[r] += 1;
-                    }
-                }
-            }
-        }
-        for (r, under) in m.reserves.iter().zip(under_water) {
+        let census = m.census();
+        for (r, under) in m.reserves.iter().zip(census.under_water_by_reserve) {
             let x = &r.reserve;
             records.lending.push(crate::record::LendingRow {
                 block,

@@ -240,11 +240,11 @@ impl MarketState {
                 }
                 let taken = s.collateral_to_liquidator + s.protocol_fee;
                 let bonus = taken - percent_div(taken, U256::from(cr.spec.liquidation_bonus_bps)).map_err(venue)?;
-                cr.stats.collateral_seized += to_u128(taken);
-                cr.stats.protocol_fees += to_u128(s.protocol_fee);
-                cr.stats.bonus += to_u128(bonus);
+                cr.stats.collateral_seized = cr.stats.collateral_seized.saturating_add(to_u128(taken));
+                cr.stats.protocol_fees = cr.stats.protocol_fees.saturating_add(to_u128(s.protocol_fee));
+                cr.stats.bonus = cr.stats.bonus.saturating_add(to_u128(bonus));
                 work[d].stats.liquidations += 1;
-                work[d].stats.debt_liquidated += to_u128(paid);
+                work[d].stats.debt_liquidated = work[d].stats.debt_liquidated.saturating_add(to_u128(paid));
                 // no collateral left anywhere: what is still owed is bad debt, written off
                 let covered = lines
                     .iter()

@@ -145,7 +145,7 @@ pub(super) fn apply_flows(
                     let short = (owed - idle).min(payable);
                     if short < owed - idle {
                         // shares whose payout the leg can cover
-                        burn = burn.min(pro_rata_of(burn, idle + short, owed.max(1)));
+                        burn = burn.min(pro_rata_of(burn, idle.saturating_add(short), owed.max(1)));
                         m.withdrawals_blocked += 1;
                     }
                     let need = pro_rata_of(idle.saturating_add(deposit), burn, shares.total).saturating_sub(idle);
