@@ -638,6 +638,7 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                     meshsim_scenario::SearcherStrategy::TriggerPrediction => "trigger_predictor",
                 },
                 AgentKind::Liquidator { .. } => "liquidator",
+                AgentKind::Borrowers { .. } => "borrowers",
             };
             json!({
                 "name": a.name,

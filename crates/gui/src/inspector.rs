@@ -140,6 +140,7 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                     meshsim_scenario::AgentKind::CycleArbitrageur { .. } => "cyclic arbitrageur",
                     meshsim_scenario::AgentKind::Searcher { .. } => "searcher",
                     meshsim_scenario::AgentKind::Liquidator { .. } => "liquidator",
+                    meshsim_scenario::AgentKind::Borrowers { .. } => "leveraged borrowers",
                 });
                 row(ui, "kind", kind);
                 row(ui, "profit", number(a.profit));

@@ -298,6 +298,25 @@ pub enum AgentKind {
         /// Where seized collateral is sold.
         sell: Sale,
     },
+    /// A population of leveraged borrowers.
+    Borrowers {
+        /// Market.
+        market: MarketId,
+        /// Collateral token.
+        collateral: TokenId,
+        /// Debt token.
+        debt: TokenId,
+        /// New positions a day.
+        arrivals_per_day: f64,
+        /// Mean collateral of a new position, base units.
+        mean_collateral: u128,
+        /// Share of the reserve's LTV borrowed.
+        target_ltv: f64,
+        /// Health factor floor.
+        deleverage_below: f64,
+        /// Slippage tolerance.
+        slippage: f64,
+    },
 }
 
 /// Searcher strategies.

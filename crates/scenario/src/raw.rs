@@ -444,6 +444,47 @@ pub enum RawAgent {
     /// Liquidator: repays under-water positions of a lending market with its own capital and
     /// sells the seized collateral.
     Liquidator(RawLiquidator),
+    /// A population of leveraged borrowers: new positions arrive at Poisson times, each supplies
+    /// collateral, borrows against it and buys more collateral on the pools; each deleverages
+    /// when its health falls below its floor.
+    Borrowers(RawBorrowers),
+}
+
+/// Leveraged borrowers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBorrowers {
+    /// Unique agent name.
+    pub name: String,
+    /// The population's pooled wallet: collateral to open positions with, and gas.
+    pub capital: Vec<(String, String)>,
+    /// Lending market.
+    pub market: String,
+    /// Collateral token (bought with the loan).
+    pub collateral: String,
+    /// Debt token (borrowed).
+    pub debt: String,
+    /// New positions a day (Poisson).
+    pub arrivals_per_day: f64,
+    /// Mean collateral a new position brings, decimal whole tokens (exponentially distributed).
+    pub mean_collateral: String,
+    /// Share of the reserve's loan-to-value a position borrows, (0, 1].
+    pub target_ltv: f64,
+    /// Health factor below which a position sells collateral to repay, above 1.
+    pub deleverage_below: f64,
+    /// Slippage tolerance of its swaps.
+    #[serde(default = "one_percent")]
+    pub slippage: f64,
+    /// Priority fee bid, gwei per gas.
+    #[serde(default)]
+    pub priority_fee_gwei: f64,
+    /// Network latency, milliseconds.
+    #[serde(default)]
+    pub latency_ms: f64,
+}
+
+fn one_percent() -> f64 {
+    0.01
 }
 
 /// Where a liquidator sells the collateral it seizes.
@@ -488,6 +529,7 @@ impl RawAgent {
             RawAgent::CycleArbitrageur(a) => &a.name,
             RawAgent::Searcher(a) => &a.name,
             RawAgent::Liquidator(a) => &a.name,
+            RawAgent::Borrowers(a) => &a.name,
         }
     }
 }

@@ -46,7 +46,7 @@ impl Plugin for ArbitragePlugin {
                     spawn_agent(app, a, "cycle_arbitrageur")?.insert(cfg);
                     cyc = true;
                 }
-                AgentKind::Searcher { .. } | AgentKind::Liquidator { .. } => {}
+                AgentKind::Searcher { .. } | AgentKind::Liquidator { .. } | AgentKind::Borrowers { .. } => {}
             }
         }
         if cex {

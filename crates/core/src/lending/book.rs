@@ -28,6 +28,8 @@ pub enum Owner {
     Genesis(u32),
     /// An agent.
     Agent(AgentId),
+    /// The `k`-th position of an agent standing for a population of borrowers.
+    Cohort(AgentId, u32),
     /// A vault.
     Vault(VaultId),
 }

@@ -52,9 +52,9 @@ pub struct Liquidator {
     pub twap_sources: Vec<(PoolId, u64)>,
 }
 
-/// Routes between the tokens of the markets liquidators watch, shared by them.
+/// Routes between the tokens of the lending markets, shared by liquidators and borrowers.
 #[derive(Component, Debug, Clone, Default)]
-pub struct LiquidationRoutes {
+pub struct LendingRoutes {
     /// Candidate paths.
     pub table: RouteTable,
     /// Every pool, sorted (liquidators may use any).
@@ -67,16 +67,7 @@ pub(super) fn build(app: &mut App<'_>) -> Result<(), SimError> {
     let mut any = false;
     for a in &s.agents {
         let AgentKind::Liquidator { market, min_profit, sell } = a.kind else { continue };
-        let twap_sources = s
-            .lending
-            .get(market.0 as usize)
-            .into_iter()
-            .flat_map(|m| m.reserves.iter().filter_map(|r| r.oracle))
-            .filter_map(|o| match s.oracles.get(o.index())?.kind {
-                OracleKind::Twap { pool, window_blocks } => Some((pool, window_blocks)),
-                OracleKind::Push { .. } => None,
-            })
-            .collect();
+        let twap_sources = twap_sources(s, market);
         let cfg = Liquidator {
             market,
             min_profit,
@@ -88,22 +79,37 @@ pub(super) fn build(app: &mut App<'_>) -> Result<(), SimError> {
         spawn_agent(app, a, "liquidator")?.insert(cfg);
         any = true;
     }
-    if !any {
-        return Ok(());
+    if any {
+        app.add_systems(Phase::Decide, decide_liquidations);
+        app.add_systems(Phase::Account, collect_seized);
     }
-    let tokens: Vec<TokenId> = {
-        let mut t: Vec<TokenId> = s.lending.iter().flat_map(|m| m.reserves.iter().map(|r| r.token)).collect();
-        t.sort_unstable();
-        t.dedup();
-        t
-    };
-    let pools = app.state::<Pools>();
-    let table = RouteTable::new(&pools.entries, &tokens, 2);
-    let venues = pools.entries.iter().map(|e| e.id).collect();
-    app.insert_state(LiquidationRoutes { table, venues });
-    app.add_systems(Phase::Decide, decide_liquidations);
-    app.add_systems(Phase::Account, collect_seized);
     Ok(())
+}
+
+/// Routes between every lending market's tokens through every pool.
+pub(super) fn routes(app: &App<'_>) -> LendingRoutes {
+    let mut tokens: Vec<TokenId> =
+        app.scenario.lending.iter().flat_map(|m| m.reserves.iter().map(|r| r.token)).collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    let pools = app.state::<Pools>();
+    LendingRoutes {
+        table: RouteTable::new(&pools.entries, &tokens, 2),
+        venues: pools.entries.iter().map(|e| e.id).collect(),
+    }
+}
+
+/// The pools a market's TWAP oracles read, with their windows.
+pub(super) fn twap_sources(s: &meshsim_scenario::Scenario, market: MarketId) -> Vec<(PoolId, u64)> {
+    s.lending
+        .get(market.0 as usize)
+        .into_iter()
+        .flat_map(|m| m.reserves.iter().filter_map(|r| r.oracle))
+        .filter_map(|o| match s.oracles.get(o.index())?.kind {
+            OracleKind::Twap { pool, window_blocks } => Some((pool, window_blocks)),
+            OracleKind::Push { .. } => None,
+        })
+        .collect()
 }
 
 /// Why a liquidation is possible now: the transactions that moved the pools the market's TWAP
@@ -123,7 +129,7 @@ pub fn liquidation_cause(sources: &[(PoolId, u64)], provenance: &Provenance, blo
 pub fn plan_liquidations<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     market: &MarketState,
-    routes: &LiquidationRoutes,
+    routes: &LendingRoutes,
     me: &AgentMeta,
     cfg: &Liquidator,
     out: &mut Vec<Tx>,
@@ -212,15 +218,13 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
             Some(e) => e.1 += cover,
             None => spent.push((debt_token, cover)),
         }
-        let lend = Lend {
-            market: market.id,
-            op: LendOp::Liquidate {
-                user: PositionId(k as u32),
-                collateral: coll_token,
-                debt: debt_token,
-                debt_to_cover: cover,
-            },
+        let op = LendOp::Liquidate {
+            user: PositionId(k as u32),
+            collateral: coll_token,
+            debt: debt_token,
+            debt_to_cover: cover,
         };
+        let lend = Lend::new(market.id, op);
         let mut tx = Tx::new(sender, seq(out), TxKind::Liquidation, cfg.priority_fee_wei, lend.into(), view.block);
         tx.cause = liquidation_cause(&cfg.twap_sources, view.provenance, view.block);
         out.push(tx);
@@ -230,7 +234,7 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
 /// Decide phase: each liquidator's sales and liquidations for this block.
 fn decide_liquidations(
     view: ViewParams,
-    lending: State<(&Lending, &LiquidationRoutes)>,
+    lending: State<(&Lending, &LendingRoutes)>,
     mut agents: Query<(&AgentMeta, &mut Liquidator, &mut PendingTxs)>,
 ) {
     let (lending, routes) = shared(lending);

@@ -4,6 +4,7 @@
 //! accruing to every block's time, the books checked every block, and their state in the digest.
 
 mod book;
+pub mod borrowers;
 pub mod liquidator;
 #[cfg(test)]
 mod tests;
@@ -16,6 +17,7 @@ use meshsim_scenario::{AgentKind, LendingSpec, MarketId, PositionsSpec, TokenId}
 use sha2::{Digest as _, Sha256};
 
 pub use book::{Census, LiquidationTerms, MarketState, Owner, Position, ReserveState, ReserveStats};
+pub use borrowers::Borrowers;
 pub use liquidator::Liquidator;
 
 use crate::agents::snapshot_agents;
@@ -174,7 +176,17 @@ impl Plugin for LendingPlugin {
         if !s.oracles.is_empty() {
             app.add_systems(Phase::Oracles, read_prices);
         }
+        let agents = app
+            .scenario
+            .agents
+            .iter()
+            .any(|a| matches!(a.kind, AgentKind::Liquidator { .. } | AgentKind::Borrowers { .. }));
+        if agents {
+            let routes = liquidator::routes(app);
+            app.insert_state(routes);
+        }
         liquidator::build(app)?;
+        borrowers::build(app)?;
         if app.options.record {
             app.add_systems(Phase::Record, record_lending);
         }
@@ -183,6 +195,37 @@ impl Plugin for LendingPlugin {
     }
 
     fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
+        // the agents' own state, in agent id order: what liquidators still have to sell, where
+        // borrowers' random streams stand and what they have to supply
+        let mut agents: Vec<(u32, Vec<u8>)> = Vec::new();
+        if let Some(mut q) = world.world.try_query::<(&crate::agents::AgentMeta, &Liquidator)>() {
+            for (meta, l) in q.iter(world.world) {
+                let mut b = Vec::new();
+                for s in &l.to_sell {
+                    b.extend(s.token.0.to_le_bytes());
+                    b.extend(s.amount.to_le_bytes());
+                    b.extend(s.cause.0.to_le_bytes());
+                }
+                agents.push((meta.id.0, b));
+            }
+        }
+        if let Some(mut q) = world.world.try_query::<(&crate::agents::AgentMeta, &Borrowers)>() {
+            for (meta, x) in q.iter(world.world) {
+                let mut b = Vec::new();
+                b.extend(x.opened.to_le_bytes());
+                b.extend(x.rng_word_pos().to_le_bytes());
+                for (k, a) in &x.to_supply {
+                    b.extend(k.to_le_bytes());
+                    b.extend(a.to_le_bytes());
+                }
+                agents.push((meta.id.0, b));
+            }
+        }
+        agents.sort_unstable_by_key(|(id, _)| *id);
+        for (id, b) in agents {
+            h.update(id.to_le_bytes());
+            h.update(b);
+        }
         for m in &world.state::<Lending>().markets {
             h.update(m.id.0.to_le_bytes());
             for r in &m.reserves {
@@ -219,6 +262,7 @@ impl Plugin for LendingPlugin {
 
     fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
         snapshot_agents::<Liquidator>(world, snap);
+        snapshot_agents::<Borrowers>(world, snap);
         let ray = |x: U256| meshsim_math::u256_to_f64(x) / 1e27;
         let whole = |x: U256| u128::try_from(x).unwrap_or(u128::MAX);
         for m in &world.state::<Lending>().markets {

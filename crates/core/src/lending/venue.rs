@@ -69,9 +69,10 @@ impl Venue for Lending {
         ctx: &mut ExecCtx<'_>,
         effect: &mut Effect,
     ) -> Result<(), RevertReason> {
-        let owner = match tx.sender {
-            Sender::Agent(a) => Owner::Agent(a),
-            Sender::Vault(v) => Owner::Vault(v),
+        let owner = match (tx.sender, action.on_behalf) {
+            (Sender::Agent(a), None) => Owner::Agent(a),
+            (Sender::Agent(a), Some(k)) => Owner::Cohort(a, k),
+            (Sender::Vault(v), _) => Owner::Vault(v),
         };
         let market = self.markets.get_mut(action.market.0 as usize).ok_or(RevertReason::UnknownVenue)?;
         let done = market.execute(owner, action.op, payer, ctx)?;

@@ -20,13 +20,23 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PositionId(pub u32);
 
-/// An action on one lending market, for the sender's own position.
+/// An action on one lending market, for the sender's own position, or (an agent standing for
+/// a population of borrowers) for its `k`-th position, as Aave's `onBehalfOf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lend {
     /// The market.
     pub market: MarketId,
     /// What to do.
     pub op: LendOp,
+    /// Which of the sender's positions (`None`: its own single position).
+    pub on_behalf: Option<u32>,
+}
+
+impl Lend {
+    /// An action for the sender's own position.
+    pub fn new(market: MarketId, op: LendOp) -> Self {
+        Lend { market, op, on_behalf: None }
+    }
 }
 
 /// The operations of a lending market (Aave v3's `Pool` entry points). Amounts in base units.

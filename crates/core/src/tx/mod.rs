@@ -54,6 +54,10 @@ pub enum TxKind {
     CollateralSale,
     /// Supplying, withdrawing, borrowing or repaying on a lending market.
     Lending,
+    /// A borrower buying collateral with what it borrowed.
+    Leverage,
+    /// A borrower selling collateral to repay debt.
+    Deleverage,
 }
 
 impl TxKind {
@@ -71,6 +75,8 @@ impl TxKind {
             TxKind::Liquidation => "liquidation",
             TxKind::CollateralSale => "collateral_sale",
             TxKind::Lending => "lending",
+            TxKind::Leverage => "leverage",
+            TxKind::Deleverage => "deleverage",
         }
     }
 
@@ -327,6 +333,7 @@ pub fn hash_tx(h: &mut sha2::Sha256, tx: &Tx) {
         Action::Lend(l) => {
             h.update(l.market.0.to_le_bytes());
             h.update(l.op.name().as_bytes());
+            h.update(l.on_behalf.map_or(u64::MAX, u64::from).to_le_bytes());
             let (a, b, c, amount) = match l.op {
                 LendOp::Supply { token, amount }
                 | LendOp::Withdraw { token, amount }

@@ -760,7 +760,7 @@ fn leg_tx(
     seq: u32,
 ) -> crate::tx::Tx {
     let spec = &cfg.spec;
-    let lend = crate::tx::Lend { market: leg.market, op };
+    let lend = crate::tx::Lend::new(leg.market, op);
     let mut tx = crate::tx::Tx::new(
         Sender::Vault(meta.id),
         seq,

@@ -27,6 +27,7 @@ pub(super) fn agents(
             RawAgent::CycleArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
             RawAgent::Searcher(a) => (&a.name, &a.capital, 0.0, a.latency_ms),
             RawAgent::Liquidator(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
+            RawAgent::Borrowers(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
         };
         p.finite(&format!("{path}.latency_ms"), latency_ms, 0.0, 1e6, "a latency in milliseconds");
         if agent_names.insert(name.as_str(), k).is_some() {
@@ -108,6 +109,7 @@ pub(super) fn agents(
                 };
                 AgentKind::Liquidator { market, min_profit: a.min_profit, sell }
             }
+            RawAgent::Borrowers(a) => borrowers(p, &path, a, markets),
         };
         agents.push(AgentSpec {
             id: AgentId(k as u32),
@@ -150,5 +152,59 @@ pub(super) fn pool_set(
         RawPoolSet::Only(names) => {
             names.iter().enumerate().filter_map(|(i, n)| p.pool(&format!("{path}.pools[{i}]"), n, pool_names)).collect()
         }
+    }
+}
+
+/// The market an agent names, by position; an unknown name is a problem (and market 0 stands in).
+fn market_named(p: &mut Ctx, path: &str, name: &str, markets: &[RawLending]) -> MarketId {
+    match markets.iter().position(|m| m.name == name) {
+        Some(m) => MarketId(m as u32),
+        None => {
+            let message = crate::unknown("lending market", name, markets.iter().map(|m| m.name.as_str()));
+            p.problems.push(format!("{path}.market"), message);
+            MarketId(0)
+        }
+    }
+}
+
+/// Leveraged borrowers: a known market lending both tokens, the collateral usable as such, and
+/// rates and shares in range.
+fn borrowers(p: &mut Ctx, path: &str, a: &RawBorrowers, markets: &[RawLending]) -> AgentKind {
+    let market = market_named(p, path, &a.market, markets);
+    let reserve_of = |p: &mut Ctx, field: &str, symbol: &str| -> Option<TokenId> {
+        let t = p.token(&format!("{path}.{field}"), symbol)?;
+        let listed = markets.get(market.0 as usize).is_none_or(|m| m.reserves.iter().any(|r| r.token == symbol));
+        if !listed {
+            p.problems.push(format!("{path}.{field}"), format!("market {:?} has no {symbol:?} reserve", a.market));
+        }
+        Some(t)
+    };
+    let collateral = reserve_of(p, "collateral", &a.collateral);
+    let debt = reserve_of(p, "debt", &a.debt);
+    if collateral.is_some() && collateral == debt {
+        p.problems.push(format!("{path}.debt"), "the debt token must differ from the collateral token");
+    }
+    if let Some(r) = markets.get(market.0 as usize).and_then(|m| m.reserves.iter().find(|r| r.token == a.collateral))
+        && r.ltv_bps == 0
+    {
+        p.problems.push(
+            format!("{path}.collateral"),
+            format!("{:?} has a loan-to-value of 0: nothing can be borrowed against it", a.collateral),
+        );
+    }
+    p.finite(&format!("{path}.arrivals_per_day"), a.arrivals_per_day, 0.0, 1e6, "arrivals a day");
+    p.finite(&format!("{path}.target_ltv"), a.target_ltv, 0.0001, 1.0, "a share of the loan-to-value in (0, 1]");
+    p.finite(&format!("{path}.deleverage_below"), a.deleverage_below, 1.0001, 100.0, "a health factor above 1");
+    p.finite(&format!("{path}.slippage"), a.slippage, 0.0, 0.5, "a slippage tolerance");
+    let mean_collateral = p.amount(&format!("{path}.mean_collateral"), collateral, &a.mean_collateral).unwrap_or(0);
+    AgentKind::Borrowers {
+        market,
+        collateral: collateral.unwrap_or(TokenId(0)),
+        debt: debt.unwrap_or(TokenId(0)),
+        arrivals_per_day: a.arrivals_per_day,
+        mean_collateral,
+        target_ltv: a.target_ltv,
+        deleverage_below: a.deleverage_below,
+        slippage: a.slippage,
     }
 }
