@@ -28,6 +28,10 @@ fn pending(ui: &mut Ui, s: &Scenario, txs: &[&Tx]) {
                 let (sym, dec) = token(s, swap.token_in());
                 format!("{} {sym}, min out {}", amount(swap.amount_in, dec), swap.min_out)
             }
+            Action::FlashLiquidate(f) => match f.lend.op {
+                LendOp::Liquidate { user, .. } => format!("flash-liquidate position {}", user.0),
+                _ => "flash loan".into(),
+            },
             Action::Lend(l) => match l.op {
                 LendOp::Liquidate { user, .. } => format!("liquidate position {}", user.0),
                 LendOp::Supply { token: t, amount: a }

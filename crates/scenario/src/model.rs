@@ -297,6 +297,8 @@ pub enum AgentKind {
         min_profit: f64,
         /// Where seized collateral is sold.
         sell: Sale,
+        /// Liquidate with flash loans, selling in the same transaction.
+        flash: bool,
     },
     /// A population of leveraged borrowers.
     Borrowers {

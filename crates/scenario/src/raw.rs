@@ -513,6 +513,10 @@ pub struct RawLiquidator {
     /// Where it sells seized collateral.
     #[serde(default)]
     pub sell: RawSale,
+    /// Borrow the debt it repays with a flash loan and sell the collateral in the same
+    /// transaction (no capital of the debt token needed; the sale is on the pools).
+    #[serde(default)]
+    pub flash: bool,
     /// Priority fee bid, gwei per gas.
     #[serde(default)]
     pub priority_fee_gwei: f64,

@@ -286,3 +286,31 @@ fn leveraged_borrowers_loop_up_to_their_target_and_deleverage_in_the_fall() {
     let sales = during.iter().filter(|t| t.kind == TxKind::Deleverage && !t.reverted).count();
     assert!(sales > 20, "{sales} deleveraging sales in the fall");
 }
+
+#[test]
+fn a_flash_liquidator_without_capital_liquidates_and_sells_in_one_transaction() {
+    use meshsim_core::tx::TxKind;
+    let from = r#"Liquidator(name: "liq-fast", capital: [("ETH", "50"), ("USDC", "3000000")], market: "lend", min_profit: 50.0, sell: Pools,"#;
+    let to = r#"Liquidator(name: "liq-fast", capital: [("ETH", "50")], market: "lend", min_profit: 50.0, flash: true,"#;
+    let text = spiral_text();
+    assert!(text.contains(from), "the spiral world's liquidator changed");
+    let (sim, trades) = run_recorded(&text.replace(from, to));
+    assert_eq!(sim.scenario().agents[1].name, "liq-fast");
+    let me = meshsim_core::tx::Sender::Agent(meshsim_scenario::AgentId(1));
+    let mine: Vec<_> = trades.iter().filter(|t| t.sender == me).collect();
+    let done: Vec<_> = mine.iter().filter(|t| t.kind == TxKind::Liquidation && !t.reverted).collect();
+    assert!(done.len() > 50, "{} flash liquidations", done.len());
+    // the sale is inside the liquidation: it names its pools, and no separate sale follows
+    assert!(done.iter().all(|t| !t.pools.is_empty() && t.note.starts_with("flash liquidate")));
+    assert!(!mine.iter().any(|t| t.kind == TxKind::CollateralSale));
+    // it ends with USDC it never had, and the spiral still reaches the oracle's pool
+    let usdc = sim.snapshot().agents[1].balances[1];
+    assert!(usdc > 10_000_000_000, "{usdc} USDC base units");
+    let (largest, _) = sim.cascades().into_iter().max_by_key(|(c, _)| c.member_count).unwrap();
+    assert!(
+        largest.liquidations > 20 && largest.depth > 10,
+        "{} liquidations, depth {}",
+        largest.liquidations,
+        largest.depth
+    );
+}

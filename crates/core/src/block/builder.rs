@@ -64,6 +64,11 @@ pub fn estimate_gas(tx: &Tx, g: &GasCosts) -> u64 {
         Action::Swap(s) => {
             g.base_tx + s.legs.len() as u64 * (g.swap_concentrated + 2 * g.tick_cross).max(g.swap_stableswap)
         }
+        Action::FlashLiquidate(f) => {
+            g.base_tx
+                + g.liquidation
+                + f.sell.len() as u64 * (g.swap_concentrated + 2 * g.tick_cross).max(g.swap_stableswap)
+        }
         Action::Lend(l) => match l.op {
             crate::tx::LendOp::Liquidate { .. } => g.base_tx + g.liquidation,
             _ => g.base_tx + g.lending_action,

@@ -6,7 +6,7 @@
 use crate::chain::GasMarket;
 use crate::engine::venue::{ExecCtx, Venue};
 use crate::ledger::{AccountId, Special};
-use crate::lending::Lending;
+use crate::lending::{FlashVenue, Lending};
 use crate::pools::Pools;
 use crate::tx::{Action, DropReason, Effect, Outcome, Receipt, RevertReason, Sender, Tx};
 
@@ -84,6 +84,13 @@ impl Executor<'_> {
                 Some(lending) => execute_on(lending, tx, lend, &mut self.ctx, self.gas, payers, out),
                 // no such venue in this world: dropped, as a transaction to a missing contract
                 // would be useless (meshsim's agents never send one)
+                None => *out.outcome = Outcome::Reverted(RevertReason::UnknownVenue),
+            },
+            Action::FlashLiquidate(f) => match self.lending.as_deref_mut() {
+                Some(lending) => {
+                    let mut venue = FlashVenue { pools: &mut *self.pools, lending };
+                    execute_on(&mut venue, tx, f, &mut self.ctx, self.gas, payers, out)
+                }
                 None => *out.outcome = Outcome::Reverted(RevertReason::UnknownVenue),
             },
         }

@@ -436,6 +436,9 @@ fn record_receipts(receipts: &Receipts, prices: &ExternalPrices, tracker: &mut C
             (Some(s), Some(e), _, _) => prices.value(s.token_in(), e.amount_in),
             // a liquidation trades the debt it repays for collateral
             (_, _, crate::tx::Action::Lend(l), Some(e)) => l.op.token_in().map_or(0.0, |t| prices.value(t, e.amount)),
+            (_, _, crate::tx::Action::FlashLiquidate(f), Some(e)) => {
+                f.lend.op.token_in().map_or(0.0, |t| prices.value(t, e.amount))
+            }
             _ => 0.0,
         };
         tracker.record(r.tx.id, r.tx.kind, r.block, r.tx.cause.parents(), value_in, r.tx.pools());

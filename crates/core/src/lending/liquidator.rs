@@ -19,7 +19,7 @@ use crate::ledger::{Ledger, Special};
 use crate::market::ExternalPrices;
 use crate::pools::routing::{RouteTable, route};
 use crate::pools::{PoolBook, Pools, Provenance};
-use crate::tx::{Cause, Lend, LendOp, PositionId, Receipts, Sender, Swap, Tx, TxId, TxKind};
+use crate::tx::{Action, Cause, Lend, LendOp, PositionId, Receipts, Sender, Swap, Tx, TxId, TxKind};
 use crate::{SimConfig, SimError, SimStatus};
 
 /// Collateral waiting to be sold: what, how much, for which token, and the liquidation it came from.
@@ -44,6 +44,8 @@ pub struct Liquidator {
     pub min_profit: f64,
     /// Where it sells.
     pub sell: Sale,
+    /// Liquidates with flash loans, selling in the same transaction.
+    pub flash: bool,
     /// Priority fee bid, wei per gas.
     pub priority_fee_wei: u128,
     /// Collateral to sell next block.
@@ -66,12 +68,13 @@ pub(super) fn build(app: &mut App<'_>) -> Result<(), SimError> {
     let s = app.scenario;
     let mut any = false;
     for a in &s.agents {
-        let AgentKind::Liquidator { market, min_profit, sell } = a.kind else { continue };
+        let AgentKind::Liquidator { market, min_profit, sell, flash } = a.kind else { continue };
         let twap_sources = twap_sources(s, market);
         let cfg = Liquidator {
             market,
             min_profit,
             sell,
+            flash,
             priority_fee_wei: a.priority_fee_wei,
             to_sell: Vec::new(),
             twap_sources,
@@ -185,7 +188,7 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
                 let used = spent.iter().find(|(t, _)| *t == rs.spec.token).map_or(0, |(_, v)| *v);
                 let available = view.balance(me.account, rs.spec.token).saturating_sub(used);
                 let v = value_of(r, owed);
-                if available > 0 && best_debt.is_none_or(|(_, bv, _)| v > bv) {
+                if (available > 0 || cfg.flash) && best_debt.is_none_or(|(_, bv, _)| v > bv) {
                     best_debt = Some((r, v, available));
                 }
             }
@@ -196,6 +199,15 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
                     best_coll = Some((r, v));
                 }
             }
+        }
+        if cfg.flash {
+            if let (Some((d, _, _)), Some((c, _))) = (best_debt, best_coll)
+                && let Some(tx) = flash_liquidation(view, market, routes, cfg, sender, seq(out), k, c, d, gas_left)
+            {
+                gas_left -= native_gas;
+                out.push(tx);
+            }
+            continue;
         }
         let (Some((d, _, available)), Some((c, _))) = (best_debt, best_coll) else { continue };
         let Ok(terms) = market.liquidation_terms(&market.reserves, &p.lines, c, d, U256::from(available)) else {
@@ -229,6 +241,59 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
         tx.cause = liquidation_cause(&cfg.twap_sources, view.provenance, view.block);
         out.push(tx);
     }
+}
+
+/// A flash liquidation of position `k` (debt reserve `d`, collateral `c`) if its sale on the best
+/// route repays the loan and its premium with at least the minimum profit to spare.
+#[expect(clippy::too_many_arguments, reason = "the policy's inputs, passed apart to keep it pure")]
+fn flash_liquidation<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    market: &MarketState,
+    routes: &LendingRoutes,
+    cfg: &Liquidator,
+    sender: Sender,
+    seq: u32,
+    k: usize,
+    c: usize,
+    d: usize,
+    gas_left: u128,
+) -> Option<Tx> {
+    let p = &market.positions[k];
+    let terms = market.liquidation_terms(&market.reserves, &p.lines, c, d, U256::from(u128::MAX)).ok()?;
+    let repaid = u128::try_from(terms.seizure.debt_repaid).ok()?;
+    let seized = u128::try_from(terms.seizure.collateral_to_liquidator).ok()?;
+    let (debt_token, coll_token) = (market.reserves[d].spec.token, market.reserves[c].spec.token);
+    let routed = route(view.pools, &routes.table, &routes.venues, coll_token, debt_token, seized, false);
+    let r = routed.into_iter().next()?;
+    let premium = repaid * crate::tx::FLASH_PREMIUM_BPS / 10_000;
+    let gas_units = view.gas.base_tx
+        + view.gas.liquidation
+        + r.path.iter().filter_map(|l| view.pools.pool(l.pool)).map(|e| view.hop_gas(e, 0)).sum::<u64>();
+    let spare = r.amount_out.checked_sub(repaid.saturating_add(premium))?;
+    let profit = view.prices.value(debt_token, spare) - view.gas_fee_value(gas_units, cfg.priority_fee_wei);
+    if profit < cfg.min_profit || gas_left < view.gas_fee_wei(gas_units, cfg.priority_fee_wei) {
+        return None;
+    }
+    // as with its own capital: cover a little more than planned for the block's interest
+    let op = LendOp::Liquidate {
+        user: PositionId(k as u32),
+        collateral: coll_token,
+        debt: debt_token,
+        debt_to_cover: repaid.saturating_add(repaid / 1_000 + 1),
+    };
+    // the sale may come in below the quote by the slippage the pools allow a liquidator
+    let min_profit = spare / 2;
+    let flash = crate::tx::FlashLiquidate { lend: Lend::new(market.id, op), sell: r.path, min_profit };
+    let mut tx = Tx::new(
+        sender,
+        seq,
+        TxKind::Liquidation,
+        cfg.priority_fee_wei,
+        Action::FlashLiquidate(Box::new(flash)),
+        view.block,
+    );
+    tx.cause = liquidation_cause(&cfg.twap_sources, view.provenance, view.block);
+    Some(tx)
 }
 
 /// Decide phase: each liquidator's sales and liquidations for this block.

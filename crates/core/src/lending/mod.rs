@@ -5,6 +5,7 @@
 
 mod book;
 pub mod borrowers;
+mod flash;
 pub mod liquidator;
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ use sha2::{Digest as _, Sha256};
 
 pub use book::{Census, LiquidationTerms, MarketState, Owner, Position, ReserveState, ReserveStats};
 pub use borrowers::Borrowers;
+pub use flash::FlashVenue;
 pub use liquidator::Liquidator;
 
 use crate::agents::snapshot_agents;

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::engine::venue::ExecCtx;
+use crate::lending::FlashVenue;
 use crate::testkit::Market;
 use crate::tx::{LendEffect, LendOp, PositionId, RevertReason};
 
@@ -232,4 +233,69 @@ proptest! {
             prop_assert_eq!(totals(&b), start);
         }
     }
+}
+
+/// A flash liquidation of genesis position 0 by agent 1 (which holds no USDC), selling on the
+/// spiral world's v2 pool, with the market pricing ETH at `oracle`.
+fn flash(b: &mut Bench, oracle: f64, min_profit: u128) -> (Result<(), RevertReason>, crate::tx::Effect) {
+    use crate::engine::venue::Venue as _;
+    use crate::pools::{DirtyPools, Pools, Provenance};
+    use crate::tx::{Action, FlashLiquidate, Leg, Lend, Sender, Tx, TxKind};
+    let me = b.config.layout.agent(AgentId(1));
+    let usdc = b.balance(1, USDC);
+    b.market.ledger.transfer(me, b.config.layout.agent(AgentId(0)), USDC, usdc).unwrap();
+    b.set_price(ETH, oracle);
+    let n = b.market.pools.len();
+    let mut pools =
+        Pools { entries: b.market.pools.clone(), dirty: DirtyPools::all(n), provenance: Provenance::new(n) };
+    let mut lending = Lending { markets: vec![b.lending.clone()] };
+    let op = LendOp::Liquidate { user: PositionId(0), collateral: ETH, debt: USDC, debt_to_cover: u128::MAX };
+    let sell =
+        smallvec::smallvec![Leg { pool: meshsim_scenario::PoolId(0), i: 0, j: 1, token_in: ETH, token_out: USDC }];
+    let f = FlashLiquidate { lend: Lend::new(lending.markets[0].id, op), sell, min_profit };
+    let tx =
+        Tx::new(Sender::Agent(AgentId(1)), 0, TxKind::Liquidation, 0, Action::FlashLiquidate(Box::new(f.clone())), 10);
+    let mut ctx =
+        ExecCtx { ledger: &mut b.market.ledger, prices: &b.market.prices, config: &b.config, block: 1, now: b.now };
+    let mut venue = FlashVenue { pools: &mut pools, lending: &mut lending };
+    let mut effect = crate::tx::Effect::None;
+    let gas = venue.quote(&f, &b.config.gas).unwrap();
+    let result = venue.apply(&tx, &f, &gas, me, &mut ctx, &mut effect);
+    b.market.pools = pools.entries;
+    b.lending = lending.markets.remove(0);
+    (result, effect)
+}
+
+#[test]
+fn a_flash_liquidation_needs_no_capital_and_pays_its_premium_to_the_suppliers() {
+    let mut b = Bench::new();
+    let index = b.lending.reserves[1].reserve.liquidity_index;
+    // the market sees ETH 6 % down; the pool still pays about 2,000
+    let (result, effect) = flash(&mut b, 1_880.0, 0);
+    result.unwrap();
+    let crate::tx::Effect::FlashLiquidation(l, sale) = effect else { panic!("{effect:?}") };
+    assert!(l.amount > 0 && l.seized > 0);
+    assert_eq!(l.premium, (l.amount * 5 + 5_000) / 10_000, "5 bp, rounded half up");
+    assert_eq!(sale.amount_in, l.seized);
+    // what it kept: the sale less the loan and its premium
+    assert_eq!(b.balance(1, USDC), sale.amount_out - l.amount - l.premium);
+    // suppliers earned the premium; the books still balance (the loan came back)
+    assert!(b.lending.reserves[1].reserve.liquidity_index > index);
+    b.check_books();
+}
+
+#[test]
+fn a_flash_liquidation_whose_sale_cannot_repay_changes_nothing() {
+    let mut b = Bench::new();
+    let pool_before = b.market.pools[0].pool.clone();
+    let reserves_before: Vec<_> = b.lending.reserves.iter().map(|r| r.reserve.clone()).collect();
+    let position_before = b.lending.positions[0].clone();
+    // asks for more profit than the sale can leave
+    let (result, _) = flash(&mut b, 1_880.0, 10u128.pow(15));
+    assert!(matches!(result, Err(RevertReason::BelowMinimum { .. })), "{result:?}");
+    assert_eq!(b.market.pools[0].pool, pool_before);
+    assert_eq!(b.lending.reserves.iter().map(|r| r.reserve.clone()).collect::<Vec<_>>(), reserves_before);
+    assert_eq!(b.lending.positions[0], position_before);
+    assert_eq!((b.balance(1, USDC), b.balance(1, ETH) > 0), (0, true));
+    b.check_books();
 }

@@ -90,6 +90,25 @@ impl MarketState {
         self.positions.get(id.0 as usize).map(|p| p.lines.clone()).ok_or_else(|| venue(revert("USER_NOT_FOUND")))
     }
 
+    /// What liquidating up to `cover` of position `user`'s debt would do at `now` (on accrued
+    /// copies of the reserves; nothing changes).
+    pub fn preview_liquidation(
+        &self,
+        user: PositionId,
+        collateral: TokenId,
+        debt: TokenId,
+        cover: u128,
+        now: u64,
+    ) -> Result<super::LiquidationTerms, RevertReason> {
+        let mut work: Work = self.reserves.iter().cloned().collect();
+        for r in &mut work {
+            r.reserve.accrue(now).map_err(venue)?;
+        }
+        let lines = self.lines_of(user)?;
+        let (c, d) = (self.reserve_index(collateral)?, self.reserve_index(debt)?);
+        self.liquidation_terms(&work, &lines, c, d, U256::from(cover)).map_err(venue)
+    }
+
     /// Runs one operation for `owner`, whose tokens come from and go to `payer`, outside a
     /// transaction (a vault paying a redeeming depositor out of its deposit).
     pub fn execute_now(

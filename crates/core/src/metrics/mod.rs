@@ -76,6 +76,14 @@ impl TradeValues {
             (Action::Swap(s), Effect::Swap(e)) => {
                 (prices.value(s.token_in(), e.amount_in), prices.value(s.token_out(), e.amount_out))
             }
+            // a flash liquidation pays back the loan and its premium out of the sale
+            (Action::FlashLiquidate(f), Effect::FlashLiquidation(l, sale)) => {
+                let debt = match f.lend.op {
+                    LendOp::Liquidate { debt, .. } => debt,
+                    _ => f.sell.last().map_or(config.native, |x| x.token_out),
+                };
+                (prices.value(debt, l.amount.saturating_add(l.premium)), prices.value(debt, sale.amount_out))
+            }
             // a liquidation pays the debt and receives the collateral
             (Action::Lend(Lend { op: LendOp::Liquidate { collateral, debt, .. }, .. }), Effect::Lend(e)) => {
                 (prices.value(*debt, e.amount), prices.value(*collateral, e.seized))
@@ -239,7 +247,7 @@ impl Metrics {
         let tx = &r.tx;
         let reverted = !r.succeeded();
         let hops: &[HopFill] = r.swap().map_or(&[], |e| &e.hops);
-        let legs = tx.swap().map_or(&[][..], |s| &s.legs[..]);
+        let legs = tx.path();
         self.transactions += 1;
         self.gas_value += v.gas_value;
         match tx.sender {

@@ -245,7 +245,12 @@ fn record_block(state: State<(&Chains, &ExternalPrices, &Pools, &Ledger, &mut Re
 fn record_trades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Records)>) {
     let (receipts, prices, config, mut records) = shared(state);
     for r in &receipts.items {
-        if let (Some(position), Action::Lend(lend), Some(effect)) = (r.position, &r.tx.action, r.lend()) {
+        let lend = match &r.tx.action {
+            Action::Lend(l) => Some(l),
+            Action::FlashLiquidate(f) => Some(&f.lend),
+            Action::Swap(_) => None,
+        };
+        if let (Some(position), Some(lend), Some(effect)) = (r.position, lend, r.lend()) {
             let row = lend_row(r, position, lend, effect, TradeValues::of(r, prices, config));
             records.trades.push(row);
             continue;
@@ -290,7 +295,8 @@ fn lend_row(r: &Receipt, position: u32, lend: &Lend, e: &LendEffect, values: Tra
     let health = |h: u128| {
         if h == u128::MAX { "none".to_string() } else { format!("{:.4}", meshsim_math::u128_to_f64(h) / 1e18) }
     };
-    let mut note = lend.op.name().to_string();
+    let flash = matches!(r.tx.action, Action::FlashLiquidate(_));
+    let mut note = if flash { format!("flash {}", lend.op.name()) } else { lend.op.name().to_string() };
     if e.position != u32::MAX {
         note.push_str(&format!(" position {}", e.position));
     }
@@ -298,6 +304,9 @@ fn lend_row(r: &Receipt, position: u32, lend: &Lend, e: &LendEffect, values: Tra
         // a revert did nothing to the position
     } else if matches!(lend.op, LendOp::Liquidate { .. }) {
         note.push_str(&format!("; health {} -> {}", health(e.health_before), health(e.health_after)));
+        if let (true, Some(sale)) = (flash, r.swap()) {
+            note.push_str(&format!("; collateral sold for {}, premium {}", sale.amount_out, e.premium));
+        }
         if e.bad_debt_base > 0 {
             note.push_str(&format!("; bad debt {:.2}", meshsim_math::u128_to_f64(e.bad_debt_base) / 1e8));
         }
@@ -310,7 +319,7 @@ fn lend_row(r: &Receipt, position: u32, lend: &Lend, e: &LendEffect, values: Tra
         tx_id: r.tx.id,
         sender: r.tx.sender,
         kind: r.tx.kind,
-        pools: Vec::new(),
+        pools: r.tx.pools().collect(),
         token_in,
         token_out,
         amount_in,

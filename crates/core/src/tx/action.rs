@@ -13,7 +13,25 @@ pub enum Action {
     Swap(Swap),
     /// Act on a lending market.
     Lend(Lend),
+    /// Liquidate with a flash loan of the debt, sell the seized collateral along a path of
+    /// pools and repay the loan with its premium, all or nothing.
+    FlashLiquidate(Box<FlashLiquidate>),
 }
+
+/// A flash-loan liquidation: the liquidator needs no capital of the debt token, only gas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlashLiquidate {
+    /// The liquidation (its op is [`LendOp::Liquidate`]).
+    pub lend: Lend,
+    /// Where the seized collateral is sold for the debt token.
+    pub sell: Path,
+    /// Revert unless the sale leaves at least this much of the debt token after the loan and
+    /// its premium are repaid.
+    pub min_profit: u128,
+}
+
+/// Flash-loan premium, bps (Aave v3: 5).
+pub const FLASH_PREMIUM_BPS: u128 = 5;
 
 /// A position in a lending market: its index in the market's book, stable for the run
 /// (positions are opened, never removed).

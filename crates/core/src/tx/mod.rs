@@ -9,7 +9,7 @@ use std::sync::Arc;
 use meshsim_scenario::{AgentId, OracleId, PoolId, TokenId, VaultId};
 use smallvec::SmallVec;
 
-pub use action::{Action, Lend, LendOp, PositionId, Swap};
+pub use action::{Action, FLASH_PREMIUM_BPS, FlashLiquidate, Lend, LendOp, PositionId, Swap};
 pub use receipt::{
     DropReason, Effect, Failure, Fills, HopFill, LendEffect, Outcome, Quotes, Receipt, Receipts, RevertReason,
     SwapEffect,
@@ -296,13 +296,22 @@ impl Tx {
     pub fn swap(&self) -> Option<&Swap> {
         match &self.action {
             Action::Swap(s) => Some(s),
-            Action::Lend(_) => None,
+            Action::Lend(_) | Action::FlashLiquidate(_) => None,
         }
     }
 
-    /// Pools it touches (a swap's path).
+    /// The pools it trades through, in order: a swap's path, or a flash liquidation's sale.
+    pub fn path(&self) -> &[Leg] {
+        match &self.action {
+            Action::Swap(s) => &s.legs,
+            Action::FlashLiquidate(f) => &f.sell,
+            Action::Lend(_) => &[],
+        }
+    }
+
+    /// Pools it touches.
     pub fn pools(&self) -> impl Iterator<Item = PoolId> + Clone + '_ {
-        self.swap().into_iter().flat_map(|s| s.legs.iter().map(|l| l.pool))
+        self.path().iter().map(|l| l.pool)
     }
 }
 
@@ -330,24 +339,16 @@ pub fn hash_tx(h: &mut sha2::Sha256, tx: &Tx) {
             h.update(s.min_out.to_le_bytes());
             h.update([u8::from(s.hedge)]);
         }
-        Action::Lend(l) => {
-            h.update(l.market.0.to_le_bytes());
-            h.update(l.op.name().as_bytes());
-            h.update(l.on_behalf.map_or(u64::MAX, u64::from).to_le_bytes());
-            let (a, b, c, amount) = match l.op {
-                LendOp::Supply { token, amount }
-                | LendOp::Withdraw { token, amount }
-                | LendOp::Borrow { token, amount }
-                | LendOp::Repay { token, amount } => (u32::from(token.0), 0, 0, amount),
-                LendOp::Liquidate { user, collateral, debt, debt_to_cover } => {
-                    (u32::from(collateral.0), u32::from(debt.0), user.0, debt_to_cover)
-                }
-            };
-            for x in [a, b, c] {
-                h.update(x.to_le_bytes());
+        Action::FlashLiquidate(f) => {
+            h.update(b"flash");
+            hash_lend(h, &f.lend);
+            for l in &f.sell {
+                h.update(l.pool.0.to_le_bytes());
+                h.update([l.i, l.j]);
             }
-            h.update(amount.to_le_bytes());
+            h.update(f.min_profit.to_le_bytes());
         }
+        Action::Lend(l) => hash_lend(h, l),
     }
     h.update(tx.gas.priority_fee_wei.to_le_bytes());
     h.update(tx.gas.max_fee_wei.to_le_bytes());
@@ -359,4 +360,25 @@ pub fn hash_tx(h: &mut sha2::Sha256, tx: &Tx) {
     for p in tx.cause.parents() {
         h.update(p.0.to_le_bytes());
     }
+}
+
+/// A lending action's content, for the digest.
+fn hash_lend(h: &mut sha2::Sha256, l: &Lend) {
+    use sha2::Digest as _;
+    h.update(l.market.0.to_le_bytes());
+    h.update(l.op.name().as_bytes());
+    h.update(l.on_behalf.map_or(u64::MAX, u64::from).to_le_bytes());
+    let (a, b, c, amount) = match l.op {
+        LendOp::Supply { token, amount }
+        | LendOp::Withdraw { token, amount }
+        | LendOp::Borrow { token, amount }
+        | LendOp::Repay { token, amount } => (u32::from(token.0), 0, 0, amount),
+        LendOp::Liquidate { user, collateral, debt, debt_to_cover } => {
+            (u32::from(collateral.0), u32::from(debt.0), user.0, debt_to_cover)
+        }
+    };
+    for x in [a, b, c] {
+        h.update(x.to_le_bytes());
+    }
+    h.update(amount.to_le_bytes());
 }

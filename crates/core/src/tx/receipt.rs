@@ -186,6 +186,8 @@ pub enum Effect {
     Swap(SwapEffect),
     /// A lending action.
     Lend(LendEffect),
+    /// A flash-loan liquidation: the liquidation, and the sale of what it seized.
+    FlashLiquidation(LendEffect, SwapEffect),
 }
 
 /// What a lending action moved, base units.
@@ -203,6 +205,8 @@ pub struct LendEffect {
     pub bad_debt_base: u128,
     /// The position acted on.
     pub position: u32,
+    /// Flash liquidation: the premium paid on the loan, in the debt token.
+    pub premium: u128,
     /// Liquidation: health factor of the position before, a wad.
     pub health_before: u128,
     /// Health factor of that position after, a wad (`u128::MAX`: no debt).
@@ -237,7 +241,7 @@ impl Receipt {
     /// The lending action's result, if it was one.
     pub fn lend(&self) -> Option<&LendEffect> {
         match &self.effect {
-            Effect::Lend(l) => Some(l),
+            Effect::Lend(l) | Effect::FlashLiquidation(l, _) => Some(l),
             _ => None,
         }
     }
@@ -250,7 +254,7 @@ impl Receipt {
     /// The swap's result, if it was a swap that was included.
     pub fn swap(&self) -> Option<&SwapEffect> {
         match &self.effect {
-            Effect::Swap(s) => Some(s),
+            Effect::Swap(s) | Effect::FlashLiquidation(_, s) => Some(s),
             Effect::None | Effect::Lend(_) => None,
         }
     }

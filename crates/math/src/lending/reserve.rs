@@ -149,6 +149,20 @@ impl Reserve {
         self.atomically(|r| r.repay_in_place(now, amount, scaled_debt))
     }
 
+    /// `cumulateToLiquidityIndex`: `amount` of underlying (a flash loan's premium) paid into the
+    /// reserve for its suppliers: the supply index grows by `amount / total supplied`.
+    pub fn donate(&mut self, now: u64, amount: U256) -> MathResult<()> {
+        self.atomically(|r| {
+            r.accrue(now)?;
+            let supplied = ray_mul(r.scaled_supply + r.accrued_to_treasury, r.liquidity_index)?;
+            if !supplied.is_zero() && !amount.is_zero() {
+                let growth = ray_div(amount, supplied)? + RAY;
+                r.liquidity_index = ray_mul(growth, r.liquidity_index)?;
+            }
+            r.update_rates(amount, U256::ZERO)
+        })
+    }
+
     /// `_burnBadDebt`: writes off a borrower's whole debt of `scaled_debt` (its collateral is
     /// gone) into the reserve's deficit; returns the amount written off.
     pub fn write_off(&mut self, now: u64, scaled_debt: U256) -> MathResult<U256> {
@@ -267,6 +281,18 @@ mod tests {
         let (paid, _) = r.repay(24, U256::from(10 * E6), r.scaled_debt).unwrap();
         assert_eq!(paid, U256::from(10 * E6));
         assert!(r.withdraw(36, U256::from(E6), mine).is_ok());
+    }
+
+    #[test]
+    fn a_premium_paid_in_grows_every_supplier_balance_by_its_share() {
+        let mut r = usdc();
+        let a = r.supply(0, U256::from(600_000 * E6)).unwrap();
+        let b = r.supply(0, U256::from(400_000 * E6)).unwrap();
+        // a 5 bp premium on a 1,000,000 USDC flash loan: 500 USDC for the suppliers
+        r.donate(0, U256::from(500 * E6)).unwrap();
+        let bal = |s| crate::u256_to_f64(ray_mul(s, r.liquidity_index).unwrap()) / 1e6;
+        assert!((bal(a) - 600_300.0).abs() < 1e-3 && (bal(b) - 400_200.0).abs() < 1e-3, "{} {}", bal(a), bal(b));
+        assert_eq!(r.available, U256::from(1_000_500 * E6));
     }
 
     proptest! {

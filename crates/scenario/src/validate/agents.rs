@@ -107,7 +107,13 @@ pub(super) fn agents(
                     RawSale::Pools => Sale::Pools,
                     RawSale::Cex => Sale::Cex,
                 };
-                AgentKind::Liquidator { market, min_profit: a.min_profit, sell }
+                if a.flash && sell == Sale::Cex {
+                    p.problems.push(
+                        format!("{path}.sell"),
+                        "a flash liquidation sells on the pools in its own transaction: `sell: Cex` cannot apply",
+                    );
+                }
+                AgentKind::Liquidator { market, min_profit: a.min_profit, sell, flash: a.flash }
             }
             RawAgent::Borrowers(a) => borrowers(p, &path, a, markets),
         };
