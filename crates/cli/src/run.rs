@@ -639,6 +639,7 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                 },
                 AgentKind::Liquidator { .. } => "liquidator",
                 AgentKind::Borrowers { .. } => "borrowers",
+                AgentKind::Supplier { .. } => "supplier",
             };
             json!({
                 "name": a.name,

@@ -145,6 +145,7 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                     meshsim_scenario::AgentKind::Searcher { .. } => "searcher",
                     meshsim_scenario::AgentKind::Liquidator { .. } => "liquidator",
                     meshsim_scenario::AgentKind::Borrowers { .. } => "leveraged borrowers",
+                    meshsim_scenario::AgentKind::Supplier { .. } => "rate-sensitive supplier",
                 });
                 row(ui, "kind", kind);
                 row(ui, "profit", number(a.profit));

@@ -211,7 +211,7 @@ impl Totals {
             match a.kind {
                 AgentKind::Searcher { .. } => t.searchers.push(k),
                 AgentKind::Arbitrageur { .. } | AgentKind::CycleArbitrageur { .. } => t.arbitrageurs.push(k),
-                AgentKind::Liquidator { .. } | AgentKind::Borrowers { .. } => {}
+                AgentKind::Liquidator { .. } | AgentKind::Borrowers { .. } | AgentKind::Supplier { .. } => {}
             }
         }
         t

@@ -319,6 +319,17 @@ pub enum AgentKind {
         /// Slippage tolerance.
         slippage: f64,
     },
+    /// A rate-sensitive supplier.
+    Supplier {
+        /// Token supplied.
+        token: TokenId,
+        /// Markets it chooses among.
+        markets: Vec<MarketId>,
+        /// Least advantage that moves it, bps a year.
+        min_spread_bps: u32,
+        /// Blocks between looks at the rates.
+        every_blocks: u64,
+    },
 }
 
 /// Searcher strategies.

@@ -448,6 +448,38 @@ pub enum RawAgent {
     /// collateral, borrows against it and buys more collateral on the pools; each deleverages
     /// when its health falls below its floor.
     Borrowers(RawBorrowers),
+    /// A rate-sensitive supplier: keeps its deposits of one token in the market paying the best
+    /// supply rate, moving them when the spread is wide enough (Morpho-style reallocation).
+    Supplier(RawSupplier),
+}
+
+/// Rate-sensitive supplier.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSupplier {
+    /// Unique agent name.
+    pub name: String,
+    /// Starting balances: the token it supplies, and gas.
+    pub capital: Vec<(String, String)>,
+    /// Token it supplies.
+    pub token: String,
+    /// Markets it chooses among (each must lend the token).
+    pub markets: Vec<String>,
+    /// Least supply-rate advantage, bps a year, that makes it move its deposit.
+    pub min_spread_bps: u32,
+    /// It looks at the rates every this many blocks.
+    #[serde(default = "hundred")]
+    pub every_blocks: u64,
+    /// Priority fee bid, gwei per gas.
+    #[serde(default)]
+    pub priority_fee_gwei: f64,
+    /// Network latency, milliseconds.
+    #[serde(default)]
+    pub latency_ms: f64,
+}
+
+fn hundred() -> u64 {
+    100
 }
 
 /// Leveraged borrowers.
@@ -534,6 +566,7 @@ impl RawAgent {
             RawAgent::Searcher(a) => &a.name,
             RawAgent::Liquidator(a) => &a.name,
             RawAgent::Borrowers(a) => &a.name,
+            RawAgent::Supplier(a) => &a.name,
         }
     }
 }

@@ -314,3 +314,57 @@ fn a_flash_liquidator_without_capital_liquidates_and_sells_in_one_transaction() 
         largest.depth
     );
 }
+
+#[test]
+fn a_supplier_follows_the_better_rate_across_two_markets_with_the_books_checked() {
+    use meshsim_core::tx::TxKind;
+    // the spiral world plus a second market whose USDC is busier, and a supplier choosing
+    let text = spiral_text();
+    let end = text.rfind("    ],\n)").expect("the world ends with its lending list");
+    let spark = r#"        (
+            name: "spark",
+            reserves: [
+                (token: "ETH", oracle: "twap-eth", optimal_usage_bps: 9000, slope1_bps: 270, slope2_bps: 8000,
+                 ltv_bps: 8000, liquidation_threshold_bps: 8250, liquidation_bonus_bps: 10500, supplied: "1000"),
+                (token: "USDC", optimal_usage_bps: 9000, slope1_bps: 500, slope2_bps: 6000, reserve_factor_bps: 1000,
+                 supplied: "10000000", borrowed: "8500000"),
+            ],
+        ),
+"#;
+    let supplier = r#"        Supplier(name: "yield-seeker", capital: [("ETH", "10"), ("USDC", "5000000")], token: "USDC", markets: ["lend", "spark"], min_spread_bps: 25, every_blocks: 50),
+"#;
+    let mut world = format!("{}{spark}{}", &text[..end], &text[end..]);
+    let agents_end = world.find("    ],\n    oracles").expect("agents come before oracles");
+    world.insert_str(agents_end, supplier);
+    let (sim, trades) = run_recorded(&world);
+    let me = sim.scenario().agents.iter().position(|a| a.name == "yield-seeker").unwrap() as u32;
+    let mine: Vec<_> = trades
+        .iter()
+        .filter(|t| t.sender == meshsim_core::tx::Sender::Agent(meshsim_scenario::AgentId(me)) && !t.reverted)
+        .collect();
+    assert!(mine.iter().all(|t| t.kind == TxKind::Lending));
+    // it supplied at once, to spark (85 % used, the better rate at genesis)
+    assert!(mine.first().is_some_and(|t| t.block == 50 && t.note.starts_with("supply")), "{:?}", mine.first());
+    // wherever it ended, no other market pays it more by its spread
+    let rate = |m: usize| meshsim_math::u256_to_f64(sim.lending()[m].reserves[1].reserve.rates.liquidity_rate) / 1e27;
+    let held = |m: usize| {
+        sim.lending()[m].supplied(
+            meshsim_core::lending::Owner::Agent(meshsim_scenario::AgentId(me)),
+            sim.scenario()
+                .tokens
+                .iter()
+                .position(|t| t.symbol == "USDC")
+                .map(|k| meshsim_scenario::TokenId(k as u16))
+                .unwrap(),
+        )
+    };
+    let (a, b) = (held(0), held(1));
+    assert!(a + b > 4_900_000_000_000, "its deposits: {a} and {b}");
+    let (at, other) = if a > b { (0, 1) } else { (1, 0) };
+    assert!(
+        rate(other) - rate(at) < 0.0025 + 1e-9,
+        "it sits at {} % while the other pays {} %",
+        rate(at) * 100.0,
+        rate(other) * 100.0
+    );
+}

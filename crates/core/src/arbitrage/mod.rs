@@ -46,7 +46,10 @@ impl Plugin for ArbitragePlugin {
                     spawn_agent(app, a, "cycle_arbitrageur")?.insert(cfg);
                     cyc = true;
                 }
-                AgentKind::Searcher { .. } | AgentKind::Liquidator { .. } | AgentKind::Borrowers { .. } => {}
+                AgentKind::Searcher { .. }
+                | AgentKind::Liquidator { .. }
+                | AgentKind::Borrowers { .. }
+                | AgentKind::Supplier { .. } => {}
             }
         }
         if cex {

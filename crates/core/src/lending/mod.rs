@@ -7,6 +7,7 @@ mod book;
 pub mod borrowers;
 mod flash;
 pub mod liquidator;
+pub mod supplier;
 #[cfg(test)]
 mod tests;
 mod venue;
@@ -21,6 +22,7 @@ pub use book::{Census, LiquidationTerms, MarketState, Owner, Position, ReserveSt
 pub use borrowers::Borrowers;
 pub use flash::FlashVenue;
 pub use liquidator::Liquidator;
+pub use supplier::Supplier;
 
 use crate::agents::snapshot_agents;
 use crate::chain::Chains;
@@ -189,6 +191,7 @@ impl Plugin for LendingPlugin {
         }
         liquidator::build(app)?;
         borrowers::build(app)?;
+        supplier::build(app)?;
         if app.options.record {
             app.add_systems(Phase::Record, record_lending);
         }
@@ -265,6 +268,7 @@ impl Plugin for LendingPlugin {
     fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
         snapshot_agents::<Liquidator>(world, snap);
         snapshot_agents::<Borrowers>(world, snap);
+        snapshot_agents::<Supplier>(world, snap);
         let ray = |x: U256| meshsim_math::u256_to_f64(x) / 1e27;
         let whole = |x: U256| u128::try_from(x).unwrap_or(u128::MAX);
         for m in &world.state::<Lending>().markets {

@@ -299,3 +299,80 @@ fn a_flash_liquidation_whose_sale_cannot_repay_changes_nothing() {
     assert_eq!((b.balance(1, USDC), b.balance(1, ETH) > 0), (0, true));
     b.check_books();
 }
+
+/// The spiral world's market twice: `lend` as it is, and a copy whose USDC reserve has had
+/// 10,000,000 more borrowed (a higher utilization, so a higher supply rate).
+fn two_markets(b: &Bench) -> Lending {
+    let mut busy = b.lending.clone();
+    busy.id = meshsim_scenario::MarketId(1);
+    busy.reserves[1].reserve.borrow(0, U256::from(10_000_000_000_000u64)).unwrap();
+    Lending { markets: vec![b.lending.clone(), busy] }
+}
+
+fn supplier(min_spread_bps: u32) -> crate::lending::Supplier {
+    crate::lending::Supplier {
+        token: USDC,
+        markets: vec![meshsim_scenario::MarketId(0), meshsim_scenario::MarketId(1)],
+        min_spread_bps,
+        every_blocks: 10,
+        priority_fee_wei: 0,
+    }
+}
+
+fn meta(b: &Bench, agent: u32) -> crate::agents::AgentMeta {
+    crate::agents::AgentMeta {
+        id: AgentId(agent),
+        name: "supplier".into(),
+        account: b.config.layout.agent(AgentId(agent)),
+        chain: crate::chain::ChainId(0),
+        label: "supplier",
+    }
+}
+
+#[test]
+fn a_supplier_puts_idle_money_where_the_rate_is_best_and_only_on_its_blocks() {
+    use crate::tx::{Action, Lend};
+    let b = Bench::new();
+    let lending = two_markets(&b);
+    let (me, cfg) = (meta(&b, 2), supplier(50));
+    let mut out = Vec::new();
+    crate::lending::supplier::plan_supplier(&b.market.view(7), &lending, &me, &cfg, &mut out);
+    assert!(out.is_empty(), "block 7 is not one of its blocks");
+    crate::lending::supplier::plan_supplier(&b.market.view(10), &lending, &me, &cfg, &mut out);
+    let idle = b.balance(2, USDC);
+    assert_eq!(out.len(), 1);
+    let Action::Lend(Lend { market, op: LendOp::Supply { token, amount }, .. }) = out[0].action else { panic!() };
+    assert_eq!((market.0, token, amount), (1, USDC, idle), "all of it, to the busier market");
+}
+
+#[test]
+fn a_supplier_moves_its_deposit_only_for_a_spread_above_its_minimum() {
+    use crate::tx::{Action, Lend};
+    let mut b = Bench::new();
+    // agent 2 has supplied to the quiet market
+    b.act(2, LendOp::Supply { token: USDC, amount: b.balance(2, USDC) }).unwrap();
+    let lending = two_markets(&b);
+    let rate = |m: usize| meshsim_math::u256_to_f64(lending.markets[m].reserves[1].reserve.rates.liquidity_rate) / 1e27;
+    let gap_bps = (rate(1) - rate(0)) * 1e4;
+    assert!(gap_bps > 10.0, "the busier market pays {gap_bps} bps more");
+    let me = meta(&b, 2);
+    let mut out = Vec::new();
+    crate::lending::supplier::plan_supplier(&b.market.view(10), &lending, &me, &supplier(gap_bps as u32 + 1), &mut out);
+    assert!(out.is_empty(), "a spread below its minimum moves nothing");
+    crate::lending::supplier::plan_supplier(&b.market.view(10), &lending, &me, &supplier(gap_bps as u32 - 1), &mut out);
+    let ops: Vec<(u32, LendOp)> = out
+        .iter()
+        .map(|t| match t.action {
+            Action::Lend(Lend { market, op, .. }) => (market.0, op),
+            _ => panic!("not a lending action"),
+        })
+        .collect();
+    let deposit = lending.supplied(meshsim_scenario::MarketId(0), Owner::Agent(AgentId(2)), USDC);
+    assert_eq!(
+        ops,
+        vec![
+            (0, LendOp::Withdraw { token: USDC, amount: deposit }),
+            (1, LendOp::Supply { token: USDC, amount: deposit })
+        ]
+    );
+}

@@ -28,6 +28,7 @@ pub(super) fn agents(
             RawAgent::Searcher(a) => (&a.name, &a.capital, 0.0, a.latency_ms),
             RawAgent::Liquidator(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
             RawAgent::Borrowers(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
+            RawAgent::Supplier(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
         };
         p.finite(&format!("{path}.latency_ms"), latency_ms, 0.0, 1e6, "a latency in milliseconds");
         if agent_names.insert(name.as_str(), k).is_some() {
@@ -116,6 +117,7 @@ pub(super) fn agents(
                 AgentKind::Liquidator { market, min_profit: a.min_profit, sell, flash: a.flash }
             }
             RawAgent::Borrowers(a) => borrowers(p, &path, a, markets),
+            RawAgent::Supplier(a) => supplier(p, &path, a, markets),
         };
         agents.push(AgentSpec {
             id: AgentId(k as u32),
@@ -212,5 +214,43 @@ fn borrowers(p: &mut Ctx, path: &str, a: &RawBorrowers, markets: &[RawLending]) 
         target_ltv: a.target_ltv,
         deleverage_below: a.deleverage_below,
         slippage: a.slippage,
+    }
+}
+
+/// A rate-sensitive supplier: known markets, each lending its token, and a look-back of a block
+/// or more.
+fn supplier(p: &mut Ctx, path: &str, a: &RawSupplier, markets: &[RawLending]) -> AgentKind {
+    let token = p.token(&format!("{path}.token"), &a.token);
+    if a.markets.is_empty() || a.markets.len() > limits::MAX_MARKETS {
+        p.problems.push(format!("{path}.markets"), format!("expected 1 to {} markets", limits::MAX_MARKETS));
+    }
+    let mut ids: Vec<MarketId> = Vec::new();
+    for (k, name) in a.markets.iter().enumerate().take(limits::MAX_MARKETS) {
+        let at = format!("{path}.markets[{k}]");
+        let Some(m) = markets.iter().position(|m| m.name == *name) else {
+            let message = crate::unknown("lending market", name, markets.iter().map(|m| m.name.as_str()));
+            p.problems.push(at, message);
+            continue;
+        };
+        if token.is_some() && !markets[m].reserves.iter().any(|r| r.token == a.token) {
+            p.problems.push(at, format!("market {name:?} has no {:?} reserve", a.token));
+        }
+        if ids.contains(&MarketId(m as u32)) {
+            p.problems.push(format!("{path}.markets[{k}]"), format!("market {name:?} is listed twice"));
+        }
+        ids.push(MarketId(m as u32));
+    }
+    if a.every_blocks == 0 {
+        p.problems.push(format!("{path}.every_blocks"), "expected at least 1 block");
+    }
+    if a.min_spread_bps > 100_000 {
+        p.problems
+            .push(format!("{path}.min_spread_bps"), format!("expected at most 100000 bps, found {}", a.min_spread_bps));
+    }
+    AgentKind::Supplier {
+        token: token.unwrap_or(TokenId(0)),
+        markets: ids,
+        min_spread_bps: a.min_spread_bps,
+        every_blocks: a.every_blocks.max(1),
     }
 }
