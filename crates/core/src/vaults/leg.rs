@@ -7,6 +7,11 @@
 
 use meshsim_scenario::YieldLeg;
 
+use super::{Decision, VaultConfig, VaultMeta, VaultState};
+use crate::lending::Lending;
+use crate::pools::Pools;
+use crate::tx::{LendOp, Sender};
+
 /// What the leg needs this block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LegAction {
@@ -61,6 +66,64 @@ pub fn leg_action(
     } else {
         LegAction::Hold
     }
+}
+
+/// The yield leg's need this block, from the vault's planned swaps and the market's state.
+#[expect(clippy::too_many_arguments, reason = "the leg reads the plan and the market")]
+pub(super) fn leg_step(
+    v: &crate::agents::MarketView<'_, Pools>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    state: &VaultState,
+    lending: &Lending,
+    out: &[crate::tx::Tx],
+    first: usize,
+    d: Decision,
+) -> LegAction {
+    let Some(leg) = cfg.spec.yield_leg else { return LegAction::Hold };
+    let Some(market) = lending.markets.get(leg.market.0 as usize) else { return LegAction::Hold };
+    let Some(r) = market.reserve_of(leg.token).map(|k| &market.reserves[k].reserve) else { return LegAction::Hold };
+    let reading = ReserveReading {
+        utilization: meshsim_math::u256_to_f64(r.utilization().unwrap_or_default()) / 1e27,
+        available: u128::try_from(r.available).unwrap_or(u128::MAX),
+    };
+    let selling: u128 = out[first..]
+        .iter()
+        .filter_map(|t| t.swap())
+        .filter(|s| s.token_in() == leg.token)
+        .map(|s| s.amount_in)
+        .fold(0, u128::saturating_add);
+    let trading = out.len() > first || state.in_progress || d.remaining;
+    let idle = v.balance(meta.account, leg.token);
+    leg_action(&leg, selling, idle, cfg.leg_deposit(Some(lending), meta.id), reading, trading)
+}
+
+/// A vault's transaction on its yield leg's market.
+pub(super) fn leg_tx(
+    v: &crate::agents::MarketView<'_, Pools>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    leg: meshsim_scenario::YieldLeg,
+    op: LendOp,
+    seq: u32,
+) -> crate::tx::Tx {
+    let spec = &cfg.spec;
+    let lend = crate::tx::Lend::new(leg.market, op);
+    let mut tx = crate::tx::Tx::new(
+        Sender::Vault(meta.id),
+        seq,
+        crate::tx::TxKind::Lending,
+        spec.priority_fee_wei,
+        lend.into(),
+        v.block + spec.deadline_blocks - 1,
+    );
+    if spec.private_relay {
+        tx.visibility = crate::tx::Visibility::Private;
+    }
+    if let Some(max_fee) = spec.max_fee_wei {
+        tx.gas.max_fee_wei = max_fee;
+    }
+    tx
 }
 
 #[cfg(test)]

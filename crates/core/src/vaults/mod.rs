@@ -670,7 +670,7 @@ fn decide_vaults(
             let m = &mut metrics.vaults[meta.id.index()];
             let mut upkeep = None;
             if let (Some(yield_leg), Some(lending)) = (cfg.spec.yield_leg, lending) {
-                match leg_step(v, meta, cfg, &state, lending, out, first, d) {
+                match leg::leg_step(v, meta, cfg, &state, lending, out, first, d) {
                     LegAction::Defer => {
                         // the deposit cannot come back now: no transaction, the same check next block
                         out.truncate(first);
@@ -679,8 +679,14 @@ fn decide_vaults(
                     }
                     LegAction::Withdraw(amount) if out.len() > first => {
                         // before the swaps that spend it: the sender's own order is by sequence
-                        let tx =
-                            leg_tx(v, meta, cfg, yield_leg, LendOp::Withdraw { token: yield_leg.token, amount }, 0);
+                        let tx = leg::leg_tx(
+                            v,
+                            meta,
+                            cfg,
+                            yield_leg,
+                            LendOp::Withdraw { token: yield_leg.token, amount },
+                            0,
+                        );
                         out.insert(first, tx);
                         for (k, tx) in out[first..].iter_mut().enumerate() {
                             tx.seq = k as u32;
@@ -696,7 +702,7 @@ fn decide_vaults(
             }
             let sent = out.len() > first;
             if let (Some(op), Some(yield_leg)) = (upkeep, cfg.spec.yield_leg) {
-                let mut tx = leg_tx(v, meta, cfg, yield_leg, op, 0);
+                let mut tx = leg::leg_tx(v, meta, cfg, yield_leg, op, 0);
                 tx.cause = Cause::Schedule;
                 out.push(tx);
             }
@@ -718,64 +724,6 @@ fn decide_vaults(
             state.weights = reading.weights;
         }
     });
-}
-
-/// The yield leg's need this block, from the vault's planned swaps and the market's state.
-#[expect(clippy::too_many_arguments, reason = "the leg reads the plan and the market")]
-fn leg_step(
-    v: &crate::agents::MarketView<'_, Pools>,
-    meta: &VaultMeta,
-    cfg: &VaultConfig,
-    state: &VaultState,
-    lending: &Lending,
-    out: &[crate::tx::Tx],
-    first: usize,
-    d: Decision,
-) -> LegAction {
-    let Some(leg) = cfg.spec.yield_leg else { return LegAction::Hold };
-    let Some(market) = lending.markets.get(leg.market.0 as usize) else { return LegAction::Hold };
-    let Some(r) = market.reserve_of(leg.token).map(|k| &market.reserves[k].reserve) else { return LegAction::Hold };
-    let reading = leg::ReserveReading {
-        utilization: meshsim_math::u256_to_f64(r.utilization().unwrap_or_default()) / 1e27,
-        available: u128::try_from(r.available).unwrap_or(u128::MAX),
-    };
-    let selling: u128 = out[first..]
-        .iter()
-        .filter_map(|t| t.swap())
-        .filter(|s| s.token_in() == leg.token)
-        .map(|s| s.amount_in)
-        .fold(0, u128::saturating_add);
-    let trading = out.len() > first || state.in_progress || d.remaining;
-    let idle = v.balance(meta.account, leg.token);
-    leg::leg_action(&leg, selling, idle, cfg.leg_deposit(Some(lending), meta.id), reading, trading)
-}
-
-/// A vault's transaction on its yield leg's market.
-fn leg_tx(
-    v: &crate::agents::MarketView<'_, Pools>,
-    meta: &VaultMeta,
-    cfg: &VaultConfig,
-    leg: meshsim_scenario::YieldLeg,
-    op: LendOp,
-    seq: u32,
-) -> crate::tx::Tx {
-    let spec = &cfg.spec;
-    let lend = crate::tx::Lend::new(leg.market, op);
-    let mut tx = crate::tx::Tx::new(
-        Sender::Vault(meta.id),
-        seq,
-        crate::tx::TxKind::Lending,
-        spec.priority_fee_wei,
-        lend.into(),
-        v.block + spec.deadline_blocks - 1,
-    );
-    if spec.private_relay {
-        tx.visibility = crate::tx::Visibility::Private;
-    }
-    if let Some(max_fee) = spec.max_fee_wei {
-        tx.gas.max_fee_wei = max_fee;
-    }
-    tx
 }
 
 /// The tokens a vault values and trades: what it holds, its targets and its deposit token, in
