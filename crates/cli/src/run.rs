@@ -330,6 +330,7 @@ impl Tables {
                             t.extend(targets.iter().map(|(x, _)| *x))
                         }
                         meshsim_scenario::Strategy::Cppi { risky, safe, .. } => t.extend([*risky, *safe]),
+                        meshsim_scenario::Strategy::Leveraged { risky, debt, .. } => t.extend([*risky, *debt]),
                     }
                     t
                 })
@@ -548,6 +549,7 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
             let strategy = match v.strategy {
                 meshsim_scenario::Strategy::ConstantMix { .. } => "constant_mix",
                 meshsim_scenario::Strategy::Cppi { .. } => "cppi",
+                meshsim_scenario::Strategy::Leveraged { .. } => "leveraged",
             };
             let yield_leg = v.yield_leg.map(|leg| {
                 let deposit = leg_deposits[v.id.index()];

@@ -512,6 +512,19 @@ pub enum Strategy {
         /// Ratchet fraction of peak NAV.
         ratchet: Option<f64>,
     },
+    /// Leverage through a lending market.
+    Leveraged {
+        /// Market.
+        market: MarketId,
+        /// Collateral held long.
+        risky: TokenId,
+        /// Token borrowed.
+        debt: TokenId,
+        /// Risky value over NAV.
+        target_leverage: f64,
+        /// Health factor floor.
+        health_floor: f64,
+    },
 }
 
 /// Trigger.

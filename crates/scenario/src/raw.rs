@@ -863,6 +863,26 @@ pub enum RawStrategy {
         #[serde(default)]
         ratchet: Option<f64>,
     },
+    /// Leverage through a lending market: `risky` supplied as collateral, `debt` borrowed
+    /// against it, held at `target_leverage` (risky value / NAV) within the trigger's band;
+    /// below `health_floor` it deleverages whatever the band says.
+    Leveraged {
+        /// Lending market.
+        market: String,
+        /// Token held long (collateral).
+        risky: String,
+        /// Token borrowed.
+        debt: String,
+        /// Risky value over NAV to hold, above 1.
+        target_leverage: f64,
+        /// Health factor below which it deleverages at once, above 1.
+        #[serde(default = "health_floor")]
+        health_floor: f64,
+    },
+}
+
+fn health_floor() -> f64 {
+    1.3
 }
 
 /// Rebalancing trigger.

@@ -368,3 +368,64 @@ fn a_supplier_follows_the_better_rate_across_two_markets_with_the_books_checked(
         rate(other) * 100.0
     );
 }
+
+/// The leverage (risky weight) of `lending.ron`'s 2x vault every 50 blocks, for a given band
+/// and health floor.
+fn leverage_path(band: f64, floor: f64) -> Vec<f64> {
+    let text = std::fs::read_to_string(worlds_dir().join("lending.ron")).unwrap();
+    let from = "trigger: Threshold(band: 0.25),\n            min_interval_blocks: 10,\n            slippage: 0.01,\n        ),\n    ],";
+    assert!(text.contains(from), "lending.ron's 2x vault changed");
+    let text = text
+        .replace(from, &from.replace("band: 0.25", &format!("band: {band:?}")))
+        .replace("health_floor: 1.3)", &format!("health_floor: {floor:?})"));
+    let scenario = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    let options = SimOptions { record: true, check_conservation: true, vault_every: 50 };
+    let mut sim = Simulation::with_options(&scenario, options).unwrap();
+    sim.run_blocks(3_000).unwrap_or_else(|e| panic!("{e}"));
+    let v = scenario.vaults.iter().position(|v| v.name == "eth-2x").unwrap();
+    let eth = scenario.tokens.iter().position(|t| t.symbol == "ETH").unwrap();
+    sim.drain_vault_records()
+        .iter()
+        .filter(|r| r.vault.index() == v)
+        .map(|r| r.weights[r.tokens.iter().position(|t| t.index() == eth).unwrap()])
+        .collect()
+}
+
+#[test]
+fn a_leveraged_vault_levers_up_in_turns_and_holds_its_band_through_the_fall() {
+    let held = leverage_path(0.25, 1.3);
+    // 200 ETH at 1x to 2x takes two turns of the loop (each borrows what the collateral allows)
+    assert!((held[2] - 2.0).abs() <= 0.25, "leverage {} at block 150", held[2]);
+    let worst = held.iter().skip(2).fold(0.0f64, |a, b| a.max(*b));
+    assert!(worst < 2.35, "leverage reached {worst}");
+    // a vault with a band of 0.9 and a floor at the edge of liquidation ends far
+    // more levered
+    let loose = leverage_path(0.9, 1.01);
+    let loose_worst = loose.iter().skip(2).fold(0.0f64, |a, b| a.max(*b));
+    assert!(loose_worst > worst + 0.3, "{loose_worst} against {worst}");
+}
+
+#[test]
+fn leveraged_strategies_are_located() {
+    let good = std::fs::read_to_string(worlds_dir().join("lending.ron")).unwrap();
+    let cases = [
+        ("target_leverage: 2.0", "target_leverage: 5.0", "strategy.target_leverage", "allows leverage up to"),
+        ("Leveraged(market: \"aave\"", "Leveraged(market: \"avae\"", "strategy.market", "unknown lending market"),
+        (
+            "risky: \"ETH\", debt: \"USDC\", target",
+            "risky: \"LINK\", debt: \"USDC\", target",
+            "strategy.risky",
+            "has no \"LINK\" reserve",
+        ),
+        ("health_floor: 1.3)", "health_floor: 0.9)", "strategy.health_floor", "health factor above 1"),
+        (
+            "holdings: [(\"ETH\", \"200\")],",
+            "holdings: [(\"ETH\", \"200\")],\n            flows: [Deposit(block: 5, amount: \"10\")],",
+            "flows",
+            "no depositor flows",
+        ),
+    ];
+    for (from, to, path, message) in cases {
+        crate::worlds::assert_located(&good, from, to, path, message, 20);
+    }
+}

@@ -169,6 +169,16 @@ impl MarketState {
             .unwrap_or(0)
     }
 
+    /// What `owner` owes of `token` (its variable debt: scaled x borrow index).
+    pub fn borrowed(&self, owner: Owner, token: TokenId) -> u128 {
+        let (Some(k), Some(id)) = (self.reserve_of(token), self.position_of(owner)) else { return 0 };
+        let line = &self.positions[id.0 as usize].lines[k];
+        meshsim_math::lending::ray_mul(line.scaled_debt, self.reserves[k].reserve.variable_borrow_index)
+            .ok()
+            .and_then(|x| u128::try_from(x).ok())
+            .unwrap_or(0)
+    }
+
     /// Opens an empty position for `owner` (or returns the one it has).
     pub fn open(&mut self, owner: Owner) -> PositionId {
         if let Some(p) = self.position_of(owner) {

@@ -6,6 +6,7 @@
 
 pub mod flows;
 pub mod leg;
+pub mod leverage;
 pub mod plan;
 pub use crate::pools::routing;
 pub mod strategy;
@@ -193,8 +194,8 @@ impl Plugin for VaultsPlugin {
                 continue;
             };
             let balances: Vec<u128> = cfg.holdings(ledger, lending, meta).to_vec();
-            let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
-            let val = Valuation::new(&balances, &per_unit);
+            let per_unit = per_token(cfg.universe.len(), |k| prices.per_base_unit[cfg.universe[k].index()]);
+            let val = cfg.valuation(ledger, lending, meta, &per_unit);
             let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
             snap.vaults.push(VaultSnapshot {
                 id: meta.id,
@@ -299,7 +300,9 @@ impl VaultConfig {
             .collect();
         let unit = universe.iter().map(|t| libm::pow(10.0, -f64::from(s.tokens[t.index()].decimals))).collect();
         let fixed_targets = match spec.strategy {
-            Strategy::ConstantMix { .. } => Some(target_weights(&spec.strategy, &universe, 0.0, 0.0)),
+            Strategy::ConstantMix { .. } | Strategy::Leveraged { .. } => {
+                Some(target_weights(&spec.strategy, &universe, 0.0, 0.0))
+            }
             Strategy::Cppi { .. } => None,
         };
         let leg_index = spec.yield_leg.and_then(|leg| universe.iter().position(|t| *t == leg.token));
@@ -327,11 +330,57 @@ impl VaultConfig {
         }
     }
 
-    /// What the vault holds of universe token `k`: idle in its account, plus (its yield leg's
-    /// token) what it has supplied to the market, counted at the market's supply index.
+    /// What the vault has supplied of `token` to a market: its yield leg, or a leveraged
+    /// vault's collateral.
+    pub fn deposit_of(&self, lending: Option<&Lending>, id: VaultId, token: TokenId) -> u128 {
+        match (&self.spec.strategy, self.spec.yield_leg, lending) {
+            (Strategy::Leveraged { market, risky, .. }, _, Some(l)) if *risky == token => {
+                l.supplied(*market, Owner::Vault(id), token)
+            }
+            (_, Some(leg), Some(l)) if leg.token == token => l.supplied(leg.market, Owner::Vault(id), token),
+            _ => 0,
+        }
+    }
+
+    /// What a leveraged vault owes of `token`, base units (0 for every other vault and token).
+    pub fn owed(&self, lending: Option<&Lending>, id: VaultId, token: TokenId) -> u128 {
+        match (&self.spec.strategy, lending) {
+            (Strategy::Leveraged { market, debt, .. }, Some(l)) if *debt == token => {
+                l.markets.get(market.0 as usize).map_or(0, |m| m.borrowed(Owner::Vault(id), token))
+            }
+            _ => 0,
+        }
+    }
+
+    /// What the vault holds of universe token `k`: idle in its account, plus what it has
+    /// supplied of it to a market, counted at the market's supply index.
     pub fn holding(&self, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta, k: usize) -> u128 {
-        let idle = ledger.balance(meta.account, self.universe[k]);
-        if self.leg_index == Some(k) { idle + self.leg_deposit(lending, meta.id) } else { idle }
+        let t = self.universe[k];
+        ledger.balance(meta.account, t).saturating_add(self.deposit_of(lending, meta.id, t))
+    }
+
+    /// Holdings net of debt, as floats (negative for a leveraged vault's debt token).
+    pub fn refresh_holdings(&self, h: &mut Holdings, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta) {
+        h.refresh_with(self.universe.len(), |k| self.holding(ledger, lending, meta, k));
+        if matches!(self.spec.strategy, Strategy::Leveraged { .. }) {
+            for (k, t) in self.universe.iter().enumerate() {
+                let owed = self.owed(lending, meta.id, *t);
+                h.units_f[k] = meshsim_math::u128_to_f64(h.units[k]) - meshsim_math::u128_to_f64(owed);
+            }
+        }
+    }
+
+    /// The vault valued at `per_unit` prices (numeraire per base unit), debt counted against it.
+    pub fn valuation(
+        &self,
+        ledger: &Ledger,
+        lending: Option<&Lending>,
+        meta: &VaultMeta,
+        per_unit: &PerToken<f64>,
+    ) -> Valuation {
+        let mut h = Holdings::default();
+        self.refresh_holdings(&mut h, ledger, lending, meta);
+        Valuation::at(&h.units_f, per_unit)
     }
 
     /// Every universe token's holding, in universe order.
@@ -524,7 +573,7 @@ fn observe_vaults(
         };
         let ratchet = match cfg.spec.strategy {
             Strategy::Cppi { ratchet, .. } => ratchet,
-            Strategy::ConstantMix { .. } => None,
+            Strategy::ConstantMix { .. } | Strategy::Leveraged { .. } => None,
         };
         if vol_halflife.is_none() && ratchet.is_none() {
             // nothing of this vault's history depends on the prices it sees
@@ -551,8 +600,7 @@ fn observe_vaults(
         }
         state.last_dt = clock.dt;
         if let Some(r) = ratchet {
-            let balances = cfg.holdings(ledger, lending, meta);
-            let nav = Valuation::new(&balances, &prices).nav;
+            let nav = cfg.valuation(ledger, lending, meta, &prices).nav;
             let sp = nav / (meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT);
             if sp > state.peak_share_price {
                 state.peak_share_price = sp;
@@ -629,11 +677,15 @@ fn decide_vaults(
             } else if state.trading {
                 state.failure_streak = 0;
             }
-            holdings.refresh_with(cfg.universe.len(), |k| cfg.holding(v.ledger, lending, meta, k));
+            cfg.refresh_holdings(&mut holdings, v.ledger, lending, meta);
             let reading = plan::read(&holdings, cfg, &state, shares, &prices);
             let out = &mut pending.0;
             let first = out.len();
-            let mut d = plan::decide(v, meta, cfg, &state, &prices, table, &reading, out);
+            let leveraged = lending.and_then(|l| leverage::position(cfg, l, meta));
+            let mut d = match leveraged {
+                Some(pos) => leverage::decide(v, meta, cfg, &state, &prices, table, &reading, pos, out),
+                None => plan::decide(v, meta, cfg, &state, &prices, table, &reading, out),
+            };
             // timing jitter: a fired trigger waits a random 0..=N blocks, then is checked again
             if d.started && cfg.spec.jitter_blocks > 0 {
                 match state.armed_at {
@@ -733,6 +785,7 @@ pub fn universe_of(v: &VaultSpec) -> Vec<TokenId> {
     match &v.strategy {
         Strategy::ConstantMix { targets } => universe.extend(targets.iter().map(|(t, _)| *t)),
         Strategy::Cppi { risky, safe, .. } => universe.extend([*risky, *safe]),
+        Strategy::Leveraged { risky, debt, .. } => universe.extend([*risky, *debt]),
     }
     universe.push(v.deposit_token);
     universe.sort();
@@ -753,7 +806,7 @@ pub fn genesis(
     let shares_f = nav; // genesis share price is 1
     let floor = match spec.strategy {
         Strategy::Cppi { floor, .. } => floor, // fraction of the genesis NAV = per share (price 1)
-        Strategy::ConstantMix { .. } => 0.0,
+        Strategy::ConstantMix { .. } | Strategy::Leveraged { .. } => 0.0,
     };
     let hold_units = universe
         .iter()
@@ -862,7 +915,7 @@ fn account_vaults(
     for (meta, cfg, state, shares, mut holdings, mut bench, _) in &mut vaults {
         update_benchmark(cfg, &mut bench, prices);
         let n = cfg.universe.len();
-        holdings.refresh_with(n, |k| cfg.holding(ledger, lending, meta, k));
+        cfg.refresh_holdings(&mut holdings, ledger, lending, meta);
         let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);
         let val = Valuation::at(&holdings.units_f, &per_unit);
         let te = tracking_error(&val.weights(), &state.targets);
@@ -889,9 +942,8 @@ fn record_vaults(vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultSt
     }
     let start = records.vaults.len();
     for (meta, cfg, shares, state, bench) in &vaults {
-        let balances = cfg.holdings(ledger, lending, meta);
-        let per_unit: Vec<f64> = cfg.universe.iter().map(|t| prices.per_base_unit[t.index()]).collect();
-        let val = Valuation::new(&balances, &per_unit);
+        let per_unit = per_token(cfg.universe.len(), |k| prices.per_base_unit[cfg.universe[k].index()]);
+        let val = cfg.valuation(ledger, lending, meta, &per_unit);
         let weights = val.weights();
         let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
         records.vaults.push(crate::record::VaultRow {

@@ -182,6 +182,13 @@ pub fn target_weights(strategy: &Strategy, universe: &[TokenId], nav: f64, floor
                 }
             }
         }
+        Strategy::Leveraged { risky, debt, target_leverage, .. } => {
+            // risky value over NAV is the leverage; the debt is the rest, negative
+            if let (Some(r), Some(d)) = (pos(*risky), pos(*debt)) {
+                t[r] = *target_leverage;
+                t[d] = 1.0 - target_leverage;
+            }
+        }
         Strategy::Cppi { risky, safe, multiplier, .. } => {
             let risky_w = if nav > 0.0 { (multiplier * (nav - floor_value) / nav).clamp(0.0, 1.0) } else { 0.0 };
             if let (Some(r), Some(s)) = (pos(*risky), pos(*safe)) {

@@ -116,12 +116,16 @@ pub(super) fn vaults(
                     _ => None,
                 }
             }
+            RawStrategy::Leveraged { market, risky, debt, target_leverage, health_floor } => {
+                leveraged(p, &path, v, markets, market, risky, debt, *target_leverage, *health_floor)
+            }
         };
         // every priced token the vault holds or targets needs an oracle
         let mut priced: Vec<TokenId> = holdings.iter().map(|(t, _)| *t).collect();
         match &strategy {
             Some(Strategy::ConstantMix { targets }) => priced.extend(targets.iter().map(|(t, _)| *t)),
             Some(Strategy::Cppi { risky, safe, .. }) => priced.extend([*risky, *safe]),
+            Some(Strategy::Leveraged { risky, debt, .. }) => priced.extend([*risky, *debt]),
             None => {}
         }
         priced.extend(deposit_token);
@@ -284,6 +288,13 @@ pub(super) fn vaults(
             let targeted = match &strategy {
                 Some(Strategy::ConstantMix { targets }) => targets.iter().any(|(t, _)| *t == leg.token),
                 Some(Strategy::Cppi { risky, safe, .. }) => *risky == leg.token || *safe == leg.token,
+                Some(Strategy::Leveraged { .. }) => {
+                    p.problems.push(
+                        format!("{path}.yield_leg"),
+                        "a leveraged vault already keeps its collateral in a market: no yield leg",
+                    );
+                    true
+                }
                 None => true,
             };
             if !targeted && deposit_token != Some(leg.token) && !holdings.iter().any(|(t, _)| *t == leg.token) {
@@ -347,4 +358,57 @@ fn yield_leg(p: &mut Ctx, path: &str, leg: &RawYieldLeg, markets: &[RawLending])
         return None;
     }
     Some(YieldLeg { market: market?, token: token?, share: leg.share, max_utilization: leg.max_utilization })
+}
+
+/// A leveraged strategy: a known market lending both tokens, collateral that can be borrowed
+/// against, a target leverage the loan-to-value allows with room to spare, and no depositor flows
+/// (a redemption would have to unwind the loan; not simulated yet).
+#[expect(clippy::too_many_arguments, reason = "the strategy's fields, each located")]
+fn leveraged(
+    p: &mut Ctx,
+    path: &str,
+    v: &RawVault,
+    markets: &[RawLending],
+    market: &str,
+    risky: &str,
+    debt: &str,
+    target_leverage: f64,
+    health_floor: f64,
+) -> Option<Strategy> {
+    let sp = format!("{path}.strategy");
+    let Some(m) = markets.iter().position(|x| x.name == market) else {
+        let message = crate::unknown("lending market", market, markets.iter().map(|x| x.name.as_str()));
+        p.problems.push(format!("{sp}.market"), message);
+        return None;
+    };
+    let r = p.token(&format!("{sp}.risky"), risky);
+    let d = p.token(&format!("{sp}.debt"), debt);
+    if r.is_some() && r == d {
+        p.problems.push(format!("{sp}.debt"), "the debt token must differ from the risky token");
+    }
+    let reserve = |symbol: &str| markets[m].reserves.iter().find(|x| x.token == symbol);
+    for (field, symbol) in [("risky", risky), ("debt", debt)] {
+        if reserve(symbol).is_none() {
+            p.problems.push(format!("{sp}.{field}"), format!("market {market:?} has no {symbol:?} reserve"));
+        }
+    }
+    // the most leverage a loan-to-value allows is 1 / (1 - ltv); keep a tenth of it as room
+    let ltv = reserve(risky).map_or(0.0, |x| f64::from(x.ltv_bps) / 1e4);
+    let max = 0.9 / (1.0 - ltv).max(1e-9);
+    if p.finite(&format!("{sp}.target_leverage"), target_leverage, 1.0001, 100.0, "a leverage above 1")
+        && target_leverage > max
+    {
+        p.problems.push(
+            format!("{sp}.target_leverage"),
+            format!("{risky:?}'s loan-to-value ({ltv}) allows leverage up to {max:.3} with room to spare, found {target_leverage}"),
+        );
+    }
+    p.finite(&format!("{sp}.health_floor"), health_floor, 1.0001, 100.0, "a health factor above 1");
+    if !v.flows.is_empty() {
+        p.problems.push(
+            format!("{path}.flows"),
+            "a leveraged vault takes no depositor flows yet (a redemption would unwind its loan)",
+        );
+    }
+    Some(Strategy::Leveraged { market: MarketId(m as u32), risky: r?, debt: d?, target_leverage, health_floor })
 }
