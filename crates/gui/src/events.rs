@@ -14,20 +14,16 @@ use crate::mesh::kind_color;
 pub type KindFilter = (&'static str, fn(TxKind) -> bool);
 
 /// Kinds the filter knows.
-pub const KINDS: [KindFilter; 5] = [
+pub const KINDS: [KindFilter; 6] = [
     ("arbitrage", |k| matches!(k, TxKind::Arbitrage | TxKind::CycleArbitrage)),
     ("rebalance", |k| k == TxKind::Rebalance),
     ("sandwich", |k| matches!(k, TxKind::SandwichFront | TxKind::SandwichBack)),
     ("back-run", |k| k == TxKind::Backrun),
-    ("prediction", |k| {
-        !matches!(
+    ("prediction", |k| matches!(k, TxKind::PredictFront | TxKind::PredictUnwind)),
+    ("lending", |k| {
+        matches!(
             k,
-            TxKind::Arbitrage
-                | TxKind::CycleArbitrage
-                | TxKind::Rebalance
-                | TxKind::SandwichFront
-                | TxKind::SandwichBack
-                | TxKind::Backrun
+            TxKind::Liquidation | TxKind::CollateralSale | TxKind::Lending | TxKind::Leverage | TxKind::Deleverage
         )
     }),
 ];

@@ -99,7 +99,10 @@ pub fn kind_color(kind: TxKind, reverted: bool) -> Color32 {
         TxKind::Rebalance => Color32::from_rgb(240, 150, 40),
         TxKind::SandwichFront | TxKind::SandwichBack => Color32::from_rgb(230, 60, 80),
         TxKind::Backrun => Color32::from_rgb(170, 100, 220),
-        _ => Color32::from_rgb(120, 200, 200),
+        // a liquidation and the sale it forces stand out: the spiral's links
+        TxKind::Liquidation | TxKind::CollateralSale => Color32::from_rgb(250, 210, 40),
+        TxKind::Lending | TxKind::Leverage | TxKind::Deleverage => Color32::from_rgb(90, 190, 110),
+        TxKind::PredictFront | TxKind::PredictUnwind => Color32::from_rgb(120, 200, 200),
     }
 }
 
@@ -227,6 +230,9 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
         ("rebalance", kind_color(TxKind::Rebalance, false)),
         ("sandwich", kind_color(TxKind::SandwichFront, false)),
         ("back-run", kind_color(TxKind::Backrun, false)),
+        ("liquidation", kind_color(TxKind::Liquidation, false)),
+        ("borrow / lend", kind_color(TxKind::Lending, false)),
+        ("prediction", kind_color(TxKind::PredictFront, false)),
     ];
     for (k, (name, c)) in legend.iter().enumerate() {
         let y = rect.top() + 10.0 + 14.0 * k as f32;
