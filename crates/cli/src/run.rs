@@ -511,6 +511,37 @@ fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written])
 fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written]) -> serde_json::Value {
     let m = sim.metrics().clone();
     let snapshot = sim.snapshot();
+    // what each leveraged vault holds and owes in its market, at the market's prices
+    let leverage: Vec<Option<serde_json::Value>> = s
+        .vaults
+        .iter()
+        .zip(&m.vaults)
+        .map(|(v, vm)| {
+            let meshsim_scenario::Strategy::Leveraged { market, risky, debt, .. } = v.strategy else { return None };
+            let mk = sim.lending().get(market.0 as usize)?;
+            let owner = meshsim_core::lending::Owner::Vault(v.id);
+            let (collateral, owed) = (mk.supplied(owner, risky), mk.borrowed(owner, debt));
+            let health = mk
+                .position_of(owner)
+                .and_then(|id| mk.account(id).ok())
+                .map(|d| meshsim_core::math::lending::health_f64(d.health))
+                .filter(|h| h.is_finite());
+            let interest = i128::try_from(owed).unwrap_or(i128::MAX).saturating_sub(vm.borrowed_principal);
+            let debt_reserve = mk.reserve_of(debt).map(|k| &mk.reserves[k]);
+            let mut out = json!({
+                "market": mk.name,
+                "collateral": collateral.to_string(),
+                "debt": owed.to_string(),
+                "net_borrowed": vm.borrowed_principal.to_string(),
+                "interest_paid": interest.to_string(),
+                "interest_paid_value": debt_reserve.map_or(0.0, |r| r.value(u128::try_from(interest.max(0)).unwrap_or(0))),
+            });
+            if let (Some(h), Some(map)) = (health, out.as_object_mut()) {
+                map.insert("health_factor".into(), json!(h));
+            }
+            Some(out)
+        })
+        .collect();
     // what each vault's yield leg has supplied, base units
     let leg_deposits: Vec<u128> = s
         .vaults
@@ -599,9 +630,12 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                     "tracking": total_cost - vm.fees - vm.slippage - vm.gas_value,
                 },
             });
-            // only vaults with a yield leg report one (no nulls in summaries)
+            // only vaults with a yield leg or leverage report them (no nulls in summaries)
             if let (Some(leg), Some(map)) = (yield_leg, out.as_object_mut()) {
                 map.insert("yield_leg".into(), leg);
+            }
+            if let (Some(lev), Some(map)) = (leverage[v.id.index()].clone(), out.as_object_mut()) {
+                map.insert("leverage".into(), lev);
             }
             out
         })

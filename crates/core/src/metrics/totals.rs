@@ -101,6 +101,8 @@ pub struct VaultMetrics {
     pub withdrawals_blocked: u64,
     /// Net amount supplied to the yield leg (supplied less withdrawn), base units.
     pub leg_principal: i128,
+    /// Net amount a leveraged vault borrowed (borrowed less repaid), base units of its debt token.
+    pub borrowed_principal: i128,
 }
 
 impl VaultMetrics {

@@ -903,7 +903,9 @@ fn account_vaults(
             match l.op {
                 LendOp::Supply { .. } => m.leg_principal = m.leg_principal.saturating_add(amount),
                 LendOp::Withdraw { .. } => m.leg_principal = m.leg_principal.saturating_sub(amount),
-                _ => {}
+                LendOp::Borrow { .. } => m.borrowed_principal = m.borrowed_principal.saturating_add(amount),
+                LendOp::Repay { .. } => m.borrowed_principal = m.borrowed_principal.saturating_sub(amount),
+                LendOp::Liquidate { .. } => {}
             }
         }
         let Some(failure) = r.outcome.failure() else { continue };
