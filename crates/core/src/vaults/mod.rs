@@ -361,6 +361,11 @@ impl VaultConfig {
 
     /// Holdings net of debt, as floats (negative for a leveraged vault's debt token).
     pub fn refresh_holdings(&self, h: &mut Holdings, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta) {
+        if self.leg_index.is_none() && !matches!(self.spec.strategy, Strategy::Leveraged { .. }) {
+            // the common case: everything it holds is in its account
+            h.refresh(ledger, meta.account, &self.universe);
+            return;
+        }
         h.refresh_with(self.universe.len(), |k| self.holding(ledger, lending, meta, k));
         if matches!(self.spec.strategy, Strategy::Leveraged { .. }) {
             for (k, t) in self.universe.iter().enumerate() {
