@@ -86,6 +86,15 @@ impl MarketState {
         self.reserve_of(token).ok_or_else(|| venue(revert("ASSET_NOT_LISTED")))
     }
 
+    /// Copies of the reserves accrued to `now`: what an action works on.
+    fn accrued(&self, now: u64) -> Result<Work, RevertReason> {
+        let mut work: Work = self.reserves.iter().cloned().collect();
+        for r in &mut work {
+            r.reserve.accrue(now).map_err(venue)?;
+        }
+        Ok(work)
+    }
+
     fn lines_of(&self, id: PositionId) -> Result<SmallVec<[PositionLine; 4]>, RevertReason> {
         self.positions.get(id.0 as usize).map(|p| p.lines.clone()).ok_or_else(|| venue(revert("USER_NOT_FOUND")))
     }
@@ -100,29 +109,15 @@ impl MarketState {
         cover: u128,
         now: u64,
     ) -> Result<super::LiquidationTerms, RevertReason> {
-        let mut work: Work = self.reserves.iter().cloned().collect();
-        for r in &mut work {
-            r.reserve.accrue(now).map_err(venue)?;
-        }
+        let work = self.accrued(now)?;
         let lines = self.lines_of(user)?;
         let (c, d) = (self.reserve_index(collateral)?, self.reserve_index(debt)?);
         self.liquidation_terms(&work, &lines, c, d, U256::from(cover)).map_err(venue)
     }
 
-    /// Runs one operation for `owner`, whose tokens come from and go to `payer`, outside a
-    /// transaction (a vault paying a redeeming depositor out of its deposit).
-    pub fn execute_now(
-        &mut self,
-        owner: Owner,
-        op: LendOp,
-        payer: AccountId,
-        ctx: &mut ExecCtx<'_>,
-    ) -> Result<LendEffect, RevertReason> {
-        self.execute(owner, op, payer, ctx)
-    }
-
-    /// Runs one operation for `owner`, whose tokens come from and go to `payer`.
-    pub(super) fn execute(
+    /// Runs one operation for `owner`, whose tokens come from and go to `payer`: in a
+    /// transaction (the venue), or outside one (a vault paying a redeeming depositor).
+    pub fn execute(
         &mut self,
         owner: Owner,
         op: LendOp,
@@ -130,10 +125,7 @@ impl MarketState {
         ctx: &mut ExecCtx<'_>,
     ) -> Result<LendEffect, RevertReason> {
         let now = ctx.now;
-        let mut work: Work = self.reserves.iter().cloned().collect();
-        for r in &mut work {
-            r.reserve.accrue(now).map_err(venue)?;
-        }
+        let mut work = self.accrued(now)?;
         let existing = self.position_of(owner);
         // the position acted on: the sender's own, or (liquidations) the one named
         let id = match op {

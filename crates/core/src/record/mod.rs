@@ -271,10 +271,7 @@ fn record_trades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Reco
             gas_used: r.gas_used,
             gas_fee_wei: r.fee_wei,
             reverted: matches!(r.outcome, Outcome::Reverted(_)),
-            revert_reason: match &r.outcome {
-                Outcome::Reverted(reason) => reason.to_string(),
-                Outcome::Included | Outcome::Dropped(_) => String::new(),
-            },
+            revert_reason: revert_text(&r.outcome),
             profit: values.profit,
             cause: r.tx.cause.clone(),
             note: records.note_text(&r.tx.note),
@@ -327,13 +324,18 @@ fn lend_row(r: &Receipt, position: u32, lend: &Lend, e: &LendEffect, values: Tra
         gas_used: r.gas_used,
         gas_fee_wei: r.fee_wei,
         reverted: matches!(r.outcome, Outcome::Reverted(_)),
-        revert_reason: match &r.outcome {
-            Outcome::Reverted(reason) => reason.to_string(),
-            Outcome::Included | Outcome::Dropped(_) => String::new(),
-        },
+        revert_reason: revert_text(&r.outcome),
         profit: values.profit,
         cause: r.tx.cause.clone(),
         note,
         value_in: values.value_in,
+    }
+}
+
+/// Why a transaction reverted, for its row (empty if it did not).
+fn revert_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Reverted(reason) => reason.to_string(),
+        Outcome::Included | Outcome::Dropped(_) => String::new(),
     }
 }

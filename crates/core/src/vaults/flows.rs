@@ -159,7 +159,7 @@ pub(super) fn apply_flows(
                         };
                         let market = lending.markets.get_mut(leg.market.0 as usize);
                         let op = LendOp::Withdraw { token: leg.token, amount: need };
-                        match market.map(|mk| mk.execute_now(Owner::Vault(meta.id), op, meta.account, &mut ctx)) {
+                        match market.map(|mk| mk.execute(Owner::Vault(meta.id), op, meta.account, &mut ctx)) {
                             Some(Ok(e)) => m.leg_principal = m.leg_principal.saturating_sub(e.amount as i128),
                             // cannot pay the leg's part: nobody redeems this block
                             _ => burn = 0,

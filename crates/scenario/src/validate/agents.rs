@@ -39,13 +39,7 @@ pub(super) fn agents(
             p.gwei(&format!("{path}.priority_fee_gwei"), priority, "a priority fee in gwei").unwrap_or(0);
         let kind = match ra {
             RawAgent::Arbitrageur(a) => {
-                p.finite(
-                    &format!("{path}.min_profit"),
-                    a.min_profit,
-                    -limits::MAX_VALUE,
-                    limits::MAX_VALUE,
-                    "a profit",
-                );
+                min_profit(p, &path, a.min_profit);
                 let ids = pool_set(p, &path, &a.pools, pool_names, n_pools);
                 AgentKind::Arbitrageur { pools: ids, min_profit: a.min_profit }
             }
@@ -54,23 +48,11 @@ pub(super) fn agents(
                     p.problems
                         .push(format!("{path}.max_cycle_len"), format!("expected 2 or 3, found {}", a.max_cycle_len));
                 }
-                p.finite(
-                    &format!("{path}.min_profit"),
-                    a.min_profit,
-                    -limits::MAX_VALUE,
-                    limits::MAX_VALUE,
-                    "a profit",
-                );
+                min_profit(p, &path, a.min_profit);
                 AgentKind::CycleArbitrageur { max_cycle_len: a.max_cycle_len, min_profit: a.min_profit }
             }
             RawAgent::Searcher(a) => {
-                p.finite(
-                    &format!("{path}.min_profit"),
-                    a.min_profit,
-                    -limits::MAX_VALUE,
-                    limits::MAX_VALUE,
-                    "a profit",
-                );
+                min_profit(p, &path, a.min_profit);
                 p.finite(&format!("{path}.solo_bid_share"), a.solo_bid_share, 0.0, 1.0, "a share of profit");
                 p.finite(&format!("{path}.competitive_margin"), a.competitive_margin, 0.0, 1.0, "a share of profit");
                 let pools = pool_set(p, &path, &a.pools, pool_names, n_pools);
@@ -88,13 +70,7 @@ pub(super) fn agents(
                 }
             }
             RawAgent::Liquidator(a) => {
-                p.finite(
-                    &format!("{path}.min_profit"),
-                    a.min_profit,
-                    -limits::MAX_VALUE,
-                    limits::MAX_VALUE,
-                    "a profit",
-                );
+                min_profit(p, &path, a.min_profit);
                 let market = match markets.iter().position(|m| m.name == a.market) {
                     Some(m) => MarketId(m as u32),
                     None => {
@@ -253,4 +229,9 @@ fn supplier(p: &mut Ctx, path: &str, a: &RawSupplier, markets: &[RawLending]) ->
         min_spread_bps: a.min_spread_bps,
         every_blocks: a.every_blocks.max(1),
     }
+}
+
+/// A minimum profit: finite, within the physical range of values.
+fn min_profit(p: &mut Ctx, path: &str, value: f64) {
+    p.finite(&format!("{path}.min_profit"), value, -limits::MAX_VALUE, limits::MAX_VALUE, "a profit");
 }
