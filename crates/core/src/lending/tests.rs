@@ -376,3 +376,101 @@ fn a_supplier_moves_its_deposit_only_for_a_spread_above_its_minimum() {
         ]
     );
 }
+
+fn routes(b: &Bench) -> crate::lending::liquidator::LendingRoutes {
+    crate::lending::liquidator::LendingRoutes {
+        table: crate::pools::routing::RouteTable::new(&b.market.pools, &[ETH, USDC], 2),
+        venues: b.market.pools.iter().map(|e| e.id).collect(),
+    }
+}
+
+fn liquidator(flash: bool, min_profit: f64) -> crate::lending::Liquidator {
+    crate::lending::Liquidator {
+        market: meshsim_scenario::MarketId(0),
+        min_profit,
+        sell: meshsim_scenario::Sale::Pools,
+        flash,
+        priority_fee_wei: 0,
+        to_sell: Vec::new(),
+        twap_sources: Vec::new(),
+    }
+}
+
+/// The positions a liquidator plan names, in order.
+fn targets(out: &[crate::tx::Tx]) -> Vec<(u32, bool)> {
+    use crate::tx::Action;
+    out.iter()
+        .filter_map(|t| match &t.action {
+            Action::Lend(l) => match l.op {
+                LendOp::Liquidate { user, .. } => Some((user.0, false)),
+                _ => None,
+            },
+            Action::FlashLiquidate(f) => match f.lend.op {
+                LendOp::Liquidate { user, .. } => Some((user.0, true)),
+                _ => None,
+            },
+            Action::Swap(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_liquidator_plans_every_position_under_water_that_pays_and_no_other() {
+    let mut b = Bench::new();
+    let (me, plan) = (meta(&b, 1), routes(&b));
+    let mut out = Vec::new();
+    crate::lending::liquidator::plan_liquidations(
+        &b.market.view(5),
+        &b.lending,
+        &plan,
+        &me,
+        &liquidator(false, 0.0),
+        &mut out,
+    );
+    assert!(out.is_empty(), "at genesis every position is healthy");
+    // a 6 % fall: the positions with health below 1 / 0.94 = 1.064 go under water
+    b.set_price(ETH, 1_880.0);
+    let under: Vec<u32> = (0..300u32).filter(|k| b.lending.account(PositionId(*k)).unwrap().health < WAD).collect();
+    assert!(!under.is_empty() && under.len() < 300);
+    crate::lending::liquidator::plan_liquidations(
+        &b.market.view(5),
+        &b.lending,
+        &plan,
+        &me,
+        &liquidator(false, 0.0),
+        &mut out,
+    );
+    assert_eq!(targets(&out), under.iter().map(|k| (*k, false)).collect::<Vec<_>>());
+    // none pays a million
+    out.clear();
+    crate::lending::liquidator::plan_liquidations(
+        &b.market.view(5),
+        &b.lending,
+        &plan,
+        &me,
+        &liquidator(false, 1e6),
+        &mut out,
+    );
+    assert!(out.is_empty());
+    // without USDC it can only liquidate with flash loans
+    let usdc = b.balance(1, USDC);
+    b.market.ledger.transfer(me.account, b.config.layout.agent(AgentId(0)), USDC, usdc).unwrap();
+    crate::lending::liquidator::plan_liquidations(
+        &b.market.view(5),
+        &b.lending,
+        &plan,
+        &me,
+        &liquidator(false, 0.0),
+        &mut out,
+    );
+    assert!(out.is_empty(), "no capital, no flash: nothing");
+    crate::lending::liquidator::plan_liquidations(
+        &b.market.view(5),
+        &b.lending,
+        &plan,
+        &me,
+        &liquidator(true, 0.0),
+        &mut out,
+    );
+    assert_eq!(targets(&out), under.iter().map(|k| (*k, true)).collect::<Vec<_>>());
+}
