@@ -30,6 +30,7 @@
 pub mod agents;
 pub mod arbitrage;
 pub mod block;
+pub mod bridges;
 pub mod cascade;
 pub mod chain;
 mod config;
