@@ -56,8 +56,13 @@ pub fn kind(text: &str) -> Result<Kind, String> {
 }
 
 fn world_line(path: &Path, s: &meshsim_scenario::Scenario) -> String {
+    let markets = match s.lending.len() {
+        0 => String::new(),
+        1 => ", 1 lending market".into(),
+        n => format!(", {n} lending markets"),
+    };
     format!(
-        "{}: ok: world {:?}, {} tokens, {} pools, {} agents, {} vaults, {} blocks",
+        "{}: ok: world {:?}, {} tokens, {} pools, {} agents, {} vaults{markets}, {} blocks",
         path.display(),
         s.name,
         s.tokens.len(),
