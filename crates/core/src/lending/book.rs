@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use meshsim_math::lending::{
-    AccountData, Pair, PositionLine, Reserve, ReserveView, Seizure, account_data, leftover_allowed,
-    max_liquidatable_debt, seize, value_in_base,
+    AccountData, Pair, PositionLine, Reserve, ReserveView, Seizure, leftover_allowed, max_liquidatable_debt, seize,
+    value_in_base,
 };
 use meshsim_math::{MathError, MathResult, Protocol, U256};
 use meshsim_scenario::{AgentId, MarketId, ReserveSpec, TokenId, VaultId};
@@ -193,9 +193,7 @@ impl MarketState {
 
     /// Values `lines` against `reserves` (the market's own, or accrued copies of them).
     pub fn value(reserves: &[ReserveState], lines: &[PositionLine]) -> MathResult<AccountData> {
-        let pairs: SmallVec<[(ReserveView<'_>, PositionLine); 4]> =
-            reserves.iter().zip(lines).map(|(r, l)| (r.view(), *l)).collect();
-        account_data(&pairs)
+        meshsim_math::lending::account_data_of(reserves.iter().zip(lines).map(|(r, l)| (r.view(), l)))
     }
 
     /// Every borrower's health at this block's prices (for tables and screens).

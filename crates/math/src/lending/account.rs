@@ -19,8 +19,25 @@ pub const MIN_LEFTOVER_BASE: U256 = U256::from_limbs([100_000_000_000, 0, 0, 0])
 /// An amount of a token in the base currency: `amount x price / 10^decimals`
 /// (`_getUserBalanceInBaseCurrency`), price with the oracle's 8 decimals.
 pub fn value_in_base(amount: U256, price: U256, decimals: u8) -> MathResult<U256> {
-    let unit = U256::from(10u8).pow(U256::from(decimals));
-    Ok(amount.checked_mul(price).ok_or(MathError::Overflow { what: "balance in base currency" })? / unit)
+    Ok(amount.checked_mul(price).ok_or(MathError::Overflow { what: "balance in base currency" })? / unit(decimals))
+}
+
+/// `10^decimals` (a token's whole unit in base units); a table look-up up to 38 decimals, which
+/// account valuations call for every line of every position.
+pub fn unit(decimals: u8) -> U256 {
+    const POW10: [u128; 39] = {
+        let mut t = [1u128; 39];
+        let mut k = 1;
+        while k < 39 {
+            t[k] = t[k - 1] * 10;
+            k += 1;
+        }
+        t
+    };
+    match POW10.get(usize::from(decimals)) {
+        Some(p) => U256::from(*p),
+        None => U256::from(10u8).pow(U256::from(decimals)),
+    }
 }
 
 /// One collateral position: its value in the base currency and its liquidation threshold (bps).
@@ -105,7 +122,6 @@ pub fn seize(
     if pair.debt_price.is_zero() || pair.collateral_price.is_zero() {
         return Err(MathError::Revert { protocol: Protocol::Aave, reason: "PRICE_ORACLE_SENTINEL_CHECK_FAILED" });
     }
-    let unit = |d: u8| U256::from(10u8).pow(U256::from(d));
     let (debt_unit, collateral_unit) = (unit(pair.debt_decimals), unit(pair.collateral_decimals));
     let overflow = || MathError::Overflow { what: "collateral to liquidate" };
     let bonus = U256::from(liquidation_bonus_bps);
@@ -188,6 +204,13 @@ pub struct AccountData {
 /// at the current indexes (`scaled x index`), priced by the oracle, collateral weighted by LTV
 /// and threshold. (The indexes are the reserves' as last accrued.)
 pub fn account_data(lines: &[(ReserveView<'_>, PositionLine)]) -> MathResult<AccountData> {
+    account_data_of(lines.iter().map(|(v, l)| (*v, l)))
+}
+
+/// [`account_data`] over pairs as they come (no list to build first).
+pub fn account_data_of<'a>(
+    lines: impl IntoIterator<Item = (ReserveView<'a>, &'a PositionLine)>,
+) -> MathResult<AccountData> {
     let (mut collateral, mut debt, mut ltv_sum, mut lt_sum) = (U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO);
     let overflow = || MathError::Overflow { what: "calculateUserAccountData" };
     for (view, line) in lines {

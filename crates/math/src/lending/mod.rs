@@ -13,8 +13,8 @@ pub mod reserve;
 pub mod wad_ray;
 
 pub use account::{
-    AccountData, Collateral, Pair, PositionLine, ReserveView, Seizure, account_data, health_f64, health_factor,
-    leftover_allowed, max_liquidatable_debt, seize, value_in_base,
+    AccountData, Collateral, Pair, PositionLine, ReserveView, Seizure, account_data, account_data_of, health_f64,
+    health_factor, leftover_allowed, max_liquidatable_debt, seize, unit, value_in_base,
 };
 pub use rates::{RateStrategy, Rates};
 pub use reserve::Reserve;
