@@ -120,6 +120,11 @@ pub struct MarketState {
     pub owners: BTreeMap<Owner, PositionId>,
     /// Share of an account's debt one liquidation may repay, bps (Aave: 5,000).
     pub close_factor_bps: u32,
+    /// Each borrower's account data as of the start of this block's decisions (derived state,
+    /// shared by every agent that reads it; positions without debt are `None`).
+    pub assessed: Vec<Option<AccountData>>,
+    /// The block `assessed` belongs to.
+    pub assessed_at: u64,
 }
 
 /// The health of a market's borrowers at this block's prices.
@@ -219,6 +224,31 @@ impl MarketState {
             }
         }
         c
+    }
+
+    /// Values every borrower once for this block's decisions.
+    pub fn assess(&mut self, block: u64) {
+        let data: Vec<Option<AccountData>> = (0..self.positions.len())
+            .map(|k| {
+                let p = &self.positions[k];
+                if p.lines.iter().all(|l| l.scaled_debt.is_zero()) {
+                    None
+                } else {
+                    self.account(PositionId(k as u32)).ok()
+                }
+            })
+            .collect();
+        self.assessed = data;
+        self.assessed_at = block;
+    }
+
+    /// A position's account data for this block's decisions: as assessed at its start, or
+    /// worked out now for a position it did not cover.
+    pub fn account_at(&self, id: PositionId, block: u64) -> MathResult<AccountData> {
+        match self.assessed.get(id.0 as usize) {
+            Some(Some(d)) if self.assessed_at == block => Ok(*d),
+            _ => self.account(id),
+        }
     }
 
     /// A position's account data at this block's prices.

@@ -122,7 +122,7 @@ pub fn plan_borrowers<B: PoolBook + ?Sized>(
     let mut relevered = 0;
     for k in 0..cfg.opened {
         let Some(id) = market.position_of(Owner::Cohort(me.id, k)) else { continue };
-        let Ok(data) = market.account(id) else { continue };
+        let Ok(data) = market.account_at(id, view.block) else { continue };
         if data.debt.is_zero() {
             continue;
         }

@@ -170,7 +170,7 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
         if p.lines.iter().all(|l| l.scaled_debt.is_zero()) {
             continue;
         }
-        let Ok(data) = market.account(PositionId(k as u32)) else { continue };
+        let Ok(data) = market.account_at(PositionId(k as u32), view.block) else { continue };
         if data.health >= WAD {
             continue;
         }

@@ -89,6 +89,8 @@ fn genesis(
         positions: Vec::new(),
         owners: Default::default(),
         close_factor_bps: spec.close_factor_bps,
+        assessed: Vec::new(),
+        assessed_at: u64::MAX,
     };
     for group in &spec.positions {
         place_borrowers(&mut market, group).map_err(fail)?;
@@ -188,6 +190,8 @@ impl Plugin for LendingPlugin {
         if agents {
             let routes = liquidator::routes(app);
             app.insert_state(routes);
+            // before any agent of the domain decides: every borrower valued once for all of them
+            app.add_systems(Phase::Decide, assess_borrowers);
         }
         liquidator::build(app)?;
         borrowers::build(app)?;
@@ -309,6 +313,15 @@ fn read_prices(state: State<(&OracleBook, &mut Lending)>) {
                 r.price = price_e8(book.price.get(o.index()).copied().unwrap_or(0.0));
             }
         }
+    }
+}
+
+/// Decide phase, first of the domain: each market values its borrowers for this block.
+fn assess_borrowers(state: State<(&Chains, &mut Lending)>) {
+    let (chains, mut lending) = shared(state);
+    let block = chains.active().clock.number;
+    for m in &mut lending.markets {
+        m.assess(block);
     }
 }
 
