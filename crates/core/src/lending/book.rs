@@ -228,16 +228,13 @@ impl MarketState {
 
     /// Values every borrower once for this block's decisions.
     pub fn assess(&mut self, block: u64) {
-        let data: Vec<Option<AccountData>> = (0..self.positions.len())
-            .map(|k| {
-                let p = &self.positions[k];
-                if p.lines.iter().all(|l| l.scaled_debt.is_zero()) {
-                    None
-                } else {
-                    self.account(PositionId(k as u32)).ok()
-                }
-            })
-            .collect();
+        // the buffer is kept from block to block: steady state allocates nothing
+        let mut data = std::mem::take(&mut self.assessed);
+        data.clear();
+        data.extend((0..self.positions.len()).map(|k| {
+            let p = &self.positions[k];
+            if p.lines.iter().all(|l| l.scaled_debt.is_zero()) { None } else { self.account(PositionId(k as u32)).ok() }
+        }));
         self.assessed = data;
         self.assessed_at = block;
     }
