@@ -204,7 +204,8 @@ pub fn plan_liquidations<B: PoolBook + ?Sized>(
             if let (Some((d, _, _)), Some((c, _))) = (best_debt, best_coll)
                 && let Some(tx) = flash_liquidation(view, market, routes, cfg, sender, seq(out), k, c, d, gas_left)
             {
-                gas_left -= native_gas;
+                // (it checked that it can pay its own, larger, gas)
+                gas_left = gas_left.saturating_sub(native_gas);
                 out.push(tx);
             }
             continue;
