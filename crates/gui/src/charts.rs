@@ -1,5 +1,6 @@
 //! Charts that scroll with the run (egui_plot): prices, vault weights against targets and
-//! bands, tracking error, cumulative costs and profits, and the base fee.
+//! bands, tracking error, lending utilization and liquidations, cumulative costs and profits,
+//! and the base fee.
 
 use egui::{Color32, Ui};
 use egui_plot::{Legend, Line, LineStyle, Plot, VLine};
@@ -100,6 +101,38 @@ pub fn show(ui: &mut Ui, scenario: &Scenario, h: &History, focus: &Focus) {
         plot("tracking").include_y(0.0).show(ui, |p| {
             for (k, (spec, s)) in scenario.vaults.iter().zip(&h.vaults).enumerate() {
                 p.line(Line::new(spec.name.clone(), points(&s.blocks, &s.tracking, MAX_POINTS)).color(palette(k)));
+            }
+        });
+    }
+
+    for (spec, reserves) in scenario.lending.iter().zip(&h.lending) {
+        ui.label(format!("{}: utilization per reserve", spec.name));
+        plot(&format!("lending {}", spec.name)).include_y(0.0).include_y(1.0).show(ui, |p| {
+            for (k, (r, s)) in spec.reserves.iter().zip(reserves).enumerate() {
+                let name = &scenario.tokens[r.token.index()].symbol;
+                p.line(Line::new(name.clone(), points(&s.blocks, &s.utilization, MAX_POINTS)).color(palette(k)));
+            }
+        });
+        ui.label(format!("{}: liquidations so far (solid) and borrowers under water (dashed)", spec.name));
+        plot(&format!("liquidations {}", spec.name)).include_y(0.0).show(ui, |p| {
+            for (k, (r, s)) in spec.reserves.iter().zip(reserves).enumerate() {
+                let name = &scenario.tokens[r.token.index()].symbol;
+                if s.liquidations.back().is_some_and(|n| *n > 0.0) {
+                    p.line(
+                        Line::new(format!("{name} debt liquidations"), points(&s.blocks, &s.liquidations, MAX_POINTS))
+                            .color(palette(k)),
+                    );
+                }
+                if s.under_water.iter().any(|n| *n > 0.0) {
+                    p.line(
+                        Line::new(
+                            format!("{name} borrowers under water"),
+                            points(&s.blocks, &s.under_water, MAX_POINTS),
+                        )
+                        .color(palette(k))
+                        .style(LineStyle::dashed_loose()),
+                    );
+                }
             }
         });
     }

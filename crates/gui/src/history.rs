@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use meshsim_core::record::{BlockRow, TradeRow, VaultRow};
+use meshsim_core::record::{BlockRow, LendingRow, TradeRow, VaultRow};
 use meshsim_scenario::Scenario;
 
 /// Blocks of history kept for the charts.
@@ -46,6 +46,23 @@ pub struct History {
     pub totals: [VecDeque<f64>; 4],
     /// Per vault.
     pub vaults: Vec<VaultSeries>,
+    /// Per lending market, per reserve in file order.
+    pub lending: Vec<Vec<ReserveSeries>>,
+    /// Each market's reserve tokens, in file order.
+    lending_tokens: Vec<Vec<meshsim_scenario::TokenId>>,
+}
+
+/// One reserve's series.
+#[derive(Debug, Clone, Default)]
+pub struct ReserveSeries {
+    /// Block of each point.
+    pub blocks: VecDeque<f64>,
+    /// Utilization, 0 to 1.
+    pub utilization: VecDeque<f64>,
+    /// Positions owing it that are under water.
+    pub under_water: VecDeque<f64>,
+    /// Liquidations so far.
+    pub liquidations: VecDeque<f64>,
 }
 
 fn push(q: &mut VecDeque<f64>, v: f64) {
@@ -65,6 +82,23 @@ impl History {
             base_fee_gwei: VecDeque::new(),
             totals: Default::default(),
             vaults: vec![VaultSeries::default(); scenario.vaults.len()],
+            lending: scenario.lending.iter().map(|m| vec![ReserveSeries::default(); m.reserves.len()]).collect(),
+            lending_tokens: scenario.lending.iter().map(|m| m.reserves.iter().map(|r| r.token).collect()).collect(),
+        }
+    }
+
+    /// Appends lending rows (one per reserve per block).
+    pub fn extend_lending(&mut self, rows: &[LendingRow]) {
+        for r in rows {
+            let m = r.market.0 as usize;
+            let Some(k) = self.lending_tokens.get(m).and_then(|t| t.iter().position(|t| *t == r.token)) else {
+                continue;
+            };
+            let Some(s) = self.lending.get_mut(m).and_then(|x| x.get_mut(k)) else { continue };
+            push(&mut s.blocks, r.block as f64);
+            push(&mut s.utilization, r.utilization);
+            push(&mut s.under_water, r.under_water as f64);
+            push(&mut s.liquidations, r.liquidations as f64);
         }
     }
 

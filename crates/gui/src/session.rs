@@ -424,9 +424,11 @@ impl Worker {
         }
         let (blocks, trades) = self.sim.drain_records();
         let vault_rows = self.sim.drain_vault_records();
+        let lending_rows = self.sim.drain_lending_records();
         {
             let mut s = self.lock();
             s.history.extend(&blocks, &vault_rows, &rows);
+            s.history.extend_lending(&lending_rows);
             s.events.extend(trades);
             s.block = self.sim.block();
         }

@@ -206,4 +206,11 @@ fn a_lending_market_shows_its_reserves_and_liquidations() {
     assert!(shown >= 1, "the inspector shows {liquidations} liquidations");
     // one block of rows per reserve
     assert_eq!(h.get_all_by_label("utilization").count(), 2);
+    // the charts' series follow the market block by block
+    let at = block(&h);
+    let shared = h.state().session().unwrap().shared();
+    let usdc = &shared.history.lending[0][1];
+    assert_eq!(usdc.blocks.back().copied(), Some(at as f64));
+    assert_eq!(usdc.liquidations.back().copied(), Some(liquidations as f64));
+    assert!(usdc.utilization.iter().all(|u| (0.0..=1.0).contains(u)));
 }
