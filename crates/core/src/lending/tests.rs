@@ -417,60 +417,30 @@ fn targets(out: &[crate::tx::Tx]) -> Vec<(u32, bool)> {
 #[test]
 fn a_liquidator_plans_every_position_under_water_that_pays_and_no_other() {
     let mut b = Bench::new();
-    let (me, plan) = (meta(&b, 1), routes(&b));
-    let mut out = Vec::new();
-    crate::lending::liquidator::plan_liquidations(
-        &b.market.view(5),
-        &b.lending,
-        &plan,
-        &me,
-        &liquidator(false, 0.0),
-        &mut out,
-    );
+    let me = meta(&b, 1);
+    // what the liquidator (agent 1) plans at block 5
+    let plan = |b: &Bench, flash: bool, min_profit: f64| {
+        let mut out = Vec::new();
+        let cfg = liquidator(flash, min_profit);
+        crate::lending::liquidator::plan_liquidations(&b.market.view(5), &b.lending, &routes(b), &me, &cfg, &mut out);
+        out
+    };
+    let mut out = plan(&b, false, 0.0);
     assert!(out.is_empty(), "at genesis every position is healthy");
     // a 6 % fall: the positions with health below 1 / 0.94 = 1.064 go under water
     b.set_price(ETH, 1_880.0);
     let under: Vec<u32> = (0..300u32).filter(|k| b.lending.account(PositionId(*k)).unwrap().health < WAD).collect();
     assert!(!under.is_empty() && under.len() < 300);
-    crate::lending::liquidator::plan_liquidations(
-        &b.market.view(5),
-        &b.lending,
-        &plan,
-        &me,
-        &liquidator(false, 0.0),
-        &mut out,
-    );
+    out = plan(&b, false, 0.0);
     assert_eq!(targets(&out), under.iter().map(|k| (*k, false)).collect::<Vec<_>>());
     // none pays a million
-    out.clear();
-    crate::lending::liquidator::plan_liquidations(
-        &b.market.view(5),
-        &b.lending,
-        &plan,
-        &me,
-        &liquidator(false, 1e6),
-        &mut out,
-    );
+    out = plan(&b, false, 1e6);
     assert!(out.is_empty());
     // without USDC it can only liquidate with flash loans
     let usdc = b.balance(1, USDC);
     b.market.ledger.transfer(me.account, b.config.layout.agent(AgentId(0)), USDC, usdc).unwrap();
-    crate::lending::liquidator::plan_liquidations(
-        &b.market.view(5),
-        &b.lending,
-        &plan,
-        &me,
-        &liquidator(false, 0.0),
-        &mut out,
-    );
+    out = plan(&b, false, 0.0);
     assert!(out.is_empty(), "no capital, no flash: nothing");
-    crate::lending::liquidator::plan_liquidations(
-        &b.market.view(5),
-        &b.lending,
-        &plan,
-        &me,
-        &liquidator(true, 0.0),
-        &mut out,
-    );
+    out = plan(&b, true, 0.0);
     assert_eq!(targets(&out), under.iter().map(|k| (*k, true)).collect::<Vec<_>>());
 }

@@ -125,6 +125,40 @@ pub struct TradeRow {
     pub value_in: f64,
 }
 
+impl TradeRow {
+    /// A receipt's row: what it traded (tokens and amounts in and out) and its note, the rest
+    /// from the receipt itself.
+    fn of(
+        r: &Receipt,
+        position: u32,
+        values: TradeValues,
+        (token_in, token_out): (TokenId, TokenId),
+        (amount_in, amount_out): (u128, u128),
+        note: String,
+    ) -> Self {
+        TradeRow {
+            block: r.block,
+            index: position,
+            tx_id: r.tx.id,
+            sender: r.tx.sender,
+            kind: r.tx.kind,
+            pools: r.tx.pools().collect(),
+            token_in,
+            token_out,
+            amount_in,
+            amount_out,
+            gas_used: r.gas_used,
+            gas_fee_wei: r.fee_wei,
+            reverted: matches!(r.outcome, Outcome::Reverted(_)),
+            revert_reason: revert_text(&r.outcome),
+            profit: values.profit,
+            cause: r.tx.cause.clone(),
+            note,
+            value_in: values.value_in,
+        }
+    }
+}
+
 /// One pool's state in a block row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolRow {
@@ -257,26 +291,15 @@ fn record_trades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Reco
         }
         let (Some(position), Some(swap), Some(effect)) = (r.position, r.tx.swap(), r.swap()) else { continue };
         let values = TradeValues::of(r, prices, config);
-        let row = TradeRow {
-            block: r.block,
-            index: position,
-            tx_id: r.tx.id,
-            sender: r.tx.sender,
-            kind: r.tx.kind,
-            pools: swap.legs.iter().map(|l| l.pool).collect(),
-            token_in: swap.token_in(),
-            token_out: swap.token_out(),
-            amount_in: effect.amount_in,
-            amount_out: effect.amount_out,
-            gas_used: r.gas_used,
-            gas_fee_wei: r.fee_wei,
-            reverted: matches!(r.outcome, Outcome::Reverted(_)),
-            revert_reason: revert_text(&r.outcome),
-            profit: values.profit,
-            cause: r.tx.cause.clone(),
-            note: records.note_text(&r.tx.note),
-            value_in: values.value_in,
-        };
+        let note = records.note_text(&r.tx.note);
+        let row = TradeRow::of(
+            r,
+            position,
+            values,
+            (swap.token_in(), swap.token_out()),
+            (effect.amount_in, effect.amount_out),
+            note,
+        );
         records.trades.push(row);
     }
 }
@@ -310,26 +333,7 @@ fn lend_row(r: &Receipt, position: u32, lend: &Lend, e: &LendEffect, values: Tra
     } else {
         note.push_str(&format!("; health {}", health(e.health_after)));
     }
-    TradeRow {
-        block: r.block,
-        index: position,
-        tx_id: r.tx.id,
-        sender: r.tx.sender,
-        kind: r.tx.kind,
-        pools: r.tx.pools().collect(),
-        token_in,
-        token_out,
-        amount_in,
-        amount_out,
-        gas_used: r.gas_used,
-        gas_fee_wei: r.fee_wei,
-        reverted: matches!(r.outcome, Outcome::Reverted(_)),
-        revert_reason: revert_text(&r.outcome),
-        profit: values.profit,
-        cause: r.tx.cause.clone(),
-        note,
-        value_in: values.value_in,
-    }
+    TradeRow::of(r, position, values, (token_in, token_out), (amount_in, amount_out), note)
 }
 
 /// Why a transaction reverted, for its row (empty if it did not).

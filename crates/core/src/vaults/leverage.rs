@@ -7,9 +7,8 @@
 
 use meshsim_scenario::Strategy;
 
-use super::plan::{Decision, Reading};
+use super::plan::{Decision, Reading, band_fired};
 use super::routing::{RouteTable, route};
-use super::strategy::triggered_with;
 use super::{VaultConfig, VaultMeta, VaultState};
 use crate::agents::MarketView;
 use crate::lending::{Lending, Owner};
@@ -81,11 +80,9 @@ pub fn decide<B: PoolBook + ?Sized>(
     else {
         return Decision::default();
     };
-    let since = state.last_rebalance.map(|(b, t)| (view.block - b, view.timestamp - t));
-    let interval_ok = since.is_none_or(|(b, _)| b >= spec.min_interval_blocks);
     let unhealthy = pos.health < health_floor;
-    let fired = triggered_with(&spec.trigger, &reading.weights, &reading.targets, &reading.band_widths, since);
-    let start = !state.in_progress && view.block >= state.retry_at && (unhealthy || (interval_ok && fired));
+    let start =
+        !state.in_progress && view.block >= state.retry_at && (unhealthy || band_fired(view, cfg, state, reading));
     let mut plan = Decision::default();
     let nav = reading.val.nav;
     if !(state.in_progress || start) || nav.is_nan() || nav <= 0.0 || prices.iter().any(|p| !p.is_finite() || *p <= 0.0)

@@ -133,6 +133,20 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
     }
 }
 
+/// Whether the vault's trigger fires this block: its minimum interval has passed and its rule
+/// (band, period) says so.
+pub fn band_fired<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    cfg: &VaultConfig,
+    state: &VaultState,
+    reading: &Reading,
+) -> bool {
+    let spec = &cfg.spec;
+    let since = state.last_rebalance.map(|(b, t)| (view.block - b, view.timestamp - t));
+    since.is_none_or(|(b, _)| b >= spec.min_interval_blocks)
+        && triggered_with(&spec.trigger, &reading.weights, &reading.targets, &reading.band_widths, since)
+}
+
 /// Pure policy on a [`Reading`]: check the trigger, size and route the trades, and append the
 /// transactions to `out`.
 #[expect(clippy::too_many_arguments, reason = "a vault's decision reads all of these")]
@@ -149,12 +163,7 @@ pub fn decide<B: PoolBook + ?Sized>(
     let spec = &cfg.spec;
     let Reading { balances, val, weights, targets, band_widths, .. } = reading;
     let mut plan = Decision::default();
-    let since = state.last_rebalance.map(|(b, t)| (view.block - b, view.timestamp - t));
-    let interval_ok = since.is_none_or(|(b, _)| b >= spec.min_interval_blocks);
-    let start = !state.in_progress
-        && view.block >= state.retry_at
-        && interval_ok
-        && triggered_with(&spec.trigger, weights, targets, band_widths, since);
+    let start = !state.in_progress && view.block >= state.retry_at && band_fired(view, cfg, state, reading);
     if !(state.in_progress || start) {
         return plan;
     }
