@@ -57,6 +57,30 @@ pub fn position(cfg: &VaultConfig, lending: &Lending, meta: &VaultMeta) -> Optio
     })
 }
 
+/// The best route selling `amount` of `from` for `to` (each with its price per base unit), and the
+/// least it must pay: the oracle rate less the vault's slippage. `None` (the plan says why) when
+/// nothing routes, or the route pays less than that now (the move waits).
+fn swap_leg<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    table: &RouteTable,
+    cfg: &VaultConfig,
+    (from, p_from): (meshsim_scenario::TokenId, f64),
+    (to, p_to): (meshsim_scenario::TokenId, f64),
+    amount: u128,
+    plan: &mut Decision,
+) -> Option<(crate::pools::routing::Routed, u128)> {
+    let Some(r) = route(view.pools, table, &cfg.spec.venues, from, to, amount, false).into_iter().next() else {
+        plan.no_route = true;
+        return None;
+    };
+    let min_out = (meshsim_math::u128_to_f64(amount) * p_from / p_to * (1.0 - cfg.spec.slippage)) as u128;
+    if r.amount_out < min_out {
+        plan.remaining = true;
+        return None;
+    }
+    Some((r, min_out))
+}
+
 /// Pure policy: check the band and the health floor, size the move back to the target leverage
 /// and write its transactions to `out`.
 #[expect(clippy::too_many_arguments, reason = "a vault's decision reads all of these")]
@@ -122,15 +146,9 @@ pub fn decide<B: PoolBook + ?Sized>(
         if sell == 0 {
             return plan;
         }
-        let Some(route) = route(view.pools, table, &spec.venues, risky, debt, sell, false).into_iter().next() else {
-            plan.no_route = true;
+        let Some((route, min_out)) = swap_leg(view, table, cfg, (risky, pr), (debt, pd), sell, &mut plan) else {
             return plan;
         };
-        let min_out = (meshsim_math::u128_to_f64(sell) * pr / pd * (1.0 - spec.slippage)) as u128;
-        if route.amount_out < min_out {
-            plan.remaining = true;
-            return plan;
-        }
         if withdraw > 0 {
             push(out, TxKind::Lending, lend(LendOp::Withdraw { token: risky, amount: withdraw }));
         }
@@ -149,15 +167,9 @@ pub fn decide<B: PoolBook + ?Sized>(
         if borrow == 0 {
             return plan;
         }
-        let Some(route) = route(view.pools, table, &spec.venues, debt, risky, borrow, false).into_iter().next() else {
-            plan.no_route = true;
+        let Some((route, min_out)) = swap_leg(view, table, cfg, (debt, pd), (risky, pr), borrow, &mut plan) else {
             return plan;
         };
-        let min_out = (meshsim_math::u128_to_f64(borrow) * pd / pr * (1.0 - spec.slippage)) as u128;
-        if route.amount_out < min_out {
-            plan.remaining = true;
-            return plan;
-        }
         if idle_risky > 0 {
             push(out, TxKind::Lending, lend(LendOp::Supply { token: risky, amount: idle_risky }));
         }
