@@ -97,7 +97,7 @@ pub mod plain {
         pub fn new(s: &Scenario) -> Option<Self> {
             let n = s.tokens.len();
             let unit = |t: usize| libm::pow(10.0, -f64::from(s.tokens[t].decimals));
-            let dt = match s.chain.block_time {
+            let dt = match s.hub().block_time {
                 meshsim_scenario::BlockTime::Fixed { seconds } => seconds / (365.0 * 24.0 * 3600.0),
                 _ => return None,
             };

@@ -279,6 +279,7 @@ impl Tables {
     fn create(dir: &Path, format: Format, s: &Scenario, set: TableSet) -> Result<Self> {
         let mut cols = vec![
             ("block".to_string(), ColType::U64),
+            ("chain".to_string(), ColType::Str),
             ("timestamp".to_string(), ColType::F64),
             ("base_fee_wei".to_string(), ColType::Amount),
             ("gas_used".to_string(), ColType::U64),
@@ -294,6 +295,7 @@ impl Tables {
         }
         let trade_cols = [
             ("block", ColType::U64),
+            ("chain", ColType::Str),
             ("index", ColType::U64),
             ("sender", ColType::Str),
             ("kind", ColType::Str),
@@ -402,6 +404,7 @@ impl Tables {
             row.clear();
             row.extend([
                 Cell::U64(b.block),
+                Cell::Str(s.chains[b.chain.index()].name.clone()),
                 Cell::F64(b.timestamp),
                 Cell::Amount(b.base_fee_wei),
                 Cell::U64(b.gas_used),
@@ -421,6 +424,7 @@ impl Tables {
             let Some(table) = &mut self.trades else { break };
             table.write_row(&[
                 Cell::U64(t.block),
+                Cell::Str(s.chains[t.chain.index()].name.clone()),
                 Cell::U64(u64::from(t.index)),
                 Cell::Str(sender_name(s, t.sender)),
                 Cell::Str(t.kind.name().to_string()),
@@ -704,7 +708,7 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
             "expired": m.expired,
         },
         "mev": {
-            "ordering": s.chain.ordering.name(),
+            "ordering": s.hub().ordering.name(),
             "searcher_profit": m.agents.iter().map(|a| a.mev_profit).sum::<f64>(),
             "builder_bids": m.agents.iter().map(|a| a.bids_value).sum::<f64>(),
             "vault_sandwich_loss": m.vaults.iter().map(|v| v.mev_loss).sum::<f64>(),
@@ -718,6 +722,15 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                 .collect::<serde_json::Map<_, _>>(),
         },
         "cascades": cascades_summary,
+        "chains": s.chains.iter().zip(sim.chains()).map(|(c, st)| json!({
+            "name": c.name,
+            "native_token": s.tokens[c.native.index()].symbol,
+            "ordering": c.ordering.name(),
+            "mean_block_time": c.block_time.mean_seconds(),
+            "blocks": st.clock.number,
+            "seconds": st.clock.timestamp,
+            "final_base_fee_gwei": meshsim_core::math::u128_to_f64(st.gas.base_fee_wei) / 1e9,
+        })).collect::<Vec<_>>(),
         "pools": pools,
         "agents": agents,
         "vaults": vaults,

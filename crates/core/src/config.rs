@@ -10,10 +10,13 @@ use crate::ledger::book::AccountLayout;
 pub struct SimConfig {
     /// Gas units per action.
     pub gas: GasCosts,
-    /// Gas token.
-    pub native: TokenId,
+    /// Gas token of each chain, by chain id.
+    pub natives: Vec<TokenId>,
     /// Valuation token.
     pub numeraire: TokenId,
+    /// The token each token takes its external price from (itself, or the same asset on
+    /// another chain), by id.
+    pub assets: Vec<TokenId>,
     /// Token symbols by id.
     pub symbols: Vec<String>,
     /// Token decimals by id.
@@ -23,8 +26,6 @@ pub struct SimConfig {
     pub unit: Vec<f64>,
     /// Ledger account numbering.
     pub layout: AccountLayout,
-    /// Block ordering policy.
-    pub ordering: meshsim_scenario::Ordering,
     /// How the run records and checks.
     pub options: crate::SimOptions,
     /// The world's scheduled stress events (volatility and gas spikes, oracle freezes, liquidity
@@ -38,8 +39,9 @@ impl SimConfig {
         let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         SimConfig {
             gas: s.gas,
-            native: s.chain.native,
+            natives: s.chains.iter().map(|c| c.native).collect(),
             numeraire: s.numeraire,
+            assets: s.tokens.iter().map(|t| t.asset).collect(),
             symbols: s.tokens.iter().map(|t| t.symbol.clone()).collect(),
             unit: decimals.iter().map(|d| libm::pow(10.0, -f64::from(*d))).collect(),
             decimals,
@@ -49,10 +51,21 @@ impl SimConfig {
                 vaults: s.vaults.len() as u32,
                 markets: s.lending.len() as u32,
             },
-            ordering: s.chain.ordering,
             options,
             events: s.events.clone(),
         }
+    }
+
+    /// The gas token of `chain`.
+    #[inline]
+    pub fn native(&self, chain: meshsim_scenario::ChainId) -> TokenId {
+        self.natives[chain.index()]
+    }
+
+    /// Whether `token` is the numeraire or the numeraire's token on another chain.
+    #[inline]
+    pub fn is_numeraire(&self, token: TokenId) -> bool {
+        self.assets[token.index()] == self.numeraire
     }
 
     /// Whole-token units per base unit of `token`.

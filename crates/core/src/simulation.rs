@@ -95,8 +95,20 @@ impl Simulation {
         self.schedule.systems_len()
     }
 
-    /// Runs one block.
+    /// Runs one block of the hub, and every other chain's blocks that come before it.
     pub fn step_block(&mut self) -> Result<(), SimError> {
+        if !self.scenario.multi_chain() {
+            return self.step_chain_block();
+        }
+        let target = self.block() + 1;
+        while self.block() < target {
+            self.step_chain_block()?;
+        }
+        Ok(())
+    }
+
+    /// Runs one block of whichever chain comes next.
+    pub fn step_chain_block(&mut self) -> Result<(), SimError> {
         self.schedule.run(&mut self.world);
         match self.world.get_mut::<SimStatus>(self.state).and_then(|mut s| s.failure.take()) {
             Some(e) => Err(e),
@@ -145,9 +157,19 @@ impl Simulation {
         Ok(())
     }
 
-    /// Current block number of the (first) chain (0 before the first block).
+    /// Current block number of the hub, the first chain (0 before the first block).
     pub fn block(&self) -> u64 {
-        self.view().state::<Chains>().active().clock.number
+        self.view().state::<Chains>().hub_number()
+    }
+
+    /// Each chain's block number, by chain id.
+    pub fn chain_blocks(&self) -> Vec<u64> {
+        self.chains().iter().map(|c| c.clock.number).collect()
+    }
+
+    /// Each chain's clock and gas market, by chain id.
+    pub fn chains(&self) -> &[crate::chain::ChainState] {
+        &self.view().state::<Chains>().list
     }
 
     /// The scenario this run was built from.

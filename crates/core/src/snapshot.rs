@@ -30,6 +30,19 @@ pub struct Snapshot {
     pub metrics: Metrics,
     /// Lending markets by id.
     pub lending: Vec<MarketSnapshot>,
+    /// Each chain's clock and gas, by chain id.
+    pub chains: Vec<ChainSnapshot>,
+}
+
+/// One chain's clock and gas.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainSnapshot {
+    /// Its block number.
+    pub block: u64,
+    /// Its latest block's time, seconds since genesis.
+    pub timestamp: f64,
+    /// Base fee of its next block, wei.
+    pub base_fee_wei: u128,
 }
 
 /// A lending market.

@@ -88,13 +88,14 @@ impl Market {
     /// The read-only view a policy decides on, at `block`.
     pub fn view(&self, block: u64) -> MarketView<'_, [PoolEntry]> {
         MarketView {
+            chain: crate::chain::ChainId(0),
             block,
             timestamp: block as f64 * 12.0,
             prices: &self.prices,
             pools: &self.pools[..],
             base_fee_wei: 0,
             gas: &self.gas,
-            native: self.scenario.chain.native,
+            native: self.scenario.hub().native,
             dirty: &self.dirty,
             ledger: &self.ledger,
             provenance: &self.provenance,

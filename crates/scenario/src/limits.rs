@@ -54,3 +54,7 @@ pub const MAX_SHOCK_CHANGE: f64 = 100.0;
 pub const MAX_VALUE: f64 = 1e15;
 /// Highest base fee in wei a run may reach (1e18 gwei); past it the run stops with an error.
 pub const MAX_BASE_FEE_WEI: u128 = 1_000_000_000_000_000_000_000_000_000;
+/// Most chains.
+pub const MAX_CHAINS: usize = 16;
+/// Most bridges.
+pub const MAX_BRIDGES: usize = 64;

@@ -17,6 +17,28 @@ pub struct OracleId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VaultId(pub u32);
 
+/// A chain's stable id: its position in the world's chains (0: the hub, or the only chain).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChainId(pub u16);
+
+impl ChainId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// A bridge's stable id: its position in `bridges`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BridgeId(pub u16);
+
+impl BridgeId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
 /// A lending market's stable id: its position in `lending`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MarketId(pub u32);
@@ -75,8 +97,10 @@ pub struct Scenario {
     pub seed: u64,
     /// Default run length.
     pub blocks: u64,
-    /// Chain parameters.
-    pub chain: Chain,
+    /// Chains by id; the first is the hub, whose blocks count the run and schedule its events.
+    pub chains: Vec<Chain>,
+    /// Bridges by id.
+    pub bridges: Vec<BridgeSpec>,
     /// Valuation token.
     pub numeraire: TokenId,
     /// Tokens by id.
@@ -108,6 +132,10 @@ pub struct Token {
     pub symbol: String,
     /// Decimals of the base unit.
     pub decimals: u8,
+    /// The chain it lives on.
+    pub chain: ChainId,
+    /// The token whose external price it takes (itself unless linked to another chain's).
+    pub asset: TokenId,
 }
 
 /// Block arrivals.
@@ -138,6 +166,8 @@ impl BlockTime {
 /// Chain parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chain {
+    /// Name.
+    pub name: String,
     /// Block arrivals.
     pub block_time: BlockTime,
     /// Block gas limit.
@@ -255,6 +285,8 @@ pub struct AgentSpec {
     pub priority_fee_wei: u128,
     /// Network latency, seconds.
     pub latency_s: f64,
+    /// The chain it acts on: its pools' or market's (a cyclic arbitrageur names it).
+    pub chain: ChainId,
     /// Behaviour.
     pub kind: AgentKind,
 }
@@ -770,4 +802,87 @@ pub struct ReserveSpec {
     pub supplied: u128,
     /// Passive debt at genesis, base units.
     pub borrowed: u128,
+}
+
+/// A bridge between two chains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BridgeSpec {
+    /// Id.
+    pub id: BridgeId,
+    /// Name.
+    pub name: String,
+    /// Its chains: out goes from the first to the second.
+    pub chains: (ChainId, ChainId),
+    /// Token pairs it carries, (first chain's, second chain's).
+    pub tokens: Vec<(TokenId, TokenId)>,
+    /// Speed and fees.
+    pub kind: BridgeKind,
+    /// Relayer capital, base units, per carried pair: (on the first chain, on the second).
+    pub relayer_capital: Vec<(u128, u128)>,
+    /// Halts: intervals in seconds from genesis.
+    pub halts: Vec<(f64, f64)>,
+}
+
+/// A bridge's kind and parameters (seconds; fees in bps).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BridgeKind {
+    /// A rollup's own bridge.
+    Canonical {
+        /// Seconds for a deposit.
+        deposit_s: f64,
+        /// Seconds for a withdrawal.
+        withdrawal_s: f64,
+    },
+    /// Burn-and-mint with an attestation.
+    Attestation {
+        /// Seconds, standard.
+        standard_s: f64,
+        /// Seconds, fast.
+        fast_s: f64,
+        /// Fast fee, bps.
+        fast_fee_bps: u32,
+    },
+    /// A relayer fronts the funds.
+    Intent {
+        /// Seconds until the fill.
+        fill_s: f64,
+        /// Fee, bps.
+        fee_bps: u32,
+        /// Seconds until the relayer is repaid.
+        repay_s: f64,
+        /// Seconds before an unfilled transfer is refunded.
+        max_wait_s: f64,
+    },
+}
+
+impl Scenario {
+    /// The hub chain (the only one in a single-chain world).
+    pub fn hub(&self) -> &Chain {
+        &self.chains[0]
+    }
+
+    /// The chain a pool lives on: its tokens' (validation keeps them on one chain).
+    pub fn pool_chain(&self, pool: PoolId) -> ChainId {
+        self.pools[pool.index()].tokens.first().map_or(ChainId(0), |t| self.tokens[t.index()].chain)
+    }
+
+    /// The chain a vault lives on: its deposit token's.
+    pub fn vault_chain(&self, vault: VaultId) -> ChainId {
+        self.tokens[self.vaults[vault.index()].deposit_token.index()].chain
+    }
+
+    /// The chain a lending market lives on: its reserves' tokens'.
+    pub fn market_chain(&self, market: MarketId) -> ChainId {
+        self.lending[market.index()].reserves.first().map_or(ChainId(0), |r| self.tokens[r.token.index()].chain)
+    }
+
+    /// The chain an oracle lives on: its token's.
+    pub fn oracle_chain(&self, oracle: OracleId) -> ChainId {
+        self.tokens[self.oracles[oracle.index()].token.index()].chain
+    }
+
+    /// Whether the world has more than one chain.
+    pub fn multi_chain(&self) -> bool {
+        self.chains.len() > 1
+    }
 }

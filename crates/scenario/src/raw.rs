@@ -19,8 +19,17 @@ pub struct RawWorld {
     pub seed: u64,
     /// Blocks to run unless the command line says otherwise.
     pub blocks: u64,
-    /// Chain parameters.
-    pub chain: RawChain,
+    /// The chain, for a world on one chain (named `main` unless it says otherwise). Give either
+    /// this or `chains`.
+    #[serde(default)]
+    pub chain: Option<RawChain>,
+    /// The chains, for a world on several: each needs a name; the first is the hub whose blocks
+    /// count the run's length and schedule its events and shocks.
+    #[serde(default)]
+    pub chains: Vec<RawChain>,
+    /// Bridges between chains.
+    #[serde(default)]
+    pub bridges: Vec<RawBridge>,
     /// Token used to value everything (its external price is 1).
     pub numeraire: String,
     /// Tokens, in order; their position is their id.
@@ -190,6 +199,9 @@ pub enum RawEvent {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawChain {
+    /// Unique name (needed in `chains`; a lone `chain` is `main` by default).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Time between blocks.
     pub block_time: RawBlockTime,
     /// Block gas limit (EIP-1559 target is half).
@@ -249,6 +261,14 @@ pub struct RawToken {
     pub symbol: String,
     /// Decimals of the base unit (0..=36).
     pub decimals: u8,
+    /// The chain it lives on (default: the first). USDC on Arbitrum is its own token.
+    #[serde(default)]
+    pub chain: Option<String>,
+    /// The token whose external price it takes (the same asset on another chain, e.g. `USDC` for
+    /// `USDC.arb`); default: its own price process, or the numeraire's price if it is the
+    /// numeraire.
+    #[serde(default)]
+    pub asset: Option<String>,
 }
 
 /// The external market: correlated GBM with optional jumps, regimes, replay and shocks.
@@ -660,6 +680,9 @@ pub struct RawCycleArbitrageur {
     /// Longest cycle, in pools (2 or 3).
     #[serde(default = "three")]
     pub max_cycle_len: u8,
+    /// The chain whose pools it trades (default: the first).
+    #[serde(default)]
+    pub chain: Option<String>,
     /// Minimum profit net of gas, numeraire units.
     #[serde(default)]
     pub min_profit: f64,
@@ -969,5 +992,58 @@ pub enum RawFlow {
         blocks: u64,
         /// Total fraction of shares withdrawn.
         fraction: f64,
+    },
+}
+
+/// A bridge between two chains, for the tokens it carries.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBridge {
+    /// Unique name.
+    pub name: String,
+    /// Its two chains: transfers go from the first to the second (out) or back.
+    pub chains: (String, String),
+    /// Pairs of tokens it carries: (token on the first chain, token on the second), linked to
+    /// the same asset and of equal decimals.
+    pub tokens: Vec<(String, String)>,
+    /// Speed and fees.
+    pub kind: RawBridgeKind,
+    /// Intervals during which it accepts and delivers nothing (a halt), seconds from genesis.
+    #[serde(default)]
+    pub halts: Vec<(f64, f64)>,
+}
+
+/// How a bridge moves value.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub enum RawBridgeKind {
+    /// A rollup's own bridge: deposits arrive in minutes, withdrawals after the challenge period.
+    Canonical {
+        /// Seconds for a deposit (first chain to second).
+        deposit_s: f64,
+        /// Seconds for a withdrawal (second to first).
+        withdrawal_s: f64,
+    },
+    /// Burn-and-mint with an attestation (CCTP-like): standard after finality, fast for a fee.
+    Attestation {
+        /// Seconds for a standard transfer.
+        standard_s: f64,
+        /// Seconds for a fast transfer.
+        fast_s: f64,
+        /// Fee of a fast transfer, bps.
+        fast_fee_bps: u32,
+    },
+    /// A relayer fronts funds on the destination for a fee and is repaid later from the source.
+    Intent {
+        /// Seconds until the relayer fills.
+        fill_s: f64,
+        /// Relayer's fee, bps.
+        fee_bps: u32,
+        /// Seconds until its capital comes back after a fill.
+        repay_s: f64,
+        /// An unfilled transfer is refunded after this many seconds.
+        max_wait_s: f64,
+        /// The relayer's capital on each chain: (token, decimal amount) pairs, tokens of either
+        /// chain.
+        capital: Vec<(String, String)>,
     },
 }

@@ -222,7 +222,7 @@ mod tests {
         .unwrap();
         let s = check(&w);
         assert!(matches!(s.vaults[0].trigger, meshsim_scenario::Trigger::Threshold { band, .. } if band == 0.02));
-        assert_eq!(s.chain.ordering, meshsim_scenario::Ordering::BatchAuction);
+        assert_eq!(s.hub().ordering, meshsim_scenario::Ordering::BatchAuction);
         assert!(s.vaults[0].private_relay);
         assert!((s.pools[0].pool.fee_fraction() - 0.0005).abs() < 1e-12);
         // the pool is named "p": by name works too, and integers stay integers

@@ -302,7 +302,9 @@ fn every_ordering_policy_is_deterministic() {
         RawOrdering::BuilderAuction,
     ] {
         let s = load_patched("mev.ron", |w| {
-            w.chain.ordering = policy;
+            if let Some(c) = w.chain.as_mut() {
+                c.ordering = policy;
+            }
             w.blocks = 1500;
         });
         let digest = |record: bool| {

@@ -84,7 +84,8 @@ fn fee_run(fee_bps: f64, fixed: bool, blocks: u64) -> FeeRun {
         if let RawPool::ConstantProduct { fee_bps: f, .. } = &mut r.pools[0] {
             *f = fee_bps;
         }
-        r.chain.block_time = if fixed { RawBlockTime::Fixed(12.0) } else { RawBlockTime::Poisson(12.0) };
+        let Some(chain) = r.chain.as_mut() else { panic!("fee-arbitrage.ron has one chain") };
+        chain.block_time = if fixed { RawBlockTime::Fixed(12.0) } else { RawBlockTime::Poisson(12.0) };
     });
     let (rows, trades) = run_recorded(&s, blocks);
     let sigma = s.market.assets[0].volatility;

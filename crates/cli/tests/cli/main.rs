@@ -43,7 +43,11 @@ fn same_world_and_seed_give_byte_identical_files() {
     let blocks = std::fs::read_to_string(a.join("blocks.csv")).unwrap();
     assert_eq!(blocks.lines().count(), 251, "header + one row per block");
     assert!(
-        blocks.lines().next().unwrap().starts_with("block,timestamp,base_fee_wei,gas_used,price_ETH,v2-eth-usdc_price")
+        blocks
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("block,chain,timestamp,base_fee_wei,gas_used,price_ETH,v2-eth-usdc_price")
     );
     // no temporary files left behind
     assert!(std::fs::read_dir(&a).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".partial")));

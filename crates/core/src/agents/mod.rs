@@ -60,7 +60,7 @@ pub fn spawn_agent<'w>(
     for (t, b) in &spec.capital {
         ledger.mint_genesis(account, *t, *b).map_err(SimError::Genesis)?;
     }
-    let meta = AgentMeta { id: spec.id, name: spec.name.clone(), account, chain: ChainId(0), label };
+    let meta = AgentMeta { id: spec.id, name: spec.name.clone(), account, chain: spec.chain, label };
     // an agent sends at most about one transaction per pool in a block
     let outbox = PendingTxs::with_capacity(app.scenario.pools.len().max(4));
     Ok(app.world.spawn((meta, outbox, Latency(spec.latency_s))))

@@ -12,6 +12,8 @@ use crate::pools::{PoolBook, PoolEntry, Pools, Provenance, venue::hop_gas};
 
 /// What an agent may look at when deciding: external prices, pools, gas, its balances.
 pub struct MarketView<'a, B: PoolBook + ?Sized> {
+    /// The chain whose block is being built (the active chain).
+    pub chain: crate::chain::ChainId,
     /// Block being built.
     pub block: u64,
     /// Its timestamp, seconds since genesis.
@@ -86,13 +88,14 @@ impl ViewParams<'_, '_> {
         let (pools, prices, chains, config, ledger) = self.parts();
         let chain = chains.active();
         let view = MarketView {
+            chain: chain.id,
             block: chain.clock.number,
             timestamp: chain.clock.timestamp,
             prices,
             pools,
             base_fee_wei: chain.gas.base_fee_wei,
             gas: &config.gas,
-            native: config.native,
+            native: config.native(chain.id),
             dirty: &pools.dirty.previous,
             ledger,
             provenance: &pools.provenance,

@@ -160,6 +160,9 @@ pub(super) fn decide_cex_dex(
 ) {
     view.with_view(|v| {
         for (meta, cfg, mut pending) in &mut agents {
+            if meta.chain != v.chain {
+                continue;
+            }
             plan_cex_dex(v, meta, cfg, &mut memo, &mut pending.0);
         }
     });

@@ -29,10 +29,17 @@ pub struct CycleArb {
 }
 
 impl CycleArb {
-    /// Enumerates the cycles of up to `max_len` distinct pools (2 or 3).
-    pub fn new(pools: &[PoolEntry], max_len: u8, min_profit: f64, priority_fee_wei: u128) -> Self {
+    /// Enumerates the cycles of up to `max_len` distinct pools (2 or 3) of `chain` (one
+    /// transaction never spans chains).
+    pub fn new(
+        pools: &[PoolEntry],
+        chain: crate::chain::ChainId,
+        max_len: u8,
+        min_profit: f64,
+        priority_fee_wei: u128,
+    ) -> Self {
         let mut edges = Vec::new();
-        for p in pools {
+        for p in pools.iter().filter(|p| p.chain == chain) {
             for i in 0..p.tokens.len() {
                 for j in 0..p.tokens.len() {
                     if i != j {
@@ -278,6 +285,9 @@ pub(super) fn decide_cycles(
 ) {
     view.with_view(|v| {
         for (meta, cfg, mut pending) in &mut agents {
+            if meta.chain != v.chain {
+                continue;
+            }
             pending.0.extend(plan_cycles(v, meta, cfg, &mut scratch));
         }
     });

@@ -41,8 +41,13 @@ impl Plugin for ArbitragePlugin {
                     cex = true;
                 }
                 AgentKind::CycleArbitrageur { max_cycle_len, min_profit } => {
-                    let cfg =
-                        CycleArb::new(&app.state::<Pools>().entries, *max_cycle_len, *min_profit, a.priority_fee_wei);
+                    let cfg = CycleArb::new(
+                        &app.state::<Pools>().entries,
+                        a.chain,
+                        *max_cycle_len,
+                        *min_profit,
+                        a.priority_fee_wei,
+                    );
                     spawn_agent(app, a, "cycle_arbitrageur")?.insert(cfg);
                     cyc = true;
                 }

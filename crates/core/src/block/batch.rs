@@ -170,7 +170,7 @@ pub(super) fn run_batch(ex: &mut Executor<'_>, txs: Vec<Tx>) {
                 Some(DropReason::MaxFeeBelowBaseFee)
             } else if room < gas_units {
                 Some(DropReason::BlockFull)
-            } else if ex.ctx.ledger.balance(gas_payer, ex.ctx.config.native) < fee {
+            } else if ex.ctx.ledger.balance(gas_payer, ex.ctx.native) < fee {
                 Some(DropReason::CannotPayGas)
             } else if ex.ctx.ledger.balance(payer, swap.token_in()) < swap.amount_in {
                 Some(DropReason::InsufficientBalance)

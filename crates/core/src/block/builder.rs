@@ -316,7 +316,7 @@ pub(super) fn build(
         }
     }
     let params = BuildParams {
-        policy: config.ordering,
+        policy: chain.ordering,
         gas_room: chain.gas.gas_limit.saturating_sub(chain.gas.gas_used),
         base_fee: chain.gas.base_fee_wei,
         costs: &config.gas,

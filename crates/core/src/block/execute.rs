@@ -62,7 +62,7 @@ fn pay_bid(ex: &mut Executor<'_>, searcher: AgentId, bid_wei: u128, first_own: O
     let from = ex.ctx.config.layout.agent(searcher);
     let proposer = ex.ctx.config.layout.special(Special::Proposer);
     if bid_wei > 0
-        && ex.ctx.ledger.transfer(from, proposer, ex.ctx.config.native, bid_wei).is_ok()
+        && ex.ctx.ledger.transfer(from, proposer, ex.ctx.native, bid_wei).is_ok()
         && let Some(k) = first_own
     {
         ex.receipts[k].builder_bid_wei = bid_wei;
@@ -92,10 +92,11 @@ pub(super) fn execute(
 ) {
     let block = chain.clock.number;
     let now = chain.clock.timestamp as u64;
+    let native = chain.native;
     let mut ex = Executor {
         pools,
         lending,
-        ctx: ExecCtx { ledger, prices, config, block, now },
+        ctx: ExecCtx { ledger, prices, config, block, now, native },
         gas: &mut chain.gas,
         receipts,
         position: 0,

@@ -123,7 +123,7 @@ fn charge_gas(
         return None;
     }
     let fee = u128::from(gas_units).saturating_mul(gas.base_fee_wei.saturating_add(tip));
-    let native = ctx.config.native;
+    let native = ctx.native;
     let burn = u128::from(gas_units) * gas.base_fee_wei;
     let layout = ctx.config.layout;
     if ctx.ledger.balance(gas_payer, native) < fee {

@@ -13,9 +13,17 @@ pub struct Mempool {
     /// Waiting transactions.
     pub pending: Vec<Tx>,
     next_id: u64,
+    /// Added to every id: the chain's id in the top 16 bits, so that ids are unique across chains
+    /// (and chain 0's are what they always were).
+    id_base: u64,
 }
 
 impl Mempool {
+    /// An empty mempool of `chain`.
+    pub fn of_chain(chain: crate::chain::ChainId) -> Self {
+        Mempool { pending: Vec::new(), next_id: 0, id_base: u64::from(chain.0) << 48 }
+    }
+
     /// Public pending transactions (what searchers see).
     pub fn public(&self) -> impl Iterator<Item = &Tx> {
         self.pending.iter().filter(|t| t.visibility == Visibility::Public)
@@ -29,12 +37,18 @@ impl Mempool {
     /// Gives a transaction that bypasses the mempool (a bundle's own) the next id.
     pub fn assign_id(&mut self, tx: &mut Tx) {
         self.next_id += 1;
-        tx.id = TxId(self.next_id);
+        tx.id = TxId(self.id_base + self.next_id);
+        tx.chain = self.chain();
     }
 
     /// Removes and returns a pending transaction.
     pub fn take(&mut self, id: TxId) -> Option<Tx> {
         self.pending.binary_search_by_key(&id, |t| t.id).ok().map(|k| self.pending.remove(k))
+    }
+
+    /// The chain it belongs to.
+    pub fn chain(&self) -> crate::chain::ChainId {
+        crate::chain::ChainId((self.id_base >> 48) as u16)
     }
 
     /// The id the next transaction will get, less one.
@@ -86,6 +100,7 @@ pub(super) fn submit(
     receipts: &mut Vec<Receipt>,
 ) {
     let first = pool.pending.len();
+    let chain = pool.chain();
     for (mut pending, latency) in senders.iter_mut() {
         if pending.0.is_empty() {
             continue;
@@ -105,7 +120,8 @@ pub(super) fn submit(
     }
     for tx in &mut pool.pending[first..] {
         pool.next_id += 1;
-        tx.id = TxId(pool.next_id);
+        tx.id = TxId(pool.id_base + pool.next_id);
+        tx.chain = chain;
     }
     // a sender learns that its transaction expired unincluded (a vault counts a failed attempt)
     for tx in pool.pending.extract_if(.., |t| t.deadline_block < now) {

@@ -41,10 +41,16 @@ impl Plugin for BlockPlugin {
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         // room for every sender's full outbox, so that steady state never grows these
         let room: usize = app.world.query::<&PendingTxs>().iter(&app.world).map(|p| p.0.capacity()).sum();
-        let mut block = ChainBlock::default();
-        block.mempool.pending.reserve(room);
-        block.plan.txs.reserve(room);
-        app.insert_state(Blocks(vec![block]));
+        let blocks = (0..app.scenario.chains.len())
+            .map(|k| {
+                let mut block =
+                    ChainBlock { mempool: Mempool::of_chain(ChainId(k as u16)), plan: BlockPlan::default() };
+                block.mempool.pending.reserve(room);
+                block.plan.txs.reserve(room);
+                block
+            })
+            .collect();
+        app.insert_state(Blocks(blocks));
         let mut receipts = Receipts::default();
         receipts.items.reserve(room);
         app.insert_state(receipts);

@@ -416,20 +416,22 @@ impl CascadeTracker {
 }
 
 /// Account phase: every included transaction joins the cascades its causes belong to.
-fn record_cascades(state: State<(&Receipts, &ExternalPrices, &mut CascadeTracker)>) {
-    let (receipts, prices, mut tracker) = shared(state);
-    record_receipts(receipts, prices, &mut tracker);
+fn record_cascades(state: State<(&Receipts, &ExternalPrices, &Chains, &mut CascadeTracker)>) {
+    let (receipts, prices, chains, mut tracker) = shared(state);
+    record_receipts(receipts, prices, chains.steps, &mut tracker);
 }
 
 /// Account phase of runs that do not record rows: close the previous block, then record.
 fn close_and_record_cascades(state: State<(&Receipts, &ExternalPrices, &Chains, &mut CascadeTracker)>) {
     let (receipts, prices, chains, mut tracker) = shared(state);
-    let block = chains.active().clock.number;
-    tracker.close(block.saturating_sub(1), |_| true);
-    record_receipts(receipts, prices, &mut tracker);
+    // steps, not block numbers: with several chains a cascade runs on one clock across them (one
+    // chain: the same thing)
+    let step = chains.steps;
+    tracker.close(step.saturating_sub(1), |_| true);
+    record_receipts(receipts, prices, step, &mut tracker);
 }
 
-fn record_receipts(receipts: &Receipts, prices: &ExternalPrices, tracker: &mut CascadeTracker) {
+fn record_receipts(receipts: &Receipts, prices: &ExternalPrices, step: u64, tracker: &mut CascadeTracker) {
     for r in receipts.items.iter().filter(|r| r.succeeded()) {
         // what the trade put in, at external prices (as the metrics value it)
         let value_in = match (r.tx.swap(), r.swap(), &r.tx.action, r.lend()) {
@@ -441,14 +443,14 @@ fn record_receipts(receipts: &Receipts, prices: &ExternalPrices, tracker: &mut C
             }
             _ => 0.0,
         };
-        tracker.record(r.tx.id, r.tx.kind, r.block, r.tx.cause.parents(), value_in, r.tx.pools());
+        tracker.record(r.tx.id, r.tx.kind, step, r.tx.cause.parents(), value_in, r.tx.pools());
     }
 }
 
 /// Record phase: close the block for the tracker.
 fn close_block(state: State<(&Chains, &Pools, &ExternalPrices, &mut CascadeTracker)>) {
     let (chains, pools, prices, mut tracker) = shared(state);
-    let block = chains.active().clock.number;
+    let block = chains.steps;
     tracker.close(block, |p| pools.entries.get(p.index()).is_some_and(|e| inside_band(e, prices)));
 }
 

@@ -1,7 +1,12 @@
 //! Chains: each has its block clock (fixed or Poisson block times) and its EIP-1559 gas market,
-//! keyed by [`ChainId`]. A world has one chain for now; the engine advances the active chain's
-//! block, and every resource that belongs to a chain (clock, gas market, mempool, block plan) is
-//! looked up by the active chain's id.
+//! keyed by [`ChainId`]. One schedule run is one block of one chain, the *active* chain: the
+//! clock phase picks the chain whose next block comes first (ties to the lower id, so the hub
+//! first), and every resource that belongs to a chain (clock, gas market, mempool, block plan)
+//! and every system that acts on a chain's entities follows the active chain's id.
+//!
+//! The hub (the first chain) keeps the world's calendar: its blocks count the run's length and
+//! schedule events and shocks. A world with one chain draws its block times exactly as before
+//! (no block is drawn ahead), so single-chain digests are unchanged.
 
 use bevy_ecs::prelude::*;
 use meshsim_scenario::{BlockTime, Chain};
@@ -25,19 +30,40 @@ impl Plugin for ChainPlugin {
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         let s = app.scenario;
-        let state = ChainState {
-            id: ChainId(0),
-            clock: BlockClock::new(s.chain.block_time, stream(s.seed, Purpose::BlockTime, 0)),
-            gas: GasMarket::new(&s.chain),
-        };
-        app.insert_state(Chains { active: ChainId(0), list: vec![state] });
+        let multi = s.multi_chain();
+        let list = s
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let mut clock = BlockClock::new(c.block_time, stream(s.seed, Purpose::BlockTime, k as u64));
+                if multi {
+                    // the next block's time must be known to pick the chain that goes first
+                    clock.draw_next();
+                }
+                ChainState {
+                    id: ChainId(k as u16),
+                    clock,
+                    gas: GasMarket::new(c),
+                    native: c.native,
+                    ordering: c.ordering,
+                }
+            })
+            .collect();
+        app.insert_state(Chains { active: ChainId(0), list, now: 0.0, elapsed: 0.0, steps: 0, hub_block: true });
         app.add_systems(Phase::Clock, advance_clock);
         app.add_systems(Phase::Settle, roll_base_fee);
         Ok(())
     }
 
     fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
-        for c in &world.state::<Chains>().list {
+        let chains = world.state::<Chains>();
+        if chains.list.len() > 1 {
+            // which chain goes next is state (single-chain digests stay as they were)
+            h.update(chains.now.to_bits().to_le_bytes());
+            h.update(chains.steps.to_le_bytes());
+        }
+        for c in &chains.list {
             h.update(c.clock.number.to_le_bytes());
             h.update(c.clock.timestamp.to_bits().to_le_bytes());
             h.update(c.clock.rng_word_pos().to_le_bytes());
@@ -47,10 +73,20 @@ impl Plugin for ChainPlugin {
     }
 
     fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
-        let c = world.state::<Chains>().active();
+        let chains = world.state::<Chains>();
+        let c = chains.hub();
         snap.block = c.clock.number;
-        snap.timestamp = c.clock.timestamp;
+        snap.timestamp = chains.now;
         snap.base_fee_wei = c.gas.base_fee_wei;
+        snap.chains = chains
+            .list
+            .iter()
+            .map(|c| crate::snapshot::ChainSnapshot {
+                block: c.clock.number,
+                timestamp: c.clock.timestamp,
+                base_fee_wei: c.gas.base_fee_wei,
+            })
+            .collect();
     }
 }
 
@@ -63,6 +99,10 @@ pub struct ChainState {
     pub clock: BlockClock,
     /// Base fee and gas of the current block.
     pub gas: GasMarket,
+    /// Token that pays gas.
+    pub native: meshsim_scenario::TokenId,
+    /// How its blocks are ordered.
+    pub ordering: meshsim_scenario::Ordering,
 }
 
 /// Every chain's state, by id, and the chain whose block is being run.
@@ -72,9 +112,65 @@ pub struct Chains {
     pub active: ChainId,
     /// By id.
     pub list: Vec<ChainState>,
+    /// Seconds since genesis: the active block's time.
+    pub now: f64,
+    /// Seconds since the previous block of any chain (what the external market moves by).
+    pub elapsed: f64,
+    /// Blocks run, all chains together.
+    pub steps: u64,
+    /// Whether the active block is the hub's (events and shocks act only then).
+    pub hub_block: bool,
 }
 
 impl Chains {
+    /// The hub: the first chain, whose blocks keep the world's calendar.
+    pub fn hub(&self) -> &ChainState {
+        &self.list[0]
+    }
+
+    /// The hub's block number: what events, shocks and run lengths count.
+    pub fn hub_number(&self) -> u64 {
+        self.list[0].clock.number
+    }
+
+    /// Whether the active chain is `chain`.
+    #[inline]
+    pub fn is_active(&self, chain: ChainId) -> bool {
+        self.active == chain
+    }
+
+    /// The chain whose block comes next (ties to the lower id); the only one in a one-chain world.
+    pub fn next(&self) -> ChainId {
+        let mut best = ChainId(0);
+        let mut at = f64::INFINITY;
+        for c in &self.list {
+            let t = c.clock.next_at();
+            if t < at {
+                at = t;
+                best = c.id;
+            }
+        }
+        best
+    }
+
+    /// Runs the clock: picks the next chain and advances its block.
+    fn step(&mut self) {
+        self.steps += 1;
+        if self.list.len() == 1 {
+            let c = &mut self.list[0].clock;
+            c.advance();
+            self.now = c.timestamp;
+            self.elapsed = c.dt;
+            return;
+        }
+        let id = self.next();
+        self.active = id;
+        self.hub_block = id.index() == 0;
+        let c = &mut self.list[id.index()].clock;
+        c.advance_drawn();
+        self.elapsed = c.timestamp - self.now;
+        self.now = c.timestamp;
+    }
     /// The active chain.
     pub fn active(&self) -> &ChainState {
         &self.list[self.active.index()]
@@ -98,12 +194,14 @@ pub struct BlockClock {
     pub dt: f64,
     block_time: BlockTime,
     rng: ChaCha12Rng,
+    /// The next block's gap, drawn ahead (several chains only).
+    next_dt: Option<f64>,
 }
 
 impl BlockClock {
     /// Genesis clock.
     pub fn new(block_time: BlockTime, rng: ChaCha12Rng) -> Self {
-        BlockClock { number: 0, timestamp: 0.0, dt: 0.0, block_time, rng }
+        BlockClock { number: 0, timestamp: 0.0, dt: 0.0, block_time, rng, next_dt: None }
     }
 
     /// The configured block time.
@@ -116,17 +214,39 @@ impl BlockClock {
         self.rng.get_word_pos()
     }
 
-    fn advance(&mut self) {
-        self.dt = match self.block_time {
+    fn gap(&mut self) -> f64 {
+        match self.block_time {
             BlockTime::Fixed { seconds } => seconds,
             BlockTime::Poisson { mean_seconds } => {
                 // exponential gap by inversion; 1 - u is in (0, 1]
                 let u: f64 = self.rng.random();
                 -mean_seconds * libm::log(1.0 - u)
             }
-        };
+        }
+    }
+
+    fn advance(&mut self) {
+        self.dt = self.gap();
         self.number += 1;
         self.timestamp += self.dt;
+    }
+
+    /// Draws the next block's gap ahead of time.
+    fn draw_next(&mut self) {
+        self.next_dt = Some(self.gap());
+    }
+
+    /// When the next block comes (drawn ahead), seconds since genesis.
+    pub fn next_at(&self) -> f64 {
+        self.timestamp + self.next_dt.unwrap_or(f64::INFINITY)
+    }
+
+    /// Advances by the gap drawn ahead and draws the one after.
+    fn advance_drawn(&mut self) {
+        self.dt = self.next_dt.unwrap_or(0.0);
+        self.number += 1;
+        self.timestamp += self.dt;
+        self.draw_next();
     }
 }
 
@@ -193,14 +313,15 @@ impl GasMarket {
     }
 }
 
-/// Clock phase: advance the active chain's block number and time.
+/// Clock phase: pick the chain whose block comes next and advance its number and time.
 fn advance_clock(chains: State<&mut Chains>) {
-    shared(chains).active_mut().clock.advance();
+    shared(chains).step();
 }
 
 /// Settle phase: roll the base fee for the next block and reset gas used.
 fn roll_base_fee(state: State<(&mut Chains, &SimConfig, &mut crate::SimStatus)>) {
     let (mut chains, config, mut status) = shared(state);
+    let hub = chains.active.index() == 0;
     let ChainState { clock, gas, .. } = chains.active_mut();
     gas.base_fee_wei = gas.next_base_fee();
     let max = meshsim_scenario::limits::MAX_BASE_FEE_WEI;
@@ -213,8 +334,8 @@ fn roll_base_fee(state: State<(&mut Chains, &SimConfig, &mut crate::SimStatus)>)
             max: meshsim_math::u128_to_f64(max),
         });
     }
-    // a gas spike scales outside demand in the next block
-    let spike = config.events.gas_demand_multiplier(clock.number + 1);
+    // a gas spike (scheduled in hub blocks, on the hub) scales outside demand in the next block
+    let spike = if hub { config.events.gas_demand_multiplier(clock.number + 1) } else { 1.0 };
     // exact, not through an f64, when no spike is on
     gas.background_reference_wei = if spike == 1.0 {
         gas.background_normal_wei

@@ -21,6 +21,8 @@ pub struct ExecCtx<'a> {
     pub block: u64,
     /// Its timestamp, whole seconds (`block.timestamp`).
     pub now: u64,
+    /// The chain's gas token.
+    pub native: meshsim_scenario::TokenId,
 }
 
 /// A venue: pools, and later lending markets, bridges and order books.

@@ -112,6 +112,8 @@ pub struct MarketState {
     pub name: String,
     /// Custody account.
     pub account: AccountId,
+    /// The chain it lives on: it accrues and is assessed in that chain's blocks.
+    pub chain: crate::chain::ChainId,
     /// Reserves, in file order.
     pub reserves: Vec<ReserveState>,
     /// Positions by id.

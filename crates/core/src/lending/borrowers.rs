@@ -221,6 +221,9 @@ pub(super) fn decide_borrowers(
     let elapsed = view.chains().active().clock.dt;
     view.with_view(|v| {
         for (me, mut cfg, mut out) in &mut agents {
+            if me.chain != v.chain {
+                continue;
+            }
             let Some(market) = lending.markets.get(cfg.market.0 as usize) else { continue };
             cfg.buying.clear();
             plan_borrowers(v, market, routes, me, &mut cfg, elapsed, &mut out.0);

@@ -306,6 +306,9 @@ fn decide_liquidations(
     let (lending, routes) = shared(lending);
     view.with_view(|v| {
         for (me, mut cfg, mut out) in &mut agents {
+            if me.chain != v.chain {
+                continue;
+            }
             let Some(market) = lending.markets.get(cfg.market.0 as usize) else { continue };
             plan_liquidations(v, market, routes, me, &cfg, &mut out.0);
             cfg.to_sell.clear();

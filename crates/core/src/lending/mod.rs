@@ -85,6 +85,7 @@ fn genesis(
         id: spec.id,
         name: spec.name.clone(),
         account: config.layout.market(spec.id),
+        chain: crate::chain::ChainId(0),
         reserves,
         positions: Vec::new(),
         owners: Default::default(),
@@ -171,7 +172,9 @@ impl Plugin for LendingPlugin {
                 Some(o) => book.price.get(o.index()).copied().unwrap_or(0.0),
                 None => 1.0,
             };
-            markets.push(genesis(m, &config, &price)?);
+            let mut market = genesis(m, &config, &price)?;
+            market.chain = app.scenario.market_chain(m.id);
+            markets.push(market);
         }
         let layout = config.layout;
         let mut ledger = app.state_mut::<Ledger>();
@@ -305,9 +308,9 @@ impl Plugin for LendingPlugin {
 }
 
 /// Oracles phase: each reserve reads its oracle (the numeraire is 1).
-fn read_prices(state: State<(&OracleBook, &mut Lending)>) {
-    let (book, mut lending) = shared(state);
-    for m in &mut lending.markets {
+fn read_prices(state: State<(&OracleBook, &Chains, &mut Lending)>) {
+    let (book, chains, mut lending) = shared(state);
+    for m in lending.markets.iter_mut().filter(|m| m.chain == chains.active) {
         for r in &mut m.reserves {
             if let Some(o) = r.spec.oracle {
                 r.price = price_e8(book.price.get(o.index()).copied().unwrap_or(0.0));
@@ -320,7 +323,7 @@ fn read_prices(state: State<(&OracleBook, &mut Lending)>) {
 fn assess_borrowers(state: State<(&Chains, &mut Lending)>) {
     let (chains, mut lending) = shared(state);
     let block = chains.active().clock.number;
-    for m in &mut lending.markets {
+    for m in lending.markets.iter_mut().filter(|m| m.chain == chains.active) {
         m.assess(block);
     }
 }
@@ -331,7 +334,7 @@ fn record_lending(state: State<(&Chains, &Lending, &mut crate::record::Records)>
     let block = chains.active().clock.number;
     let ray = |x: U256| meshsim_math::u256_to_f64(x) / 1e27;
     let whole = |x: U256| u128::try_from(x).unwrap_or(u128::MAX);
-    for m in &lending.markets {
+    for m in lending.markets.iter().filter(|m| m.chain == chains.active) {
         // each position's health once, at this block's prices
         let census = m.census();
         for (r, under) in m.reserves.iter().zip(census.under_water_by_reserve) {
@@ -367,7 +370,7 @@ fn accrue_and_check(
     let (chains, ledger, config, prices, pools, mut lending, mut status) = shared(state);
     let clock = &chains.active().clock;
     let now = clock.timestamp as u64;
-    for m in &mut lending.markets {
+    for m in lending.markets.iter_mut().filter(|m| m.chain == chains.active) {
         let mut problem = None;
         for r in &mut m.reserves {
             // how far below the market the oracle and the pools put the token this block
@@ -376,7 +379,9 @@ fn accrue_and_check(
             r.stats.oracle_gap_min = r.stats.oracle_gap_min.min(seen / truth - 1.0);
             let scale = libm::pow(10.0, f64::from(r.decimals) - f64::from(config.decimals[config.numeraire.index()]));
             for e in &pools.entries {
-                if let (Some(i), Some(j)) = (e.index_of(r.spec.token), e.index_of(config.numeraire)) {
+                if let (Some(i), Some(j)) =
+                    (e.index_of(r.spec.token), e.tokens.iter().position(|t| config.is_numeraire(*t)))
+                {
                     let gap = e.marginal_price(i, j) * scale / truth - 1.0;
                     if gap.is_finite() {
                         r.stats.pool_gap_min = r.stats.pool_gap_min.min(gap);

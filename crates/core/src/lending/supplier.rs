@@ -106,6 +106,9 @@ pub(super) fn decide_suppliers(
     let (lending,) = shared(lending);
     view.with_view(|v| {
         for (me, cfg, mut out) in &mut agents {
+            if me.chain != v.chain {
+                continue;
+            }
             plan_supplier(v, lending, me, cfg, &mut out.0);
         }
     });

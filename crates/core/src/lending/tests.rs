@@ -42,6 +42,7 @@ impl Bench {
             config: &self.config,
             block: 1,
             now: self.now,
+            native: self.config.natives[0],
         };
         self.lending.execute(Owner::Agent(AgentId(agent)), op, account, &mut ctx)
     }
@@ -255,8 +256,14 @@ fn flash(b: &mut Bench, oracle: f64, min_profit: u128) -> (Result<(), RevertReas
     let f = FlashLiquidate { lend: Lend::new(lending.markets[0].id, op), sell, min_profit };
     let tx =
         Tx::new(Sender::Agent(AgentId(1)), 0, TxKind::Liquidation, 0, Action::FlashLiquidate(Box::new(f.clone())), 10);
-    let mut ctx =
-        ExecCtx { ledger: &mut b.market.ledger, prices: &b.market.prices, config: &b.config, block: 1, now: b.now };
+    let mut ctx = ExecCtx {
+        ledger: &mut b.market.ledger,
+        prices: &b.market.prices,
+        config: &b.config,
+        block: 1,
+        now: b.now,
+        native: b.config.natives[0],
+    };
     let mut venue = FlashVenue { pools: &mut pools, lending: &mut lending };
     let mut effect = crate::tx::Effect::None;
     let gas = venue.quote(&f, &b.config.gas).unwrap();

@@ -124,6 +124,8 @@ pub struct ExternalMarket {
     jump_rng: Vec<ChaCha12Rng>,
     regime_rng: ChaCha12Rng,
     replay_row: usize,
+    /// Tokens of other chains that take an asset's price: (asset index, token).
+    links: Vec<(usize, TokenId)>,
 }
 
 impl ExternalMarket {
@@ -147,11 +149,24 @@ impl ExternalMarket {
             jump_rng: (0..n).map(|k| stream(seed, Purpose::Jumps, k as u64)).collect(),
             regime_rng: stream(seed, Purpose::Regimes, 0),
             replay_row: 0,
+            links: scenario
+                .tokens
+                .iter()
+                .enumerate()
+                .filter(|(k, t)| t.asset.index() != *k)
+                .filter_map(|(k, t)| {
+                    let asset = spec.assets.iter().position(|a| a.token == t.asset)?;
+                    Some((asset, TokenId(k as u16)))
+                })
+                .collect(),
             spec,
         };
         let mut per_token = vec![1.0; scenario.tokens.len()];
         for (k, a) in market.spec.assets.iter().enumerate() {
             per_token[a.token.index()] = market.replay_price(k).unwrap_or(a.price);
+        }
+        for (k, token) in &market.links {
+            per_token[token.index()] = per_token[market.spec.assets[*k].token.index()];
         }
         let decimals: Vec<u8> = scenario.tokens.iter().map(|t| t.decimals).collect();
         (market, ExternalPrices::new(per_token, &decimals))
@@ -188,8 +203,9 @@ impl ExternalMarket {
         v
     }
 
-    /// One block of `dt` seconds ending at `timestamp`, for block `number`, with volatility scaled
-    /// by `spike` (scheduled volatility spikes) on top of the regime.
+    /// One block of `dt` seconds ending at `timestamp`, for hub block `number`, with volatility
+    /// scaled by `spike` (scheduled volatility spikes) on top of the regime; scheduled shocks act
+    /// when `shocks` (a hub block).
     /// Returns the first token whose price left [`limits::RUN_PRICE_RANGE`], with that price.
     fn advance(
         &mut self,
@@ -197,6 +213,7 @@ impl ExternalMarket {
         timestamp: f64,
         dt: f64,
         spike: f64,
+        shocks: bool,
         prices: &mut ExternalPrices,
     ) -> Option<(TokenId, f64)> {
         let n = self.spec.assets.len();
@@ -205,7 +222,7 @@ impl ExternalMarket {
             while self.replay_row + 1 < replay.times.len() && replay.times[self.replay_row + 1] <= timestamp + 1e-9 {
                 self.replay_row += 1;
             }
-        } else {
+        } else if dt > 0.0 {
             self.step_regime(dt_years);
             let multiplier = self.spec.regimes.as_ref().map_or(1.0, |r| r.multipliers[self.regime]) * spike;
             // independent normals from each asset's own stream, correlated through L
@@ -234,7 +251,7 @@ impl ExternalMarket {
                 self.log_price[k] += step;
             }
         }
-        for shock in &self.spec.shocks {
+        for shock in self.spec.shocks.iter().filter(|_| shocks) {
             if number >= shock.start_block && number < shock.start_block + shock.blocks {
                 self.shock_offset[shock.asset] += shock.log_step;
             }
@@ -253,6 +270,10 @@ impl ExternalMarket {
                 out_of_range = Some((self.spec.assets[k].token, price));
             }
             prices.set(self.spec.assets[k].token, price);
+        }
+        // one asset, one price, on every chain
+        for (k, token) in &self.links {
+            prices.set(*token, prices.per_token[self.spec.assets[*k].token.index()]);
         }
         out_of_range
     }
@@ -274,15 +295,17 @@ fn advance_external_prices(
     state: State<(&Chains, &mut ExternalMarket, &mut ExternalPrices, &SimConfig, &mut crate::SimStatus)>,
 ) {
     let (chains, mut market, mut prices, config, mut status) = shared(state);
-    let clock = &chains.active().clock;
-    let spike = config.events.volatility_multiplier(clock.number);
-    let escaped = market.advance(clock.number, clock.timestamp, clock.dt, spike, &mut prices);
+    // the hub's block number keeps the calendar; the market moves by the time since any chain's
+    // last block
+    let number = chains.hub_number();
+    let spike = config.events.volatility_multiplier(number);
+    let escaped = market.advance(number, chains.now, chains.elapsed, spike, chains.hub_block, &mut prices);
     if let Some((token, value)) = escaped
         && status.failure.is_none()
     {
         let (min, max) = limits::RUN_PRICE_RANGE;
         let symbol = &config.symbols[token.index()];
         let what = format!("the external price of {symbol} (numeraire per whole token)");
-        status.failure = Some(crate::SimError::OutOfRange { block: clock.number, what, value, min, max });
+        status.failure = Some(crate::SimError::OutOfRange { block: number, what, value, min, max });
     }
 }

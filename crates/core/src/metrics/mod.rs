@@ -71,7 +71,7 @@ pub struct TradeValues {
 impl TradeValues {
     /// Values `r` at `prices`.
     pub fn of(r: &Receipt, prices: &ExternalPrices, config: &SimConfig) -> Self {
-        let gas_value = prices.value(config.native, r.fee_wei);
+        let gas_value = prices.value(config.native(r.tx.chain), r.fee_wei);
         let (value_in, value_out) = match (&r.tx.action, &r.effect) {
             (Action::Swap(s), Effect::Swap(e)) => {
                 (prices.value(s.token_in(), e.amount_in), prices.value(s.token_out(), e.amount_out))
@@ -80,7 +80,7 @@ impl TradeValues {
             (Action::FlashLiquidate(f), Effect::FlashLiquidation(l, sale)) => {
                 let debt = match f.lend.op {
                     LendOp::Liquidate { debt, .. } => debt,
-                    _ => f.sell.last().map_or(config.native, |x| x.token_out),
+                    _ => f.sell.last().map_or(config.native(r.tx.chain), |x| x.token_out),
                 };
                 (prices.value(debt, l.amount.saturating_add(l.premium)), prices.value(debt, sale.amount_out))
             }
@@ -159,7 +159,9 @@ fn account_receipts(
         let tx = &r.tx;
         // a builder bid is charged with the first of its bundle's transactions
         let bid = match tx.sender {
-            Sender::Agent(a) if r.builder_bid_wei > 0 => Some((a, prices.value(config.native, r.builder_bid_wei))),
+            Sender::Agent(a) if r.builder_bid_wei > 0 => {
+                Some((a, prices.value(config.native(tx.chain), r.builder_bid_wei)))
+            }
             _ => None,
         };
         let reverted = match &r.outcome {

@@ -41,7 +41,9 @@ impl Plugin for OraclesPlugin {
             let p = prices.per_token[o.token.index()];
             book.price.push(p);
             let scale = libm::pow(10.0, f64::from(s.tokens[o.token.index()].decimals) - f64::from(numeraire_decimals));
-            oracles.push(Oracle::new(o, p, scale));
+            let mut oracle = Oracle::new(o, p, scale);
+            oracle.chain = s.oracle_chain(o.id);
+            oracles.push(oracle);
         }
         app.insert_state(book);
         app.world.spawn_batch(oracles);
@@ -69,6 +71,8 @@ pub struct Oracle {
     pub id: OracleId,
     /// Token priced (numeraire per whole token).
     pub token: TokenId,
+    /// The chain it publishes on (its token's): it updates in that chain's blocks.
+    pub chain: crate::chain::ChainId,
     kind: OracleKind,
     /// Rounds not yet visible: (visible from block, price).
     pending: VecDeque<(u64, f64)>,
@@ -93,6 +97,7 @@ impl Oracle {
         Oracle {
             id: spec.id,
             token: spec.token,
+            chain: crate::chain::ChainId(0),
             kind: spec.kind,
             pending: VecDeque::with_capacity(4),
             last_round: (0.0, genesis_price),
@@ -126,7 +131,11 @@ fn update_oracles(
     let clock = &chains.active().clock;
     for mut o in &mut oracles {
         let o = &mut *o;
-        if config.events.oracle_frozen(o.id, clock.number) {
+        if o.chain != chains.active {
+            continue;
+        }
+        // outages are scheduled in hub blocks
+        if config.events.oracle_frozen(o.id, chains.hub_number()) {
             // a frozen feed publishes nothing: its last reading stands
             continue;
         }
@@ -149,7 +158,7 @@ fn update_oracles(
             OracleKind::Twap { pool, window_blocks } => {
                 // the pool's price at the end of the previous block, in numeraire per token
                 let spot = pools.entries.get(pool.index()).and_then(|e| {
-                    let (i, j) = (e.index_of(o.token)?, e.index_of(config.numeraire)?);
+                    let (i, j) = (e.index_of(o.token)?, e.tokens.iter().position(|t| config.is_numeraire(*t))?);
                     Some(e.marginal_price(i, j) * o.twap_scale)
                 });
                 if let Some(spot) = spot.filter(|p| p.is_finite() && *p > 0.0) {

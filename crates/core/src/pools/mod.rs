@@ -38,14 +38,16 @@ impl Plugin for PoolsPlugin {
             .iter()
             .map(|p| {
                 let (d0, d1) = (decimals[p.tokens[0].index()], decimals[p.tokens[1].index()]);
-                PoolEntry::new(
+                let mut e = PoolEntry::new(
                     p.id,
                     p.name.clone(),
                     p.tokens.clone(),
                     p.pool.clone(),
                     layout.pool(p.id),
                     libm::pow(10.0, f64::from(d0) - f64::from(d1)),
-                )
+                );
+                e.chain = s.pool_chain(p.id);
+                e
             })
             .collect();
         let mut ledger = app.state_mut::<Ledger>();
@@ -289,16 +291,28 @@ impl DirtyPools {
 }
 
 /// End of a block: this block's touched pools become what the next block's deciders look at.
-fn rotate_dirty(d: &mut DirtyPools) {
-    std::mem::swap(&mut d.previous, &mut d.current);
-    d.current.iter_mut().for_each(|x| *x = false);
-    std::mem::swap(&mut d.vault_previous, &mut d.vault_current);
-    d.vault_current.iter_mut().for_each(|x| *x = None);
+fn rotate_dirty(pools: &mut Pools, chains: &Chains) {
+    let d = &mut pools.dirty;
+    if chains.list.len() == 1 {
+        std::mem::swap(&mut d.previous, &mut d.current);
+        d.current.iter_mut().for_each(|x| *x = false);
+        std::mem::swap(&mut d.vault_previous, &mut d.vault_current);
+        d.vault_current.iter_mut().for_each(|x| *x = None);
+        return;
+    }
+    // only the active chain's pools: another chain's deciders see what its own last block touched
+    for (k, e) in pools.entries.iter().enumerate() {
+        if e.chain == chains.active {
+            d.previous[k] = std::mem::take(&mut d.current[k]);
+            d.vault_previous[k] = d.vault_current[k].take();
+        }
+    }
 }
 
 /// Settle phase: the block's touched pools are handed to the next block.
-fn settle_pools(pools: State<&mut Pools>) {
-    rotate_dirty(&mut shared(pools).dirty);
+fn settle_pools(state: State<(&mut Pools, &Chains)>) {
+    let (mut pools, chains) = shared(state);
+    rotate_dirty(&mut pools, chains);
 }
 
 /// Settle phase with checks: every pool's ledger balance agrees with its own state, then the
@@ -311,7 +325,7 @@ fn check_and_settle_pools(state: State<(&mut Pools, &Ledger, &Chains, &mut SimSt
             status.failure = Some(failure);
         }
     }
-    rotate_dirty(&mut pools.dirty);
+    rotate_dirty(&mut pools, chains);
 }
 
 /// Begin phase: scheduled liquidity withdrawals (stress events). The pool's passive LPs take
@@ -319,7 +333,11 @@ fn check_and_settle_pools(state: State<(&mut Pools, &Ledger, &Chains, &mut SimSt
 /// see the pool as touched.
 fn withdraw_liquidity(state: State<(&Chains, &SimConfig, &mut Pools, &mut Ledger, &mut SimStatus)>) {
     let (chains, config, mut pools, mut ledger, mut status) = shared(state);
-    let block = chains.active().clock.number;
+    if !chains.hub_block {
+        // scheduled in hub blocks
+        return;
+    }
+    let block = chains.hub_number();
     let lp = config.layout.special(Special::Lp);
     let pools = &mut *pools;
     for (id, share_ppm) in config.events.withdrawals_at(block) {

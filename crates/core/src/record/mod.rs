@@ -87,8 +87,10 @@ impl Records {
 /// One row of the `trades` table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TradeRow {
-    /// Block number.
+    /// Block number (of its chain).
     pub block: u64,
+    /// The chain it ran on.
+    pub chain: crate::chain::ChainId,
     /// Position in the block.
     pub index: u32,
     /// Transaction id.
@@ -138,6 +140,7 @@ impl TradeRow {
     ) -> Self {
         TradeRow {
             block: r.block,
+            chain: r.tx.chain,
             index: position,
             tx_id: r.tx.id,
             sender: r.tx.sender,
@@ -171,8 +174,10 @@ pub struct PoolRow {
 /// One row of the `blocks` table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockRow {
-    /// Block number.
+    /// Block number (of its chain).
     pub block: u64,
+    /// The chain whose block it is.
+    pub chain: crate::chain::ChainId,
     /// Seconds since genesis.
     pub timestamp: f64,
     /// Base fee of the block, wei.
@@ -267,6 +272,7 @@ fn record_block(state: State<(&Chains, &ExternalPrices, &Pools, &Ledger, &mut Re
         .collect();
     records.blocks.push(BlockRow {
         block: chain.clock.number,
+        chain: chain.id,
         timestamp: chain.clock.timestamp,
         base_fee_wei: chain.gas.base_fee_wei,
         gas_used: chain.gas.gas_used,

@@ -295,13 +295,16 @@ fn search(
     mut searchers: Query<(&AgentMeta, &Searcher, &mut PendingBundles)>,
     blocks: State<&Blocks>,
 ) {
-    let (config, chains) = (view.config(), view.chains());
+    let chains = view.chains();
     let mempool = &shared(blocks).of(chains.active).mempool;
     view.with_view(|v| {
         for (meta, cfg, mut out) in &mut searchers {
+            if meta.chain != v.chain {
+                continue;
+            }
             let bundles = match cfg.strategy {
-                SearcherStrategy::Sandwich => plan_sandwiches(v, meta, cfg, mempool, config.ordering),
-                SearcherStrategy::Backrun => plan_backruns(v, meta, cfg, mempool, config.ordering),
+                SearcherStrategy::Sandwich => plan_sandwiches(v, meta, cfg, mempool, chains.active().ordering),
+                SearcherStrategy::Backrun => plan_backruns(v, meta, cfg, mempool, chains.active().ordering),
                 // trigger prediction reads vault state: see `predictor`
                 SearcherStrategy::TriggerPrediction => Vec::new(),
             };

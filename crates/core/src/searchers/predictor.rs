@@ -60,11 +60,15 @@ pub(super) fn open_predictions(
             }
         }
         for (me, cfg, mut positions, mut txs) in &mut predictors {
-            if cfg.strategy != meshsim_scenario::SearcherStrategy::TriggerPrediction {
+            if cfg.strategy != meshsim_scenario::SearcherStrategy::TriggerPrediction || me.chain != v.chain {
                 continue;
             }
             for (meta, vcfg, state, shares) in &vault_list {
-                if positions.0.iter().any(|p| p.vault == meta.id) || state.in_progress || state.trading {
+                if meta.chain != v.chain
+                    || positions.0.iter().any(|p| p.vault == meta.id)
+                    || state.in_progress
+                    || state.trading
+                {
                     continue;
                 }
                 let prices = oracle_prices(vcfg, &next_book);
@@ -104,11 +108,14 @@ pub(super) fn unwind_predictions(
     mut predictors: Query<(&AgentMeta, &mut PredictorBook, &mut PendingTxs, &mut PendingBundles)>,
     blocks: State<&Blocks>,
 ) {
-    let (config, chains) = (view.config(), view.chains());
+    let chains = view.chains();
     let mempool = &shared(blocks).of(chains.active).mempool;
     view.with_view(|v| {
         for (me, mut positions, mut txs, mut bundles) in &mut predictors {
-            unwind(v, me, &mut positions, &mut txs, &mut bundles, mempool, config.ordering);
+            if me.chain != v.chain {
+                continue;
+            }
+            unwind(v, me, &mut positions, &mut txs, &mut bundles, mempool, chains.active().ordering);
         }
     });
 }

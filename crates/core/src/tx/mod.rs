@@ -15,16 +15,7 @@ pub use receipt::{
     SwapEffect,
 };
 
-/// A chain's stable id: its position in the world's chains (one chain for now).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ChainId(pub u16);
-
-impl ChainId {
-    /// As an index.
-    pub fn index(self) -> usize {
-        usize::from(self.0)
-    }
-}
+pub use meshsim_scenario::ChainId;
 
 /// A swap path: at most three hops stay inline.
 pub type Path = SmallVec<[Leg; 3]>;

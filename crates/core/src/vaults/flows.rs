@@ -67,6 +67,9 @@ pub(super) fn apply_flows(
     let clock = &chains.active().clock;
     let days = clock.dt / 86_400.0;
     for (meta, cfg, mut shares, mut flow) in &mut vaults {
+        if meta.chain != chains.active {
+            continue;
+        }
         let mut deposits: SmallVec<[u128; 4]> = SmallVec::new();
         let mut withdraw_fractions: SmallVec<[f64; 4]> = SmallVec::new();
         let mut withdraw_shares: u128 = 0;
@@ -156,6 +159,7 @@ pub(super) fn apply_flows(
                             config,
                             block: clock.number,
                             now: clock.timestamp as u64,
+                            native: chains.active().native,
                         };
                         let market = lending.markets.get_mut(leg.market.0 as usize);
                         let op = LendOp::Withdraw { token: leg.token, amount: need };

@@ -67,7 +67,9 @@ impl Plugin for VaultsPlugin {
             for (t, b) in &v.holdings {
                 ledger.mint_genesis(layout.vault(v.id), *t, *b).map_err(SimError::Genesis)?;
             }
-            ledger.mint_genesis(layout.keeper(v.id), s.chain.native, v.keeper_gas_wei).map_err(SimError::Genesis)?;
+            ledger
+                .mint_genesis(layout.keeper(v.id), s.chains[s.vault_chain(v.id).index()].native, v.keeper_gas_wei)
+                .map_err(SimError::Genesis)?;
             // the world outside: depositors bring new money from a deep stash of the deposit token
             ledger
                 .mint_genesis(layout.depositors(v.id), v.deposit_token, DEPOSITOR_STASH)
@@ -83,7 +85,7 @@ impl Plugin for VaultsPlugin {
                 account: layout.vault(v.id),
                 keeper: layout.keeper(v.id),
                 depositors: layout.depositors(v.id),
-                chain: ChainId(0),
+                chain: s.vault_chain(v.id),
             };
             let entity = app
                 .world
@@ -572,6 +574,9 @@ fn observe_vaults(
     let (book, config, chains, ledger, lending) = shared(state);
     let clock = &chains.active().clock;
     for (meta, cfg, shares, mut state) in &mut vaults {
+        if meta.chain != chains.active {
+            continue;
+        }
         let vol_halflife = match cfg.spec.trigger {
             Trigger::VolatilityAdjusted { halflife_blocks, .. } => Some(halflife_blocks),
             _ => None,
@@ -665,6 +670,9 @@ fn decide_vaults(
     let mempool = &blocks.of(chains.active).mempool;
     view.with_view(|v| {
         for (meta, cfg, shares, mut state, inbox, mut pending, mut holdings, mut timing) in &mut vaults {
+            if meta.chain != v.chain {
+                continue;
+            }
             // one rebalance in flight at a time: wait while its transactions are still pending
             // (a full block, or a base fee above its max fee)
             if mempool.has_pending(Sender::Vault(meta.id)) {
@@ -872,6 +880,7 @@ type AccountState<'w, 's> = State<
         Option<&'static Lending>,
         &'static ExternalPrices,
         &'static mut Metrics,
+        &'static Chains,
     ),
 >;
 
@@ -897,7 +906,7 @@ fn account_vaults(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings, &mut Benchmark, &mut Inbox)>,
     state: AccountState,
 ) {
-    let (receipts, index, ledger, lending, prices, mut metrics) = shared(state);
+    let (receipts, index, ledger, lending, prices, mut metrics, chains) = shared(state);
     for r in &receipts.items {
         let Sender::Vault(v) = r.tx.sender else { continue };
         if let (Some(e), crate::tx::Action::Lend(l), Some(m)) =
@@ -920,6 +929,10 @@ fn account_vaults(
         }
     }
     for (meta, cfg, state, shares, mut holdings, mut bench, _) in &mut vaults {
+        // a vault is measured in its own chain's blocks
+        if meta.chain != chains.active {
+            continue;
+        }
         update_benchmark(cfg, &mut bench, prices);
         let n = cfg.universe.len();
         cfg.refresh_holdings(&mut holdings, ledger, lending, meta);
@@ -949,6 +962,9 @@ fn record_vaults(vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultSt
     }
     let start = records.vaults.len();
     for (meta, cfg, shares, state, bench) in &vaults {
+        if meta.chain != chains.active {
+            continue;
+        }
         let per_unit = per_token(cfg.universe.len(), |k| prices.per_base_unit[cfg.universe[k].index()]);
         let val = cfg.valuation(ledger, lending, meta, &per_unit);
         let weights = val.weights();

@@ -101,6 +101,7 @@ pub(super) fn agents(
             capital,
             priority_fee_wei,
             latency_s: latency_ms.max(0.0) / 1000.0,
+            chain: ChainId(0),
             kind,
         });
     }

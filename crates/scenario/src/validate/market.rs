@@ -20,6 +20,18 @@ pub(super) fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, b
             p.problems.push(format!("{path}.token"), "the numeraire has price 1 by definition and is not an asset");
         }
         if let Some(t) = token
+            && p.asset_of[t.index()] != t
+        {
+            let linked = p.symbols[p.asset_of[t.index()].index()].clone();
+            p.problems.push(
+                format!("{path}.token"),
+                format!(
+                    "{:?} takes the price of {linked:?} (its `asset`) and has no price process of its own",
+                    a.token
+                ),
+            );
+        }
+        if let Some(t) = token
             && index_of.insert(t, assets.len()).is_some()
         {
             p.problems.push(format!("{path}.token"), format!("asset {:?} is listed twice", a.token));
@@ -40,7 +52,8 @@ pub(super) fn market(p: &mut Ctx, raw: &RawMarket, numeraire: Option<TokenId>, b
     }
     // every token except the numeraire needs an external price
     for (symbol, id) in &p.tokens.clone() {
-        if Some(*id) != numeraire && !index_of.contains_key(id) {
+        let linked = p.asset_of[id.index()] != *id;
+        if Some(*id) != numeraire && !linked && !index_of.contains_key(id) {
             p.problems.push("market.assets", format!("token {symbol:?} has no external price; add an asset for it"));
         }
     }

@@ -32,10 +32,24 @@ struct Ctx<'a> {
     problems: Problems,
     tokens: BTreeMap<&'a str, TokenId>,
     decimals: Vec<u8>,
+    symbols: Vec<String>,
+    /// Each token's chain and the token whose price it takes.
+    token_chain: Vec<ChainId>,
+    asset_of: Vec<TokenId>,
+    chain_names: Vec<String>,
     base_dir: &'a Path,
 }
 
 impl<'a> Ctx<'a> {
+    fn chain(&mut self, path: &str, name: &str) -> Option<ChainId> {
+        let found = self.chain_names.iter().position(|c| c == name).map(|k| ChainId(k as u16));
+        if found.is_none() {
+            let message = crate::unknown("chain", name, self.chain_names.iter().map(String::as_str));
+            self.problems.push(path, message);
+        }
+        found
+    }
+
     fn token(&mut self, path: &str, symbol: &str) -> Option<TokenId> {
         let found = self.tokens.get(symbol).copied();
         if found.is_none() {
@@ -104,7 +118,16 @@ impl<'a> Ctx<'a> {
 }
 
 pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> Result<Scenario, Problems> {
-    let mut cx = Ctx { problems: Problems::default(), tokens: BTreeMap::new(), decimals: Vec::new(), base_dir };
+    let mut cx = Ctx {
+        problems: Problems::default(),
+        tokens: BTreeMap::new(),
+        decimals: Vec::new(),
+        symbols: Vec::new(),
+        token_chain: Vec::new(),
+        asset_of: Vec::new(),
+        chain_names: Vec::new(),
+        base_dir,
+    };
     let p = &mut cx;
 
     if raw.version != SCHEMA_VERSION {
@@ -119,6 +142,10 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
     if raw.blocks == 0 || raw.blocks > limits::MAX_BLOCKS {
         p.problems.push("blocks", format!("expected 1 to {} blocks, found {}", limits::MAX_BLOCKS, raw.blocks));
     }
+
+    // chain names first: tokens name their chain
+    let chain_list = chain::chain_list(p, raw);
+    p.chain_names = chain_list.iter().map(|(_, _, n)| n.clone()).collect();
 
     // tokens
     if raw.tokens.is_empty() || raw.tokens.len() > limits::MAX_TOKENS {
@@ -143,12 +170,53 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
             p.problems.push(format!("{path}.symbol"), format!("token {:?} is declared twice", t.symbol));
         }
         p.decimals.push(t.decimals.min(36));
-        tokens.push(Token { symbol: t.symbol.clone(), decimals: t.decimals.min(36) });
+        p.symbols.push(t.symbol.clone());
+        let chain = match &t.chain {
+            Some(name) => p.chain(&format!("{path}.chain"), name).unwrap_or_default(),
+            None => ChainId(0),
+        };
+        p.token_chain.push(chain);
+        p.asset_of.push(TokenId(k as u16));
+        tokens.push(Token { symbol: t.symbol.clone(), decimals: t.decimals.min(36), chain, asset: TokenId(k as u16) });
+    }
+    // links to another chain's token, once every symbol is known
+    for (k, t) in raw.tokens.iter().enumerate().take(limits::MAX_TOKENS) {
+        let Some(asset) = &t.asset else { continue };
+        let path = format!("tokens[{k}].asset");
+        let Some(a) = p.token(&path, asset) else { continue };
+        if raw.tokens[a.index()].asset.is_some() || a.index() == k {
+            p.problems.push(path, format!("{asset:?} takes its price from another token: link to that one instead"));
+        } else if p.decimals[a.index()] != p.decimals[k] {
+            p.problems.push(
+                path,
+                format!(
+                    "{asset:?} has {} decimals and {:?} {}: linked tokens need the same",
+                    p.decimals[a.index()],
+                    t.symbol,
+                    p.decimals[k]
+                ),
+            );
+        } else if p.token_chain[a.index()] == p.token_chain[k] {
+            p.problems.push(path, format!("{asset:?} is on the same chain: one asset has one token per chain"));
+        } else {
+            p.asset_of[k] = a;
+            tokens[k].asset = a;
+        }
     }
     let numeraire = p.token("numeraire", &raw.numeraire);
+    if let Some(n) = numeraire
+        && p.asset_of[n.index()] != n
+    {
+        p.problems.push("numeraire", "the numeraire must be a token with no `asset` link (link the others to it)");
+    }
 
-    // chain
-    let chain = chain::chain(p, &raw.chain);
+    // chains
+    let chains: Vec<Option<Chain>> = chain_list
+        .iter()
+        .enumerate()
+        .map(|(k, (path, c, name))| chain::chain(p, path, name, ChainId(k as u16), c))
+        .collect();
+    let bridges = chain::bridges(p, &raw.bridges, &p.asset_of.clone());
     // market
     let market = market::market(p, &raw.market, numeraire, raw.blocks);
     // pools
@@ -167,14 +235,14 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
             pools.push(spec);
         }
     }
-    let agents = agents::agents(p, &raw.agents, &pool_names, raw.pools.len(), &raw.lending);
+    let mut agents = agents::agents(p, &raw.agents, &pool_names, raw.pools.len(), &raw.lending);
     let oracles = oracles::oracles(p, &raw.oracles, &pool_names, &raw.pools, numeraire);
     let vaults = vaults::vaults(
         p,
         &raw.vaults,
         &oracles,
         numeraire,
-        chain.as_ref().map(|c| c.native),
+        chains.first().and_then(|c| c.as_ref()).map(|c| c.native),
         &pool_names,
         &raw.lending,
     );
@@ -216,19 +284,22 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         liquidation: raw.gas.liquidation,
     };
 
-    let events = events::events(p, &raw.events, &pool_names, &oracles, chain.as_ref());
+    let events = events::events(p, &raw.events, &pool_names, &oracles, chains.first().and_then(|c| c.as_ref()));
     let lending = lending::lending(p, &raw.lending, &oracles, numeraire);
+    chain::placement(p, &pools, &lending, &vaults, &mut agents, &raw.agents);
+    let chains: Option<Vec<Chain>> = chains.into_iter().collect();
 
     if !cx.problems.0.is_empty() {
         return Err(cx.problems);
     }
-    match (numeraire, chain, market) {
-        (Some(numeraire), Some(chain), Some(market)) => Ok(Scenario {
+    match (numeraire, chains, market) {
+        (Some(numeraire), Some(chains), Some(market)) if !chains.is_empty() => Ok(Scenario {
             name: raw.name.clone(),
             world_hash,
             seed: raw.seed,
             blocks: raw.blocks,
-            chain,
+            chains,
+            bridges,
             numeraire,
             tokens,
             market,
