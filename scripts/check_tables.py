@@ -21,6 +21,8 @@ PANDAS_INT = {"int64", "uint64"}
 def polars_ok(kind, dtype, series):
     if kind == "f64":
         return dtype == pl.Float64
+    if kind == "f64?":
+        return dtype == pl.Float64 or series.null_count() == len(series)
     if kind == "u64":
         return dtype in POLARS_INT
     if kind == "u64?":
@@ -38,7 +40,8 @@ def polars_ok(kind, dtype, series):
 def pandas_ok(kind, dtype, series):
     name = str(dtype)
     all_missing = bool(series.isna().all())
-    if kind == "f64":
+    if kind in ("f64", "f64?"):
+        # a float column with no value at all is still float64 (NaN)
         return name == "float64"
     if kind == "u64":
         return name in PANDAS_INT
@@ -56,7 +59,7 @@ def pandas_ok(kind, dtype, series):
 
 
 def schema_overrides(columns):
-    to = {"f64": pl.Float64, "u64": pl.UInt64, "u64?": pl.UInt64, "amount": pl.Decimal(38, 0),
+    to = {"f64": pl.Float64, "f64?": pl.Float64, "u64": pl.UInt64, "u64?": pl.UInt64, "amount": pl.Decimal(38, 0),
           "bool": pl.Boolean, "str": pl.String}
     return {c["name"]: to[c["type"]] for c in columns}
 
@@ -113,7 +116,7 @@ def check_dir(out):
             if not pandas_ok(kind, pdf[name].dtype, pdf[name]):
                 problems.append(f"{where}: {name} ({kind}) read by pandas as {pdf[name].dtype}")
         if path.suffix == ".parquet":
-            want = {"f64": pl.Float64, "u64": pl.UInt64, "u64?": pl.UInt64, "amount": pl.Decimal(38, 0),
+            want = {"f64": pl.Float64, "f64?": pl.Float64, "u64": pl.UInt64, "u64?": pl.UInt64, "amount": pl.Decimal(38, 0),
                     "bool": pl.Boolean, "str": pl.String}
             for c in columns:
                 got = df.schema[c["name"]]

@@ -52,18 +52,29 @@ pub struct TableSet {
     vaults: bool,
     cascades: bool,
     lending: bool,
+    bridges: bool,
 }
 
 impl TableSet {
     fn any_rows(self) -> bool {
-        self.blocks || self.trades || self.vaults || self.cascades || self.lending
+        self.blocks || self.trades || self.vaults || self.cascades || self.lending || self.bridges
     }
 }
 
 fn parse_tables(text: &str) -> Result<TableSet, String> {
-    let none = TableSet { blocks: false, trades: false, vaults: false, cascades: false, lending: false };
+    let none =
+        TableSet { blocks: false, trades: false, vaults: false, cascades: false, lending: false, bridges: false };
     match text {
-        "all" => return Ok(TableSet { blocks: true, trades: true, vaults: true, cascades: true, lending: true }),
+        "all" => {
+            return Ok(TableSet {
+                blocks: true,
+                trades: true,
+                vaults: true,
+                cascades: true,
+                lending: true,
+                bridges: true,
+            });
+        }
         "none" => return Ok(none),
         _ => {}
     }
@@ -75,9 +86,11 @@ fn parse_tables(text: &str) -> Result<TableSet, String> {
             "vaults" => set.vaults = true,
             "cascades" => set.cascades = true,
             "lending" => set.lending = true,
+            "bridges" => set.bridges = true,
             other => {
                 return Err(format!(
-                    "unknown table {other:?}: expected all, none, or a list of blocks, trades, vaults, cascades, lending"
+                    "unknown table {other:?}: expected all, none, or a list of blocks, trades, vaults, cascades, \
+                     lending, bridges"
                 ));
             }
         }
@@ -145,7 +158,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
         tables.write(&scenario, &block_rows, &trade_rows)?;
         tables.write_vaults(&scenario, &sim.drain_vault_records())?;
         tables.write_lending(&scenario, &sim.drain_lending_records())?;
+        tables.write_bridges(&scenario, &sim.drain_bridge_records())?;
         progress.set_position(done);
+    }
+    // transfers still on their way when the run ends: rows too, marked in flight
+    if let Some(b) = sim.bridges() {
+        tables.write_bridges(&scenario, &b.in_flight_rows())?;
     }
     // commands given after the last block still belong to the session
     if let Some(log) = &log {
@@ -273,6 +291,7 @@ struct Tables {
     trades: Option<TableWriter>,
     vaults: Option<(TableWriter, Vec<meshsim_scenario::TokenId>)>,
     lending: Option<TableWriter>,
+    bridges: Option<TableWriter>,
 }
 
 impl Tables {
@@ -388,7 +407,30 @@ impl Tables {
             .collect();
             Some(TableWriter::create(dir, "lending", format, cols)?)
         };
+        let bridges = if s.bridges.is_empty() || !set.bridges {
+            None
+        } else {
+            let cols = [
+                ("bridge", ColType::Str),
+                ("transfer", ColType::U64),
+                ("from_chain", ColType::Str),
+                ("to_chain", ColType::Str),
+                ("token_from", ColType::Str),
+                ("token_to", ColType::Str),
+                ("sender", ColType::Str),
+                ("amount", ColType::Amount),
+                ("fee", ColType::Amount),
+                ("sent_at", ColType::F64),
+                ("done_at", ColType::OptF64),
+                ("status", ColType::Str),
+            ]
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect();
+            Some(TableWriter::create(dir, "bridges", format, cols)?)
+        };
         Ok(Tables {
+            bridges,
             lending,
             blocks: if set.blocks { Some(TableWriter::create(dir, "blocks", format, cols)?) } else { None },
             trades: if set.trades { Some(TableWriter::create(dir, "trades", format, trade_cols)?) } else { None },
@@ -470,6 +512,28 @@ impl Tables {
         Ok(())
     }
 
+    fn write_bridges(&mut self, s: &Scenario, rows: &[meshsim_core::bridges::BridgeRow]) -> Result<()> {
+        let Some(table) = &mut self.bridges else { return Ok(()) };
+        let chain_of = |t: meshsim_scenario::TokenId| s.chains[s.tokens[t.index()].chain.index()].name.clone();
+        for r in rows {
+            table.write_row(&[
+                Cell::Str(s.bridges[r.bridge.index()].name.clone()),
+                Cell::U64(r.transfer),
+                Cell::Str(chain_of(r.from)),
+                Cell::Str(chain_of(r.to)),
+                Cell::Str(s.tokens[r.from.index()].symbol.clone()),
+                Cell::Str(s.tokens[r.to.index()].symbol.clone()),
+                Cell::Str(r.sender.map(|x| sender_name(s, x)).unwrap_or_default()),
+                Cell::Amount(r.amount),
+                Cell::Amount(r.fee),
+                Cell::F64(r.sent_at),
+                Cell::OptF64(r.done_at),
+                Cell::Str(r.status.to_string()),
+            ])?;
+        }
+        Ok(())
+    }
+
     fn write_lending(&mut self, s: &Scenario, rows: &[meshsim_core::record::LendingRow]) -> Result<()> {
         let Some(table) = &mut self.lending else { return Ok(()) };
         for r in rows {
@@ -497,19 +561,85 @@ impl Tables {
 
     /// Closes every table; returns the files written, in the order blocks, trades, vaults, lending.
     fn finish(self) -> Result<Vec<Written>> {
-        let tables = [self.blocks, self.trades, self.vaults.map(|(t, _)| t), self.lending];
+        let tables = [self.blocks, self.trades, self.vaults.map(|(t, _)| t), self.lending, self.bridges];
         tables.into_iter().flatten().map(TableWriter::finish).collect()
     }
 }
 
 fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written]) -> serde_json::Value {
     let mut summary = summary_without_lending(s, sim, blocks, written);
-    if !sim.lending().is_empty()
-        && let Some(map) = summary.as_object_mut()
-    {
-        map.insert("lending".into(), lending_summary(s, sim.lending()));
+    if let Some(map) = summary.as_object_mut() {
+        if !sim.lending().is_empty() {
+            map.insert("lending".into(), lending_summary(s, sim.lending()));
+        }
+        if let Some(b) = sim.bridges() {
+            map.insert("bridges".into(), bridges_summary(s, b));
+        }
+        if let Some(g) = sim.chain_gaps() {
+            map.insert("chain_gaps".into(), gaps_summary(s, g));
+        }
     }
     summary
+}
+
+/// Per bridge and token pair: transfers sent, delivered, refunded, volume and fees (base units,
+/// exact), mean and longest seconds to delivery, the most outstanding at once, what is still in
+/// flight, and how long it was halted.
+fn bridges_summary(s: &Scenario, bridges: &meshsim_core::bridges::Bridges) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = bridges
+        .list
+        .iter()
+        .map(|b| {
+            let pairs: Vec<serde_json::Value> = b
+                .pairs
+                .iter()
+                .map(|p| {
+                    let st = &p.stats;
+                    json!({
+                        "tokens": [s.tokens[p.tokens.0.index()].symbol, s.tokens[p.tokens.1.index()].symbol],
+                        "sent": st.sent,
+                        "delivered": st.delivered,
+                        "refunded": st.refunded,
+                        "volume": st.volume.to_string(),
+                        "fees": st.fees.to_string(),
+                        "mean_seconds_to_delivery": if st.delivered > 0 { st.latency_sum / st.delivered as f64 } else { 0.0 },
+                        "max_seconds_to_delivery": st.latency_max,
+                        "max_outstanding": st.max_outstanding.to_string(),
+                        "in_flight": p.model.outstanding().to_string(),
+                    })
+                })
+                .collect();
+            json!({
+                "name": b.name,
+                "chains": [s.chains[b.chains.0.index()].name, s.chains[b.chains.1.index()].name],
+                "halted_seconds": b.halted_seconds,
+                "pairs": pairs,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+/// Per pair of pools of the same assets on different chains: the time-weighted distribution of
+/// the gap between their prices, bps.
+fn gaps_summary(s: &Scenario, gaps: &meshsim_core::metrics::gaps::ChainGaps) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = gaps
+        .pairs
+        .iter()
+        .map(|g| {
+            json!({
+                "pools": [s.pools[g.pools.0.index()].name, s.pools[g.pools.1.index()].name],
+                "seconds": g.total,
+                "mean_bps": g.mean(),
+                "p50_bps": g.quantile(0.5),
+                "p90_bps": g.quantile(0.9),
+                "p99_bps": g.quantile(0.99),
+                "max_bps": g.max,
+                "share_above_50_bps": g.share_above(50),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
 }
 
 fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written]) -> serde_json::Value {
@@ -672,6 +802,7 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
             let kind = match a.kind {
                 AgentKind::Arbitrageur { .. } => "arbitrageur",
                 AgentKind::CycleArbitrageur { .. } => "cycle_arbitrageur",
+                AgentKind::CrossChainArbitrageur { .. } => "cross_chain_arbitrageur",
                 AgentKind::Searcher { strategy, .. } => match strategy {
                     meshsim_scenario::SearcherStrategy::Sandwich => "sandwich_searcher",
                     meshsim_scenario::SearcherStrategy::Backrun => "backrun_searcher",

@@ -50,6 +50,7 @@ impl SimConfig {
                 agents: s.agents.len() as u32,
                 vaults: s.vaults.len() as u32,
                 markets: s.lending.len() as u32,
+                bridges: s.bridges.len() as u32,
             },
             options,
             events: s.events.clone(),

@@ -134,6 +134,14 @@ pub enum SimError {
         /// What went wrong.
         reason: String,
     },
+    /// A bridge's books disagree with the ledger (funds lost or created in flight).
+    #[error("block {block}: bridges: {reason}")]
+    Bridge {
+        /// The hub block in which it happened.
+        block: u64,
+        /// What disagrees.
+        reason: String,
+    },
     /// A command does not fit this world.
     #[error("block {block}: command: {reason}")]
     Command {

@@ -8,6 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::arbitrage::ArbitragePlugin;
 use crate::block::BlockPlugin;
+use crate::bridges::{BridgeRow, Bridges, BridgesPlugin};
 use crate::cascade::{Cascade, CascadeSummary, CascadeTracker, CascadesPlugin};
 use crate::chain::{ChainPlugin, Chains};
 use crate::engine::{App, Plugin, StateView};
@@ -35,6 +36,7 @@ pub static PLUGINS: &[&dyn Plugin] = &[
     &ArbitragePlugin,
     &VaultsPlugin,
     &SearchersPlugin,
+    &BridgesPlugin,
     &BlockPlugin,
     &MetricsPlugin,
     &CascadesPlugin,
@@ -203,6 +205,22 @@ impl Simulation {
     /// Lending rows recorded since the last call.
     pub fn drain_lending_records(&mut self) -> Vec<crate::record::LendingRow> {
         self.world.get_mut::<Records>(self.state).map(|mut r| std::mem::take(&mut r.lending)).unwrap_or_default()
+    }
+
+    /// Bridge rows (transfers delivered or refunded) since the last call; empty unless
+    /// `SimOptions::record`.
+    pub fn drain_bridge_records(&mut self) -> Vec<BridgeRow> {
+        self.world.get_mut::<Bridges>(self.state).map(|mut b| std::mem::take(&mut b.rows)).unwrap_or_default()
+    }
+
+    /// Price gaps between chains' pools of the same pair (`None` with one chain).
+    pub fn chain_gaps(&self) -> Option<&crate::metrics::gaps::ChainGaps> {
+        self.view().get::<crate::metrics::gaps::ChainGaps>()
+    }
+
+    /// The bridges (`None` in a world without them).
+    pub fn bridges(&self) -> Option<&Bridges> {
+        self.view().get::<Bridges>()
     }
 
     /// Plain data of the current state, for display.

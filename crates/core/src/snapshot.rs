@@ -32,6 +32,8 @@ pub struct Snapshot {
     pub lending: Vec<MarketSnapshot>,
     /// Each chain's clock and gas, by chain id.
     pub chains: Vec<ChainSnapshot>,
+    /// Bridges and their transfers in flight, by id.
+    pub bridges: Vec<crate::bridges::BridgeSnapshot>,
 }
 
 /// One chain's clock and gas.

@@ -20,6 +20,7 @@ pub struct Market {
     pub provenance: Provenance,
     pub gas: GasCosts,
     pub dirty: Vec<bool>,
+    pub assets: Vec<meshsim_scenario::TokenId>,
 }
 
 impl Market {
@@ -33,6 +34,7 @@ impl Market {
             agents: s.agents.len() as u32,
             vaults: s.vaults.len() as u32,
             markets: s.lending.len() as u32,
+            bridges: s.bridges.len() as u32,
         };
         let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         let mut per_token = vec![1.0; s.tokens.len()];
@@ -70,6 +72,7 @@ impl Market {
         let n = pools.len();
         Market {
             gas: s.gas,
+            assets: s.tokens.iter().map(|t| t.asset).collect(),
             scenario: s,
             layout,
             pools,
@@ -96,6 +99,7 @@ impl Market {
             base_fee_wei: 0,
             gas: &self.gas,
             native: self.scenario.hub().native,
+            assets: &self.assets,
             dirty: &self.dirty,
             ledger: &self.ledger,
             provenance: &self.provenance,

@@ -42,6 +42,18 @@ fn pending(ui: &mut Ui, s: &Scenario, txs: &[&Tx]) {
                     format!("{} {} {sym}", l.op.name(), amount(a, dec))
                 }
             },
+            Action::Bridge(b) => match s
+                .bridges
+                .get(b.bridge.index())
+                .zip(s.bridges.get(b.bridge.index()).and_then(|x| x.tokens.get(usize::from(b.pair)).copied()))
+            {
+                Some((spec, (from, to))) => {
+                    let from = if b.direction == meshsim_core::bridges::Direction::Out { from } else { to };
+                    let (sym, dec) = token(s, from);
+                    format!("bridge {} {sym} through {}", amount(b.amount, dec), spec.name)
+                }
+                None => "bridge".into(),
+            },
         };
         ui.label(format!("#{} {} {what}, deadline block {}, {vis}", t.id.0, t.kind.name(), t.deadline_block));
     }
@@ -142,6 +154,7 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                 let kind = s.agents.get(id.index()).map_or(a.kind, |x| match x.kind {
                     meshsim_scenario::AgentKind::Arbitrageur { .. } => "CEX-DEX arbitrageur",
                     meshsim_scenario::AgentKind::CycleArbitrageur { .. } => "cyclic arbitrageur",
+                    meshsim_scenario::AgentKind::CrossChainArbitrageur { .. } => "cross-chain arbitrageur",
                     meshsim_scenario::AgentKind::Searcher { .. } => "searcher",
                     meshsim_scenario::AgentKind::Liquidator { .. } => "liquidator",
                     meshsim_scenario::AgentKind::Borrowers { .. } => "leveraged borrowers",

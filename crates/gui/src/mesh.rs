@@ -95,7 +95,7 @@ pub fn kind_color(kind: TxKind, reverted: bool) -> Color32 {
         return Color32::from_rgb(150, 150, 150);
     }
     match kind {
-        TxKind::Arbitrage | TxKind::CycleArbitrage => Color32::from_rgb(80, 150, 230),
+        TxKind::Arbitrage | TxKind::CycleArbitrage | TxKind::CrossChainArbitrage => Color32::from_rgb(80, 150, 230),
         TxKind::Rebalance => Color32::from_rgb(240, 150, 40),
         TxKind::SandwichFront | TxKind::SandwichBack => Color32::from_rgb(230, 60, 80),
         TxKind::Backrun => Color32::from_rgb(170, 100, 220),
@@ -103,6 +103,7 @@ pub fn kind_color(kind: TxKind, reverted: bool) -> Color32 {
         TxKind::Liquidation | TxKind::CollateralSale => Color32::from_rgb(250, 210, 40),
         TxKind::Lending | TxKind::Leverage | TxKind::Deleverage => Color32::from_rgb(90, 190, 110),
         TxKind::PredictFront | TxKind::PredictUnwind => Color32::from_rgb(120, 200, 200),
+        TxKind::Bridge => Color32::from_rgb(230, 230, 230),
     }
 }
 

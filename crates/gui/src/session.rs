@@ -210,7 +210,9 @@ impl Totals {
         for (k, a) in s.agents.iter().enumerate() {
             match a.kind {
                 AgentKind::Searcher { .. } => t.searchers.push(k),
-                AgentKind::Arbitrageur { .. } | AgentKind::CycleArbitrageur { .. } => t.arbitrageurs.push(k),
+                AgentKind::Arbitrageur { .. }
+                | AgentKind::CycleArbitrageur { .. }
+                | AgentKind::CrossChainArbitrageur { .. } => t.arbitrageurs.push(k),
                 AgentKind::Liquidator { .. } | AgentKind::Borrowers { .. } | AgentKind::Supplier { .. } => {}
             }
         }

@@ -301,6 +301,19 @@ pub enum AgentKind {
         /// Minimum profit net of gas, numeraire units.
         min_profit: f64,
     },
+    /// Cross-chain arbitrage with inventory on several chains.
+    CrossChainArbitrageur {
+        /// One pool per chain, all of the same two assets.
+        pools: Vec<PoolId>,
+        /// Bridges it refills through.
+        bridges: Vec<BridgeId>,
+        /// Refill below this share of the starting balance.
+        refill_below: f64,
+        /// Cost of capital in transit, bps an hour.
+        capital_cost_bps_per_hour: f64,
+        /// Minimum profit net of gas, numeraire.
+        min_profit: f64,
+    },
     /// Cyclic arbitrage.
     CycleArbitrageur {
         /// 2 or 3.
@@ -420,6 +433,8 @@ pub struct GasCosts {
     pub lending_action: u64,
     /// Liquidation call.
     pub liquidation: u64,
+    /// Sending a bridge transfer.
+    pub bridge_send: u64,
 }
 
 /// An oracle.

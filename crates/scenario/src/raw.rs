@@ -458,6 +458,10 @@ pub enum RawAgent {
     Arbitrageur(RawArbitrageur),
     /// Cyclic DEX arbitrageur: trades cycles of pools whose product of prices exceeds one.
     CycleArbitrageur(RawCycleArbitrageur),
+    /// Cross-chain arbitrageur: holds inventory on several chains, sells where the asset is dear
+    /// and buys where it is cheap (each leg in its own chain's block), and refills inventory
+    /// through bridges when a chain runs low.
+    CrossChainArbitrageur(RawCrossChainArbitrageur),
     /// MEV searcher: sandwiches public swaps, back-runs large ones, or trades ahead of vault
     /// rebalances it predicts.
     Searcher(RawSearcher),
@@ -583,6 +587,7 @@ impl RawAgent {
         match self {
             RawAgent::Arbitrageur(a) => &a.name,
             RawAgent::CycleArbitrageur(a) => &a.name,
+            RawAgent::CrossChainArbitrageur(a) => &a.name,
             RawAgent::Searcher(a) => &a.name,
             RawAgent::Liquidator(a) => &a.name,
             RawAgent::Borrowers(a) => &a.name,
@@ -698,6 +703,41 @@ fn three() -> u8 {
     3
 }
 
+/// Cross-chain arbitrageur.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCrossChainArbitrageur {
+    /// Unique agent name.
+    pub name: String,
+    /// Starting balances, tokens of any of its pools' chains.
+    pub capital: Vec<(String, String)>,
+    /// Pools of the same two assets, one per chain.
+    pub pools: Vec<String>,
+    /// Bridges it may refill inventory through (none: pre-positioned inventory only).
+    #[serde(default)]
+    pub bridges: Vec<String>,
+    /// Refill a token on a chain once it falls below this share of its starting balance.
+    #[serde(default = "refill_share")]
+    pub refill_below: f64,
+    /// What a second of capital in transit costs it, bps an hour (how it weighs a bridge's
+    /// latency against its fee).
+    #[serde(default = "one")]
+    pub capital_cost_bps_per_hour: f64,
+    /// Minimum profit of a pair of legs net of both chains' gas, numeraire units.
+    #[serde(default)]
+    pub min_profit: f64,
+    /// Priority fee bid, gwei per gas.
+    #[serde(default)]
+    pub priority_fee_gwei: f64,
+    /// Network latency, milliseconds (first-come-first-served ordering).
+    #[serde(default)]
+    pub latency_ms: f64,
+}
+
+fn refill_share() -> f64 {
+    0.3
+}
+
 /// Gas units per action (defaults near mainnet costs).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -718,6 +758,8 @@ pub struct RawGas {
     pub lending_action: u64,
     /// A lending market's liquidation call.
     pub liquidation: u64,
+    /// Sending a bridge transfer (a deposit, a burn, an intent).
+    pub bridge_send: u64,
 }
 
 impl Default for RawGas {
@@ -731,6 +773,7 @@ impl Default for RawGas {
             swap_weighted: 100_000,
             lending_action: 180_000,
             liquidation: 320_000,
+            bridge_send: 120_000,
         }
     }
 }

@@ -187,3 +187,89 @@ fn things_on_the_wrong_chain_are_located() {
     let Err(ScenarioError::Invalid(issues)) = parse(&both) else { panic!("expected an error") };
     assert!(issues.iter().any(|i| i.path == "chains" && i.message.contains("not both")), "{issues:#?}");
 }
+
+fn bridge_halt(halted: bool) -> meshsim_scenario::Scenario {
+    let path = worlds_dir().join("stress/bridge-halt.ron");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = if halted { text } else { text.replace("halts: [(3600.0, 25200.0)]", "halts: []") };
+    meshsim_scenario::parse_str(&text, "bridge-halt.ron", &worlds_dir()).unwrap()
+}
+
+/// Runs a world to its end with conservation checked every block (the bridges' in-flight check
+/// included); returns the run, its bridge rows and its trade rows.
+fn run_checked(
+    s: &meshsim_scenario::Scenario,
+) -> (Simulation, Vec<meshsim_core::bridges::BridgeRow>, Vec<meshsim_core::record::TradeRow>) {
+    let mut sim = recorded(s);
+    let (mut rows, mut trades) = (Vec::new(), Vec::new());
+    for _ in 0..s.blocks / 200 {
+        sim.run_blocks(200).unwrap();
+        rows.extend(sim.drain_bridge_records());
+        trades.extend(sim.drain_records().1);
+    }
+    (sim, rows, trades)
+}
+
+#[test]
+fn bridges_deliver_after_their_delay_and_lose_nothing_in_flight() {
+    let s = bridge_halt(false);
+    let (sim, rows, trades) = run_checked(&s);
+    // refills happened, every one arrived, none before the relayer's fill time
+    let delivered: Vec<_> = rows.iter().filter(|r| r.status == "delivered").collect();
+    assert!(delivered.len() >= 5, "{} deliveries", delivered.len());
+    for r in &delivered {
+        let waited = r.done_at.unwrap() - r.sent_at;
+        assert!((10.0..10.0 + 12.0).contains(&waited), "delivered after {waited} s");
+        // the relayer's 4 bp, rounded up
+        assert_eq!(r.fee, (r.amount * 4).div_ceil(10_000));
+    }
+    // each send is a trade row of its own chain; what was sent is delivered or still in flight
+    let sends: Vec<_> = trades.iter().filter(|t| t.kind.name() == "bridge" && !t.reverted).collect();
+    let b = sim.bridges().unwrap();
+    let in_flight = b.in_flight_rows();
+    assert_eq!(sends.len(), delivered.len() + in_flight.len());
+    for t in &sends {
+        assert_eq!(s.tokens[t.token_in.index()].chain, t.chain, "a transfer leaves from the chain it is sent on");
+    }
+    // and per asset, the bridges hold exactly what they burned and have not minted back
+    for (asset, held) in b.outstanding() {
+        let f = b.flows[&asset];
+        assert_eq!(f.burned - f.minted, held);
+    }
+}
+
+#[test]
+fn a_halted_bridge_sends_and_delivers_nothing_and_the_gap_between_chains_widens() {
+    let (halt_from, halt_to) = (3600.0, 25200.0);
+    let (halted, halt_rows, halt_trades) = run_checked(&bridge_halt(true));
+    let (working, ..) = run_checked(&bridge_halt(false));
+    let arb_bridge = meshsim_scenario::BridgeId(0);
+    for r in halt_rows.iter().filter(|r| r.bridge == arb_bridge) {
+        let sent_inside = r.sent_at >= halt_from && r.sent_at < halt_to;
+        let done_inside = r.done_at.is_some_and(|d| d >= halt_from && d < halt_to);
+        assert!(!sent_inside && !done_inside, "{r:?}");
+    }
+    // nobody kept sending into a paused bridge: its halt is public
+    assert!(halt_trades.iter().filter(|t| t.reverted).count() < 20);
+    // the same path, common random numbers: Ethereum-Arbitrum gaps stay inside the pools' fee
+    // band plus gas while the bridge works, and blow out while it is halted
+    let gap = |sim: &Simulation, a: &str, b: &str| {
+        let s = sim.scenario();
+        let id = |n: &str| s.pools.iter().find(|p| p.name == n).unwrap().id;
+        sim.chain_gaps().unwrap().pairs.iter().find(|g| g.pools == (id(a), id(b))).unwrap().clone()
+    };
+    let (ok, bad) = (gap(&working, "eth-usdc", "arb-eth-usdc"), gap(&halted, "eth-usdc", "arb-eth-usdc"));
+    // the band: the two pools' fees (30 + 5 bp), plus the excess e at which a pair of legs pays
+    // for Ethereum's gas and the agent's minimum (about e^2 V / 8 on the smaller pool of value V),
+    // plus three standard deviations of one Ethereum block's move
+    let eth_gas: f64 = (21_000.0 + 90_000.0) * 8e-9 * 2000.0;
+    let v: f64 = 2.0 * 2000.0 * 2000.0;
+    let excess = (8.0 * (eth_gas + 2.0) / v).sqrt() * 1e4;
+    let block_move = 3.0 * 0.5 * (12.0f64 / (365.0 * 86_400.0)).sqrt() * 1e4;
+    let band = 35.0 + excess + block_move;
+    assert!(ok.max < band, "working bridge: max gap {} bp, band {band} bp", ok.max);
+    assert!(bad.max > 10.0 * ok.max && bad.share_above(500) > 0.5, "halted bridge: {bad:?}");
+    // Base's bridge ran in both: its gap is the same story either way
+    let (base_ok, base_halt) = (gap(&working, "eth-usdc", "base-eth-usdc"), gap(&halted, "eth-usdc", "base-eth-usdc"));
+    assert!(base_halt.max < 2.0 * base_ok.max.max(60.0), "{} vs {}", base_halt.max, base_ok.max);
+}

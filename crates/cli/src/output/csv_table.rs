@@ -29,6 +29,7 @@ impl Sink for CsvSink {
             Cell::U64(v) => v.to_string(),
             Cell::OptU64(v) => v.map(|v| v.to_string()).unwrap_or_default(),
             Cell::F64(v) => format!("{v:?}"),
+            Cell::OptF64(v) => v.map(|v| format!("{v:?}")).unwrap_or_default(),
             Cell::Amount(v) => v.to_string(),
             Cell::Str(s) => s.clone(),
             Cell::Bool(b) => b.to_string(),

@@ -22,6 +22,8 @@ pub enum ColType {
     OptU64,
     /// Float (prices, values).
     F64,
+    /// Float or missing (CSV: empty; Parquet: null).
+    OptF64,
     /// Exact token amount in base units (CSV integer text; Parquet DECIMAL(38, 0)).
     Amount,
     /// Text.
@@ -37,6 +39,7 @@ impl ColType {
             ColType::U64 => "u64",
             ColType::OptU64 => "u64?",
             ColType::F64 => "f64",
+            ColType::OptF64 => "f64?",
             ColType::Amount => "amount",
             ColType::Str => "str",
             ColType::Bool => "bool",
@@ -98,6 +101,8 @@ pub enum Cell {
     OptU64(Option<u64>),
     /// See [`ColType::F64`].
     F64(f64),
+    /// See [`ColType::OptF64`].
+    OptF64(Option<f64>),
     /// See [`ColType::Amount`].
     Amount(u128),
     /// See [`ColType::Str`].

@@ -22,6 +22,8 @@ enum Buffer {
     /// Values present and the definition level of every row (1 present, 0 null).
     OptU64(Vec<i64>, Vec<i16>),
     F64(Vec<f64>),
+    /// Values present and the definition level of every row.
+    OptF64(Vec<f64>, Vec<i16>),
     Amount(Vec<FixedLenByteArray>),
     Str(Vec<ByteArray>),
     Bool(Vec<bool>),
@@ -41,7 +43,7 @@ impl ParquetSink {
                 let b = match ty {
                     ColType::U64 | ColType::OptU64 => Type::primitive_type_builder(name, PhysicalType::INT64)
                         .with_logical_type(Some(LogicalType::Integer(IntType { bit_width: 64, is_signed: false }))),
-                    ColType::F64 => Type::primitive_type_builder(name, PhysicalType::DOUBLE),
+                    ColType::F64 | ColType::OptF64 => Type::primitive_type_builder(name, PhysicalType::DOUBLE),
                     // exact base units: DECIMAL(38, 0) in 16 big-endian bytes
                     ColType::Amount => Type::primitive_type_builder(name, PhysicalType::FIXED_LEN_BYTE_ARRAY)
                         .with_length(16)
@@ -52,7 +54,8 @@ impl ParquetSink {
                         .with_logical_type(Some(LogicalType::String)),
                     ColType::Bool => Type::primitive_type_builder(name, PhysicalType::BOOLEAN),
                 };
-                let repetition = if *ty == ColType::OptU64 { Repetition::OPTIONAL } else { Repetition::REQUIRED };
+                let optional = matches!(ty, ColType::OptU64 | ColType::OptF64);
+                let repetition = if optional { Repetition::OPTIONAL } else { Repetition::REQUIRED };
                 b.with_repetition(repetition).build().map(Arc::new)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -67,6 +70,7 @@ impl ParquetSink {
                 ColType::U64 => Buffer::U64(Vec::new()),
                 ColType::OptU64 => Buffer::OptU64(Vec::new(), Vec::new()),
                 ColType::F64 => Buffer::F64(Vec::new()),
+                ColType::OptF64 => Buffer::OptF64(Vec::new(), Vec::new()),
                 ColType::Amount => Buffer::Amount(Vec::new()),
                 ColType::Str => Buffer::Str(Vec::new()),
                 ColType::Bool => Buffer::Bool(Vec::new()),
@@ -95,6 +99,11 @@ impl ParquetSink {
                 Buffer::F64(v) => {
                     col.typed::<DoubleType>().write_batch(v, None, None)?;
                     v.clear();
+                }
+                Buffer::OptF64(v, levels) => {
+                    col.typed::<DoubleType>().write_batch(v, Some(levels), None)?;
+                    v.clear();
+                    levels.clear();
                 }
                 Buffer::Amount(v) => {
                     col.typed::<FixedLenByteArrayType>().write_batch(v, None, None)?;
@@ -128,6 +137,10 @@ impl Sink for ParquetSink {
                     v.extend(x.map(|x| x as i64));
                 }
                 (Buffer::F64(v), Cell::F64(x)) => v.push(*x),
+                (Buffer::OptF64(v, levels), Cell::OptF64(x)) => {
+                    levels.push(i16::from(x.is_some()));
+                    v.extend(*x);
+                }
                 (Buffer::Amount(v), Cell::Amount(x)) => {
                     anyhow::ensure!(*x < 10u128.pow(38), "amount {x} exceeds DECIMAL(38, 0)");
                     v.push(FixedLenByteArray::from(x.to_be_bytes().to_vec()));

@@ -28,6 +28,8 @@ pub struct MarketView<'a, B: PoolBook + ?Sized> {
     pub gas: &'a GasCosts,
     /// Token gas is paid in.
     pub native: TokenId,
+    /// The token each token takes its external price from (the same asset on every chain).
+    pub assets: &'a [TokenId],
     /// Pools touched in the previous block.
     pub dirty: &'a [bool],
     /// Balances.
@@ -96,6 +98,7 @@ impl ViewParams<'_, '_> {
             base_fee_wei: chain.gas.base_fee_wei,
             gas: &config.gas,
             native: config.native(chain.id),
+            assets: &config.assets,
             dirty: &pools.dirty.previous,
             ledger,
             provenance: &pools.provenance,

@@ -142,7 +142,8 @@ fn best_input<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], cap: u128, depth_in
 /// pool's value. Pure functions of the view, computed once per block.
 #[derive(Debug, Default)]
 pub struct CycleScratch {
-    block: u64,
+    /// The block (of its chain) the scratch was filled in.
+    block: (crate::chain::ChainId, u64),
     offsets: Vec<usize>,
     net: Vec<f64>,
     value: Vec<f64>,
@@ -151,10 +152,10 @@ pub struct CycleScratch {
 
 impl CycleScratch {
     fn refresh<B: PoolBook + ?Sized>(&mut self, view: &MarketView<'_, B>) {
-        if self.block == view.block && !self.offsets.is_empty() {
+        if self.block == (view.chain, view.block) && !self.offsets.is_empty() {
             return;
         }
-        self.block = view.block;
+        self.block = (view.chain, view.block);
         self.offsets.clear();
         self.net.clear();
         self.value.clear();

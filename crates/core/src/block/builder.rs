@@ -73,6 +73,7 @@ pub fn estimate_gas(tx: &Tx, g: &GasCosts) -> u64 {
             crate::tx::LendOp::Liquidate { .. } => g.base_tx + g.liquidation,
             _ => g.base_tx + g.lending_action,
         },
+        Action::Bridge(_) => g.base_tx + g.bridge_send,
     }
 }
 
@@ -369,6 +370,7 @@ mod tests {
         swap_weighted: 0,
         lending_action: 0,
         liquidation: 0,
+        bridge_send: 0,
     };
 
     #[test]

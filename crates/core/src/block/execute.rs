@@ -83,6 +83,7 @@ pub(super) fn execute(
     plan: &mut BlockPlan,
     pools: &mut Pools,
     lending: Option<&mut Lending>,
+    bridges: Option<&mut crate::bridges::Bridges>,
     ledger: &mut Ledger,
     chain: &mut ChainState,
     prices: &ExternalPrices,
@@ -96,7 +97,8 @@ pub(super) fn execute(
     let mut ex = Executor {
         pools,
         lending,
-        ctx: ExecCtx { ledger, prices, config, block, now, native },
+        bridges,
+        ctx: ExecCtx { ledger, prices, config, block, now, native, time: chain.clock.timestamp },
         gas: &mut chain.gas,
         receipts,
         position: 0,

@@ -16,6 +16,8 @@ pub(super) struct Executor<'a> {
     pub pools: &'a mut Pools,
     /// The lending venue, in worlds that have one.
     pub lending: Option<&'a mut Lending>,
+    /// The bridges, in worlds that have them.
+    pub bridges: Option<&'a mut crate::bridges::Bridges>,
     /// The execution context venues see.
     pub ctx: ExecCtx<'a>,
     /// The block's gas market.
@@ -91,6 +93,10 @@ impl Executor<'_> {
                     let mut venue = FlashVenue { pools: &mut *self.pools, lending };
                     execute_on(&mut venue, tx, f, &mut self.ctx, self.gas, payers, out)
                 }
+                None => *out.outcome = Outcome::Reverted(RevertReason::UnknownVenue),
+            },
+            Action::Bridge(send) => match self.bridges.as_deref_mut() {
+                Some(bridges) => execute_on(bridges, tx, send, &mut self.ctx, self.gas, payers, out),
                 None => *out.outcome = Outcome::Reverted(RevertReason::UnknownVenue),
             },
         }

@@ -175,6 +175,14 @@ pub struct CascadeTracker {
     finished_summary: CascadeSummary,
 }
 
+/// Where an id goes in the direct-mapped table: the id itself on the first chain (dense from 1);
+/// another chain's ids carry the chain in their top bits, which are spread over the low ones so
+/// that the chains' dense ranges do not land on the same slots.
+fn slot_of(id: TxId) -> usize {
+    let chain = id.0 >> 48;
+    (id.0 ^ chain.wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize
+}
+
 /// A cause already recorded: its id, the events it belongs to, its depth.
 type KnownParent = (TxId, Events, u32);
 
@@ -201,14 +209,14 @@ impl CascadeTracker {
     }
 
     fn node(&self, id: TxId) -> Option<&Node> {
-        let n = &self.nodes[(id.0 as usize) & (self.nodes.len() - 1)];
+        let n = &self.nodes[slot_of(id) & (self.nodes.len() - 1)];
         (n.id == id && id.0 != 0 && n.block >= self.horizon).then_some(n)
     }
 
     fn insert_node(&mut self, node: Node) {
         loop {
             let mask = self.nodes.len() - 1;
-            let slot = &mut self.nodes[(node.id.0 as usize) & mask];
+            let slot = &mut self.nodes[slot_of(node.id) & mask];
             if slot.id.0 == 0 || slot.id == node.id || slot.block < self.horizon {
                 *slot = node;
                 return;
@@ -218,7 +226,7 @@ impl CascadeTracker {
             self.nodes = vec![Node::default(); old.len() * 2];
             let mask = self.nodes.len() - 1;
             for n in old.into_iter().filter(|n| n.id.0 != 0 && n.block >= self.horizon) {
-                let k = (n.id.0 as usize) & mask;
+                let k = slot_of(n.id) & mask;
                 self.nodes[k] = n;
             }
         }

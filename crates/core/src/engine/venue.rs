@@ -23,6 +23,8 @@ pub struct ExecCtx<'a> {
     pub now: u64,
     /// The chain's gas token.
     pub native: meshsim_scenario::TokenId,
+    /// The block's time, seconds since genesis (exact, for bridges' clocks).
+    pub time: f64,
 }
 
 /// A venue: pools, and later lending markets, bridges and order books.

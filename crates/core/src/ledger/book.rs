@@ -44,7 +44,8 @@ impl Special {
 }
 
 /// Account numbering: pools, then agents, then vaults, then the special accounts, then lending
-/// markets (appended last so that worlds without them number every account as before).
+/// markets, then bridges (each appended last so that worlds without them number every account as
+/// before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountLayout {
     /// Number of pools.
@@ -55,6 +56,8 @@ pub struct AccountLayout {
     pub vaults: u32,
     /// Number of lending markets (each has its custody and its passive borrowers' accounts).
     pub markets: u32,
+    /// Number of bridges (each has its fee and its relayer's accounts).
+    pub bridges: u32,
 }
 
 impl AccountLayout {
@@ -91,9 +94,21 @@ impl AccountLayout {
     pub fn market_borrowers(&self, id: MarketId) -> AccountId {
         AccountId(self.market(id).0 + 1)
     }
+    /// A bridge's fee account: what it keeps of each transfer, on the destination chain.
+    pub fn bridge_fees(&self, id: meshsim_scenario::BridgeId) -> AccountId {
+        let markets_end = self.pools + self.agents + 3 * self.vaults + SPECIALS.len() as u32 + 2 * self.markets;
+        AccountId(markets_end + 2 * u32::from(id.0))
+    }
+    /// A bridge's relayer (intent bridges): the capital it fronts, on both chains.
+    pub fn bridge_relayer(&self, id: meshsim_scenario::BridgeId) -> AccountId {
+        AccountId(self.bridge_fees(id).0 + 1)
+    }
     /// Total accounts.
     pub fn len(&self) -> usize {
-        (self.pools + self.agents + 3 * self.vaults) as usize + SPECIALS.len() + 2 * self.markets as usize
+        (self.pools + self.agents + 3 * self.vaults) as usize
+            + SPECIALS.len()
+            + 2 * self.markets as usize
+            + 2 * self.bridges as usize
     }
     /// Never empty (special accounts always exist).
     pub fn is_empty(&self) -> bool {
@@ -205,6 +220,25 @@ impl Ledger {
         let received = self.balances[t].checked_add(amount).ok_or(LedgerError::Overflow { account: to, token })?;
         self.balances[f] = available - amount;
         self.balances[t] = received;
+        Ok(())
+    }
+
+    /// Creates `amount` of `token` in `account` and raises its supply: only a bridge delivering
+    /// what it took on another chain (or refunding it) calls this.
+    pub fn mint(&mut self, account: AccountId, token: TokenId, amount: u128) -> Result<(), LedgerError> {
+        self.mint_genesis(account, token, amount)
+    }
+
+    /// Destroys `amount` of `token` held by `account` and lowers its supply: only a bridge taking
+    /// a transfer in calls this. All or nothing.
+    pub fn burn(&mut self, account: AccountId, token: TokenId, amount: u128) -> Result<(), LedgerError> {
+        let k = self.slot(account, token);
+        let available = self.balances[k];
+        if available < amount {
+            return Err(LedgerError::Insufficient { account, token, needed: amount, available });
+        }
+        self.balances[k] = available - amount;
+        self.supply[token.index()] -= amount;
         Ok(())
     }
 

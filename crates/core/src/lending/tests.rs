@@ -43,6 +43,7 @@ impl Bench {
             block: 1,
             now: self.now,
             native: self.config.natives[0],
+            time: self.now as f64,
         };
         self.lending.execute(Owner::Agent(AgentId(agent)), op, account, &mut ctx)
     }
@@ -263,6 +264,7 @@ fn flash(b: &mut Bench, oracle: f64, min_profit: u128) -> (Result<(), RevertReas
         block: 1,
         now: b.now,
         native: b.config.natives[0],
+        time: b.now as f64,
     };
     let mut venue = FlashVenue { pools: &mut pools, lending: &mut lending };
     let mut effect = crate::tx::Effect::None;
@@ -416,7 +418,7 @@ fn targets(out: &[crate::tx::Tx]) -> Vec<(u32, bool)> {
                 LendOp::Liquidate { user, .. } => Some((user.0, true)),
                 _ => None,
             },
-            Action::Swap(_) => None,
+            Action::Swap(_) | Action::Bridge(_) => None,
         })
         .collect()
 }

@@ -6,6 +6,7 @@ use bevy_ecs::prelude::*;
 
 use meshsim_scenario::{AgentId, VaultId};
 
+pub mod gaps;
 pub mod totals;
 
 pub use totals::{AgentMetrics, Metrics, PoolMetrics, VaultMetrics};
@@ -44,6 +45,13 @@ impl Plugin for MetricsPlugin {
             }
         }
         app.insert_state(metrics);
+        if s.multi_chain() {
+            let gaps = gaps::ChainGaps::new(s);
+            if !gaps.pairs.is_empty() {
+                app.insert_state(gaps);
+                app.add_systems(Phase::Begin, gaps::measure_gaps);
+            }
+        }
         app.add_systems(Phase::Observe, accumulate_holdings_gain);
         app.add_systems(Phase::Account, account_receipts);
         Ok(())
@@ -99,6 +107,10 @@ impl TradeValues {
                 };
                 let v = prices.value(token, e.amount);
                 (v, v)
+            }
+            // value moves to another chain, less the bridge's fee (one asset, one price)
+            (Action::Bridge(_), Effect::Bridge(b)) => {
+                (prices.value(b.token, b.amount), prices.value(b.token, b.amount - b.fee))
             }
             _ => (0.0, 0.0),
         };

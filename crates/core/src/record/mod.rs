@@ -31,6 +31,7 @@ impl Plugin for RecordsPlugin {
         app.insert_state(Records {
             oracle_names: s.oracles.iter().map(|o| o.name.clone()).collect(),
             vault_names: s.vaults.iter().map(|v| v.name.clone()).collect(),
+            bridges: s.bridges.iter().map(|b| (b.name.clone(), b.tokens.clone())).collect(),
             ..Default::default()
         });
         app.add_systems(Phase::Record, (record_block, record_trades).chain());
@@ -51,9 +52,43 @@ pub struct Records {
     pub lending: Vec<LendingRow>,
     oracle_names: Vec<String>,
     vault_names: Vec<String>,
+    /// Each bridge's name and token pairs.
+    bridges: Vec<(String, Vec<(TokenId, TokenId)>)>,
 }
 
 impl Records {
+    /// A bridge transfer's row: the token sent and the token it becomes, the amount sent and
+    /// what will be delivered; the note names the bridge, the transfer and when it is due.
+    fn bridge_row(
+        &self,
+        r: &Receipt,
+        position: u32,
+        send: &crate::tx::BridgeSend,
+        prices: &ExternalPrices,
+        config: &SimConfig,
+    ) -> Option<TradeRow> {
+        let (name, pairs) = self.bridges.get(send.bridge.index())?;
+        let &(a, b) = pairs.get(usize::from(send.pair))?;
+        let (from, to) = match send.direction {
+            crate::bridges::Direction::Out => (a, b),
+            crate::bridges::Direction::Back => (b, a),
+        };
+        let mut values = TradeValues::of(r, prices, config);
+        let (out, note) = match r.bridge() {
+            Some(e) => {
+                let due = if e.arrives_at_ms == u64::MAX {
+                    "waiting for a relayer".to_string()
+                } else {
+                    format!("due at {:.3} s", e.arrives_at_ms as f64 / 1000.0)
+                };
+                (e.amount - e.fee, format!("bridge {name} transfer {}; fee {}; {due}", e.transfer, e.fee))
+            }
+            None => (0, format!("bridge {name}")),
+        };
+        values.value_in = prices.value(from, send.amount);
+        Some(TradeRow::of(r, position, values, (from, to), (send.amount, out), note))
+    }
+
     /// A note as the tables print it.
     pub fn note_text(&self, note: &Note) -> String {
         match note {
@@ -289,6 +324,13 @@ fn record_trades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Reco
             Action::Lend(l) => Some(l),
             Action::FlashLiquidate(f) => Some(&f.lend),
             Action::Swap(_) => None,
+            Action::Bridge(send) => {
+                if let Some(row) = r.position.and_then(|position| records.bridge_row(r, position, send, prices, config))
+                {
+                    records.trades.push(row);
+                }
+                continue;
+            }
         };
         if let (Some(position), Some(lend), Some(effect)) = (r.position, lend, r.lend()) {
             let row = lend_row(r, position, lend, effect, TradeValues::of(r, prices, config));

@@ -2,7 +2,9 @@
 //! owns it; new venues (lending markets, bridges, order books) add variants here, and the
 //! compiler then points at every match that must learn about them.
 
-use meshsim_scenario::{MarketId, TokenId};
+use meshsim_scenario::{BridgeId, MarketId, TokenId};
+
+use crate::bridges::model::{Direction, Speed};
 
 use super::Path;
 
@@ -16,6 +18,25 @@ pub enum Action {
     /// Liquidate with a flash loan of the debt, sell the seized collateral along a path of
     /// pools and repay the loan with its premium, all or nothing.
     FlashLiquidate(Box<FlashLiquidate>),
+    /// Send value to another chain through a bridge.
+    Bridge(BridgeSend),
+}
+
+/// A bridge transfer: `amount` of one of the bridge's token pairs leaves the sender on the source
+/// chain (the transaction's chain) and reaches the sender's own account on the other chain, less
+/// the bridge's fee, when the bridge delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeSend {
+    /// The bridge.
+    pub bridge: BridgeId,
+    /// Which of its token pairs.
+    pub pair: u8,
+    /// Out (first chain to second) or back.
+    pub direction: Direction,
+    /// Standard or fast (attestation bridges).
+    pub speed: Speed,
+    /// Amount sent, base units of the source token.
+    pub amount: u128,
 }
 
 /// A flash-loan liquidation: the liquidator needs no capital of the debt token, only gas.

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use meshsim_scenario::{AgentId, OracleId, PoolId, TokenId, VaultId};
 use smallvec::SmallVec;
 
-pub use action::{Action, FLASH_PREMIUM_BPS, FlashLiquidate, Lend, LendOp, PositionId, Swap};
+pub use action::{Action, BridgeSend, FLASH_PREMIUM_BPS, FlashLiquidate, Lend, LendOp, PositionId, Swap};
 pub use receipt::{
-    DropReason, Effect, Failure, Fills, HopFill, LendEffect, Outcome, Quotes, Receipt, Receipts, RevertReason,
-    SwapEffect,
+    BridgeEffect, DropReason, Effect, Failure, Fills, HopFill, LendEffect, Outcome, Quotes, Receipt, Receipts,
+    RevertReason, SwapEffect,
 };
 
 pub use meshsim_scenario::ChainId;
@@ -27,6 +27,8 @@ pub enum TxKind {
     Arbitrage,
     /// Cyclic DEX arbitrage.
     CycleArbitrage,
+    /// One leg of a cross-chain arbitrage.
+    CrossChainArbitrage,
     /// A vault rebalancing toward its targets.
     Rebalance,
     /// A searcher's front-run of a public swap.
@@ -45,6 +47,8 @@ pub enum TxKind {
     CollateralSale,
     /// Supplying, withdrawing, borrowing or repaying on a lending market.
     Lending,
+    /// Sending value to another chain through a bridge.
+    Bridge,
     /// A borrower buying collateral with what it borrowed.
     Leverage,
     /// A borrower selling collateral to repay debt.
@@ -57,6 +61,7 @@ impl TxKind {
         match self {
             TxKind::Arbitrage => "arbitrage",
             TxKind::CycleArbitrage => "cycle_arbitrage",
+            TxKind::CrossChainArbitrage => "cross_chain_arbitrage",
             TxKind::Rebalance => "rebalance",
             TxKind::SandwichFront => "sandwich_front",
             TxKind::SandwichBack => "sandwich_back",
@@ -66,6 +71,7 @@ impl TxKind {
             TxKind::Liquidation => "liquidation",
             TxKind::CollateralSale => "collateral_sale",
             TxKind::Lending => "lending",
+            TxKind::Bridge => "bridge",
             TxKind::Leverage => "leverage",
             TxKind::Deleverage => "deleverage",
         }
@@ -73,7 +79,7 @@ impl TxKind {
 
     /// Arbitrage-like: it trades pools back toward the external price.
     pub fn is_arbitrage(self) -> bool {
-        matches!(self, TxKind::Arbitrage | TxKind::CycleArbitrage | TxKind::Backrun)
+        matches!(self, TxKind::Arbitrage | TxKind::CycleArbitrage | TxKind::CrossChainArbitrage | TxKind::Backrun)
     }
 
     /// Extracted from someone else's transaction.
@@ -287,7 +293,7 @@ impl Tx {
     pub fn swap(&self) -> Option<&Swap> {
         match &self.action {
             Action::Swap(s) => Some(s),
-            Action::Lend(_) | Action::FlashLiquidate(_) => None,
+            Action::Lend(_) | Action::FlashLiquidate(_) | Action::Bridge(_) => None,
         }
     }
 
@@ -296,7 +302,7 @@ impl Tx {
         match &self.action {
             Action::Swap(s) => &s.legs,
             Action::FlashLiquidate(f) => &f.sell,
-            Action::Lend(_) => &[],
+            Action::Lend(_) | Action::Bridge(_) => &[],
         }
     }
 
@@ -340,6 +346,12 @@ pub fn hash_tx(h: &mut sha2::Sha256, tx: &Tx) {
             h.update(f.min_profit.to_le_bytes());
         }
         Action::Lend(l) => hash_lend(h, l),
+        Action::Bridge(b) => {
+            h.update(b"bridge");
+            h.update(b.bridge.0.to_le_bytes());
+            h.update([b.pair, b.direction as u8, b.speed as u8]);
+            h.update(b.amount.to_le_bytes());
+        }
     }
     h.update(tx.gas.priority_fee_wei.to_le_bytes());
     h.update(tx.gas.max_fee_wei.to_le_bytes());

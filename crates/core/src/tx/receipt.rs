@@ -59,6 +59,8 @@ pub enum RevertReason {
     Ledger(Box<LedgerError>),
     /// The CEX leg of a hedged swap failed.
     CexHedge(Box<LedgerError>),
+    /// A bridge refused the transfer (halted, zero, all fee) or it was sent on the wrong chain.
+    Bridge(&'static str),
 }
 
 impl fmt::Display for RevertReason {
@@ -72,6 +74,7 @@ impl fmt::Display for RevertReason {
             RevertReason::OutOfGas => f.write_str("out of gas"),
             RevertReason::Ledger(e) => write!(f, "ledger: {e}"),
             RevertReason::CexHedge(e) => write!(f, "cex hedge: {e}"),
+            RevertReason::Bridge(why) => write!(f, "bridge: {why}"),
         }
     }
 }
@@ -188,6 +191,23 @@ pub enum Effect {
     Lend(LendEffect),
     /// A flash-loan liquidation: the liquidation, and the sale of what it seized.
     FlashLiquidation(LendEffect, SwapEffect),
+    /// A bridge transfer sent.
+    Bridge(BridgeEffect),
+}
+
+/// What sending a bridge transfer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeEffect {
+    /// The token sent (on the source chain).
+    pub token: meshsim_scenario::TokenId,
+    /// The transfer's id within its bridge pair.
+    pub transfer: u64,
+    /// Amount taken from the sender (a revert reports the request).
+    pub amount: u128,
+    /// The bridge's or relayer's fee, out of the amount.
+    pub fee: u128,
+    /// When it arrives, milliseconds since genesis (`u64::MAX`: waiting for a relayer).
+    pub arrives_at_ms: u64,
 }
 
 /// What a lending action moved, base units.
@@ -251,11 +271,19 @@ impl Receipt {
         self.outcome == Outcome::Included
     }
 
+    /// The bridge transfer it sent, if it was one that was included.
+    pub fn bridge(&self) -> Option<&BridgeEffect> {
+        match &self.effect {
+            Effect::Bridge(b) if self.succeeded() => Some(b),
+            _ => None,
+        }
+    }
+
     /// The swap's result, if it was a swap that was included.
     pub fn swap(&self) -> Option<&SwapEffect> {
         match &self.effect {
             Effect::Swap(s) | Effect::FlashLiquidation(_, s) => Some(s),
-            Effect::None | Effect::Lend(_) => None,
+            Effect::None | Effect::Lend(_) | Effect::Bridge(_) => None,
         }
     }
 }

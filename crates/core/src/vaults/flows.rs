@@ -160,6 +160,7 @@ pub(super) fn apply_flows(
                             block: clock.number,
                             now: clock.timestamp as u64,
                             native: chains.active().native,
+                            time: clock.timestamp,
                         };
                         let market = lending.markets.get_mut(leg.market.0 as usize);
                         let op = LendOp::Withdraw { token: leg.token, amount: need };

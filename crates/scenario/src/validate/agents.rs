@@ -25,6 +25,7 @@ pub(super) fn agents(
         let (name, capital_raw, priority, latency_ms) = match ra {
             RawAgent::Arbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
             RawAgent::CycleArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
+            RawAgent::CrossChainArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
             RawAgent::Searcher(a) => (&a.name, &a.capital, 0.0, a.latency_ms),
             RawAgent::Liquidator(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
             RawAgent::Borrowers(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
@@ -42,6 +43,29 @@ pub(super) fn agents(
                 min_profit(p, &path, a.min_profit);
                 let ids = pool_set(p, &path, &a.pools, pool_names, n_pools);
                 AgentKind::Arbitrageur { pools: ids, min_profit: a.min_profit }
+            }
+            RawAgent::CrossChainArbitrageur(a) => {
+                min_profit(p, &path, a.min_profit);
+                p.finite(&format!("{path}.refill_below"), a.refill_below, 0.0, 1.0, "a share of the starting balance");
+                p.finite(
+                    &format!("{path}.capital_cost_bps_per_hour"),
+                    a.capital_cost_bps_per_hour,
+                    0.0,
+                    10_000.0,
+                    "bps an hour",
+                );
+                let pools = pool_set(p, &path, &RawPoolSet::Only(a.pools.clone()), pool_names, n_pools);
+                if a.pools.len() < 2 {
+                    p.problems.push(format!("{path}.pools"), "expected at least two pools, on different chains");
+                }
+                AgentKind::CrossChainArbitrageur {
+                    pools,
+                    // resolved with the chains (placement)
+                    bridges: Vec::new(),
+                    refill_below: a.refill_below,
+                    capital_cost_bps_per_hour: a.capital_cost_bps_per_hour,
+                    min_profit: a.min_profit,
+                }
             }
             RawAgent::CycleArbitrageur(a) => {
                 if !(2..=3).contains(&a.max_cycle_len) {

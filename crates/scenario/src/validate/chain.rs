@@ -134,6 +134,7 @@ pub(super) fn placement(
     vaults: &[VaultSpec],
     agents: &mut [AgentSpec],
     raw_agents: &[RawAgent],
+    bridges: &[BridgeSpec],
 ) {
     for pool in pools {
         common_chain(p, &format!("pools[{}].tokens", pool.id.index()), &pool.tokens, "the pool");
@@ -166,7 +167,12 @@ pub(super) fn placement(
             AgentKind::Arbitrageur { pools, .. } | AgentKind::Searcher { pools, .. } => pools.clone(),
             _ => Vec::new(),
         };
-        let chain = match &a.kind {
+        // chains it may hold capital on
+        let mut chains_of_capital = Vec::new();
+        let chain = match &mut a.kind {
+            AgentKind::CrossChainArbitrageur { pools: ps, bridges: bs, .. } => {
+                cross_chain(p, &path, pools, ps, bs, raw_agents.get(k), bridges, &mut chains_of_capital)
+            }
             AgentKind::Arbitrageur { .. } | AgentKind::Searcher { .. } => {
                 let ps = pools_of(&a.kind);
                 let chains: Vec<ChainId> = ps.iter().map(|x| pool_chain(pools, p, *x)).collect();
@@ -201,10 +207,63 @@ pub(super) fn placement(
             },
         };
         for (i, (t, _)) in a.capital.iter().enumerate() {
-            on_chain(p, &format!("{path}.capital[{i}]"), *t, chain, "the agent");
+            if chains_of_capital.is_empty() {
+                on_chain(p, &format!("{path}.capital[{i}]"), *t, chain, "the agent");
+            } else if !chains_of_capital.contains(&p.token_chain[t.index()]) {
+                let symbol = p.symbols[t.index()].clone();
+                p.problems.push(
+                    format!("{path}.capital[{i}]"),
+                    format!("token {symbol:?} lives on a chain where the agent has no pool"),
+                );
+            }
         }
         a.chain = chain;
     }
+}
+
+/// A cross-chain arbitrageur: pools of the same two assets on distinct chains; bridges (by name)
+/// that carry one of those assets between two of those chains. Returns its first pool's chain.
+#[expect(clippy::too_many_arguments, reason = "one check reads the pools, the agent and the bridges")]
+fn cross_chain(
+    p: &mut Ctx,
+    path: &str,
+    pools: &[PoolSpec],
+    ids: &[PoolId],
+    bridge_ids: &mut Vec<BridgeId>,
+    raw: Option<&RawAgent>,
+    bridges: &[BridgeSpec],
+    chains: &mut Vec<ChainId>,
+) -> ChainId {
+    let assets_of = |p: &Ctx, id: PoolId| -> Vec<TokenId> {
+        let mut a: Vec<TokenId> =
+            pools.get(id.index()).map(|x| x.tokens.iter().map(|t| p.asset_of[t.index()]).collect()).unwrap_or_default();
+        a.sort();
+        a
+    };
+    for (i, id) in ids.iter().enumerate() {
+        let c = pool_chain(pools, p, *id);
+        if chains.contains(&c) {
+            let name = p.chain_names[c.index()].clone();
+            p.problems.push(format!("{path}.pools[{i}]"), format!("a second pool on chain {name:?}: one per chain"));
+        }
+        chains.push(c);
+        if pools.get(id.index()).is_some_and(|x| x.tokens.len() != 2) {
+            p.problems.push(format!("{path}.pools[{i}]"), "expected a pool of two tokens");
+        } else if i > 0 && assets_of(p, *id) != assets_of(p, ids[0]) {
+            p.problems.push(format!("{path}.pools[{i}]"), "the pool trades other assets than the agent's first pool");
+        }
+    }
+    if let Some(RawAgent::CrossChainArbitrageur(r)) = raw {
+        for (i, name) in r.bridges.iter().enumerate() {
+            let bp = format!("{path}.bridges[{i}]");
+            match bridges.iter().find(|b| b.name == *name) {
+                Some(b) if chains.contains(&b.chains.0) && chains.contains(&b.chains.1) => bridge_ids.push(b.id),
+                Some(_) => p.problems.push(bp, format!("bridge {name:?} does not join two of the agent's chains")),
+                None => p.problems.push(bp, crate::unknown("bridge", name, bridges.iter().map(|b| b.name.as_str()))),
+            }
+        }
+    }
+    chains.first().copied().unwrap_or_default()
 }
 
 fn pool_chain(pools: &[PoolSpec], p: &Ctx, pool: PoolId) -> ChainId {

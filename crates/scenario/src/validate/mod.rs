@@ -265,6 +265,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         ("swap_weighted", raw.gas.swap_weighted),
         ("lending_action", raw.gas.lending_action),
         ("liquidation", raw.gas.liquidation),
+        ("bridge_send", raw.gas.bridge_send),
     ] {
         if units > limits::MAX_GAS_PER_OPERATION {
             p.problems.push(
@@ -282,11 +283,12 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         swap_weighted: raw.gas.swap_weighted,
         lending_action: raw.gas.lending_action,
         liquidation: raw.gas.liquidation,
+        bridge_send: raw.gas.bridge_send,
     };
 
     let events = events::events(p, &raw.events, &pool_names, &oracles, chains.first().and_then(|c| c.as_ref()));
     let lending = lending::lending(p, &raw.lending, &oracles, numeraire);
-    chain::placement(p, &pools, &lending, &vaults, &mut agents, &raw.agents);
+    chain::placement(p, &pools, &lending, &vaults, &mut agents, &raw.agents, &bridges);
     let chains: Option<Vec<Chain>> = chains.into_iter().collect();
 
     if !cx.problems.0.is_empty() {
