@@ -761,9 +761,20 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                     "fees": vm.fees,
                     "slippage": vm.slippage,
                     "gas": vm.gas_value,
-                    "tracking": total_cost - vm.fees - vm.slippage - vm.gas_value,
+                    "bridge_fees": vm.bridge_fees,
+                    "tracking": total_cost - vm.fees - vm.slippage - vm.gas_value - vm.bridge_fees,
                 },
             });
+            // with several chains: the keeper's gas on each
+            if let (true, Some(map)) = (s.multi_chain(), out.as_object_mut()) {
+                let by_chain: serde_json::Map<String, serde_json::Value> = s
+                    .chains
+                    .iter()
+                    .enumerate()
+                    .map(|(k, c)| (c.name.clone(), json!(vm.gas_by_chain.get(k).copied().unwrap_or(0.0))))
+                    .collect();
+                map.insert("gas_by_chain".into(), by_chain.into());
+            }
             // only vaults with a yield leg or leverage report them (no nulls in summaries)
             if let (Some(leg), Some(map)) = (yield_leg, out.as_object_mut()) {
                 map.insert("yield_leg".into(), leg);

@@ -523,6 +523,11 @@ pub struct VaultSpec {
     pub latency_s: f64,
     /// Part of one holding kept supplied to a lending market.
     pub yield_leg: Option<YieldLeg>,
+    /// Bridges it moves value through (a vault across chains; empty: one chain).
+    pub bridges: Vec<BridgeId>,
+    /// Tokens it may hold on the way between chains: every token its bridges carry of an asset
+    /// it holds or targets (target zero unless targeted).
+    pub transit: Vec<TokenId>,
 }
 
 /// A vault's yield leg (see `RawYieldLeg`).

@@ -875,6 +875,10 @@ pub struct RawVault {
     /// A yield leg: part of one token's holding kept supplied to a lending market.
     #[serde(default)]
     pub yield_leg: Option<RawYieldLeg>,
+    /// Bridges it moves value through: with any, its holdings and targets may be tokens of the
+    /// chains they join.
+    #[serde(default)]
+    pub bridges: Vec<String>,
 }
 
 /// A vault's yield leg: `share` of its `token` holding supplied to lending `market`, counted at

@@ -273,3 +273,94 @@ fn a_halted_bridge_sends_and_delivers_nothing_and_the_gap_between_chains_widens(
     let (base_ok, base_halt) = (gap(&working, "eth-usdc", "base-eth-usdc"), gap(&halted, "eth-usdc", "base-eth-usdc"));
     assert!(base_halt.max < 2.0 * base_ok.max.max(60.0), "{} vs {}", base_halt.max, base_ok.max);
 }
+
+#[test]
+fn a_vault_across_chains_counts_what_is_in_flight_and_moves_value_through_bridges() {
+    let s = meshsim_scenario::load_file(&worlds_dir().join("cross-chain.ron")).unwrap();
+    let v = s.vaults.iter().find(|v| !v.bridges.is_empty()).unwrap();
+    let options = SimOptions { record: true, check_conservation: true, ..SimOptions::default() };
+    let mut sim = Simulation::with_options(&s, options).unwrap();
+    let (mut trades, mut rows) = (Vec::new(), Vec::new());
+    for _ in 0..s.blocks / 300 {
+        sim.run_blocks(300).unwrap();
+        trades.extend(sim.drain_records().1);
+        rows.extend(sim.drain_vault_records().into_iter().filter(|r| r.vault == v.id));
+    }
+    let mine: Vec<_> = trades.iter().filter(|t| t.sender == meshsim_core::tx::Sender::Vault(v.id)).collect();
+    // the rally leaves ETH overweight on Ethereum and USDC short on Arbitrum: it sells ETH in one
+    // chain's pool and bridges the proceeds (or bridges ETH and sells it in the other's)
+    let bridged = mine.iter().filter(|t| t.kind.name() == "bridge" && !t.reverted).count();
+    let swapped = mine.iter().filter(|t| t.kind.name() == "rebalance" && !t.reverted).count();
+    assert!(bridged >= 1 && swapped >= 1, "{bridged} bridge transfers, {swapped} swaps");
+    for t in mine.iter().filter(|t| t.kind.name() == "rebalance") {
+        assert_eq!(s.pool_chain(t.pools[0]), t.chain, "a vault trades a pool in its own chain's block");
+    }
+    // value on its way counts: the NAV never drops by what is in flight (a block's price move is
+    // a few bp; a transfer is over 1 % of the vault)
+    for w in rows.windows(2) {
+        let step = (w[1].nav / w[0].nav - 1.0).abs();
+        assert!(step < 0.005, "NAV jumped {step} between blocks {} and {}", w[0].block, w[1].block);
+    }
+    // and it ends near its targets
+    let last = rows.last().unwrap();
+    assert!(last.tracking_error < 0.02, "tracking error {}", last.tracking_error);
+}
+
+/// Two chains, a 50/50 vault of ETH on Ethereum and USDC on Arbitrum that can only sell ETH on
+/// Arbitrum, and one bridge for ETH taking `seconds` each way.
+fn bridge_latency_world(seconds: f64) -> meshsim_scenario::Scenario {
+    let text = format!(
+        r#"World(
+    version: 1, name: "latency", seed: 21, blocks: 1200,
+    chains: [
+        (name: "ethereum", block_time: Fixed(12.0), gas_limit: 30000000, base_fee_gwei: 5.0, native_token: "ETH"),
+        (name: "arbitrum", block_time: Fixed(0.25), gas_limit: 32000000, base_fee_gwei: 0.01, native_token: "ETH.arb"),
+    ],
+    numeraire: "USDC",
+    tokens: [
+        (symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6),
+        (symbol: "ETH.arb", decimals: 18, chain: "arbitrum", asset: "ETH"),
+        (symbol: "USDC.arb", decimals: 6, chain: "arbitrum", asset: "USDC"),
+    ],
+    market: (
+        assets: [(token: "ETH", price: 2000.0, volatility: 0.5)],
+        shocks: [(token: "ETH", start_block: 100, blocks: 50, change: 0.15)],
+    ),
+    pools: [
+        ConstantProduct(name: "l1", tokens: ("ETH", "USDC"), reserves: ("20000", "40000000"), fee_bps: 30.0),
+        ConstantProduct(name: "l2", tokens: ("ETH.arb", "USDC.arb"), reserves: ("20000", "40000000"), fee_bps: 5.0),
+    ],
+    bridges: [
+        (name: "eth-bridge", chains: ("ethereum", "arbitrum"), tokens: [("ETH", "ETH.arb")],
+         kind: Canonical(deposit_s: {seconds}, withdrawal_s: {seconds})),
+    ],
+    oracles: [Push(name: "cl-eth", token: "ETH", heartbeat_seconds: 3600.0, deviation: 0.002, latency_blocks: 1)],
+    vaults: [(
+        name: "v", deposit_token: "ETH", holdings: [("ETH", "250"), ("USDC.arb", "500000")], keeper_gas: "5",
+        oracles: [("ETH", "cl-eth")], strategy: ConstantMix(targets: [("ETH", 0.5), ("USDC.arb", 0.5)]),
+        trigger: Threshold(band: 0.01), slippage: 0.01, venues: Only(["l2"]), bridges: ["eth-bridge"],
+    )],
+    agents: [
+        Arbitrageur(name: "a1", capital: [("ETH", "5000"), ("USDC", "10000000")], pools: Only(["l1"])),
+        Arbitrageur(name: "a2", capital: [("ETH.arb", "5000"), ("USDC.arb", "10000000")], pools: Only(["l2"])),
+    ],
+)"#
+    );
+    parse(&text).unwrap()
+}
+
+#[test]
+fn a_vault_with_a_faster_bridge_tracks_its_targets_closer() {
+    // common random numbers: the same world and seed, only the bridge's latency differs
+    let te = |seconds: f64| {
+        let s = bridge_latency_world(seconds);
+        let mut sim =
+            Simulation::with_options(&s, SimOptions { check_conservation: true, ..SimOptions::default() }).unwrap();
+        sim.run_blocks(s.blocks).unwrap();
+        let m = &sim.metrics().vaults[0];
+        assert!(m.rebalances >= 1, "the rally never triggered it");
+        m.tracking_mean()
+    };
+    let (fast, slow) = (te(20.0), te(1800.0));
+    assert!(fast < slow, "tracking error {fast} with a 20 s bridge, {slow} with a 30 min one");
+}

@@ -38,6 +38,15 @@ pub struct MarketView<'a, B: PoolBook + ?Sized> {
     pub provenance: &'a Provenance,
 }
 
+impl<B: PoolBook + ?Sized> Clone for MarketView<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+// references and plain values only, whatever the pool book
+impl<B: PoolBook + ?Sized> Copy for MarketView<'_, B> {}
+
 impl<B: PoolBook + ?Sized> MarketView<'_, B> {
     /// Gas units of one swap hop on `entry` that crosses `ticks` initialized ticks.
     pub fn hop_gas(&self, entry: &PoolEntry, ticks: u32) -> u64 {

@@ -374,6 +374,33 @@ impl Bridges {
     }
 }
 
+/// The cheapest way among `bridges` to move `from` to `to` (tokens of one asset on two chains):
+/// the send to make, and its cost in bps, the fee plus the time in transit at
+/// `capital_bps_per_hour`. `None` if no bridge carries the pair.
+pub fn cheapest(
+    bridges: &[BridgeSpec],
+    from: TokenId,
+    to: TokenId,
+    amount: u128,
+    capital_bps_per_hour: f64,
+) -> Option<(BridgeSend, f64)> {
+    let mut best: Option<(BridgeSend, f64)> = None;
+    for b in bridges {
+        for (k, &(t0, t1)) in b.tokens.iter().enumerate() {
+            let direction = match (from, to) {
+                _ if (from, to) == (t0, t1) => Direction::Out,
+                _ if (from, to) == (t1, t0) => Direction::Back,
+                _ => continue,
+            };
+            let (speed, cost) = crate::arbitrage::cross_chain::bridge_cost(b, direction, capital_bps_per_hour);
+            if best.as_ref().is_none_or(|x| cost < x.1) {
+                best = Some((BridgeSend { bridge: b.id, pair: k as u8, direction, speed, amount }, cost));
+            }
+        }
+    }
+    best
+}
+
 /// The reason a bridge refused a send, for the revert.
 fn refusal(e: &BridgeError) -> &'static str {
     match e {

@@ -35,7 +35,11 @@ impl Plugin for MetricsPlugin {
         let mut metrics = Metrics {
             pools: vec![PoolMetrics::default(); s.pools.len()],
             agents: vec![AgentMetrics::default(); s.agents.len()],
-            vaults: vec![VaultMetrics::default(); s.vaults.len()],
+            // sized once: the block loop never allocates for them
+            vaults: vec![
+                VaultMetrics { gas_by_chain: vec![0.0; s.chains.len()], ..VaultMetrics::default() };
+                s.vaults.len()
+            ],
             ..Default::default()
         };
         {
@@ -276,9 +280,17 @@ impl Metrics {
                 if let Some(m) = self.vaults.get_mut(id.index()) {
                     m.gas_value += v.gas_value;
                     m.transactions += 1;
+                    let c = tx.chain.index();
+                    if m.gas_by_chain.len() <= c {
+                        m.gas_by_chain.resize(c + 1, 0.0);
+                    }
+                    m.gas_by_chain[c] += v.gas_value;
                     if let Outcome::Reverted(reason) = &r.outcome {
                         m.failed += 1;
                         m.last_failure = Some(Failure::Reverted(reason.clone()));
+                    } else if let Some(b) = r.bridge() {
+                        // moving value between chains costs the bridge's fee, no pool's
+                        m.bridge_fees += prices.value(b.token, b.fee);
                     } else {
                         // execution cost at external prices, split into LP fees and price impact
                         let fees: f64 = legs

@@ -103,6 +103,10 @@ pub struct VaultMetrics {
     pub leg_principal: i128,
     /// Net amount a leveraged vault borrowed (borrowed less repaid), base units of its debt token.
     pub borrowed_principal: i128,
+    /// Bridge and relayer fees paid moving value between chains, numeraire.
+    pub bridge_fees: f64,
+    /// Gas paid by the keeper on each chain, numeraire, by chain id.
+    pub gas_by_chain: Vec<f64>,
 }
 
 impl VaultMetrics {
@@ -111,9 +115,10 @@ impl VaultMetrics {
         if self.tracked_blocks == 0 { 0.0 } else { self.tracking_sum / self.tracked_blocks as f64 }
     }
 
-    /// What rebalancing cost it, numeraire: gas, LP fees, price impact and sandwich losses.
+    /// What rebalancing cost it, numeraire: gas, LP fees, price impact, sandwich losses and
+    /// bridge fees.
     pub fn cost(&self) -> f64 {
-        self.gas_value + self.fees + self.slippage + self.mev_loss
+        self.gas_value + self.fees + self.slippage + self.mev_loss + self.bridge_fees
     }
 }
 

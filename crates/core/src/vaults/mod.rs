@@ -18,8 +18,9 @@ use rand::RngExt;
 use rand_chacha::ChaCha12Rng;
 use sha2::{Digest as _, Sha256};
 
-use crate::agents::{Latency, PendingTxs, ViewParams};
+use crate::agents::{Latency, MarketView, PendingTxs, ViewParams};
 use crate::block::Blocks;
+use crate::bridges::Bridges;
 use crate::chain::{ChainId, Chains};
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::{AccountId, Ledger};
@@ -67,9 +68,18 @@ impl Plugin for VaultsPlugin {
             for (t, b) in &v.holdings {
                 ledger.mint_genesis(layout.vault(v.id), *t, *b).map_err(SimError::Genesis)?;
             }
-            ledger
-                .mint_genesis(layout.keeper(v.id), s.chains[s.vault_chain(v.id).index()].native, v.keeper_gas_wei)
-                .map_err(SimError::Genesis)?;
+            // the keeper pays gas on every chain the vault trades on, each in its own gas token
+            let mut keeper_chains = vec![s.vault_chain(v.id)];
+            for b in &v.bridges {
+                keeper_chains.extend([s.bridges[b.index()].chains.0, s.bridges[b.index()].chains.1]);
+            }
+            keeper_chains.sort();
+            keeper_chains.dedup();
+            for c in keeper_chains {
+                ledger
+                    .mint_genesis(layout.keeper(v.id), s.chains[c.index()].native, v.keeper_gas_wei)
+                    .map_err(SimError::Genesis)?;
+            }
             // the world outside: depositors bring new money from a deep stash of the deposit token
             ledger
                 .mint_genesis(layout.depositors(v.id), v.deposit_token, DEPOSITOR_STASH)
@@ -197,7 +207,10 @@ impl Plugin for VaultsPlugin {
             };
             let balances: Vec<u128> = cfg.holdings(ledger, lending, meta).to_vec();
             let per_unit = per_token(cfg.universe.len(), |k| prices.per_base_unit[cfg.universe[k].index()]);
-            let val = cfg.valuation(ledger, lending, meta, &per_unit);
+            // transfers in flight as the vault last counted them
+            let mut h = e.get::<Holdings>().cloned().unwrap_or_default();
+            cfg.refresh_holdings(&mut h, ledger, lending, meta);
+            let val = Valuation::at(&h.units_f, &per_unit);
             let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
             snap.vaults.push(VaultSnapshot {
                 id: meta.id,
@@ -262,6 +275,24 @@ pub struct VaultConfig {
     pub fixed_bands: Option<(f64, PerToken<f64>)>,
     /// Universe index of the yield leg's token.
     pub leg_index: Option<usize>,
+    /// Across chains: each universe token's chain and asset, and the bridges it may use (empty
+    /// for a vault on one chain).
+    pub across: Option<Across>,
+}
+
+/// What a vault across chains knows of where its tokens live and how value moves between them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Across {
+    /// Chain of each universe token.
+    pub chain: Vec<meshsim_scenario::ChainId>,
+    /// Asset of each universe token.
+    pub asset: Vec<TokenId>,
+    /// Every chain it holds a token on.
+    pub chains: Vec<meshsim_scenario::ChainId>,
+    /// Its bridges.
+    pub bridges: Vec<meshsim_scenario::BridgeSpec>,
+    /// What a second of value in transit costs it, bps an hour (weighs latency against fees).
+    pub capital_cost_bps_per_hour: f64,
 }
 
 /// Where a vault reads a token's price.
@@ -287,19 +318,35 @@ impl VaultConfig {
                 meshsim_scenario::OracleKind::Push { .. } => None,
             })
             .collect();
+        let asset = |t: &TokenId| s.tokens[t.index()].asset;
         let oracle_of = universe
             .iter()
             .map(|t| {
-                if *t == s.numeraire {
+                // the same asset on another chain is priced by the same oracle
+                if asset(t) == s.numeraire {
                     OracleSlot::Numeraire
                 } else {
                     spec.oracles
                         .iter()
                         .find(|(x, _)| x == t)
+                        .or_else(|| spec.oracles.iter().find(|(x, _)| asset(x) == asset(t)))
                         .map_or(OracleSlot::Missing, |(_, o)| OracleSlot::Oracle(*o))
                 }
             })
             .collect();
+        let across = (!spec.bridges.is_empty()).then(|| {
+            let chain: Vec<meshsim_scenario::ChainId> = universe.iter().map(|t| s.tokens[t.index()].chain).collect();
+            let mut chains: Vec<meshsim_scenario::ChainId> = chain.to_vec();
+            chains.sort();
+            chains.dedup();
+            Across {
+                chain,
+                asset: universe.iter().map(asset).collect(),
+                chains,
+                bridges: spec.bridges.iter().map(|b| s.bridges[b.index()].clone()).collect(),
+                capital_cost_bps_per_hour: 1.0,
+            }
+        });
         let unit = universe.iter().map(|t| libm::pow(10.0, -f64::from(s.tokens[t.index()].decimals))).collect();
         let fixed_targets = match spec.strategy {
             Strategy::ConstantMix { .. } | Strategy::Leveraged { .. } => {
@@ -308,8 +355,17 @@ impl VaultConfig {
             Strategy::Cppi { .. } => None,
         };
         let leg_index = spec.yield_leg.and_then(|leg| universe.iter().position(|t| *t == leg.token));
-        let mut cfg =
-            VaultConfig { spec, universe, twap_sources, oracle_of, unit, fixed_targets, fixed_bands: None, leg_index };
+        let mut cfg = VaultConfig {
+            spec,
+            universe,
+            twap_sources,
+            oracle_of,
+            unit,
+            fixed_targets,
+            fixed_bands: None,
+            leg_index,
+            across,
+        };
         cfg.fix_bands();
         cfg
     }
@@ -361,8 +417,27 @@ impl VaultConfig {
         ledger.balance(meta.account, t).saturating_add(self.deposit_of(lending, meta.id, t))
     }
 
-    /// Holdings net of debt, as floats (negative for a leveraged vault's debt token).
+    /// Whether the vault acts in blocks of `chain`: its own, or (across chains) any it holds a
+    /// token on.
+    #[inline]
+    pub fn acts_on(&self, home: meshsim_scenario::ChainId, chain: meshsim_scenario::ChainId) -> bool {
+        match &self.across {
+            None => home == chain,
+            Some(a) => a.chains.contains(&chain),
+        }
+    }
+
+    /// Holdings net of debt, as floats (negative for a leveraged vault's debt token); across
+    /// chains, what it has on the way between them counts at the token it will arrive as
+    /// (`h.transit`, kept by the caller).
     pub fn refresh_holdings(&self, h: &mut Holdings, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta) {
+        if self.across.is_some() {
+            let transit = h.transit;
+            h.refresh_with(self.universe.len(), |k| {
+                ledger.balance(meta.account, self.universe[k]).saturating_add(transit.get(k).copied().unwrap_or(0))
+            });
+            return;
+        }
         if self.leg_index.is_none() && !matches!(self.spec.strategy, Strategy::Leveraged { .. }) {
             // the common case: everything it holds is in its account
             h.refresh(ledger, meta.account, &self.universe);
@@ -423,6 +498,9 @@ pub struct Holdings {
     pub units: PerToken<u128>,
     /// The same as floats.
     pub units_f: PerToken<f64>,
+    /// Across chains: what it has on the way to each token (its own bridge transfers), base
+    /// units; counted in `units`.
+    pub transit: PerToken<u128>,
 }
 
 impl Holdings {
@@ -454,6 +532,23 @@ impl Holdings {
             }
         }
     }
+}
+
+/// A vault's own bridge transfers on their way, by the universe token they will arrive as.
+pub fn transit_of(cfg: &VaultConfig, bridges: Option<&Bridges>, id: VaultId) -> PerToken<u128> {
+    let mut out: PerToken<u128> = PerToken::from_elem(0, cfg.universe.len());
+    for b in bridges.iter().flat_map(|b| &b.list) {
+        for p in &b.pairs {
+            for t in p.model.transfers() {
+                if p.who.get(&t.id).is_some_and(|w| w.sender == Sender::Vault(id))
+                    && let Some(k) = cfg.universe.iter().position(|x| *x == p.ends(t.direction).1)
+                {
+                    out[k] = out[k].saturating_add(t.amount);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Outstanding shares (all held by the depositors, founders included).
@@ -658,21 +753,35 @@ type Deciding = (
     &'static mut VaultTiming,
 );
 
+/// What deciding reads and writes of the shared state.
+type DecideState<'w, 's> = State<
+    'w,
+    's,
+    (
+        &'static OracleBook,
+        &'static RouteTable,
+        &'static mut Metrics,
+        &'static Blocks,
+        Option<&'static Lending>,
+        Option<&'static Bridges>,
+    ),
+>;
+
 /// Decide phase: each vault plans its rebalancing transactions.
-fn decide_vaults(
-    view: ViewParams,
-    mut vaults: Query<Deciding>,
-    state: State<(&OracleBook, &RouteTable, &mut Metrics, &Blocks, Option<&Lending>)>,
-) {
-    let (book, table, mut metrics, blocks, lending) = shared(state);
+fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideState) {
+    let (book, table, mut metrics, blocks, lending, bridges) = shared(state);
     let (config, chains) = (view.config(), view.chains());
-    let clock = &chains.active().clock;
     let mempool = &blocks.of(chains.active).mempool;
-    view.with_view(|v| {
+    view.with_view(|active| {
         for (meta, cfg, shares, mut state, inbox, mut pending, mut holdings, mut timing) in &mut vaults {
-            if meta.chain != v.chain {
+            if !cfg.acts_on(meta.chain, active.chain) {
                 continue;
             }
+            // the vault keeps time in its own chain's blocks (a vault across chains decides in
+            // every chain's blocks, but its trigger, interval and back-off count its home's)
+            let clock = &chains.list[meta.chain.index()].clock;
+            let home_view = MarketView { block: clock.number, timestamp: clock.timestamp, ..*active };
+            let v = &home_view;
             // one rebalance in flight at a time: wait while its transactions are still pending
             // (a full block, or a base fee above its max fee)
             if mempool.has_pending(Sender::Vault(meta.id)) {
@@ -689,6 +798,9 @@ fn decide_vaults(
                 state.retry_at = clock.number + backoff;
             } else if state.trading {
                 state.failure_streak = 0;
+            }
+            if cfg.across.is_some() {
+                holdings.transit = transit_of(cfg, bridges, meta.id);
             }
             cfg.refresh_holdings(&mut holdings, v.ledger, lending, meta);
             let reading = plan::read(&holdings, cfg, &state, shares, &prices);
@@ -731,6 +843,10 @@ fn decide_vaults(
             for tx in &mut out[first..] {
                 tx.cause = state.cause.clone();
                 tx.note = state.note.clone();
+                if cfg.across.is_some() {
+                    // a deadline counts the blocks of the chain the transaction is sent on
+                    tx.deadline_block = active.block + cfg.spec.deadline_blocks.max(1) - 1;
+                }
             }
             let m = &mut metrics.vaults[meta.id.index()];
             let mut upkeep = None;
@@ -801,6 +917,8 @@ pub fn universe_of(v: &VaultSpec) -> Vec<TokenId> {
         Strategy::Leveraged { risky, debt, .. } => universe.extend([*risky, *debt]),
     }
     universe.push(v.deposit_token);
+    // a vault across chains also values what it holds on the way between them
+    universe.extend(&v.transit);
     universe.sort();
     universe.dedup();
     universe
@@ -881,6 +999,7 @@ type AccountState<'w, 's> = State<
         &'static ExternalPrices,
         &'static mut Metrics,
         &'static Chains,
+        Option<&'static Bridges>,
     ),
 >;
 
@@ -906,7 +1025,7 @@ fn account_vaults(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings, &mut Benchmark, &mut Inbox)>,
     state: AccountState,
 ) {
-    let (receipts, index, ledger, lending, prices, mut metrics, chains) = shared(state);
+    let (receipts, index, ledger, lending, prices, mut metrics, chains, bridges) = shared(state);
     for r in &receipts.items {
         let Sender::Vault(v) = r.tx.sender else { continue };
         if let (Some(e), crate::tx::Action::Lend(l), Some(m)) =
@@ -935,6 +1054,10 @@ fn account_vaults(
         }
         update_benchmark(cfg, &mut bench, prices);
         let n = cfg.universe.len();
+        if cfg.across.is_some() {
+            // value on its way between chains is the vault's too
+            holdings.transit = transit_of(cfg, bridges, meta.id);
+        }
         cfg.refresh_holdings(&mut holdings, ledger, lending, meta);
         let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);
         let val = Valuation::at(&holdings.units_f, &per_unit);
@@ -954,19 +1077,25 @@ fn account_vaults(
 }
 
 /// Record phase: vault rows (every `SimOptions::vault_every` blocks).
-fn record_vaults(vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Benchmark)>, state: RecordState) {
+fn record_vaults(
+    vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Benchmark, &Holdings)>,
+    state: RecordState,
+) {
     let (ledger, lending, prices, chains, config, mut records) = shared(state);
     let block = chains.active().clock.number;
     if !block.is_multiple_of(config.options.vault_every.max(1)) {
         return;
     }
     let start = records.vaults.len();
-    for (meta, cfg, shares, state, bench) in &vaults {
+    for (meta, cfg, shares, state, bench, holdings) in &vaults {
         if meta.chain != chains.active {
             continue;
         }
         let per_unit = per_token(cfg.universe.len(), |k| prices.per_base_unit[cfg.universe[k].index()]);
-        let val = cfg.valuation(ledger, lending, meta, &per_unit);
+        // what the account phase just brought up to date (transfers in flight included)
+        let mut h = holdings.clone();
+        cfg.refresh_holdings(&mut h, ledger, lending, meta);
+        let val = Valuation::at(&h.units_f, &per_unit);
         let weights = val.weights();
         let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
         records.vaults.push(crate::record::VaultRow {

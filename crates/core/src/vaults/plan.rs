@@ -67,13 +67,22 @@ pub fn read(
             target_weights(&spec.strategy, &cfg.universe, val.nav, state.floor_per_share * shares_f)
         }
     };
-    let (band, band_widths) = match &cfg.fixed_bands {
+    let (band, mut band_widths) = match &cfg.fixed_bands {
         Some(fixed) => *fixed,
         None => {
             let band = current_band(&spec.trigger, state.annualized_vol());
             (band, bands(&spec.trigger, &targets, band))
         }
     };
+    if cfg.across.is_some() {
+        // value parked on its way between chains (a token it does not target) moves on: its band
+        // is a basis point of NAV, wide enough only for dust
+        for (w, t) in band_widths.iter_mut().zip(&targets) {
+            if *t == 0.0 {
+                *w = 1e-4;
+            }
+        }
+    }
     Reading { balances, val, weights, targets, band, band_widths }
 }
 
@@ -187,12 +196,36 @@ pub fn decide<B: PoolBook + ?Sized>(
         trades.iter_mut().for_each(|t| t.2 *= cap / total);
         plan.remaining = true;
     }
-    let exact = trades.len() == 1 && !plan.remaining;
+    let exact = trades.len() == 1 && !plan.remaining && cfg.across.is_none();
     for (s, b, value) in trades {
         let (ts, tb) = (cfg.universe[s], cfg.universe[b]);
         let amount = ((value / prices[s]) as u128).min(balances[s]);
         if amount == 0 {
             continue;
+        }
+        if let Some(across) = &cfg.across {
+            // a token is sold in its own chain's block; the rest of the rebalance waits
+            if across.chain[s] != view.chain {
+                plan.remaining = true;
+                continue;
+            }
+            if across.chain[b] != view.chain {
+                // a step across chains pays a bridge transfer's gas: not for dust
+                let step_gas = view.gas_fee_value(view.gas.base_tx + view.gas.bridge_send, spec.priority_fee_wei);
+                if value < 20.0 * step_gas {
+                    continue;
+                }
+                match across_step(view, meta, cfg, across, (s, b), amount, prices, table) {
+                    Some(mut tx) => {
+                        tx.seq = (out.len() - first) as u32;
+                        out.push(tx);
+                    }
+                    None => plan.no_route = true,
+                }
+                // what it sends on arrives as another chain's token, which the next blocks move on
+                plan.remaining = true;
+                continue;
+            }
         }
         let mut routes = route(view.pools, table, &spec.venues, ts, tb, amount, spec.split);
         if routes.is_empty() {
@@ -267,6 +300,88 @@ pub fn decide<B: PoolBook + ?Sized>(
         }
     }
     plan
+}
+
+/// The first step of moving value from universe token `s` to `b` on another chain: the same
+/// asset is bridged; otherwise the cheaper of swapping here into `b`'s asset (to bridge it next)
+/// and bridging `s`'s asset to `b`'s chain (to swap it there next), each costed by its pools'
+/// fees and impact and the bridge's fee and time in transit. The step's output is a token of the
+/// vault's universe with a target of zero, which later blocks move on to `b`.
+#[expect(clippy::too_many_arguments, reason = "a step reads the vault, its pair, prices and routes")]
+fn across_step<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    across: &super::Across,
+    (s, b): (usize, usize),
+    amount: u128,
+    prices: &[f64],
+    table: &RouteTable,
+) -> Option<Tx> {
+    let spec = &cfg.spec;
+    let u = &cfg.universe;
+    let capital = across.capital_cost_bps_per_hour;
+    let bridge_tx = |send: crate::tx::BridgeSend| {
+        let mut tx = Tx::new(
+            Sender::Vault(meta.id),
+            0,
+            TxKind::Bridge,
+            spec.priority_fee_wei,
+            crate::tx::Action::Bridge(send),
+            view.block + spec.deadline_blocks - 1,
+        );
+        if let Some(max_fee) = spec.max_fee_wei {
+            tx.gas.max_fee_wei = max_fee;
+        }
+        tx
+    };
+    if across.asset[s] == across.asset[b] {
+        let (send, _) = crate::bridges::cheapest(&across.bridges, u[s], u[b], amount, capital)?;
+        return Some(bridge_tx(send));
+    }
+    // a route's cost: one less its output at the vault's prices over its input
+    let swap_cost = |from: usize, to: usize, a: u128| -> Option<(f64, routing::Routed)> {
+        let r = route(view.pools, table, &spec.venues, u[from], u[to], a, false).into_iter().next()?;
+        let eff = meshsim_math::u128_to_f64(r.amount_out) * prices[to] / (meshsim_math::u128_to_f64(a) * prices[from]);
+        Some(((1.0 - eff) * 1e4, r))
+    };
+    let here = (0..u.len()).find(|k| across.chain[*k] == view.chain && across.asset[*k] == across.asset[b]);
+    let there = (0..u.len()).find(|k| across.chain[*k] == across.chain[b] && across.asset[*k] == across.asset[s]);
+    // swap here, then bridge
+    let a = here.and_then(|m| {
+        let (cost, r) = swap_cost(s, m, amount)?;
+        let (_, bridge) = crate::bridges::cheapest(&across.bridges, u[m], u[b], r.amount_out, capital)?;
+        Some((cost + bridge, r, m))
+    });
+    // bridge, then swap there
+    let bb = there.and_then(|m| {
+        let (send, bridge) = crate::bridges::cheapest(&across.bridges, u[s], u[m], amount, capital)?;
+        let (cost, _) = swap_cost(m, b, amount)?;
+        Some((cost + bridge, send))
+    });
+    match (a, bb) {
+        (Some((ca, r, m)), other) if other.as_ref().is_none_or(|(cb, _)| ca <= *cb) => {
+            let fair = meshsim_math::u128_to_f64(r.amount_in) * prices[s] / prices[m];
+            let min_out = (fair * (1.0 - spec.slippage)) as u128;
+            let mut tx = Tx::new(
+                Sender::Vault(meta.id),
+                0,
+                TxKind::Rebalance,
+                spec.priority_fee_wei,
+                Swap::new(r.path, r.amount_in, min_out).into(),
+                view.block + spec.deadline_blocks - 1,
+            );
+            if spec.private_relay {
+                tx.visibility = Visibility::Private;
+            }
+            if let Some(max_fee) = spec.max_fee_wei {
+                tx.gas.max_fee_wei = max_fee;
+            }
+            Some(tx)
+        }
+        (_, Some((_, send))) => Some(bridge_tx(send)),
+        _ => None,
+    }
 }
 
 /// Why a vault's trigger fired: a schedule, or the transactions that moved the pools its TWAP

@@ -129,11 +129,11 @@ pub(super) fn common_chain(p: &mut Ctx, path: &str, tokens: &[TokenId], what: &s
 /// their pools' or market's, each pool, reserve and holding of one chain.
 pub(super) fn placement(
     p: &mut Ctx,
+    raw: &RawWorld,
     pools: &[PoolSpec],
     lending: &[LendingSpec],
-    vaults: &[VaultSpec],
+    vaults: &mut [VaultSpec],
     agents: &mut [AgentSpec],
-    raw_agents: &[RawAgent],
     bridges: &[BridgeSpec],
 ) {
     for pool in pools {
@@ -146,20 +146,8 @@ pub(super) fn placement(
             common_chain(p, &format!("lending[{}].reserves", m.id.index()), &tokens, "the market").unwrap_or_default()
         })
         .collect();
-    for v in vaults {
-        let chain = p.token_chain[v.deposit_token.index()];
-        let path = format!("vaults[{}]", v.id.index());
-        for (k, (t, _)) in v.holdings.iter().enumerate() {
-            on_chain(p, &format!("{path}.holdings[{k}]"), *t, chain, "the vault (its deposit token's chain)");
-        }
-        for (k, pool) in v.venues.iter().enumerate() {
-            let pc = pool_chain(pools, p, *pool);
-            if pc != chain {
-                let (a, b) = (p.chain_names[pc.index()].clone(), p.chain_names[chain.index()].clone());
-                p.problems
-                    .push(format!("{path}.venues[{k}]"), format!("the pool is on chain {a:?}, the vault on {b:?}"));
-            }
-        }
+    for (v, raw) in vaults.iter_mut().zip(&raw.vaults) {
+        vault_chains(p, pools, v, raw, bridges);
     }
     for (k, a) in agents.iter_mut().enumerate() {
         let path = format!("agents[{k}]");
@@ -171,7 +159,7 @@ pub(super) fn placement(
         let mut chains_of_capital = Vec::new();
         let chain = match &mut a.kind {
             AgentKind::CrossChainArbitrageur { pools: ps, bridges: bs, .. } => {
-                cross_chain(p, &path, pools, ps, bs, raw_agents.get(k), bridges, &mut chains_of_capital)
+                cross_chain(p, &path, pools, ps, bs, raw.agents.get(k), bridges, &mut chains_of_capital)
             }
             AgentKind::Arbitrageur { .. } | AgentKind::Searcher { .. } => {
                 let ps = pools_of(&a.kind);
@@ -198,7 +186,7 @@ pub(super) fn placement(
                 }
                 chains.first().copied().unwrap_or_default()
             }
-            AgentKind::CycleArbitrageur { .. } => match raw_agents.get(k) {
+            AgentKind::CycleArbitrageur { .. } => match raw.agents.get(k) {
                 Some(RawAgent::CycleArbitrageur(r)) => match &r.chain {
                     Some(name) => p.chain(&format!("{path}.chain"), name).unwrap_or_default(),
                     None => ChainId(0),
@@ -264,6 +252,100 @@ fn cross_chain(
         }
     }
     chains.first().copied().unwrap_or_default()
+}
+
+/// A vault lives on its deposit token's chain; with bridges, also on the chains they join to it:
+/// every token it holds or targets, and every pool it trades, must be on one of them. A vault
+/// across chains takes no flows and has no lending position (not modelled across chains yet);
+/// its transit tokens are the tokens its bridges carry of the assets it holds or targets.
+fn vault_chains(p: &mut Ctx, pools: &[PoolSpec], v: &mut VaultSpec, raw: &RawVault, bridges: &[BridgeSpec]) {
+    let home = p.token_chain[v.deposit_token.index()];
+    let path = format!("vaults[{}]", v.id.index());
+    let mut chains = vec![home];
+    for (i, name) in raw.bridges.iter().enumerate() {
+        let bp = format!("{path}.bridges[{i}]");
+        match bridges.iter().find(|b| b.name == *name) {
+            Some(b) => {
+                v.bridges.push(b.id);
+                for c in [b.chains.0, b.chains.1] {
+                    if !chains.contains(&c) {
+                        chains.push(c);
+                    }
+                }
+            }
+            None => p.problems.push(bp, crate::unknown("bridge", name, bridges.iter().map(|b| b.name.as_str()))),
+        }
+    }
+    let names =
+        |p: &Ctx| chains.iter().map(|c| format!("{:?}", p.chain_names[c.index()])).collect::<Vec<_>>().join(", ");
+    let mut tokens: Vec<(String, TokenId)> =
+        v.holdings.iter().enumerate().map(|(k, (t, _))| (format!("{path}.holdings[{k}]"), *t)).collect();
+    if let Strategy::ConstantMix { targets } = &v.strategy {
+        tokens.extend(targets.iter().enumerate().map(|(k, (t, _))| (format!("{path}.strategy.targets[{k}]"), *t)));
+    }
+    for (at, t) in &tokens {
+        let c = p.token_chain[t.index()];
+        if !chains.contains(&c) {
+            let (symbol, has) = (p.symbols[t.index()].clone(), p.chain_names[c.index()].clone());
+            let message = if chains.len() == 1 {
+                format!(
+                    "token {symbol:?} lives on chain {has:?}, but the vault is on chain {:?} (its deposit token's): \
+                     name `bridges` to hold it across chains",
+                    p.chain_names[home.index()]
+                )
+            } else {
+                format!(
+                    "token {symbol:?} lives on chain {has:?}, which the vault's bridges do not reach ({})",
+                    names(p)
+                )
+            };
+            p.problems.push(at.clone(), message);
+        }
+    }
+    for (k, pool) in v.venues.iter().enumerate() {
+        let pc = pool_chain(pools, p, *pool);
+        if !chains.contains(&pc) {
+            let a = p.chain_names[pc.index()].clone();
+            p.problems
+                .push(format!("{path}.venues[{k}]"), format!("the pool is on chain {a:?}, the vault on {}", names(p)));
+        }
+    }
+    if chains.len() > 1 {
+        if !v.flows.is_empty() {
+            p.problems.push(
+                format!("{path}.flows"),
+                "a vault across chains takes no deposits or withdrawals (not modelled yet)",
+            );
+        }
+        if v.yield_leg.is_some() || matches!(v.strategy, Strategy::Leveraged { .. }) {
+            p.problems
+                .push(format!("{path}.bridges"), "a vault across chains has no lending position (not modelled yet)");
+        }
+        let assets: Vec<TokenId> = tokens.iter().map(|(_, t)| p.asset_of[t.index()]).collect();
+        for b in v.bridges.iter().filter_map(|id| bridges.get(id.index())) {
+            for (x, y) in &b.tokens {
+                if assets.contains(&p.asset_of[x.index()]) {
+                    v.transit.extend([*x, *y]);
+                }
+            }
+        }
+        v.transit.sort();
+        v.transit.dedup();
+        let mut universe: Vec<TokenId> = tokens.iter().map(|(_, t)| *t).chain(v.transit.iter().copied()).collect();
+        universe.push(v.deposit_token);
+        universe.sort();
+        universe.dedup();
+        if universe.len() > MAX_VAULT_TOKENS {
+            p.problems.push(
+                format!("{path}.bridges"),
+                format!(
+                    "a vault handles at most {MAX_VAULT_TOKENS} tokens, counting those its bridges carry between \
+                     chains; found {}",
+                    universe.len()
+                ),
+            );
+        }
+    }
 }
 
 fn pool_chain(pools: &[PoolSpec], p: &Ctx, pool: PoolId) -> ChainId {

@@ -142,7 +142,9 @@ pub(super) fn vaults(
             );
         }
         for t in priced {
-            if Some(t) != numeraire && !vault_oracles.iter().any(|(x, _)| *x == t) {
+            // an oracle of the same asset on another chain prices it too
+            let asset = p.asset_of[t.index()];
+            if Some(asset) != numeraire && !vault_oracles.iter().any(|(x, _)| p.asset_of[x.index()] == asset) {
                 let symbol = p.tokens.iter().find(|(_, id)| **id == t).map(|(s, _)| s.to_string()).unwrap_or_default();
                 p.problems.push(
                     format!("{path}.oracles"),
@@ -327,6 +329,9 @@ pub(super) fn vaults(
                 jitter_blocks: v.jitter_blocks,
                 latency_s: v.latency_ms.max(0.0) / 1000.0,
                 yield_leg,
+                // resolved with the chains (placement)
+                bridges: Vec::new(),
+                transit: Vec::new(),
             });
         }
     }
