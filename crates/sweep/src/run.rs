@@ -7,7 +7,7 @@ use meshsim_scenario::AgentKind;
 use crate::plan::{Plan, Run};
 
 /// Figures of a run, in [`RUN_METRICS`] order.
-pub const RUN_METRICS: [&str; 25] = [
+pub const RUN_METRICS: [&str; 30] = [
     "blocks",
     "arbitrage_profit",
     "searcher_profit",
@@ -33,10 +33,15 @@ pub const RUN_METRICS: [&str; 25] = [
     "bad_debt",
     "oracle_gap_min",
     "pool_gap_min",
+    "vault_bridge_fees",
+    "bridge_transfers",
+    "chain_gap_mean_bps",
+    "chain_gap_p99_bps",
+    "chain_gap_max_bps",
 ];
 
 /// Figures of a vault in a run, in [`VAULT_METRICS`] order.
-pub const VAULT_METRICS: [&str; 13] = [
+pub const VAULT_METRICS: [&str; 14] = [
     "tracking_error",
     "tracking_error_max",
     "rebalances",
@@ -50,6 +55,7 @@ pub const VAULT_METRICS: [&str; 13] = [
     "nav",
     "shortfall_vs_continuous",
     "max_drawdown",
+    "bridge_fees",
 ];
 
 /// What a run produced.
@@ -89,8 +95,17 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
     let agents = |pick: fn(&AgentKind) -> bool, f: fn(&meshsim_core::metrics::AgentMetrics) -> f64| -> f64 {
         scenario.agents.iter().zip(&m.agents).filter(|(a, _)| pick(&a.kind)).map(|(_, x)| f(x)).sum()
     };
-    let arbitrage =
-        agents(|k| matches!(k, AgentKind::Arbitrageur { .. } | AgentKind::CycleArbitrageur { .. }), |a| a.profit);
+    let arbitrage = agents(
+        |k| {
+            matches!(
+                k,
+                AgentKind::Arbitrageur { .. }
+                    | AgentKind::CycleArbitrageur { .. }
+                    | AgentKind::CrossChainArbitrageur { .. }
+            )
+        },
+        |a| a.profit,
+    );
     let searchers = agents(|k| matches!(k, AgentKind::Searcher { .. }), |a| a.mev_profit);
     let focused: Vec<&meshsim_core::metrics::VaultMetrics> = scenario
         .vaults
@@ -103,6 +118,7 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
     let sum = |f: fn(&meshsim_core::metrics::VaultMetrics) -> f64| v.iter().map(|x| f(x)).sum::<f64>();
     let cascades = sim.cascade_summary();
     let lending = LendingFigures::of(sim.lending());
+    let gaps = sim.chain_gaps();
     let tracking_mean =
         if v.is_empty() { 0.0 } else { v.iter().map(|x| x.tracking_mean()).sum::<f64>() / v.len() as f64 };
     let metrics = vec![
@@ -131,6 +147,13 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
         lending.bad_debt,
         lending.oracle_gap_min,
         lending.pool_gap_min,
+        sum(|x| x.bridge_fees),
+        sim.bridges().map_or(0.0, |b| b.list.iter().flat_map(|b| &b.pairs).map(|p| p.stats.sent as f64).sum()),
+        // gaps between chains: the mean over pairs of pools of each pair's time-weighted mean; the
+        // worst pair's 99th percentile and maximum
+        gaps.map_or(0.0, |g| g.pairs.iter().map(|p| p.mean()).sum::<f64>() / g.pairs.len().max(1) as f64),
+        gaps.map_or(0.0, |g| g.pairs.iter().map(|p| p.quantile(0.99)).fold(0.0, f64::max)),
+        gaps.map_or(0.0, |g| g.pairs.iter().map(|p| p.max).fold(0.0, f64::max)),
     ];
     let vaults = snapshot
         .vaults
@@ -154,6 +177,7 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
                     s.nav,
                     shortfall,
                     x.max_drawdown,
+                    x.bridge_fees,
                 ],
             )
         })

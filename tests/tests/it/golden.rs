@@ -13,7 +13,7 @@ const GOLDEN: &[(&str, u64, &str)] = &[
     ("bench/s2.ron", 2000, "db7c07cfa2e14b675680f8771584a94ed76d16eed09ea61cbc8f029186174832"),
     ("cascade.ron", 150, "c30f249c743e5534881fd488411676e3a8f381d39f4c0464f6b6188c311c1026"),
     ("crash.ron", 400, "a6367fba18f736dca7c6dda3fee894d449e0b00353c5b81a42fbceceb59be472"),
-    ("cross-chain.ron", 300, "2b1f8f3a6985b1bc739ef03d532b3eb8f820bead5065cadded14fd573e29c1a4"),
+    ("cross-chain.ron", 300, "8ce9a8a45c3d9c81330316baa69e0e3c420998162a5f7aafd3b357a7f1b99337"),
     ("fee-arbitrage.ron", 5000, "a45098531a6d23332962975a9e266825d804b8e518668fbb2c6a132acae5c2b2"),
     ("lending.ron", 3000, "26b6208eb51c3b79d329f84697dc6ca43a82319a60a4e514f8d0cae267fdac6d"),
     ("lvr.ron", 5000, "6710be1007a5f3679a4236c69b09bbab12613c58312c8ed37f619bc873a5f07c"),
