@@ -364,3 +364,23 @@ fn a_vault_with_a_faster_bridge_tracks_its_targets_closer() {
     let (fast, slow) = (te(20.0), te(1800.0));
     assert!(fast < slow, "tracking error {fast} with a 20 s bridge, {slow} with a 30 min one");
 }
+
+#[test]
+fn cascades_cross_chains() {
+    // a move of one chain's pool sets off the cross-chain arbitrageur's leg on another, whose
+    // second leg comes back: one cascade, members on several chains (ids carry their chain)
+    let s = meshsim_scenario::load_file(&worlds_dir().join("cross-chain.ron")).unwrap();
+    let mut sim = recorded(&s);
+    sim.run_blocks(900).unwrap();
+    let cascades = sim.cascades();
+    let crossing = cascades
+        .iter()
+        .filter(|(c, _)| {
+            let mut chains: Vec<u64> = c.members.iter().map(|t| t.0 >> 48).collect();
+            chains.sort_unstable();
+            chains.dedup();
+            chains.len() > 1
+        })
+        .count();
+    assert!(crossing > 0, "{} cascades, none across chains", cascades.len());
+}

@@ -20,7 +20,7 @@ use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
 use crate::bridges::{Bridges, Direction, Speed};
 use crate::engine::{State, shared};
 use crate::pools::PoolBook;
-use crate::tx::{Action, BridgeSend, Leg, Receipts, Sender, Swap, Tx, TxKind};
+use crate::tx::{Action, BridgeSend, Cause, Leg, Receipts, Sender, Swap, Tx, TxKind};
 
 /// A cross-chain arbitrageur's configuration and book.
 #[derive(Component, Debug, Clone)]
@@ -59,6 +59,8 @@ pub struct OwedLeg {
     pub leg: Leg,
     /// What it must bring back, base units.
     pub amount_out: u128,
+    /// The first leg, once included: what the second is linked to in cascades (across chains).
+    pub parent: Option<crate::tx::TxId>,
 }
 
 /// Base fee and gas token of each chain, by chain id: what a leg on another chain will cost.
@@ -106,7 +108,11 @@ pub fn plan_cross_chain<B: PoolBook + ?Sized>(
         match quote {
             Some(q) if q.amount_in <= available(&spent, o.leg.token_in) && q.amount_out >= o.amount_out => {
                 spent.push((o.leg.token_in, q.amount_in));
-                push_leg(view, me, cfg, o.leg, q.amount_in, o.amount_out, o, false, out);
+                let cause = match o.parent {
+                    Some(p) => Cause::Moves(smallvec::smallvec![p]),
+                    None => Cause::External,
+                };
+                push_leg(view, me, cfg, (o.leg, q.amount_in, o.amount_out), o, false, cause, out);
             }
             // short of the input here (or the pool cannot give it): wait for a refill
             _ => cfg.owed.push(o),
@@ -115,10 +121,20 @@ pub fn plan_cross_chain<B: PoolBook + ?Sized>(
     // 2. a new pair of legs, the first here
     if let Some((leg, q, owed)) = best_pair(view, cfg, chain_gas, |t| available(&spent, t)) {
         spent.push((leg.token_in, q.amount_in));
-        push_leg(view, me, cfg, leg, q.amount_in, q.amount_out, owed, true, out);
+        // the gap has two sides: whoever moved either pool (on either chain) set it off
+        let cause = merge(view.provenance.arbitrage_cause(leg.pool), view.provenance.arbitrage_cause(owed.leg.pool));
+        push_leg(view, me, cfg, (leg, q.amount_in, q.amount_out), owed, true, cause, out);
     }
     // 3. refill other chains from this one's surplus
     refill(view, me, cfg, bridges, &mut |t| available(&spent, t), out);
+}
+
+/// Both causes' transactions (a cause without any is the external price).
+fn merge(a: Cause, b: Cause) -> Cause {
+    let mut txs: crate::tx::CauseTxs = a.parents().iter().chain(b.parents()).copied().collect();
+    txs.sort_unstable();
+    txs.dedup();
+    if txs.is_empty() { Cause::External } else { Cause::Moves(txs) }
 }
 
 #[expect(clippy::too_many_arguments, reason = "a leg's transaction and its bookkeeping")]
@@ -126,11 +142,10 @@ fn push_leg<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     me: &AgentMeta,
     cfg: &mut CrossChainArb,
-    leg: Leg,
-    amount_in: u128,
-    min_out: u128,
+    (leg, amount_in, min_out): (Leg, u128, u128),
     owed: OwedLeg,
     first: bool,
+    cause: Cause,
     out: &mut Vec<Tx>,
 ) {
     let swap = Swap { legs: smallvec::smallvec![leg], amount_in, min_out, hedge: false };
@@ -138,7 +153,7 @@ fn push_leg<B: PoolBook + ?Sized>(
     cfg.next_seq = cfg.next_seq.wrapping_add(1);
     let mut tx =
         Tx::new(Sender::Agent(me.id), seq, TxKind::CrossChainArbitrage, cfg.priority_fee_wei, swap.into(), view.block);
-    tx.cause = view.provenance.arbitrage_cause(leg.pool);
+    tx.cause = cause;
     out.push(tx);
     cfg.sent.push((seq, owed, first));
 }
@@ -212,7 +227,7 @@ fn best_pair<B: PoolBook + ?Sized>(
             }
             let leg_x = Leg { pool: x.id, i: ix as u8, j: jx as u8, token_in: x.tokens[ix], token_out: x.tokens[jx] };
             let leg_y = Leg { pool: pool_y, i: iy as u8, j: jy as u8, token_in: y.tokens[iy], token_out: y.tokens[jy] };
-            best = Some((profit, leg_x, first, OwedLeg { chain: chain_y, leg: leg_y, amount_out: q }));
+            best = Some((profit, leg_x, first, OwedLeg { chain: chain_y, leg: leg_y, amount_out: q, parent: None }));
         }
     }
     best.map(|(_, leg, q, owed)| (leg, q, owed))
@@ -378,8 +393,11 @@ pub(super) fn collect_legs(receipts: State<(&Receipts,)>, mut agents: Query<(&Ag
         }
         for r in receipts.items.iter().filter(|r| r.tx.sender == Sender::Agent(me.id)) {
             let Some(k) = cfg.sent.iter().position(|s| s.0 == r.tx.seq) else { continue };
-            let (_, leg, first) = cfg.sent.swap_remove(k);
-            if first == r.succeeded() {
+            let (_, mut leg, first) = cfg.sent.swap_remove(k);
+            if first && r.succeeded() {
+                leg.parent = Some(r.tx.id);
+                cfg.owed.push(leg);
+            } else if !first && !r.succeeded() {
                 cfg.owed.push(leg);
             }
         }
