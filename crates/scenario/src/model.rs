@@ -313,6 +313,8 @@ pub enum AgentKind {
         capital_cost_bps_per_hour: f64,
         /// Minimum profit net of gas, numeraire.
         min_profit: f64,
+        /// The second leg is funded by bridging the first leg's proceeds.
+        bridged: bool,
     },
     /// Cyclic arbitrage.
     CycleArbitrageur {

@@ -716,6 +716,10 @@ pub struct RawCrossChainArbitrageur {
     /// Bridges it may refill inventory through (none: pre-positioned inventory only).
     #[serde(default)]
     pub bridges: Vec<String>,
+    /// How the second leg is funded: from inventory already on the other chain (default), or by
+    /// bridging the first leg's proceeds there.
+    #[serde(default)]
+    pub style: RawArbStyle,
     /// Refill a token on a chain once it falls below this share of its starting balance.
     #[serde(default = "refill_share")]
     pub refill_below: f64,
@@ -732,6 +736,16 @@ pub struct RawCrossChainArbitrageur {
     /// Network latency, milliseconds (first-come-first-served ordering).
     #[serde(default)]
     pub latency_ms: f64,
+}
+
+/// How a cross-chain arbitrageur funds its second leg.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum RawArbStyle {
+    /// Pre-positioned inventory: both legs at once, each in its chain's next block.
+    #[default]
+    Inventory,
+    /// The first leg's proceeds are bridged and sold on arrival.
+    Bridge,
 }
 
 fn refill_share() -> f64 {

@@ -81,6 +81,7 @@ fn bad_side(metric: &str) -> Option<Bad> {
         | "impact"
         | "mev_loss"
         | "cost"
+        | "bridge_fees"
         | "shortfall_vs_continuous"
         | "max_drawdown" => Some(Bad::High),
         "share_price" | "nav" => Some(Bad::Low),

@@ -384,3 +384,62 @@ fn cascades_cross_chains() {
         .count();
     assert!(crossing > 0, "{} cascades, none across chains", cascades.len());
 }
+
+/// Two chains, the Arbitrum pool kept in line only by a cross-chain arbitrageur of `style`.
+fn style_world(style: &str) -> meshsim_scenario::Scenario {
+    parse(&STYLE_WORLD.replace("STYLE", style)).unwrap()
+}
+
+const STYLE_WORLD: &str = r#"World(
+    version: 1, name: "style", seed: 5, blocks: 1800,
+    chains: [
+        (name: "ethereum", block_time: Fixed(12.0), gas_limit: 30000000, base_fee_gwei: 5.0, native_token: "ETH"),
+        (name: "arbitrum", block_time: Fixed(0.25), gas_limit: 32000000, base_fee_gwei: 0.01, native_token: "ETH.arb"),
+    ],
+    numeraire: "USDC",
+    tokens: [
+        (symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6),
+        (symbol: "ETH.arb", decimals: 18, chain: "arbitrum", asset: "ETH"),
+        (symbol: "USDC.arb", decimals: 6, chain: "arbitrum", asset: "USDC"),
+    ],
+    market: (assets: [(token: "ETH", price: 2000.0, volatility: 0.8)]),
+    pools: [
+        ConstantProduct(name: "l1", tokens: ("ETH", "USDC"), reserves: ("20000", "40000000"), fee_bps: 5.0),
+        ConstantProduct(name: "l2", tokens: ("ETH.arb", "USDC.arb"), reserves: ("2000", "4000000"), fee_bps: 5.0),
+    ],
+    bridges: [
+        (name: "across", chains: ("ethereum", "arbitrum"), tokens: [("ETH", "ETH.arb"), ("USDC", "USDC.arb")],
+         kind: Intent(fill_s: 240.0, fee_bps: 4, repay_s: 3600.0, max_wait_s: 1800.0,
+             capital: [("ETH", "1000"), ("USDC", "2000000"), ("ETH.arb", "1000"), ("USDC.arb", "2000000")])),
+    ],
+    agents: [
+        Arbitrageur(name: "cex", capital: [("ETH", "5000"), ("USDC", "10000000")], pools: Only(["l1"])),
+        CrossChainArbitrageur(name: "x", capital: [("ETH", "200"), ("USDC", "400000"), ("ETH.arb", "200"), ("USDC.arb", "400000")],
+            pools: ["l1", "l2"], bridges: ["across"], style: STYLE, min_profit: 1.0),
+    ],
+)"#;
+
+#[test]
+fn bridge_based_arbitrage_leaves_wider_gaps_than_pre_positioned_inventory() {
+    // the two styles measured on chain: both legs at once from inventory (seconds), or the first
+    // leg's proceeds bridged and sold on arrival (minutes); common random numbers
+    let run = |style: &str| {
+        let s = style_world(style);
+        let options = SimOptions { check_conservation: true, ..SimOptions::default() };
+        let mut sim = Simulation::with_options(&s, options).unwrap();
+        sim.run_blocks(s.blocks).unwrap();
+        let sent: u64 = sim.bridges().unwrap().list.iter().flat_map(|b| &b.pairs).map(|p| p.stats.sent).sum();
+        (sim.chain_gaps().unwrap().pairs[0].clone(), sent)
+    };
+    let ((inventory, sent_inventory), (bridged, sent_bridged)) = (run("Inventory"), run("Bridge"));
+    assert_eq!(sent_inventory, 0, "enough inventory: no refill needed");
+    assert!(sent_bridged >= 10, "the bridge-based arbitrageur bridged {sent_bridged} times");
+    assert!(
+        bridged.quantile(0.99) > inventory.quantile(0.99) && bridged.mean() > inventory.mean(),
+        "gaps: bridged p99 {} mean {}, inventory p99 {} mean {}",
+        bridged.quantile(0.99),
+        bridged.mean(),
+        inventory.quantile(0.99),
+        inventory.mean()
+    );
+}

@@ -9,6 +9,11 @@
 //! that share and its own start, so that a refill never sets off one back), through the bridge it
 //! prefers by fee and latency.
 //!
+//! With `bridged`, the second leg is funded the slow way (about four minutes on chain against
+//! nine seconds pre-positioned): the first leg's proceeds are bridged to the other chain in the
+//! same block and the second leg waits for them to arrive; the bridge's fee and time in transit
+//! enter the pair's profit.
+//!
 //! The policy is a pure function of a read-only view ([`plan_cross_chain`]); the system around it
 //! only gathers what is in flight and files the second legs from receipts.
 
@@ -37,6 +42,8 @@ pub struct CrossChainArb {
     pub capital_cost_bps_per_hour: f64,
     /// Minimum profit of a pair of legs net of both chains' gas, numeraire.
     pub min_profit: f64,
+    /// Fund the second leg by bridging the first leg's proceeds.
+    pub bridged: bool,
     /// Priority fee bid, wei per gas.
     pub priority_fee_wei: u128,
     /// Starting balances.
@@ -61,6 +68,9 @@ pub struct OwedLeg {
     pub amount_out: u128,
     /// The first leg, once included: what the second is linked to in cascades (across chains).
     pub parent: Option<crate::tx::TxId>,
+    /// Bridged style: sell what arrives (at most this much, the first leg's proceeds) once the
+    /// transfer is in, rather than buy back `amount_out`.
+    pub sell_in: Option<u128>,
 }
 
 /// Base fee and gas token of each chain, by chain id: what a leg on another chain will cost.
@@ -101,6 +111,25 @@ pub fn plan_cross_chain<B: PoolBook + ?Sized>(
             cfg.owed.push(o);
             continue;
         }
+        if let Some(expected) = o.sell_in {
+            // the proceeds are still on their way: wait for them
+            if bridges.in_transit.iter().any(|(t, _)| *t == o.leg.token_in) {
+                cfg.owed.push(o);
+                continue;
+            }
+            let a = expected.min(available(&spent, o.leg.token_in));
+            let quote = view
+                .pools
+                .pool(o.leg.pool)
+                .and_then(|e| e.pool.quote_exact_in(usize::from(o.leg.i), usize::from(o.leg.j), a).ok());
+            // nothing arrived (the transfer failed): the position stays as it is
+            if let Some(q) = quote.filter(|q| a > 0 && q.amount_out > 0) {
+                spent.push((o.leg.token_in, a));
+                let cause = o.parent.map_or(Cause::External, |p| Cause::Moves(smallvec::smallvec![p]));
+                push_leg(view, me, cfg, (o.leg, a, q.amount_out), o, false, cause, out);
+            }
+            continue;
+        }
         let quote = view
             .pools
             .pool(o.leg.pool)
@@ -119,11 +148,26 @@ pub fn plan_cross_chain<B: PoolBook + ?Sized>(
         }
     }
     // 2. a new pair of legs, the first here
-    if let Some((leg, q, owed)) = best_pair(view, cfg, chain_gas, |t| available(&spent, t)) {
+    if let Some((leg, q, owed, send)) = best_pair(view, cfg, chain_gas, |t| available(&spent, t)) {
         spent.push((leg.token_in, q.amount_in));
         // the gap has two sides: whoever moved either pool (on either chain) set it off
         let cause = merge(view.provenance.arbitrage_cause(leg.pool), view.provenance.arbitrage_cause(owed.leg.pool));
-        push_leg(view, me, cfg, (leg, q.amount_in, q.amount_out), owed, true, cause, out);
+        push_leg(view, me, cfg, (leg, q.amount_in, q.amount_out), owed, true, cause.clone(), out);
+        if let Some(send) = send {
+            // the proceeds go over in the same block, right behind the swap
+            let seq = cfg.next_seq;
+            cfg.next_seq = cfg.next_seq.wrapping_add(1);
+            let mut tx = Tx::new(
+                Sender::Agent(me.id),
+                seq,
+                TxKind::Bridge,
+                cfg.priority_fee_wei,
+                Action::Bridge(send),
+                view.block,
+            );
+            tx.cause = cause;
+            out.push(tx);
+        }
     }
     // 3. refill other chains from this one's surplus
     refill(view, me, cfg, bridges, &mut |t| available(&spent, t), out);
@@ -158,17 +202,20 @@ fn push_leg<B: PoolBook + ?Sized>(
     cfg.sent.push((seq, owed, first));
 }
 
-/// The most profitable pair of legs whose first is on the view's chain: (first leg, its quote,
-/// the second leg it owes).
+/// A pair of legs: the first, its quote, the second it owes, and (bridged style) the transfer
+/// that funds the second.
+type Pair = (Leg, SwapQuote, OwedLeg, Option<BridgeSend>);
+
+/// The most profitable pair of legs whose first is on the view's chain.
 fn best_pair<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     cfg: &CrossChainArb,
     chain_gas: &ChainGas,
     available: impl Fn(TokenId) -> u128,
-) -> Option<(Leg, SwapQuote, OwedLeg)> {
+) -> Option<Pair> {
     let here = cfg.chains.iter().position(|c| *c == view.chain)?;
     let x = view.pools.pool(cfg.pools[here])?;
-    let mut best: Option<(f64, Leg, SwapQuote, OwedLeg)> = None;
+    let mut best: Option<(f64, Pair)> = None;
     for (k, (&pool_y, &chain_y)) in cfg.pools.iter().zip(&cfg.chains).enumerate() {
         // one open pair per pool: a second leg still owed there holds the next
         if k == here || cfg.owed.iter().chain(cfg.sent.iter().map(|s| &s.1)).any(|o| o.leg.pool == pool_y) {
@@ -196,11 +243,26 @@ fn best_pair<B: PoolBook + ?Sized>(
             if edge * edge * depth(x).min(depth(y)) * 4.0 < floor.max(cfg.min_profit) {
                 continue;
             }
+            // bridged: the proceeds must have a way over
+            let route = if cfg.bridged {
+                let Some(r) = crate::bridges::cheapest(
+                    &cfg.bridges,
+                    x.tokens[jx],
+                    y.tokens[iy],
+                    0,
+                    cfg.capital_cost_bps_per_hour,
+                ) else {
+                    continue;
+                };
+                Some(r)
+            } else {
+                None
+            };
             let Some(q) = meeting_amount(&x.pool, ix, jx, &y.pool, iy, jy, rx, ry) else { continue };
-            // capital: what it can sell here, and what it can pay there
+            // capital: what it can sell here, and (inventory) what it can pay there
             let mut q = q.min(available(x.tokens[ix]));
             let cap_y = available(y.tokens[iy]);
-            if y.pool.quote_exact_out(iy, jy, q).map_or(true, |c| c.amount_in > cap_y) {
+            if route.is_none() && y.pool.quote_exact_out(iy, jy, q).map_or(true, |c| c.amount_in > cap_y) {
                 q = q.min(y.pool.quote_exact_in(iy, jy, cap_y).map_or(0, |c| c.amount_out));
             }
             if q == 0 {
@@ -218,19 +280,29 @@ fn best_pair<B: PoolBook + ?Sized>(
             let gas_y_value = view
                 .prices
                 .value(native_y, u128::from(gas_y).saturating_mul(base_y.saturating_add(cfg.priority_fee_wei)));
-            let profit = view.prices.value(x.tokens[jx], first.amount_out)
+            let mut profit = view.prices.value(x.tokens[jx], first.amount_out)
                 - view.prices.value(y.tokens[iy], second.amount_in)
                 - view.gas_fee_value(gas_x, cfg.priority_fee_wei)
                 - gas_y_value;
+            let send = route.map(|(mut send, cost_bps)| {
+                // the bridge's fee and the time in transit, and the transfer's gas here
+                profit -= view.prices.value(x.tokens[jx], first.amount_out) * cost_bps / 1e4
+                    + view.gas_fee_value(view.gas.base_tx + view.gas.bridge_send, cfg.priority_fee_wei);
+                // what the swap is sure to bring, not more
+                send.amount = first.amount_out;
+                send
+            });
             if profit <= cfg.min_profit || profit <= 0.0 || best.as_ref().is_some_and(|b| b.0 >= profit) {
                 continue;
             }
             let leg_x = Leg { pool: x.id, i: ix as u8, j: jx as u8, token_in: x.tokens[ix], token_out: x.tokens[jx] };
             let leg_y = Leg { pool: pool_y, i: iy as u8, j: jy as u8, token_in: y.tokens[iy], token_out: y.tokens[jy] };
-            best = Some((profit, leg_x, first, OwedLeg { chain: chain_y, leg: leg_y, amount_out: q, parent: None }));
+            let sell_in = send.as_ref().map(|s| s.amount);
+            let owed = OwedLeg { chain: chain_y, leg: leg_y, amount_out: q, parent: None, sell_in };
+            best = Some((profit, (leg_x, first, owed, send)));
         }
     }
-    best.map(|(_, leg, q, owed)| (leg, q, owed))
+    best.map(|(_, pair)| pair)
 }
 
 /// The amount to sell on `x` (i -> j) and buy back on `y` (i' -> j', the same assets the other

@@ -65,6 +65,7 @@ impl Plugin for ArbitragePlugin {
                     refill_below,
                     capital_cost_bps_per_hour,
                     min_profit,
+                    bridged,
                 } => {
                     let cfg = cross_chain::CrossChainArb {
                         pools: pools.clone(),
@@ -73,6 +74,7 @@ impl Plugin for ArbitragePlugin {
                         refill_below: *refill_below,
                         capital_cost_bps_per_hour: *capital_cost_bps_per_hour,
                         min_profit: *min_profit,
+                        bridged: *bridged,
                         priority_fee_wei: a.priority_fee_wei,
                         genesis: a.capital.clone(),
                         owed: Vec::new(),

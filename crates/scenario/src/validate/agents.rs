@@ -65,6 +65,7 @@ pub(super) fn agents(
                     refill_below: a.refill_below,
                     capital_cost_bps_per_hour: a.capital_cost_bps_per_hour,
                     min_profit: a.min_profit,
+                    bridged: a.style == RawArbStyle::Bridge,
                 }
             }
             RawAgent::CycleArbitrageur(a) => {

@@ -250,6 +250,10 @@ fn cross_chain(
                 None => p.problems.push(bp, crate::unknown("bridge", name, bridges.iter().map(|b| b.name.as_str()))),
             }
         }
+        if r.style == RawArbStyle::Bridge && r.bridges.is_empty() {
+            p.problems
+                .push(format!("{path}.style"), "`style: Bridge` bridges each first leg's proceeds: name `bridges`");
+        }
     }
     chains.first().copied().unwrap_or_default()
 }
