@@ -285,6 +285,8 @@ pub struct AgentSpec {
     pub priority_fee_wei: u128,
     /// Network latency, seconds.
     pub latency_s: f64,
+    /// Latency to particular chains, (chain, seconds), where it differs.
+    pub chain_latency_s: Vec<(ChainId, f64)>,
     /// The chain it acts on: its pools' or market's (a cyclic arbitrageur names it).
     pub chain: ChainId,
     /// Behaviour.
@@ -523,6 +525,8 @@ pub struct VaultSpec {
     pub jitter_blocks: u64,
     /// Keeper latency, seconds.
     pub latency_s: f64,
+    /// Keeper latency to particular chains, (chain, seconds), where it differs.
+    pub chain_latency_s: Vec<(ChainId, f64)>,
     /// Part of one holding kept supplied to a lending market.
     pub yield_leg: Option<YieldLeg>,
     /// Bridges it moves value through (a vault across chains; empty: one chain).

@@ -500,6 +500,9 @@ pub struct RawSupplier {
     /// Network latency, milliseconds.
     #[serde(default)]
     pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
 }
 
 fn hundred() -> u64 {
@@ -537,6 +540,9 @@ pub struct RawBorrowers {
     /// Network latency, milliseconds.
     #[serde(default)]
     pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
 }
 
 fn one_percent() -> f64 {
@@ -579,6 +585,9 @@ pub struct RawLiquidator {
     /// Network latency, milliseconds.
     #[serde(default)]
     pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
 }
 
 impl RawAgent {
@@ -632,6 +641,9 @@ pub struct RawSearcher {
     /// Network latency, milliseconds (first-come-first-served ordering).
     #[serde(default)]
     pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
 }
 
 fn tenth() -> f64 {
@@ -672,6 +684,9 @@ pub struct RawArbitrageur {
     /// Network latency, milliseconds (first-come-first-served ordering).
     #[serde(default)]
     pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
 }
 
 /// Cyclic arbitrageur.
@@ -697,6 +712,9 @@ pub struct RawCycleArbitrageur {
     /// Network latency, milliseconds (first-come-first-served ordering).
     #[serde(default)]
     pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
 }
 
 fn three() -> u8 {
@@ -736,6 +754,9 @@ pub struct RawCrossChainArbitrageur {
     /// Network latency, milliseconds (first-come-first-served ordering).
     #[serde(default)]
     pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
 }
 
 /// How a cross-chain arbitrageur funds its second leg.
@@ -886,6 +907,9 @@ pub struct RawVault {
     /// Keeper's network latency, milliseconds (first-come-first-served ordering).
     #[serde(default)]
     pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
     /// A yield leg: part of one token's holding kept supplied to a lending market.
     #[serde(default)]
     pub yield_leg: Option<RawYieldLeg>,

@@ -443,3 +443,39 @@ fn bridge_based_arbitrage_leaves_wider_gaps_than_pre_positioned_inventory() {
         inventory.mean()
     );
 }
+
+#[test]
+fn a_sender_reaches_each_chain_after_its_own_latency() {
+    // two identical arbitrageurs race for the Arbitrum pool, whose blocks are first come first
+    // served: the one 5 ms from Arbitrum (and 200 ms from anywhere else) beats the one 50 ms from
+    // every chain
+    let text = THREE.replace(
+        r#"Arbitrageur(name: "arb-arb", capital: [("ETH.arb", "1000"), ("USDC.arb", "2000000")], pools: Only(["arb-eth-usdc"])),"#,
+        r#"Arbitrageur(name: "near", capital: [("ETH.arb", "1000"), ("USDC.arb", "2000000")], pools: Only(["arb-eth-usdc"]),
+            latency_ms: 200.0, chain_latency_ms: [("arbitrum", 5.0)]),
+        Arbitrageur(name: "far", capital: [("ETH.arb", "1000"), ("USDC.arb", "2000000")], pools: Only(["arb-eth-usdc"]),
+            latency_ms: 50.0),"#,
+    );
+    let s = parse(&text).unwrap();
+    let (near, far) = (
+        s.agents.iter().position(|a| a.name == "near").unwrap(),
+        s.agents.iter().position(|a| a.name == "far").unwrap(),
+    );
+    let mut sim = recorded(&s);
+    sim.run_blocks(100).unwrap();
+    let (_, trades) = sim.drain_records();
+    let won = |k: usize| {
+        trades
+            .iter()
+            .filter(|t| t.sender == meshsim_core::tx::Sender::Agent(meshsim_scenario::AgentId(k as u32)) && !t.reverted)
+            .count()
+    };
+    assert!(won(near) > 10 && won(far) == 0, "near won {}, far won {}", won(near), won(far));
+    // and a latency to a chain the world lacks is a located error
+    let bad = text.replace(r#"chain_latency_ms: [("arbitrum", 5.0)]"#, r#"chain_latency_ms: [("optimism", 5.0)]"#);
+    let Err(ScenarioError::Invalid(issues)) = parse(&bad) else { panic!("expected an error") };
+    assert!(
+        issues.iter().any(|i| i.path.ends_with("chain_latency_ms[0][0]") && i.message.contains("unknown chain")),
+        "{issues:#?}"
+    );
+}

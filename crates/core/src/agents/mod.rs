@@ -44,9 +44,28 @@ impl PendingTxs {
     }
 }
 
-/// Network latency of a sender, seconds (first-come-first-served ordering).
-#[derive(Component, Debug, Clone, Copy, Default)]
-pub struct Latency(pub f64);
+/// Network latency of a sender, seconds (first-come-first-served ordering): how long after a
+/// block starts its submission reaches that chain's builder.
+#[derive(Component, Debug, Clone, Default)]
+pub struct Latency {
+    /// To any chain not listed below.
+    pub seconds: f64,
+    /// To particular chains, (chain, seconds).
+    pub by_chain: Vec<(crate::chain::ChainId, f64)>,
+}
+
+impl Latency {
+    /// The same latency to every chain.
+    pub fn uniform(seconds: f64) -> Self {
+        Latency { seconds, by_chain: Vec::new() }
+    }
+
+    /// Its latency to `chain`.
+    #[inline]
+    pub fn to(&self, chain: crate::chain::ChainId) -> f64 {
+        self.by_chain.iter().find(|(c, _)| *c == chain).map_or(self.seconds, |(_, s)| *s)
+    }
+}
 
 /// Mints an agent's genesis capital and spawns it with its meta, outbox and latency; the caller
 /// adds its behaviour.
@@ -63,7 +82,8 @@ pub fn spawn_agent<'w>(
     let meta = AgentMeta { id: spec.id, name: spec.name.clone(), account, chain: spec.chain, label };
     // an agent sends at most about one transaction per pool in a block
     let outbox = PendingTxs::with_capacity(app.scenario.pools.len().max(4));
-    Ok(app.world.spawn((meta, outbox, Latency(spec.latency_s))))
+    let latency = Latency { seconds: spec.latency_s, by_chain: spec.chain_latency_s.clone() };
+    Ok(app.world.spawn((meta, outbox, latency)))
 }
 
 /// Adds every agent with a `Marker` component to the snapshot (the facade sorts them by id).

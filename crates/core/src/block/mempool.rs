@@ -105,7 +105,7 @@ pub(super) fn submit(
         if pending.0.is_empty() {
             continue;
         }
-        let latency = latency.map_or(0.0, |l| l.0);
+        let latency = latency.map_or(0.0, |l| l.to(chain));
         let from = pool.pending.len();
         // moved as one block of memory, not one transaction at a time
         pool.pending.append(&mut pending.0);

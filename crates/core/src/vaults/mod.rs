@@ -109,7 +109,7 @@ impl Plugin for VaultsPlugin {
                     bench,
                     // a rebalance pairs at most every token with another, on up to two routes
                     PendingTxs::with_capacity(2 * strategy::MAX_VAULT_TOKENS),
-                    Latency(v.latency_s),
+                    Latency { seconds: v.latency_s, by_chain: v.chain_latency_s.clone() },
                     Inbox::default(),
                     Holdings::default(),
                 ))

@@ -22,16 +22,21 @@ pub(super) fn agents(
     let mut agents = Vec::new();
     for (k, ra) in raw.iter().enumerate().take(limits::MAX_AGENTS) {
         let path = format!("agents[{k}]");
-        let (name, capital_raw, priority, latency_ms) = match ra {
-            RawAgent::Arbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
-            RawAgent::CycleArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
-            RawAgent::CrossChainArbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
-            RawAgent::Searcher(a) => (&a.name, &a.capital, 0.0, a.latency_ms),
-            RawAgent::Liquidator(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
-            RawAgent::Borrowers(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
-            RawAgent::Supplier(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms),
+        let (name, capital_raw, priority, latency_ms, by_chain) = match ra {
+            RawAgent::Arbitrageur(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
+            RawAgent::CycleArbitrageur(a) => {
+                (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms)
+            }
+            RawAgent::CrossChainArbitrageur(a) => {
+                (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms)
+            }
+            RawAgent::Searcher(a) => (&a.name, &a.capital, 0.0, a.latency_ms, &a.chain_latency_ms),
+            RawAgent::Liquidator(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
+            RawAgent::Borrowers(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
+            RawAgent::Supplier(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
         };
         p.finite(&format!("{path}.latency_ms"), latency_ms, 0.0, 1e6, "a latency in milliseconds");
+        let chain_latency_s = chain_latencies(p, &path, by_chain);
         if agent_names.insert(name.as_str(), k).is_some() {
             p.problems.push(format!("{path}.name"), format!("agent name {name:?} is used twice"));
         }
@@ -126,11 +131,32 @@ pub(super) fn agents(
             capital,
             priority_fee_wei,
             latency_s: latency_ms.max(0.0) / 1000.0,
+            chain_latency_s,
             chain: ChainId(0),
             kind,
         });
     }
     agents
+}
+
+/// Per-chain latencies, (chain, seconds), each chain named once.
+pub(super) fn chain_latencies(p: &mut Ctx, path: &str, raw: &[(String, f64)]) -> Vec<(ChainId, f64)> {
+    let mut out: Vec<(ChainId, f64)> = Vec::new();
+    for (k, (name, ms)) in raw.iter().enumerate() {
+        let at = format!("{path}.chain_latency_ms[{k}]");
+        let chain = p.chain(&format!("{at}[0]"), name);
+        if !p.finite(&format!("{at}[1]"), *ms, 0.0, 1e6, "a latency in milliseconds") {
+            continue;
+        }
+        if let Some(c) = chain {
+            if out.iter().any(|(x, _)| *x == c) {
+                p.problems.push(format!("{at}[0]"), format!("chain {name:?} listed twice"));
+            } else {
+                out.push((c, ms / 1000.0));
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn capital(p: &mut Ctx, path: &str, raw: &[(String, String)]) -> Vec<(TokenId, u128)> {

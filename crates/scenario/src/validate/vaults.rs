@@ -328,6 +328,7 @@ pub(super) fn vaults(
                 private_relay: v.private_relay,
                 jitter_blocks: v.jitter_blocks,
                 latency_s: v.latency_ms.max(0.0) / 1000.0,
+                chain_latency_s: super::agents::chain_latencies(p, &path, &v.chain_latency_ms),
                 yield_leg,
                 // resolved with the chains (placement)
                 bridges: Vec::new(),
