@@ -14,8 +14,8 @@ use crate::mesh::kind_color;
 pub type KindFilter = (&'static str, fn(TxKind) -> bool);
 
 /// Kinds the filter knows.
-pub const KINDS: [KindFilter; 6] = [
-    ("arbitrage", |k| matches!(k, TxKind::Arbitrage | TxKind::CycleArbitrage)),
+pub const KINDS: [KindFilter; 7] = [
+    ("arbitrage", |k| matches!(k, TxKind::Arbitrage | TxKind::CycleArbitrage | TxKind::CrossChainArbitrage)),
     ("rebalance", |k| k == TxKind::Rebalance),
     ("sandwich", |k| matches!(k, TxKind::SandwichFront | TxKind::SandwichBack)),
     ("back-run", |k| k == TxKind::Backrun),
@@ -26,6 +26,7 @@ pub const KINDS: [KindFilter; 6] = [
             TxKind::Liquidation | TxKind::CollateralSale | TxKind::Lending | TxKind::Leverage | TxKind::Deleverage
         )
     }),
+    ("bridge", |k| k == TxKind::Bridge),
 ];
 
 /// The log's filters.
@@ -92,9 +93,14 @@ pub fn describe(s: &Scenario, row: &TradeRow) -> String {
             sym(row.token_out)
         )
     };
+    // with several chains a block number needs its chain
+    let block = match s.chains.get(row.chain.index()) {
+        Some(c) if s.multi_chain() => format!("{} {}", c.name, row.block),
+        _ => row.block.to_string(),
+    };
     format!(
         "{:>6} #{:<6} {:<14} {:<16} {:<24} {}{}",
-        row.block,
+        block,
         row.tx_id.0,
         row.kind.name(),
         sender_name(s, row.sender),

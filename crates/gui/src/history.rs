@@ -103,8 +103,10 @@ impl History {
     }
 
     /// Appends a chunk of blocks: their rows, their vault rows and the running totals after each.
+    /// With several chains the charts follow the hub's blocks (every pool's price as it stood
+    /// then), so that one axis serves them all.
     pub fn extend(&mut self, blocks: &[BlockRow], vaults: &[VaultRow], totals: &[(u64, [f64; 4])]) {
-        for b in blocks {
+        for b in blocks.iter().filter(|b| b.chain.index() == 0) {
             push(&mut self.blocks, b.block as f64);
             for (q, p) in self.external.iter_mut().zip(&b.prices) {
                 push(q, *p);

@@ -1,6 +1,8 @@
 //! The mesh view: tokens on a circle, pools between the tokens they hold (sized by liquidity,
 //! coloured by their deviation from the external price), vaults on an outer ring tied to their
-//! tokens, and the last blocks' trades drawn as flows through the pools.
+//! tokens, and the last blocks' trades drawn as flows through the pools. With several chains each
+//! chain is a labelled region of its own tokens and pools, bridges join the regions, and
+//! transfers in flight travel along them.
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2, pos2, vec2};
 use meshsim_core::Snapshot;
@@ -18,17 +20,64 @@ pub struct Layout {
     vaults: Vec<Pos2>,
     pool_tokens: Vec<Vec<TokenId>>,
     vault_tokens: Vec<Vec<TokenId>>,
+    /// With several chains: each chain's region (centre, radius, name).
+    regions: Vec<(Pos2, f32, String)>,
+    /// Each bridge's two regions.
+    bridges: Vec<(usize, usize)>,
+}
+
+/// Where a region of `n` sits and how large it is: on a circle for three or more, side by side
+/// for two, the whole square for one.
+fn region(k: usize, n: usize) -> (Pos2, f32) {
+    match n {
+        0 | 1 => (Pos2::ZERO, 1.0),
+        // a gap between regions leaves room to draw the bridges
+        2 => (pos2(if k == 0 { -0.5 } else { 0.5 }, 0.0), 0.38),
+        _ => {
+            let a = std::f32::consts::TAU * k as f32 / n as f32 - std::f32::consts::FRAC_PI_2;
+            let r = (0.4 * (std::f32::consts::PI / n as f32).sin()).min(0.34);
+            (pos2(0.5 * a.cos(), 0.5 * a.sin()), r)
+        }
+    }
+}
+
+/// Where a transfer sent at `sent` and due at `due` is at `now` along the bridge from `from` to
+/// `to`: at the start while it waits for a relayer (`due` unknown), at the end once due.
+pub fn in_flight_at(from: Pos2, to: Pos2, sent: f64, due: Option<f64>, now: f64) -> Pos2 {
+    let Some(due) = due else { return from };
+    let t = if due > sent { ((now - sent) / (due - sent)).clamp(0.0, 1.0) } else { 1.0 };
+    from + (to - from) * t as f32
 }
 
 impl Layout {
     /// Lays `scenario` out.
     pub fn new(scenario: &Scenario) -> Self {
-        let n = scenario.tokens.len().max(1);
-        let angle = |k: usize| std::f32::consts::TAU * k as f32 / n as f32 - std::f32::consts::FRAC_PI_2;
-        let tokens: Vec<Pos2> =
-            (0..scenario.tokens.len()).map(|k| pos2(0.62 * angle(k).cos(), 0.62 * angle(k).sin())).collect();
+        let n_chains = scenario.chains.len();
+        let regions: Vec<(Pos2, f32, String)> = scenario
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let (centre, r) = region(k, n_chains);
+                (centre, r, c.name.clone())
+            })
+            .collect();
+        // each chain's tokens on a circle inside its region
+        let mut tokens = vec![Pos2::ZERO; scenario.tokens.len()];
+        for (c, (centre, r, _)) in regions.iter().enumerate() {
+            let mine: Vec<usize> =
+                (0..scenario.tokens.len()).filter(|k| scenario.tokens[*k].chain.index() == c).collect();
+            let n = mine.len().max(1);
+            for (i, k) in mine.iter().enumerate() {
+                let a = std::f32::consts::TAU * i as f32 / n as f32 - std::f32::consts::FRAC_PI_2;
+                tokens[*k] = *centre + vec2(a.cos(), a.sin()) * 0.62 * *r;
+            }
+        }
+        let bridges = scenario.bridges.iter().map(|b| (b.chains.0.index(), b.chains.1.index())).collect();
         let pool_tokens: Vec<Vec<TokenId>> = scenario.pools.iter().map(|p| p.tokens.clone()).collect();
         // pools between the same tokens fan out across the line joining them
+        // pools fan out in proportion to their chain's region
+        let scale = |ts: &[TokenId]| ts.first().map_or(1.0, |t| regions[scenario.tokens[t.index()].chain.index()].1);
         let mut pools = Vec::with_capacity(pool_tokens.len());
         for (k, ts) in pool_tokens.iter().enumerate() {
             let centroid = ts.iter().fold(Vec2::ZERO, |a, t| a + tokens[t.index()].to_vec2()) / ts.len().max(1) as f32;
@@ -39,7 +88,7 @@ impl Layout {
                 let (a, b) = (tokens[ts[0].index()], tokens[ts[1].index()]);
                 let d = b - a;
                 let normal = vec2(-d.y, d.x).normalized();
-                (centroid + normal * spread * 0.09).to_pos2()
+                (centroid + normal * spread * 0.09 * scale(ts)).to_pos2()
             } else {
                 // three or more tokens: pulled toward the middle
                 (centroid * 0.6 + vec2(spread * 0.08, spread * 0.05)).to_pos2()
@@ -63,7 +112,18 @@ impl Layout {
                 pos2(0.93 * a.cos(), 0.93 * a.sin())
             })
             .collect();
-        Layout { tokens, pools, vaults, pool_tokens, vault_tokens }
+        let regions = if n_chains > 1 { regions } else { Vec::new() };
+        Layout { tokens, pools, vaults, pool_tokens, vault_tokens, regions, bridges }
+    }
+
+    /// Where a pool sits, in the unit square.
+    pub fn pool(&self, id: PoolId) -> Option<Pos2> {
+        self.pools.get(id.index()).copied()
+    }
+
+    /// Each chain's region (centre, radius, name); empty with one chain.
+    pub fn regions(&self) -> &[(Pos2, f32, String)] {
+        &self.regions
     }
 }
 
@@ -140,6 +200,36 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
         (4.0 + 14.0 * (v / max_value).sqrt()) as f32
     };
 
+    // chains: a labelled region each, bridges between them, transfers travelling along them
+    for (centre, r, name) in &input.layout.regions {
+        painter.circle_stroke(at(*centre), r * side, Stroke::new(1.0, faint));
+        painter.text(
+            at(*centre) - vec2(0.0, r * side + 2.0),
+            Align2::CENTER_BOTTOM,
+            name,
+            FontId::proportional(12.0),
+            text,
+        );
+    }
+    let bridge_ends = |k: usize| -> Option<(Pos2, Pos2)> {
+        let (a, b) = *input.layout.bridges.get(k)?;
+        let (ca, ra, _) = input.layout.regions.get(a)?;
+        let (cb, rb, _) = input.layout.regions.get(b)?;
+        let d = (*cb - *ca).normalized();
+        Some((at(*ca + d * *ra), at(*cb - d * *rb)))
+    };
+    for b in &s.bridges {
+        let Some((from, to)) = bridge_ends(b.id.index()) else { continue };
+        let colour = if b.halted { Color32::from_rgb(220, 70, 70) } else { faint };
+        painter.line_segment([from, to], Stroke::new(if b.halted { 3.0 } else { 2.0 }, colour));
+        for t in &b.in_flight {
+            // out goes from the bridge's first chain to its second
+            let out = input.scenario.tokens.get(t.from.index()).map(|x| x.chain) == Some(b.chains.0);
+            let (a, z) = if out { (from, to) } else { (to, from) };
+            let p = in_flight_at(a, z, t.sent_at, t.arrives_at, s.timestamp);
+            painter.circle_filled(p, 4.0, kind_color(TxKind::Bridge, false));
+        }
+    }
     for (k, ts) in input.layout.pool_tokens.iter().enumerate() {
         for t in ts {
             painter
@@ -154,10 +244,12 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
             );
         }
     }
-    // flows: token in -> pool -> token out, fading with age
-    let newest = input.recent.iter().map(|t| t.block).max().unwrap_or(0);
+    // flows: token in -> pool -> token out, fading with age (in blocks of its own chain)
+    let newest = |chain: meshsim_scenario::ChainId| {
+        input.recent.iter().filter(|t| t.chain == chain).map(|t| t.block).max().unwrap_or(0)
+    };
     for t in input.recent {
-        let age = newest.saturating_sub(t.block) as f32;
+        let age = newest(t.chain).saturating_sub(t.block) as f32;
         let alpha = (1.0 - age / 6.0).clamp(0.15, 1.0);
         let color = kind_color(t.kind, t.reverted).gamma_multiply(alpha);
         let width = if t.reverted { 1.0 } else { (1.5 + (t.value_in.max(1.0) as f32).log10() * 0.6).min(6.0) };
@@ -234,6 +326,7 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
         ("liquidation", kind_color(TxKind::Liquidation, false)),
         ("borrow / lend", kind_color(TxKind::Lending, false)),
         ("prediction", kind_color(TxKind::PredictFront, false)),
+        ("bridge transfer", kind_color(TxKind::Bridge, false)),
     ];
     for (k, (name, c)) in legend.iter().enumerate() {
         let y = rect.top() + 10.0 + 14.0 * k as f32;
@@ -272,6 +365,27 @@ pub fn sender_selection(sender: Sender) -> Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_chain_gets_a_region_holding_its_pools_and_transfers_travel_between_them() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds/cross-chain.ron");
+        let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let layout = Layout::new(&s);
+        assert_eq!(layout.regions().len(), 3);
+        for p in &s.pools {
+            let (centre, r, _) = &layout.regions()[s.pool_chain(p.id).index()];
+            let at = layout.pool(p.id).unwrap_or(Pos2::ZERO);
+            assert!(at.distance(*centre) < *r, "{} lies outside its chain's region", p.name);
+        }
+        // one chain: no regions, the whole square
+        let one = meshsim_scenario::load_file(&path.with_file_name("lvr.ron")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(Layout::new(&one).regions().is_empty());
+        // a transfer halfway through its time is halfway along; waiting, it has not left
+        let (a, b) = (pos2(0.0, 0.0), pos2(10.0, 0.0));
+        assert_eq!(in_flight_at(a, b, 100.0, Some(200.0), 150.0), pos2(5.0, 0.0));
+        assert_eq!(in_flight_at(a, b, 100.0, Some(200.0), 900.0), b);
+        assert_eq!(in_flight_at(a, b, 100.0, None, 900.0), a);
+    }
 
     #[test]
     fn colours_run_from_green_inside_the_band_to_red_far_outside() {
