@@ -479,3 +479,16 @@ fn a_sender_reaches_each_chain_after_its_own_latency() {
         "{issues:#?}"
     );
 }
+
+#[test]
+fn a_world_without_a_chain_is_refused_not_a_panic() {
+    let text = THREE.replace(r#"    chains: ["#, r#"    unused: ["#);
+    // the chains list is now an unknown field: a located syntax error
+    assert!(parse(&text).is_err());
+    // with no chain at all, tokens, pools and agents are still checked, and nothing is placed
+    let start = THREE.find("    chains: [").unwrap();
+    let end = THREE.find("    numeraire:").unwrap();
+    let none = format!("{}{}", &THREE[..start], &THREE[end..]);
+    let Err(ScenarioError::Invalid(issues)) = parse(&none) else { panic!("expected validation errors") };
+    assert!(issues.iter().any(|i| i.path == "chain" && i.message.contains("expected `chain")), "{issues:#?}");
+}

@@ -289,7 +289,10 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
     let events = events::events(p, &raw.events, &pool_names, &oracles, chains.first().and_then(|c| c.as_ref()));
     let lending = lending::lending(p, &raw.lending, &oracles, numeraire);
     let mut vaults = vaults;
-    chain::placement(p, raw, &pools, &lending, &mut vaults, &mut agents, &bridges);
+    // without a chain (already a problem) nothing can be placed on one
+    if !p.chain_names.is_empty() {
+        chain::placement(p, raw, &pools, &lending, &mut vaults, &mut agents, &bridges);
+    }
     let chains: Option<Vec<Chain>> = chains.into_iter().collect();
 
     if !cx.problems.0.is_empty() {
