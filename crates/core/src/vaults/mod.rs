@@ -431,16 +431,16 @@ impl VaultConfig {
     /// chains, what it has on the way between them counts at the token it will arrive as
     /// (`h.transit`, kept by the caller).
     pub fn refresh_holdings(&self, h: &mut Holdings, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta) {
-        if self.across.is_some() {
-            let transit = h.transit;
-            h.refresh_with(self.universe.len(), |k| {
-                ledger.balance(meta.account, self.universe[k]).saturating_add(transit.get(k).copied().unwrap_or(0))
-            });
-            return;
-        }
-        if self.leg_index.is_none() && !matches!(self.spec.strategy, Strategy::Leveraged { .. }) {
+        if self.leg_index.is_none()
+            && self.across.is_none()
+            && !matches!(self.spec.strategy, Strategy::Leveraged { .. })
+        {
             // the common case: everything it holds is in its account
             h.refresh(ledger, meta.account, &self.universe);
+            return;
+        }
+        if self.across.is_some() {
+            self.refresh_across(h, ledger, meta);
             return;
         }
         h.refresh_with(self.universe.len(), |k| self.holding(ledger, lending, meta, k));
@@ -450,6 +450,16 @@ impl VaultConfig {
                 h.units_f[k] = meshsim_math::u128_to_f64(h.units[k]) - meshsim_math::u128_to_f64(owed);
             }
         }
+    }
+
+    /// Across chains: its account plus what is on its way to each token.
+    #[cold]
+    #[inline(never)]
+    fn refresh_across(&self, h: &mut Holdings, ledger: &Ledger, meta: &VaultMeta) {
+        let transit = h.transit;
+        h.refresh_with(self.universe.len(), |k| {
+            ledger.balance(meta.account, self.universe[k]).saturating_add(transit.get(k).copied().unwrap_or(0))
+        });
     }
 
     /// The vault valued at `per_unit` prices (numeraire per base unit), debt counted against it.
@@ -780,8 +790,14 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
             // the vault keeps time in its own chain's blocks (a vault across chains decides in
             // every chain's blocks, but its trigger, interval and back-off count its home's)
             let clock = &chains.list[meta.chain.index()].clock;
-            let home_view = MarketView { block: clock.number, timestamp: clock.timestamp, ..*active };
-            let v = &home_view;
+            let home_view;
+            let v = if cfg.across.is_some() {
+                home_view = MarketView { block: clock.number, timestamp: clock.timestamp, ..*active };
+                &home_view
+            } else {
+                // its home is the active chain: the view as it is (no copy per vault and block)
+                active
+            };
             // one rebalance in flight at a time: wait while its transactions are still pending
             // (a full block, or a base fee above its max fee)
             if mempool.has_pending(Sender::Vault(meta.id)) {

@@ -75,15 +75,21 @@ pub fn read(
         }
     };
     if cfg.across.is_some() {
-        // value parked on its way between chains (a token it does not target) moves on: its band
-        // is a basis point of NAV, wide enough only for dust
-        for (w, t) in band_widths.iter_mut().zip(&targets) {
-            if *t == 0.0 {
-                *w = 1e-4;
-            }
-        }
+        narrow_transit_bands(&mut band_widths, &targets);
     }
     Reading { balances, val, weights, targets, band, band_widths }
+}
+
+/// Value parked on its way between chains (a token a vault across chains does not target) moves
+/// on: its band is a basis point of NAV, wide enough only for dust.
+#[cold]
+#[inline(never)]
+fn narrow_transit_bands(band_widths: &mut PerToken<f64>, targets: &[f64]) {
+    for (w, t) in band_widths.iter_mut().zip(targets) {
+        if *t == 0.0 {
+            *w = 1e-4;
+        }
+    }
 }
 
 /// What a vault decided this block; its transactions went to the caller's outbox.
@@ -308,6 +314,9 @@ pub fn decide<B: PoolBook + ?Sized>(
 /// fees and impact and the bridge's fee and time in transit. The step's output is a token of the
 /// vault's universe with a target of zero, which later blocks move on to `b`.
 #[expect(clippy::too_many_arguments, reason = "a step reads the vault, its pair, prices and routes")]
+// out of line: vaults on one chain never come here, and keep their decision's code compact
+#[cold]
+#[inline(never)]
 fn across_step<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     meta: &VaultMeta,
