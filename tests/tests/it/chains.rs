@@ -492,3 +492,58 @@ fn a_world_without_a_chain_is_refused_not_a_panic() {
     let Err(ScenarioError::Invalid(issues)) = parse(&none) else { panic!("expected validation errors") };
     assert!(issues.iter().any(|i| i.path == "chain" && i.message.contains("expected `chain")), "{issues:#?}");
 }
+
+#[test]
+fn unknown_bridges_and_tokens_off_a_vaults_chains_are_located() {
+    let path = worlds_dir().join("cross-chain.ron");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(meshsim_scenario::parse_str(&text, "cross-chain.ron", &worlds_dir()).is_ok());
+    let cases = [
+        (
+            r#"bridges: ["across-arb", "across-base", "cctp-arb", "cctp-base", "arb-canonical", "base-canonical"],"#,
+            r#"bridges: ["across-arb", "across-bse", "cctp-arb", "cctp-base", "arb-canonical", "base-canonical"],"#,
+            "agents[1].bridges[1]",
+            "unknown bridge \"across-bse\"",
+        ),
+        (
+            r#"bridges: ["across-arb", "cctp-arb", "arb-canonical"],"#,
+            r#"bridges: ["across-arb", "cctp-arbitrum", "arb-canonical"],"#,
+            "vaults[0].bridges[1]",
+            "unknown bridge \"cctp-arbitrum\"",
+        ),
+        (
+            r#"holdings: [("ETH", "250"), ("USDC.arb", "500000")],
+            keeper_gas: "5",
+            oracles: [("ETH", "cl-eth")],
+            strategy: ConstantMix(targets: [("ETH", 0.5), ("USDC.arb", 0.5)]),
+            trigger: Threshold(band: 0.01),
+            min_interval_blocks: 10,
+            slippage: 0.01,
+            venues: Only(["eth-usdc", "arb-eth-usdc"]),
+            bridges: ["across-arb"],"#,
+            r#"holdings: [("ETH", "250"), ("USDC.base", "500000")],
+            keeper_gas: "5",
+            oracles: [("ETH", "cl-eth")],
+            strategy: ConstantMix(targets: [("ETH", 0.5), ("USDC.arb", 0.5)]),
+            trigger: Threshold(band: 0.01),
+            min_interval_blocks: 10,
+            slippage: 0.01,
+            venues: Only(["eth-usdc", "arb-eth-usdc"]),
+            bridges: ["across-arb"],"#,
+            "vaults[1].holdings[1]",
+            "which the vault's bridges do not reach",
+        ),
+    ];
+    for (from, to, at, message) in cases {
+        assert!(text.contains(from), "test case out of date: {from}");
+        let Err(ScenarioError::Invalid(issues)) =
+            meshsim_scenario::parse_str(&text.replacen(from, to, 1), "cross-chain.ron", &worlds_dir())
+        else {
+            panic!("{to}: expected validation errors")
+        };
+        assert!(
+            issues.iter().any(|i| i.path.ends_with(at) && i.message.contains(message) && i.line > 1),
+            "{to}: expected {at}: {message}, got {issues:#?}"
+        );
+    }
+}
