@@ -59,7 +59,8 @@ pub use meshsim_math as math;
 pub use meshsim_scenario as scenario;
 pub use simulation::{PLUGINS, Simulation, StateDigest};
 pub use snapshot::{
-    AgentSnapshot, ChainSnapshot, MarketSnapshot, PoolSnapshot, ReserveSnapshot, Snapshot, TokenSnapshot, VaultSnapshot,
+    AgentSnapshot, BridgeSnapshot, ChainSnapshot, MarketSnapshot, PoolSnapshot, ReserveSnapshot, Snapshot,
+    TokenSnapshot, VaultSnapshot,
 };
 
 /// How to run.

@@ -33,7 +33,7 @@ pub struct Snapshot {
     /// Each chain's clock and gas, by chain id.
     pub chains: Vec<ChainSnapshot>,
     /// Bridges and their transfers in flight, by id.
-    pub bridges: Vec<crate::bridges::BridgeSnapshot>,
+    pub bridges: Vec<BridgeSnapshot>,
 }
 
 /// One chain's clock and gas.
@@ -169,4 +169,40 @@ pub struct VaultSnapshot {
     pub continuous_nav: f64,
     /// Its parameters now (commands may have changed them since genesis).
     pub spec: meshsim_scenario::VaultSpec,
+}
+
+/// One bridge in a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BridgeSnapshot {
+    /// Id.
+    pub id: meshsim_scenario::BridgeId,
+    /// Name.
+    pub name: String,
+    /// Its two chains.
+    pub chains: (meshsim_scenario::ChainId, meshsim_scenario::ChainId),
+    /// Halted now.
+    pub halted: bool,
+    /// Transfers on their way or waiting for a relayer.
+    pub in_flight: Vec<TransferSnapshot>,
+}
+
+/// One transfer in flight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TransferSnapshot {
+    /// Id within its token pair.
+    pub id: u64,
+    /// Token sent.
+    pub from: meshsim_scenario::TokenId,
+    /// Token delivered.
+    pub to: meshsim_scenario::TokenId,
+    /// Amount sent.
+    pub amount: u128,
+    /// Fee.
+    pub fee: u128,
+    /// Sent at, seconds.
+    pub sent_at: f64,
+    /// Due at, seconds (`None`: waiting for a relayer).
+    pub arrives_at: Option<f64>,
+    /// Who sent it.
+    pub sender: Option<crate::tx::Sender>,
 }

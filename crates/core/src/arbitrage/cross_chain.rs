@@ -19,10 +19,10 @@
 
 use bevy_ecs::prelude::*;
 use meshsim_math::SwapQuote;
-use meshsim_scenario::{BridgeKind, BridgeSpec, ChainId, PoolId, TokenId};
+use meshsim_scenario::{BridgeSpec, ChainId, PoolId, TokenId};
 
 use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
-use crate::bridges::{Bridges, Direction, Speed};
+use crate::bridges::{Bridges, Direction};
 use crate::engine::{State, shared};
 use crate::pools::PoolBook;
 use crate::tx::{Action, BridgeSend, Cause, Leg, Receipts, Sender, Swap, Tx, TxKind};
@@ -375,7 +375,7 @@ fn refill<B: PoolBook + ?Sized>(
                 if view.prices.value(from, amount) < 50.0 * view.gas_fee_value(view.gas.bridge_send, 0).max(1e-9) {
                     continue;
                 }
-                let (speed, cost) = bridge_cost(b, direction, cfg.capital_cost_bps_per_hour);
+                let (speed, cost) = crate::bridges::bridge_cost(b, direction, cfg.capital_cost_bps_per_hour);
                 let send = BridgeSend { bridge: b.id, pair: k as u8, direction, speed, amount };
                 // the cheapest bridge for this token
                 match sends.iter_mut().find(|(s, _)| bridge_tokens(&cfg.bridges, s) == Some((from, to))) {
@@ -408,22 +408,6 @@ fn refill<B: PoolBook + ?Sized>(
 fn bridge_tokens(bridges: &[BridgeSpec], s: &BridgeSend) -> Option<(TokenId, TokenId)> {
     let &(a, b) = bridges.iter().find(|b| b.id == s.bridge)?.tokens.get(usize::from(s.pair))?;
     Some(if s.direction == Direction::Out { (a, b) } else { (b, a) })
-}
-
-/// The speed to ask for and the cost of a transfer in bps: the fee, plus the time in transit at
-/// the agent's cost of capital.
-pub fn bridge_cost(b: &BridgeSpec, direction: Direction, capital_bps_per_hour: f64) -> (Speed, f64) {
-    let time = |s: f64| s / 3600.0 * capital_bps_per_hour;
-    match b.kind {
-        BridgeKind::Canonical { deposit_s, withdrawal_s } => {
-            (Speed::Standard, time(if direction == Direction::Out { deposit_s } else { withdrawal_s }))
-        }
-        BridgeKind::Attestation { standard_s, fast_s, fast_fee_bps } => {
-            let (slow, fast) = (time(standard_s), f64::from(fast_fee_bps) + time(fast_s));
-            if fast < slow { (Speed::Fast, fast) } else { (Speed::Standard, slow) }
-        }
-        BridgeKind::Intent { fill_s, fee_bps, .. } => (Speed::Standard, f64::from(fee_bps) + time(fill_s)),
-    }
 }
 
 /// Decide phase: each cross-chain arbitrageur with a pool on the active chain plans its block.

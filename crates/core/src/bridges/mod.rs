@@ -28,7 +28,7 @@ use crate::chain::Chains;
 use crate::engine::venue::{ExecCtx, Venue};
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::{AccountId, Ledger, LedgerError};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{BridgeSnapshot, Snapshot, TransferSnapshot};
 use crate::tx::{BridgeEffect, BridgeSend, Effect, RevertReason, Sender, Tx};
 use crate::{SimConfig, SimError, SimStatus};
 
@@ -115,42 +115,6 @@ impl Plugin for BridgesPlugin {
             })
             .collect();
     }
-}
-
-/// One bridge in a snapshot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BridgeSnapshot {
-    /// Id.
-    pub id: BridgeId,
-    /// Name.
-    pub name: String,
-    /// Its two chains.
-    pub chains: (ChainId, ChainId),
-    /// Halted now.
-    pub halted: bool,
-    /// Transfers on their way or waiting for a relayer.
-    pub in_flight: Vec<TransferSnapshot>,
-}
-
-/// One transfer in flight.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TransferSnapshot {
-    /// Id within its token pair.
-    pub id: u64,
-    /// Token sent.
-    pub from: TokenId,
-    /// Token delivered.
-    pub to: TokenId,
-    /// Amount sent.
-    pub amount: u128,
-    /// Fee.
-    pub fee: u128,
-    /// Sent at, seconds.
-    pub sent_at: f64,
-    /// Due at, seconds (`None`: waiting for a relayer).
-    pub arrives_at: Option<f64>,
-    /// Who sent it.
-    pub sender: Option<Sender>,
 }
 
 /// Who sent a transfer, and the account it is delivered to (or refunded to): the sender's own.
@@ -392,13 +356,31 @@ pub fn cheapest(
                 _ if (from, to) == (t1, t0) => Direction::Back,
                 _ => continue,
             };
-            let (speed, cost) = crate::arbitrage::cross_chain::bridge_cost(b, direction, capital_bps_per_hour);
+            let (speed, cost) = bridge_cost(b, direction, capital_bps_per_hour);
             if best.as_ref().is_none_or(|x| cost < x.1) {
                 best = Some((BridgeSend { bridge: b.id, pair: k as u8, direction, speed, amount }, cost));
             }
         }
     }
     best
+}
+
+/// The speed to ask for and the cost of a transfer in bps: the fee, plus the time in transit at
+/// the agent's cost of capital.
+pub fn bridge_cost(b: &BridgeSpec, direction: Direction, capital_bps_per_hour: f64) -> (Speed, f64) {
+    let time = |s: f64| s / 3600.0 * capital_bps_per_hour;
+    match b.kind {
+        meshsim_scenario::BridgeKind::Canonical { deposit_s, withdrawal_s } => {
+            (Speed::Standard, time(if direction == Direction::Out { deposit_s } else { withdrawal_s }))
+        }
+        meshsim_scenario::BridgeKind::Attestation { standard_s, fast_s, fast_fee_bps } => {
+            let (slow, fast) = (time(standard_s), f64::from(fast_fee_bps) + time(fast_s));
+            if fast < slow { (Speed::Fast, fast) } else { (Speed::Standard, slow) }
+        }
+        meshsim_scenario::BridgeKind::Intent { fill_s, fee_bps, .. } => {
+            (Speed::Standard, f64::from(fee_bps) + time(fill_s))
+        }
+    }
 }
 
 /// The reason a bridge refused a send, for the revert.
