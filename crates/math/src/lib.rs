@@ -11,6 +11,7 @@
 //! - [`weighted`]: Balancer V2 weighted pools.
 //! - [`Pool`]: one interface over all of them, including *trade-to-price*.
 //! - [`lending`]: Aave v3 reserves: ray math, interest accrual, the two-slope rate model.
+//! - [`book`]: a central limit order book: price-time priority, every order type, exact fills.
 //!
 //! ```
 //! use meshsim_math::{Pool, v2::V2Pair};
@@ -19,6 +20,7 @@
 //! assert_eq!(q.amount_out, 1_992); // floor(1000*997*2e6 / (1e6*1000 + 1000*997))
 //! ```
 
+pub mod book;
 pub mod error;
 pub mod full_math;
 pub mod lending;
