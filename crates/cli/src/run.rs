@@ -263,6 +263,14 @@ fn id_list(ids: impl Iterator<Item = u64>) -> String {
     format!("[{}]", inner.join(","))
 }
 
+/// Tokens of other chains that take a market asset's price, in id order.
+fn linked_priced(s: &Scenario) -> impl Iterator<Item = meshsim_scenario::TokenId> + '_ {
+    s.tokens.iter().enumerate().filter_map(|(k, t)| {
+        let linked = t.asset.index() != k && s.market.assets.iter().any(|a| a.token == t.asset);
+        linked.then_some(meshsim_scenario::TokenId(k as u16))
+    })
+}
+
 fn genesis_price(s: &Scenario, t: meshsim_scenario::TokenId) -> f64 {
     if t == s.numeraire {
         return 1.0;
@@ -305,6 +313,11 @@ impl Tables {
         ];
         for a in &s.market.assets {
             cols.push((format!("price_{}", s.tokens[a.token.index()].symbol), ColType::F64));
+        }
+        // other chains' tokens of those assets (one price, but a column per token, so that each
+        // pool finds its tokens' prices)
+        for t in linked_priced(s) {
+            cols.push((format!("price_{}", s.tokens[t.index()].symbol), ColType::F64));
         }
         for p in &s.pools {
             cols.push((format!("{}_price", p.name), ColType::F64));
@@ -452,6 +465,7 @@ impl Tables {
                 Cell::U64(b.gas_used),
             ]);
             row.extend(s.market.assets.iter().map(|a| Cell::F64(b.prices[a.token.index()])));
+            row.extend(linked_priced(s).map(|t| Cell::F64(b.prices[t.index()])));
             for p in &b.pools {
                 row.push(Cell::F64(p.price));
                 row.extend(p.balances.iter().map(|v| Cell::Amount(*v)));

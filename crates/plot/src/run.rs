@@ -172,14 +172,36 @@ where
 }
 
 /// Pool price against the external price, for the first pools of `blocks.csv`.
+/// With several chains, the hub's name: the chain of the last row (a run ends with a hub block).
+fn hub_chain(path: &Path, column: usize) -> Result<Option<String>, PlotError> {
+    let mut r = reader(path)?;
+    let mut last = None;
+    for rec in r.records() {
+        let rec = rec.map_err(|e| table_error(path, e.to_string()))?;
+        last = rec.get(column).map(str::to_string);
+    }
+    Ok(last)
+}
+
 fn price_panes(path: &Path) -> Result<Vec<Pane>, PlotError> {
     let mut r = reader(path)?;
     let header = header(&mut r, path)?;
     let pools: Vec<PoolColumns> = pool_columns(&header).into_iter().take(MAX_PANELS).collect();
     let external = |sym: &str| header.iter().position(|h| *h == format!("price_{sym}"));
+    // several chains: one axis, the hub's blocks (every pool's price as it stood then)
+    let chain = header.iter().position(|h| h == "chain");
+    let hub = match chain {
+        Some(c) => hub_chain(path, c)?,
+        None => None,
+    };
     let mut rows = Thinned::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| table_error(path, e.to_string()))?;
+        if let (Some(c), Some(hub)) = (chain, &hub)
+            && rec.get(c) != Some(hub.as_str())
+        {
+            continue;
+        }
         rows.push(|| {
             let mut v = vec![number(&rec[0])];
             for p in &pools {
@@ -283,18 +305,27 @@ fn vault_panes(path: &Path) -> Result<(Vec<Pane>, Vec<Pane>), PlotError> {
 /// Cumulative profit of arbitrageurs and searchers by kind of transaction (value taken from LPs
 /// and vaults; reverted transactions count with the gas they burnt), and cumulative rebalances
 /// that went through.
-fn cost_panes(path: &Path) -> Result<Vec<Pane>, PlotError> {
+fn cost_panes(path: &Path, hub: Option<&str>) -> Result<Vec<Pane>, PlotError> {
     let mut r = reader(path)?;
     let header = header(&mut r, path)?;
     let col = |name: &str| {
         header.iter().position(|h| h == name).ok_or_else(|| table_error(path, format!("no {name} column")))
     };
     let (block, kind, profit, reverted) = (col("block")?, col("kind")?, col("profit")?, col("reverted")?);
+    let chain = header.iter().position(|h| h == "chain");
     let mut totals: BTreeMap<String, (f64, Thinned)> = BTreeMap::new();
     let mut rebalances = (0.0, Thinned::new());
+    // several chains: rows come in time order; each is drawn at the hub's latest block
+    let mut hub_block = 0.0;
     for rec in r.records() {
         let rec = rec.map_err(|e| table_error(path, e.to_string()))?;
-        let b = number(&rec[block]);
+        let b = match (chain, hub) {
+            (Some(c), Some(hub)) if rec.get(c) != Some(hub) => hub_block,
+            _ => {
+                hub_block = number(&rec[block]);
+                hub_block
+            }
+        };
         if &rec[kind] == "rebalance" {
             if &rec[reverted] == "true" {
                 continue;
@@ -399,7 +430,18 @@ pub fn plot_run(run: &Path, out: &Path) -> Result<Vec<PathBuf>, PlotError> {
     }
     let trades = run.join("trades.csv");
     if trades.exists() {
-        let panes = cost_panes(&trades)?;
+        // several chains: the hub, from the blocks table, keeps the axis
+        let hub = if blocks.exists() {
+            let mut r = reader(&blocks)?;
+            let h = header(&mut r, &blocks)?;
+            match h.iter().position(|c| c == "chain") {
+                Some(c) => hub_chain(&blocks, c)?,
+                None => None,
+            }
+        } else {
+            None
+        };
+        let panes = cost_panes(&trades, hub.as_deref())?;
         crate::both!(out, files, "costs", |r| grid(r, &panes));
     }
     let cascade_table = run.join("cascades.csv");
@@ -430,6 +472,26 @@ mod tests {
         // every kept row is a multiple of the final stride
         assert!(t.rows.iter().all(|r| (r[0] as u64).is_multiple_of(t.stride)));
         assert_eq!(t.rows[0][0], 0.0);
+    }
+
+    #[test]
+    fn with_several_chains_the_hubs_blocks_keep_the_axis() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("blocks.csv");
+        // Arbitrum blocks (numbered in thousands) between Ethereum's; the run ends on Ethereum's
+        let text = "block,chain,timestamp,price_ETH,price_ETH.arb,p_price,p_ETH.arb,p_USDC.arb\n\
+                    1,arbitrum,0.25,2000.0,2000.0,2001.0,1,1\n\
+                    1,ethereum,12.0,2010.0,2010.0,2002.0,1,1\n\
+                    48,arbitrum,12.0,2010.0,2010.0,2009.0,1,1\n\
+                    2,ethereum,24.0,2020.0,2020.0,2019.0,1,1\n";
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(hub_chain(&path, 1).unwrap_or_else(|e| panic!("{e}")).as_deref(), Some("ethereum"));
+        let panes = price_panes(&path).unwrap_or_else(|e| panic!("{e}"));
+        // one pane (pool p), its pool line at the hub's two blocks, against ETH.arb's price
+        let pool = &panes[0].2[0].1;
+        assert_eq!(pool, &vec![(1.0, 2002.0), (2.0, 2019.0)]);
+        let external = &panes[0].2[1].1;
+        assert_eq!(external, &vec![(1.0, 2010.0), (2.0, 2020.0)]);
     }
 
     #[test]
