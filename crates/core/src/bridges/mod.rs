@@ -22,7 +22,7 @@ use bevy_ecs::prelude::*;
 use meshsim_scenario::{BridgeId, BridgeSpec, ChainId, GasCosts, TokenId};
 use sha2::{Digest as _, Sha256};
 
-pub use model::{Bridge, BridgeError, Direction, Event, Speed, Transfer, TransferId};
+pub use model::{Bridge, BridgeError, BridgeKind, Direction, Event, Speed, Transfer, TransferId};
 
 use crate::chain::Chains;
 use crate::engine::venue::{ExecCtx, Venue};
@@ -199,16 +199,7 @@ pub struct BridgeState {
 
 impl BridgeState {
     fn new(spec: &BridgeSpec, config: &SimConfig) -> Self {
-        use meshsim_scenario::BridgeKind as K;
-        let kind = match spec.kind {
-            K::Canonical { deposit_s, withdrawal_s } => model::BridgeKind::Canonical { deposit_s, withdrawal_s },
-            K::Attestation { standard_s, fast_s, fast_fee_bps } => {
-                model::BridgeKind::Attestation { standard_s, fast_s, fast_fee_bps }
-            }
-            K::Intent { fill_s, fee_bps, repay_s, max_wait_s } => {
-                model::BridgeKind::Intent { fill_s, fee_bps, repay_s, max_wait_s }
-            }
-        };
+        let kind = spec.kind;
         let pairs = spec
             .tokens
             .iter()
@@ -231,7 +222,7 @@ impl BridgeState {
             halted_seconds: 0.0,
             fees: config.layout.bridge_fees(spec.id),
             relayer: config.layout.bridge_relayer(spec.id),
-            intent: matches!(kind, model::BridgeKind::Intent { .. }),
+            intent: matches!(kind, BridgeKind::Intent { .. }),
             pairs,
         }
     }

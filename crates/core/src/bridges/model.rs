@@ -33,37 +33,9 @@ impl Direction {
     }
 }
 
-/// A bridge's kind and parameters (times in seconds, fees in basis points of the amount).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum BridgeKind {
-    /// A rollup's own bridge.
-    Canonical {
-        /// Seconds for a deposit (first chain to second).
-        deposit_s: f64,
-        /// Seconds for a withdrawal (the challenge period).
-        withdrawal_s: f64,
-    },
-    /// Burn-and-mint with an attestation.
-    Attestation {
-        /// Seconds for a standard transfer.
-        standard_s: f64,
-        /// Seconds for a fast transfer.
-        fast_s: f64,
-        /// Fee of a fast transfer, bps.
-        fast_fee_bps: u32,
-    },
-    /// A relayer fronts the funds on the destination.
-    Intent {
-        /// Seconds until the relayer fills.
-        fill_s: f64,
-        /// Relayer's fee, bps.
-        fee_bps: u32,
-        /// Seconds until the relayer's capital comes back to it after a fill.
-        repay_s: f64,
-        /// A transfer still unfilled after this many seconds is refunded.
-        max_wait_s: f64,
-    },
-}
+/// A bridge's kind and parameters (times in seconds, fees in basis points of the amount): the
+/// world file's, validated.
+pub use meshsim_scenario::BridgeKind;
 
 /// How fast a transfer is asked to go (attestation bridges only; others have one speed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
