@@ -312,16 +312,7 @@ fn bridge_latency_world(seconds: f64) -> meshsim_scenario::Scenario {
     let text = format!(
         r#"World(
     version: 1, name: "latency", seed: 21, blocks: 1200,
-    chains: [
-        (name: "ethereum", block_time: Fixed(12.0), gas_limit: 30000000, base_fee_gwei: 5.0, native_token: "ETH"),
-        (name: "arbitrum", block_time: Fixed(0.25), gas_limit: 32000000, base_fee_gwei: 0.01, native_token: "ETH.arb"),
-    ],
-    numeraire: "USDC",
-    tokens: [
-        (symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6),
-        (symbol: "ETH.arb", decimals: 18, chain: "arbitrum", asset: "ETH"),
-        (symbol: "USDC.arb", decimals: 6, chain: "arbitrum", asset: "USDC"),
-    ],
+{two_chains}
     market: (
         assets: [(token: "ETH", price: 2000.0, volatility: 0.5)],
         shocks: [(token: "ETH", start_block: 100, blocks: 50, change: 0.15)],
@@ -344,7 +335,8 @@ fn bridge_latency_world(seconds: f64) -> meshsim_scenario::Scenario {
         Arbitrageur(name: "a1", capital: [("ETH", "5000"), ("USDC", "10000000")], pools: Only(["l1"])),
         Arbitrageur(name: "a2", capital: [("ETH.arb", "5000"), ("USDC.arb", "10000000")], pools: Only(["l2"])),
     ],
-)"#
+)"#,
+        two_chains = TWO_CHAINS.trim_end(),
     );
     parse(&text).unwrap()
 }
@@ -387,12 +379,12 @@ fn cascades_cross_chains() {
 
 /// Two chains, the Arbitrum pool kept in line only by a cross-chain arbitrageur of `style`.
 fn style_world(style: &str) -> meshsim_scenario::Scenario {
-    parse(&STYLE_WORLD.replace("STYLE", style)).unwrap()
+    let text = STYLE_WORLD.replace("{two_chains}", TWO_CHAINS.trim_end()).replace("STYLE", style);
+    parse(&text).unwrap()
 }
 
-const STYLE_WORLD: &str = r#"World(
-    version: 1, name: "style", seed: 5, blocks: 1800,
-    chains: [
+/// Ethereum and Arbitrum with ETH and USDC on each: the worlds of the tests below share them.
+const TWO_CHAINS: &str = r#"    chains: [
         (name: "ethereum", block_time: Fixed(12.0), gas_limit: 30000000, base_fee_gwei: 5.0, native_token: "ETH"),
         (name: "arbitrum", block_time: Fixed(0.25), gas_limit: 32000000, base_fee_gwei: 0.01, native_token: "ETH.arb"),
     ],
@@ -402,6 +394,11 @@ const STYLE_WORLD: &str = r#"World(
         (symbol: "ETH.arb", decimals: 18, chain: "arbitrum", asset: "ETH"),
         (symbol: "USDC.arb", decimals: 6, chain: "arbitrum", asset: "USDC"),
     ],
+"#;
+
+const STYLE_WORLD: &str = r#"World(
+    version: 1, name: "style", seed: 5, blocks: 1800,
+{two_chains}
     market: (assets: [(token: "ETH", price: 2000.0, volatility: 0.8)]),
     pools: [
         ConstantProduct(name: "l1", tokens: ("ETH", "USDC"), reserves: ("20000", "40000000"), fee_bps: 5.0),
