@@ -53,17 +53,34 @@ pub struct TableSet {
     cascades: bool,
     lending: bool,
     bridges: bool,
+    book: bool,
+    fills: bool,
 }
 
 impl TableSet {
     fn any_rows(self) -> bool {
-        self.blocks || self.trades || self.vaults || self.cascades || self.lending || self.bridges
+        self.blocks
+            || self.trades
+            || self.vaults
+            || self.cascades
+            || self.lending
+            || self.bridges
+            || self.book
+            || self.fills
     }
 }
 
 fn parse_tables(text: &str) -> Result<TableSet, String> {
-    let none =
-        TableSet { blocks: false, trades: false, vaults: false, cascades: false, lending: false, bridges: false };
+    let none = TableSet {
+        blocks: false,
+        trades: false,
+        vaults: false,
+        cascades: false,
+        lending: false,
+        bridges: false,
+        book: false,
+        fills: false,
+    };
     match text {
         "all" => {
             return Ok(TableSet {
@@ -73,6 +90,8 @@ fn parse_tables(text: &str) -> Result<TableSet, String> {
                 cascades: true,
                 lending: true,
                 bridges: true,
+                book: true,
+                fills: true,
             });
         }
         "none" => return Ok(none),
@@ -87,10 +106,12 @@ fn parse_tables(text: &str) -> Result<TableSet, String> {
             "cascades" => set.cascades = true,
             "lending" => set.lending = true,
             "bridges" => set.bridges = true,
+            "book" => set.book = true,
+            "fills" => set.fills = true,
             other => {
                 return Err(format!(
                     "unknown table {other:?}: expected all, none, or a list of blocks, trades, vaults, cascades, \
-                     lending, bridges"
+                     lending, bridges, book, fills"
                 ));
             }
         }
@@ -159,6 +180,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         tables.write_vaults(&scenario, &sim.drain_vault_records())?;
         tables.write_lending(&scenario, &sim.drain_lending_records())?;
         tables.write_bridges(&scenario, &sim.drain_bridge_records())?;
+        tables.write_books(&scenario, &sim.drain_book_rows(), &sim.drain_fill_rows())?;
         progress.set_position(done);
     }
     // transfers still on their way when the run ends: rows too, marked in flight
@@ -300,6 +322,8 @@ struct Tables {
     vaults: Option<(TableWriter, Vec<meshsim_scenario::TokenId>)>,
     lending: Option<TableWriter>,
     bridges: Option<TableWriter>,
+    book: Option<TableWriter>,
+    fills: Option<TableWriter>,
 }
 
 impl Tables {
@@ -442,7 +466,54 @@ impl Tables {
             .collect();
             Some(TableWriter::create(dir, "bridges", format, cols)?)
         };
+        let named = |list: &[(&str, ColType)]| list.iter().map(|(n, t)| (n.to_string(), *t)).collect();
+        let book = if s.books.is_empty() || !set.book {
+            None
+        } else {
+            let list = [
+                ("block", ColType::U64),
+                ("chain", ColType::Str),
+                ("timestamp", ColType::F64),
+                ("book", ColType::Str),
+                ("best_bid", ColType::OptF64),
+                ("best_ask", ColType::OptF64),
+                ("spread_bps", ColType::OptF64),
+                ("external", ColType::F64),
+                ("bid_depth_10bp", ColType::F64),
+                ("ask_depth_10bp", ColType::F64),
+                ("bid_depth_50bp", ColType::F64),
+                ("ask_depth_50bp", ColType::F64),
+                ("bid_depth_1pct", ColType::F64),
+                ("ask_depth_1pct", ColType::F64),
+                ("orders", ColType::U64),
+            ];
+            Some(TableWriter::create(dir, "book", format, named(&list))?)
+        };
+        let fills = if s.books.is_empty() || !set.fills {
+            None
+        } else {
+            let list = [
+                ("block", ColType::U64),
+                ("chain", ColType::Str),
+                ("book", ColType::Str),
+                ("tx_id", ColType::U64),
+                ("taker", ColType::Str),
+                ("maker", ColType::Str),
+                ("maker_order", ColType::U64),
+                ("taker_side", ColType::Str),
+                ("price", ColType::F64),
+                ("base", ColType::Amount),
+                ("quote", ColType::Amount),
+                ("taker_fee", ColType::Amount),
+                ("maker_fee", ColType::Amount),
+                ("maker_rebate", ColType::Amount),
+                ("external", ColType::F64),
+            ];
+            Some(TableWriter::create(dir, "fills", format, named(&list))?)
+        };
         Ok(Tables {
+            book,
+            fills,
             bridges,
             lending,
             blocks: if set.blocks { Some(TableWriter::create(dir, "blocks", format, cols)?) } else { None },
@@ -548,6 +619,61 @@ impl Tables {
         Ok(())
     }
 
+    fn write_books(
+        &mut self,
+        s: &Scenario,
+        rows: &[meshsim_core::books::BookRow],
+        fills: &[meshsim_core::books::FillRow],
+    ) -> Result<()> {
+        if let Some(table) = &mut self.book {
+            for r in rows {
+                let spec = &s.books[r.book.index()];
+                let spread = match (r.best_bid, r.best_ask) {
+                    (Some(b), Some(a)) => Some((a - b) / ((a + b) / 2.0) * 1e4),
+                    _ => None,
+                };
+                let mut row = vec![
+                    Cell::U64(r.block),
+                    Cell::Str(s.chains[spec.chain.index()].name.clone()),
+                    Cell::F64(r.timestamp),
+                    Cell::Str(spec.name.clone()),
+                    Cell::OptF64(r.best_bid),
+                    Cell::OptF64(r.best_ask),
+                    Cell::OptF64(spread),
+                    Cell::F64(r.external),
+                ];
+                for (b, a) in r.depth {
+                    row.extend([Cell::F64(b), Cell::F64(a)]);
+                }
+                row.push(Cell::U64(r.orders));
+                table.write_row(&row)?;
+            }
+        }
+        if let Some(table) = &mut self.fills {
+            for f in fills {
+                let spec = &s.books[f.book.index()];
+                table.write_row(&[
+                    Cell::U64(f.block),
+                    Cell::Str(s.chains[spec.chain.index()].name.clone()),
+                    Cell::Str(spec.name.clone()),
+                    Cell::U64(f.tx_id.0),
+                    Cell::Str(sender_name(s, f.taker)),
+                    Cell::Str(sender_name(s, f.maker)),
+                    Cell::U64(f.maker_order),
+                    Cell::Str(if f.taker_buys { "buy" } else { "sell" }.to_string()),
+                    Cell::F64(f.price),
+                    Cell::Amount(f.base),
+                    Cell::Amount(f.quote),
+                    Cell::Amount(f.taker_fee),
+                    Cell::Amount(if f.maker_fee > 0 { f.maker_fee.unsigned_abs() } else { 0 }),
+                    Cell::Amount(if f.maker_fee < 0 { f.maker_fee.unsigned_abs() } else { 0 }),
+                    Cell::F64(f.external),
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
     fn write_lending(&mut self, s: &Scenario, rows: &[meshsim_core::record::LendingRow]) -> Result<()> {
         let Some(table) = &mut self.lending else { return Ok(()) };
         for r in rows {
@@ -575,7 +701,8 @@ impl Tables {
 
     /// Closes every table; returns the files written, in the order blocks, trades, vaults, lending.
     fn finish(self) -> Result<Vec<Written>> {
-        let tables = [self.blocks, self.trades, self.vaults.map(|(t, _)| t), self.lending, self.bridges];
+        let tables =
+            [self.blocks, self.trades, self.vaults.map(|(t, _)| t), self.lending, self.bridges, self.book, self.fills];
         tables.into_iter().flatten().map(TableWriter::finish).collect()
     }
 }
@@ -591,6 +718,9 @@ fn summary(s: &Scenario, sim: &mut Simulation, blocks: u64, written: &[Written])
         }
         if let Some(g) = sim.chain_gaps() {
             map.insert("chain_gaps".into(), gaps_summary(s, g));
+        }
+        if let Some(b) = sim.books() {
+            map.insert("books".into(), books_summary(s, b));
         }
     }
     summary
@@ -628,6 +758,61 @@ fn bridges_summary(s: &Scenario, bridges: &meshsim_core::bridges::Bridges) -> se
                 "chains": [s.chains[b.chains.0.index()].name, s.chains[b.chains.1.index()].name],
                 "halted_seconds": b.halted_seconds,
                 "pairs": pairs,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+/// Per book: orders, fills, volume (base units, exact), fees; each maker's fills valued at the
+/// external price (edge, fees, losses to arbitrageurs and searchers) and each taker's cost.
+fn books_summary(s: &Scenario, books: &meshsim_core::books::Books) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = books
+        .list
+        .iter()
+        .map(|b| {
+            let st = &b.stats;
+            let makers: Vec<serde_json::Value> = b
+                .makers
+                .iter()
+                .map(|(who, m)| {
+                    json!({
+                        "name": sender_name(s, *who),
+                        "fills": m.fills,
+                        "volume": m.volume,
+                        "edge": m.edge,
+                        "fees": m.fees,
+                        "pnl": m.edge - m.fees,
+                        "picked_off": m.picked_off,
+                    })
+                })
+                .collect();
+            let takers: Vec<serde_json::Value> = b
+                .takers
+                .iter()
+                .map(|(who, t)| {
+                    json!({
+                        "name": sender_name(s, *who),
+                        "fills": t.fills,
+                        "volume": t.volume,
+                        "cost": t.cost,
+                        "cost_bps": if t.volume > 0.0 { t.cost / t.volume * 1e4 } else { 0.0 },
+                    })
+                })
+                .collect();
+            json!({
+                "name": b.spec.name,
+                "orders_placed": st.placed,
+                "orders_cancelled": st.cancelled,
+                "orders_expired": st.expired,
+                "orders_resting": b.book.len(),
+                "fills": st.fills,
+                "volume_base": st.volume_base.to_string(),
+                "volume_quote": st.volume_quote.to_string(),
+                "taker_fees": st.taker_fees.to_string(),
+                "maker_fees_net": st.maker_fees.to_string(),
+                "makers": makers,
+                "takers": takers,
             })
         })
         .collect();
@@ -836,6 +1021,8 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                 AgentKind::Liquidator { .. } => "liquidator",
                 AgentKind::Borrowers { .. } => "borrowers",
                 AgentKind::Supplier { .. } => "supplier",
+                AgentKind::MarketMaker(_) => "market_maker",
+                AgentKind::NoiseTrader(_) => "noise_trader",
             };
             json!({
                 "name": a.name,

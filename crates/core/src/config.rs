@@ -28,6 +28,8 @@ pub struct SimConfig {
     pub layout: AccountLayout,
     /// How the run records and checks.
     pub options: crate::SimOptions,
+    /// Each order book's (base, quote) tokens, by book id.
+    pub books: Vec<(TokenId, TokenId)>,
     /// The world's scheduled stress events (volatility and gas spikes, oracle freezes, liquidity
     /// withdrawals).
     pub events: meshsim_scenario::Events,
@@ -51,8 +53,10 @@ impl SimConfig {
                 vaults: s.vaults.len() as u32,
                 markets: s.lending.len() as u32,
                 bridges: s.bridges.len() as u32,
+                books: s.books.len() as u32,
             },
             options,
+            books: s.books.iter().map(|b| (b.base, b.quote)).collect(),
             events: s.events.clone(),
         }
     }

@@ -30,6 +30,7 @@
 pub mod agents;
 pub mod arbitrage;
 pub mod block;
+pub mod books;
 pub mod bridges;
 pub mod cascade;
 pub mod chain;
@@ -59,8 +60,8 @@ pub use meshsim_math as math;
 pub use meshsim_scenario as scenario;
 pub use simulation::{PLUGINS, Simulation, StateDigest};
 pub use snapshot::{
-    AgentSnapshot, BridgeSnapshot, ChainSnapshot, MarketSnapshot, PoolSnapshot, ReserveSnapshot, Snapshot,
-    TokenSnapshot, VaultSnapshot,
+    AgentSnapshot, BookSnapshot, BridgeSnapshot, ChainSnapshot, MarketSnapshot, PoolSnapshot, ReserveSnapshot,
+    Snapshot, TokenSnapshot, VaultSnapshot,
 };
 
 /// How to run.
@@ -140,6 +141,16 @@ pub enum SimError {
     Bridge {
         /// The hub block in which it happened.
         block: u64,
+        /// What disagrees.
+        reason: String,
+    },
+    /// An order book's escrow disagrees with its resting orders or the ledger.
+    #[error("block {block}: book {book}: {reason}")]
+    Book {
+        /// The block (of the book's chain) in which it happened.
+        block: u64,
+        /// Book name.
+        book: String,
         /// What disagrees.
         reason: String,
     },

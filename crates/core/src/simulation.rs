@@ -8,6 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::arbitrage::ArbitragePlugin;
 use crate::block::BlockPlugin;
+use crate::books::{BookRow, Books, BooksPlugin};
 use crate::bridges::{BridgeRow, Bridges, BridgesPlugin};
 use crate::cascade::{Cascade, CascadeSummary, CascadeTracker, CascadesPlugin};
 use crate::chain::{ChainPlugin, Chains};
@@ -37,6 +38,7 @@ pub static PLUGINS: &[&dyn Plugin] = &[
     &VaultsPlugin,
     &SearchersPlugin,
     &BridgesPlugin,
+    &BooksPlugin,
     &BlockPlugin,
     &MetricsPlugin,
     &CascadesPlugin,
@@ -207,6 +209,16 @@ impl Simulation {
         self.world.get_mut::<Records>(self.state).map(|mut r| std::mem::take(&mut r.lending)).unwrap_or_default()
     }
 
+    /// Rows of the `book` table since the last call; empty unless recording, or without books.
+    pub fn drain_book_rows(&mut self) -> Vec<BookRow> {
+        self.world.get_mut::<Books>(self.state).map(|mut b| std::mem::take(&mut b.rows)).unwrap_or_default()
+    }
+
+    /// Rows of the `fills` table since the last call; empty unless recording, or without books.
+    pub fn drain_fill_rows(&mut self) -> Vec<crate::books::FillRow> {
+        self.world.get_mut::<Books>(self.state).map(|mut b| std::mem::take(&mut b.fills)).unwrap_or_default()
+    }
+
     /// Bridge rows (transfers delivered or refunded) since the last call; empty unless
     /// `SimOptions::record`.
     pub fn drain_bridge_records(&mut self) -> Vec<BridgeRow> {
@@ -221,6 +233,11 @@ impl Simulation {
     /// The bridges (`None` in a world without them).
     pub fn bridges(&self) -> Option<&Bridges> {
         self.view().get::<Bridges>()
+    }
+
+    /// The order books, in worlds that have them.
+    pub fn books(&self) -> Option<&Books> {
+        self.view().get::<Books>()
     }
 
     /// Plain data of the current state, for display.

@@ -34,6 +34,31 @@ pub struct Snapshot {
     pub chains: Vec<ChainSnapshot>,
     /// Bridges and their transfers in flight, by id.
     pub bridges: Vec<BridgeSnapshot>,
+    /// Order books, by id.
+    pub books: Vec<BookSnapshot>,
+}
+
+/// An order book: its best levels and totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookSnapshot {
+    /// Id.
+    pub id: meshsim_scenario::BookId,
+    /// Name.
+    pub name: String,
+    /// Base token.
+    pub base: meshsim_scenario::TokenId,
+    /// Quote token.
+    pub quote: meshsim_scenario::TokenId,
+    /// Best bid levels, best first: (tick, lots).
+    pub bids: Vec<(u64, u64)>,
+    /// Best ask levels, best first: (tick, lots).
+    pub asks: Vec<(u64, u64)>,
+    /// Base units per lot.
+    pub lot_size: u128,
+    /// Quote base units per whole base token per tick.
+    pub tick_size: u128,
+    /// Totals.
+    pub stats: crate::books::BookStats,
 }
 
 /// One chain's clock and gas.

@@ -35,6 +35,7 @@ impl Market {
             vaults: s.vaults.len() as u32,
             markets: s.lending.len() as u32,
             bridges: s.bridges.len() as u32,
+            books: s.books.len() as u32,
         };
         let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         let mut per_token = vec![1.0; s.tokens.len()];

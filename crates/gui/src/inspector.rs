@@ -42,6 +42,11 @@ fn pending(ui: &mut Ui, s: &Scenario, txs: &[&Tx]) {
                     format!("{} {} {sym}", l.op.name(), amount(a, dec))
                 }
             },
+            Action::Book(b) => {
+                let name = s.books.get(b.book.index()).map_or("?", |x| x.name.as_str());
+                let cancels = b.ops.iter().filter(|o| o.is_cancel()).count();
+                format!("book {name}: {} orders, {cancels} cancels", b.ops.len() - cancels)
+            }
             Action::Bridge(b) => match s
                 .bridges
                 .get(b.bridge.index())
@@ -159,6 +164,8 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                     meshsim_scenario::AgentKind::Liquidator { .. } => "liquidator",
                     meshsim_scenario::AgentKind::Borrowers { .. } => "leveraged borrowers",
                     meshsim_scenario::AgentKind::Supplier { .. } => "rate-sensitive supplier",
+                    meshsim_scenario::AgentKind::MarketMaker(_) => "market maker",
+                    meshsim_scenario::AgentKind::NoiseTrader(_) => "noise trader",
                 });
                 row(ui, "kind", kind);
                 row(ui, "profit", number(a.profit));

@@ -164,6 +164,7 @@ pub fn kind_color(kind: TxKind, reverted: bool) -> Color32 {
         TxKind::Lending | TxKind::Leverage | TxKind::Deleverage => Color32::from_rgb(90, 190, 110),
         TxKind::PredictFront | TxKind::PredictUnwind => Color32::from_rgb(120, 200, 200),
         TxKind::Bridge => Color32::from_rgb(230, 230, 230),
+        TxKind::MarketMaking | TxKind::NoiseTrade => Color32::from_rgb(200, 160, 230),
     }
 }
 

@@ -213,7 +213,11 @@ impl Totals {
                 AgentKind::Arbitrageur { .. }
                 | AgentKind::CycleArbitrageur { .. }
                 | AgentKind::CrossChainArbitrageur { .. } => t.arbitrageurs.push(k),
-                AgentKind::Liquidator { .. } | AgentKind::Borrowers { .. } | AgentKind::Supplier { .. } => {}
+                AgentKind::Liquidator { .. }
+                | AgentKind::Borrowers { .. }
+                | AgentKind::Supplier { .. }
+                | AgentKind::MarketMaker(_)
+                | AgentKind::NoiseTrader(_) => {}
             }
         }
         t

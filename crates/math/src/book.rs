@@ -33,7 +33,8 @@ pub enum Side {
 }
 
 impl Side {
-    fn opposite(self) -> Side {
+    /// The other side.
+    pub fn opposite(self) -> Side {
         match self {
             Side::Bid => Side::Ask,
             Side::Ask => Side::Bid,
@@ -173,6 +174,8 @@ pub struct Taken {
     pub quote: u128,
     /// The taker's fees on those fills, quote units.
     pub taker_fee: u128,
+    /// Number of fills.
+    pub fills: u32,
 }
 
 /// A market's units and fees.
@@ -354,6 +357,7 @@ impl Book {
                 taken.base += base;
                 taken.quote += quote;
                 taken.taker_fee += taker_fee;
+                taken.fills += 1;
                 left -= lots;
             }
         }
@@ -689,6 +693,7 @@ mod tests {
                         base: p.fills.iter().map(|f| f.base).sum(),
                         quote: p.fills.iter().map(|f| f.quote).sum(),
                         taker_fee: p.fills.iter().map(|f| f.taker_fee).sum(),
+                        fills: p.fills.len() as u32,
                     };
                     proptest::prop_assert_eq!(preview, Ok(taken));
                     ids.push((owner, p.id));

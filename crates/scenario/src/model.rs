@@ -39,6 +39,42 @@ impl BridgeId {
     }
 }
 
+/// An order book's stable id: its position in `books`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BookId(pub u32);
+
+impl BookId {
+    /// As an index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// An order book, validated: units exact, fees in millionths of the quote amount.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookSpec {
+    /// Id.
+    pub id: BookId,
+    /// Name.
+    pub name: String,
+    /// The token traded.
+    pub base: TokenId,
+    /// The token prices are in.
+    pub quote: TokenId,
+    /// The chain both live on.
+    pub chain: ChainId,
+    /// Base units per lot.
+    pub lot_size: u128,
+    /// Quote base units per whole base token per tick (the price step).
+    pub tick_size: u128,
+    /// Quote base units per lot per tick (what one lot at one tick costs).
+    pub tick_value: u128,
+    /// Maker fee, millionths of the quote amount (negative: a rebate).
+    pub maker_fee_ppm: i32,
+    /// Taker fee, millionths of the quote amount.
+    pub taker_fee_ppm: u32,
+}
+
 /// A lending market's stable id: its position in `lending`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MarketId(pub u32);
@@ -109,6 +145,8 @@ pub struct Scenario {
     pub market: Market,
     /// Pools by id.
     pub pools: Vec<PoolSpec>,
+    /// Order books by id.
+    pub books: Vec<BookSpec>,
     /// Agents by id.
     pub agents: Vec<AgentSpec>,
     /// Oracles by id.
@@ -300,6 +338,8 @@ pub enum AgentKind {
     Arbitrageur {
         /// Watched pools.
         pools: Vec<PoolId>,
+        /// Books it trades back to the external price.
+        books: Vec<BookId>,
         /// Minimum profit net of gas, numeraire units.
         min_profit: f64,
     },
@@ -368,6 +408,10 @@ pub enum AgentKind {
         /// Slippage tolerance.
         slippage: f64,
     },
+    /// A market maker on a book.
+    MarketMaker(MakerParams),
+    /// A noise trader on a book.
+    NoiseTrader(NoiseParams),
     /// A rate-sensitive supplier.
     Supplier {
         /// Token supplied.
@@ -379,6 +423,48 @@ pub enum AgentKind {
         /// Blocks between looks at the rates.
         every_blocks: u64,
     },
+}
+
+/// An Avellaneda-Stoikov market maker's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MakerParams {
+    /// The book.
+    pub book: BookId,
+    /// Lots per quote.
+    pub lots: u64,
+    /// Risk aversion per quote token.
+    pub risk_aversion: f64,
+    /// 1/kappa, as a fraction of the price.
+    pub depth_decay: f64,
+    /// Horizon, seconds.
+    pub horizon_s: f64,
+    /// Narrowest total spread, a fraction of the price.
+    pub min_spread: f64,
+    /// Inventory limit, lots either side of its start.
+    pub max_inventory_lots: u64,
+    /// Requote threshold, a fraction of the price (0: every block).
+    pub refresh: f64,
+    /// Order lifetime, blocks.
+    pub ttl_blocks: u64,
+}
+
+/// A noise trader's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NoiseParams {
+    /// The book.
+    pub book: BookId,
+    /// Market orders a second.
+    pub market_rate: f64,
+    /// Limit orders a second.
+    pub limit_rate: f64,
+    /// Mean size, lots (exponential, at least one).
+    pub mean_lots: f64,
+    /// Farthest limit offset, a fraction of the price.
+    pub limit_offset: f64,
+    /// Market orders' worst price, a fraction from the external price.
+    pub max_slippage: f64,
+    /// Order lifetime, blocks.
+    pub ttl_blocks: u64,
 }
 
 /// Searcher strategies.
@@ -404,6 +490,8 @@ pub enum Ordering {
     BatchAuction,
     /// Bundle auction.
     BuilderAuction,
+    /// Book cancels, then book makers, then the rest, each by priority fee.
+    CancelsFirst,
 }
 
 impl Ordering {
@@ -414,6 +502,7 @@ impl Ordering {
             Ordering::FirstComeFirstServed => "first_come_first_served",
             Ordering::BatchAuction => "batch_auction",
             Ordering::BuilderAuction => "builder_auction",
+            Ordering::CancelsFirst => "cancels_first",
         }
     }
 }
@@ -439,6 +528,12 @@ pub struct GasCosts {
     pub liquidation: u64,
     /// Sending a bridge transfer.
     pub bridge_send: u64,
+    /// Placing or replacing a book order.
+    pub book_order: u64,
+    /// Cancelling a book order.
+    pub book_cancel: u64,
+    /// Per fill of a book order.
+    pub book_fill: u64,
 }
 
 /// An oracle.

@@ -39,6 +39,9 @@ pub struct RawWorld {
     /// AMM pools.
     #[serde(default)]
     pub pools: Vec<RawPool>,
+    /// Central limit order books.
+    #[serde(default)]
+    pub books: Vec<RawBook>,
     /// Agents.
     #[serde(default)]
     pub agents: Vec<RawAgent>,
@@ -57,6 +60,140 @@ pub struct RawWorld {
     /// Scheduled stress events (price shocks are `market.shocks`).
     #[serde(default)]
     pub events: Vec<RawEvent>,
+}
+
+/// A central limit order book of one base token against one quote token (both on one chain):
+/// prices in whole ticks, sizes in whole lots, price-time priority.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBook {
+    /// Unique name.
+    pub name: String,
+    /// The token traded.
+    pub base: String,
+    /// The token prices are quoted in.
+    pub quote: String,
+    /// Price step, quote tokens per whole base token (e.g. `"0.01"`).
+    pub tick_size: String,
+    /// Size step, base tokens (e.g. `"0.001"`).
+    pub lot_size: String,
+    /// Maker fee, bps of the quote amount; negative is a rebate, at most the taker fee.
+    #[serde(default)]
+    pub maker_fee_bps: f64,
+    /// Taker fee, bps of the quote amount.
+    #[serde(default)]
+    pub taker_fee_bps: f64,
+}
+
+/// A market maker quoting one book around the external price, Avellaneda-Stoikov style: the
+/// spread widens with volatility, risk aversion and the horizon, and both quotes shift against
+/// its inventory.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMarketMaker {
+    /// Unique agent name.
+    pub name: String,
+    /// Starting balances (base, quote and the gas token).
+    pub capital: Vec<(String, String)>,
+    /// The book it quotes.
+    pub book: String,
+    /// Size of each quote, base tokens.
+    pub size: String,
+    /// Risk aversion (CARA), per quote token of wealth.
+    #[serde(default = "risk_aversion")]
+    pub risk_aversion: f64,
+    /// How fast takers' flow thins with distance from the mid: the distance, bps, over which
+    /// the arrival rate falls by a factor e (the model's 1/kappa).
+    #[serde(default = "ten")]
+    pub depth_decay_bps: f64,
+    /// The model's horizon, seconds (how long it expects to carry inventory).
+    #[serde(default = "sixty")]
+    pub horizon_s: f64,
+    /// Narrowest total spread it quotes, bps.
+    #[serde(default)]
+    pub min_spread_bps: f64,
+    /// It stops adding to a side once its inventory is this far from its start, base tokens.
+    pub max_inventory: String,
+    /// It requotes when its quotes are this far (bps) from where the model puts them now; 0:
+    /// every block.
+    #[serde(default)]
+    pub refresh_bps: f64,
+    /// Its orders expire after this many blocks unless refreshed.
+    #[serde(default = "ten_blocks")]
+    pub order_ttl_blocks: u64,
+    /// Priority fee bid, gwei per gas.
+    #[serde(default)]
+    pub priority_fee_gwei: f64,
+    /// Network latency, milliseconds (first-come-first-served ordering).
+    #[serde(default)]
+    pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
+}
+
+fn risk_aversion() -> f64 {
+    0.001
+}
+
+fn ten() -> f64 {
+    10.0
+}
+
+fn sixty() -> f64 {
+    60.0
+}
+
+fn ten_blocks() -> u64 {
+    10
+}
+
+/// Uninformed traders on one book: market orders and limit orders at Poisson times, sides at
+/// random, sizes exponential.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNoiseTrader {
+    /// Unique agent name.
+    pub name: String,
+    /// Starting balances (base, quote and the gas token).
+    pub capital: Vec<(String, String)>,
+    /// The book it trades.
+    pub book: String,
+    /// Market orders a minute (immediate-or-cancel, bounded by `max_slippage_bps`).
+    #[serde(default)]
+    pub market_orders_per_minute: f64,
+    /// Limit orders a minute, at a uniform distance up to `limit_offset_bps` from the external
+    /// price on the passive side.
+    #[serde(default)]
+    pub limit_orders_per_minute: f64,
+    /// Mean order size, base tokens.
+    pub mean_size: String,
+    /// Farthest a limit order rests from the external price, bps.
+    #[serde(default = "fifty")]
+    pub limit_offset_bps: f64,
+    /// A market order takes nothing priced worse than this, bps from the external price.
+    #[serde(default = "hundred_bps")]
+    pub max_slippage_bps: f64,
+    /// Its limit orders expire after this many blocks.
+    #[serde(default = "ten_blocks")]
+    pub order_ttl_blocks: u64,
+    /// Priority fee bid, gwei per gas.
+    #[serde(default)]
+    pub priority_fee_gwei: f64,
+    /// Network latency, milliseconds (first-come-first-served ordering).
+    #[serde(default)]
+    pub latency_ms: f64,
+    /// Latency to particular chains where it differs from `latency_ms`: (chain, milliseconds).
+    #[serde(default)]
+    pub chain_latency_ms: Vec<(String, f64)>,
+}
+
+fn fifty() -> f64 {
+    50.0
+}
+
+fn hundred_bps() -> f64 {
+    100.0
 }
 
 /// A lending market: a pool of reserves, one per token, as an Aave v3 pool.
@@ -238,6 +375,10 @@ pub enum RawOrdering {
     /// Searchers bid for bundles; the builder takes the revenue-maximising set of non-conflicting
     /// bundles, then the rest by priority fee.
     BuilderAuction,
+    /// As on some on-chain order books: every transaction that only cancels book orders first,
+    /// then those that add liquidity (limit and post-only orders, replaces), then the rest (takers,
+    /// swaps); by priority fee within each.
+    CancelsFirst,
 }
 
 fn yes() -> bool {
@@ -475,6 +616,10 @@ pub enum RawAgent {
     /// A rate-sensitive supplier: keeps its deposits of one token in the market paying the best
     /// supply rate, moving them when the spread is wide enough (Morpho-style reallocation).
     Supplier(RawSupplier),
+    /// Market maker: quotes a book around the external price with an inventory skew.
+    MarketMaker(RawMarketMaker),
+    /// Noise trader: Poisson market and limit orders on a book.
+    NoiseTrader(RawNoiseTrader),
 }
 
 /// Rate-sensitive supplier.
@@ -601,6 +746,8 @@ impl RawAgent {
             RawAgent::Liquidator(a) => &a.name,
             RawAgent::Borrowers(a) => &a.name,
             RawAgent::Supplier(a) => &a.name,
+            RawAgent::MarketMaker(a) => &a.name,
+            RawAgent::NoiseTrader(a) => &a.name,
         }
     }
 }
@@ -675,6 +822,10 @@ pub struct RawArbitrageur {
     /// Pools it watches.
     #[serde(default)]
     pub pools: RawPoolSet,
+    /// Order books it trades back to the external price (taking what is mispriced, hedging on
+    /// the CEX), on the chain of its pools.
+    #[serde(default)]
+    pub books: Vec<String>,
     /// Minimum profit net of fees and gas, in numeraire units.
     #[serde(default)]
     pub min_profit: f64,
@@ -795,6 +946,12 @@ pub struct RawGas {
     pub liquidation: u64,
     /// Sending a bridge transfer (a deposit, a burn, an intent).
     pub bridge_send: u64,
+    /// Placing or replacing an order on a book (matching excluded).
+    pub book_order: u64,
+    /// Cancelling an order.
+    pub book_cancel: u64,
+    /// Each fill an order makes.
+    pub book_fill: u64,
 }
 
 impl Default for RawGas {
@@ -809,6 +966,9 @@ impl Default for RawGas {
             lending_action: 180_000,
             liquidation: 320_000,
             bridge_send: 120_000,
+            book_order: 40_000,
+            book_cancel: 15_000,
+            book_fill: 25_000,
         }
     }
 }

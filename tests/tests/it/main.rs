@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "tests: a panic with its message is a failing test")]
 
 mod alloc;
+mod books;
 mod chains;
 mod determinism;
 mod docs;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 /// Files a run writes; a directory holding anything else is not replaced.
 fn is_ours(name: &str) -> bool {
-    let tables = ["blocks", "trades", "vaults", "cascades", "lending", "bridges"];
+    let tables = ["blocks", "trades", "vaults", "cascades", "lending", "bridges", "book", "fills"];
     let ext = ["csv", "parquet"];
     ["summary.json", "timing.json", "schema.json"].contains(&name)
         || tables.iter().any(|t| ext.iter().any(|e| name == format!("{t}.{e}")))

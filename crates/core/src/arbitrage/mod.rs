@@ -39,7 +39,7 @@ impl Plugin for ArbitragePlugin {
         let (mut cex, mut cyc, mut cross) = (false, false, false);
         for a in &s.agents {
             match &a.kind {
-                AgentKind::Arbitrageur { pools, min_profit } => {
+                AgentKind::Arbitrageur { pools, min_profit, .. } => {
                     let cfg = CexDexArb {
                         pools: pools.clone(),
                         min_profit: *min_profit,
@@ -87,7 +87,9 @@ impl Plugin for ArbitragePlugin {
                 AgentKind::Searcher { .. }
                 | AgentKind::Liquidator { .. }
                 | AgentKind::Borrowers { .. }
-                | AgentKind::Supplier { .. } => {}
+                | AgentKind::Supplier { .. }
+                | AgentKind::MarketMaker(_)
+                | AgentKind::NoiseTrader(_) => {}
             }
         }
         if cex {

@@ -54,7 +54,22 @@ pub struct BlockPlan {
 fn single_order(policy: Policy, base_fee: u128) -> impl Fn(&Tx, &Tx) -> std::cmp::Ordering {
     move |a, b| match policy {
         Policy::FirstComeFirstServed => a.arrival.total_cmp(&b.arrival).then(a.id.cmp(&b.id)),
+        Policy::CancelsFirst => book_class(a)
+            .cmp(&book_class(b))
+            .then(b.gas.tip(base_fee).cmp(&a.gas.tip(base_fee)))
+            .then(a.sender.cmp(&b.sender))
+            .then(a.id.cmp(&b.id)),
         _ => b.gas.tip(base_fee).cmp(&a.gas.tip(base_fee)).then(a.sender.cmp(&b.sender)).then(a.id.cmp(&b.id)),
+    }
+}
+
+/// Where `CancelsFirst` puts a transaction: 0 if it only cancels book orders, 1 if it only adds
+/// liquidity to a book (or cancels), 2 for the rest.
+fn book_class(tx: &Tx) -> u8 {
+    match &tx.action {
+        Action::Book(b) if b.ops.iter().all(|o| o.is_cancel()) => 0,
+        Action::Book(b) if b.ops.iter().all(|o| o.is_cancel() || o.is_maker()) => 1,
+        _ => 2,
     }
 }
 
@@ -74,6 +89,17 @@ pub fn estimate_gas(tx: &Tx, g: &GasCosts) -> u64 {
             _ => g.base_tx + g.lending_action,
         },
         Action::Bridge(_) => g.base_tx + g.bridge_send,
+        // a few fills per order
+        Action::Book(b) => {
+            g.base_tx
+                + b.ops
+                    .iter()
+                    .map(|op| match op {
+                        crate::tx::BookOp::Cancel(_) => g.book_cancel,
+                        _ => g.book_order + 3 * g.book_fill,
+                    })
+                    .sum::<u64>()
+        }
     }
 }
 
@@ -141,7 +167,7 @@ impl BlockPlan {
         self.items.clear();
         self.txs.clear();
         if bundles.is_empty()
-            && matches!(p.policy, Policy::PriorityGasAuction | Policy::FirstComeFirstServed)
+            && matches!(p.policy, Policy::PriorityGasAuction | Policy::FirstComeFirstServed | Policy::CancelsFirst)
             && mempool.pending.iter().all(|t| t.gas.max_fee_wei >= p.base_fee)
         {
             // nothing to attach or hold back: the block is the mempool in policy order, if it all
@@ -213,7 +239,7 @@ impl BlockPlan {
                 }
                 bundles.clear();
             }
-            Policy::PriorityGasAuction | Policy::BatchAuction => {}
+            Policy::PriorityGasAuction | Policy::BatchAuction | Policy::CancelsFirst => {}
         }
 
         // the batch settles last in the block, after the arbitrageurs have brought the pools to the
@@ -371,6 +397,9 @@ mod tests {
         lending_action: 0,
         liquidation: 0,
         bridge_send: 0,
+        book_order: 0,
+        book_cancel: 0,
+        book_fill: 0,
     };
 
     #[test]

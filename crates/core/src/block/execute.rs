@@ -76,14 +76,24 @@ pub(super) struct ExecScratch {
     simulated: Vec<bool>,
 }
 
+/// The venues a block executes on: the pools, and the others a world may have.
+pub(super) struct Venues<'a> {
+    /// The AMM pools.
+    pub pools: &'a mut Pools,
+    /// Lending markets.
+    pub lending: Option<&'a mut Lending>,
+    /// Bridges.
+    pub bridges: Option<&'a mut crate::bridges::Bridges>,
+    /// Order books.
+    pub books: Option<&'a mut crate::books::Books>,
+}
+
 /// Executes `plan` on `chain`: every item in order, then the victims of failed bundles; a
 /// receipt for every transaction.
 #[expect(clippy::too_many_arguments, reason = "execution touches every venue and the chain")]
 pub(super) fn execute(
     plan: &mut BlockPlan,
-    pools: &mut Pools,
-    lending: Option<&mut Lending>,
-    bridges: Option<&mut crate::bridges::Bridges>,
+    venues: Venues<'_>,
     ledger: &mut Ledger,
     chain: &mut ChainState,
     prices: &ExternalPrices,
@@ -94,10 +104,12 @@ pub(super) fn execute(
     let block = chain.clock.number;
     let now = chain.clock.timestamp as u64;
     let native = chain.native;
+    let Venues { pools, lending, bridges, books } = venues;
     let mut ex = Executor {
         pools,
         lending,
         bridges,
+        books,
         ctx: ExecCtx { ledger, prices, config, block, now, native, time: chain.clock.timestamp },
         gas: &mut chain.gas,
         receipts,

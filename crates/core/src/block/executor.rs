@@ -18,6 +18,8 @@ pub(super) struct Executor<'a> {
     pub lending: Option<&'a mut Lending>,
     /// The bridges, in worlds that have them.
     pub bridges: Option<&'a mut crate::bridges::Bridges>,
+    /// The order books, in worlds that have them.
+    pub books: Option<&'a mut crate::books::Books>,
     /// The execution context venues see.
     pub ctx: ExecCtx<'a>,
     /// The block's gas market.
@@ -97,6 +99,10 @@ impl Executor<'_> {
             },
             Action::Bridge(send) => match self.bridges.as_deref_mut() {
                 Some(bridges) => execute_on(bridges, tx, send, &mut self.ctx, self.gas, payers, out),
+                None => *out.outcome = Outcome::Reverted(RevertReason::UnknownVenue),
+            },
+            Action::Book(action) => match self.books.as_deref_mut() {
+                Some(books) => execute_on(books, tx, action, &mut self.ctx, self.gas, payers, out),
                 None => *out.outcome = Outcome::Reverted(RevertReason::UnknownVenue),
             },
         }

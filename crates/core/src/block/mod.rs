@@ -130,6 +130,7 @@ type ExecState<'w, 's> = State<
         &'static mut Pools,
         Option<&'static mut Lending>,
         Option<&'static mut crate::bridges::Bridges>,
+        Option<&'static mut crate::books::Books>,
         &'static mut Ledger,
         &'static mut Chains,
         &'static ExternalPrices,
@@ -139,8 +140,18 @@ type ExecState<'w, 's> = State<
 
 /// Submit, build and execute in one system (worlds without searchers).
 fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scratch>) {
-    let (mut blocks, mut receipts, mut pools, mut lending, mut bridges, mut ledger, mut chains, prices, config) =
-        shared(state);
+    let (
+        mut blocks,
+        mut receipts,
+        mut pools,
+        mut lending,
+        mut bridges,
+        mut books,
+        mut ledger,
+        mut chains,
+        prices,
+        config,
+    ) = shared(state);
     let scratch = &mut *scratch;
     let chain = chains.active_mut();
     let block = blocks.of_mut(chain.id);
@@ -152,20 +163,14 @@ fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scra
         return;
     }
     builder::build(None, chain, config, &mut block.mempool, &mut block.plan, &mut scratch.bundles);
-    let (pools, ledger, lending, bridges) = (&mut *pools, &mut *ledger, lending.as_deref_mut(), bridges.as_deref_mut());
+    let venues = execute::Venues {
+        pools: &mut pools,
+        lending: lending.as_deref_mut(),
+        bridges: bridges.as_deref_mut(),
+        books: books.as_deref_mut(),
+    };
     let plan = &mut block.plan;
-    execute::execute(
-        plan,
-        pools,
-        lending,
-        bridges,
-        ledger,
-        chain,
-        prices,
-        config,
-        &mut receipts.items,
-        &mut scratch.exec,
-    );
+    execute::execute(plan, venues, &mut ledger, chain, prices, config, &mut receipts.items, &mut scratch.exec);
 }
 
 /// Submit phase (worlds with searchers).
@@ -191,10 +196,25 @@ fn build_phase(
 
 /// Execute phase (worlds with searchers).
 fn execute_phase(state: ExecState, mut scratch: Local<ExecScratch>) {
-    let (mut blocks, mut receipts, mut pools, mut lending, mut bridges, mut ledger, mut chains, prices, config) =
-        shared(state);
+    let (
+        mut blocks,
+        mut receipts,
+        mut pools,
+        mut lending,
+        mut bridges,
+        mut books,
+        mut ledger,
+        mut chains,
+        prices,
+        config,
+    ) = shared(state);
     let chain = chains.active_mut();
     let plan = &mut blocks.of_mut(chain.id).plan;
-    let (pools, ledger, lending, bridges) = (&mut *pools, &mut *ledger, lending.as_deref_mut(), bridges.as_deref_mut());
-    execute::execute(plan, pools, lending, bridges, ledger, chain, prices, config, &mut receipts.items, &mut scratch);
+    let venues = execute::Venues {
+        pools: &mut pools,
+        lending: lending.as_deref_mut(),
+        bridges: bridges.as_deref_mut(),
+        books: books.as_deref_mut(),
+    };
+    execute::execute(plan, venues, &mut ledger, chain, prices, config, &mut receipts.items, &mut scratch);
 }

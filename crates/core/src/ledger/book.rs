@@ -44,7 +44,7 @@ impl Special {
 }
 
 /// Account numbering: pools, then agents, then vaults, then the special accounts, then lending
-/// markets, then bridges (each appended last so that worlds without them number every account as
+/// markets, then bridges, then order books (each appended last so that worlds without them number every account as
 /// before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountLayout {
@@ -58,6 +58,8 @@ pub struct AccountLayout {
     pub markets: u32,
     /// Number of bridges (each has its fee and its relayer's accounts).
     pub bridges: u32,
+    /// Number of order books (each has its escrow and its fee accounts).
+    pub books: u32,
 }
 
 impl AccountLayout {
@@ -103,12 +105,23 @@ impl AccountLayout {
     pub fn bridge_relayer(&self, id: meshsim_scenario::BridgeId) -> AccountId {
         AccountId(self.bridge_fees(id).0 + 1)
     }
+    /// An order book's escrow: what its resting orders have put up (base for asks, quote and
+    /// the most their maker fees can be for bids).
+    pub fn book_escrow(&self, id: meshsim_scenario::BookId) -> AccountId {
+        let bridges_end = self.bridge_fees(meshsim_scenario::BridgeId(0)).0 + 2 * self.bridges;
+        AccountId(bridges_end + 2 * id.0)
+    }
+    /// An order book's fee account: taker and maker fees, less rebates.
+    pub fn book_fees(&self, id: meshsim_scenario::BookId) -> AccountId {
+        AccountId(self.book_escrow(id).0 + 1)
+    }
     /// Total accounts.
     pub fn len(&self) -> usize {
         (self.pools + self.agents + 3 * self.vaults) as usize
             + SPECIALS.len()
             + 2 * self.markets as usize
             + 2 * self.bridges as usize
+            + 2 * self.books as usize
     }
     /// Never empty (special accounts always exist).
     pub fn is_empty(&self) -> bool {

@@ -418,7 +418,7 @@ fn targets(out: &[crate::tx::Tx]) -> Vec<(u32, bool)> {
                 LendOp::Liquidate { user, .. } => Some((user.0, true)),
                 _ => None,
             },
-            Action::Swap(_) | Action::Bridge(_) => None,
+            Action::Swap(_) | Action::Bridge(_) | Action::Book(_) => None,
         })
         .collect()
 }

@@ -112,6 +112,24 @@ impl TradeValues {
                 let v = prices.value(token, e.amount);
                 (v, v)
             }
+            // a taker pays quote (fees included) for base, or base for quote; a hedged order's CEX leg
+            // is counted in its output at the external price, which is what the hedge pays
+            (Action::Book(_), Effect::Book(e)) => {
+                let (mut vin, mut vout) = (0.0, 0.0);
+                let (base, quote) = e
+                    .book
+                    .and_then(|b| config.books.get(b.index()).copied())
+                    .unwrap_or((config.numeraire, config.numeraire));
+                for f in &e.fills {
+                    let (b, q) = (prices.value(base, f.base), prices.value(quote, f.quote));
+                    let fee = prices.value(quote, f.taker_fee);
+                    match f.taker_side {
+                        meshsim_math::book::Side::Bid => (vin, vout) = (vin + q + fee, vout + b),
+                        meshsim_math::book::Side::Ask => (vin, vout) = (vin + b, vout + q - fee),
+                    }
+                }
+                (vin, vout)
+            }
             // value moves to another chain, less the bridge's fee (one asset, one price)
             (Action::Bridge(_), Effect::Bridge(b)) => {
                 (prices.value(b.token, b.amount), prices.value(b.token, b.amount - b.fee))

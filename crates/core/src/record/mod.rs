@@ -32,6 +32,7 @@ impl Plugin for RecordsPlugin {
             oracle_names: s.oracles.iter().map(|o| o.name.clone()).collect(),
             vault_names: s.vaults.iter().map(|v| v.name.clone()).collect(),
             bridges: s.bridges.iter().map(|b| (b.name.clone(), b.tokens.clone())).collect(),
+            books: s.books.clone(),
             ..Default::default()
         });
         app.add_systems(Phase::Record, (record_block, record_trades).chain());
@@ -54,9 +55,59 @@ pub struct Records {
     vault_names: Vec<String>,
     /// Each bridge's name and token pairs.
     bridges: Vec<(String, Vec<(TokenId, TokenId)>)>,
+    /// The order books.
+    books: Vec<meshsim_scenario::BookSpec>,
 }
 
 impl Records {
+    /// A book action's row: what the taker side of its fills paid and got (fees included), and a
+    /// note with the fills' price range and what rested, was cancelled or refused.
+    fn book_row(
+        &self,
+        r: &Receipt,
+        position: u32,
+        action: &crate::tx::BookAction,
+        prices: &ExternalPrices,
+        config: &SimConfig,
+    ) -> Option<TradeRow> {
+        use meshsim_math::book::Side;
+        let spec = self.books.get(action.book.index())?;
+        let mut values = TradeValues::of(r, prices, config);
+        let price = |tick: u64| tick as f64 * meshsim_math::u128_to_f64(spec.tick_size) * config.unit(spec.quote);
+        let Some(e) = r.book() else {
+            let row = TradeRow::of(r, position, values, (spec.quote, spec.base), (0, 0), format!("book {}", spec.name));
+            return Some(row);
+        };
+        let side = e.fills.first().map_or(Side::Bid, |f| f.taker_side);
+        let (mut paid, mut got) = (0u128, 0u128);
+        for f in e.fills.iter().filter(|f| f.taker_side == side) {
+            match side {
+                Side::Bid => (paid, got) = (paid + f.quote + f.taker_fee, got + f.base),
+                Side::Ask => (paid, got) = (paid + f.base, got + f.quote - f.taker_fee),
+            }
+        }
+        let (token_in, token_out) = if side == Side::Bid { (spec.quote, spec.base) } else { (spec.base, spec.quote) };
+        values.value_in = prices.value(token_in, paid);
+        let mut note = format!("book {}", spec.name);
+        if let (Some(lo), Some(hi)) = (e.fills.iter().map(|f| f.tick).min(), e.fills.iter().map(|f| f.tick).max()) {
+            note.push_str(&format!("; {} fills at {:.6}..{:.6}", e.fills.len(), price(lo), price(hi)));
+        }
+        let rested: u64 = e.ops.iter().map(|o| o.rested).sum();
+        let placed = e.ops.iter().filter(|o| o.order.is_some()).count();
+        let refused = e.ops.iter().filter(|o| o.error.is_some()).count();
+        let cancels = action.ops.iter().filter(|o| o.is_cancel()).count();
+        if placed > 0 {
+            note.push_str(&format!("; {placed} placed, {rested} lots resting"));
+        }
+        if cancels > 0 {
+            note.push_str(&format!("; {cancels} cancels"));
+        }
+        if refused > 0 {
+            note.push_str(&format!("; {refused} refused"));
+        }
+        Some(TradeRow::of(r, position, values, (token_in, token_out), (paid, got), note))
+    }
+
     /// A bridge transfer's row: the token sent and the token it becomes, the amount sent and
     /// what will be delivered; the note names the bridge, the transfer and when it is due.
     fn bridge_row(
@@ -324,6 +375,13 @@ fn record_trades(state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Reco
             Action::Lend(l) => Some(l),
             Action::FlashLiquidate(f) => Some(&f.lend),
             Action::Swap(_) => None,
+            Action::Book(action) => {
+                if let Some(row) = r.position.and_then(|position| records.book_row(r, position, action, prices, config))
+                {
+                    records.trades.push(row);
+                }
+                continue;
+            }
             Action::Bridge(send) => {
                 if let Some(row) = r.position.and_then(|position| records.bridge_row(r, position, send, prices, config))
                 {

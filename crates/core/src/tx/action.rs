@@ -2,7 +2,9 @@
 //! owns it; new venues (lending markets, bridges, order books) add variants here, and the
 //! compiler then points at every match that must learn about them.
 
-use meshsim_scenario::{BridgeId, MarketId, TokenId};
+use meshsim_math::book::{OrderId, OrderType, Side};
+use meshsim_scenario::{BookId, BridgeId, MarketId, TokenId};
+use smallvec::SmallVec;
 
 use crate::bridges::model::{Direction, Speed};
 
@@ -20,6 +22,72 @@ pub enum Action {
     FlashLiquidate(Box<FlashLiquidate>),
     /// Send value to another chain through a bridge.
     Bridge(BridgeSend),
+    /// Place, cancel or replace orders on an order book.
+    Book(BookAction),
+}
+
+/// Operations on one order book, executed in order, each on its own (a bulk action, as on-chain
+/// books take them): one that fails leaves the others standing; if all fail the transaction
+/// reverts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookAction {
+    /// The book.
+    pub book: BookId,
+    /// The operations (two inline: a market maker's bid and ask).
+    pub ops: SmallVec<[BookOp; 2]>,
+}
+
+/// One operation on a book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookOp {
+    /// A new order.
+    Place(PlaceOrder),
+    /// Cancel one of the sender's resting orders.
+    Cancel(OrderId),
+    /// Move one of the sender's resting orders: a smaller size at the same price keeps its place
+    /// in the queue; anything else is a cancel and a new limit order at the back.
+    Replace {
+        /// The resting order.
+        order: OrderId,
+        /// New price, ticks.
+        tick: u64,
+        /// New size, lots.
+        lots: u64,
+    },
+}
+
+impl BookOp {
+    /// A cancel (the `CancelsFirst` policy runs these first).
+    pub fn is_cancel(&self) -> bool {
+        matches!(self, BookOp::Cancel(_))
+    }
+
+    /// Adds liquidity rather than taking it: a replace, or a limit or post-only order.
+    pub fn is_maker(&self) -> bool {
+        match self {
+            BookOp::Replace { .. } => true,
+            BookOp::Place(o) => matches!(o.kind, OrderType::Limit | OrderType::PostOnly),
+            BookOp::Cancel(_) => false,
+        }
+    }
+}
+
+/// A new order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlaceOrder {
+    /// Buy or sell the base token.
+    pub side: Side,
+    /// Limit, market, immediate-or-cancel, fill-or-kill or post-only.
+    pub kind: OrderType,
+    /// Limit price, ticks (a market order's is ignored).
+    pub tick: u64,
+    /// Size, lots.
+    pub lots: u64,
+    /// What rests expires after this many blocks of the book's chain (0: until cancelled).
+    pub ttl_blocks: u64,
+    /// Sell what it bought (or buy back what it sold) on the CEX at the external price right
+    /// after (CEX-book arbitrage closes its position).
+    pub hedge: bool,
 }
 
 /// A bridge transfer: `amount` of one of the bridge's token pairs leaves the sender on the source

@@ -9,10 +9,13 @@ use std::sync::Arc;
 use meshsim_scenario::{AgentId, OracleId, PoolId, TokenId, VaultId};
 use smallvec::SmallVec;
 
-pub use action::{Action, BridgeSend, FLASH_PREMIUM_BPS, FlashLiquidate, Lend, LendOp, PositionId, Swap};
+pub use action::{
+    Action, BookAction, BookOp, BridgeSend, FLASH_PREMIUM_BPS, FlashLiquidate, Lend, LendOp, PlaceOrder, PositionId,
+    Swap,
+};
 pub use receipt::{
-    BridgeEffect, DropReason, Effect, Failure, Fills, HopFill, LendEffect, Outcome, Quotes, Receipt, Receipts,
-    RevertReason, SwapEffect,
+    BookEffect, BookFill, BookRefusal, BridgeEffect, DropReason, Effect, Failure, Fills, HopFill, LendEffect, OpResult,
+    Outcome, Quotes, Receipt, Receipts, RevertReason, SwapEffect,
 };
 
 pub use meshsim_scenario::ChainId;
@@ -49,6 +52,10 @@ pub enum TxKind {
     Lending,
     /// Sending value to another chain through a bridge.
     Bridge,
+    /// A market maker's quotes.
+    MarketMaking,
+    /// A noise trader's order.
+    NoiseTrade,
     /// A borrower buying collateral with what it borrowed.
     Leverage,
     /// A borrower selling collateral to repay debt.
@@ -72,6 +79,8 @@ impl TxKind {
             TxKind::CollateralSale => "collateral_sale",
             TxKind::Lending => "lending",
             TxKind::Bridge => "bridge",
+            TxKind::MarketMaking => "market_making",
+            TxKind::NoiseTrade => "noise_trade",
             TxKind::Leverage => "leverage",
             TxKind::Deleverage => "deleverage",
         }
@@ -293,7 +302,7 @@ impl Tx {
     pub fn swap(&self) -> Option<&Swap> {
         match &self.action {
             Action::Swap(s) => Some(s),
-            Action::Lend(_) | Action::FlashLiquidate(_) | Action::Bridge(_) => None,
+            Action::Lend(_) | Action::FlashLiquidate(_) | Action::Bridge(_) | Action::Book(_) => None,
         }
     }
 
@@ -302,7 +311,7 @@ impl Tx {
         match &self.action {
             Action::Swap(s) => &s.legs,
             Action::FlashLiquidate(f) => &f.sell,
-            Action::Lend(_) | Action::Bridge(_) => &[],
+            Action::Lend(_) | Action::Bridge(_) | Action::Book(_) => &[],
         }
     }
 
@@ -351,6 +360,30 @@ pub fn hash_tx(h: &mut sha2::Sha256, tx: &Tx) {
             h.update(b.bridge.0.to_le_bytes());
             h.update([b.pair, b.direction as u8, b.speed as u8]);
             h.update(b.amount.to_le_bytes());
+        }
+        Action::Book(b) => {
+            h.update(b"book");
+            h.update(b.book.0.to_le_bytes());
+            for op in &b.ops {
+                match *op {
+                    BookOp::Place(o) => {
+                        h.update([0, o.side as u8, o.kind as u8, u8::from(o.hedge)]);
+                        for x in [o.tick, o.lots, o.ttl_blocks] {
+                            h.update(x.to_le_bytes());
+                        }
+                    }
+                    BookOp::Cancel(id) => {
+                        h.update([1]);
+                        h.update(id.0.to_le_bytes());
+                    }
+                    BookOp::Replace { order, tick, lots } => {
+                        h.update([2]);
+                        for x in [order.0, tick, lots] {
+                            h.update(x.to_le_bytes());
+                        }
+                    }
+                }
+            }
         }
     }
     h.update(tx.gas.priority_fee_wei.to_le_bytes());

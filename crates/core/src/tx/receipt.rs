@@ -61,6 +61,8 @@ pub enum RevertReason {
     CexHedge(Box<LedgerError>),
     /// A bridge refused the transfer (halted, zero, all fee) or it was sent on the wrong chain.
     Bridge(&'static str),
+    /// An order book refused every operation (the first one's reason).
+    Book(meshsim_math::book::BookError),
 }
 
 impl fmt::Display for RevertReason {
@@ -75,6 +77,7 @@ impl fmt::Display for RevertReason {
             RevertReason::Ledger(e) => write!(f, "ledger: {e}"),
             RevertReason::CexHedge(e) => write!(f, "cex hedge: {e}"),
             RevertReason::Bridge(why) => write!(f, "bridge: {why}"),
+            RevertReason::Book(e) => write!(f, "book: {e}"),
         }
     }
 }
@@ -193,6 +196,62 @@ pub enum Effect {
     FlashLiquidation(LendEffect, SwapEffect),
     /// A bridge transfer sent.
     Bridge(BridgeEffect),
+    /// Order book operations and the fills they made (boxed: few receipts carry one).
+    Book(Box<BookEffect>),
+}
+
+/// What a book action did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookEffect {
+    /// The book.
+    pub book: Option<meshsim_scenario::BookId>,
+    /// Each operation's result, in order.
+    pub ops: SmallVec<[OpResult; 2]>,
+    /// The fills it took, in matching order.
+    pub fills: Vec<BookFill>,
+}
+
+/// One operation's result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpResult {
+    /// The order it placed (or moved); `None` for a cancel or a refusal.
+    pub order: Option<meshsim_math::book::OrderId>,
+    /// Lots left resting.
+    pub rested: u64,
+    /// Lots cancelled (an immediate order's remainder; a cancel's size).
+    pub cancelled: u64,
+    /// Why it was refused, if it was.
+    pub error: Option<BookRefusal>,
+}
+
+/// Why a book refused one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookRefusal {
+    /// The book's own rule.
+    Book(meshsim_math::book::BookError),
+    /// The sender does not hold what the order needs.
+    InsufficientBalance,
+}
+
+/// One fill of a taker's order against a resting one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookFill {
+    /// The resting order.
+    pub maker_order: meshsim_math::book::OrderId,
+    /// Its owner.
+    pub maker: super::Sender,
+    /// The taker bought (bid) or sold (ask).
+    pub taker_side: meshsim_math::book::Side,
+    /// Price, ticks.
+    pub tick: u64,
+    /// Base units.
+    pub base: u128,
+    /// Quote units, before fees.
+    pub quote: u128,
+    /// The taker's fee, quote units.
+    pub taker_fee: u128,
+    /// The maker's fee (negative: its rebate), quote units.
+    pub maker_fee: i128,
 }
 
 /// What sending a bridge transfer did.
@@ -271,6 +330,14 @@ impl Receipt {
         self.outcome == Outcome::Included
     }
 
+    /// The book action's result, if it was one that was included.
+    pub fn book(&self) -> Option<&BookEffect> {
+        match &self.effect {
+            Effect::Book(b) if self.succeeded() => Some(b),
+            _ => None,
+        }
+    }
+
     /// The bridge transfer it sent, if it was one that was included.
     pub fn bridge(&self) -> Option<&BridgeEffect> {
         match &self.effect {
@@ -283,7 +350,7 @@ impl Receipt {
     pub fn swap(&self) -> Option<&SwapEffect> {
         match &self.effect {
             Effect::Swap(s) | Effect::FlashLiquidation(_, s) => Some(s),
-            Effect::None | Effect::Lend(_) | Effect::Bridge(_) => None,
+            Effect::None | Effect::Lend(_) | Effect::Bridge(_) | Effect::Book(_) => None,
         }
     }
 }

@@ -14,6 +14,7 @@ pub(super) fn agents(
     pool_names: &BTreeMap<&str, PoolId>,
     n_pools: usize,
     markets: &[RawLending],
+    (raw_books, books): (&[RawBook], &[BookSpec]),
 ) -> Vec<AgentSpec> {
     if raw.len() > limits::MAX_AGENTS {
         p.problems.push("agents", format!("expected at most {} agents, found {}", limits::MAX_AGENTS, raw.len()));
@@ -34,6 +35,8 @@ pub(super) fn agents(
             RawAgent::Liquidator(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
             RawAgent::Borrowers(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
             RawAgent::Supplier(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
+            RawAgent::MarketMaker(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
+            RawAgent::NoiseTrader(a) => (&a.name, &a.capital, a.priority_fee_gwei, a.latency_ms, &a.chain_latency_ms),
         };
         p.finite(&format!("{path}.latency_ms"), latency_ms, 0.0, 1e6, "a latency in milliseconds");
         let chain_latency_s = chain_latencies(p, &path, by_chain);
@@ -47,7 +50,13 @@ pub(super) fn agents(
             RawAgent::Arbitrageur(a) => {
                 min_profit(p, &path, a.min_profit);
                 let ids = pool_set(p, &path, &a.pools, pool_names, n_pools);
-                AgentKind::Arbitrageur { pools: ids, min_profit: a.min_profit }
+                let books = a
+                    .books
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, n)| super::books::book_named(p, &format!("{path}.books[{i}]"), n, raw_books))
+                    .collect();
+                AgentKind::Arbitrageur { pools: ids, books, min_profit: a.min_profit }
             }
             RawAgent::CrossChainArbitrageur(a) => {
                 min_profit(p, &path, a.min_profit);
@@ -124,6 +133,8 @@ pub(super) fn agents(
             }
             RawAgent::Borrowers(a) => borrowers(p, &path, a, markets),
             RawAgent::Supplier(a) => supplier(p, &path, a, markets),
+            RawAgent::MarketMaker(a) => super::books::maker(p, &path, a, raw_books, books),
+            RawAgent::NoiseTrader(a) => super::books::noise(p, &path, a, raw_books, books),
         };
         agents.push(AgentSpec {
             id: AgentId(k as u32),

@@ -94,6 +94,7 @@ pub(super) fn chain(p: &mut Ctx, path: &str, name: &str, id: ChainId, raw: &RawC
             RawOrdering::FirstComeFirstServed => Ordering::FirstComeFirstServed,
             RawOrdering::BatchAuction => Ordering::BatchAuction,
             RawOrdering::BuilderAuction => Ordering::BuilderAuction,
+            RawOrdering::CancelsFirst => Ordering::CancelsFirst,
         },
     })
 }
@@ -127,6 +128,7 @@ pub(super) fn common_chain(p: &mut Ctx, path: &str, tokens: &[TokenId], what: &s
 
 /// Where everything lives: pools, markets, oracles, vaults on their tokens' chain, agents on
 /// their pools' or market's, each pool, reserve and holding of one chain.
+#[expect(clippy::too_many_arguments, reason = "placement reads every domain's entities")]
 pub(super) fn placement(
     p: &mut Ctx,
     raw: &RawWorld,
@@ -135,7 +137,12 @@ pub(super) fn placement(
     vaults: &mut [VaultSpec],
     agents: &mut [AgentSpec],
     bridges: &[BridgeSpec],
+    books: &[BookSpec],
 ) {
+    for b in books {
+        on_chain(p, &format!("books[{}].quote", b.id.index()), b.quote, b.chain, "the book");
+    }
+    let book_chain = |id: BookId| books.iter().find(|b| b.id == id).map_or(ChainId(0), |b| b.chain);
     for pool in pools {
         common_chain(p, &format!("pools[{}].tokens", pool.id.index()), &pool.tokens, "the pool");
     }
@@ -161,9 +168,25 @@ pub(super) fn placement(
             AgentKind::CrossChainArbitrageur { pools: ps, bridges: bs, .. } => {
                 cross_chain(p, &path, pools, ps, bs, raw.agents.get(k), bridges, &mut chains_of_capital)
             }
+            AgentKind::MarketMaker(m) => book_chain(m.book),
+            AgentKind::NoiseTrader(n) => book_chain(n.book),
             AgentKind::Arbitrageur { .. } | AgentKind::Searcher { .. } => {
                 let ps = pools_of(&a.kind);
-                let chains: Vec<ChainId> = ps.iter().map(|x| pool_chain(pools, p, *x)).collect();
+                let mut chains: Vec<ChainId> = ps.iter().map(|x| pool_chain(pools, p, *x)).collect();
+                if let AgentKind::Arbitrageur { books: bs, .. } = &a.kind {
+                    for (i, b) in bs.iter().enumerate() {
+                        let c = book_chain(*b);
+                        if chains.first().is_some_and(|first| *first != c) {
+                            p.problems.push(
+                                format!("{path}.books[{i}]"),
+                                "the book is on another chain than the agent's pools: an agent trades one chain",
+                            );
+                        }
+                        if chains.is_empty() {
+                            chains.push(c);
+                        }
+                    }
+                }
                 if let Some(i) = chains.iter().position(|c| *c != chains[0]) {
                     let (x, y) = (p.chain_names[chains[i].index()].clone(), p.chain_names[chains[0].index()].clone());
                     p.problems.push(

@@ -2,6 +2,7 @@
 //! header and tokens are checked here; each domain's section in its own module.
 
 mod agents;
+mod books;
 mod chain;
 mod events;
 mod lending;
@@ -235,7 +236,8 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
             pools.push(spec);
         }
     }
-    let mut agents = agents::agents(p, &raw.agents, &pool_names, raw.pools.len(), &raw.lending);
+    let books = books::books(p, &raw.books);
+    let mut agents = agents::agents(p, &raw.agents, &pool_names, raw.pools.len(), &raw.lending, (&raw.books, &books));
     let oracles = oracles::oracles(p, &raw.oracles, &pool_names, &raw.pools, numeraire);
     let vaults = vaults::vaults(
         p,
@@ -266,6 +268,9 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         ("lending_action", raw.gas.lending_action),
         ("liquidation", raw.gas.liquidation),
         ("bridge_send", raw.gas.bridge_send),
+        ("book_order", raw.gas.book_order),
+        ("book_cancel", raw.gas.book_cancel),
+        ("book_fill", raw.gas.book_fill),
     ] {
         if units > limits::MAX_GAS_PER_OPERATION {
             p.problems.push(
@@ -284,6 +289,9 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
         lending_action: raw.gas.lending_action,
         liquidation: raw.gas.liquidation,
         bridge_send: raw.gas.bridge_send,
+        book_order: raw.gas.book_order,
+        book_cancel: raw.gas.book_cancel,
+        book_fill: raw.gas.book_fill,
     };
 
     let events = events::events(p, &raw.events, &pool_names, &oracles, chains.first().and_then(|c| c.as_ref()));
@@ -291,7 +299,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
     let mut vaults = vaults;
     // without a chain (already a problem) nothing can be placed on one
     if !p.chain_names.is_empty() {
-        chain::placement(p, raw, &pools, &lending, &mut vaults, &mut agents, &bridges);
+        chain::placement(p, raw, &pools, &lending, &mut vaults, &mut agents, &bridges, &books);
     }
     let chains: Option<Vec<Chain>> = chains.into_iter().collect();
 
@@ -310,6 +318,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
             tokens,
             market,
             pools,
+            books,
             agents,
             oracles,
             vaults,

@@ -1,0 +1,173 @@
+//! Order books: located errors for malformed books and book agents; the bundled book world
+//! conserves every unit and makers earn the spread from uninformed flow; short-lived orders
+//! expire with their escrow paid back; `CancelsFirst` spares makers from being picked off.
+
+use meshsim_core::{SimOptions, Simulation};
+use meshsim_scenario::Scenario;
+use meshsim_tests::worlds_dir;
+
+use crate::worlds::assert_located;
+
+fn orderbook() -> String {
+    std::fs::read_to_string(worlds_dir().join("orderbook.ron")).unwrap()
+}
+
+fn load(text: &str) -> Scenario {
+    meshsim_scenario::parse_str(text, "orderbook.ron", &worlds_dir()).unwrap()
+}
+
+fn checked(s: &Scenario, record: bool) -> Simulation {
+    Simulation::with_options(s, SimOptions { record, check_conservation: true, ..SimOptions::default() }).unwrap()
+}
+
+#[test]
+fn malformed_book_parameters_get_located_errors() {
+    let text = orderbook();
+    let book = r#"tick_size: "0.01", lot_size: "0.001", maker_fee_bps: -0.2, taker_fee_bps: 2.5"#;
+    let cases = [
+        (
+            book,
+            r#"tick_size: "0", lot_size: "0.001", maker_fee_bps: -0.2, taker_fee_bps: 2.5"#,
+            "books[0].tick_size",
+            "above zero",
+        ),
+        (
+            book,
+            r#"tick_size: "0.01", lot_size: "0", maker_fee_bps: -0.2, taker_fee_bps: 2.5"#,
+            "books[0].lot_size",
+            "above zero",
+        ),
+        // a rebate larger than the taker fee would pay out more than the book takes
+        (
+            book,
+            r#"tick_size: "0.01", lot_size: "0.001", maker_fee_bps: -3.0, taker_fee_bps: 2.5"#,
+            "books[0].maker_fee_bps",
+            "exceeds the taker fee",
+        ),
+        // one lot at one tick must be a whole number of quote base units: 0.00001 ETH x 0.01 USDC
+        (
+            book,
+            r#"tick_size: "0.01", lot_size: "0.00001", maker_fee_bps: -0.2, taker_fee_bps: 2.5"#,
+            "books[0].tick_size",
+            "not a whole number",
+        ),
+        (
+            book,
+            r#"tick_size: "0.01", lot_size: "0.001", maker_fee_bps: -0.2, taker_fee_bps: 2.555"#,
+            "books[0].taker_fee_bps",
+            "hundredths",
+        ),
+        (r#"base: "ETH", quote: "USDC""#, r#"base: "ETH", quote: "ETH""#, "books[0].quote", "differ"),
+        (r#"base: "ETH", quote: "USDC""#, r#"base: "ETH", quote: "USDT""#, "books[0].quote", "unknown token"),
+        // agents: an unknown book, a size that is not whole lots
+        (
+            r#"book: "eth-usdc-book",
+            size: "5","#,
+            r#"book: "eth-usdc-bok",
+            size: "5","#,
+            "agents[0].book",
+            "unknown book",
+        ),
+        (r#"size: "5","#, r#"size: "5.0005","#, "agents[0].size", "whole number of lots"),
+        (r#"mean_size: "1.5","#, r#"mean_size: "0","#, "agents[2].mean_size", "whole number of lots"),
+        (r#"order_ttl_blocks: 15,"#, r#"order_ttl_blocks: 0,"#, "agents[0].order_ttl_blocks", "expected 1 to"),
+        (r#"books: ["eth-usdc-book"],"#, r#"books: ["nope"],"#, "agents[3].books[0]", "unknown book"),
+    ];
+    for (from, to, path, message) in cases {
+        assert_located(&text, from, to, path, message, 1);
+    }
+}
+
+#[test]
+fn the_book_world_conserves_every_unit_and_makers_earn_the_spread_from_noise() {
+    let s = load(&orderbook());
+    let mut sim = checked(&s, true);
+    // a checked run fails on any unit lost or created, and on escrow that disagrees with the book
+    sim.run_blocks(1500).unwrap();
+    let rows = sim.drain_book_rows();
+    assert_eq!(rows.len(), 1500);
+    // never crossed at the end of a block; both sides quoted most of the time
+    let both = rows.iter().filter(|r| r.best_bid.is_some() && r.best_ask.is_some()).count();
+    assert!(rows.iter().all(|r| match (r.best_bid, r.best_ask) {
+        (Some(b), Some(a)) => b < a,
+        _ => true,
+    }));
+    assert!(both > 1400, "both sides quoted in only {both} of 1500 blocks");
+    let fills = sim.drain_fill_rows();
+    let books = sim.books().unwrap();
+    let b = &books.list[0];
+    assert_eq!(b.stats.fills, fills.len() as u64);
+    assert_eq!(b.stats.volume_base, fills.iter().map(|f| f.base).sum::<u128>());
+    let name = |who: &meshsim_core::tx::Sender| match who {
+        meshsim_core::tx::Sender::Agent(a) => s.agents[a.index()].name.as_str(),
+        meshsim_core::tx::Sender::Vault(v) => s.vaults[v.index()].name.as_str(),
+    };
+    let maker = |n: &str| *b.makers.iter().find(|(w, _)| name(w) == n).unwrap().1;
+    let taker = |n: &str| *b.takers.iter().find(|(w, _)| name(w) == n).unwrap().1;
+    // the tight maker fills most and earns a positive spread against the external price; the noise
+    // traders pay it; the arbitrageur gains what it takes from stale quotes
+    let tight = maker("mm-tight");
+    assert!(tight.fills > 100 && tight.edge > 0.0, "{tight:?}");
+    assert!(tight.edge / tight.volume > 0.5e-4, "edge {} bps", tight.edge / tight.volume * 1e4);
+    assert!(taker("noise").cost > 0.0);
+    assert!(taker("arb").cost < 0.0);
+    // every fill's fees: the taker's 2.5 bp and the maker's 0.2 bp rebate, to the unit's rounding
+    for f in &fills {
+        assert!(f.taker_fee * 1_000_000 >= f.quote * 250 && f.taker_fee * 1_000_000 < f.quote * 250 + 1_000_000);
+        assert!(f.maker_fee <= 0 && f.maker_fee.unsigned_abs() * 1_000_000 <= f.quote * 20);
+    }
+}
+
+/// One trader that only posts limit orders living two blocks, with nobody to trade against, on
+/// a chain without gas: every order either rests or has expired, and its tokens are all back.
+const LONELY: &str = r#"World(
+    version: 1, name: "lonely", seed: 3, blocks: 200,
+    chain: (block_time: Fixed(2.0), gas_limit: 60000000, base_fee_gwei: 0.0, native_token: "ETH"),
+    numeraire: "USDC",
+    tokens: [(symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6)],
+    market: (assets: [(token: "ETH", price: 2000.0, volatility: 0.6)]),
+    books: [(name: "b", base: "ETH", quote: "USDC", tick_size: "0.01", lot_size: "0.001", maker_fee_bps: 1.0, taker_fee_bps: 2.0)],
+    agents: [
+        NoiseTrader(name: "lonely", capital: [("ETH", "100"), ("USDC", "200000")], book: "b",
+            limit_orders_per_minute: 60.0, mean_size: "0.5", limit_offset_bps: 30.0, order_ttl_blocks: 2),
+    ],
+)"#;
+
+#[test]
+fn short_lived_orders_expire_and_their_escrow_comes_back() {
+    let s = load(LONELY);
+    let mut sim = checked(&s, false);
+    sim.run_blocks(200).unwrap();
+    let b = &sim.books().unwrap().list[0];
+    assert!(b.stats.placed > 300, "{:?}", b.stats);
+    assert!(b.stats.expired > 300, "{:?}", b.stats);
+    // what rests was placed in the last two blocks (ttl 2)
+    assert!(b.book.resting().all(|o| o.expires_at >= sim.block()));
+    // the trader's own balance plus its escrow is its genesis capital, to the unit
+    let snap = sim.snapshot();
+    let held = &snap.agents[0].balances;
+    let escrowed =
+        |side| -> u128 { b.book.resting().filter(|o| o.side == side).map(|o| b.escrow[&o.id]).sum::<u128>() };
+    assert_eq!(held[0] + escrowed(meshsim_math::book::Side::Ask), 100 * 10u128.pow(18));
+    assert_eq!(held[1] + escrowed(meshsim_math::book::Side::Bid), 200_000 * 10u128.pow(6));
+    assert_eq!(b.stats.fills, 0);
+}
+
+#[test]
+fn cancels_first_spares_makers_from_stale_quotes_being_picked_off() {
+    let text = orderbook();
+    let picked = |text: &str| {
+        let s = load(text);
+        let mut sim = checked(&s, false);
+        sim.run_blocks(3000).unwrap();
+        let b = &sim.books().unwrap().list[0];
+        let tight = b.makers.iter().find(|(w, _)| **w == meshsim_core::tx::Sender::Agent(meshsim_scenario::AgentId(0)));
+        tight.map_or(0.0, |(_, m)| m.picked_off)
+    };
+    let pga = picked(&text);
+    let first = picked(&text.replace(r#"native_token: "ETH")"#, r#"native_token: "ETH", ordering: CancelsFirst)"#));
+    // the arbitrageur outbids the makers' requotes under a priority-gas auction and takes quotes
+    // left behind by the external price; cancels and requotes that run first leave it nothing
+    assert!(pga > 5.0, "picked off under PGA: {pga}");
+    assert!(first < pga / 4.0, "picked off: {first} first-cancels vs {pga} PGA");
+}
