@@ -964,6 +964,17 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
                     "tracking": total_cost - vm.fees - vm.slippage - vm.gas_value - vm.bridge_fees,
                 },
             });
+            // what it sold, and (with books) how much of it went through its resting orders
+            if let Some(map) = out.as_object_mut() {
+                map.insert("turnover_value".into(), json!(vm.turnover_value));
+                map.insert(
+                    "cost_bps_of_turnover".into(),
+                    json!(if vm.turnover_value > 0.0 { vm.cost() / vm.turnover_value * 1e4 } else { 0.0 }),
+                );
+                if !v.books.is_empty() {
+                    map.insert("passive_turnover_value".into(), json!(vm.passive_turnover));
+                }
+            }
             // with several chains: the keeper's gas on each
             if let (true, Some(map)) = (s.multi_chain(), out.as_object_mut()) {
                 let by_chain: serde_json::Map<String, serde_json::Value> = s
@@ -1047,7 +1058,14 @@ fn summary_without_lending(s: &Scenario, sim: &mut Simulation, blocks: u64, writ
             "reverted": m.reverted,
             "dropped": m.dropped,
             "gas_paid": m.gas_value,
-            "arbitrage_profit": m.agents.iter().map(|a| a.profit).sum::<f64>(),
+            // takers of value from the venues; market makers and noise traders are the books' own
+            "arbitrage_profit": m
+                .agents
+                .iter()
+                .zip(&s.agents)
+                .filter(|(_, a)| !matches!(a.kind, AgentKind::MarketMaker(_) | AgentKind::NoiseTrader(_)))
+                .map(|(m, _)| m.profit)
+                .sum::<f64>(),
             "expired": m.expired,
         },
         "mev": {

@@ -21,6 +21,7 @@ pub struct Market {
     pub gas: GasCosts,
     pub dirty: Vec<bool>,
     pub assets: Vec<meshsim_scenario::TokenId>,
+    pub units: Vec<f64>,
 }
 
 impl Market {
@@ -74,6 +75,7 @@ impl Market {
         Market {
             gas: s.gas,
             assets: s.tokens.iter().map(|t| t.asset).collect(),
+            units: decimals.iter().map(|d| libm::pow(10.0, -f64::from(*d))).collect(),
             scenario: s,
             layout,
             pools,
@@ -104,6 +106,8 @@ impl Market {
             dirty: &self.dirty,
             ledger: &self.ledger,
             provenance: &self.provenance,
+            books: None,
+            units: &self.units,
         }
     }
 }

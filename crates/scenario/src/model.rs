@@ -629,6 +629,45 @@ pub struct VaultSpec {
     /// Tokens it may hold on the way between chains: every token its bridges carry of an asset
     /// it holds or targets (target zero unless targeted).
     pub transit: Vec<TokenId>,
+    /// Order books it may trade on.
+    pub books: Vec<BookId>,
+    /// How it trades on them.
+    pub execution: Execution,
+}
+
+impl VaultSpec {
+    /// The tokens it values and trades: what it holds, its targets and its deposit token, and
+    /// (across chains) what it may hold on the way between them, in id order.
+    pub fn universe(&self) -> Vec<TokenId> {
+        let mut universe: Vec<TokenId> = self.holdings.iter().map(|(t, _)| *t).collect();
+        match &self.strategy {
+            Strategy::ConstantMix { targets } => universe.extend(targets.iter().map(|(t, _)| *t)),
+            Strategy::Cppi { risky, safe, .. } => universe.extend([*risky, *safe]),
+            Strategy::Leveraged { risky, debt, .. } => universe.extend([*risky, *debt]),
+        }
+        universe.push(self.deposit_token);
+        universe.extend(&self.transit);
+        universe.sort();
+        universe.dedup();
+        universe
+    }
+}
+
+/// How a vault trades on its order books.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Execution {
+    /// Take liquidity, splitting between books and pools.
+    #[default]
+    Active,
+    /// Rest post-only orders at the oracle price.
+    Passive {
+        /// Distance on its own side of the oracle price, a fraction.
+        offset: f64,
+        /// Requote threshold, a fraction.
+        requote: f64,
+        /// Blocks before the rest is taken actively.
+        max_wait_blocks: u64,
+    },
 }
 
 /// A vault's yield leg (see `RawYieldLeg`).

@@ -1077,6 +1077,48 @@ pub struct RawVault {
     /// chains they join.
     #[serde(default)]
     pub bridges: Vec<String>,
+    /// Order books it may trade on (beside its pools), each of two tokens it holds or targets,
+    /// on its chain.
+    #[serde(default)]
+    pub books: Vec<String>,
+    /// How it trades on its books: taking liquidity (default), or resting post-only orders.
+    #[serde(default)]
+    pub execution: RawExecution,
+}
+
+/// How a vault trades on its order books.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+pub enum RawExecution {
+    /// Take liquidity: each trade goes to the pools, a book (an immediate-or-cancel order) or
+    /// both, whichever split gives the most after gas.
+    #[default]
+    Active,
+    /// Rest post-only limit orders on its books at the oracle price, requoting as the price
+    /// moves; what has not filled after a while is taken actively.
+    Passive(RawPassive),
+}
+
+/// Passive rebalancing's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPassive {
+    /// How far on its own side of the oracle price it rests, bps (0: at the price).
+    #[serde(default)]
+    pub offset_bps: f64,
+    /// It requotes when the oracle price moves this far from its order, bps.
+    #[serde(default = "five")]
+    pub requote_bps: f64,
+    /// Blocks a rebalance waits for passive fills before it takes the rest.
+    #[serde(default = "thirty")]
+    pub max_wait_blocks: u64,
+}
+
+fn five() -> f64 {
+    5.0
+}
+
+fn thirty() -> u64 {
+    30
 }
 
 /// A vault's yield leg: `share` of its `token` holding supplied to lending `market`, counted at

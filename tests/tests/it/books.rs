@@ -171,3 +171,78 @@ fn cancels_first_spares_makers_from_stale_quotes_being_picked_off() {
     assert!(pga > 5.0, "picked off under PGA: {pga}");
     assert!(first < pga / 4.0, "picked off: {first} first-cancels vs {pga} PGA");
 }
+
+/// `orderbook.ron` with only the vault `keep`; `pools_only` drops its books.
+fn one_vault(keep: &str, pools_only: bool) -> String {
+    let text = orderbook();
+    let block = |t: &str, name: &str| {
+        let start = t.find(&format!("(\n            name: \"{name}\",")).unwrap();
+        let end = start + t[start..].find("\n        ),\n").unwrap() + "\n        ),\n".len();
+        (start, end)
+    };
+    let drop = if keep == "active" { "passive" } else { "active" };
+    let (a, b) = block(&text, drop);
+    let mut out = format!("{}{}", &text[..a], text[b..].trim_start_matches(' '));
+    if pools_only {
+        let (a, b) = block(&out, keep);
+        let vault = out[a..b].replace("            books: [\"eth-usdc-book\"],\n", "");
+        out = format!("{}{}{}", &out[..a], vault, &out[b..]);
+    }
+    out
+}
+
+#[test]
+fn a_tight_book_beside_the_pools_cuts_a_vaults_cost_and_resting_orders_cut_it_further() {
+    let cost = |text: &str| {
+        let mut s = load(text);
+        s.seed = 5;
+        let mut sim = checked(&s, false);
+        sim.run_blocks(10_000).unwrap();
+        let m = sim.metrics().vaults[0].clone();
+        (m.cost(), m.turnover_value, m.passive_turnover, m.rebalances)
+    };
+    let pools = cost(&one_vault("active", true));
+    let book = cost(&one_vault("active", false));
+    let passive = cost(&one_vault("passive", false));
+    // same market path, same trigger: the same rebalances, each cheaper with the book
+    assert!(pools.3 > 0 && pools.3 == book.3, "rebalances {} vs {}", pools.3, book.3);
+    assert!(book.0 < 0.8 * pools.0, "cost with the book {} vs pools only {}", book.0, pools.0);
+    // resting orders earn the spread instead of paying it: most of the volume fills passively
+    assert!(passive.2 > 0.5 * passive.1, "filled passively {} of {}", passive.2, passive.1);
+    assert!(passive.0 < book.0, "passive {} vs active {}", passive.0, book.0);
+}
+
+#[test]
+fn a_passive_vault_counts_its_resting_orders_and_leaves_none_when_done() {
+    let mut s = load(&one_vault("passive", false));
+    s.seed = 5;
+    let mut sim = checked(&s, false);
+    let owner = meshsim_core::books::owner_of(meshsim_core::tx::Sender::Vault(meshsim_scenario::VaultId(0)));
+    let (mut resting, mut idle_streak, mut longest_idle_streak, mut nav_before) = (0, 0, 0, None);
+    for _ in 0..10_000 {
+        sim.run_blocks(1).unwrap();
+        let mine: Vec<_> = sim.books().unwrap().list[0].book.resting().filter(|o| o.owner == owner).copied().collect();
+        let v = sim.snapshot().vaults[0].clone();
+        // one order at a time
+        assert!(mine.len() <= 1, "{} orders resting", mine.len());
+        if !mine.is_empty() {
+            resting += 1;
+            // its NAV counts what the order holds in escrow: posting it moves NAV by no more
+            // than the market does in a block (tens of dollars), never by the order's size (thousands)
+            if let Some(before) = nav_before {
+                let change: f64 = v.nav - before;
+                assert!(change.abs() < 500.0, "NAV moved {change} with an order resting");
+            }
+        }
+        // idle with an order resting: its cancel is on its way, one block at most
+        if !v.in_progress && !mine.is_empty() {
+            idle_streak += 1;
+            longest_idle_streak = longest_idle_streak.max(idle_streak);
+        } else {
+            idle_streak = 0;
+        }
+        nav_before = Some(v.nav);
+    }
+    assert!(resting > 10, "its orders rested in {resting} blocks");
+    assert!(longest_idle_streak <= 2, "idle with an order resting for {longest_idle_streak} blocks");
+}

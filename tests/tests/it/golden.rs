@@ -19,7 +19,7 @@ const GOLDEN: &[(&str, u64, &str)] = &[
     ("lvr.ron", 5000, "6710be1007a5f3679a4236c69b09bbab12613c58312c8ed37f619bc873a5f07c"),
     ("mesh.ron", 1500, "ea81a730a40390171c240df61d5cee810826a5c3427381fb2e1c97c59334f067"),
     ("mev.ron", 3000, "41e8923397d958ae443a6681ad1478e011de9350604358e55d1e25c9eeb54ad5"),
-    ("orderbook.ron", 2000, "438d3f0054ba915ecad093a4e73a7091aaf68cd2cc8015ee19b84ee36d4db6ec"),
+    ("orderbook.ron", 2000, "fa480a1423a9c08e637c271fb156475f7be2006480446d293495982c8e215676"),
     ("stress/bank-run.ron", 1500, "30e3dd2a6128b0cb9cff570554369d83ef30349014670b5b0c1b5408cb25ae76"),
     ("stress/bridge-halt.ron", 600, "90992779eba1d01ab5e1c67b8993b17bf9ce2c96019bf8c072ab8d6666d4f03b"),
     ("stress/correlated-crash.ron", 1500, "eada5d985fc2c09c97f8e8e1366b1ac58b4f1cbcf66576f0419a4e31885aa7ba"),

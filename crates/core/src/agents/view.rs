@@ -36,6 +36,10 @@ pub struct MarketView<'a, B: PoolBook + ?Sized> {
     pub ledger: &'a Ledger,
     /// Who moved each pool recently.
     pub provenance: &'a Provenance,
+    /// The order books, in worlds that have them.
+    pub books: Option<&'a crate::books::Books>,
+    /// Whole tokens per base unit, by token id.
+    pub units: &'a [f64],
 }
 
 impl<B: PoolBook + ?Sized> Clone for MarketView<'_, B> {
@@ -72,12 +76,21 @@ impl<B: PoolBook + ?Sized> MarketView<'_, B> {
 /// The state a [`MarketView`] is built from, in one query of the state entity.
 #[derive(SystemParam)]
 pub struct ViewParams<'w, 's> {
-    state:
-        State<'w, 's, (&'static Pools, &'static ExternalPrices, &'static Chains, &'static SimConfig, &'static Ledger)>,
+    state: State<'w, 's, ViewParts>,
 }
 
+/// What a view is built from, in one query of the state entity.
+type ViewParts = (
+    &'static Pools,
+    &'static ExternalPrices,
+    &'static Chains,
+    &'static SimConfig,
+    &'static Ledger,
+    Option<&'static crate::books::Books>,
+);
+
 impl ViewParams<'_, '_> {
-    fn parts(&self) -> (&Pools, &ExternalPrices, &Chains, &SimConfig, &Ledger) {
+    fn parts(&self) -> (&Pools, &ExternalPrices, &Chains, &SimConfig, &Ledger, Option<&crate::books::Books>) {
         match &self.state {
             Some(s) => **s,
             None => panic!("the state entity lacks what a market view needs"),
@@ -96,7 +109,7 @@ impl ViewParams<'_, '_> {
 
     /// Calls `f` with the view of this block.
     pub fn with_view<R>(&self, f: impl FnOnce(&MarketView<'_, Pools>) -> R) -> R {
-        let (pools, prices, chains, config, ledger) = self.parts();
+        let (pools, prices, chains, config, ledger, books) = self.parts();
         let chain = chains.active();
         let view = MarketView {
             chain: chain.id,
@@ -111,6 +124,8 @@ impl ViewParams<'_, '_> {
             dirty: &pools.dirty.previous,
             ledger,
             provenance: &pools.provenance,
+            books,
+            units: &config.unit,
         };
         f(&view)
     }

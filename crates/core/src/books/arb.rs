@@ -42,11 +42,11 @@ pub fn plan_book_arb<P: PoolBook + ?Sized>(
         // the last price at which taking still pays the fee
         let (limit, has) = match side {
             Side::Bid => {
-                let t = b.tick_of(mid / (1.0 + fee), false, config);
+                let t = b.tick_of(mid / (1.0 + fee), false, &config.unit);
                 (t, b.book.best_ask().is_some_and(|(a, _)| a <= t))
             }
             Side::Ask => {
-                let t = b.tick_of(mid / (1.0 - fee).max(1e-9), true, config);
+                let t = b.tick_of(mid / (1.0 - fee).max(1e-9), true, &config.unit);
                 (t, b.book.best_bid().is_some_and(|(bb, _)| bb >= t))
             }
         };

@@ -97,8 +97,8 @@ pub fn plan_maker(v: &MakerView<'_>, m: &Maker) -> SmallVec<[BookOp; 4]> {
     let others = |side: Side| b.book.resting().filter(move |o| o.side == side && o.owner != v.owner).map(|o| o.tick);
     let best_other_bid = others(Side::Bid).max();
     let best_other_ask = others(Side::Ask).min();
-    let mut bid_tick = b.tick_of(model.bid, false, v.config);
-    let mut ask_tick = b.tick_of(model.ask, true, v.config).max(bid_tick + 1);
+    let mut bid_tick = b.tick_of(model.bid, false, &v.config.unit);
+    let mut ask_tick = b.tick_of(model.ask, true, &v.config.unit).max(bid_tick + 1);
     if let Some(a) = best_other_ask {
         bid_tick = bid_tick.min(a.saturating_sub(1)).max(1);
     }
@@ -133,7 +133,7 @@ pub fn plan_maker(v: &MakerView<'_>, m: &Maker) -> SmallVec<[BookOp; 4]> {
             (None, Some((tick, lots))) => ops.push(place(tick, lots)),
             (Some(o), Some((tick, lots))) => {
                 let expiring = o.expires_at <= v.block;
-                let moved = (b.price(o.tick, v.config) - b.price(tick, v.config)).abs() / v.mid;
+                let moved = (b.price(o.tick, &v.config.unit) - b.price(tick, &v.config.unit)).abs() / v.mid;
                 let moved = if p.refresh > 0.0 { moved > p.refresh } else { o.tick != tick };
                 if !expiring && !moved && o.lots == lots {
                     continue;

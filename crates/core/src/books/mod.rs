@@ -206,7 +206,8 @@ pub struct BookState {
 pub const DEPTH_BANDS: [f64; 3] = [0.001, 0.005, 0.01];
 
 impl BookState {
-    fn new(spec: &BookSpec, layout: &AccountLayout) -> Self {
+    /// An empty book of `spec`, its accounts numbered by `layout`.
+    pub fn new(spec: &BookSpec, layout: &AccountLayout) -> Self {
         let market = Market {
             lot_size: spec.lot_size,
             tick_value: spec.tick_value,
@@ -227,32 +228,33 @@ impl BookState {
     }
 
     /// Quote tokens per whole base token at `tick`.
-    pub fn price(&self, tick: u64, config: &SimConfig) -> f64 {
-        // divided rather than scaled by 10^-decimals: whole-cent prices stay exact
-        let one = libm::pow(10.0, f64::from(config.decimals[self.spec.quote.index()]));
+    /// `units`: whole tokens per base unit, by token id.
+    pub fn price(&self, tick: u64, units: &[f64]) -> f64 {
+        // divided by 10^decimals rather than scaled by 10^-decimals: whole-cent prices stay exact
+        let one = libm::round(1.0 / units[self.spec.quote.index()]);
         tick as f64 * meshsim_math::u128_to_f64(self.spec.tick_size) / one
     }
 
     /// The tick nearest below (`up` false) or above a price in quote tokens per whole base token.
-    pub fn tick_of(&self, price: f64, up: bool, config: &SimConfig) -> u64 {
-        let step = meshsim_math::u128_to_f64(self.spec.tick_size) * config.unit(self.spec.quote);
+    pub fn tick_of(&self, price: f64, up: bool, units: &[f64]) -> u64 {
+        let step = meshsim_math::u128_to_f64(self.spec.tick_size) * units[self.spec.quote.index()];
         let t = price / step;
         let t = if up { libm::ceil(t - 1e-9) } else { libm::floor(t + 1e-9) };
         if t.is_finite() && t >= 1.0 { t.min(u64::MAX as f64 / 2.0) as u64 } else { 1 }
     }
 
     /// The mid, quote tokens per whole base token, if both sides have orders.
-    pub fn mid(&self, config: &SimConfig) -> Option<f64> {
+    pub fn mid(&self, units: &[f64]) -> Option<f64> {
         let (b, _) = self.book.best_bid()?;
         let (a, _) = self.book.best_ask()?;
-        Some((self.price(b, config) + self.price(a, config)) / 2.0)
+        Some((self.price(b, units) + self.price(a, units)) / 2.0)
     }
 
     /// Base tokens resting within `band` of `mid` on each side (bid, ask).
-    pub fn depth(&self, mid: f64, band: f64, config: &SimConfig) -> (f64, f64) {
-        let lot = meshsim_math::u128_to_f64(self.spec.lot_size) * config.unit(self.spec.base);
-        let bid = self.book.depth_within(Side::Bid, self.tick_of(mid * (1.0 - band), true, config));
-        let ask = self.book.depth_within(Side::Ask, self.tick_of(mid * (1.0 + band), false, config));
+    pub fn depth(&self, mid: f64, band: f64, units: &[f64]) -> (f64, f64) {
+        let lot = meshsim_math::u128_to_f64(self.spec.lot_size) * units[self.spec.base.index()];
+        let bid = self.book.depth_within(Side::Bid, self.tick_of(mid * (1.0 - band), true, units));
+        let ask = self.book.depth_within(Side::Ask, self.tick_of(mid * (1.0 + band), false, units));
         (bid as f64 * lot, ask as f64 * lot)
     }
 
@@ -383,10 +385,23 @@ fn account(state: State<(&mut Books, &crate::tx::Receipts, &ExternalPrices, &mut
             t.fills += 1;
             t.volume += qv;
             t.cost += edge + prices.value(quote, f.taker_fee);
-            if let Sender::Agent(a) = f.maker
-                && let Some(am) = metrics.agents.get_mut(a.index())
-            {
-                am.profit += edge - maker_fee;
+            match f.maker {
+                Sender::Agent(a) => {
+                    if let Some(am) = metrics.agents.get_mut(a.index()) {
+                        am.profit += edge - maker_fee;
+                    }
+                }
+                // a vault's resting order filled: what it paid (or earned) against the external
+                // price is its execution cost, fees apart
+                Sender::Vault(v) => {
+                    if let Some(vm) = metrics.vaults.get_mut(v.index()) {
+                        vm.fees += maker_fee;
+                        vm.slippage -= edge;
+                        let sold = if f.taker_side == Side::Bid { bv } else { qv };
+                        vm.turnover_value += sold;
+                        vm.passive_turnover += sold;
+                    }
+                }
             }
         }
     }
@@ -409,7 +424,7 @@ fn record(state: State<(&mut Books, &Chains, &SimConfig, &ExternalPrices, &crate
                 maker: f.maker,
                 maker_order: f.maker_order.0,
                 taker_buys: f.taker_side == Side::Bid,
-                price: b.price(f.tick, config),
+                price: b.price(f.tick, &config.unit),
                 base: f.base,
                 quote: f.quote,
                 taker_fee: f.taker_fee,
@@ -419,9 +434,9 @@ fn record(state: State<(&mut Books, &Chains, &SimConfig, &ExternalPrices, &crate
         }
     }
     for b in list.iter().filter(|b| b.spec.chain == chain.id) {
-        let price = |t: Option<(u64, u64)>| t.map(|(t, _)| b.price(t, config));
+        let price = |t: Option<(u64, u64)>| t.map(|(t, _)| b.price(t, &config.unit));
         let external = prices.per_token[b.spec.base.index()] / prices.per_token[b.spec.quote.index()];
-        let mid = b.mid(config).unwrap_or(external);
+        let mid = b.mid(&config.unit).unwrap_or(external);
         rows.push(BookRow {
             block: chain.clock.number,
             timestamp: chain.clock.timestamp,
@@ -429,7 +444,7 @@ fn record(state: State<(&mut Books, &Chains, &SimConfig, &ExternalPrices, &crate
             best_bid: price(b.book.best_bid()),
             best_ask: price(b.book.best_ask()),
             external,
-            depth: DEPTH_BANDS.map(|band| b.depth(mid, band, config)),
+            depth: DEPTH_BANDS.map(|band| b.depth(mid, band, &config.unit)),
             orders: b.book.len() as u64,
         });
     }

@@ -56,14 +56,18 @@ pub fn draw_orders(
         let lots = libm::round(e * p.mean_lots).max(1.0) as u64;
         let (kind, tick) = if market {
             match side {
-                Side::Bid => (OrderType::ImmediateOrCancel, book.tick_of(mid * (1.0 + p.max_slippage), false, config)),
-                Side::Ask => (OrderType::ImmediateOrCancel, book.tick_of(mid * (1.0 - p.max_slippage), true, config)),
+                Side::Bid => {
+                    (OrderType::ImmediateOrCancel, book.tick_of(mid * (1.0 + p.max_slippage), false, &config.unit))
+                }
+                Side::Ask => {
+                    (OrderType::ImmediateOrCancel, book.tick_of(mid * (1.0 - p.max_slippage), true, &config.unit))
+                }
             }
         } else {
             let u: f64 = n.rng.random::<f64>() * p.limit_offset;
             match side {
-                Side::Bid => (OrderType::Limit, book.tick_of(mid * (1.0 - u), false, config)),
-                Side::Ask => (OrderType::Limit, book.tick_of(mid * (1.0 + u), true, config)),
+                Side::Bid => (OrderType::Limit, book.tick_of(mid * (1.0 - u), false, &config.unit)),
+                Side::Ask => (OrderType::Limit, book.tick_of(mid * (1.0 + u), true, &config.unit)),
             }
         };
         // what it cannot pay for it does not send (the venue would refuse it)

@@ -35,6 +35,7 @@ impl Plugin for MetricsPlugin {
         let mut metrics = Metrics {
             pools: vec![PoolMetrics::default(); s.pools.len()],
             agents: vec![AgentMetrics::default(); s.agents.len()],
+            book_quotes: s.books.iter().map(|b| b.quote).collect(),
             // sized once: the block loop never allocates for them
             vaults: vec![
                 VaultMetrics { gas_by_chain: vec![0.0; s.chains.len()], ..VaultMetrics::default() };
@@ -309,6 +310,17 @@ impl Metrics {
                     } else if let Some(b) = r.bridge() {
                         // moving value between chains costs the bridge's fee, no pool's
                         m.bridge_fees += prices.value(b.token, b.fee);
+                    } else if let Some(e) = r.book() {
+                        // taking from a book: its taker fees, and the spread paid beyond them
+                        let quote = e.book.and_then(|b| self.book_quotes.get(b.index()).copied());
+                        let fees: f64 = match quote {
+                            Some(q) => e.fills.iter().map(|f| prices.value(q, f.taker_fee)).sum(),
+                            None => 0.0,
+                        };
+                        let cost = -(v.profit + v.gas_value);
+                        m.turnover_value += v.value_in;
+                        m.fees += fees;
+                        m.slippage += cost - fees;
                     } else {
                         // execution cost at external prices, split into LP fees and price impact
                         let fees: f64 = legs

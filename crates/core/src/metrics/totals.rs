@@ -68,6 +68,8 @@ pub struct VaultMetrics {
     pub no_route: u64,
     /// Value sold, numeraire at execution.
     pub turnover_value: f64,
+    /// Of which sold through its resting book orders (passive fills), numeraire.
+    pub passive_turnover: f64,
     /// Gas paid by the keeper, numeraire.
     pub gas_value: f64,
     /// LP fees paid, numeraire.
@@ -141,4 +143,6 @@ pub struct Metrics {
     pub expired: u64,
     /// Gas paid by everyone, numeraire.
     pub gas_value: f64,
+    /// Each order book's quote token (its fees are paid in it), by book id.
+    pub book_quotes: Vec<meshsim_scenario::TokenId>,
 }

@@ -7,6 +7,7 @@
 pub mod flows;
 pub mod leg;
 pub mod leverage;
+pub mod on_book;
 pub mod plan;
 pub use crate::pools::routing;
 pub mod strategy;
@@ -432,14 +433,14 @@ impl VaultConfig {
     /// (`h.transit`, kept by the caller).
     pub fn refresh_holdings(&self, h: &mut Holdings, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta) {
         if self.leg_index.is_none()
-            && self.across.is_none()
+            && !self.holds_elsewhere()
             && !matches!(self.spec.strategy, Strategy::Leveraged { .. })
         {
             // the common case: everything it holds is in its account
             h.refresh(ledger, meta.account, &self.universe);
             return;
         }
-        if self.across.is_some() {
+        if self.holds_elsewhere() {
             self.refresh_across(h, ledger, meta);
             return;
         }
@@ -452,7 +453,18 @@ impl VaultConfig {
         }
     }
 
-    /// Across chains: its account plus what is on its way to each token.
+    /// Whether some of its value sits outside its account: on its way between chains, or in a
+    /// book's escrow behind its resting orders.
+    pub fn holds_elsewhere(&self) -> bool {
+        self.across.is_some() || self.rests_orders()
+    }
+
+    /// Whether it rebalances with resting book orders.
+    pub fn rests_orders(&self) -> bool {
+        matches!(self.spec.execution, meshsim_scenario::Execution::Passive { .. })
+    }
+
+    /// Its account plus what is elsewhere (on its way to each token, resting on a book).
     #[cold]
     #[inline(never)]
     fn refresh_across(&self, h: &mut Holdings, ledger: &Ledger, meta: &VaultMeta) {
@@ -542,6 +554,30 @@ impl Holdings {
             }
         }
     }
+}
+
+/// What a vault holds outside its account, by universe token: its bridge transfers on their way
+/// (at the token they will arrive as) and what its resting book orders hold in escrow.
+pub fn elsewhere_of(
+    cfg: &VaultConfig,
+    bridges: Option<&Bridges>,
+    books: Option<&crate::books::Books>,
+    id: VaultId,
+) -> PerToken<u128> {
+    let mut out =
+        if cfg.across.is_some() { transit_of(cfg, bridges, id) } else { PerToken::from_elem(0, cfg.universe.len()) };
+    if cfg.rests_orders() {
+        let owner = crate::books::owner_of(Sender::Vault(id));
+        for b in cfg.spec.books.iter().filter_map(|b| books.and_then(|x| x.list.get(b.index()))) {
+            for o in b.book.resting().filter(|o| o.owner == owner) {
+                let token = if o.side == meshsim_math::book::Side::Ask { b.spec.base } else { b.spec.quote };
+                if let Some(k) = cfg.universe.iter().position(|t| *t == token) {
+                    out[k] = out[k].saturating_add(b.escrow.get(&o.id).copied().unwrap_or(0));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A vault's own bridge transfers on their way, by the universe token they will arrive as.
@@ -815,8 +851,8 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
             } else if state.trading {
                 state.failure_streak = 0;
             }
-            if cfg.across.is_some() {
-                holdings.transit = transit_of(cfg, bridges, meta.id);
+            if cfg.holds_elsewhere() {
+                holdings.transit = elsewhere_of(cfg, bridges, v.books, meta.id);
             }
             cfg.refresh_holdings(&mut holdings, v.ledger, lending, meta);
             let reading = plan::read(&holdings, cfg, &state, shares, &prices);
@@ -926,18 +962,7 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
 /// The tokens a vault values and trades: what it holds, its targets and its deposit token, in
 /// id order.
 pub fn universe_of(v: &VaultSpec) -> Vec<TokenId> {
-    let mut universe: Vec<TokenId> = v.holdings.iter().map(|(t, _)| *t).collect();
-    match &v.strategy {
-        Strategy::ConstantMix { targets } => universe.extend(targets.iter().map(|(t, _)| *t)),
-        Strategy::Cppi { risky, safe, .. } => universe.extend([*risky, *safe]),
-        Strategy::Leveraged { risky, debt, .. } => universe.extend([*risky, *debt]),
-    }
-    universe.push(v.deposit_token);
-    // a vault across chains also values what it holds on the way between them
-    universe.extend(&v.transit);
-    universe.sort();
-    universe.dedup();
-    universe
+    v.universe()
 }
 
 /// Builds a vault's components at genesis. `nav` is its genesis NAV at external prices.
@@ -1016,6 +1041,7 @@ type AccountState<'w, 's> = State<
         &'static mut Metrics,
         &'static Chains,
         Option<&'static Bridges>,
+        Option<&'static crate::books::Books>,
     ),
 >;
 
@@ -1041,7 +1067,7 @@ fn account_vaults(
     mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings, &mut Benchmark, &mut Inbox)>,
     state: AccountState,
 ) {
-    let (receipts, index, ledger, lending, prices, mut metrics, chains, bridges) = shared(state);
+    let (receipts, index, ledger, lending, prices, mut metrics, chains, bridges, books) = shared(state);
     for r in &receipts.items {
         let Sender::Vault(v) = r.tx.sender else { continue };
         if let (Some(e), crate::tx::Action::Lend(l), Some(m)) =
@@ -1070,9 +1096,9 @@ fn account_vaults(
         }
         update_benchmark(cfg, &mut bench, prices);
         let n = cfg.universe.len();
-        if cfg.across.is_some() {
-            // value on its way between chains is the vault's too
-            holdings.transit = transit_of(cfg, bridges, meta.id);
+        if cfg.holds_elsewhere() {
+            // value on its way between chains, or resting on a book, is the vault's too
+            holdings.transit = elsewhere_of(cfg, bridges, books, meta.id);
         }
         cfg.refresh_holdings(&mut holdings, ledger, lending, meta);
         let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);

@@ -15,7 +15,10 @@ use crate::SimConfig;
 use crate::agents::MarketView;
 use crate::oracles::OracleBook;
 use crate::pools::{PoolBook, Provenance};
-use crate::tx::{Cause, Note, Sender, Swap, TriggerNote, Tx, TxId, TxKind, Visibility};
+use crate::tx::{Action, BookAction, BookOp, Cause, Note, Sender, Swap, TriggerNote, Tx, TxId, TxKind, Visibility};
+use meshsim_scenario::Execution;
+
+use super::on_book;
 
 /// Numeraire per base unit of each universe token at the vault's oracle prices.
 pub fn oracle_prices(cfg: &VaultConfig, book: &OracleBook) -> PerToken<f64> {
@@ -180,6 +183,10 @@ pub fn decide<B: PoolBook + ?Sized>(
     let mut plan = Decision::default();
     let start = !state.in_progress && view.block >= state.retry_at && band_fired(view, cfg, state, reading);
     if !(state.in_progress || start) {
+        if cfg.rests_orders() {
+            // a passive rebalance that is over leaves nothing resting
+            cancel_resting(view, meta, cfg, out);
+        }
         return plan;
     }
     // nothing to do without a value and prices (checked once something would be done)
@@ -233,12 +240,80 @@ pub fn decide<B: PoolBook + ?Sized>(
                 continue;
             }
         }
+        let mut amount = amount;
+        let mut on_a_book = false;
+        if let (Some(books), false) = (view.books, spec.books.is_empty())
+            && let Some(book) = on_book::book_for(books, &spec.books, ts, tb, view.chain)
+        {
+            let owner = crate::books::owner_of(Sender::Vault(meta.id));
+            let fair = prices[s] / prices[b];
+            if let Execution::Passive { offset, requote, max_wait_blocks } = spec.execution {
+                let since = state.last_rebalance.map_or(0, |(at, _)| view.block.saturating_sub(at));
+                if start || since < max_wait_blocks {
+                    let ops = on_book::passive_ops(
+                        book,
+                        view.units,
+                        owner,
+                        ts,
+                        amount,
+                        fair,
+                        (offset, requote),
+                        max_wait_blocks,
+                    );
+                    if !ops.is_empty() {
+                        let seq = (out.len() - first) as u32;
+                        out.push(book_tx(view, meta, cfg, book.spec.id, ops.into_iter().collect(), seq));
+                    }
+                    // the rebalance goes on while its order rests
+                    plan.remaining = true;
+                    continue;
+                }
+                // waited long enough: what rests is cancelled, and the rest taken below
+                let cancels = on_book::cancel_all(books, &[book.spec.id], owner);
+                for (id, ops) in cancels {
+                    let seq = (out.len() - first) as u32;
+                    out.push(book_tx(view, meta, cfg, id, ops, seq));
+                }
+            }
+            let worst = fair * (1.0 - spec.slippage);
+            let whole = route(view.pools, table, &spec.venues, ts, tb, amount, false);
+            let gas_in = |units: u64| view.gas_fee_value(units, spec.priority_fee_wei) / prices[b];
+            let taken = match whole.first() {
+                Some(r) => {
+                    let pool_gas = view.gas.base_tx + r.path.len() as u64 * view.gas.swap_concentrated;
+                    let book_gas = view.gas.base_tx + view.gas.book_order + 2 * view.gas.book_fill;
+                    let gas = (gas_in(book_gas), gas_in(pool_gas));
+                    on_book::split(view, book, view.units, owner, &r.path, ts, amount, worst, gas)
+                }
+                None => on_book::take(book, view.units, owner, ts, amount, worst),
+            };
+            if let Some(t) = taken {
+                let seq = (out.len() - first) as u32;
+                let ops = smallvec::smallvec![BookOp::Place(t.order)];
+                out.push(book_tx(view, meta, cfg, book.spec.id, ops, seq));
+                amount = amount.saturating_sub(t.amount_in);
+                on_a_book = true;
+                // less than a lot's worth left over: not worth a swap's gas
+                let swap_gas = view.gas_fee_value(view.gas.base_tx + view.gas.swap_concentrated, spec.priority_fee_wei);
+                if meshsim_math::u128_to_f64(amount) * prices[s] < 10.0 * swap_gas {
+                    amount = 0;
+                }
+            }
+            if amount == 0 {
+                continue;
+            }
+        }
         let mut routes = route(view.pools, table, &spec.venues, ts, tb, amount, spec.split);
         if routes.is_empty() {
-            plan.no_route = true;
+            // what a book took is done; the rest has nowhere to go this block
+            if on_a_book {
+                plan.remaining = true;
+            } else {
+                plan.no_route = true;
+            }
             continue;
         }
-        if exact && routes.len() == 1 {
+        if exact && !on_a_book && routes.len() == 1 {
             // one pair: size so that the seller lands exactly on its desired weight after execution.
             // Execution is modelled as the oracle price less the path's fees and impact (the
             // quote relative to the path's marginal price): arbitrageurs ahead of the vault in the
@@ -306,6 +381,52 @@ pub fn decide<B: PoolBook + ?Sized>(
         }
     }
     plan
+}
+
+/// A vault's transaction on a book.
+fn book_tx<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    book: meshsim_scenario::BookId,
+    ops: SmallVec<[BookOp; 2]>,
+    seq: u32,
+) -> Tx {
+    let spec = &cfg.spec;
+    let action = Action::Book(BookAction { book, ops });
+    let mut tx = Tx::new(
+        Sender::Vault(meta.id),
+        seq,
+        TxKind::Rebalance,
+        spec.priority_fee_wei,
+        action,
+        view.block + spec.deadline_blocks - 1,
+    );
+    if spec.private_relay {
+        tx.visibility = Visibility::Private;
+    }
+    if let Some(max_fee) = spec.max_fee_wei {
+        tx.gas.max_fee_wei = max_fee;
+    }
+    tx
+}
+
+/// Cancels whatever the vault has resting on its books.
+#[cold]
+#[inline(never)]
+fn cancel_resting<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    out: &mut Vec<Tx>,
+) {
+    let Some(books) = view.books else { return };
+    let owner = crate::books::owner_of(Sender::Vault(meta.id));
+    for (k, (id, ops)) in on_book::cancel_all(books, &cfg.spec.books, owner).into_iter().enumerate() {
+        let mut tx = book_tx(view, meta, cfg, id, ops, k as u32);
+        tx.cause = Cause::Schedule;
+        out.push(tx);
+    }
 }
 
 /// The first step of moving value from universe token `s` to `b` on another chain: the same

@@ -191,3 +191,60 @@ fn ttl(p: &mut Ctx, path: &str, blocks: u64) {
         );
     }
 }
+
+/// Each vault's books: known, of two tokens the vault holds or targets, on its chain (its deposit
+/// token's); passive execution needs at least one, and its parameters in range.
+pub(super) fn vault_books(
+    p: &mut Ctx,
+    raw: &[RawVault],
+    raw_books: &[RawBook],
+    books: &[BookSpec],
+    vaults: &mut [VaultSpec],
+) {
+    for v in vaults.iter_mut() {
+        let Some(rv) = raw.get(v.id.index()) else { continue };
+        let path = format!("vaults[{}]", v.id.index());
+        let universe = v.universe();
+        for (i, name) in rv.books.iter().enumerate() {
+            let at = format!("{path}.books[{i}]");
+            let Some(id) = book_named(p, &at, name, raw_books) else { continue };
+            let Some(b) = books.iter().find(|b| b.id == id) else { continue };
+            for t in [b.base, b.quote] {
+                if !universe.contains(&t) {
+                    let symbol = p.symbols[t.index()].clone();
+                    p.problems.push(
+                        at.clone(),
+                        format!("the vault neither holds nor targets {symbol:?}, a token of the book"),
+                    );
+                }
+            }
+            if b.chain != p.token_chain[v.deposit_token.index()] {
+                p.problems.push(at.clone(), "the book is on another chain than the vault");
+            }
+            if v.books.contains(&id) {
+                p.problems.push(at, format!("book {name:?} is listed twice"));
+            } else {
+                v.books.push(id);
+            }
+        }
+        v.execution = match rv.execution {
+            RawExecution::Active => Execution::Active,
+            RawExecution::Passive(x) => {
+                let at = format!("{path}.execution");
+                if rv.books.is_empty() {
+                    p.problems.push(at.clone(), "passive execution rests orders on books: list some in `books`");
+                }
+                p.finite(&format!("{at}.offset_bps"), x.offset_bps, 0.0, 1_000.0, "a distance in bps");
+                p.finite(&format!("{at}.requote_bps"), x.requote_bps, 0.0, 10_000.0, "a distance in bps");
+                if x.max_wait_blocks == 0 || x.max_wait_blocks > limits::MAX_BLOCKS {
+                    p.problems.push(format!("{at}.max_wait_blocks"), "expected 1 block or more");
+                }
+                Execution::Passive {
+                    offset: x.offset_bps * 1e-4,
+                    requote: x.requote_bps * 1e-4,
+                    max_wait_blocks: x.max_wait_blocks.max(1),
+                }
+            }
+        };
+    }
+}

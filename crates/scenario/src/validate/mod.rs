@@ -239,7 +239,7 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
     let books = books::books(p, &raw.books);
     let mut agents = agents::agents(p, &raw.agents, &pool_names, raw.pools.len(), &raw.lending, (&raw.books, &books));
     let oracles = oracles::oracles(p, &raw.oracles, &pool_names, &raw.pools, numeraire);
-    let vaults = vaults::vaults(
+    let mut vaults = vaults::vaults(
         p,
         &raw.vaults,
         &oracles,
@@ -296,7 +296,8 @@ pub(crate) fn validate(raw: &RawWorld, base_dir: &Path, world_hash: String) -> R
 
     let events = events::events(p, &raw.events, &pool_names, &oracles, chains.first().and_then(|c| c.as_ref()));
     let lending = lending::lending(p, &raw.lending, &oracles, numeraire);
-    let mut vaults = vaults;
+    books::vault_books(p, &raw.vaults, &raw.books, &books, &mut vaults);
+
     // without a chain (already a problem) nothing can be placed on one
     if !p.chain_names.is_empty() {
         chain::placement(p, raw, &pools, &lending, &mut vaults, &mut agents, &bridges, &books);

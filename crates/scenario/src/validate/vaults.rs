@@ -333,6 +333,9 @@ pub(super) fn vaults(
                 // resolved with the chains (placement)
                 bridges: Vec::new(),
                 transit: Vec::new(),
+                // resolved with the books
+                books: Vec::new(),
+                execution: Execution::Active,
             });
         }
     }
