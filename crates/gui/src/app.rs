@@ -510,6 +510,15 @@ impl MeshsimApp {
                 });
             });
         }
+        if !s.books.is_empty() {
+            egui::CollapsingHeader::new("Order books").default_open(true).show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    for b in &s.books {
+                        ui.selectable_value(sel, Some(Selection::Book(b.id)), &b.name);
+                    }
+                });
+            });
+        }
         egui::CollapsingHeader::new("Agents").default_open(false).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 for a in &s.agents {

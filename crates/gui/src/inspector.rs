@@ -209,6 +209,7 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                 });
             }
         }
+        Selection::Book(id) => book(ui, s, snap, id),
         Selection::Token(id) => {
             let Some(t) = snap.tokens.get(id.index()) else { return };
             ui.heading(format!("Token {}", t.symbol));
@@ -223,4 +224,73 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
             });
         }
     }
+}
+
+/// An order book: best prices, spread, totals, and its depth around the external price.
+fn book(ui: &mut Ui, s: &Scenario, snap: &Snapshot, id: meshsim_scenario::BookId) {
+    let (Some(b), Some(spec)) = (snap.books.get(id.index()), s.books.get(id.index())) else { return };
+    let (base, base_dec) = token(s, b.base);
+    let (quote, quote_dec) = token(s, b.quote);
+    let one = meshsim_core::math::u128_to_f64(10u128.pow(u32::from(quote_dec)));
+    let lot =
+        meshsim_core::math::u128_to_f64(b.lot_size) / meshsim_core::math::u128_to_f64(10u128.pow(u32::from(base_dec)));
+    let price = |tick: u64| tick as f64 * meshsim_core::math::u128_to_f64(b.tick_size) / one;
+    let external = snap.tokens.get(b.base.index()).map(|t| t.price).unwrap_or(f64::NAN)
+        / snap.tokens.get(b.quote.index()).map(|t| t.price).unwrap_or(f64::NAN);
+    ui.heading(format!("Order book {}", b.name));
+    // prices to the tick: as many decimals as the tick size has
+    let mut zeros = 0u32;
+    while zeros < u32::from(quote_dec) && b.tick_size % 10u128.pow(zeros + 1) == 0 {
+        zeros += 1;
+    }
+    let dp = (u32::from(quote_dec) - zeros) as usize;
+    let at_tick = |x: f64| format!("{x:.dp$}");
+    let (bid, ask) = (b.bids.first().map(|l| price(l.0)), b.asks.first().map(|l| price(l.0)));
+    Grid::new("book").num_columns(2).striped(true).show(ui, |ui| {
+        row(ui, "pair", format!("{base} in {quote}"));
+        row(ui, "best bid", bid.map_or("-".into(), at_tick));
+        row(ui, "best ask", ask.map_or("-".into(), at_tick));
+        if let (Some(b), Some(a)) = (bid, ask) {
+            row(ui, "spread", format!("{:.2} bp", (a - b) / ((a + b) / 2.0) * 1e4));
+        }
+        row(ui, "external price", number(external));
+        row(ui, "fills", b.stats.fills.to_string());
+        row(ui, &format!("volume ({base})"), amount(b.stats.volume_base, base_dec));
+        row(
+            ui,
+            "orders placed / cancelled / expired",
+            format!("{} / {} / {}", b.stats.placed, b.stats.cancelled, b.stats.expired),
+        );
+        row(
+            ui,
+            "taker fee, maker fee",
+            format!("{} bp, {} bp", f64::from(spec.taker_fee_ppm) / 100.0, f64::from(spec.maker_fee_ppm) / 100.0),
+        );
+    });
+    // cumulative depth: bids stepping down from the best bid, asks up from the best ask
+    let cumulative = |levels: &[(u64, u64)]| -> Vec<[f64; 2]> {
+        let mut total = 0.0;
+        let mut pts = Vec::with_capacity(levels.len() * 2);
+        for (tick, lots) in levels {
+            pts.push([price(*tick), total]);
+            total += *lots as f64 * lot;
+            pts.push([price(*tick), total]);
+        }
+        pts
+    };
+    let bids = cumulative(&b.bids);
+    let asks = cumulative(&b.asks);
+    ui.label(format!("depth, {base} resting at or better than each price (20 levels a side)"));
+    egui_plot::Plot::new(("book-depth", id.0))
+        .height(160.0)
+        .allow_scroll(false)
+        .x_axis_label(quote.to_string())
+        .legend(egui_plot::Legend::default())
+        .show(ui, |p| {
+            p.line(egui_plot::Line::new("bids", bids).color(egui::Color32::from_rgb(90, 190, 100)));
+            p.line(egui_plot::Line::new("asks", asks).color(egui::Color32::from_rgb(220, 70, 90)));
+            if external.is_finite() {
+                p.vline(egui_plot::VLine::new("external", external).color(egui::Color32::GRAY));
+            }
+        });
 }

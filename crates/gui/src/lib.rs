@@ -32,4 +32,6 @@ pub enum Selection {
     Token(TokenId),
     /// A lending market.
     Market(meshsim_scenario::MarketId),
+    /// An order book.
+    Book(meshsim_scenario::BookId),
 }

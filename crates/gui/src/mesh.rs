@@ -309,7 +309,7 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
                 .map(|x| format!("{} ({}, {:+.3} % from external)", x.name, x.kind.name(), x.deviation * 100.0)),
             Selection::Token(id) => s.tokens.get(id.index()).map(|x| format!("{} {:.4}", x.symbol, x.price)),
             Selection::Vault(id) => s.vaults.get(id.index()).map(|x| format!("{} NAV {:.0}", x.name, x.nav)),
-            Selection::Agent(_) | Selection::Market(_) => None,
+            Selection::Agent(_) | Selection::Market(_) | Selection::Book(_) => None,
         };
         if let Some(name) = name {
             let galley = painter.layout_no_wrap(name, FontId::proportional(12.0), text);

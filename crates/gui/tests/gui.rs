@@ -214,3 +214,25 @@ fn a_lending_market_shows_its_reserves_and_liquidations() {
     assert_eq!(usdc.liquidations.back().copied(), Some(liquidations as f64));
     assert!(usdc.utilization.iter().all(|u| (0.0..=1.0).contains(u)));
 }
+
+#[test]
+fn an_order_book_shows_its_best_prices_and_depth() {
+    let mut h = open(MeshsimApp::new(Some(world("orderbook.ron")), None, Vec::new()));
+    for _ in 0..3 {
+        h.get_by_label("Step N").click();
+        h.step();
+        settle(&mut h);
+    }
+    h.get_all_by_label("eth-usdc-book").next().unwrap().click();
+    h.step();
+    h.get_by_label("Order book eth-usdc-book");
+    let snap = h.state().session().unwrap().shared().snapshot.clone().unwrap();
+    let book = &snap.books[0];
+    // both makers quote by now, and the book is not crossed
+    let (bid, ask) = (book.bids[0].0, book.asks[0].0);
+    assert!(bid < ask, "bid {bid} ask {ask}");
+    // the inspector shows the best bid the simulation holds (ticks of 0.01 USDC)
+    let shown = format!("{:.2}", bid as f64 / 100.0);
+    assert!(h.query_all_by_label_contains(&shown).count() >= 1, "best bid {shown} not shown");
+    h.get_by_label("spread");
+}

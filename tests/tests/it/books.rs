@@ -246,3 +246,70 @@ fn a_passive_vault_counts_its_resting_orders_and_leaves_none_when_done() {
     assert!(resting > 10, "its orders rested in {resting} blocks");
     assert!(longest_idle_streak <= 2, "idle with an order resting for {longest_idle_streak} blocks");
 }
+
+/// One Avellaneda-Stoikov maker alone with symmetric noise market orders, no fees, no
+/// arbitrageur: risk aversion and horizon large enough that the inventory skew spans many ticks.
+const AS_WORLD: &str = r#"World(
+    version: 1, name: "as", seed: 21, blocks: 20000,
+    chain: (block_time: Fixed(2.0), gas_limit: 60000000, base_fee_gwei: 0.0, native_token: "ETH"),
+    numeraire: "USDC",
+    tokens: [(symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6)],
+    market: (assets: [(token: "ETH", price: 2000.0, volatility: 0.6)]),
+    books: [(name: "b", base: "ETH", quote: "USDC", tick_size: "0.01", lot_size: "0.001")],
+    agents: [
+        MarketMaker(name: "mm", capital: [("ETH", "1000"), ("USDC", "2000000")], book: "b", size: "2",
+            risk_aversion: 0.05, depth_decay_bps: 2.0, horizon_s: 600.0, max_inventory: "900",
+            order_ttl_blocks: 1000),
+        NoiseTrader(name: "noise", capital: [("ETH", "5000"), ("USDC", "10000000")], book: "b",
+            market_orders_per_minute: 20.0, mean_size: "1", max_slippage_bps: 500.0),
+    ],
+)"#;
+
+/// Least-squares slope and intercept of y on x.
+fn fit(xy: &[(f64, f64)]) -> (f64, f64) {
+    let n = xy.len() as f64;
+    let (mx, my) = (xy.iter().map(|p| p.0).sum::<f64>() / n, xy.iter().map(|p| p.1).sum::<f64>() / n);
+    let sxy: f64 = xy.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxx: f64 = xy.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
+    let slope = sxy / sxx;
+    (slope, my - slope * mx)
+}
+
+#[test]
+fn market_maker_spread_income_matches_the_avellaneda_stoikov_model() {
+    let s = load(AS_WORLD);
+    let mut sim = checked(&s, true);
+    sim.run_blocks(20_000).unwrap();
+    let fills = sim.drain_fill_rows();
+    assert!(fills.len() > 2_000, "{} fills", fills.len());
+    // the model at external price p: k = gamma sigma^2 tau (the skew per base token of
+    // inventory) and half the total spread, gamma sigma^2 tau + (2 / gamma) ln(1 + gamma / kappa)
+    let (gamma, tau): (f64, f64) = (0.05, 600.0);
+    let k = |p: f64| gamma * (0.6 * p) * (0.6 * p) / (365.0 * 24.0 * 3600.0) * tau;
+    let half = |p: f64| (k(p) + 2.0 / gamma * libm::log1p(gamma * 2e-4 * p)) / 2.0;
+    // each fill: how far from the external price it filled on the maker's side, against what the
+    // model says for the maker's inventory (ETH above its start) at that moment
+    let (mut q, mut points, mut halves) = (0.0, Vec::new(), 0.0);
+    for f in &fills {
+        let (base, p) = (f.base as f64 / 1e18, f.external);
+        let (got, model) =
+            if f.taker_buys { (f.price - p, half(p) - k(p) * q) } else { (p - f.price, half(p) + k(p) * q) };
+        points.push((model, got));
+        halves += half(p);
+        q += if f.taker_buys { -base } else { base };
+    }
+    let n = points.len() as f64;
+    // the quotes lean against inventory as the model says: the fit of what was earned on what
+    // the model predicts has slope one
+    let (slope, _) = fit(&points);
+    assert!((slope - 1.0).abs() < 0.05, "slope {slope}");
+    // and on average they earn the model's half spread (ticks round each quote outward by half
+    // a tick on average; the tolerance is a tenth of the half spread)
+    let residual = points.iter().map(|(m, g)| g - m).sum::<f64>() / n;
+    let mean_half = halves / n;
+    assert!(residual.abs() < 0.1 * mean_half, "earned {residual} beyond the model's half spread {mean_half}");
+    // the inventory skew spans many ticks: the test measures the lean, not the rounding
+    let spread_of_model =
+        points.iter().map(|p| p.0).fold(f64::MIN, f64::max) - points.iter().map(|p| p.0).fold(f64::MAX, f64::min);
+    assert!(spread_of_model > 5.0, "model edges range over only {spread_of_model}");
+}
