@@ -362,6 +362,8 @@ pub enum AgentKind {
     CycleArbitrageur {
         /// 2 or 3.
         max_cycle_len: u8,
+        /// Books it trades against the pools.
+        books: Vec<BookId>,
         /// Minimum profit net of gas, numeraire units.
         min_profit: f64,
     },

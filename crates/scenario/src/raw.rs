@@ -854,6 +854,10 @@ pub struct RawCycleArbitrageur {
     /// The chain whose pools it trades (default: the first).
     #[serde(default)]
     pub chain: Option<String>,
+    /// Order books it also trades against the pools of the same pair (buy on one, sell on the
+    /// other, in one block), on its chain.
+    #[serde(default)]
+    pub books: Vec<String>,
     /// Minimum profit net of gas, numeraire units.
     #[serde(default)]
     pub min_profit: f64,

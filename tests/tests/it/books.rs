@@ -313,3 +313,46 @@ fn market_maker_spread_income_matches_the_avellaneda_stoikov_model() {
         points.iter().map(|p| p.0).fold(f64::MIN, f64::max) - points.iter().map(|p| p.0).fold(f64::MAX, f64::min);
     assert!(spread_of_model > 5.0, "model edges range over only {spread_of_model}");
 }
+
+/// A book quoted around 2000 by a maker, and a v2 pool of the same pair priced at 2030, with a
+/// cyclic arbitrageur between them and no CEX arbitrageur.
+const CYCLE_WORLD: &str = r#"World(
+    version: 1, name: "cycle", seed: 4, blocks: 50,
+    chain: (block_time: Fixed(2.0), gas_limit: 60000000, base_fee_gwei: 0.01, native_token: "ETH"),
+    numeraire: "USDC",
+    tokens: [(symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6)],
+    market: (assets: [(token: "ETH", price: 2000.0, volatility: 0.0)]),
+    pools: [ConstantProduct(name: "v2", tokens: ("ETH", "USDC"), reserves: ("1000", "2030000"), fee_bps: 30.0)],
+    books: [(name: "b", base: "ETH", quote: "USDC", tick_size: "0.01", lot_size: "0.001", taker_fee_bps: 2.5)],
+    agents: [
+        MarketMaker(name: "mm", capital: [("ETH", "100"), ("USDC", "200000")], book: "b", size: "2",
+            risk_aversion: 0.0, depth_decay_bps: 2.0, max_inventory: "90"),
+        CycleArbitrageur(name: "cycle", capital: [("ETH", "50"), ("USDC", "100000")], max_cycle_len: 2,
+            books: ["b"], min_profit: 1.0),
+    ],
+)"#;
+
+#[test]
+fn a_cyclic_arbitrageur_buys_on_the_book_and_sells_on_a_dearer_pool() {
+    let s = load(CYCLE_WORLD);
+    let mut sim = checked(&s, true);
+    sim.run_blocks(50).unwrap();
+    let (blocks, trades) = sim.drain_records();
+    let cycles: Vec<_> = trades.iter().filter(|t| t.kind == meshsim_core::tx::TxKind::CycleArbitrage).collect();
+    // each round trip: a book order buying ETH, then a swap selling it on the pool, same block
+    let books: Vec<_> = cycles.iter().filter(|t| t.pools.is_empty()).collect();
+    let swaps: Vec<_> = cycles.iter().filter(|t| !t.pools.is_empty()).collect();
+    assert!(!books.is_empty() && books.len() == swaps.len(), "{} book legs, {} pool legs", books.len(), swaps.len());
+    for (b, w) in books.iter().zip(&swaps) {
+        assert_eq!(b.block, w.block);
+        assert!(b.index < w.index, "the book leg first");
+        assert_eq!((b.token_in, b.token_out), (meshsim_scenario::TokenId(1), meshsim_scenario::TokenId(0)));
+        assert_eq!(w.amount_in, b.amount_out, "the pool sells what the book bought");
+        assert!(!w.reverted && !b.reverted);
+    }
+    // the round trips together gain, and pull the pool's price down toward the book's
+    let profit: f64 = cycles.iter().map(|t| t.profit).sum();
+    assert!(profit > 0.0, "round trips lost {profit}");
+    let last = blocks.last().unwrap().pools[0].price;
+    assert!(last < 2030.0 * 0.995 && last > 1990.0, "pool price {last}");
+}

@@ -48,7 +48,7 @@ impl Plugin for ArbitragePlugin {
                     spawn_agent(app, a, "arbitrageur")?.insert(cfg);
                     cex = true;
                 }
-                AgentKind::CycleArbitrageur { max_cycle_len, min_profit } => {
+                AgentKind::CycleArbitrageur { max_cycle_len, min_profit, .. } => {
                     let cfg = CycleArb::new(
                         &app.state::<Pools>().entries,
                         a.chain,

@@ -88,7 +88,13 @@ pub(super) fn agents(
                         .push(format!("{path}.max_cycle_len"), format!("expected 2 or 3, found {}", a.max_cycle_len));
                 }
                 min_profit(p, &path, a.min_profit);
-                AgentKind::CycleArbitrageur { max_cycle_len: a.max_cycle_len, min_profit: a.min_profit }
+                let books = a
+                    .books
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, n)| super::books::book_named(p, &format!("{path}.books[{i}]"), n, raw_books))
+                    .collect();
+                AgentKind::CycleArbitrageur { max_cycle_len: a.max_cycle_len, books, min_profit: a.min_profit }
             }
             RawAgent::Searcher(a) => {
                 min_profit(p, &path, a.min_profit);

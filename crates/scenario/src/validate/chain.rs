@@ -209,13 +209,21 @@ pub(super) fn placement(
                 }
                 chains.first().copied().unwrap_or_default()
             }
-            AgentKind::CycleArbitrageur { .. } => match raw.agents.get(k) {
-                Some(RawAgent::CycleArbitrageur(r)) => match &r.chain {
-                    Some(name) => p.chain(&format!("{path}.chain"), name).unwrap_or_default(),
-                    None => ChainId(0),
-                },
-                _ => ChainId(0),
-            },
+            AgentKind::CycleArbitrageur { books: bs, .. } => {
+                let chain = match raw.agents.get(k) {
+                    Some(RawAgent::CycleArbitrageur(r)) => match &r.chain {
+                        Some(name) => p.chain(&format!("{path}.chain"), name).unwrap_or_default(),
+                        None => ChainId(0),
+                    },
+                    _ => ChainId(0),
+                };
+                for (i, b) in bs.iter().enumerate() {
+                    if book_chain(*b) != chain {
+                        p.problems.push(format!("{path}.books[{i}]"), "the book is on another chain than the agent");
+                    }
+                }
+                chain
+            }
         };
         for (i, (t, _)) in a.capital.iter().enumerate() {
             if chains_of_capital.is_empty() {
