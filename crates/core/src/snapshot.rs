@@ -58,7 +58,7 @@ pub struct BookSnapshot {
     /// Quote base units per whole base token per tick.
     pub tick_size: u128,
     /// Totals.
-    pub stats: crate::books::BookStats,
+    pub stats: crate::books::state::BookStats,
 }
 
 /// One chain's clock and gas.

@@ -37,7 +37,7 @@ pub struct MarketView<'a, B: PoolBook + ?Sized> {
     /// Who moved each pool recently.
     pub provenance: &'a Provenance,
     /// The order books, in worlds that have them.
-    pub books: Option<&'a crate::books::Books>,
+    pub books: Option<&'a crate::books::state::Books>,
     /// Whole tokens per base unit, by token id.
     pub units: &'a [f64],
 }
@@ -86,11 +86,11 @@ type ViewParts = (
     &'static Chains,
     &'static SimConfig,
     &'static Ledger,
-    Option<&'static crate::books::Books>,
+    Option<&'static crate::books::state::Books>,
 );
 
 impl ViewParams<'_, '_> {
-    fn parts(&self) -> (&Pools, &ExternalPrices, &Chains, &SimConfig, &Ledger, Option<&crate::books::Books>) {
+    fn parts(&self) -> (&Pools, &ExternalPrices, &Chains, &SimConfig, &Ledger, Option<&crate::books::state::Books>) {
         match &self.state {
             Some(s) => **s,
             None => panic!("the state entity lacks what a market view needs"),
