@@ -121,6 +121,9 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                     Trigger::VolatilityAdjusted { base_band, .. } => {
                         format!("volatility-adjusted, base {}", percent(base_band))
                     }
+                    Trigger::CostAware { risk_aversion, .. } => {
+                        format!("cost-aware (risk aversion {risk_aversion}), band now {}", percent(v.band))
+                    }
                 };
                 row(ui, "trigger", trigger);
                 row(ui, "band now", percent(v.band));

@@ -748,6 +748,17 @@ pub enum Trigger {
         /// Bounds.
         max_band: f64,
     },
+    /// A band from the vault's costs (see the engine's `vaults::cost_band`).
+    CostAware {
+        /// Relative risk aversion.
+        risk_aversion: f64,
+        /// Smallest band.
+        min_band: f64,
+        /// Largest band.
+        max_band: f64,
+        /// Gas units per rebalance (`None`: one transaction of one swap hop).
+        gas_units: Option<u64>,
+    },
 }
 
 /// Sizing.

@@ -1228,6 +1228,31 @@ pub enum RawTrigger {
         /// Largest band.
         max_band: f64,
     },
+    /// The no-trade band worked out from the vault's own costs each block: LP fees and impact of
+    /// the trade a rebalance would make, and gas relative to its NAV (small-cost asymptotics of
+    /// optimal rebalancing); it trades back inside the band rather than to its edge when gas
+    /// matters.
+    CostAware {
+        /// Relative risk aversion of its holders: how much drift away from the targets costs them.
+        risk_aversion: f64,
+        /// Smallest band.
+        #[serde(default = "min_cost_band")]
+        min_band: f64,
+        /// Largest band.
+        #[serde(default = "max_cost_band")]
+        max_band: f64,
+        /// Gas units a rebalance burns (default: one transaction of one swap hop).
+        #[serde(default)]
+        gas_per_rebalance: Option<u64>,
+    },
+}
+
+fn min_cost_band() -> f64 {
+    0.001
+}
+
+fn max_cost_band() -> f64 {
+    0.25
 }
 
 /// How far a triggered rebalance trades.

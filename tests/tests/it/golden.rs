@@ -12,6 +12,7 @@ const GOLDEN: &[(&str, u64, &str)] = &[
     ("bench/s1.ron", 20000, "e0c2ab3a2a5910a17fb8817ffa44b3282d9a019e4a1b862dc1db224178b9a9c9"),
     ("bench/s2.ron", 2000, "db7c07cfa2e14b675680f8771584a94ed76d16eed09ea61cbc8f029186174832"),
     ("cascade.ron", 150, "c30f249c743e5534881fd488411676e3a8f381d39f4c0464f6b6188c311c1026"),
+    ("cost-aware.ron", 3000, "502f382363fd35a5d26a89a30febc995d9bfda57ecebb138ca850bf748c8cb94"),
     ("crash.ron", 400, "a6367fba18f736dca7c6dda3fee894d449e0b00353c5b81a42fbceceb59be472"),
     ("cross-chain.ron", 300, "8ce9a8a45c3d9c81330316baa69e0e3c420998162a5f7aafd3b357a7f1b99337"),
     ("fee-arbitrage.ron", 5000, "a45098531a6d23332962975a9e266825d804b8e518668fbb2c6a132acae5c2b2"),

@@ -13,6 +13,7 @@ mod lending;
 mod mev;
 mod stress;
 mod theory;
+mod triggers;
 mod vaults;
 mod worlds;
 

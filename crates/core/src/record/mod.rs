@@ -158,6 +158,7 @@ impl Records {
                 format!("threshold{} band {:.4}", if relative { " (relative)" } else { "" }, t.band)
             }
             Trigger::VolatilityAdjusted { .. } => format!("volatility-adjusted band {:.4}", t.band),
+            Trigger::CostAware { .. } => format!("cost-aware band {:.4}", t.band),
             Trigger::PeriodicBlocks(n) => format!("every {n} blocks"),
             Trigger::PeriodicSeconds(s) => format!("every {s} s"),
         };

@@ -4,6 +4,7 @@
 //! ([`flows`]) follow ERC-4626 share accounting, rounding in the vault's favour. A vault learns
 //! what happened to its transactions from their receipts, in its own [`Inbox`].
 
+pub mod cost_band;
 pub mod flows;
 pub mod leg;
 pub mod leverage;
@@ -180,6 +181,7 @@ impl Plugin for VaultsPlugin {
             let band = match spec.trigger {
                 Trigger::Threshold { band, .. } => band,
                 Trigger::VolatilityAdjusted { base_band, .. } => base_band,
+                Trigger::CostAware { risk_aversion, .. } => risk_aversion,
                 Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
             };
             h.update(band.to_bits().to_le_bytes());
@@ -499,7 +501,8 @@ impl VaultConfig {
             VaultParam::Band(b) => match &mut spec.trigger {
                 Trigger::Threshold { band, .. } => *band = b,
                 Trigger::VolatilityAdjusted { base_band, .. } => *base_band = b,
-                Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => {}
+                // its band is worked out from its costs; commands refuse a band for it
+                Trigger::CostAware { .. } | Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => {}
             },
             VaultParam::Slippage(x) => spec.slippage = x,
             VaultParam::MaxTradeValue(m) => spec.max_trade_value = m,
@@ -650,6 +653,9 @@ pub struct VaultState {
     pub note: Note,
     /// A fired trigger waits until this block (timing jitter).
     pub armed_at: Option<u64>,
+    /// A cost-aware trigger's band this block and the point it trades back to, per universe
+    /// token (half-widths off the target).
+    pub cost_bands: Option<(PerToken<f64>, PerToken<f64>)>,
 }
 
 /// The vault's own stream for timing jitter: apart from [`VaultState`], which is read every block,
@@ -855,6 +861,9 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
                 holdings.transit = elsewhere_of(cfg, bridges, v.books, meta.id);
             }
             cfg.refresh_holdings(&mut holdings, v.ledger, lending, meta);
+            if matches!(cfg.spec.trigger, Trigger::CostAware { .. }) {
+                state.cost_bands = Some(plan::cost_bands(v, cfg, &state, &holdings, &prices, table));
+            }
             let reading = plan::read(&holdings, cfg, &state, shares, &prices);
             let out = &mut pending.0;
             let first = out.len();
@@ -1011,6 +1020,7 @@ pub fn genesis(
             cause: Cause::External,
             note: Note::None,
             armed_at: None,
+            cost_bands: None,
         },
         VaultTiming { rng: crate::rng::stream(seed, crate::rng::Purpose::Agent, 1_000_000 + u64::from(spec.id.0)) },
         FlowState { rng: crate::rng::stream(seed, crate::rng::Purpose::Flow, u64::from(spec.id.0)), runs: Vec::new() },

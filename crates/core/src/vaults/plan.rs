@@ -48,6 +48,9 @@ pub struct Reading {
     pub band: f64,
     /// Half-width of each token's band.
     pub band_widths: PerToken<f64>,
+    /// Where a triggered rebalance trades back to, off each target (a cost-aware trigger's
+    /// return point); `None`: as its sizing says.
+    pub back_to: Option<PerToken<f64>>,
 }
 
 /// Reads a vault with `holdings` at its oracle prices (`prices`: numeraire per base unit of each
@@ -80,7 +83,86 @@ pub fn read(
     if cfg.across.is_some() {
         narrow_transit_bands(&mut band_widths, &targets);
     }
-    Reading { balances, val, weights, targets, band, band_widths }
+    let mut band = band;
+    let mut back_to = None;
+    if let (Trigger::CostAware { .. }, Some((widths, ret))) = (&spec.trigger, &state.cost_bands) {
+        band_widths = *widths;
+        band = widths.iter().copied().fold(0.0, f64::max);
+        back_to = Some(*ret);
+    }
+    Reading { balances, val, weights, targets, band, band_widths, back_to }
+}
+
+/// A cost-aware trigger's band and return point for each universe token this block
+/// ([`super::cost_band`]): the proportional cost is the fee and impact of selling the token's
+/// share of a trade the size of its current band (at least 0.1 % of NAV) for the token with the
+/// largest other target, on the vault's best route, at its oracle prices; the fixed cost is the gas
+/// of a rebalance at this block's base fee and the vault's priority fee, over its NAV.
+pub fn cost_bands<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    cfg: &VaultConfig,
+    state: &VaultState,
+    holdings: &Holdings,
+    prices: &PerToken<f64>,
+    table: &RouteTable,
+) -> (PerToken<f64>, PerToken<f64>) {
+    let spec = &cfg.spec;
+    let Trigger::CostAware { risk_aversion, min_band, max_band, gas_units } = spec.trigger else {
+        let n = cfg.universe.len();
+        return (PerToken::from_elem(0.0, n), PerToken::from_elem(0.0, n));
+    };
+    let val = Valuation::at(&holdings.units_f, prices);
+    let targets: PerToken<f64> = match &cfg.fixed_targets {
+        Some(t) => *t,
+        None => state.targets,
+    };
+    let n = cfg.universe.len();
+    let gas = gas_units.unwrap_or(view.gas.base_tx + view.gas.swap_concentrated + 2 * view.gas.tick_cross);
+    let phi = if val.nav > 0.0 { view.gas_fee_value(gas, spec.priority_fee_wei) / val.nav } else { 0.0 };
+    let mut widths = PerToken::from_elem(max_band, n);
+    let mut back = PerToken::from_elem(0.0, n);
+    for k in 0..n {
+        let w = targets.get(k).copied().unwrap_or(0.0);
+        if w <= 0.0
+            || w >= 1.0
+            || w.is_nan()
+            || val.nav.is_nan()
+            || val.nav <= 0.0
+            || !prices[k].is_finite()
+            || prices[k] <= 0.0
+        {
+            // a token it does not target: any holding of it is off target
+            widths[k] = min_band;
+            continue;
+        }
+        // the partner: the token with the largest other target
+        let partner = (0..n).filter(|j| *j != k).max_by(|a, b| {
+            targets.get(*a).copied().unwrap_or(0.0).total_cmp(&targets.get(*b).copied().unwrap_or(0.0)).then(b.cmp(a))
+        });
+        let previous = state.cost_bands.as_ref().map_or(0.01, |(h, _)| h.get(k).copied().unwrap_or(0.01));
+        let value = previous.max(1e-3) * val.nav;
+        let c = match partner {
+            Some(j) if prices[j].is_finite() && prices[j] > 0.0 => {
+                let amount = (value / prices[k]) as u128;
+                let routes = route(view.pools, table, &spec.venues, cfg.universe[k], cfg.universe[j], amount, false);
+                match routes.first() {
+                    Some(r) if r.amount_in > 0 => {
+                        let out = meshsim_math::u128_to_f64(r.amount_out) * prices[j];
+                        (1.0 - out / (meshsim_math::u128_to_f64(r.amount_in) * prices[k])).max(0.0)
+                    }
+                    // nothing routes: trading it costs everything it would sell
+                    _ => 1.0,
+                }
+            }
+            _ => 1.0,
+        };
+        // sigma cancels out of the band: any positive value does
+        let (v, kappa) = super::cost_band::drift_and_penalty(w, 1.0, risk_aversion);
+        let (h, rho) = super::cost_band::no_trade_band(v, kappa, c, phi);
+        widths[k] = h.clamp(min_band, max_band);
+        back[k] = rho.min(widths[k]);
+    }
+    (widths, back)
 }
 
 /// Value parked on its way between chains (a token a vault across chains does not target) moves
@@ -137,6 +219,11 @@ pub fn plan_rebalance<B: PoolBook + ?Sized>(
     table: &RouteTable,
 ) -> Plan {
     let holdings = Holdings::of(view.ledger, meta.account, &cfg.universe);
+    let mut state = state.clone();
+    if matches!(cfg.spec.trigger, Trigger::CostAware { .. }) {
+        state.cost_bands = Some(cost_bands(view, cfg, &state, &holdings, prices, table));
+    }
+    let state = &state;
     let reading = read(&holdings, cfg, state, shares, prices);
     let mut txs = Vec::new();
     let d = decide(view, meta, cfg, state, prices, table, &reading, &mut txs);
@@ -200,7 +287,11 @@ pub fn decide<B: PoolBook + ?Sized>(
     } else {
         spec.sizing
     };
-    let desired = desired_weights(sizing, weights, targets, band_widths);
+    let desired = match &reading.back_to {
+        // a cost-aware trigger trades back to its return point, inside the band
+        Some(ret) => desired_weights(Sizing::ToBandEdge, weights, targets, ret),
+        None => desired_weights(sizing, weights, targets, band_widths),
+    };
     let mut trades = pair_trades(weights, &desired, val.nav, val.nav * 1e-7);
     let total: f64 = trades.iter().map(|t| t.2).sum();
     if let Some(cap) = spec.max_trade_value

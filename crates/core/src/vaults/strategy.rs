@@ -215,6 +215,8 @@ pub fn current_band(trigger: &Trigger, annualized_vol: f64) -> f64 {
         Trigger::VolatilityAdjusted { base_band, reference_volatility, min_band, max_band, .. } => {
             (base_band * annualized_vol / reference_volatility).clamp(min_band, max_band)
         }
+        // worked out from its costs every block (`cost_band`); this is its floor
+        Trigger::CostAware { min_band, .. } => min_band,
         Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
     }
 }
@@ -241,7 +243,9 @@ pub fn triggered_with(
     match *trigger {
         Trigger::PeriodicBlocks(n) => since.is_none_or(|(b, _)| b >= n),
         Trigger::PeriodicSeconds(s) => since.is_none_or(|(_, t)| t >= s),
-        Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. } => out_of_band(weights, targets, band_widths),
+        Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. } | Trigger::CostAware { .. } => {
+            out_of_band(weights, targets, band_widths)
+        }
     }
 }
 

@@ -193,6 +193,26 @@ pub(super) fn vaults(
                 );
                 Trigger::VolatilityAdjusted { base_band, reference_volatility, halflife_blocks, min_band, max_band }
             }
+            RawTrigger::CostAware { risk_aversion, min_band, max_band, gas_per_rebalance } => {
+                p.finite(&format!("{path}.trigger.risk_aversion"), risk_aversion, 1e-6, 1e6, "a risk aversion");
+                p.finite(&format!("{path}.trigger.min_band"), min_band, 0.0, 1.0, "a band");
+                p.finite(
+                    &format!("{path}.trigger.max_band"),
+                    max_band,
+                    min_band.max(0.0),
+                    1.0,
+                    "a band at least min_band",
+                );
+                if let Some(g) = gas_per_rebalance
+                    && g > limits::MAX_GAS_PER_OPERATION
+                {
+                    p.problems.push(
+                        format!("{path}.trigger.gas_per_rebalance"),
+                        format!("expected at most {} gas, found {g}", limits::MAX_GAS_PER_OPERATION),
+                    );
+                }
+                Trigger::CostAware { risk_aversion, min_band, max_band, gas_units: gas_per_rebalance }
+            }
         };
         if let Some(m) = v.max_trade_value {
             p.finite(&format!("{path}.max_trade_value"), m, f64::MIN_POSITIVE, limits::MAX_VALUE, "a positive value");
