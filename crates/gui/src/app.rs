@@ -591,6 +591,7 @@ impl MeshsimApp {
             f.band = match spec.trigger {
                 Trigger::Threshold { band, .. } => band,
                 Trigger::VolatilityAdjusted { base_band, .. } => base_band,
+                Trigger::Predictive { band, .. } => band,
                 Trigger::CostAware { .. } | Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
             };
             f.slippage = spec.slippage;

@@ -121,6 +121,11 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                     Trigger::VolatilityAdjusted { base_band, .. } => {
                         format!("volatility-adjusted, base {}", percent(base_band))
                     }
+                    Trigger::Predictive { band, horizon_blocks, probability, crowd, .. } => format!(
+                        "predictive band {}, early at P(breach in {horizon_blocks} blocks) > {probability}{}",
+                        percent(band),
+                        if crowd { ", ahead of the crowd" } else { "" }
+                    ),
                     Trigger::CostAware { risk_aversion, .. } => {
                         format!("cost-aware (risk aversion {risk_aversion}), band now {}", percent(v.band))
                     }

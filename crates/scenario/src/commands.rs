@@ -189,8 +189,13 @@ impl Command {
                 };
                 match *param {
                     VaultParam::Band(b) => {
-                        if !matches!(v.trigger, Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. }) {
-                            return Err(format!("vault {vault:?} has no band: its trigger is periodic"));
+                        if !matches!(
+                            v.trigger,
+                            Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. } | Trigger::Predictive { .. }
+                        ) {
+                            return Err(format!(
+                                "vault {vault:?} has no band to set: its trigger is periodic or works its band out from its costs"
+                            ));
                         }
                         fraction(b, 0.5, "a band")
                     }

@@ -759,6 +759,21 @@ pub enum Trigger {
         /// Gas units per rebalance (`None`: one transaction of one swap hop).
         gas_units: Option<u64>,
     },
+    /// A band that also fires ahead of a likely breach, when gas is cheap.
+    Predictive {
+        /// Half-width.
+        band: f64,
+        /// Look-ahead, blocks.
+        horizon_blocks: u64,
+        /// Probability threshold.
+        probability: f64,
+        /// EWMA half-life, blocks.
+        halflife_blocks: f64,
+        /// Base-fee window, blocks.
+        gas_window_blocks: u64,
+        /// Trade ahead of the crowd.
+        crowd: bool,
+    },
 }
 
 /// Sizing.

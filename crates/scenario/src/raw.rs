@@ -1245,6 +1245,35 @@ pub enum RawTrigger {
         #[serde(default)]
         gas_per_rebalance: Option<u64>,
     },
+    /// A threshold that also fires early: when the oracle's recent drift and volatility (EWMA)
+    /// make a breach of the band within `horizon_blocks` more likely than `probability` and gas
+    /// is at or below its recent median; with `crowd`, also ahead of other vaults whose public
+    /// rules say they are about to trade the same way.
+    Predictive {
+        /// Band half-width (absolute).
+        band: f64,
+        /// How far ahead it looks, blocks.
+        horizon_blocks: u64,
+        /// Breach probability above which it trades early.
+        probability: f64,
+        /// EWMA half-life of the drift and volatility estimates, blocks.
+        #[serde(default = "hundred_f")]
+        halflife_blocks: f64,
+        /// Blocks of base fees whose median is "cheap enough".
+        #[serde(default = "three_hundred")]
+        gas_window_blocks: u64,
+        /// Also trade ahead of other vaults predicted to trade the same way.
+        #[serde(default)]
+        crowd: bool,
+    },
+}
+
+fn hundred_f() -> f64 {
+    100.0
+}
+
+fn three_hundred() -> u64 {
+    300
 }
 
 fn min_cost_band() -> f64 {

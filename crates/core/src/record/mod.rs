@@ -159,6 +159,7 @@ impl Records {
             }
             Trigger::VolatilityAdjusted { .. } => format!("volatility-adjusted band {:.4}", t.band),
             Trigger::CostAware { .. } => format!("cost-aware band {:.4}", t.band),
+            Trigger::Predictive { .. } => format!("predictive band {:.4}", t.band),
             Trigger::PeriodicBlocks(n) => format!("every {n} blocks"),
             Trigger::PeriodicSeconds(s) => format!("every {s} s"),
         };

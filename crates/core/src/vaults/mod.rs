@@ -5,6 +5,7 @@
 //! what happened to its transactions from their receipts, in its own [`Inbox`].
 
 pub mod cost_band;
+mod crowd;
 pub mod flows;
 pub mod leg;
 pub mod leverage;
@@ -129,11 +130,14 @@ impl Plugin for VaultsPlugin {
             app.add_systems(Phase::Observe, flows::apply_flows);
         }
         let observes = s.vaults.iter().any(|v| {
-            matches!(v.trigger, Trigger::VolatilityAdjusted { .. })
+            matches!(v.trigger, Trigger::VolatilityAdjusted { .. } | Trigger::Predictive { .. })
                 || matches!(v.strategy, Strategy::Cppi { ratchet: Some(_), .. })
         });
         if observes {
             app.add_systems(Phase::Observe, observe_vaults);
+        }
+        if s.vaults.iter().any(|v| matches!(v.trigger, Trigger::Predictive { crowd: true, .. })) {
+            app.add_systems(Phase::Decide, crowd::predict_crowd);
         }
         app.add_systems(Phase::Decide, decide_vaults);
         app.add_systems(Phase::Account, account_vaults);
@@ -162,6 +166,17 @@ impl Plugin for VaultsPlugin {
             h.update([u8::from(state.in_progress)]);
             h.update(state.last_rebalance.map_or(u64::MAX, |(b, _)| b).to_le_bytes());
             h.update(state.ewma_var.to_bits().to_le_bytes());
+            // a predictive trigger's estimates (other triggers keep none: their digests stay as
+            // they were)
+            if e.get::<VaultConfig>().is_some_and(|c| matches!(c.spec.trigger, Trigger::Predictive { .. })) {
+                for x in state.drift.iter().chain(state.drift_sq.iter()) {
+                    h.update(x.to_bits().to_le_bytes());
+                }
+                for g in &state.gas_window {
+                    h.update(g.to_le_bytes());
+                }
+                h.update([u8::from(state.crowd_ahead)]);
+            }
             h.update(state.floor_per_share.to_bits().to_le_bytes());
             h.update(state.retry_at.to_le_bytes());
             h.update(bench.continuous.to_bits().to_le_bytes());
@@ -182,6 +197,7 @@ impl Plugin for VaultsPlugin {
                 Trigger::Threshold { band, .. } => band,
                 Trigger::VolatilityAdjusted { base_band, .. } => base_band,
                 Trigger::CostAware { risk_aversion, .. } => risk_aversion,
+                Trigger::Predictive { band, .. } => band,
                 Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
             };
             h.update(band.to_bits().to_le_bytes());
@@ -376,7 +392,7 @@ impl VaultConfig {
     /// Works out the band once when it never moves (a threshold trigger on fixed targets).
     fn fix_bands(&mut self) {
         self.fixed_bands = match (&self.spec.trigger, &self.fixed_targets) {
-            (Trigger::Threshold { band, .. }, Some(targets)) => {
+            (Trigger::Threshold { band, .. } | Trigger::Predictive { band, .. }, Some(targets)) => {
                 Some((*band, bands(&self.spec.trigger, targets, *band)))
             }
             _ => None,
@@ -501,6 +517,7 @@ impl VaultConfig {
             VaultParam::Band(b) => match &mut spec.trigger {
                 Trigger::Threshold { band, .. } => *band = b,
                 Trigger::VolatilityAdjusted { base_band, .. } => *base_band = b,
+                Trigger::Predictive { band, .. } => *band = b,
                 // its band is worked out from its costs; commands refuse a band for it
                 Trigger::CostAware { .. } | Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => {}
             },
@@ -656,6 +673,15 @@ pub struct VaultState {
     /// A cost-aware trigger's band this block and the point it trades back to, per universe
     /// token (half-widths off the target).
     pub cost_bands: Option<(PerToken<f64>, PerToken<f64>)>,
+    /// A predictive trigger's estimates, per universe token: EWMA of per-block log returns and of
+    /// their squares (its oracle's drift and volatility).
+    pub drift: PerToken<f64>,
+    /// EWMA of squared per-block log returns, per universe token.
+    pub drift_sq: PerToken<f64>,
+    /// A predictive trigger's recent base fees, oldest first (empty for other triggers).
+    pub gas_window: std::collections::VecDeque<u128>,
+    /// Another vault that trades the same way is predicted to rebalance soon (crowd variant).
+    pub crowd_ahead: bool,
 }
 
 /// The vault's own stream for timing jitter: apart from [`VaultState`], which is read every block,
@@ -725,9 +751,17 @@ fn observe_vaults(
             continue;
         }
         let vol_halflife = match cfg.spec.trigger {
-            Trigger::VolatilityAdjusted { halflife_blocks, .. } => Some(halflife_blocks),
+            Trigger::VolatilityAdjusted { halflife_blocks, .. } | Trigger::Predictive { halflife_blocks, .. } => {
+                Some(halflife_blocks)
+            }
             _ => None,
         };
+        if let Trigger::Predictive { gas_window_blocks, .. } = cfg.spec.trigger {
+            if state.gas_window.len() as u64 >= gas_window_blocks {
+                state.gas_window.pop_front();
+            }
+            state.gas_window.push_back(chains.active().gas.base_fee_wei);
+        }
         let ratchet = match cfg.spec.strategy {
             Strategy::Cppi { ratchet, .. } => ratchet,
             Strategy::ConstantMix { .. } | Strategy::Leveraged { .. } => None,
@@ -748,10 +782,20 @@ fn observe_vaults(
                     n += 1;
                 }
             }
+            let lambda = libm::exp(-std::f64::consts::LN_2 / halflife_blocks);
             if n > 0 {
                 let r2 = sum / n as f64;
-                let lambda = libm::exp(-std::f64::consts::LN_2 / halflife_blocks);
                 state.ewma_var = lambda * state.ewma_var + (1.0 - lambda) * r2;
+            }
+            if matches!(cfg.spec.trigger, Trigger::Predictive { .. }) {
+                // each token's own drift and volatility, for the breach probability
+                let state = &mut *state;
+                for k in 0..logs.len() {
+                    let r = logs[k] - state.last_log_prices[k];
+                    let r = if r.is_finite() { r } else { 0.0 };
+                    state.drift[k] = lambda * state.drift[k] + (1.0 - lambda) * r;
+                    state.drift_sq[k] = lambda * state.drift_sq[k] + (1.0 - lambda) * r * r;
+                }
             }
             state.last_log_prices = logs;
         }
@@ -1021,6 +1065,15 @@ pub fn genesis(
             note: Note::None,
             armed_at: None,
             cost_bands: None,
+            drift: PerToken::from_elem(0.0, n),
+            drift_sq: PerToken::from_elem(0.0, n),
+            gas_window: match spec.trigger {
+                Trigger::Predictive { gas_window_blocks, .. } => {
+                    std::collections::VecDeque::with_capacity(gas_window_blocks as usize + 1)
+                }
+                _ => std::collections::VecDeque::new(),
+            },
+            crowd_ahead: false,
         },
         VaultTiming { rng: crate::rng::stream(seed, crate::rng::Purpose::Agent, 1_000_000 + u64::from(spec.id.0)) },
         FlowState { rng: crate::rng::stream(seed, crate::rng::Purpose::Flow, u64::from(spec.id.0)), runs: Vec::new() },

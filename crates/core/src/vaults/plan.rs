@@ -249,7 +249,49 @@ pub fn band_fired<B: PoolBook + ?Sized>(
     let spec = &cfg.spec;
     let since = state.last_rebalance.map(|(b, t)| (view.block - b, view.timestamp - t));
     since.is_none_or(|(b, _)| b >= spec.min_interval_blocks)
-        && triggered_with(&spec.trigger, &reading.weights, &reading.targets, &reading.band_widths, since)
+        && (triggered_with(&spec.trigger, &reading.weights, &reading.targets, &reading.band_widths, since)
+            || predictive_fires(view, cfg, state, reading))
+}
+
+/// A predictive trigger's early firing: a breach of the band within its horizon is more likely
+/// than its threshold (from each token's EWMA drift and volatility) and gas is at or below its
+/// recent median; or (crowd variant) another vault is predicted to trade the same way soon.
+pub fn predictive_fires<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    cfg: &VaultConfig,
+    state: &VaultState,
+    reading: &Reading,
+) -> bool {
+    let Trigger::Predictive { horizon_blocks, probability, crowd, .. } = cfg.spec.trigger else { return false };
+    if crowd && state.crowd_ahead {
+        return true;
+    }
+    let likely = (0..reading.weights.len()).any(|k| {
+        let mu = state.drift[k];
+        let sigma = libm::sqrt((state.drift_sq[k] - mu * mu).max(0.0));
+        let p = super::strategy::breach_probability(
+            reading.weights[k],
+            reading.targets[k],
+            reading.band_widths[k],
+            mu,
+            sigma,
+            horizon_blocks as f64,
+        );
+        p > probability
+    });
+    likely && gas_is_cheap(state, view.base_fee_wei)
+}
+
+/// Whether `base_fee` is at or below the median of the vault's recent base fees (no history yet:
+/// it is).
+fn gas_is_cheap(state: &VaultState, base_fee: u128) -> bool {
+    let n = state.gas_window.len();
+    if n == 0 {
+        return true;
+    }
+    // the median without sorting a copy every block: count what lies at or below
+    let below = state.gas_window.iter().filter(|g| **g < base_fee).count();
+    below <= n / 2
 }
 
 /// Pure policy on a [`Reading`]: check the trigger, size and route the trades, and append the

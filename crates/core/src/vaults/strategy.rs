@@ -217,8 +217,45 @@ pub fn current_band(trigger: &Trigger, annualized_vol: f64) -> f64 {
         }
         // worked out from its costs every block (`cost_band`); this is its floor
         Trigger::CostAware { min_band, .. } => min_band,
+        Trigger::Predictive { band, .. } => band,
         Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
     }
+}
+
+/// The probability that a token of weight `w` (target `t`, band half-width `band`) leaves its
+/// band within `horizon` blocks, if its price relative to the rest of the vault follows Brownian
+/// motion in log terms with drift `mu` and volatility `sigma` per block. The band's edges are
+/// log-price moves `d = ln(w'(1 - w) / (w (1 - w')))` for `w' = t +- band`; each is reached by
+/// `T` with the first-passage probability of drifted Brownian motion,
+/// `Phi((mu T - a) / (sigma sqrt T)) + exp(2 mu a / sigma^2) Phi(-(a + mu T) / (sigma sqrt T))` for
+/// a barrier `a > 0` (the reflection principle), and the two are summed (capped at one).
+pub fn breach_probability(w: f64, t: f64, band: f64, mu: f64, sigma: f64, horizon: f64) -> f64 {
+    if !(w > 0.0 && w < 1.0) || horizon <= 0.0 {
+        return 0.0;
+    }
+    if (w - t).abs() > band {
+        return 1.0;
+    }
+    let edge =
+        |to: f64| -> Option<f64> { (to > 0.0 && to < 1.0).then(|| libm::log(to * (1.0 - w) / (w * (1.0 - to)))) };
+    let sd = sigma * libm::sqrt(horizon);
+    let first_passage = |a: f64, m: f64| -> f64 {
+        if a <= 0.0 {
+            return 1.0;
+        }
+        if sd <= 0.0 {
+            return if m * horizon >= a { 1.0 } else { 0.0 };
+        }
+        let phi = |x: f64| 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
+        let direct = phi((m * horizon - a) / sd);
+        // exp(2 m a / sigma^2) Phi(...) in logs: each factor may be huge or tiny
+        let tail = phi(-(a + m * horizon) / sd);
+        let reflected = if tail > 0.0 { libm::exp(2.0 * m * a / (sigma * sigma) + libm::log(tail)) } else { 0.0 };
+        (direct + reflected).clamp(0.0, 1.0)
+    };
+    let up = edge(t + band).map_or(0.0, |d| first_passage(d, mu));
+    let down = edge(t - band).map_or(0.0, |d| first_passage(-d, -mu));
+    (up + down).min(1.0)
 }
 
 /// Whether any weight is outside its band.
@@ -243,9 +280,11 @@ pub fn triggered_with(
     match *trigger {
         Trigger::PeriodicBlocks(n) => since.is_none_or(|(b, _)| b >= n),
         Trigger::PeriodicSeconds(s) => since.is_none_or(|(_, t)| t >= s),
-        Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. } | Trigger::CostAware { .. } => {
-            out_of_band(weights, targets, band_widths)
-        }
+        // a predictive trigger's early firing is decided with its estimates (`predictive_fires`)
+        Trigger::Threshold { .. }
+        | Trigger::VolatilityAdjusted { .. }
+        | Trigger::CostAware { .. }
+        | Trigger::Predictive { .. } => out_of_band(weights, targets, band_widths),
     }
 }
 
@@ -297,6 +336,25 @@ pub fn tracking_error(weights: &[f64], targets: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn breach_probability_follows_drift_volatility_and_horizon() {
+        // driftless: symmetric, rising with the horizon and the volatility, falling with the band
+        let p = |mu: f64, sigma: f64, h: f64| breach_probability(0.5, 0.5, 0.05, mu, sigma, h);
+        assert!(p(0.0, 0.01, 10.0) < p(0.0, 0.01, 100.0) && p(0.0, 0.01, 100.0) < p(0.0, 0.01, 1000.0));
+        assert!(p(0.0, 0.005, 100.0) < p(0.0, 0.01, 100.0));
+        assert!((p(0.001, 0.01, 100.0) - p(-0.001, 0.01, 100.0)).abs() < 1e-12, "symmetric in drift at the target");
+        // a strong drift toward the edge makes it near certain; none and little volatility, near nil
+        assert!(p(0.01, 0.001, 100.0) > 0.99);
+        assert!(p(0.0, 0.0001, 100.0) < 1e-9);
+        // out of the band already: certain
+        assert_eq!(breach_probability(0.6, 0.5, 0.05, 0.0, 0.01, 1.0), 1.0);
+        // the first-passage formula against a simulation of the same walk (no drift: 2 Phi(-a / sd))
+        let a = libm::log(0.55 * 0.5 / (0.5 * 0.45));
+        let exact = 2.0 * 0.5 * libm::erfc(a / (0.01 * 10.0) / std::f64::consts::SQRT_2);
+        let up_only = breach_probability(0.5, 0.5, 0.05, 0.0, 0.01, 100.0) / 2.0;
+        assert!((up_only - exact).abs() < 1e-12, "{up_only} vs {exact}");
+    }
 
     #[test]
     fn cppi_targets_follow_the_cushion() {

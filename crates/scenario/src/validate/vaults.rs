@@ -213,6 +213,25 @@ pub(super) fn vaults(
                 }
                 Trigger::CostAware { risk_aversion, min_band, max_band, gas_units: gas_per_rebalance }
             }
+            RawTrigger::Predictive { band, horizon_blocks, probability, halflife_blocks, gas_window_blocks, crowd } => {
+                let at = format!("{path}.trigger");
+                p.finite(&format!("{at}.band"), band, 0.0, 1.0, "a band");
+                p.finite(&format!("{at}.probability"), probability, 0.0, 1.0, "a probability");
+                p.finite(&format!("{at}.halflife_blocks"), halflife_blocks, 1.0, 1e9, "a half-life in blocks");
+                for (field, v) in [("horizon_blocks", horizon_blocks), ("gas_window_blocks", gas_window_blocks)] {
+                    if v == 0 || v > 100_000 {
+                        p.problems.push(format!("{at}.{field}"), format!("expected 1 to 100000 blocks, found {v}"));
+                    }
+                }
+                Trigger::Predictive {
+                    band,
+                    horizon_blocks: horizon_blocks.clamp(1, 100_000),
+                    probability,
+                    halflife_blocks,
+                    gas_window_blocks: gas_window_blocks.clamp(1, 100_000),
+                    crowd,
+                }
+            }
         };
         if let Some(m) = v.max_trade_value {
             p.finite(&format!("{path}.max_trade_value"), m, f64::MIN_POSITIVE, limits::MAX_VALUE, "a positive value");
