@@ -620,6 +620,8 @@ pub struct VaultSpec {
     pub private_relay: bool,
     /// Random delay of each rebalance, 0..=N blocks.
     pub jitter_blocks: u64,
+    /// Secret random scale of each rebalance's band, `1 +- band_jitter`.
+    pub band_jitter: f64,
     /// Keeper latency, seconds.
     pub latency_s: f64,
     /// Keeper latency to particular chains, (chain, seconds), where it differs.

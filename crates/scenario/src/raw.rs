@@ -1068,6 +1068,12 @@ pub struct RawVault {
     /// Defence: delay each rebalance by a random 0..=N blocks (its own random stream).
     #[serde(default)]
     pub jitter_blocks: u64,
+    /// Each rebalance's band is the trigger's band times a factor drawn uniformly from
+    /// `[1 - band_jitter, 1 + band_jitter]` on its own stream when the previous rebalance starts,
+    /// and kept secret until it trades (commit-reveal style): its public rule no longer says
+    /// exactly when it will trade.
+    #[serde(default)]
+    pub band_jitter: f64,
     /// Keeper's network latency, milliseconds (first-come-first-served ordering).
     #[serde(default)]
     pub latency_ms: f64,

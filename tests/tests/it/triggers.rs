@@ -204,3 +204,24 @@ fn a_crowd_aware_vault_trades_ahead_of_a_vault_it_predicts() {
     let ahead_at = with[1].0.unwrap();
     assert!(ahead_at < crowd_at, "ahead at {ahead_at}, crowd at {crowd_at}");
 }
+
+#[test]
+fn a_secret_band_draw_makes_trigger_prediction_lose() {
+    let world = std::fs::read_to_string(worlds_dir().join("mev.ron")).unwrap();
+    let anchor = "            slippage: 0.02,\n";
+    assert_eq!(world.matches(anchor).count(), 3);
+    let jittered = world.replace(anchor, &format!("{anchor}            band_jitter: 0.3,\n"));
+    let predictor = |text: &str| {
+        let s = meshsim_scenario::parse_str(text, "mev.ron", &worlds_dir()).unwrap();
+        let mut sim = Simulation::new(&s).unwrap();
+        sim.run_blocks(3000).unwrap();
+        let k = s.agents.iter().position(|a| a.name == "predictor").unwrap();
+        let m = &sim.metrics().agents[k];
+        (m.profit, m.transactions)
+    };
+    let (open_profit, open_txs) = predictor(&world);
+    let (secret_profit, secret_txs) = predictor(&jittered);
+    // it runs the nominal rule: some predicted rebalances never come, and it unwinds at a loss
+    assert!(secret_txs > open_txs, "{secret_txs} vs {open_txs} transactions");
+    assert!(secret_profit < open_profit - 100.0, "profit {secret_profit} with secret bands vs {open_profit}");
+}

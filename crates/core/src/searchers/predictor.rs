@@ -72,6 +72,14 @@ pub(super) fn open_predictions(
                     continue;
                 }
                 let prices = oracle_prices(vcfg, &next_book);
+                // a vault's secret band scale is not public: the predictor runs the nominal rule
+                let public;
+                let state = if state.band_scale != 1.0 {
+                    public = VaultState { band_scale: 1.0, ..(*state).clone() };
+                    &public
+                } else {
+                    state
+                };
                 let plan = plan_rebalance(v, meta, vcfg, state, shares, &prices, table);
                 let Some(vault_swap) = plan.txs.first().and_then(|t| t.swap()) else { continue };
                 if vault_swap.legs.iter().any(|l| cfg.pools.binary_search(&l.pool).is_err()) {

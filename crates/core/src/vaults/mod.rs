@@ -682,6 +682,13 @@ pub struct VaultState {
     pub gas_window: std::collections::VecDeque<u128>,
     /// Another vault that trades the same way is predicted to rebalance soon (crowd variant).
     pub crowd_ahead: bool,
+    /// The secret scale of the current band (`band_jitter`; 1 without it).
+    pub band_scale: f64,
+}
+
+/// A band's secret scale: uniform on `[1 - jitter, 1 + jitter]`.
+pub fn secret_scale(jitter: f64, rng: &mut ChaCha12Rng) -> f64 {
+    1.0 + jitter * (2.0 * rng.random::<f64>() - 1.0)
 }
 
 /// The vault's own stream for timing jitter: apart from [`VaultState`], which is read every block,
@@ -937,6 +944,10 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
                     state.armed_at = None;
                 }
             }
+            if d.started && cfg.spec.band_jitter > 0.0 {
+                // the next band: drawn now, known to nobody else until the vault trades on it
+                state.band_scale = secret_scale(cfg.spec.band_jitter, &mut timing.rng);
+            }
             if d.started {
                 state.cause = trigger_cause(cfg, v.provenance, clock.number);
                 state.note = if config.options.record {
@@ -1040,6 +1051,9 @@ pub fn genesis(
             meshsim_math::u128_to_f64(held) * libm::pow(10.0, -f64::from(decimals[t.index()])) / shares_f
         })
         .collect();
+    // the first band's secret scale, from the vault's own timing stream
+    let mut timing = crate::rng::stream(seed, crate::rng::Purpose::Agent, 1_000_000 + u64::from(spec.id.0));
+    let band_scale = if spec.band_jitter > 0.0 { secret_scale(spec.band_jitter, &mut timing) } else { 1.0 };
     let n = universe.len();
     (
         VaultShares { total },
@@ -1074,8 +1088,9 @@ pub fn genesis(
                 _ => std::collections::VecDeque::new(),
             },
             crowd_ahead: false,
+            band_scale,
         },
-        VaultTiming { rng: crate::rng::stream(seed, crate::rng::Purpose::Agent, 1_000_000 + u64::from(spec.id.0)) },
+        VaultTiming { rng: timing },
         FlowState { rng: crate::rng::stream(seed, crate::rng::Purpose::Flow, u64::from(spec.id.0)), runs: Vec::new() },
         Benchmark {
             hold_units,

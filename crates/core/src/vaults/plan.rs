@@ -90,6 +90,11 @@ pub fn read(
         band = widths.iter().copied().fold(0.0, f64::max);
         back_to = Some(*ret);
     }
+    if state.band_scale != 1.0 {
+        // this band's secret scale (commit-reveal style band jitter)
+        band *= state.band_scale;
+        band_widths.iter_mut().for_each(|w| *w *= state.band_scale);
+    }
     Reading { balances, val, weights, targets, band, band_widths, back_to }
 }
 

@@ -237,6 +237,7 @@ pub(super) fn vaults(
             p.finite(&format!("{path}.max_trade_value"), m, f64::MIN_POSITIVE, limits::MAX_VALUE, "a positive value");
         }
         p.finite(&format!("{path}.slippage"), v.slippage, 0.0, 0.999, "a slippage tolerance");
+        p.finite(&format!("{path}.band_jitter"), v.band_jitter, 0.0, 0.9, "a share of the band");
         if !(1..=2).contains(&v.max_hops) {
             p.problems.push(format!("{path}.max_hops"), format!("expected 1 or 2, found {}", v.max_hops));
         }
@@ -366,6 +367,7 @@ pub(super) fn vaults(
                 flows,
                 private_relay: v.private_relay,
                 jitter_blocks: v.jitter_blocks,
+                band_jitter: v.band_jitter,
                 latency_s: v.latency_ms.max(0.0) / 1000.0,
                 chain_latency_s: super::agents::chain_latencies(p, &path, &v.chain_latency_ms),
                 yield_leg,
