@@ -12,7 +12,7 @@ fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
 cd fuzz
 cargo +nightly fuzz build -O -a
-for target in world sweep_spec command_log pool; do
+for target in world sweep_spec search_spec command_log pool; do
     mkdir -p "corpus/$target"
     cargo +nightly fuzz run -O -a "$target" -- -max_total_time="$seconds" -max_len=16384 2>&1 | tail -2
 done

@@ -15,6 +15,7 @@ mod output;
 mod plot;
 mod report;
 mod run;
+mod search;
 mod sweep;
 mod validate;
 
@@ -41,6 +42,9 @@ enum Command {
     Run(run::RunArgs),
     /// Run many seeded runs over a grid of parameters, in parallel (or one shard of them).
     Sweep(sweep::SweepArgs),
+    /// Look for the worst plausible case: the cross-entropy method over a world's stress
+    /// parameters, worst cases written as world files.
+    Search(search::SearchArgs),
     /// Combine finished shard directories of one sweep.
     Merge(sweep::MergeArgs),
     /// Two runs' headline figures side by side, with their differences.
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Sweep(args) => sweep::sweep(&args),
+        Command::Search(args) => search::search(&args),
         Command::Merge(args) => sweep::merge(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Plot(args) => plot::plot(&args),

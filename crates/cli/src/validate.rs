@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 /// Arguments of `meshsim validate`.
 #[derive(clap::Args, Debug)]
 pub struct ValidateArgs {
-    /// A world (`World(..)`), a sweep spec (`Sweep(..)`) or a command log (`CommandLog(..)`).
+    /// A world (`World(..)`), a sweep spec (`Sweep(..)`), a search spec (`Search(..)`) or a
+    /// command log (`CommandLog(..)`).
     pub file: PathBuf,
     /// The world a command log is checked against.
     #[arg(long, value_name = "WORLD")]
@@ -24,6 +25,8 @@ pub enum Kind {
     Sweep,
     /// `CommandLog(..)`.
     CommandLog,
+    /// `Search(..)`.
+    Search,
 }
 
 /// The first word of a RON document, past whitespace, comments and `#![..]` attributes.
@@ -51,6 +54,7 @@ pub fn kind(text: &str) -> Result<Kind, String> {
         "World" => Ok(Kind::World),
         "Sweep" => Ok(Kind::Sweep),
         "CommandLog" => Ok(Kind::CommandLog),
+        "Search" => Ok(Kind::Search),
         other => Err(if other.is_empty() { "nothing".to_string() } else { format!("{other:?}") }),
     }
 }
@@ -79,7 +83,7 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
     let text = meshsim_scenario::input::read_text(path, meshsim_scenario::limits::MAX_WORLD_BYTES, "a document")?;
     let kind = kind(&text).map_err(|found| {
         anyhow::anyhow!(
-            "{}:1:1: expected a world (World(..)), a sweep spec (Sweep(..)) or a command log (CommandLog(..)), found {found}",
+            "{}:1:1: expected a world (World(..)), a sweep spec (Sweep(..)), a search spec (Search(..)) or a command log (CommandLog(..)), found {found}",
             path.display()
         )
     })?;
@@ -100,6 +104,18 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
                 plan.point_count(),
                 plan.spec.seeds,
                 plan.run_count()
+            );
+        }
+        Kind::Search => {
+            let s = meshsim_search::Search::load(path)?;
+            say!(
+                "{}: ok: search {:?} of {}, {} parameters, {} candidates x {} seeds",
+                path.display(),
+                s.spec.name,
+                s.spec.world,
+                s.spec.parameters.len(),
+                s.spec.method.budget(),
+                s.spec.seeds
             );
         }
         Kind::CommandLog => {

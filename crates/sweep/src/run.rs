@@ -82,8 +82,33 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),
     };
+    match figures(&scenario, plan.spec.focus.as_deref(), check) {
+        Ok(f) => RunResult { run, metrics: f.metrics, vaults: f.vaults, digest: f.digest, error: None },
+        Err(e) => fail(e),
+    }
+}
+
+/// The figures of one simulated world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    /// In [`RUN_METRICS`] order.
+    pub metrics: Vec<f64>,
+    /// Per vault: name and figures in [`VAULT_METRICS`] order.
+    pub vaults: Vec<(String, Vec<f64>)>,
+    /// Final state digest.
+    pub digest: String,
+}
+
+/// Simulates `scenario` for its `blocks` without per-block output and reduces it to figures; the
+/// vault columns of the run figures sum the vaults named in `focus` (all when `None`).
+pub fn figures(
+    scenario: &meshsim_scenario::Scenario,
+    focus: Option<&[String]>,
+    check: bool,
+) -> Result<Figures, String> {
+    let fail = |e: String| Err(e);
     let options = SimOptions { record: false, check_conservation: check, vault_every: 1 };
-    let mut sim = match Simulation::with_options(&scenario, options) {
+    let mut sim = match Simulation::with_options(scenario, options) {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),
     };
@@ -111,7 +136,7 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
         .vaults
         .iter()
         .zip(&m.vaults)
-        .filter(|(spec, _)| plan.spec.focus.as_ref().is_none_or(|f| f.contains(&spec.name)))
+        .filter(|(spec, _)| focus.is_none_or(|f| f.contains(&spec.name)))
         .map(|(_, x)| x)
         .collect();
     let v = &focused;
@@ -182,7 +207,7 @@ pub fn execute(plan: &Plan, run: Run, check: bool) -> RunResult {
             )
         })
         .collect();
-    RunResult { run, metrics, vaults, digest: sim.digest().to_string(), error: None }
+    Ok(Figures { metrics, vaults, digest: sim.digest().to_string() })
 }
 
 /// A run's lending figures, summed over markets (numeraire at the final oracle prices).

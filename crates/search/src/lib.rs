@@ -1,0 +1,521 @@
+//! Searching for the worst case: stress parameters of a base world (shock size, timing and speed,
+//! volatility, liquidity withdrawn, gas, bank runs...) are chosen by the cross-entropy method to
+//! make an objective (a vault's drawdown or cost, a market's bad debt, cascade depth) as large as
+//! the world allows, less a plausibility penalty so that it finds likely bad cases rather than
+//! absurd ones; uniform random draws over the same bounds are the baseline. Every candidate runs
+//! on the same `seeds` market paths (common random numbers), candidates of a generation run in
+//! parallel (rayon), and the result does not depend on the thread count.
+//!
+//! Outputs: `candidates.csv` (every candidate: generation, parameters, objective, penalty,
+//! score), `worst-1.ron`, `worst-2.ron`, `worst-3.ron` (the best-scoring candidates as world
+//! files `meshsim validate` accepts), `convergence.csv` and `plots/convergence.png/.svg` (the best
+//! score so far and the elite's threshold per generation), `tail.json` (with `tail:` in the spec:
+//! the importance-sampling estimate of `P(objective > level)` from the final sampling law against
+//! plain Monte Carlo at the same budget, each with its standard error) and `summary.json`.
+
+pub mod cem;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use cem::{Bounds, Estimate, Law};
+pub use spec::{Method, Objective, Param, SearchSpec, parse_spec};
+
+/// Why a search could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The spec does not parse.
+    #[error("{origin}:{line}:{col}: {message}")]
+    Syntax {
+        /// The spec file.
+        origin: String,
+        /// Line.
+        line: usize,
+        /// Column.
+        col: usize,
+        /// What the parser found.
+        message: String,
+    },
+    /// The spec has problems, each located (one per line).
+    #[error("{0}")]
+    Invalid(String),
+    /// A file could not be read.
+    #[error(transparent)]
+    Input(#[from] meshsim_scenario::input::InputError),
+    /// The base world does not load.
+    #[error("world {path}")]
+    World {
+        /// The world file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: meshsim_scenario::ScenarioError,
+    },
+    /// A parameter does not fit the world (checked at its midpoint before the search starts).
+    #[error("parameters at their midpoints: {0}")]
+    Parameters(String),
+    /// Writing an output.
+    #[error("{path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Drawing a plot.
+    #[error(transparent)]
+    Plot(#[from] meshsim_plot::PlotError),
+    /// The thread pool could not start.
+    #[error("thread pool")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// How to run.
+#[derive(Default)]
+pub struct Options {
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// Called after each generation with (candidates done, budget).
+    pub progress: Option<Box<dyn Fn(u64, u64) + Send + Sync>>,
+}
+
+/// One evaluated candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Generation (0 for random search).
+    pub generation: u32,
+    /// Position in it.
+    pub index: u32,
+    /// Parameter values, in spec order.
+    pub params: Vec<f64>,
+    /// Mean objective over the seeds (NaN if it failed).
+    pub objective: f64,
+    /// Plausibility penalty.
+    pub penalty: f64,
+    /// Objective less penalty: what the search makes large.
+    pub score: f64,
+    /// Why a run failed.
+    pub error: Option<String>,
+}
+
+/// The tail estimates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tail {
+    /// The level.
+    pub level: f64,
+    /// Importance sampling from the final law.
+    pub importance: Estimate,
+    /// Plain Monte Carlo from the nominal law.
+    pub plain: Estimate,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Every candidate, in generation and index order.
+    pub candidates: Vec<Candidate>,
+    /// The best score per generation, and the elite's threshold.
+    pub convergence: Vec<(f64, f64)>,
+    /// Tail estimates, when asked for.
+    pub tail: Option<Tail>,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+impl Outcome {
+    /// The candidates by score, best first (failed ones last).
+    pub fn ranked(&self) -> Vec<&Candidate> {
+        let mut v: Vec<&Candidate> = self.candidates.iter().collect();
+        v.sort_by(|a, b| b.score.total_cmp(&a.score).then((a.generation, a.index).cmp(&(b.generation, b.index))));
+        v
+    }
+
+    /// The best objective found.
+    pub fn best_objective(&self) -> f64 {
+        self.candidates.iter().map(|c| c.objective).filter(|x| x.is_finite()).fold(f64::MIN, f64::max)
+    }
+}
+
+/// A loaded search: the spec, its base world, and the bounds and nominal law of its parameters.
+pub struct Search {
+    /// The spec.
+    pub spec: SearchSpec,
+    spec_hash: String,
+    world_path: PathBuf,
+    world_text: String,
+    world_dir: PathBuf,
+    raw: meshsim_scenario::raw::RawWorld,
+    world_hash: String,
+    bounds: Vec<Bounds>,
+}
+
+impl Search {
+    /// Loads a spec and its world.
+    pub fn load(spec_path: &Path) -> Result<Self, SearchError> {
+        let text = meshsim_scenario::input::read_text(spec_path, 1 << 20, "a search spec")?;
+        let spec = parse_spec(&text, &spec_path.display().to_string())?;
+        let dir = spec_path.parent().unwrap_or(Path::new("."));
+        Search::new(spec, &text, dir)
+    }
+
+    /// From a parsed spec (its text for the hash) whose world path is relative to `dir`.
+    pub fn new(spec: SearchSpec, text: &str, dir: &Path) -> Result<Self, SearchError> {
+        let world_path = dir.join(&spec.world);
+        let world = |source| SearchError::World { path: world_path.clone(), source };
+        let world_text =
+            meshsim_scenario::input::read_text(&world_path, meshsim_scenario::limits::MAX_WORLD_BYTES, "a world file")?;
+        let origin = world_path.display().to_string();
+        let raw = meshsim_scenario::parse_raw(&world_text, &origin).map_err(world)?;
+        let world_dir = world_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let world_hash = meshsim_scenario::hex(&Sha256::digest(world_text.as_bytes()));
+        meshsim_scenario::from_raw(&raw, &world_text, &origin, &world_dir, world_hash.clone()).map_err(world)?;
+        let bounds = spec.parameters.iter().map(|p| Bounds { from: p.from, to: p.to, integer: p.integer }).collect();
+        let s = Search {
+            spec_hash: meshsim_scenario::hex(&Sha256::digest(text.as_bytes())),
+            spec,
+            world_path,
+            world_text,
+            world_dir,
+            raw,
+            world_hash,
+            bounds,
+        };
+        // every path reaches a field and its midpoint makes a valid world
+        let mid: Vec<f64> = s.bounds.iter().map(|b| b.clamp((b.from + b.to) / 2.0)).collect();
+        s.world_at(&mid).map_err(SearchError::Parameters)?;
+        Ok(s)
+    }
+
+    /// The base world with the parameters set to `x`, validated.
+    fn raw_at(&self, x: &[f64]) -> Result<meshsim_scenario::raw::RawWorld, String> {
+        let values: Vec<meshsim_sweep::patch::Value> =
+            x.iter().map(|v| meshsim_sweep::patch::Value::Number(*v)).collect();
+        let settings: Vec<(&str, &meshsim_sweep::patch::Value)> =
+            self.spec.parameters.iter().zip(&values).map(|(p, v)| (p.path.as_str(), v)).collect();
+        let mut raw = meshsim_sweep::patch::patched(&self.raw, &settings)?;
+        if let Some(b) = self.spec.blocks {
+            raw.blocks = b;
+        }
+        Ok(raw)
+    }
+
+    fn world_at(&self, x: &[f64]) -> Result<meshsim_scenario::Scenario, String> {
+        let raw = self.raw_at(x)?;
+        let origin = self.world_path.display().to_string();
+        let mut s =
+            meshsim_scenario::from_raw(&raw, &self.world_text, &origin, &self.world_dir, self.world_hash.clone())
+                .map_err(|e| e.to_string())?;
+        if let Some(b) = self.spec.blocks {
+            s.blocks = b;
+        }
+        Ok(s)
+    }
+
+    /// The plausibility penalty of `x`: the weight times half the sum of squared deviations from
+    /// the priors.
+    pub fn penalty(&self, x: &[f64]) -> f64 {
+        let z2: f64 = self
+            .spec
+            .parameters
+            .iter()
+            .zip(x)
+            .filter_map(|(p, v)| p.prior.map(|(m, s)| ((v - m) / s) * ((v - m) / s)))
+            .sum();
+        self.spec.plausibility * z2 / 2.0
+    }
+
+    /// The objective at `x`, averaged over the spec's seeds (common to every candidate).
+    pub fn objective(&self, x: &[f64]) -> Result<f64, String> {
+        let mut s = self.world_at(x)?;
+        let mut total = 0.0;
+        for k in 0..self.spec.seeds {
+            s.seed = meshsim_sweep::seed::run_seed(self.spec.master_seed, k);
+            let f = meshsim_sweep::run::figures(&s, None, false)?;
+            total += match &self.spec.objective {
+                Objective::Run(m) => {
+                    let i = meshsim_sweep::run::RUN_METRICS.iter().position(|x| x == m).ok_or("unknown run figure")?;
+                    f.metrics[i]
+                }
+                Objective::Vault { vault, metric } => {
+                    let i = meshsim_sweep::run::VAULT_METRICS
+                        .iter()
+                        .position(|x| x == metric)
+                        .ok_or("unknown vault figure")?;
+                    let v = f.vaults.iter().find(|(n, _)| n == vault).ok_or_else(|| format!("no vault {vault:?}"))?;
+                    v.1[i]
+                }
+            };
+        }
+        Ok(total / self.spec.seeds as f64)
+    }
+
+    /// The nominal law's density at `x`: each parameter's prior (a normal truncated to its
+    /// bounds) where it has one, uniform on its bounds where it has none.
+    fn nominal_density(&self, x: &[f64]) -> f64 {
+        let mut d = 1.0;
+        for (k, (p, b)) in self.spec.parameters.iter().zip(&self.bounds).enumerate() {
+            d *= match p.prior {
+                Some((m, s)) => Law { mean: vec![m], sd: vec![s] }.density(&x[k..=k], std::slice::from_ref(b)),
+                None => 1.0 / (b.to - b.from),
+            };
+        }
+        d
+    }
+
+    fn nominal_draw(&self, rng: &mut rand_chacha::ChaCha12Rng) -> Vec<f64> {
+        let law = Law {
+            mean: self.spec.parameters.iter().map(|p| p.prior.map_or(0.0, |(m, _)| m)).collect(),
+            sd: self.spec.parameters.iter().map(|p| p.prior.map_or(1.0, |(_, s)| s)).collect(),
+        };
+        let prior = law.sample(&self.bounds, rng);
+        let flat = cem::uniform(&self.bounds, rng);
+        self.spec
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(k, p)| if p.prior.is_some() { prior[k] } else { flat[k] })
+            .collect()
+    }
+
+    fn evaluate(&self, generation: u32, xs: Vec<Vec<f64>>, pool: &rayon::ThreadPool) -> Vec<Candidate> {
+        pool.install(|| {
+            xs.into_par_iter()
+                .enumerate()
+                .map(|(index, params)| {
+                    let penalty = self.penalty(&params);
+                    let (objective, error) = match self.objective(&params) {
+                        Ok(v) => (v, None),
+                        Err(e) => (f64::NAN, Some(e)),
+                    };
+                    let score = if objective.is_finite() { objective - penalty } else { f64::MIN };
+                    Candidate { generation, index: index as u32, params, objective, penalty, score, error }
+                })
+                .collect()
+        })
+    }
+
+    /// Runs the search and writes its outputs into `out` (created if missing).
+    pub fn run(&self, out: &Path, opts: &Options) -> Result<Outcome, SearchError> {
+        let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
+        let budget = self.spec.method.budget();
+        let mut candidates = Vec::new();
+        let mut convergence = Vec::new();
+        let mut best = f64::MIN;
+        let mut law = Law::wide(&self.bounds);
+        match self.spec.method {
+            Method::CrossEntropy { iterations, population, elite } => {
+                for g in 0..iterations {
+                    // the generation's draws come from its own stream
+                    let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-generation", u64::from(g));
+                    let xs: Vec<Vec<f64>> = (0..population).map(|_| law.sample(&self.bounds, &mut rng)).collect();
+                    let mut generation = self.evaluate(g, xs, &pool);
+                    let mut ranked: Vec<&Candidate> = generation.iter().collect();
+                    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+                    let keep = ((f64::from(population) * elite).ceil() as usize).max(1);
+                    let elite_set: Vec<Vec<f64>> = ranked.iter().take(keep).map(|c| c.params.clone()).collect();
+                    let threshold = ranked.get(keep - 1).map_or(f64::NAN, |c| c.score);
+                    best = best.max(ranked.first().map_or(f64::MIN, |c| c.score));
+                    convergence.push((best, threshold));
+                    law.refit(&elite_set, &self.bounds, 0.7, 0.002);
+                    candidates.append(&mut generation);
+                    if let Some(p) = &opts.progress {
+                        p(candidates.len() as u64, budget);
+                    }
+                }
+            }
+            Method::Random { runs } => {
+                let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-random", 0);
+                let xs: Vec<Vec<f64>> = (0..runs).map(|_| cem::uniform(&self.bounds, &mut rng)).collect();
+                candidates = self.evaluate(0, xs, &pool);
+                best = candidates.iter().map(|c| c.score).fold(f64::MIN, f64::max);
+                convergence.push((best, f64::NAN));
+                if let Some(p) = &opts.progress {
+                    p(candidates.len() as u64, budget);
+                }
+            }
+        }
+        let tail = self.spec.tail.map(|level| self.tail(level, &law, &pool));
+        let mut outcome = Outcome { candidates, convergence, tail, files: Vec::new() };
+        outcome.files = self.write(out, &outcome)?;
+        Ok(outcome)
+    }
+
+    /// `P(objective > level)` under the nominal law: importance sampling from the final law, and
+    /// plain Monte Carlo, each with as many draws as a generation (or 64).
+    fn tail(&self, level: f64, law: &Law, pool: &rayon::ThreadPool) -> Tail {
+        let n = match self.spec.method {
+            Method::CrossEntropy { population, .. } => population.max(16),
+            Method::Random { runs } => runs.clamp(16, 64),
+        };
+        let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-tail", 0);
+        let from_law: Vec<Vec<f64>> = (0..n).map(|_| law.sample(&self.bounds, &mut rng)).collect();
+        let from_nominal: Vec<Vec<f64>> = (0..n).map(|_| self.nominal_draw(&mut rng)).collect();
+        let score = |xs: Vec<Vec<f64>>| -> Vec<(Vec<f64>, f64)> {
+            pool.install(|| {
+                xs.into_par_iter().map(|x| (self.objective(&x).unwrap_or(f64::NAN), x)).map(|(o, x)| (x, o)).collect()
+            })
+        };
+        let weighted: Vec<(f64, f64)> = score(from_law)
+            .into_iter()
+            .map(|(x, o)| (o, self.nominal_density(&x) / law.density(&x, &self.bounds).max(f64::MIN_POSITIVE)))
+            .collect();
+        let plain: Vec<(f64, f64)> = score(from_nominal).into_iter().map(|(_, o)| (o, 1.0)).collect();
+        Tail {
+            level,
+            importance: cem::importance_estimate(&weighted, level),
+            plain: cem::importance_estimate(&plain, level),
+        }
+    }
+
+    fn write(&self, out: &Path, o: &Outcome) -> Result<Vec<PathBuf>, SearchError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| SearchError::Io { path: path.clone(), source }
+        };
+        std::fs::create_dir_all(out).map_err(io(out))?;
+        let mut files = Vec::new();
+        let mut put = |name: &str, bytes: &[u8]| -> Result<(), SearchError> {
+            let path = out.join(name);
+            let tmp = out.join(format!(".{name}.partial"));
+            std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+            files.push(path);
+            Ok(())
+        };
+        // candidates.csv
+        let mut csv = String::from("generation,candidate");
+        for p in &self.spec.parameters {
+            csv.push_str(&format!(",\"{}\"", p.path.replace('"', "\"\"")));
+        }
+        csv.push_str(",objective,penalty,score,error\n");
+        for c in &o.candidates {
+            csv.push_str(&format!("{},{}", c.generation, c.index));
+            for v in &c.params {
+                csv.push_str(&format!(",{v:?}"));
+            }
+            let score = if c.score == f64::MIN { String::new() } else { format!("{:?}", c.score) };
+            let objective = if c.objective.is_finite() { format!("{:?}", c.objective) } else { String::new() };
+            let error = c.error.as_deref().unwrap_or("").replace('"', "\"\"");
+            csv.push_str(&format!(",{objective},{:?},{score},\"{error}\"\n", c.penalty));
+        }
+        put("candidates.csv", csv.as_bytes())?;
+        // the worst cases as world files
+        let ranked = o.ranked();
+        // written as world files are: unnamed structs, implicit `Some`, unwrapped variants
+        let pretty = ron::ser::PrettyConfig::new().depth_limit(8).struct_names(false).extensions(
+            ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES,
+        );
+        let mut worst = Vec::new();
+        for (k, c) in ranked.iter().filter(|c| c.error.is_none()).take(3).enumerate() {
+            let raw = self.raw_at(&c.params).map_err(SearchError::Parameters)?;
+            let body =
+                ron::ser::to_string_pretty(&raw, pretty.clone()).map_err(|e| SearchError::Parameters(e.to_string()))?;
+            // the extension attributes first, as RON wants them; then what this world is
+            let (attributes, document) = match body.find("\n(") {
+                Some(k) => body.split_at(k + 1),
+                None => ("", body.as_str()),
+            };
+            let mut text = attributes.to_string();
+            text.push_str(&format!(
+                "// worst case {} of search {:?} (objective {:.6}, penalty {:.6}):\n",
+                k + 1,
+                self.spec.name,
+                c.objective,
+                c.penalty
+            ));
+            for (p, v) in self.spec.parameters.iter().zip(&c.params) {
+                text.push_str(&format!("//   {} = {v}\n", p.path));
+            }
+            // the document's own name, which unnamed structs leave out
+            text.push_str("World");
+            text.push_str(document);
+            text.push('\n');
+            put(&format!("worst-{}.ron", k + 1), text.as_bytes())?;
+            worst.push(json!({
+                "file": format!("worst-{}.ron", k + 1),
+                "objective": c.objective,
+                "penalty": c.penalty,
+                "score": c.score,
+                "parameters": self.spec.parameters.iter().zip(&c.params).map(|(p, v)| (p.path.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            }));
+        }
+        // convergence
+        let mut conv = String::from("generation,best_score,elite_threshold\n");
+        for (g, (b, t)) in o.convergence.iter().enumerate() {
+            conv.push_str(&format!("{g},{b:?},{}\n", if t.is_finite() { format!("{t:?}") } else { String::new() }));
+        }
+        put("convergence.csv", conv.as_bytes())?;
+        let tail = o.tail.map(|t| {
+            json!({
+                "level": t.level,
+                "importance_sampling": {"p": t.importance.p, "standard_error": t.importance.se, "draws": t.importance.n},
+                "plain_monte_carlo": {"p": t.plain.p, "standard_error": t.plain.se, "draws": t.plain.n},
+            })
+        });
+        if let Some(t) = &tail {
+            put("tail.json", serde_json::to_string_pretty(t).unwrap_or_default().as_bytes())?;
+        }
+        let summary = json!({
+            "search": self.spec.name,
+            "spec_sha256": self.spec_hash,
+            "world": self.spec.world,
+            "world_sha256": self.world_hash,
+            "method": format!("{:?}", self.spec.method),
+            "candidates": o.candidates.len(),
+            "failed": o.candidates.iter().filter(|c| c.error.is_some()).count(),
+            "best_objective": o.best_objective(),
+            "worst_cases": worst,
+            "tail": tail,
+        });
+        put("summary.json", serde_json::to_string_pretty(&summary).unwrap_or_default().as_bytes())?;
+        let plots = out.join("plots");
+        std::fs::create_dir_all(&plots).map_err(io(&plots))?;
+        meshsim_plot::font();
+        let series = o.convergence.clone();
+        meshsim_plot::both!(plots, files, "convergence", |r| convergence_chart(r, &series));
+        Ok(files)
+    }
+}
+
+fn convergence_chart<DB: plotters::prelude::DrawingBackend>(
+    root: plotters::drawing::DrawingArea<DB, plotters::coord::Shift>,
+    series: &[(f64, f64)],
+) -> meshsim_plot::Drawn
+where
+    DB::ErrorType: 'static,
+{
+    use plotters::prelude::*;
+    let err = meshsim_plot::err;
+    root.fill(&WHITE).map_err(err)?;
+    let pts = |f: fn(&(f64, f64)) -> f64| -> Vec<(f64, f64)> {
+        series.iter().enumerate().map(|(g, p)| (g as f64, f(p))).filter(|p| p.1.is_finite() && p.1 > f64::MIN).collect()
+    };
+    let (best, elite) = (pts(|p| p.0), pts(|p| p.1));
+    let ys = best.iter().chain(&elite).map(|p| p.1);
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Search: best score so far and the elite's threshold per generation", ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(meshsim_plot::range(best.iter().map(|p| p.0)), meshsim_plot::range(ys))
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("generation").y_desc("score").label_style(("sans-serif", 14)).draw().map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(best, RED.stroke_width(2)))
+        .map_err(err)?
+        .label("best so far")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED));
+    chart
+        .draw_series(LineSeries::new(elite, BLUE.stroke_width(2)))
+        .map_err(err)?
+        .label("elite threshold")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLUE));
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+    Ok(())
+}
