@@ -51,7 +51,7 @@ pub fn search(args: &SearchArgs) -> Result<()> {
         }
         if let Some(t) = outcome.tail {
             say!(
-                "  P(objective > {}): importance sampling {:.3e} +- {:.1e}, plain Monte Carlo {:.3e} +- {:.1e} ({} draws each)",
+                "  P(objective > {}): importance sampling {:.3e} +- {:.1e}, plain Monte Carlo {:.3e} +- {:.1e} ({} runs each)",
                 t.level,
                 t.importance.p,
                 t.importance.se,

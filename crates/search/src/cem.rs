@@ -83,6 +83,22 @@ impl Law {
         }
     }
 
+    /// Refits to `elite` with weights (the likelihood ratios of rare-event estimation), moving
+    /// `smoothing` of the way; sds keep at least `floor` of their box's width.
+    pub fn refit_weighted(&mut self, elite: &[(Vec<f64>, f64)], bounds: &[Bounds], smoothing: f64, floor: f64) {
+        let total: f64 = elite.iter().map(|(_, w)| w).sum();
+        if elite.is_empty() || total.is_nan() || total <= 0.0 {
+            return;
+        }
+        for (k, b) in bounds.iter().enumerate() {
+            let m = elite.iter().map(|(x, w)| w * x[k]).sum::<f64>() / total;
+            let v = elite.iter().map(|(x, w)| w * (x[k] - m) * (x[k] - m)).sum::<f64>() / total;
+            self.mean[k] = smoothing * m + (1.0 - smoothing) * self.mean[k];
+            let sd = smoothing * libm::sqrt(v) + (1.0 - smoothing) * self.sd[k];
+            self.sd[k] = sd.max(floor * b.width());
+        }
+    }
+
     /// Density of `x` under the law truncated to the box (per parameter, the normal density over
     /// the normal mass inside the box). Whole-number parameters are treated as continuous.
     pub fn density(&self, x: &[f64], bounds: &[Bounds]) -> f64 {

@@ -340,32 +340,76 @@ impl Search {
                 }
             }
         }
-        let tail = self.spec.tail.map(|level| self.tail(level, &law, &pool));
+        let tail = self.spec.tail.map(|level| self.tail(level, &pool));
         let mut outcome = Outcome { candidates, convergence, tail, files: Vec::new() };
         outcome.files = self.write(out, &outcome)?;
         Ok(outcome)
     }
 
-    /// `P(objective > level)` under the nominal law: importance sampling from the final law, and
-    /// plain Monte Carlo, each with as many draws as a generation (or 64).
-    fn tail(&self, level: f64, law: &Law, pool: &rayon::ThreadPool) -> Tail {
+    /// `P(objective > level)` under the nominal law (the priors; uniform over the bounds where a
+    /// parameter has none), by the cross-entropy method for rare events: from the nominal law,
+    /// each round draws `n`, raises the level to the `1 - rho` quantile of what it drew (capped at
+    /// `level`), and refits the sampling law to the draws above it weighted by their likelihood
+    /// ratio; once the level is reached, `n` more draws give the importance-sampling estimate.
+    /// Plain Monte Carlo from the nominal law gets the same number of runs in all.
+    fn tail(&self, level: f64, pool: &rayon::ThreadPool) -> Tail {
         let n = match self.spec.method {
-            Method::CrossEntropy { population, .. } => population.max(16),
-            Method::Random { runs } => runs.clamp(16, 64),
+            Method::CrossEntropy { population, .. } => population.max(64) as usize,
+            Method::Random { runs } => runs.clamp(64, 256) as usize,
         };
+        const RHO: f64 = 0.1;
+        let objectives = |xs: &[Vec<f64>]| -> Vec<f64> {
+            pool.install(|| xs.par_iter().map(|x| self.objective(x).unwrap_or(f64::NAN)).collect())
+        };
+        let mut q = Law {
+            mean: self
+                .spec
+                .parameters
+                .iter()
+                .zip(&self.bounds)
+                .map(|(p, b)| p.prior.map_or((b.from + b.to) / 2.0, |(m, _)| m))
+                .collect(),
+            sd: self
+                .spec
+                .parameters
+                .iter()
+                .zip(&self.bounds)
+                .map(|(p, b)| p.prior.map_or((b.to - b.from) / 2.0, |(_, s)| s))
+                .collect(),
+        };
+        let mut runs = 0usize;
+        for round in 0..8u64 {
+            let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-tail-round", round);
+            let xs: Vec<Vec<f64>> = (0..n).map(|_| q.sample(&self.bounds, &mut rng)).collect();
+            let ls = objectives(&xs);
+            runs += n;
+            let mut sorted: Vec<f64> = ls.iter().copied().filter(|l| l.is_finite()).collect();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            let k = ((RHO * n as f64).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+            let gamma = sorted.get(k).copied().unwrap_or(f64::MIN).min(level);
+            let elite: Vec<(Vec<f64>, f64)> = xs
+                .iter()
+                .zip(&ls)
+                .filter(|(_, l)| **l >= gamma)
+                .map(|(x, _)| (x.clone(), self.nominal_density(x) / q.density(x, &self.bounds).max(f64::MIN_POSITIVE)))
+                .collect();
+            q.refit_weighted(&elite, &self.bounds, 0.7, 0.002);
+            if gamma >= level {
+                break;
+            }
+        }
         let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-tail", 0);
-        let from_law: Vec<Vec<f64>> = (0..n).map(|_| law.sample(&self.bounds, &mut rng)).collect();
-        let from_nominal: Vec<Vec<f64>> = (0..n).map(|_| self.nominal_draw(&mut rng)).collect();
-        let score = |xs: Vec<Vec<f64>>| -> Vec<(Vec<f64>, f64)> {
-            pool.install(|| {
-                xs.into_par_iter().map(|x| (self.objective(&x).unwrap_or(f64::NAN), x)).map(|(o, x)| (x, o)).collect()
-            })
-        };
-        let weighted: Vec<(f64, f64)> = score(from_law)
-            .into_iter()
-            .map(|(x, o)| (o, self.nominal_density(&x) / law.density(&x, &self.bounds).max(f64::MIN_POSITIVE)))
+        let xs: Vec<Vec<f64>> = (0..n).map(|_| q.sample(&self.bounds, &mut rng)).collect();
+        let ls = objectives(&xs);
+        runs += n;
+        let weighted: Vec<(f64, f64)> = xs
+            .iter()
+            .zip(ls)
+            .map(|(x, l)| (l, self.nominal_density(x) / q.density(x, &self.bounds).max(f64::MIN_POSITIVE)))
             .collect();
-        let plain: Vec<(f64, f64)> = score(from_nominal).into_iter().map(|(_, o)| (o, 1.0)).collect();
+        // plain Monte Carlo with as many runs as the estimate used in all
+        let nominal: Vec<Vec<f64>> = (0..runs).map(|_| self.nominal_draw(&mut rng)).collect();
+        let plain: Vec<(f64, f64)> = objectives(&nominal).into_iter().map(|l| (l, 1.0)).collect();
         Tail {
             level,
             importance: cem::importance_estimate(&weighted, level),
