@@ -322,7 +322,9 @@ impl Search {
                     let threshold = ranked.get(keep - 1).map_or(f64::NAN, |c| c.score);
                     best = best.max(ranked.first().map_or(f64::MIN, |c| c.score));
                     convergence.push((best, threshold));
-                    law.refit(&elite_set, &self.bounds, 0.7, 0.002);
+                    // a floor on each spread (2 % of its box) keeps the law from settling on the
+                    // first plateau it finds
+                    law.refit(&elite_set, &self.bounds, 0.7, 0.02);
                     candidates.append(&mut generation);
                     if let Some(p) = &opts.progress {
                         p(candidates.len() as u64, budget);

@@ -64,3 +64,57 @@ fn malformed_specs_get_located_errors() {
         assert!(e.contains(expect) && e.contains("t.ron:"), "{to}: {e}");
     }
 }
+
+/// A planted worst case: a CPPI vault (floor 80 %, multiplier 4) that rebalances at most every 40
+/// blocks loses about a fifth of its value in a slow crash, and more the faster and deeper the
+/// crash within its 40 blocks: 45 % or more only when ETH falls more than about 60 % within some
+/// 30 blocks, a corner of the box (a tenth of the speeds, the deepest seventh of the sizes) that
+/// uniform draws reach about once in seventy, but that the damage slopes toward.
+fn planted(method: &str, master_seed: u64) -> String {
+    format!(
+        r#"Search(version: 1, name: "planted", world: "planted.ron", blocks: 300, seeds: 1,
+        master_seed: {master_seed},
+        parameters: [
+            (path: "market.shocks[0].change", from: -0.7, to: 0.0),
+            (path: "market.shocks[0].blocks", from: 1.0, to: 300.0, integer: true),
+        ],
+        objective: Vault(vault: "cppi", metric: "max_drawdown"),
+        method: {method},
+    )"#
+    )
+}
+
+const PLANTED_WORLD: &str = r#"World(version: 1, name: "planted", seed: 3, blocks: 300,
+    chain: (block_time: Fixed(12.0), gas_limit: 30000000, base_fee_gwei: 0.0, native_token: "ETH"),
+    numeraire: "USDC",
+    tokens: [(symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6)],
+    market: (assets: [(token: "ETH", price: 2000.0, volatility: 0.05)],
+        shocks: [(token: "ETH", start_block: 20, blocks: 100, change: -0.3)]),
+    pools: [ConstantProduct(name: "deep", tokens: ("ETH", "USDC"), reserves: ("1000000", "2000000000"), fee_bps: 5.0)],
+    agents: [Arbitrageur(name: "arb", capital: [("ETH", "1000000"), ("USDC", "2000000000")], priority_fee_gwei: 1.0)],
+    oracles: [Push(name: "eth", token: "ETH", heartbeat_seconds: 1.0, deviation: 0.0)],
+    vaults: [(name: "cppi", deposit_token: "USDC", holdings: [("ETH", "100"), ("USDC", "400000")], keeper_gas: "1",
+        oracles: [("ETH", "eth")], strategy: Cppi(risky: "ETH", safe: "USDC", floor: 0.8, multiplier: 4.0),
+        trigger: Threshold(band: 0.02), min_interval_blocks: 40, slippage: 0.05)],
+)"#;
+
+fn run_planted(method: &str, master_seed: u64) -> meshsim_search::Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("planted.ron"), PLANTED_WORLD).unwrap();
+    let text = planted(method, master_seed);
+    let s = Search::new(parse_spec(&text, "planted.ron").unwrap(), &text, dir.path()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    s.run(out.path(), &Options { threads: Some(2), progress: None }).unwrap()
+}
+
+#[test]
+fn the_search_finds_a_planted_worst_case() {
+    for master_seed in [1, 2] {
+        let o = run_planted("CrossEntropy(iterations: 8, population: 16, elite: 0.25)", master_seed);
+        let best = o.ranked()[0];
+        let (change, blocks) = (best.params[0], best.params[1]);
+        // the floor broken far past the cushion, by a fast, deep crash
+        assert!(best.objective > 0.45, "master seed {master_seed}: drawdown {} at {:?}", best.objective, best.params);
+        assert!(blocks <= 40.0 && change < -0.55, "master seed {master_seed}: found change {change}, blocks {blocks}");
+    }
+}
