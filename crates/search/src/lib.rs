@@ -6,6 +6,9 @@
 //! on the same `seeds` market paths (common random numbers), candidates of a generation run in
 //! parallel (rayon), and the result does not depend on the thread count.
 //!
+//! Every evaluation is journalled (`journal.csv`) as it finishes; the same command resumes a
+//! killed search, reusing what it finds there.
+//!
 //! Outputs: `candidates.csv` (every candidate: generation, parameters, objective, penalty,
 //! score), `worst-1.ron`, `worst-2.ron`, `worst-3.ron` (the best-scoring candidates as world
 //! files `meshsim validate` accepts), `convergence.csv` and `plots/convergence.png/.svg` (the best
@@ -14,6 +17,7 @@
 //! plain Monte Carlo at the same budget, each with its standard error) and `summary.json`.
 
 pub mod cem;
+pub mod journal;
 pub mod spec;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +27,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use cem::{Bounds, Estimate, Law};
+use journal::Journal;
 pub use spec::{Method, Objective, Param, SearchSpec, parse_spec};
 
 /// Why a search could not run.
@@ -67,6 +72,9 @@ pub enum SearchError {
         #[source]
         source: std::io::Error,
     },
+    /// The output directory holds another search's journal.
+    #[error("{0}")]
+    Conflict(String),
     /// Drawing a plot.
     #[error(transparent)]
     Plot(#[from] meshsim_plot::PlotError),
@@ -125,6 +133,8 @@ pub struct Outcome {
     pub tail: Option<Tail>,
     /// Files written.
     pub files: Vec<PathBuf>,
+    /// Evaluations found in the journal of an earlier, interrupted run and reused.
+    pub reused: usize,
 }
 
 impl Outcome {
@@ -282,13 +292,33 @@ impl Search {
             .collect()
     }
 
-    fn evaluate(&self, generation: u32, xs: Vec<Vec<f64>>, pool: &rayon::ThreadPool) -> Vec<Candidate> {
+    /// The objective of one candidate: from the journal when it holds it, else run and journalled.
+    fn journalled(&self, j: &Journal, phase: &str, generation: u32, index: u32, x: &[f64]) -> Result<f64, String> {
+        if let Some(r) = j.get(phase, generation, index, x) {
+            return r;
+        }
+        let r = self.objective(x);
+        // a journal that cannot be written loses only the resume, never the result
+        if let Err(e) = j.record(phase, generation, index, x, &r) {
+            return Err(format!("journal: {e}"));
+        }
+        r
+    }
+
+    fn evaluate(
+        &self,
+        j: &Journal,
+        phase: &str,
+        generation: u32,
+        xs: Vec<Vec<f64>>,
+        pool: &rayon::ThreadPool,
+    ) -> Vec<Candidate> {
         pool.install(|| {
             xs.into_par_iter()
                 .enumerate()
                 .map(|(index, params)| {
                     let penalty = self.penalty(&params);
-                    let (objective, error) = match self.objective(&params) {
+                    let (objective, error) = match self.journalled(j, phase, generation, index as u32, &params) {
                         Ok(v) => (v, None),
                         Err(e) => (f64::NAN, Some(e)),
                     };
@@ -304,6 +334,8 @@ impl Search {
         let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
         let budget = self.spec.method.budget();
+        let journal = Journal::open(out, &self.spec_hash, &self.world_hash)?;
+        let reused = journal.len();
         let mut candidates = Vec::new();
         let mut convergence = Vec::new();
         let mut best = f64::MIN;
@@ -314,7 +346,7 @@ impl Search {
                     // the generation's draws come from its own stream
                     let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-generation", u64::from(g));
                     let xs: Vec<Vec<f64>> = (0..population).map(|_| law.sample(&self.bounds, &mut rng)).collect();
-                    let mut generation = self.evaluate(g, xs, &pool);
+                    let mut generation = self.evaluate(&journal, "generation", g, xs, &pool);
                     let mut ranked: Vec<&Candidate> = generation.iter().collect();
                     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
                     let keep = ((f64::from(population) * elite).ceil() as usize).max(1);
@@ -334,7 +366,7 @@ impl Search {
             Method::Random { runs } => {
                 let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-random", 0);
                 let xs: Vec<Vec<f64>> = (0..runs).map(|_| cem::uniform(&self.bounds, &mut rng)).collect();
-                candidates = self.evaluate(0, xs, &pool);
+                candidates = self.evaluate(&journal, "random", 0, xs, &pool);
                 best = candidates.iter().map(|c| c.score).fold(f64::MIN, f64::max);
                 convergence.push((best, f64::NAN));
                 if let Some(p) = &opts.progress {
@@ -342,8 +374,8 @@ impl Search {
                 }
             }
         }
-        let tail = self.spec.tail.map(|level| self.tail(level, &pool));
-        let mut outcome = Outcome { candidates, convergence, tail, files: Vec::new() };
+        let tail = self.spec.tail.map(|level| self.tail(&journal, level, &pool));
+        let mut outcome = Outcome { candidates, convergence, tail, files: Vec::new(), reused };
         outcome.files = self.write(out, &outcome)?;
         Ok(outcome)
     }
@@ -354,14 +386,19 @@ impl Search {
     /// `level`), and refits the sampling law to the draws above it weighted by their likelihood
     /// ratio; once the level is reached, `n` more draws give the importance-sampling estimate.
     /// Plain Monte Carlo from the nominal law gets the same number of runs in all.
-    fn tail(&self, level: f64, pool: &rayon::ThreadPool) -> Tail {
+    fn tail(&self, j: &Journal, level: f64, pool: &rayon::ThreadPool) -> Tail {
         let n = match self.spec.method {
             Method::CrossEntropy { population, .. } => population.max(64) as usize,
             Method::Random { runs } => runs.clamp(64, 256) as usize,
         };
         const RHO: f64 = 0.1;
-        let objectives = |xs: &[Vec<f64>]| -> Vec<f64> {
-            pool.install(|| xs.par_iter().map(|x| self.objective(x).unwrap_or(f64::NAN)).collect())
+        let objectives = |phase: &str, round: u32, xs: &[Vec<f64>]| -> Vec<f64> {
+            pool.install(|| {
+                xs.par_iter()
+                    .enumerate()
+                    .map(|(k, x)| self.journalled(j, phase, round, k as u32, x).unwrap_or(f64::NAN))
+                    .collect()
+            })
         };
         let mut q = Law {
             mean: self
@@ -383,7 +420,7 @@ impl Search {
         for round in 0..8u64 {
             let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-tail-round", round);
             let xs: Vec<Vec<f64>> = (0..n).map(|_| q.sample(&self.bounds, &mut rng)).collect();
-            let ls = objectives(&xs);
+            let ls = objectives("tail-round", round as u32, &xs);
             runs += n;
             let mut sorted: Vec<f64> = ls.iter().copied().filter(|l| l.is_finite()).collect();
             sorted.sort_by(|a, b| b.total_cmp(a));
@@ -402,7 +439,7 @@ impl Search {
         }
         let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-tail", 0);
         let xs: Vec<Vec<f64>> = (0..n).map(|_| q.sample(&self.bounds, &mut rng)).collect();
-        let ls = objectives(&xs);
+        let ls = objectives("tail-final", 0, &xs);
         runs += n;
         let weighted: Vec<(f64, f64)> = xs
             .iter()
@@ -411,7 +448,7 @@ impl Search {
             .collect();
         // plain Monte Carlo with as many runs as the estimate used in all
         let nominal: Vec<Vec<f64>> = (0..runs).map(|_| self.nominal_draw(&mut rng)).collect();
-        let plain: Vec<(f64, f64)> = objectives(&nominal).into_iter().map(|l| (l, 1.0)).collect();
+        let plain: Vec<(f64, f64)> = objectives("tail-plain", 0, &nominal).into_iter().map(|l| (l, 1.0)).collect();
         Tail {
             level,
             importance: cem::importance_estimate(&weighted, level),

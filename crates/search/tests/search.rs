@@ -118,3 +118,38 @@ fn the_search_finds_a_planted_worst_case() {
         assert!(blocks <= 40.0 && change < -0.55, "master seed {master_seed}: found change {change}, blocks {blocks}");
     }
 }
+
+#[test]
+fn a_killed_search_resumes_from_its_journal_to_the_same_result() {
+    let text = spec("CrossEntropy(iterations: 3, population: 6, elite: 0.34)", 4)
+        .replace("plausibility: 0.02,", "plausibility: 0.02, tail: 0.2,");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let s = Search::new(parse_spec(&text, "t.ron").unwrap(), &text, &dir).unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let first = s.run(whole.path(), &Options { threads: Some(2), progress: None }).unwrap();
+    assert_eq!(first.reused, 0);
+    let journal = std::fs::read_to_string(whole.path().join("journal.csv")).unwrap();
+    let lines: Vec<&str> = journal.lines().collect();
+    // killed part-way: the header, a third of the evaluations, and half of the next line
+    let cut = tempfile::tempdir().unwrap();
+    let keep = 1 + (lines.len() - 1) / 3;
+    let mut partial = lines[..keep].join("\n");
+    partial.push('\n');
+    partial.push_str(&lines[keep][..lines[keep].len() / 2]);
+    std::fs::write(cut.path().join("journal.csv"), partial).unwrap();
+    let resumed = s.run(cut.path(), &Options { threads: Some(1), progress: None }).unwrap();
+    assert_eq!(resumed.reused, keep - 1);
+    assert_eq!(resumed.candidates, first.candidates);
+    assert_eq!(resumed.tail, first.tail);
+    for f in ["candidates.csv", "summary.json", "worst-1.ron", "tail.json"] {
+        assert_eq!(
+            std::fs::read(whole.path().join(f)).unwrap(),
+            std::fs::read(cut.path().join(f)).unwrap(),
+            "{f} differs after resuming"
+        );
+    }
+    // a directory of another search is refused
+    let other = spec("Random(runs: 3)", 4);
+    let o = Search::new(parse_spec(&other, "t.ron").unwrap(), &other, &dir).unwrap();
+    assert!(o.run(cut.path(), &Options::default()).is_err());
+}
