@@ -45,7 +45,7 @@ fn hex_text(s: &str) -> String {
 }
 
 fn text_hex(h: &str) -> Option<String> {
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..h.len()).step_by(2).map(|k| u8::from_str_radix(&h[k..k + 2], 16).ok()).collect();
