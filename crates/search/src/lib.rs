@@ -17,6 +17,7 @@
 //! plain Monte Carlo at the same budget, each with its standard error) and `summary.json`.
 
 pub mod cem;
+pub mod cmaes;
 pub mod journal;
 pub mod spec;
 
@@ -363,6 +364,44 @@ impl Search {
                     }
                 }
             }
+            Method::CmaEs { iterations, population } => {
+                let mut cma = cmaes::Cma::new(self.bounds.len(), population as usize);
+                for g in 0..iterations {
+                    let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-cmaes", u64::from(g));
+                    let us = cma.ask(&mut rng);
+                    // each candidate at its nearest point of the box, in the parameters' units
+                    let repaired: Vec<(Vec<f64>, f64)> = us
+                        .iter()
+                        .map(|u| {
+                            let (inside, d2) = cmaes::Cma::repair(u);
+                            let x = self
+                                .bounds
+                                .iter()
+                                .zip(inside.iter())
+                                .map(|(b, v)| b.clamp(b.from + v * (b.to - b.from)))
+                                .collect();
+                            (x, d2)
+                        })
+                        .collect();
+                    let xs: Vec<Vec<f64>> = repaired.iter().map(|(x, _)| x.clone()).collect();
+                    let mut generation = self.evaluate(&journal, "cmaes", g, xs, &pool);
+                    // ranked with a penalty on the distance outside the box (in unit-cube terms)
+                    let fitness: Vec<f64> = generation
+                        .iter()
+                        .zip(&repaired)
+                        .map(|(c, (_, d2))| if c.score == f64::MIN { -1e300 } else { c.score - 10.0 * d2 })
+                        .collect();
+                    cma.tell(&us, &fitness);
+                    let mut scores: Vec<f64> = generation.iter().map(|c| c.score).collect();
+                    scores.sort_by(|a, b| b.total_cmp(a));
+                    best = best.max(scores.first().copied().unwrap_or(f64::MIN));
+                    convergence.push((best, scores.get(scores.len() / 2 - 1).copied().unwrap_or(f64::NAN)));
+                    candidates.append(&mut generation);
+                    if let Some(p) = &opts.progress {
+                        p(candidates.len() as u64, budget);
+                    }
+                }
+            }
             Method::Random { runs } => {
                 let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-random", 0);
                 let xs: Vec<Vec<f64>> = (0..runs).map(|_| cem::uniform(&self.bounds, &mut rng)).collect();
@@ -388,7 +427,7 @@ impl Search {
     /// Plain Monte Carlo from the nominal law gets the same number of runs in all.
     fn tail(&self, j: &Journal, level: f64, pool: &rayon::ThreadPool) -> Tail {
         let n = match self.spec.method {
-            Method::CrossEntropy { population, .. } => population.max(64) as usize,
+            Method::CrossEntropy { population, .. } | Method::CmaEs { population, .. } => population.max(64) as usize,
             Method::Random { runs } => runs.clamp(64, 256) as usize,
         };
         const RHO: f64 = 0.1;

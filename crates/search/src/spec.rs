@@ -15,7 +15,7 @@
 //!         (path: "market.shocks[0].blocks", from: 1.0, to: 300.0, integer: true),
 //!     ],
 //!     objective: Vault(vault: "cm-threshold", metric: "max_drawdown"),   // or Run("bad_debt")
-//!     method: CrossEntropy(iterations: 6, population: 24, elite: 0.25),  // or Random(runs: 144)
+//!     method: CrossEntropy(iterations: 6, population: 24, elite: 0.25),  // CmaEs(iterations, population), Random(runs)
 //!     plausibility: 0.01,                    // optional: score = objective - weight x sum z^2 / 2
 //!     tail: 0.2,                       // optional: estimate P(objective > 0.2)
 //! )
@@ -74,6 +74,14 @@ pub enum Method {
         /// Share kept as the elite.
         elite: f64,
     },
+    /// CMA-ES: `iterations` generations of `population` candidates (at least 4), the mean,
+    /// step size and covariance adapted to the best half.
+    CmaEs {
+        /// Generations.
+        iterations: u32,
+        /// Candidates per generation.
+        population: u32,
+    },
     /// Uniform draws over the bounds: the baseline.
     Random {
         /// Candidates.
@@ -85,7 +93,9 @@ impl Method {
     /// Candidates evaluated in all.
     pub fn budget(&self) -> u64 {
         match *self {
-            Method::CrossEntropy { iterations, population, .. } => u64::from(iterations) * u64::from(population),
+            Method::CrossEntropy { iterations, population, .. } | Method::CmaEs { iterations, population } => {
+                u64::from(iterations) * u64::from(population)
+            }
             Method::Random { runs } => u64::from(runs),
         }
     }
@@ -169,6 +179,11 @@ impl SearchSpec {
                         "method.elite",
                         format!("expected a share in (0, 0.5] keeping at least one candidate, found {elite}"),
                     );
+                }
+            }
+            Method::CmaEs { iterations, population } => {
+                if iterations == 0 || population < 4 {
+                    push("method", "expected at least 1 iteration of at least 4 candidates".to_string());
                 }
             }
             Method::Random { runs } => {

@@ -34,11 +34,13 @@ fn best(text: &str, threads: usize) -> (f64, meshsim_search::Outcome) {
 }
 
 #[test]
-fn the_cross_entropy_method_beats_random_draws_at_an_equal_budget() {
+fn the_cross_entropy_method_and_cma_es_beat_random_draws_at_an_equal_budget() {
     for master_seed in 1..=3 {
         let (cem, _) = best(&spec("CrossEntropy(iterations: 4, population: 12, elite: 0.25)", master_seed), 2);
+        let (cma, _) = best(&spec("CmaEs(iterations: 4, population: 12)", master_seed), 2);
         let (random, _) = best(&spec("Random(runs: 48)", master_seed), 2);
-        assert!(cem > random, "master seed {master_seed}: search {cem} vs random {random}");
+        assert!(cem > random, "master seed {master_seed}: cross-entropy {cem} vs random {random}");
+        assert!(cma > random, "master seed {master_seed}: CMA-ES {cma} vs random {random}");
     }
 }
 
@@ -110,12 +112,24 @@ fn run_planted(method: &str, master_seed: u64) -> meshsim_search::Outcome {
 #[test]
 fn the_search_finds_a_planted_worst_case() {
     for master_seed in [1, 2] {
-        let o = run_planted("CrossEntropy(iterations: 8, population: 16, elite: 0.25)", master_seed);
-        let best = o.ranked()[0];
-        let (change, blocks) = (best.params[0], best.params[1]);
-        // the floor broken far past the cushion, by a fast, deep crash
-        assert!(best.objective > 0.45, "master seed {master_seed}: drawdown {} at {:?}", best.objective, best.params);
-        assert!(blocks <= 40.0 && change < -0.55, "master seed {master_seed}: found change {change}, blocks {blocks}");
+        for method in
+            ["CrossEntropy(iterations: 8, population: 16, elite: 0.25)", "CmaEs(iterations: 8, population: 16)"]
+        {
+            let o = run_planted(method, master_seed);
+            let best = o.ranked()[0];
+            let (change, blocks) = (best.params[0], best.params[1]);
+            // the floor broken far past the cushion, by a fast, deep crash
+            assert!(
+                best.objective > 0.45,
+                "{method}, master seed {master_seed}: drawdown {} at {:?}",
+                best.objective,
+                best.params
+            );
+            assert!(
+                blocks <= 40.0 && change < -0.55,
+                "{method}, master seed {master_seed}: found change {change}, blocks {blocks}"
+            );
+        }
     }
 }
 
