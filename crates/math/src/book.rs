@@ -86,6 +86,22 @@ pub struct NewOrder {
     pub expires_at: u64,
 }
 
+impl NewOrder {
+    /// An immediate-or-cancel order that cancels its owner's resting orders it meets: what a taker
+    /// sends, and what a taker previews.
+    pub fn ioc(owner: Owner, side: Side, tick: u64, lots: u64) -> Self {
+        NewOrder {
+            owner,
+            side,
+            kind: OrderType::ImmediateOrCancel,
+            tick,
+            lots,
+            self_trade: SelfTrade::CancelResting,
+            expires_at: u64::MAX,
+        }
+    }
+}
+
 /// A resting order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resting {

@@ -8,7 +8,7 @@
 //! levels, and the pool leg's minimum output keeps the round trip from losing.
 
 use bevy_ecs::prelude::*;
-use meshsim_math::book::{NewOrder, OrderType, SelfTrade, Side};
+use meshsim_math::book::{NewOrder, OrderType, Side};
 use meshsim_scenario::{AgentKind, BookId};
 use smallvec::smallvec;
 
@@ -72,15 +72,7 @@ pub fn plan_book_arb<P: PoolBook + ?Sized>(
         if lots == 0 {
             continue;
         }
-        let probe = NewOrder {
-            owner,
-            side,
-            kind: OrderType::ImmediateOrCancel,
-            tick: limit,
-            lots,
-            self_trade: SelfTrade::CancelResting,
-            expires_at: u64::MAX,
-        };
+        let probe = NewOrder::ioc(owner, side, limit, lots);
         let Ok(t) = b.book.preview(&probe) else { continue };
         let base_value = v.prices.value(b.spec.base, t.base);
         let quote_value = v.prices.value(b.spec.quote, t.quote);
@@ -161,15 +153,7 @@ pub fn plan_book_cycle<P: PoolBook + ?Sized>(
 ) -> Option<RoundTrip> {
     let (base, quote) = (b.spec.base, b.spec.quote);
     let owner = owner_of(Sender::Agent(me.id));
-    let probe = |side: Side, tick: u64, lots: u64| NewOrder {
-        owner,
-        side,
-        kind: OrderType::ImmediateOrCancel,
-        tick,
-        lots,
-        self_trade: SelfTrade::CancelResting,
-        expires_at: u64::MAX,
-    };
+    let probe = |side: Side, tick: u64, lots: u64| NewOrder::ioc(owner, side, tick, lots);
     let (have_base, have_quote) = (v.balance(me.account, base), v.balance(me.account, quote));
     let mut best: Option<RoundTrip> = None;
     for id in 0..v.pools.len() {

@@ -7,7 +7,7 @@
 //! keeps its place in the queue), and moves it otherwise; what has not filled after its wait is
 //! cancelled and taken actively.
 
-use meshsim_math::book::{NewOrder, OrderType, Owner, SelfTrade, Side};
+use meshsim_math::book::{NewOrder, OrderType, Owner, Side};
 use meshsim_scenario::{BookId, ChainId, TokenId};
 use smallvec::SmallVec;
 
@@ -58,15 +58,7 @@ pub fn take(b: &BookState, units: &[f64], owner: Owner, sell: TokenId, amount: u
         return None;
     }
     let price = whole_price(b, units, sell, worst);
-    let probe = |side: Side, tick: u64, lots: u64| NewOrder {
-        owner,
-        side,
-        kind: OrderType::ImmediateOrCancel,
-        tick,
-        lots,
-        self_trade: SelfTrade::CancelResting,
-        expires_at: u64::MAX,
-    };
+    let probe = |side: Side, tick: u64, lots: u64| NewOrder::ioc(owner, side, tick, lots);
     let order = |side, tick, lots| PlaceOrder {
         side,
         kind: OrderType::ImmediateOrCancel,

@@ -500,42 +500,28 @@ pub fn decide<B: PoolBook + ?Sized>(
             }
             let fair = meshsim_math::u128_to_f64(r.amount_in) * prices[s] / prices[b];
             let min_out = (fair * (1.0 - spec.slippage)) as u128;
-            let mut tx = Tx::new(
-                Sender::Vault(meta.id),
-                0,
-                TxKind::Rebalance,
-                spec.priority_fee_wei,
-                Swap::new(r.path, r.amount_in, min_out).into(),
-                view.block + spec.deadline_blocks - 1,
-            );
-            tx.seq = (out.len() - first) as u32;
-            if spec.private_relay {
-                tx.visibility = Visibility::Private;
-            }
-            if let Some(max_fee) = spec.max_fee_wei {
-                tx.gas.max_fee_wei = max_fee;
-            }
-            out.push(tx);
+            let swap = Swap::new(r.path, r.amount_in, min_out).into();
+            let seq = (out.len() - first) as u32;
+            out.push(vault_tx(view, meta, cfg, TxKind::Rebalance, swap, seq));
         }
     }
     plan
 }
 
-/// A vault's transaction on a book.
-fn book_tx<B: PoolBook + ?Sized>(
+/// A vault's transaction: its keeper's priority fee, deadline, relay and fee cap.
+fn vault_tx<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     meta: &VaultMeta,
     cfg: &VaultConfig,
-    book: meshsim_scenario::BookId,
-    ops: SmallVec<[BookOp; 2]>,
+    kind: TxKind,
+    action: Action,
     seq: u32,
 ) -> Tx {
     let spec = &cfg.spec;
-    let action = Action::Book(BookAction { book, ops });
     let mut tx = Tx::new(
         Sender::Vault(meta.id),
         seq,
-        TxKind::Rebalance,
+        kind,
         spec.priority_fee_wei,
         action,
         view.block + spec.deadline_blocks - 1,
@@ -547,6 +533,18 @@ fn book_tx<B: PoolBook + ?Sized>(
         tx.gas.max_fee_wei = max_fee;
     }
     tx
+}
+
+/// A vault's transaction on a book.
+fn book_tx<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    meta: &VaultMeta,
+    cfg: &VaultConfig,
+    book: meshsim_scenario::BookId,
+    ops: SmallVec<[BookOp; 2]>,
+    seq: u32,
+) -> Tx {
+    vault_tx(view, meta, cfg, TxKind::Rebalance, Action::Book(BookAction { book, ops }), seq)
 }
 
 /// Cancels whatever the vault has resting on its books.
@@ -631,21 +629,7 @@ fn across_step<B: PoolBook + ?Sized>(
         (Some((ca, r, m)), other) if other.as_ref().is_none_or(|(cb, _)| ca <= *cb) => {
             let fair = meshsim_math::u128_to_f64(r.amount_in) * prices[s] / prices[m];
             let min_out = (fair * (1.0 - spec.slippage)) as u128;
-            let mut tx = Tx::new(
-                Sender::Vault(meta.id),
-                0,
-                TxKind::Rebalance,
-                spec.priority_fee_wei,
-                Swap::new(r.path, r.amount_in, min_out).into(),
-                view.block + spec.deadline_blocks - 1,
-            );
-            if spec.private_relay {
-                tx.visibility = Visibility::Private;
-            }
-            if let Some(max_fee) = spec.max_fee_wei {
-                tx.gas.max_fee_wei = max_fee;
-            }
-            Some(tx)
+            Some(vault_tx(view, meta, cfg, TxKind::Rebalance, Swap::new(r.path, r.amount_in, min_out).into(), 0))
         }
         (_, Some((_, send))) => Some(bridge_tx(send)),
         _ => None,
