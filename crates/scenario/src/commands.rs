@@ -224,9 +224,7 @@ pub fn load_commands(path: &Path, scenario: &Scenario) -> Result<CommandLog, Sce
 
 /// Parses and checks a command log from text; `origin` names it in errors.
 pub fn parse_commands(text: &str, origin: &str, scenario: &Scenario) -> Result<CommandLog, ScenarioError> {
-    let extensions = ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES;
-    let options = ron::Options::default().with_recursion_limit(limits::MAX_NESTING).with_default_extension(extensions);
-    let log: CommandLog = options.from_str(text).map_err(|e| {
+    let log: CommandLog = crate::ron_options().from_str(text).map_err(|e| {
         ScenarioError::Syntax(Issue {
             file: origin.to_string(),
             line: e.span.start.line,

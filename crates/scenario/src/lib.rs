@@ -53,13 +53,17 @@ pub fn parse_str(text: &str, origin: &str, base_dir: &Path) -> Result<Scenario, 
     from_raw(&raw, text, origin, base_dir, hash)
 }
 
+/// How every meshsim document (world, command log, sweep and search spec) is read: `Some(..)`
+/// may be left out, enum variants holding a struct take its fields directly
+/// (`Arbitrageur(name: "a", ..)`), and nesting is bounded.
+pub fn ron_options() -> ron::Options {
+    let extensions = ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES;
+    ron::Options::default().with_recursion_limit(limits::MAX_NESTING).with_default_extension(extensions)
+}
+
 /// Only the syntax/shape step: RON into [`raw::RawWorld`].
 pub fn parse_raw(text: &str, origin: &str) -> Result<raw::RawWorld, ScenarioError> {
-    // `Some(..)` may be left out, and enum variants holding a struct take its fields directly
-    // (`Arbitrageur(name: "a", ..)`).
-    let extensions = ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES;
-    let options = ron::Options::default().with_recursion_limit(limits::MAX_NESTING).with_default_extension(extensions);
-    options.from_str::<raw::RawWorld>(text).map_err(|e| {
+    ron_options().from_str::<raw::RawWorld>(text).map_err(|e| {
         ScenarioError::Syntax(Issue {
             file: origin.to_string(),
             line: e.span.start.line,

@@ -224,10 +224,7 @@ impl SearchSpec {
 
 /// Parses and checks a spec; `origin` names it in errors.
 pub fn parse_spec(text: &str, origin: &str) -> Result<SearchSpec, SearchError> {
-    let extensions = ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES;
-    let options = ron::Options::default()
-        .with_recursion_limit(meshsim_scenario::limits::MAX_NESTING)
-        .with_default_extension(extensions);
+    let options = meshsim_scenario::ron_options();
     let spec: SearchSpec = options.from_str(text).map_err(|e| SearchError::Syntax {
         origin: origin.to_string(),
         line: e.span.start.line,

@@ -232,10 +232,7 @@ pub fn load_spec(path: &Path) -> Result<(SweepSpec, String), SweepError> {
 
 /// Parses and checks a spec from text; `origin` names it in errors.
 pub fn parse_spec(text: &str, origin: &str) -> Result<SweepSpec, SpecError> {
-    let extensions = ron::extensions::Extensions::IMPLICIT_SOME | ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES;
-    let options = ron::Options::default()
-        .with_recursion_limit(meshsim_scenario::limits::MAX_NESTING)
-        .with_default_extension(extensions);
+    let options = meshsim_scenario::ron_options();
     let spec: SweepSpec = options.from_str(text).map_err(|e| SpecError::Syntax {
         origin: origin.to_string(),
         line: e.span.start.line,
