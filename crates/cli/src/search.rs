@@ -16,6 +16,14 @@ pub struct SearchArgs {
     /// Worker threads (default: every core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Evaluate only shard I of N of each generation (candidates whose position is I modulo N);
+    /// every shard must use the same --out on a file system they share, where they read each
+    /// other's journals. Shard 0 writes the outputs, the same as an unsharded search.
+    #[arg(long, value_name = "I/N", value_parser = |s: &str| meshsim_sweep::Shard::parse(s))]
+    pub shard: Option<meshsim_sweep::Shard>,
+    /// With --shard: give up when no other shard has journalled anything for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub peer_timeout: u64,
     /// No progress bar and no report.
     #[arg(long)]
     pub quiet: bool,
@@ -33,9 +41,20 @@ pub fn search(args: &SearchArgs) -> Result<()> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let bar = progress.clone();
-    let opts = Options { threads: args.threads, progress: Some(Box::new(move |done, _| bar.set_position(done))) };
+    let opts = Options {
+        threads: args.threads,
+        progress: Some(Box::new(move |done, _| bar.set_position(done))),
+        shard: args.shard,
+        patience: Some(std::time::Duration::from_secs(args.peer_timeout)),
+    };
     let outcome = search.run(&out, &opts).with_context(|| format!("search {:?}", search.spec.name))?;
     progress.finish_and_clear();
+    if args.shard.is_some_and(|s| s.index != 0) {
+        if !args.quiet {
+            say!("shard done; shard 0 writes the outputs into {}", out.display());
+        }
+        return Ok(());
+    }
     if !args.quiet {
         let ranked = outcome.ranked();
         say!(

@@ -7,7 +7,9 @@
 //! parallel (rayon), and the result does not depend on the thread count.
 //!
 //! Every evaluation is journalled (`journal.csv`) as it finishes; the same command resumes a
-//! killed search, reusing what it finds there.
+//! killed search, reusing what it finds there. Across machines, `--shard I/N` over one output
+//! directory on a shared file system splits each generation between N processes that read each
+//! other's journals (see [`journal`]); the result is the unsharded one, and shard 0 writes it.
 //!
 //! Outputs: `candidates.csv` (every candidate: generation, parameters, objective, penalty,
 //! score), `worst-1.ron`, `worst-2.ron`, `worst-3.ron` (the best-scoring candidates as world
@@ -79,6 +81,9 @@ pub enum SearchError {
     /// Drawing a plot.
     #[error(transparent)]
     Plot(#[from] meshsim_plot::PlotError),
+    /// A sharded search waited too long for its peers.
+    #[error("{0}")]
+    Stalled(String),
     /// The thread pool could not start.
     #[error("thread pool")]
     Threads(#[from] rayon::ThreadPoolBuildError),
@@ -91,6 +96,12 @@ pub struct Options {
     pub threads: Option<usize>,
     /// Called after each generation with (candidates done, budget).
     pub progress: Option<Box<dyn Fn(u64, u64) + Send + Sync>>,
+    /// Evaluate only this shard's share of each generation (positions I modulo N) and read the
+    /// rest from the other shards' journals in the same output directory.
+    pub shard: Option<meshsim_sweep::Shard>,
+    /// How long a shard waits for its peers to journal anything new before it gives up
+    /// (default: an hour).
+    pub patience: Option<std::time::Duration>,
 }
 
 /// One evaluated candidate.
@@ -306,6 +317,29 @@ impl Search {
         r
     }
 
+    /// The objectives of a generation: this shard's share run (or reused) in parallel, the rest
+    /// read from the other shards' journals.
+    fn results(
+        &self,
+        j: &Journal,
+        phase: &str,
+        generation: u32,
+        xs: &[Vec<f64>],
+        pool: &rayon::ThreadPool,
+        patience: std::time::Duration,
+    ) -> Result<Vec<Result<f64, String>>, SearchError> {
+        let mine: Vec<Option<Result<f64, String>>> = pool.install(|| {
+            xs.par_iter()
+                .enumerate()
+                .map(|(k, x)| j.owns(k as u32).then(|| self.journalled(j, phase, generation, k as u32, x)))
+                .collect()
+        });
+        let wanted: Vec<(u32, &[f64])> =
+            xs.iter().enumerate().filter(|(k, _)| !j.owns(*k as u32)).map(|(k, x)| (k as u32, x.as_slice())).collect();
+        let mut theirs = j.wait_for(phase, generation, &wanted, patience)?.into_iter();
+        Ok(mine.into_iter().map(|r| r.unwrap_or_else(|| theirs.next().unwrap_or(Err("lost".into())))).collect())
+    }
+
     fn evaluate(
         &self,
         j: &Journal,
@@ -313,21 +347,23 @@ impl Search {
         generation: u32,
         xs: Vec<Vec<f64>>,
         pool: &rayon::ThreadPool,
-    ) -> Vec<Candidate> {
-        pool.install(|| {
-            xs.into_par_iter()
-                .enumerate()
-                .map(|(index, params)| {
-                    let penalty = self.penalty(&params);
-                    let (objective, error) = match self.journalled(j, phase, generation, index as u32, &params) {
-                        Ok(v) => (v, None),
-                        Err(e) => (f64::NAN, Some(e)),
-                    };
-                    let score = if objective.is_finite() { objective - penalty } else { f64::MIN };
-                    Candidate { generation, index: index as u32, params, objective, penalty, score, error }
-                })
-                .collect()
-        })
+        patience: std::time::Duration,
+    ) -> Result<Vec<Candidate>, SearchError> {
+        let results = self.results(j, phase, generation, &xs, pool, patience)?;
+        Ok(xs
+            .into_iter()
+            .zip(results)
+            .enumerate()
+            .map(|(index, (params, r))| {
+                let penalty = self.penalty(&params);
+                let (objective, error) = match r {
+                    Ok(v) => (v, None),
+                    Err(e) => (f64::NAN, Some(e)),
+                };
+                let score = if objective.is_finite() { objective - penalty } else { f64::MIN };
+                Candidate { generation, index: index as u32, params, objective, penalty, score, error }
+            })
+            .collect())
     }
 
     /// Runs the search and writes its outputs into `out` (created if missing).
@@ -335,7 +371,9 @@ impl Search {
         let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
         let budget = self.spec.method.budget();
-        let journal = Journal::open(out, &self.spec_hash, &self.world_hash)?;
+        let shard = opts.shard.unwrap_or(meshsim_sweep::Shard::ALL);
+        let patience = opts.patience.unwrap_or(std::time::Duration::from_secs(3600));
+        let journal = Journal::open(out, &self.spec_hash, &self.world_hash, shard)?;
         let reused = journal.len();
         let mut candidates = Vec::new();
         let mut convergence = Vec::new();
@@ -347,7 +385,7 @@ impl Search {
                     // the generation's draws come from its own stream
                     let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-generation", u64::from(g));
                     let xs: Vec<Vec<f64>> = (0..population).map(|_| law.sample(&self.bounds, &mut rng)).collect();
-                    let mut generation = self.evaluate(&journal, "generation", g, xs, &pool);
+                    let mut generation = self.evaluate(&journal, "generation", g, xs, &pool, patience)?;
                     let mut ranked: Vec<&Candidate> = generation.iter().collect();
                     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
                     let keep = ((f64::from(population) * elite).ceil() as usize).max(1);
@@ -384,7 +422,7 @@ impl Search {
                         })
                         .collect();
                     let xs: Vec<Vec<f64>> = repaired.iter().map(|(x, _)| x.clone()).collect();
-                    let mut generation = self.evaluate(&journal, "cmaes", g, xs, &pool);
+                    let mut generation = self.evaluate(&journal, "cmaes", g, xs, &pool, patience)?;
                     // ranked with a penalty on the distance outside the box (in unit-cube terms)
                     let fitness: Vec<f64> = generation
                         .iter()
@@ -405,7 +443,7 @@ impl Search {
             Method::Random { runs } => {
                 let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-random", 0);
                 let xs: Vec<Vec<f64>> = (0..runs).map(|_| cem::uniform(&self.bounds, &mut rng)).collect();
-                candidates = self.evaluate(&journal, "random", 0, xs, &pool);
+                candidates = self.evaluate(&journal, "random", 0, xs, &pool, patience)?;
                 best = candidates.iter().map(|c| c.score).fold(f64::MIN, f64::max);
                 convergence.push((best, f64::NAN));
                 if let Some(p) = &opts.progress {
@@ -413,9 +451,15 @@ impl Search {
                 }
             }
         }
-        let tail = self.spec.tail.map(|level| self.tail(&journal, level, &pool));
+        let tail = match self.spec.tail {
+            Some(level) => Some(self.tail(&journal, level, &pool, patience)?),
+            None => None,
+        };
         let mut outcome = Outcome { candidates, convergence, tail, files: Vec::new(), reused };
-        outcome.files = self.write(out, &outcome)?;
+        // every shard ends with the whole search in hand; the first writes the outputs
+        if shard.index == 0 {
+            outcome.files = self.write(out, &outcome)?;
+        }
         Ok(outcome)
     }
 
@@ -425,19 +469,20 @@ impl Search {
     /// `level`), and refits the sampling law to the draws above it weighted by their likelihood
     /// ratio; once the level is reached, `n` more draws give the importance-sampling estimate.
     /// Plain Monte Carlo from the nominal law gets the same number of runs in all.
-    fn tail(&self, j: &Journal, level: f64, pool: &rayon::ThreadPool) -> Tail {
+    fn tail(
+        &self,
+        j: &Journal,
+        level: f64,
+        pool: &rayon::ThreadPool,
+        patience: std::time::Duration,
+    ) -> Result<Tail, SearchError> {
         let n = match self.spec.method {
             Method::CrossEntropy { population, .. } | Method::CmaEs { population, .. } => population.max(64) as usize,
             Method::Random { runs } => runs.clamp(64, 256) as usize,
         };
         const RHO: f64 = 0.1;
-        let objectives = |phase: &str, round: u32, xs: &[Vec<f64>]| -> Vec<f64> {
-            pool.install(|| {
-                xs.par_iter()
-                    .enumerate()
-                    .map(|(k, x)| self.journalled(j, phase, round, k as u32, x).unwrap_or(f64::NAN))
-                    .collect()
-            })
+        let objectives = |phase: &str, round: u32, xs: &[Vec<f64>]| -> Result<Vec<f64>, SearchError> {
+            Ok(self.results(j, phase, round, xs, pool, patience)?.into_iter().map(|r| r.unwrap_or(f64::NAN)).collect())
         };
         let mut q = Law {
             mean: self
@@ -459,7 +504,7 @@ impl Search {
         for round in 0..8u64 {
             let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-tail-round", round);
             let xs: Vec<Vec<f64>> = (0..n).map(|_| q.sample(&self.bounds, &mut rng)).collect();
-            let ls = objectives("tail-round", round as u32, &xs);
+            let ls = objectives("tail-round", round as u32, &xs)?;
             runs += n;
             let mut sorted: Vec<f64> = ls.iter().copied().filter(|l| l.is_finite()).collect();
             sorted.sort_by(|a, b| b.total_cmp(a));
@@ -476,23 +521,40 @@ impl Search {
                 break;
             }
         }
+        // Defensive importance sampling (Hesterberg 1995): a share of the draws comes from the
+        // nominal law itself, so every likelihood ratio is at most 1 / DEFENSIVE. Without it, a
+        // law fitted to one part of a failure region that has several leaves the others to rare
+        // draws of huge weight, and the estimate comes out low with an error that hides it.
+        const DEFENSIVE: f64 = 0.2;
         let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-tail", 0);
-        let xs: Vec<Vec<f64>> = (0..n).map(|_| q.sample(&self.bounds, &mut rng)).collect();
-        let ls = objectives("tail-final", 0, &xs);
+        let xs: Vec<Vec<f64>> = (0..n)
+            .map(|_| {
+                if rand::RngExt::random::<f64>(&mut rng) < DEFENSIVE {
+                    self.nominal_draw(&mut rng)
+                } else {
+                    q.sample(&self.bounds, &mut rng)
+                }
+            })
+            .collect();
+        let ls = objectives("tail-final", 0, &xs)?;
         runs += n;
         let weighted: Vec<(f64, f64)> = xs
             .iter()
             .zip(ls)
-            .map(|(x, l)| (l, self.nominal_density(x) / q.density(x, &self.bounds).max(f64::MIN_POSITIVE)))
+            .map(|(x, l)| {
+                let p = self.nominal_density(x);
+                let mix = DEFENSIVE * p + (1.0 - DEFENSIVE) * q.density(x, &self.bounds);
+                (l, p / mix.max(f64::MIN_POSITIVE))
+            })
             .collect();
         // plain Monte Carlo with as many runs as the estimate used in all
         let nominal: Vec<Vec<f64>> = (0..runs).map(|_| self.nominal_draw(&mut rng)).collect();
-        let plain: Vec<(f64, f64)> = objectives("tail-plain", 0, &nominal).into_iter().map(|l| (l, 1.0)).collect();
-        Tail {
+        let plain: Vec<(f64, f64)> = objectives("tail-plain", 0, &nominal)?.into_iter().map(|l| (l, 1.0)).collect();
+        Ok(Tail {
             level,
             importance: cem::importance_estimate(&weighted, level),
             plain: cem::importance_estimate(&plain, level),
-        }
+        })
     }
 
     fn write(&self, out: &Path, o: &Outcome) -> Result<Vec<PathBuf>, SearchError> {
