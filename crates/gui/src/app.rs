@@ -33,8 +33,27 @@ enum Action {
     Speed(Speed),
     Apply(Command),
     Reset(u64),
+    Seek(u64),
+    SetEnd(u64),
+    PauseOnCascade(bool),
     SaveLog,
     Close,
+    Fork,
+    CloseFork,
+    SaveForkLog,
+}
+
+/// A second run of the world, forked from the first at `from`.
+struct Fork {
+    session: Session,
+    from: u64,
+}
+
+/// What the bottom panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bottom {
+    Transactions,
+    Cascades,
 }
 
 struct Loaded {
@@ -62,10 +81,12 @@ struct VaultForm {
     loaded_for: Option<usize>,
 }
 
-/// UI work per frame, for the frame-time figure.
+/// UI work per frame, for the frame-time figure, and when each frame was drawn, for the frame
+/// rate achieved.
 #[derive(Debug, Clone, Default)]
 pub struct FrameTimes {
     samples: std::collections::VecDeque<f64>,
+    at: std::collections::VecDeque<f64>,
 }
 
 /// Frame-time statistics, milliseconds.
@@ -81,14 +102,18 @@ pub struct FrameStats {
     pub p95_ms: f64,
     /// Slowest.
     pub max_ms: f64,
+    /// Frames drawn per second of wall time over the frames kept.
+    pub fps: f64,
 }
 
 impl FrameTimes {
-    fn push(&mut self, ms: f64) {
+    fn push(&mut self, ms: f64, at: f64) {
         if self.samples.len() == 10_000 {
             self.samples.pop_front();
+            self.at.pop_front();
         }
         self.samples.push_back(ms);
+        self.at.push_back(at);
     }
 
     /// Statistics over the frames kept.
@@ -105,6 +130,10 @@ impl FrameTimes {
             p50_ms: q(0.5),
             p95_ms: q(0.95),
             max_ms: v[v.len() - 1],
+            fps: match (self.at.front(), self.at.back()) {
+                (Some(a), Some(b)) if b > a => (self.at.len() - 1) as f64 / (b - a),
+                _ => 0.0,
+            },
         })
     }
 }
@@ -131,6 +160,25 @@ pub struct MeshsimApp {
     view: View,
     frames: FrameTimes,
     autoplay: Option<Speed>,
+    run_seconds: f64,
+    goto: u64,
+    bottom: Bottom,
+    /// The cascade whose links the mesh draws (index into the shared list).
+    shown_cascade: Option<usize>,
+    fork: Option<Fork>,
+    chart_height: f32,
+    log_frozen: Option<usize>,
+    /// The charts' pool and vault: the last of each selected.
+    focus_pool: PoolId,
+    focus_vault: Option<VaultId>,
+    /// Commands in the log when it was last saved (or the world opened).
+    saved_commands: usize,
+    /// An action waiting for "discard unsaved commands?".
+    confirm: Option<Action>,
+    /// Shocks and what-ifs go to the fork rather than the run.
+    to_fork: bool,
+    fork_log_path: String,
+    ctx: Option<egui::Context>,
 }
 
 impl MeshsimApp {
@@ -166,6 +214,20 @@ impl MeshsimApp {
             view: View::Both,
             frames: FrameTimes::default(),
             autoplay: None,
+            run_seconds: 30.0,
+            goto: 0,
+            bottom: Bottom::Transactions,
+            shown_cascade: None,
+            fork: None,
+            chart_height: 180.0,
+            log_frozen: None,
+            focus_pool: PoolId(0),
+            focus_vault: None,
+            saved_commands: 0,
+            confirm: None,
+            to_fork: true,
+            fork_log_path: "meshsim-fork.ron".into(),
+            ctx: None,
         }
     }
 
@@ -184,6 +246,17 @@ impl MeshsimApp {
     /// The running session, if a world is open.
     pub fn session(&self) -> Option<&Session> {
         self.loaded.as_ref().map(|l| &l.session)
+    }
+
+    /// The fork's session, if there is one.
+    pub fn fork_session(&self) -> Option<&Session> {
+        self.fork.as_ref().map(|f| &f.session)
+    }
+
+    /// Saves fork logs to `path` (default `meshsim-fork.ron`).
+    pub fn with_fork_log_path(mut self, path: &Path) -> Self {
+        self.fork_log_path = path.display().to_string();
+        self
     }
 
     /// The error shown instead of a world, if one failed to open.
@@ -209,6 +282,10 @@ impl MeshsimApp {
         let repaint = ctx.clone();
         match Session::start(scenario.clone(), seed, move || repaint.request_repaint()) {
             Ok(session) => {
+                // the whole run in about `run_seconds`, unless told otherwise
+                self.speed = (scenario.blocks.max(1) as f64 / self.run_seconds).clamp(1.0, 5000.0);
+                self.max_speed = false;
+                session.set_speed(Speed::BlocksPerSecond(self.speed));
                 if let Some(speed) = self.autoplay {
                     session.set_speed(speed);
                     session.play();
@@ -236,12 +313,17 @@ impl MeshsimApp {
         self.highlight_pools.clear();
         self.vault_form.loaded_for = None;
         self.shock.token = 0;
+        self.shown_cascade = None;
+        self.focus_pool = PoolId(0);
+        self.focus_vault = None;
+        self.log_frozen = None;
     }
 
     /// Draws one frame.
     pub fn show(&mut self, ui: &mut Ui) {
         #[expect(clippy::disallowed_methods, reason = "frame-time figure of the front end")]
         let start = std::time::Instant::now();
+        self.ctx = Some(ui.ctx().clone());
         if let Some((path, seed)) = self.pending_open.take() {
             self.open(&path, seed, &ui.ctx().clone());
         }
@@ -250,7 +332,8 @@ impl MeshsimApp {
         } else {
             self.picker(ui);
         }
-        self.frames.push(start.elapsed().as_secs_f64() * 1e3);
+        let now = ui.input(|i| i.time);
+        self.frames.push(start.elapsed().as_secs_f64() * 1e3, now);
     }
 
     fn picker(&mut self, ui: &mut Ui) {
@@ -261,27 +344,28 @@ impl MeshsimApp {
                 ui.colored_label(Color32::from_rgb(230, 80, 80), RichText::new(e).monospace());
             }
             let mut chosen: Option<PathBuf> = None;
-            for dir in &self.world_dirs {
-                let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                    .map(|r| {
-                        r.filter_map(|e| e.ok().map(|e| e.path()))
-                            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                files.sort();
-                if files.is_empty() {
-                    continue;
-                }
-                ui.separator();
-                ui.label(format!("bundled worlds in {}", dir.display()));
-                for f in files {
-                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    if ui.button(name).clicked() {
-                        chosen = Some(f);
+            ScrollArea::vertical().max_height(ui.available_height() - 60.0).show(ui, |ui| {
+                for dir in &self.world_dirs {
+                    for (folder, worlds) in bundled(dir) {
+                        ui.separator();
+                        ui.strong(folder.display().to_string());
+                        egui::Grid::new(("worlds", folder.display().to_string())).num_columns(2).striped(true).show(
+                            ui,
+                            |ui| {
+                                for (path, description) in worlds {
+                                    let name =
+                                        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                                    if ui.button(name).clicked() {
+                                        chosen = Some(path.clone());
+                                    }
+                                    ui.label(RichText::new(description).weak());
+                                    ui.end_row();
+                                }
+                            },
+                        );
                     }
                 }
-            }
+            });
             ui.separator();
             ui.horizontal(|ui| {
                 let label = ui.label("world file:");
@@ -298,6 +382,7 @@ impl MeshsimApp {
 
     fn main(&mut self, ui: &mut Ui) {
         let Some(loaded) = self.loaded.take() else { return };
+        let fork = self.fork.take();
         let mut actions = Vec::new();
         {
             let shared = loaded.session.shared();
@@ -306,39 +391,85 @@ impl MeshsimApp {
             }
             let scenario = loaded.scenario.clone();
             let snapshot = shared.snapshot.clone();
+            let fork_shared = fork.as_ref().map(|f| (f.session.shared(), f.from));
             Panel::top("controls").show(ui, |ui| {
-                self.controls(ui, &scenario, &shared, &mut actions);
+                let fork_at = fork_shared.as_ref().map(|(f, from)| (*from, f.block));
+                self.controls(ui, &scenario, &shared, fork_at, &mut actions);
+                let marks = crate::timeline::marks(&scenario, &shared.log, &shared.cascades);
+                if let Some(b) = crate::timeline::show(ui, shared.block, shared.head, shared.end, &marks) {
+                    actions.push(Action::Seek(b));
+                }
             });
-            Panel::left("side").resizable(true).default_size(360.0).show(ui, |ui| {
+            Panel::left("side").resizable(true).default_size(360.0).size_range(260.0..=520.0).show(ui, |ui| {
                 ScrollArea::vertical().show(ui, |ui| {
                     self.entities(ui, &scenario);
                     ui.separator();
+                    // the actions first, then the (long) inspector
+                    self.shock_form(ui, &scenario, &mut actions);
+                    ui.separator();
+                    self.vault_form(ui, &scenario, snapshot.as_deref(), &mut actions);
+                    ui.separator();
                     if let (Some(sel), Some(snap)) = (self.selection, snapshot.as_deref()) {
+                        // long values (revert reasons) wrap instead of widening the panel
+                        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Wrap);
                         inspector::show(ui, &scenario, snap, sel);
                     } else {
                         ui.label("Select a pool, vault, agent or token (here or in the mesh).");
                     }
-                    ui.separator();
-                    self.shock_form(ui, &scenario, &mut actions);
-                    ui.separator();
-                    self.vault_form(ui, &scenario, snapshot.as_deref(), &mut actions);
                 });
             });
             Panel::bottom("events").resizable(true).default_size(220.0).show(ui, |ui| {
-                if let Some(c) = events::show(ui, &scenario, &shared.events, &mut self.filter, &self.highlight) {
-                    self.selection = Some(sender_selection(c.row.sender));
-                    match cascade_of(&shared.cascades, c.row.tx_id) {
-                        Some(cascade) => {
-                            self.highlight = cascade.members.clone();
-                            self.highlight_pools = cascade.pools.clone();
-                        }
-                        None => {
-                            self.highlight = vec![c.row.tx_id];
-                            self.highlight_pools = c.row.pools.clone();
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.bottom, Bottom::Transactions, "Transactions");
+                    ui.selectable_value(
+                        &mut self.bottom,
+                        Bottom::Cascades,
+                        format!("Cascades ({})", shared.cascades.len()),
+                    );
+                });
+                match self.bottom {
+                    Bottom::Transactions => {
+                        let upto = shared.events.upto(shared.block);
+                        if let Some(c) = events::show(
+                            ui,
+                            &scenario,
+                            &shared.events,
+                            upto,
+                            &mut self.log_frozen,
+                            &mut self.filter,
+                            &self.highlight,
+                        ) {
+                            self.selection = Some(sender_selection(c.row.sender));
+                            match cascade_of(&shared.cascades, c.row.tx_id) {
+                                Some(cascade) => {
+                                    self.highlight = cascade.members.clone();
+                                    self.highlight_pools = cascade.pools.clone();
+                                    self.shown_cascade =
+                                        shared.cascades.iter().position(|(x, _)| x.roots == cascade.roots);
+                                }
+                                None => {
+                                    self.highlight = vec![c.row.tx_id];
+                                    self.highlight_pools = c.row.pools.clone();
+                                    self.shown_cascade = None;
+                                }
+                            }
+                            if let Some(p) = c.row.pools.first() {
+                                self.selection = self.selection.or(Some(Selection::Pool(*p)));
+                            }
                         }
                     }
-                    if let Some(p) = c.row.pools.first() {
-                        self.selection = self.selection.or(Some(Selection::Pool(*p)));
+                    Bottom::Cascades => {
+                        if let Some(k) = crate::cascades::show(ui, &scenario, &shared.cascades, self.shown_cascade) {
+                            let (c, _) = &shared.cascades[k];
+                            self.shown_cascade = Some(k);
+                            self.highlight = c.members.clone();
+                            self.highlight_pools = c.pools.clone();
+                            if let Some(p) = c.pools.first() {
+                                self.selection = Some(Selection::Pool(*p));
+                            }
+                            // the state once the cascade has played out, its links drawn on it
+                            actions.push(Action::Seek(c.end_block.min(shared.head)));
+                        }
                     }
                 }
             });
@@ -352,44 +483,109 @@ impl MeshsimApp {
                     ui.label("starting...");
                     return;
                 };
-                let newest = shared.events.rows.back().map_or(0, |r| r.block);
-                let recent: Vec<&meshsim_core::record::TradeRow> =
-                    shared.events.rows.iter().rev().take_while(|r| r.block + 6 > newest).take(200).collect();
+                // the flows of the last few blocks up to the timeline's block
+                let upto = shared.events.upto(shared.block);
+                let recent: Vec<&meshsim_core::record::TradeRow> = shared
+                    .events
+                    .rows
+                    .iter()
+                    .zip(&shared.events.hub)
+                    .take(upto)
+                    .rev()
+                    .take_while(|(_, b)| **b + 6 > shared.block)
+                    .take(200)
+                    .map(|(r, _)| r)
+                    .collect();
+                let arrows = self
+                    .shown_cascade
+                    .and_then(|k| shared.cascades.get(k))
+                    .map(|(c, _)| crate::cascades::arrows(c, &shared.events))
+                    .unwrap_or_default();
                 let input = MeshInput {
                     scenario: &scenario,
                     layout: &loaded.layout,
                     snapshot: snap,
                     recent: &recent,
                     highlighted: &self.highlight_pools,
+                    arrows: &arrows,
                 };
+                // the charts follow the last pool and the last vault selected
+                match self.selection {
+                    Some(Selection::Pool(p)) => self.focus_pool = p,
+                    Some(Selection::Vault(v)) => {
+                        self.focus_vault = Some(v);
+                        // and so does the what-if form
+                        self.vault_form.vault = v.index();
+                    }
+                    _ => {}
+                }
                 let focus = charts::Focus {
-                    pool: match self.selection {
-                        Some(Selection::Pool(p)) => p,
-                        _ => PoolId(0),
-                    },
-                    vault: match self.selection {
-                        Some(Selection::Vault(v)) => Some(v),
-                        _ => (!scenario.vaults.is_empty()).then_some(VaultId(0)),
-                    },
+                    pool: self.focus_pool,
+                    vault: self.focus_vault.or((!scenario.vaults.is_empty()).then_some(VaultId(0))),
+                    cursor: (shared.block < shared.head).then_some(shared.block as f64),
+                    height: self.chart_height,
+                };
+                let fork_history = fork_shared.as_ref().map(|(f, _)| &f.history);
+                let mut exported = None;
+                let chart_height = &mut self.chart_height;
+                let mut charts = |ui: &mut Ui| {
+                    ui.horizontal(|ui| {
+                        let l = ui.label("chart height");
+                        ui.add(egui::Slider::new(chart_height, 100.0..=600.0)).labelled_by(l.id);
+                    });
+                    if let Some((f, from)) = &fork_shared
+                        && let Some(b) = f.snapshot.as_deref()
+                    {
+                        egui::CollapsingHeader::new("Fork comparison").default_open(true).show(ui, |ui| {
+                            crate::compare::show(ui, snap, b, *from);
+                        });
+                    }
+                    if let Some(m) = charts::show(ui, &scenario, &shared.history, fork_history, &focus) {
+                        exported = Some(m);
+                    }
                 };
                 match self.view {
                     View::Mesh => mesh::show(ui, &input, &mut self.selection),
                     View::Charts => {
-                        ScrollArea::vertical().show(ui, |ui| charts::show(ui, &scenario, &shared.history, &focus));
+                        ScrollArea::vertical().show(ui, &mut charts);
                     }
                     View::Both => {
                         ui.columns(2, |cols| {
                             mesh::show(&mut cols[0], &input, &mut self.selection);
-                            ScrollArea::vertical()
-                                .id_salt("charts")
-                                .show(&mut cols[1], |ui| charts::show(ui, &scenario, &shared.history, &focus));
+                            ScrollArea::vertical().id_salt("charts").show(&mut cols[1], &mut charts);
                         });
                     }
                 }
+                if let Some(m) = exported {
+                    self.status = Some(m);
+                }
             });
+        }
+        if self.confirm.is_some() {
+            let unsaved = loaded.session.shared().log.commands.len().saturating_sub(self.saved_commands);
+            let m = egui::Modal::new(egui::Id::unique("discard?")).show(ui.ctx(), |ui| {
+                ui.label(format!("This session has {unsaved} command(s) not saved to a log. Discard them?"));
+                ui.horizontal(|ui| {
+                    if ui.button("Discard").clicked() {
+                        return Some(true);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        return Some(false);
+                    }
+                    None
+                })
+                .inner
+            });
+            match m.inner {
+                Some(true) => actions.extend(self.confirm.take()),
+                Some(false) => self.confirm = None,
+                None if m.should_close() => self.confirm = None,
+                None => {}
+            }
         }
         let generation = loaded.session.shared().generation;
         self.loaded = Some(Loaded { generation, ..loaded });
+        self.fork = fork;
         for a in actions {
             self.act(a);
         }
@@ -397,30 +593,89 @@ impl MeshsimApp {
 
     fn act(&mut self, a: Action) {
         let Some(l) = &self.loaded else { return };
+        // what drives the run drives its fork too
+        let both = |f: &dyn Fn(&Session)| {
+            f(&l.session);
+            if let Some(k) = &self.fork {
+                f(&k.session);
+            }
+        };
         match a {
-            Action::Play => l.session.play(),
-            Action::Pause => l.session.pause(),
-            Action::Step(n) => l.session.step(n),
-            Action::Speed(s) => l.session.set_speed(s),
-            Action::Apply(c) => l.session.apply(c),
-            Action::Reset(seed) => l.session.reset(seed),
+            Action::Play => both(&|s| s.play()),
+            Action::Pause => both(&|s| s.pause()),
+            Action::Step(n) => both(&|s| s.step(n)),
+            Action::Speed(v) => both(&|s| s.set_speed(v)),
+            Action::Seek(b) => both(&|s| s.seek(b)),
+            Action::SetEnd(b) => both(&|s| s.set_end(b)),
+            Action::PauseOnCascade(on) => l.session.pause_on_cascade(on),
+            Action::Apply(c) => match &self.fork {
+                Some(f) if self.to_fork => f.session.apply(c),
+                _ => l.session.apply(c),
+            },
+            Action::Reset(seed) => {
+                l.session.reset(seed);
+                self.fork = None;
+                self.saved_commands = 0;
+            }
             Action::SaveLog => {
                 let log = l.session.log();
-                self.status = Some(match save_log(Path::new(self.log_path.trim()), &log) {
-                    Ok(()) => {
-                        format!("saved {} commands, {} blocks, to {}", log.commands.len(), log.blocks, self.log_path)
+                self.status = Some(save_and_say(&self.log_path, &log));
+                self.saved_commands = log.commands.len();
+            }
+            Action::Fork => {
+                let (log, from, scenario) = {
+                    let s = l.session.shared();
+                    let mut log = s.log.clone();
+                    log.blocks = s.block;
+                    (log, s.block, (*s.scenario).clone())
+                };
+                let seed = log.seed;
+                let ctx = self.ctx.clone();
+                let repaint = move || {
+                    if let Some(c) = &ctx {
+                        c.request_repaint();
                     }
-                    Err(e) => format!("cannot save: {e}"),
-                });
+                };
+                match Session::start(scenario, seed, repaint) {
+                    Ok(session) => {
+                        session.set_speed(Speed::BlocksPerSecond(self.speed));
+                        if self.max_speed {
+                            session.set_speed(Speed::Max);
+                        }
+                        session.pause_on_cascade(false);
+                        session.adopt(log, from);
+                        self.fork = Some(Fork { session, from });
+                        self.to_fork = true;
+                        self.status =
+                            Some(format!("forked at block {from}: shocks and what-ifs now go to the fork (B)"));
+                    }
+                    Err(e) => self.status = Some(format!("cannot fork: {e}")),
+                }
+            }
+            Action::CloseFork => self.fork = None,
+            Action::SaveForkLog => {
+                if let Some(f) = &self.fork {
+                    let log = f.session.log();
+                    self.status = Some(save_and_say(&self.fork_log_path, &log));
+                }
             }
             Action::Close => {
                 self.loaded = None;
+                self.fork = None;
+                self.saved_commands = 0;
                 self.layout_reset();
             }
         }
     }
 
-    fn controls(&mut self, ui: &mut Ui, s: &Scenario, shared: &crate::session::Shared, actions: &mut Vec<Action>) {
+    fn controls(
+        &mut self,
+        ui: &mut Ui,
+        s: &Scenario,
+        shared: &crate::session::Shared,
+        fork: Option<(u64, u64)>,
+        actions: &mut Vec<Action>,
+    ) {
         ui.horizontal_wrapped(|ui| {
             ui.strong(format!("{} ", s.name));
             if shared.playing {
@@ -450,20 +705,48 @@ impl MeshsimApp {
                 let l = ui.label("blocks/s");
                 let r = ui.add(egui::Slider::new(&mut self.speed, 1.0..=5000.0).logarithmic(true)).labelled_by(l.id);
                 if r.changed() {
+                    self.run_seconds = shared.end as f64 / self.speed;
+                    actions.push(Action::Speed(Speed::BlocksPerSecond(self.speed)));
+                }
+                let l = ui.label("whole run in s");
+                let r = ui
+                    .add(egui::DragValue::new(&mut self.run_seconds).range(1.0..=36_000.0).speed(1.0))
+                    .labelled_by(l.id);
+                if r.changed() {
+                    self.speed = (shared.end as f64 / self.run_seconds).clamp(1.0, 5000.0);
                     actions.push(Action::Speed(Speed::BlocksPerSecond(self.speed)));
                 }
             });
+            let mut pause = shared.pause_on_cascade;
+            if ui.checkbox(&mut pause, "pause on cascade").changed() {
+                actions.push(Action::PauseOnCascade(pause));
+            }
             ui.separator();
             let l = ui.label("seed");
             ui.add(egui::DragValue::new(&mut self.seed)).labelled_by(l.id);
+            let unsaved = shared.log.commands.len() != self.saved_commands;
             if ui.button("Reset").clicked() {
-                actions.push(Action::Reset(self.seed));
+                if unsaved {
+                    self.confirm = Some(Action::Reset(self.seed))
+                } else {
+                    actions.push(Action::Reset(self.seed))
+                }
             }
             ui.separator();
-            ui.strong(format!("Block {}", shared.block));
+            ui.strong(format!("Block {} / {}", shared.block, shared.end));
+            let l = ui.label("stop at");
+            let mut end = shared.end;
+            if ui.add(egui::DragValue::new(&mut end).range(1..=u64::MAX)).labelled_by(l.id).changed() {
+                actions.push(Action::SetEnd(end));
+            }
+            let l = ui.label("go to block");
+            ui.add(egui::DragValue::new(&mut self.goto).range(0..=shared.head)).labelled_by(l.id);
+            if ui.button("Go").clicked() {
+                actions.push(Action::Seek(self.goto));
+            }
             ui.label(format!("{:.0} blocks/s", shared.rate));
             if let Some(f) = self.frames.stats() {
-                ui.label(format!("UI {:.1} ms", f.p50_ms));
+                ui.label(format!("UI {:.1} ms, {:.0} fps", f.p50_ms, f.fps));
             }
             ui.separator();
             let l = ui.label("log file");
@@ -472,11 +755,41 @@ impl MeshsimApp {
                 actions.push(Action::SaveLog);
             }
             if ui.button("Close world").clicked() {
-                actions.push(Action::Close);
+                if unsaved { self.confirm = Some(Action::Close) } else { actions.push(Action::Close) }
+            }
+            // the toolkit's own theme buttons draw emoji the bundled font lacks
+            let dark = ui.ctx().theme() == egui::Theme::Dark;
+            if ui.selectable_label(!dark, "Light").clicked() {
+                ui.ctx().set_theme(egui::Theme::Light);
+            }
+            if ui.selectable_label(dark, "Dark").clicked() {
+                ui.ctx().set_theme(egui::Theme::Dark);
+            }
+        });
+        ui.horizontal_wrapped(|ui| match fork {
+            None => {
+                if ui.button("Fork here").on_hover_text("a second run from this block, for a what-if").clicked() {
+                    actions.push(Action::Fork);
+                }
+            }
+            Some((from, b)) => {
+                ui.label(format!("fork B from block {from}, at block {b}"));
+                ui.checkbox(&mut self.to_fork, "shocks and what-ifs go to the fork");
+                let l = ui.label("fork log file");
+                ui.add(egui::TextEdit::singleline(&mut self.fork_log_path).desired_width(160.0)).labelled_by(l.id);
+                if ui.button("Save fork log").clicked() {
+                    actions.push(Action::SaveForkLog);
+                }
+                if ui.button("Close fork").clicked() {
+                    actions.push(Action::CloseFork);
+                }
             }
         });
         if let Some(e) = &shared.error {
             ui.colored_label(Color32::from_rgb(230, 80, 80), e);
+        }
+        if let Some(n) = &shared.notice {
+            ui.colored_label(crate::timeline::MarkKind::Cascade.color(), n);
         }
         if let Some(m) = &self.status {
             ui.label(m);
@@ -643,12 +956,58 @@ impl MeshsimApp {
     }
 }
 
+/// The world files of `dir` and of its folders one level down, by folder, each with the first
+/// line of its header comment; sweep and search specs are left out.
+pub fn bundled(dir: &Path) -> Vec<(PathBuf, Vec<(PathBuf, String)>)> {
+    let list = |d: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> =
+            std::fs::read_dir(d).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+        v.sort();
+        v
+    };
+    let mut folders = vec![dir.to_path_buf()];
+    folders.extend(list(dir).into_iter().filter(|p| p.is_dir()));
+    let mut out = Vec::new();
+    for f in folders {
+        let mut worlds = Vec::new();
+        for p in list(&f).into_iter().filter(|p| p.extension().is_some_and(|x| x == "ron")) {
+            // a world file is small; anything that does not read is simply not listed
+            let Ok(text) = meshsim_scenario::input::read_text(&p, 1 << 20, "a world file") else { continue };
+            let body =
+                text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#!"));
+            if !body.is_some_and(|l| l.starts_with("World")) {
+                continue;
+            }
+            let description = text
+                .lines()
+                .map_while(|l| l.trim().strip_prefix("//"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .find(|l| !l.starts_with("meshsim "))
+                .unwrap_or("")
+                .to_string();
+            worlds.push((p, description));
+        }
+        if !worlds.is_empty() {
+            out.push((f, worlds));
+        }
+    }
+    out
+}
+
 /// Two-column grid for the forms.
 struct Grid;
 
 impl Grid {
     fn show_form(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
         egui::Grid::new("vault-form").num_columns(3).show(ui, add);
+    }
+}
+
+fn save_and_say(path: &str, log: &CommandLog) -> String {
+    match save_log(Path::new(path.trim()), log) {
+        Ok(()) => format!("saved {} commands, {} blocks, to {path}", log.commands.len(), log.blocks),
+        Err(e) => format!("cannot save: {e}"),
     }
 }
 

@@ -83,7 +83,7 @@ pub fn describe(s: &Scenario, row: &TradeRow) -> String {
         Cause::Victim(v) => format!(" on #{}", v.0),
     };
     let outcome = if row.reverted {
-        format!("REVERTED: {}", row.revert_reason)
+        format!("REVERTED: {}", in_units(&row.revert_reason, dec(row.token_out), sym(row.token_out)))
     } else {
         format!(
             "{} {} -> {} {}",
@@ -110,6 +110,27 @@ pub fn describe(s: &Scenario, row: &TradeRow) -> String {
     )
 }
 
+/// A revert reason with its raw amounts ("output 1234 below minimum 5678", base units of the
+/// output token) in whole units of that token.
+pub fn in_units(reason: &str, decimals: u8, symbol: &str) -> String {
+    let w: Vec<&str> = reason.split_whitespace().collect();
+    if let ["output", out, "below", "minimum", min] = w.as_slice()
+        && let (Ok(out), Ok(min)) = (out.parse::<u128>(), min.parse::<u128>())
+    {
+        return format!(
+            "output {} {symbol} below minimum {} {symbol}",
+            crate::fmt::amount(out, decimals),
+            crate::fmt::amount(min, decimals)
+        );
+    }
+    reason.to_string()
+}
+
+/// The log's column headings, aligned with [`describe`].
+pub fn header() -> String {
+    format!("{:>6} {:<7} {:<14} {:<16} {:<24} {}", "block", "tx", "kind", "sender", "pools", "outcome (cause)")
+}
+
 fn ids(v: &[TxId]) -> String {
     v.iter().map(|t| format!("#{}", t.0)).collect::<Vec<_>>().join(",")
 }
@@ -125,9 +146,18 @@ pub struct Clicked {
     pub row: TradeRow,
 }
 
-/// Draws the filters and the rows (newest at the bottom). Rows whose id is in `highlight` are
-/// marked. Returns the clicked row, if any.
-pub fn show(ui: &mut Ui, s: &Scenario, events: &Events, filter: &mut Filter, highlight: &[TxId]) -> Option<Clicked> {
+/// Draws the filters and the first `upto` rows (the log as it stood at the timeline's block;
+/// newest at the bottom). Rows whose id is in `highlight` are marked. Returns the clicked row,
+/// if any.
+pub fn show(
+    ui: &mut Ui,
+    s: &Scenario,
+    events: &Events,
+    upto: usize,
+    frozen: &mut Option<usize>,
+    filter: &mut Filter,
+    highlight: &[TxId],
+) -> Option<Clicked> {
     ui.horizontal(|ui| {
         ui.label("show:");
         for (k, (name, _)) in KINDS.iter().enumerate() {
@@ -138,11 +168,19 @@ pub fn show(ui: &mut Ui, s: &Scenario, events: &Events, filter: &mut Filter, hig
         ui.add(egui::TextEdit::singleline(&mut filter.entity).desired_width(120.0).hint_text("sender or pool"))
             .labelled_by(label.id);
     });
-    let rows: Vec<&TradeRow> = events.rows.iter().filter(|r| filter.passes(s, r)).collect();
-    ui.label(format!("{} transactions shown of {} kept", rows.len(), events.rows.len()));
+    // while the pointer is over the log it stands still, so a row can be clicked
+    let upto = frozen.map_or(upto, |f| f.min(upto));
+    let rows: Vec<&TradeRow> = events.rows.iter().take(upto).filter(|r| filter.passes(s, r)).collect();
+    ui.label(format!(
+        "{} transactions shown of {} kept{}",
+        rows.len(),
+        events.rows.len(),
+        if frozen.is_some() { " (held still while the pointer is over it)" } else { "" }
+    ));
+    ui.label(RichText::new(header()).monospace().strong());
     let mut clicked = None;
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
-    egui::ScrollArea::vertical().auto_shrink([false, false]).stick_to_bottom(true).show_rows(
+    let area = egui::ScrollArea::vertical().auto_shrink([false, false]).stick_to_bottom(frozen.is_none()).show_rows(
         ui,
         row_height,
         rows.len(),
@@ -158,5 +196,21 @@ pub fn show(ui: &mut Ui, s: &Scenario, events: &Events, filter: &mut Filter, hig
             }
         },
     );
+    let hovered = ui.rect_contains_pointer(area.inner_rect);
+    *frozen = if hovered { Some(upto) } else { None };
     clicked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revert_amounts_read_in_token_units() {
+        assert_eq!(
+            in_units("output 1500000 below minimum 2000000", 6, "USDC"),
+            "output 1.5000 USDC below minimum 2.0000 USDC"
+        );
+        assert_eq!(in_units("out of gas", 6, "USDC"), "out of gas");
+    }
 }

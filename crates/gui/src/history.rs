@@ -5,8 +5,11 @@ use std::collections::VecDeque;
 use meshsim_core::record::{BlockRow, LendingRow, TradeRow, VaultRow};
 use meshsim_scenario::Scenario;
 
-/// Blocks of history kept for the charts.
+/// Blocks of history kept for the charts, at least (a longer world keeps its whole length, up to
+/// [`MAX_HISTORY_BLOCKS`]).
 pub const HISTORY_BLOCKS: usize = 20_000;
+/// Blocks of history kept at most: about 40 MB of series for a large world.
+pub const MAX_HISTORY_BLOCKS: usize = 200_000;
 /// Transactions kept for the event log.
 pub const MAX_EVENTS: usize = 20_000;
 
@@ -50,6 +53,8 @@ pub struct History {
     pub lending: Vec<Vec<ReserveSeries>>,
     /// Each market's reserve tokens, in file order.
     lending_tokens: Vec<Vec<meshsim_scenario::TokenId>>,
+    /// Points kept per series.
+    cap: usize,
 }
 
 /// One reserve's series.
@@ -65,11 +70,21 @@ pub struct ReserveSeries {
     pub liquidations: VecDeque<f64>,
 }
 
-fn push(q: &mut VecDeque<f64>, v: f64) {
-    if q.len() == HISTORY_BLOCKS {
+fn push_bounded(q: &mut VecDeque<f64>, v: f64, cap: usize) {
+    if q.len() >= cap {
         q.pop_front();
     }
     q.push_back(v);
+}
+
+/// Drops the points after `block` off the back of `xs` and of every series aligned with it.
+fn cut(xs: &mut VecDeque<f64>, aligned: &mut [&mut VecDeque<f64>], block: u64) {
+    while xs.back().is_some_and(|b| *b > block as f64) {
+        xs.pop_back();
+        for q in aligned.iter_mut() {
+            q.pop_back();
+        }
+    }
 }
 
 impl History {
@@ -84,21 +99,50 @@ impl History {
             vaults: vec![VaultSeries::default(); scenario.vaults.len()],
             lending: scenario.lending.iter().map(|m| vec![ReserveSeries::default(); m.reserves.len()]).collect(),
             lending_tokens: scenario.lending.iter().map(|m| m.reserves.iter().map(|r| r.token).collect()).collect(),
+            cap: usize::try_from(scenario.blocks).unwrap_or(usize::MAX).clamp(HISTORY_BLOCKS, MAX_HISTORY_BLOCKS),
         }
+    }
+
+    /// Forgets everything after `block` (a command changed the future from there).
+    pub fn truncate_after(&mut self, block: u64) {
+        let History { blocks, external, pools, base_fee_gwei, totals, vaults, lending, .. } = self;
+        let mut aligned: Vec<&mut VecDeque<f64>> = external.iter_mut().chain(pools.iter_mut()).collect();
+        aligned.push(base_fee_gwei);
+        aligned.extend(totals.iter_mut());
+        cut(blocks, &mut aligned, block);
+        for v in vaults {
+            let VaultSeries { blocks, weights, targets, band, tracking, nav, rebalances, .. } = v;
+            let mut aligned: Vec<&mut VecDeque<f64>> = weights.iter_mut().chain(targets.iter_mut()).collect();
+            aligned.push(band);
+            aligned.push(tracking);
+            aligned.extend(nav.iter_mut());
+            cut(blocks, &mut aligned, block);
+            cut(rebalances, &mut [], block);
+        }
+        for r in lending.iter_mut().flatten() {
+            let ReserveSeries { blocks, utilization, under_water, liquidations } = r;
+            cut(blocks, &mut [utilization, under_water, liquidations], block);
+        }
+    }
+
+    /// The last block the series hold.
+    pub fn last_block(&self) -> Option<u64> {
+        self.blocks.back().map(|b| *b as u64)
     }
 
     /// Appends lending rows (one per reserve per block).
     pub fn extend_lending(&mut self, rows: &[LendingRow]) {
+        let cap = self.cap;
         for r in rows {
             let m = r.market.0 as usize;
             let Some(k) = self.lending_tokens.get(m).and_then(|t| t.iter().position(|t| *t == r.token)) else {
                 continue;
             };
             let Some(s) = self.lending.get_mut(m).and_then(|x| x.get_mut(k)) else { continue };
-            push(&mut s.blocks, r.block as f64);
-            push(&mut s.utilization, r.utilization);
-            push(&mut s.under_water, r.under_water as f64);
-            push(&mut s.liquidations, r.liquidations as f64);
+            push_bounded(&mut s.blocks, r.block as f64, cap);
+            push_bounded(&mut s.utilization, r.utilization, cap);
+            push_bounded(&mut s.under_water, r.under_water as f64, cap);
+            push_bounded(&mut s.liquidations, r.liquidations as f64, cap);
         }
     }
 
@@ -106,19 +150,20 @@ impl History {
     /// With several chains the charts follow the hub's blocks (every pool's price as it stood
     /// then), so that one axis serves them all.
     pub fn extend(&mut self, blocks: &[BlockRow], vaults: &[VaultRow], totals: &[(u64, [f64; 4])]) {
+        let cap = self.cap;
         for b in blocks.iter().filter(|b| b.chain.index() == 0) {
-            push(&mut self.blocks, b.block as f64);
+            push_bounded(&mut self.blocks, b.block as f64, cap);
             for (q, p) in self.external.iter_mut().zip(&b.prices) {
-                push(q, *p);
+                push_bounded(q, *p, cap);
             }
             for (q, p) in self.pools.iter_mut().zip(&b.pools) {
-                push(q, p.price);
+                push_bounded(q, p.price, cap);
             }
-            push(&mut self.base_fee_gwei, meshsim_core::math::u128_to_f64(b.base_fee_wei) / 1e9);
+            push_bounded(&mut self.base_fee_gwei, meshsim_core::math::u128_to_f64(b.base_fee_wei) / 1e9, cap);
         }
         for (_, t) in totals {
             for (q, v) in self.totals.iter_mut().zip(t) {
-                push(q, *v);
+                push_bounded(q, *v, cap);
             }
         }
         for r in vaults {
@@ -128,38 +173,46 @@ impl History {
                 s.weights = vec![VecDeque::new(); r.tokens.len()];
                 s.targets = vec![VecDeque::new(); r.tokens.len()];
             }
-            push(&mut s.blocks, r.block as f64);
+            push_bounded(&mut s.blocks, r.block as f64, cap);
             for (q, w) in s.weights.iter_mut().zip(&r.weights) {
-                push(q, *w);
+                push_bounded(q, *w, cap);
             }
             for (q, w) in s.targets.iter_mut().zip(&r.targets) {
-                push(q, *w);
+                push_bounded(q, *w, cap);
             }
-            push(&mut s.band, r.band);
-            push(&mut s.tracking, r.tracking_error);
-            push(&mut s.nav[0], r.nav);
-            push(&mut s.nav[1], r.hold_nav);
-            push(&mut s.nav[2], r.continuous_nav);
+            push_bounded(&mut s.band, r.band, cap);
+            push_bounded(&mut s.tracking, r.tracking_error, cap);
+            push_bounded(&mut s.nav[0], r.nav, cap);
+            push_bounded(&mut s.nav[1], r.hold_nav, cap);
+            push_bounded(&mut s.nav[2], r.continuous_nav, cap);
             if r.rebalancing {
-                push(&mut s.rebalances, r.block as f64);
+                push_bounded(&mut s.rebalances, r.block as f64, cap);
             }
         }
     }
 }
 
-/// Points `(x, y)` of a series for plotting, thinned to at most `max` points (every k-th, the
-/// last always kept) so that long runs stay cheap to draw.
-pub fn points(xs: &VecDeque<f64>, ys: &VecDeque<f64>, max: usize) -> Vec<[f64; 2]> {
-    let n = xs.len().min(ys.len());
-    if n == 0 {
-        return Vec::new();
+/// A series thinned for drawing to about `max` points: consecutive points are bucketed and each
+/// bucket keeps its lowest and its highest point (in block order), so a spike of one block
+/// survives however long the run; the first and last points are always kept.
+pub fn points(pts: &[[f64; 2]], max: usize) -> Vec<[f64; 2]> {
+    let n = pts.len();
+    if n <= max.max(4) {
+        return pts.to_vec();
     }
-    let (xs0, ys0) = (xs.len() - n, ys.len() - n);
-    let stride = n.div_ceil(max.max(1)).max(1);
-    let mut out: Vec<[f64; 2]> = (0..n).step_by(stride).map(|k| [xs[xs0 + k], ys[ys0 + k]]).collect();
-    if !(n - 1).is_multiple_of(stride) {
-        out.push([xs[xs0 + n - 1], ys[ys0 + n - 1]]);
+    let bucket = n.div_ceil(max.max(4) / 2);
+    let mut out = Vec::with_capacity(max + 2);
+    out.push(pts[0]);
+    for chunk in pts[1..n - 1].chunks(bucket) {
+        let lo = chunk.iter().enumerate().min_by(|a, b| a.1[1].total_cmp(&b.1[1])).map_or(0, |x| x.0);
+        let hi = chunk.iter().enumerate().max_by(|a, b| a.1[1].total_cmp(&b.1[1])).map_or(0, |x| x.0);
+        let (a, b) = (lo.min(hi), lo.max(hi));
+        out.push(chunk[a]);
+        if b != a {
+            out.push(chunk[b]);
+        }
     }
+    out.push(pts[n - 1]);
     out
 }
 
@@ -170,18 +223,35 @@ pub struct Events {
     pub rows: VecDeque<TradeRow>,
     /// Rows dropped off the front so far (keeps row numbers stable for the view).
     pub dropped: u64,
+    /// The hub block each row came in (rows of other chains carry their own chain's numbers).
+    pub hub: VecDeque<u64>,
 }
 
 impl Events {
-    /// Appends new transactions, dropping the oldest past the cap.
-    pub fn extend(&mut self, rows: Vec<TradeRow>) {
+    /// Forgets the transactions after hub block `block`.
+    pub fn truncate_after(&mut self, block: u64) {
+        while self.hub.back().is_some_and(|b| *b > block) {
+            self.hub.pop_back();
+            self.rows.pop_back();
+        }
+    }
+
+    /// Appends the transactions of hub block `hub`, dropping the oldest past the cap.
+    pub fn extend(&mut self, hub: u64, rows: Vec<TradeRow>) {
         for r in rows {
             if self.rows.len() == MAX_EVENTS {
                 self.rows.pop_front();
+                self.hub.pop_front();
                 self.dropped += 1;
             }
             self.rows.push_back(r);
+            self.hub.push_back(hub);
         }
+    }
+
+    /// How many rows came in hub blocks up to `block` (the log's view at a past block).
+    pub fn upto(&self, block: u64) -> usize {
+        self.hub.partition_point(|b| *b <= block)
     }
 }
 
@@ -190,21 +260,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn thinning_keeps_the_ends_and_bounds_the_count() {
-        let xs: VecDeque<f64> = (0..1001).map(f64::from).collect();
-        let ys = xs.clone();
-        let p = points(&xs, &ys, 100);
-        assert!(p.len() <= 102, "{}", p.len());
-        assert_eq!(p.first(), Some(&[0.0, 0.0]));
-        assert_eq!(p.last(), Some(&[1000.0, 1000.0]));
-        assert_eq!(points(&xs, &ys, 5000).len(), 1001);
+    fn thinning_keeps_the_ends_and_single_block_spikes_and_bounds_the_count() {
+        let mut pts: Vec<[f64; 2]> = (0..100_001).map(|k| [f64::from(k), 1.0 + f64::from(k % 7) * 1e-3]).collect();
+        pts[31_337][1] = 50.0;
+        pts[77_777][1] = -20.0;
+        let p = points(&pts, 1_000);
+        assert!(p.len() <= 1_002, "{}", p.len());
+        assert_eq!(p.first(), Some(&pts[0]));
+        assert_eq!(p.last(), Some(&pts[100_000]));
+        assert!(p.contains(&[31_337.0, 50.0]) && p.contains(&[77_777.0, -20.0]), "the spikes are kept");
+        assert!(p.windows(2).all(|w| w[0][0] < w[1][0]), "in block order");
+        assert_eq!(points(&pts[..500], 1_000).len(), 500);
     }
 
     #[test]
     fn series_are_bounded() {
         let mut q = VecDeque::new();
         for k in 0..HISTORY_BLOCKS + 10 {
-            push(&mut q, k as f64);
+            push_bounded(&mut q, k as f64, HISTORY_BLOCKS);
         }
         assert_eq!(q.len(), HISTORY_BLOCKS);
         assert_eq!(q.front(), Some(&10.0));

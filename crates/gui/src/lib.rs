@@ -7,13 +7,17 @@
 //! and sends it orders.
 
 pub mod app;
+pub mod cascades;
 pub mod charts;
+pub mod compare;
 pub mod events;
+pub mod export;
 pub mod fmt;
 pub mod history;
 pub mod inspector;
 pub mod mesh;
 pub mod session;
+pub mod timeline;
 
 pub use app::MeshsimApp;
 

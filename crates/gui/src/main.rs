@@ -91,7 +91,7 @@ impl eframe::App for Native {
         }
         let image = self.shot.lock().ok().and_then(|mut s| s.take());
         if let Some(image) = image {
-            let saved = save_png(path, &image);
+            let saved = meshsim_gui::export::save_png(path, &image);
             if let Ok(mut r) = self.result.lock() {
                 *r = Some(saved);
             }
@@ -105,8 +105,8 @@ impl eframe::App for Native {
             && let Some(s) = self.app.frame_stats()
         {
             println!(
-                "ui frame time over {} frames: mean {:.2} ms, median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
-                s.frames, s.mean_ms, s.p50_ms, s.p95_ms, s.max_ms
+                "ui frame time over {} frames: mean {:.2} ms, median {:.2} ms, p95 {:.2} ms, max {:.2} ms; {:.1} frames/s achieved",
+                s.frames, s.mean_ms, s.p50_ms, s.p95_ms, s.max_ms, s.fps
             );
         }
         if let Some(session) = self.app.session() {
@@ -114,15 +114,6 @@ impl eframe::App for Native {
             println!("block {}, digest {}", s.block, s.digest);
         }
     }
-}
-
-fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {
-    let [w, h] = image.size;
-    let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
-    let buffer = image::RgbaImage::from_raw(w as u32, h as u32, bytes).ok_or("bad image size")?;
-    let tmp = path.with_extension("png.partial");
-    buffer.save_with_format(&tmp, image::ImageFormat::Png).map_err(|e| e.to_string())?;
-    std::fs::rename(&tmp, path).map_err(|e| e.to_string())
 }
 
 fn main() -> Result<()> {

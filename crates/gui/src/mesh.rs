@@ -24,6 +24,8 @@ pub struct Layout {
     regions: Vec<(Pos2, f32, String)>,
     /// Each bridge's two regions.
     bridges: Vec<(usize, usize)>,
+    /// Per vault: the pools it may trade on, and the pools its oracles read.
+    vault_pools: Vec<(Vec<PoolId>, Vec<PoolId>)>,
 }
 
 /// Where a region of `n` sits and how large it is: on a circle for three or more, side by side
@@ -88,10 +90,10 @@ impl Layout {
                 let (a, b) = (tokens[ts[0].index()], tokens[ts[1].index()]);
                 let d = b - a;
                 let normal = vec2(-d.y, d.x).normalized();
-                (centroid + normal * spread * 0.09 * scale(ts)).to_pos2()
+                (centroid + normal * spread * 0.17 * scale(ts)).to_pos2()
             } else {
                 // three or more tokens: pulled toward the middle
-                (centroid * 0.6 + vec2(spread * 0.08, spread * 0.05)).to_pos2()
+                (centroid * 0.6 + vec2(spread * 0.15, spread * 0.08)).to_pos2()
             };
             pools.push(pos);
         }
@@ -112,8 +114,30 @@ impl Layout {
                 pos2(0.93 * a.cos(), 0.93 * a.sin())
             })
             .collect();
+        let vault_pools = scenario
+            .vaults
+            .iter()
+            .zip(&vault_tokens)
+            .map(|(v, ts)| {
+                // its venues, or else every pool of its own tokens
+                let trades: Vec<PoolId> = if v.venues.is_empty() {
+                    scenario.pools.iter().filter(|p| p.tokens.iter().all(|t| ts.contains(t))).map(|p| p.id).collect()
+                } else {
+                    v.venues.clone()
+                };
+                let reads: Vec<PoolId> = v
+                    .oracles
+                    .iter()
+                    .filter_map(|(_, o)| match scenario.oracles.get(o.index()).map(|o| &o.kind) {
+                        Some(meshsim_scenario::OracleKind::Twap { pool, .. }) => Some(*pool),
+                        _ => None,
+                    })
+                    .collect();
+                (trades, reads)
+            })
+            .collect();
         let regions = if n_chains > 1 { regions } else { Vec::new() };
-        Layout { tokens, pools, vaults, pool_tokens, vault_tokens, regions, bridges }
+        Layout { tokens, pools, vaults, pool_tokens, vault_tokens, regions, bridges, vault_pools }
     }
 
     /// Where a pool sits, in the unit square.
@@ -180,10 +204,14 @@ pub struct MeshInput<'a> {
     pub recent: &'a [&'a TradeRow],
     /// Pools of the highlighted cascade.
     pub highlighted: &'a [PoolId],
+    /// The shown cascade's causal links, cause's pool to effect's pool, in order (numbered from 1).
+    pub arrows: &'a [(PoolId, PoolId)],
 }
 
 /// Draws the mesh; a click selects the node under the pointer.
 pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection>) {
+    // the key above the drawing, never over it
+    egui::CollapsingHeader::new("Key").default_open(true).show(ui, legend);
     let size = ui.available_size().max(vec2(200.0, 200.0));
     let (response, painter) = ui.allocate_painter(size, Sense::click());
     let rect = response.rect;
@@ -245,6 +273,22 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
             );
         }
     }
+    // vaults to the pools they trade on (solid) and the pools their oracles read (dotted)
+    for (k, (trades, reads)) in input.layout.vault_pools.iter().enumerate() {
+        let v = at(input.layout.vaults[k]);
+        for p in trades {
+            painter.line_segment([v, at(input.layout.pools[p.index()])], Stroke::new(0.8, faint.gamma_multiply(1.4)));
+        }
+        for p in reads {
+            let pts = [v, at(input.layout.pools[p.index()])];
+            painter.add(egui::Shape::dashed_line(
+                &pts,
+                Stroke::new(1.0, Color32::from_rgb(120, 200, 200).gamma_multiply(0.6)),
+                3.0,
+                4.0,
+            ));
+        }
+    }
     // flows: token in -> pool -> token out, fading with age (in blocks of its own chain)
     let newest = |chain: meshsim_scenario::ChainId| {
         input.recent.iter().filter(|t| t.chain == chain).map(|t| t.block).max().unwrap_or(0)
@@ -273,6 +317,36 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
         if *selection == Some(Selection::Pool(p.id)) {
             painter.circle_stroke(pos, r + 2.0, Stroke::new(2.0, text));
         }
+        painter.text(
+            pos + vec2(0.0, r + 1.0),
+            Align2::CENTER_TOP,
+            &p.name,
+            FontId::proportional(9.0),
+            faint.gamma_multiply(2.0),
+        );
+    }
+    // a cascade's links: numbered arrows from the pool of each cause to the pool of its effect
+    let gold = Color32::from_rgb(250, 220, 60);
+    for (k, (a, b)) in input.arrows.iter().enumerate() {
+        let (Some(pa), Some(pb)) = (input.layout.pools.get(a.index()), input.layout.pools.get(b.index())) else {
+            continue;
+        };
+        let (from, to) = (at(*pa), at(*pb));
+        let label_at = if a == b {
+            // an effect on the cause's own pool: a loop above it
+            let c = from - vec2(0.0, radius(a.index()) + 10.0);
+            painter.circle_stroke(c, 8.0, Stroke::new(2.0, gold));
+            c - vec2(0.0, 14.0)
+        } else {
+            let d = (to - from).normalized();
+            let (start, end) = (from + d * (radius(a.index()) + 2.0), to - d * (radius(b.index()) + 4.0));
+            // parallel links between the same pools side by side
+            let side_step = vec2(-d.y, d.x) * (6.0 * (k % 3) as f32);
+            painter.arrow(start + side_step, end - start, Stroke::new(2.0, gold));
+            start + side_step + (end - start) * 0.5 + vec2(-d.y, d.x) * 9.0
+        };
+        painter.circle_filled(label_at, 8.0, ui.visuals().extreme_bg_color);
+        painter.text(label_at, Align2::CENTER_CENTER, format!("{}", k + 1), FontId::proportional(10.0), gold);
     }
     for (k, t) in s.tokens.iter().enumerate() {
         let pos = at(input.layout.tokens[k]);
@@ -284,7 +358,9 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
     for (k, v) in s.vaults.iter().enumerate() {
         let pos = at(input.layout.vaults[k]);
         let tracking: f64 = v.weights.iter().zip(&v.targets).map(|(w, t)| (w - t) * (w - t)).sum::<f64>().sqrt();
-        let fill = deviation_color(tracking, v.band.max(1e-3));
+        // before its first valuation a vault has no weights yet: grey, not "far off target"
+        let valued = v.weights.iter().any(|w| *w > 0.0);
+        let fill = if valued { deviation_color(tracking, v.band.max(1e-3)) } else { Color32::from_gray(120) };
         let r = Rect::from_center_size(pos, vec2(16.0, 16.0));
         painter.rect_filled(r, 3.0, fill);
         if *selection == Some(Selection::Vault(v.id)) {
@@ -318,22 +394,40 @@ pub fn show(ui: &mut Ui, input: &MeshInput<'_>, selection: &mut Option<Selection
             painter.galley(r.min + vec2(4.0, 4.0), galley, text);
         }
     }
-    // legend
-    let legend = [
+}
+
+/// The key: every flow colour, what a pool's colour and size mean, and the vaults' edges.
+fn legend(ui: &mut Ui) {
+    let flows = [
         ("arbitrage", kind_color(TxKind::Arbitrage, false)),
         ("rebalance", kind_color(TxKind::Rebalance, false)),
         ("sandwich", kind_color(TxKind::SandwichFront, false)),
         ("back-run", kind_color(TxKind::Backrun, false)),
-        ("liquidation", kind_color(TxKind::Liquidation, false)),
-        ("borrow / lend", kind_color(TxKind::Lending, false)),
+        ("liquidation, collateral sale", kind_color(TxKind::Liquidation, false)),
+        ("lending", kind_color(TxKind::Lending, false)),
         ("prediction", kind_color(TxKind::PredictFront, false)),
-        ("bridge transfer", kind_color(TxKind::Bridge, false)),
+        ("bridge", kind_color(TxKind::Bridge, false)),
+        ("market making, noise", kind_color(TxKind::MarketMaking, false)),
+        ("reverted", kind_color(TxKind::Arbitrage, true)),
     ];
-    for (k, (name, c)) in legend.iter().enumerate() {
-        let y = rect.top() + 10.0 + 14.0 * k as f32;
-        painter.line_segment([pos2(rect.left() + 8.0, y), pos2(rect.left() + 24.0, y)], Stroke::new(3.0, *c));
-        painter.text(pos2(rect.left() + 28.0, y), Align2::LEFT_CENTER, *name, FontId::proportional(10.0), text);
-    }
+    let small = |t: &str, c: Color32| egui::RichText::new(t).small().color(c);
+    ui.horizontal_wrapped(|ui| {
+        ui.label(small("flows:", ui.visuals().text_color()));
+        for (name, c) in flows {
+            ui.label(small(&format!("\u{2014} {name}"), c));
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        let text = ui.visuals().text_color();
+        ui.label(small("pools (size: value locked) by gap to external:", text));
+        for (name, dev) in [("inside the fee band", 0.0), ("2x the band", 2.0), ("3x or more", 3.0)] {
+            ui.label(small(&format!("\u{2022} {name}"), deviation_color(dev * 0.003, 0.003)));
+        }
+        ui.label(small("vaults: weights against their band (grey: not valued yet);", text));
+        ui.label(small("\u{2014} trades on pool", ui.visuals().weak_text_color()));
+        ui.label(small("- - oracle reads pool", Color32::from_rgb(120, 200, 200)));
+        ui.label(small("-> numbered: a cascade's links", Color32::from_rgb(250, 220, 60)));
+    });
 }
 
 fn pick(input: &MeshInput<'_>, p: Pos2, at: &dyn Fn(Pos2) -> Pos2, radius: &dyn Fn(usize) -> f32) -> Option<Selection> {

@@ -6,6 +6,13 @@
 //! The window never touches the simulation: it locks [`Shared`] briefly to read. Commands
 //! apply between blocks and are logged with the block count at which they applied, so a
 //! session replays headless to the same digest.
+//!
+//! The timeline: a run stops at its end (the world's `blocks` unless the user sets another), and
+//! keeps the history of its furthest block (the head). Going back to a past block rebuilds the
+//! world from genesis and replays it, with the logged commands, to that block: the engine is
+//! deterministic, so the state there is the state the run had there (tested against a fresh
+//! run). Playing on from a past block walks the same path again without recording it twice; a
+//! command given there changes the future, so the history after it is dropped.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,6 +42,10 @@ enum Control {
     Speed(Speed),
     Apply(Command),
     Reset(u64),
+    Seek(u64),
+    Adopt(CommandLog, u64),
+    SetEnd(u64),
+    PauseOnCascade(bool),
     Shutdown,
 }
 
@@ -48,8 +59,16 @@ pub struct Shared {
     pub playing: bool,
     /// Blocks still to run of a step request.
     pub steps_left: u64,
-    /// Blocks run.
+    /// Blocks run: the state shown is after this many.
     pub block: u64,
+    /// Where the run stops.
+    pub end: u64,
+    /// The furthest block of this run: history is kept up to it.
+    pub head: u64,
+    /// Pause when a new cascade starts.
+    pub pause_on_cascade: bool,
+    /// Why the run paused by itself, if it did.
+    pub notice: Option<String>,
     /// State after the last published block.
     pub snapshot: Option<Arc<Snapshot>>,
     /// Digest of that state.
@@ -58,7 +77,7 @@ pub struct Shared {
     pub history: History,
     /// Recent transactions.
     pub events: Events,
-    /// Cascades so far, with their recovery time.
+    /// Cascades up to the head, with their recovery time.
     pub cascades: Vec<(Cascade, Option<u64>)>,
     /// The session's commands.
     pub log: CommandLog,
@@ -86,12 +105,19 @@ impl Session {
     pub fn start(scenario: Scenario, seed: u64, repaint: impl Fn() + Send + 'static) -> Result<Self, String> {
         let scenario = Arc::new(scenario);
         let sim = build(&scenario, seed)?;
+        let end = scenario.blocks.max(1);
+        // short worlds are built around an event; long ones have cascades all the time
+        let pause_on_cascade = end <= PAUSE_ON_CASCADE_UP_TO;
         let shared = Arc::new(Mutex::new(Shared {
             scenario: scenario.clone(),
             seed,
             playing: false,
             steps_left: 0,
             block: 0,
+            end,
+            head: 0,
+            pause_on_cascade,
+            notice: None,
             snapshot: None,
             digest: String::new(),
             history: History::new(&scenario),
@@ -105,6 +131,8 @@ impl Session {
         }));
         let (tx, rx) = mpsc::channel();
         let mut worker = Worker::new(sim, scenario, seed, shared.clone(), Box::new(repaint));
+        worker.end = end;
+        worker.pause_on_cascade = pause_on_cascade;
         worker.publish();
         let handle = std::thread::Builder::new()
             .name("meshsim-sim".into())
@@ -150,6 +178,23 @@ impl Session {
     pub fn reset(&self, seed: u64) {
         self.send(Control::Reset(seed));
     }
+    /// Goes to block `block` of this run (at most its head), paused.
+    pub fn seek(&self, block: u64) {
+        self.send(Control::Seek(block));
+    }
+    /// Starts over on `log`'s seed with its commands up to `block`, and runs to `block`, recording:
+    /// the start of a fork, which then goes its own way.
+    pub fn adopt(&self, log: CommandLog, block: u64) {
+        self.send(Control::Adopt(log, block));
+    }
+    /// Stops the run at `block` instead of the world's length.
+    pub fn set_end(&self, block: u64) {
+        self.send(Control::SetEnd(block));
+    }
+    /// Pauses (or not) when a new cascade starts.
+    pub fn pause_on_cascade(&self, on: bool) {
+        self.send(Control::PauseOnCascade(on));
+    }
 
     /// The session's command log, ready to save.
     pub fn log(&self) -> CommandLog {
@@ -190,6 +235,9 @@ impl Drop for Session {
         }
     }
 }
+
+/// Worlds up to this long pause on a new cascade by default.
+pub const PAUSE_ON_CASCADE_UP_TO: u64 = 2_000;
 
 fn build(scenario: &Scenario, seed: u64) -> Result<Simulation, String> {
     let mut s = scenario.clone();
@@ -255,6 +303,15 @@ struct Worker {
     last_publish: Option<std::time::Instant>,
     rate: f64,
     handled: u64,
+    end: u64,
+    head: u64,
+    pause_on_cascade: bool,
+    // cascades the simulation had counted when last looked at
+    cascade_count: u64,
+    // the block whose logged commands have been applied to the simulation
+    applied_through: Option<u64>,
+    cascades: Vec<(Cascade, Option<u64>)>,
+    notice: Option<String>,
 }
 
 /// Longest stretch of simulation between looks at the channel.
@@ -291,7 +348,72 @@ impl Worker {
             last_publish: None,
             rate: 0.0,
             handled: 0,
+            end: u64::MAX,
+            head: 0,
+            pause_on_cascade: false,
+            cascade_count: 0,
+            applied_through: None,
+            cascades: Vec::new(),
+            notice: None,
         }
+    }
+
+    /// Applies the logged commands of the current block, once.
+    fn catch_up(&mut self) {
+        let k = self.sim.block();
+        if self.applied_through == Some(k) {
+            return;
+        }
+        self.applied_through = Some(k);
+        for c in self.log.at(k) {
+            if let Err(e) = self.sim.apply(c) {
+                self.shared.lock().unwrap_or_else(|p| p.into_inner()).error = Some(crate::fmt::error(&e));
+            }
+        }
+    }
+
+    /// One block, after the commands logged before it.
+    fn step_one(&mut self) -> Result<(), String> {
+        self.catch_up();
+        self.sim.step_block().map_err(|e| crate::fmt::error(&e))
+    }
+
+    fn discard_records(&mut self) {
+        let _ = self.sim.drain_records();
+        let _ = self.sim.drain_vault_records();
+        let _ = self.sim.drain_lending_records();
+        let _ = self.sim.drain_book_rows();
+        let _ = self.sim.drain_fill_rows();
+        let _ = self.sim.drain_bridge_records();
+    }
+
+    /// Goes to `block` (at most the head): forward by stepping, back by rebuilding from genesis
+    /// and replaying.
+    fn seek(&mut self, block: u64) {
+        let block = block.min(self.head);
+        if block < self.sim.block() {
+            match build(&self.scenario, self.seed) {
+                Ok(sim) => {
+                    self.sim = sim;
+                    self.applied_through = None;
+                }
+                Err(e) => {
+                    self.lock().error = Some(e);
+                    return;
+                }
+            }
+        }
+        while self.sim.block() < block {
+            if let Err(e) = self.step_one() {
+                self.lock().error = Some(format!("stopped: {e}"));
+                break;
+            }
+            self.discard_records();
+        }
+        self.catch_up();
+        self.cascade_count = self.sim.cascade_summary().count;
+        self.playing = false;
+        self.steps_left = 0;
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
@@ -336,9 +458,10 @@ impl Worker {
     fn handle(&mut self, c: Control) {
         match c {
             Control::Play => {
-                self.playing = true;
+                self.playing = self.sim.block() < self.end;
                 self.steps_left = 0;
                 self.paced_from = None;
+                self.notice = None;
             }
             Control::Pause => {
                 self.playing = false;
@@ -346,19 +469,48 @@ impl Worker {
             }
             Control::Step(n) => {
                 self.playing = false;
-                self.steps_left = self.steps_left.saturating_add(n);
+                self.steps_left = self.steps_left.saturating_add(n).min(self.end.saturating_sub(self.sim.block()));
+                self.notice = None;
             }
             Control::Speed(s) => {
                 self.speed = s;
                 self.paced_from = None;
             }
             Control::Apply(command) => {
+                self.catch_up();
                 let block = self.sim.block();
                 match self.sim.apply(&command) {
-                    Ok(()) => self.log.commands.push(TimedCommand { block, command }),
+                    Ok(()) => {
+                        if block < self.head {
+                            // a new future from here: what the run did after it is gone
+                            self.log.commands.retain(|c| c.block <= block);
+                            self.head = block;
+                            self.cascades = self.sim.cascades();
+                            let mut s = self.lock();
+                            s.history.truncate_after(block);
+                            s.events.truncate_after(block);
+                        }
+                        self.log.commands.push(TimedCommand { block, command });
+                    }
                     Err(e) => self.lock().error = Some(crate::fmt::error(&e)),
                 }
             }
+            Control::Seek(block) => self.seek(block),
+            Control::Adopt(mut log, block) => {
+                log.commands.retain(|c| c.block <= block);
+                self.handle(Control::Reset(log.seed));
+                self.log = log;
+                self.end = self.end.max(block);
+                self.steps_left = block;
+            }
+            Control::SetEnd(block) => {
+                self.end = block.max(1);
+                if self.sim.block() >= self.end {
+                    self.playing = false;
+                    self.steps_left = 0;
+                }
+            }
+            Control::PauseOnCascade(on) => self.pause_on_cascade = on,
             Control::Reset(seed) => match build(&self.scenario, seed) {
                 Ok(sim) => {
                     self.sim = sim;
@@ -366,6 +518,11 @@ impl Worker {
                     self.playing = false;
                     self.steps_left = 0;
                     self.log = CommandLog::new(&self.scenario, seed);
+                    self.head = 0;
+                    self.applied_through = None;
+                    self.cascade_count = 0;
+                    self.cascades.clear();
+                    self.notice = None;
                     let mut s = self.lock();
                     s.history = History::new(&self.scenario);
                     s.events = Events::default();
@@ -399,7 +556,13 @@ impl Worker {
     }
 
     fn run_chunk(&mut self) {
-        let due = self.due();
+        let due = self.due().min(self.end.saturating_sub(self.sim.block()));
+        if self.sim.block() >= self.end {
+            self.playing = false;
+            self.steps_left = 0;
+            self.publish();
+            return;
+        }
         if due == 0 {
             // ahead of the requested speed: wait a little, but stay responsive
             if let Speed::BlocksPerSecond(r) = self.speed {
@@ -409,17 +572,48 @@ impl Worker {
             return;
         }
         let start = now();
-        let mut rows = Vec::new();
+        let (mut rows, mut block_rows, mut vault_rows, mut lending_rows, mut trades) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut ran = 0u64;
         while ran < due && start.elapsed() < CHUNK {
-            if let Err(e) = self.sim.step_block() {
+            // ground this run has covered already is walked again, not recorded again
+            let known = self.sim.block() < self.head;
+            if let Err(e) = self.step_one() {
                 self.playing = false;
                 self.steps_left = 0;
-                self.lock().error = Some(format!("stopped: {}", crate::fmt::error(&e)));
+                self.lock().error = Some(format!("stopped: {e}"));
                 break;
             }
             ran += 1;
-            rows.push((self.sim.block(), self.totals.read(&self.sim)));
+            let block = self.sim.block();
+            if known {
+                self.discard_records();
+            } else {
+                rows.push((block, self.totals.read(&self.sim)));
+                let (b, t) = self.sim.drain_records();
+                block_rows.extend(b);
+                trades.push((block, t));
+                vault_rows.extend(self.sim.drain_vault_records());
+                lending_rows.extend(self.sim.drain_lending_records());
+                self.head = block;
+            }
+            if self.pause_on_cascade {
+                let count = self.sim.cascade_summary().count;
+                // while playing; a step asked for its blocks
+                if count > self.cascade_count && self.playing {
+                    self.cascade_count = count;
+                    self.playing = false;
+                    self.steps_left = 0;
+                    self.notice = Some(format!("paused: a cascade began to spread at block {block}"));
+                    break;
+                }
+                self.cascade_count = count;
+            }
+            if block >= self.end {
+                self.playing = false;
+                self.steps_left = 0;
+                break;
+            }
         }
         self.paced_blocks += ran;
         self.steps_left = self.steps_left.saturating_sub(ran);
@@ -428,14 +622,13 @@ impl Worker {
             let r = ran as f64 / secs;
             self.rate = if self.rate == 0.0 { r } else { 0.8 * self.rate + 0.2 * r };
         }
-        let (blocks, trades) = self.sim.drain_records();
-        let vault_rows = self.sim.drain_vault_records();
-        let lending_rows = self.sim.drain_lending_records();
         {
             let mut s = self.lock();
-            s.history.extend(&blocks, &vault_rows, &rows);
+            s.history.extend(&block_rows, &vault_rows, &rows);
             s.history.extend_lending(&lending_rows);
-            s.events.extend(trades);
+            for (block, t) in trades {
+                s.events.extend(block, t);
+            }
             s.block = self.sim.block();
         }
         if self.steps_left == 0 && !self.playing {
@@ -455,10 +648,17 @@ impl Worker {
         self.last_publish = Some(now());
         let snapshot = Arc::new(self.sim.snapshot());
         let digest = self.sim.digest().to_string();
-        let cascades = self.sim.cascades();
+        if self.sim.block() >= self.head {
+            self.cascades = self.sim.cascades();
+        }
+        let cascades = self.cascades.clone();
         {
             let mut s = self.lock();
             s.block = self.sim.block();
+            s.end = self.end;
+            s.head = self.head;
+            s.pause_on_cascade = self.pause_on_cascade;
+            s.notice.clone_from(&self.notice);
             s.snapshot = Some(snapshot);
             s.digest = digest;
             s.cascades = cascades;

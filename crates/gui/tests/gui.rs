@@ -51,14 +51,14 @@ fn settle(h: &mut Harness<'static, MeshsimApp>) {
 #[test]
 fn play_pause_step_select_and_shock() {
     let mut h = open(MeshsimApp::new(Some(world("vaults.ron")), None, Vec::new()));
-    h.get_by_label("Block 0");
+    h.get_by_label("Block 0 / 20000");
     h.check_accessibility();
 
     // step 10 blocks and read the counter
     h.get_by_label("Step N").click();
     h.step();
     settle(&mut h);
-    h.get_by_label("Block 10");
+    h.get_by_label("Block 10 / 20000");
 
     // play, then pause: the counter moved on and stays put
     h.get_by_label("Play").click();
@@ -72,7 +72,7 @@ fn play_pause_step_select_and_shock() {
     std::thread::sleep(Duration::from_millis(100));
     h.step();
     assert_eq!(block(&h), paused_at, "paused means paused");
-    h.get_by_label(&format!("Block {paused_at}"));
+    h.get_by_label(&format!("Block {paused_at} / 20000"));
 
     // select a pool and read its inspector
     // the side panel's entry (the chart legend names the pool too)
@@ -235,4 +235,185 @@ fn an_order_book_shows_its_best_prices_and_depth() {
     let shown = format!("{:.2}", bid as f64 / 100.0);
     assert!(h.query_all_by_label_contains(&shown).count() >= 1, "best bid {shown} not shown");
     h.get_by_label("spread");
+}
+
+/// Clicks the timeline at block `b` (of a run of `end` blocks).
+fn click_timeline(h: &mut Harness<'static, MeshsimApp>, b: u64, end: u64) {
+    let r = h.get_by_label("timeline").rect();
+    // the bar spans the widget's width
+    let x = r.min.x + (r.max.x - r.min.x) * (b as f32 / end as f32);
+    let y = (r.min.y + r.max.y) / 2.0;
+    let pos = egui::pos2(x, y);
+    h.input_mut().events.push(egui::Event::PointerMoved(pos));
+    h.step();
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.input_mut().events.push(egui::Event::PointerGone);
+    h.step();
+}
+
+/// The price the inspector shows for the selected pool (USDC per ETH).
+fn shown_price(h: &Harness<'static, MeshsimApp>) -> f64 {
+    let node = h.get_by_label_contains("USDC per ETH");
+    let label = node.accesskit_node().label().or_else(|| node.value()).unwrap();
+    label.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn fresh(name: &str, blocks: u64) -> Simulation {
+    let s = meshsim_scenario::load_file(&world(name)).unwrap();
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_blocks(blocks).unwrap();
+    sim
+}
+
+#[test]
+fn the_timeline_goes_back_to_a_past_block_and_shows_the_state_a_fresh_run_has_there() {
+    let mut h = open(MeshsimApp::new(Some(world("cascade.ron")), None, Vec::new()));
+    h.get_by_label("Block 0 / 150");
+    // run 60 blocks (past the shock at block 40), then look at the first pool
+    for _ in 0..6 {
+        h.get_by_label("Step N").click();
+        h.step();
+        settle(&mut h);
+    }
+    assert_eq!(block(&h), 60);
+    h.get_all_by_label("pool-a").next().unwrap().click();
+    h.step();
+    for target in [40, 10, 55] {
+        click_timeline(&mut h, target, 150);
+        settle(&mut h);
+        let at = block(&h);
+        // a click lands within a block of its target (the bar is ~1,500 px for 150 blocks)
+        assert!(at.abs_diff(target) <= 1, "went to {at} for {target}");
+        h.get_by_label(&format!("Block {at} / 150"));
+        let sim = fresh("cascade.ron", at);
+        let shared = h.state().session().unwrap().shared();
+        assert_eq!(shared.digest, sim.digest().to_string(), "state at block {at}");
+        assert_eq!(shared.head, 60, "going back keeps the run's history");
+        drop(shared);
+        let expected = sim.snapshot().pools[0].price;
+        let shown = shown_price(&h);
+        assert!((shown / expected - 1.0).abs() < 1e-3, "block {at}: shown {shown}, a fresh run has {expected}");
+    }
+    // playing on from a past block walks the same path: at the head, the same state as before
+    h.get_by_label("Step N").click();
+    h.step();
+    settle(&mut h);
+    assert_eq!(block(&h), 65);
+    assert_eq!(h.state().session().unwrap().shared().digest, fresh("cascade.ron", 65).digest().to_string());
+    // the rows of the first pass are not recorded twice
+    let shared = h.state().session().unwrap().shared();
+    let blocks: Vec<f64> = shared.history.blocks.iter().copied().collect();
+    assert_eq!(blocks, (1..=65).map(|b| b as f64).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_run_stops_at_the_world_s_length_and_pauses_on_a_cascade() {
+    // pause on cascade is on in a short world: playing stops where the first cascade spreads
+    let mut h = open(MeshsimApp::new(Some(world("cascade.ron")), None, Vec::new()));
+    h.state().session().unwrap().set_speed(meshsim_gui::session::Speed::Max);
+    h.get_by_label("Play").click();
+    h.step();
+    until(&mut h, "the pause", |h| {
+        let s = h.state().session().unwrap().shared();
+        !s.playing && s.block > 0
+    });
+    settle(&mut h);
+    let at = block(&h);
+    let cascades = h.state().session().unwrap().shared().cascades.clone();
+    assert!(at < 150 && !cascades.is_empty(), "paused at {at} with {} cascades", cascades.len());
+    assert!(cascades.iter().all(|(c, _)| c.root_block <= at));
+    h.get_by_label_contains("paused: a cascade began to spread");
+    // the cascades panel lists it; choosing it jumps the timeline to where it ended
+    h.get_by_label(&format!("Cascades ({})", cascades.len())).click();
+    h.step();
+    h.get_by_label(&format!("cascade 1 at block {}", cascades[0].0.root_block)).click();
+    h.step();
+    settle(&mut h);
+    assert_eq!(block(&h), cascades[0].0.end_block.min(at));
+    // without the pause, the run goes on to the world's end and stops there
+    h.get_by_label("pause on cascade").click();
+    h.step();
+    h.get_by_label("Play").click();
+    h.step();
+    until(&mut h, "the end", |h| !h.state().session().unwrap().shared().playing && block(h) == 150);
+    settle(&mut h);
+    h.get_by_label("Block 150 / 150");
+    std::thread::sleep(Duration::from_millis(100));
+    h.get_by_label("Play").click();
+    h.step();
+    settle(&mut h);
+    assert_eq!(block(&h), 150, "nothing runs past the end");
+}
+
+#[test]
+fn a_fork_runs_its_what_if_beside_the_run_and_its_log_replays_headless_to_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let fork_log = dir.path().join("fork.ron");
+    let app = MeshsimApp::new(Some(world("vaults.ron")), Some(77), Vec::new()).with_fork_log_path(&fork_log);
+    let mut h = open(app);
+    h.get_by_label("Step N").click();
+    h.step();
+    settle(&mut h);
+    h.get_by_label("Fork here").click();
+    h.step();
+    let fork_idle = |h: &Harness<'static, MeshsimApp>| h.state().fork_session().unwrap().wait_idle(PATIENCE);
+    assert!(fork_idle(&h));
+    // a frame with the fork's row and message laid out, so clicks land where they are drawn
+    h.step();
+    h.step();
+    assert_eq!(h.state().fork_session().unwrap().shared().block, 10);
+    assert_eq!(h.state().fork_session().unwrap().shared().digest, h.state().session().unwrap().shared().digest);
+    // the shock goes to the fork; both run on
+    h.get_by_label("Apply shock").click();
+    h.step();
+    h.get_by_label("Step N").click();
+    h.step();
+    settle(&mut h);
+    assert!(fork_idle(&h));
+    h.step();
+    let (a, b) = (
+        h.state().session().unwrap().shared().digest.clone(),
+        h.state().fork_session().unwrap().shared().digest.clone(),
+    );
+    assert_eq!(block(&h), 20);
+    assert_eq!(
+        a,
+        {
+            let mut s = meshsim_scenario::load_file(&world("vaults.ron")).unwrap();
+            s.seed = 77;
+            let mut sim = Simulation::new(&s).unwrap();
+            sim.run_blocks(20).unwrap();
+            sim.digest().to_string()
+        },
+        "the run itself is untouched by the fork's shock"
+    );
+    assert_ne!(a, b);
+    // the comparison table is there, with the pools' prices apart
+    h.get_by_label("B - A");
+    // the fork's log, replayed headless as `meshsim run --commands` does, ends on the fork's digest
+    h.get_by_label("Save fork log").click();
+    h.step();
+    let mut scenario = meshsim_scenario::load_file(&world("vaults.ron")).unwrap();
+    let log = meshsim_scenario::commands::load_commands(&fork_log, &scenario).unwrap();
+    assert_eq!((log.seed, log.blocks, log.commands.len()), (77, 20, 1));
+    assert_eq!(log.commands[0].block, 10);
+    scenario.seed = log.seed;
+    let mut sim = Simulation::new(&scenario).unwrap();
+    for b in 0..=log.blocks {
+        for c in log.at(b) {
+            sim.apply(c).unwrap();
+        }
+        if b < log.blocks {
+            sim.step_block().unwrap();
+        }
+    }
+    assert_eq!(sim.digest().to_string(), b);
 }
