@@ -168,6 +168,7 @@ pub struct MeshsimApp {
     fork: Option<Fork>,
     chart_height: f32,
     log_frozen: Option<usize>,
+    compare_all: bool,
     /// The charts' pool and vault: the last of each selected.
     focus_pool: PoolId,
     focus_vault: Option<VaultId>,
@@ -179,6 +180,12 @@ pub struct MeshsimApp {
     to_fork: bool,
     fork_log_path: String,
     ctx: Option<egui::Context>,
+    /// A command log to fork the world with as soon as it opens.
+    fork_on_open: Option<PathBuf>,
+    /// A cascade (1-based) to show once the run has it and is paused.
+    cascade_on_pause: Option<usize>,
+    /// Where runs stop instead of the world's length.
+    stop_at: Option<u64>,
 }
 
 impl MeshsimApp {
@@ -221,6 +228,7 @@ impl MeshsimApp {
             fork: None,
             chart_height: 180.0,
             log_frozen: None,
+            compare_all: false,
             focus_pool: PoolId(0),
             focus_vault: None,
             saved_commands: 0,
@@ -228,12 +236,34 @@ impl MeshsimApp {
             to_fork: true,
             fork_log_path: "meshsim-fork.ron".into(),
             ctx: None,
+            fork_on_open: None,
+            cascade_on_pause: None,
+            stop_at: None,
         }
     }
 
     /// Starts playing at `speed` as soon as a world is open.
     pub fn autoplay(mut self, speed: Speed) -> Self {
         self.autoplay = Some(speed);
+        self
+    }
+
+    /// Opens the world with a fork B that replays the command log at `path` beside the plain run
+    /// A; both run to the log's last block.
+    pub fn fork_log(mut self, path: &Path) -> Self {
+        self.fork_on_open = Some(path.to_path_buf());
+        self
+    }
+
+    /// Stops runs at `block` instead of the world's length.
+    pub fn stop_at(mut self, block: u64) -> Self {
+        self.stop_at = Some(block);
+        self
+    }
+
+    /// Shows cascade `k` (1-based) once the run has it and is paused.
+    pub fn show_cascade(mut self, k: usize) -> Self {
+        self.cascade_on_pause = Some(k);
         self
     }
 
@@ -286,6 +316,9 @@ impl MeshsimApp {
                 self.speed = (scenario.blocks.max(1) as f64 / self.run_seconds).clamp(1.0, 5000.0);
                 self.max_speed = false;
                 session.set_speed(Speed::BlocksPerSecond(self.speed));
+                if let Some(b) = self.stop_at {
+                    session.set_end(b);
+                }
                 if let Some(speed) = self.autoplay {
                     session.set_speed(speed);
                     session.play();
@@ -296,12 +329,28 @@ impl MeshsimApp {
                 }
                 self.seed = seed;
                 self.layout_reset();
+                let fork_log = match self.fork_on_open.take() {
+                    Some(p) => match meshsim_scenario::commands::load_commands(&p, &scenario) {
+                        Ok(log) => Some(log),
+                        Err(e) => {
+                            self.load_error = Some(crate::fmt::error(&e));
+                            return;
+                        }
+                    },
+                    None => None,
+                };
                 self.loaded = Some(Loaded {
                     layout: Layout::new(&scenario),
                     scenario: Arc::new(scenario),
                     session,
                     generation: 0,
                 });
+                if let Some(log) = fork_log {
+                    // A plain, B with the log's commands, both to its last block
+                    let blocks = log.blocks;
+                    self.start_fork(log, 0);
+                    self.act(Action::Step(blocks));
+                }
             }
             Err(e) => self.load_error = Some(e),
         }
@@ -392,6 +441,14 @@ impl MeshsimApp {
             let scenario = loaded.scenario.clone();
             let snapshot = shared.snapshot.clone();
             let fork_shared = fork.as_ref().map(|f| (f.session.shared(), f.from));
+            if let Some(k) = self.cascade_on_pause
+                && !shared.playing
+                && shared.steps_left == 0
+                && let Some((c, _)) = shared.cascades.get(k.saturating_sub(1))
+            {
+                self.cascade_on_pause = None;
+                self.show_cascade_now(k - 1, c, shared.head, &mut actions);
+            }
             Panel::top("controls").show(ui, |ui| {
                 let fork_at = fork_shared.as_ref().map(|(f, from)| (*from, f.block));
                 self.controls(ui, &scenario, &shared, fork_at, &mut actions);
@@ -410,8 +467,6 @@ impl MeshsimApp {
                     self.vault_form(ui, &scenario, snapshot.as_deref(), &mut actions);
                     ui.separator();
                     if let (Some(sel), Some(snap)) = (self.selection, snapshot.as_deref()) {
-                        // long values (revert reasons) wrap instead of widening the panel
-                        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Wrap);
                         inspector::show(ui, &scenario, snap, sel);
                     } else {
                         ui.label("Select a pool, vault, agent or token (here or in the mesh).");
@@ -460,15 +515,7 @@ impl MeshsimApp {
                     }
                     Bottom::Cascades => {
                         if let Some(k) = crate::cascades::show(ui, &scenario, &shared.cascades, self.shown_cascade) {
-                            let (c, _) = &shared.cascades[k];
-                            self.shown_cascade = Some(k);
-                            self.highlight = c.members.clone();
-                            self.highlight_pools = c.pools.clone();
-                            if let Some(p) = c.pools.first() {
-                                self.selection = Some(Selection::Pool(*p));
-                            }
-                            // the state once the cascade has played out, its links drawn on it
-                            actions.push(Action::Seek(c.end_block.min(shared.head)));
+                            self.show_cascade_now(k, &shared.cascades[k].0, shared.head, &mut actions);
                         }
                     }
                 }
@@ -528,6 +575,14 @@ impl MeshsimApp {
                 let fork_history = fork_shared.as_ref().map(|(f, _)| &f.history);
                 let mut exported = None;
                 let chart_height = &mut self.chart_height;
+                let compare_all = &mut self.compare_all;
+                let focus_names: Vec<&str> = [
+                    scenario.pools.get(focus.pool.index()).map(|p| p.name.as_str()),
+                    focus.vault.and_then(|v| scenario.vaults.get(v.index())).map(|v| v.name.as_str()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
                 let mut charts = |ui: &mut Ui| {
                     ui.horizontal(|ui| {
                         let l = ui.label("chart height");
@@ -537,7 +592,7 @@ impl MeshsimApp {
                         && let Some(b) = f.snapshot.as_deref()
                     {
                         egui::CollapsingHeader::new("Fork comparison").default_open(true).show(ui, |ui| {
-                            crate::compare::show(ui, snap, b, *from);
+                            crate::compare::show(ui, snap, b, *from, &focus_names, compare_all);
                         });
                     }
                     if let Some(m) = charts::show(ui, &scenario, &shared.history, fork_history, &focus) {
@@ -623,34 +678,15 @@ impl MeshsimApp {
                 self.saved_commands = log.commands.len();
             }
             Action::Fork => {
-                let (log, from, scenario) = {
+                let (mut log, from) = {
                     let s = l.session.shared();
                     let mut log = s.log.clone();
                     log.blocks = s.block;
-                    (log, s.block, (*s.scenario).clone())
+                    (log, s.block)
                 };
-                let seed = log.seed;
-                let ctx = self.ctx.clone();
-                let repaint = move || {
-                    if let Some(c) = &ctx {
-                        c.request_repaint();
-                    }
-                };
-                match Session::start(scenario, seed, repaint) {
-                    Ok(session) => {
-                        session.set_speed(Speed::BlocksPerSecond(self.speed));
-                        if self.max_speed {
-                            session.set_speed(Speed::Max);
-                        }
-                        session.pause_on_cascade(false);
-                        session.adopt(log, from);
-                        self.fork = Some(Fork { session, from });
-                        self.to_fork = true;
-                        self.status =
-                            Some(format!("forked at block {from}: shocks and what-ifs now go to the fork (B)"));
-                    }
-                    Err(e) => self.status = Some(format!("cannot fork: {e}")),
-                }
+                // what the run did after this block (when it stands in its past) is not the fork's
+                log.commands.retain(|c| c.block <= from);
+                self.start_fork(log, from);
             }
             Action::CloseFork => self.fork = None,
             Action::SaveForkLog => {
@@ -1001,6 +1037,44 @@ struct Grid;
 impl Grid {
     fn show_form(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
         egui::Grid::new("vault-form").num_columns(3).show(ui, add);
+    }
+}
+
+impl MeshsimApp {
+    /// Shows cascade `k`: its transactions and pools highlighted, the timeline at its end (the
+    /// state once it has played out), its links drawn on the mesh.
+    fn show_cascade_now(&mut self, k: usize, c: &meshsim_core::cascade::Cascade, head: u64, actions: &mut Vec<Action>) {
+        self.shown_cascade = Some(k);
+        self.bottom = Bottom::Cascades;
+        self.highlight = c.members.clone();
+        self.highlight_pools = c.pools.clone();
+        if let Some(p) = c.pools.first() {
+            self.selection = Some(Selection::Pool(*p));
+        }
+        actions.push(Action::Seek(c.end_block.min(head)));
+    }
+
+    /// Starts a fork B of the open world on `log` (its seed and commands), run to block `from`.
+    fn start_fork(&mut self, log: CommandLog, from: u64) {
+        let Some(l) = &self.loaded else { return };
+        let scenario = (*l.scenario).clone();
+        let ctx = self.ctx.clone();
+        let repaint = move || {
+            if let Some(c) = &ctx {
+                c.request_repaint();
+            }
+        };
+        match Session::start(scenario, log.seed, repaint) {
+            Ok(session) => {
+                session.set_speed(if self.max_speed { Speed::Max } else { Speed::BlocksPerSecond(self.speed) });
+                session.pause_on_cascade(false);
+                session.adopt(log, from);
+                self.fork = Some(Fork { session, from });
+                self.to_fork = true;
+                self.status = Some(format!("forked at block {from}: shocks and what-ifs now go to the fork (B)"));
+            }
+            Err(e) => self.status = Some(format!("cannot fork: {e}")),
+        }
     }
 }
 

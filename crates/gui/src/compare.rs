@@ -56,18 +56,21 @@ pub fn rows(a: &Snapshot, b: &Snapshot) -> Vec<Row> {
     out
 }
 
-/// Draws the table of differences.
-pub fn show(ui: &mut Ui, a: &Snapshot, b: &Snapshot, from: u64) {
-    ui.label(format!(
-        "A: the run (solid); B: its fork from block {from} (dashed). At block {} / {}.",
-        a.block, b.block
-    ));
+/// Draws the table of differences: of `focus` (a vault's and a pool's names) unless `all`.
+pub fn show(ui: &mut Ui, a: &Snapshot, b: &Snapshot, from: u64, focus: &[&str], all: &mut bool) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!(
+            "A: the run (solid); B: its fork from block {from} (dashed). At block {} / {}.",
+            a.block, b.block
+        ));
+        ui.checkbox(all, "every vault and pool");
+    });
     egui::Grid::new("compare").striped(true).num_columns(5).show(ui, |ui| {
         for h in ["", "", "A", "B", "B - A"] {
             ui.strong(h);
         }
         ui.end_row();
-        for r in rows(a, b) {
+        for r in rows(a, b).into_iter().filter(|r| *all || focus.contains(&r.entity.as_str())) {
             ui.label(&r.entity);
             ui.label(r.metric);
             ui.label(crate::fmt::number(r.a));

@@ -10,8 +10,10 @@ use crate::Selection;
 use crate::fmt::{amount, number, percent};
 
 fn row(ui: &mut Ui, key: &str, value: impl Into<egui::WidgetText>) {
-    ui.label(key);
-    ui.label(value);
+    // keys stay on one line; long values (revert reasons) wrap inside the panel instead of
+    // widening it
+    ui.add(egui::Label::new(key).extend());
+    ui.add(egui::Label::new(value).wrap());
     ui.end_row();
 }
 

@@ -32,6 +32,17 @@ struct Args {
     /// Print UI frame-time statistics when the window closes.
     #[arg(long)]
     stats: bool,
+    /// Fork the world at block 0 into a run B that replays this command log beside the plain run
+    /// A; both run to the log's last block and are compared.
+    #[arg(long, value_name = "LOG")]
+    fork: Option<PathBuf>,
+    /// Stop the run at this block instead of the world's length.
+    #[arg(long, value_name = "BLOCK")]
+    stop_at: Option<u64>,
+    /// Once the run pauses with this cascade (1 = the first), show it: the timeline goes there and
+    /// the mesh draws its links.
+    #[arg(long, value_name = "K")]
+    cascade: Option<usize>,
 }
 
 /// Where bundled worlds may be: ./worlds, next to the executable's workspace, and
@@ -46,9 +57,9 @@ fn world_dirs() -> Vec<PathBuf> {
     if let Some(d) = std::env::var_os("MESHSIM_WORLDS") {
         v.push(PathBuf::from(d));
     }
-    // each with its stress library; a folder reached twice is listed once
+    // a folder reached twice is listed once (the picker lists each one's subfolders itself)
     let (mut out, mut seen) = (Vec::new(), Vec::new());
-    for d in v.into_iter().flat_map(|d| [d.clone(), d.join("stress")]) {
+    for d in v {
         match d.canonicalize() {
             Ok(c) if seen.contains(&c) => {}
             Ok(c) => {
@@ -136,6 +147,15 @@ fn main() -> Result<()> {
     let mut app = MeshsimApp::new(args.world.clone(), args.seed, world_dirs());
     if let Some(s) = speed {
         app = app.autoplay(s);
+    }
+    if let Some(log) = &args.fork {
+        app = app.fork_log(log);
+    }
+    if let Some(b) = args.stop_at {
+        app = app.stop_at(b);
+    }
+    if let Some(k) = args.cascade {
+        app = app.show_cascade(k);
     }
     let result = Arc::new(Mutex::new(None));
     let native = Native {

@@ -182,8 +182,8 @@ impl Session {
     pub fn seek(&self, block: u64) {
         self.send(Control::Seek(block));
     }
-    /// Starts over on `log`'s seed with its commands up to `block`, and runs to `block`, recording:
-    /// the start of a fork, which then goes its own way.
+    /// Starts over on `log`'s seed with its commands, and runs to `block`, recording: the start
+    /// of a fork, which then goes its own way (commands after `block` apply as it gets there).
     pub fn adopt(&self, log: CommandLog, block: u64) {
         self.send(Control::Adopt(log, block));
     }
@@ -496,8 +496,7 @@ impl Worker {
                 }
             }
             Control::Seek(block) => self.seek(block),
-            Control::Adopt(mut log, block) => {
-                log.commands.retain(|c| c.block <= block);
+            Control::Adopt(log, block) => {
                 self.handle(Control::Reset(log.seed));
                 self.log = log;
                 self.end = self.end.max(block);

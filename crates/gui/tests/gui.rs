@@ -417,3 +417,29 @@ fn a_fork_runs_its_what_if_beside_the_run_and_its_log_replays_headless_to_its_di
     }
     assert_eq!(sim.digest().to_string(), b);
 }
+
+#[test]
+fn a_world_opened_with_a_fork_log_runs_plain_beside_the_log_s_what_if() {
+    let log_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sessions/vaults-eth-crash.ron");
+    let mut h = open(MeshsimApp::new(Some(world("vaults.ron")), None, Vec::new()).fork_log(&log_path));
+    assert!(h.state().fork_session().unwrap().wait_idle(PATIENCE));
+    settle(&mut h);
+    let mut scenario = meshsim_scenario::load_file(&world("vaults.ron")).unwrap();
+    let log = meshsim_scenario::commands::load_commands(&log_path, &scenario).unwrap();
+    scenario.seed = log.seed;
+    // A: the world as it is
+    let mut plain = Simulation::new(&scenario).unwrap();
+    plain.run_blocks(log.blocks).unwrap();
+    assert_eq!(block(&h), log.blocks);
+    assert_eq!(h.state().session().unwrap().shared().digest, plain.digest().to_string());
+    // B: the log replayed
+    let mut sim = Simulation::new(&scenario).unwrap();
+    for b in 0..log.blocks {
+        for c in log.at(b) {
+            sim.apply(c).unwrap();
+        }
+        sim.step_block().unwrap();
+    }
+    assert_eq!(h.state().fork_session().unwrap().shared().digest, sim.digest().to_string());
+    h.get_by_label("B - A");
+}
