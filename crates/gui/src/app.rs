@@ -186,6 +186,9 @@ pub struct MeshsimApp {
     cascade_on_pause: Option<usize>,
     /// Where runs stop instead of the world's length.
     stop_at: Option<u64>,
+    /// A recorded run to open on the first frame: its folder and its world file.
+    pending_recorded: Option<(PathBuf, PathBuf)>,
+    run_dir: String,
 }
 
 impl MeshsimApp {
@@ -239,6 +242,8 @@ impl MeshsimApp {
             fork_on_open: None,
             cascade_on_pause: None,
             stop_at: None,
+            pending_recorded: None,
+            run_dir: String::new(),
         }
     }
 
@@ -253,6 +258,40 @@ impl MeshsimApp {
     pub fn fork_log(mut self, path: &Path) -> Self {
         self.fork_on_open = Some(path.to_path_buf());
         self
+    }
+
+    /// Opens the recorded run in `dir` (a `meshsim run` output folder with CSV tables), made from
+    /// the world file `world`, on the first frame, instead of running a world.
+    pub fn recorded(mut self, dir: &Path, world: &Path) -> Self {
+        self.pending_open = None;
+        self.pending_recorded = Some((dir.to_path_buf(), world.to_path_buf()));
+        self
+    }
+
+    fn open_recorded(&mut self, dir: &Path, world: &Path, ctx: &egui::Context) {
+        self.load_error = None;
+        let rec = match crate::recorded::Recorded::load(dir, world) {
+            Ok(r) => r,
+            Err(e) => {
+                self.load_error = Some(e);
+                return;
+            }
+        };
+        let scenario = rec.scenario.clone();
+        let repaint = ctx.clone();
+        match Session::recorded(rec, move || repaint.request_repaint()) {
+            Ok(session) => {
+                self.seed = session.shared().seed;
+                self.layout_reset();
+                self.loaded = Some(Loaded {
+                    layout: Layout::new(&scenario),
+                    scenario: Arc::new(scenario),
+                    session,
+                    generation: 0,
+                });
+            }
+            Err(e) => self.load_error = Some(e),
+        }
     }
 
     /// Stops runs at `block` instead of the world's length.
@@ -376,6 +415,9 @@ impl MeshsimApp {
         if let Some((path, seed)) = self.pending_open.take() {
             self.open(&path, seed, &ui.ctx().clone());
         }
+        if let Some((dir, world)) = self.pending_recorded.take() {
+            self.open_recorded(&dir, &world, &ui.ctx().clone());
+        }
         if self.loaded.is_some() {
             self.main(ui);
         } else {
@@ -421,6 +463,21 @@ impl MeshsimApp {
                 ui.add(egui::TextEdit::singleline(&mut self.open_path).desired_width(400.0)).labelled_by(label.id);
                 if ui.button("Open").clicked() && !self.open_path.is_empty() {
                     chosen = Some(PathBuf::from(self.open_path.trim()));
+                }
+            });
+            ui.horizontal(|ui| {
+                let label = ui.label("or a finished run's folder:");
+                ui.add(egui::TextEdit::singleline(&mut self.run_dir).desired_width(300.0)).labelled_by(label.id);
+                if ui
+                    .button("Browse run")
+                    .on_hover_text(
+                        "a `meshsim run` output folder (CSV tables), with the world file above it was made from",
+                    )
+                    .clicked()
+                    && !self.run_dir.is_empty()
+                {
+                    let (dir, world) = (PathBuf::from(self.run_dir.trim()), PathBuf::from(self.open_path.trim()));
+                    self.open_recorded(&dir, &world, &ui.ctx().clone());
                 }
             });
             if let Some(p) = chosen {

@@ -89,7 +89,9 @@ pub struct Chart {
 fn series(name: impl Into<String>, xs: &VecDeque<f64>, ys: &VecDeque<f64>, colour: usize, style: Style) -> Series {
     let n = xs.len().min(ys.len());
     let (x0, y0) = (xs.len() - n, ys.len() - n);
-    Series { name: name.into(), points: (0..n).map(|k| [xs[x0 + k], ys[y0 + k]]).collect(), colour, style }
+    // points without a value (figures a recorded run's tables do not hold) are left out
+    let points = (0..n).map(|k| [xs[x0 + k], ys[y0 + k]]).filter(|p| p[1].is_finite()).collect();
+    Series { name: name.into(), points, colour, style }
 }
 
 /// The charts of a run (and of its fork, dashed), for the focused pool and vault.

@@ -125,6 +125,89 @@ impl History {
         }
     }
 
+    /// Appends one recorded block (a run's `blocks` table): external price per token, price per
+    /// pool, base fee.
+    pub fn push_block(&mut self, block: u64, external: &[f64], pools: &[f64], base_fee_gwei: f64) {
+        let cap = self.cap;
+        push_bounded(&mut self.blocks, block as f64, cap);
+        for (q, p) in self.external.iter_mut().zip(external) {
+            push_bounded(q, *p, cap);
+        }
+        for (q, p) in self.pools.iter_mut().zip(pools) {
+            push_bounded(q, *p, cap);
+        }
+        push_bounded(&mut self.base_fee_gwei, base_fee_gwei, cap);
+    }
+
+    /// The running totals of a recorded run, from its transactions: gas paid (at the native
+    /// token's external price of each block) and arbitrage profit. Searcher profit and the
+    /// vaults' sandwich loss are not in the tables: they stay empty (NaN) rather than made up.
+    pub fn extend_totals_from(&mut self, s: &meshsim_scenario::Scenario, events: &Events) {
+        let cap = self.cap;
+        let native = s.chains.first().map_or(s.numeraire, |c| c.native).index();
+        let decimals = s.tokens.get(native).map_or(18, |t| t.decimals);
+        let unit = libm::pow(10.0, f64::from(decimals));
+        let (mut gas, mut arb) = (0.0, 0.0);
+        let mut k = 0;
+        for (i, b) in self.blocks.iter().enumerate() {
+            let price = self.external.get(native).and_then(|q| q.get(i)).copied().unwrap_or(f64::NAN);
+            while k < events.rows.len() && events.hub[k] as f64 <= *b {
+                let r = &events.rows[k];
+                gas += meshsim_core::math::u128_to_f64(r.gas_fee_wei) / unit * price;
+                if matches!(
+                    r.kind,
+                    meshsim_core::tx::TxKind::Arbitrage
+                        | meshsim_core::tx::TxKind::CycleArbitrage
+                        | meshsim_core::tx::TxKind::CrossChainArbitrage
+                ) {
+                    arb += r.profit;
+                }
+                k += 1;
+            }
+            for (q, v) in self.totals.iter_mut().zip([gas, arb, f64::NAN, f64::NAN]) {
+                push_bounded(q, v, cap);
+            }
+        }
+    }
+
+    /// Appends one recorded vault row: its block, tokens, weights and targets, then band,
+    /// tracking error, NAV, buy-and-hold NAV and continuous NAV, and whether it was rebalancing.
+    #[expect(clippy::too_many_arguments, reason = "one table row, field by field")]
+    pub fn push_vault(
+        &mut self,
+        vault: usize,
+        block: u64,
+        tokens: &[meshsim_scenario::TokenId],
+        weights: &[f64],
+        targets: &[f64],
+        figures: [f64; 5],
+        rebalancing: bool,
+    ) {
+        let cap = self.cap;
+        let Some(s) = self.vaults.get_mut(vault) else { return };
+        if s.tokens.is_empty() {
+            s.tokens = tokens.to_vec();
+            s.weights = vec![VecDeque::new(); tokens.len()];
+            s.targets = vec![VecDeque::new(); tokens.len()];
+        }
+        push_bounded(&mut s.blocks, block as f64, cap);
+        for (q, w) in s.weights.iter_mut().zip(weights) {
+            push_bounded(q, *w, cap);
+        }
+        for (q, w) in s.targets.iter_mut().zip(targets) {
+            push_bounded(q, *w, cap);
+        }
+        let [band, tracking, nav, hold, continuous] = figures;
+        push_bounded(&mut s.band, band, cap);
+        push_bounded(&mut s.tracking, tracking, cap);
+        push_bounded(&mut s.nav[0], nav, cap);
+        push_bounded(&mut s.nav[1], hold, cap);
+        push_bounded(&mut s.nav[2], continuous, cap);
+        if rebalancing {
+            push_bounded(&mut s.rebalances, block as f64, cap);
+        }
+    }
+
     /// The last block the series hold.
     pub fn last_block(&self) -> Option<u64> {
         self.blocks.back().map(|b| *b as u64)

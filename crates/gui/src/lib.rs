@@ -16,6 +16,7 @@ pub mod fmt;
 pub mod history;
 pub mod inspector;
 pub mod mesh;
+pub mod recorded;
 pub mod session;
 pub mod timeline;
 

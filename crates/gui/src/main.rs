@@ -36,6 +36,10 @@ struct Args {
     /// A; both run to the log's last block and are compared.
     #[arg(long, value_name = "LOG")]
     fork: Option<PathBuf>,
+    /// Browse a finished `meshsim run` output folder (CSV tables) instead of running: the world
+    /// file given is the one the run was made from.
+    #[arg(long, value_name = "DIR", requires = "world")]
+    run: Option<PathBuf>,
     /// Stop the run at this block instead of the world's length.
     #[arg(long, value_name = "BLOCK")]
     stop_at: Option<u64>,
@@ -150,6 +154,9 @@ fn main() -> Result<()> {
     }
     if let Some(log) = &args.fork {
         app = app.fork_log(log);
+    }
+    if let (Some(dir), Some(world)) = (&args.run, &args.world) {
+        app = app.recorded(dir, world);
     }
     if let Some(b) = args.stop_at {
         app = app.stop_at(b);

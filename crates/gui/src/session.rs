@@ -141,6 +141,44 @@ impl Session {
         Ok(Session { shared, control: tx, worker: Some(handle), sent: std::sync::atomic::AtomicU64::new(0) })
     }
 
+    /// A recorded run (a `meshsim run` output folder), browsed: the same views, no simulation.
+    /// Play, step and the timeline move through the recorded blocks; commands are refused.
+    pub fn recorded(rec: crate::recorded::Recorded, repaint: impl Fn() + Send + 'static) -> Result<Self, String> {
+        let scenario = Arc::new(rec.scenario.clone());
+        let end = rec.blocks.max(1);
+        let shared = Arc::new(Mutex::new(Shared {
+            scenario: scenario.clone(),
+            seed: rec.seed,
+            playing: false,
+            steps_left: 0,
+            block: rec.blocks,
+            end,
+            head: rec.blocks,
+            pause_on_cascade: false,
+            notice: Some(format!(
+                "a recorded run: {} blocks of {:?}, seed {} (prices, reserves and weights as recorded; the rest of the inspector is the world's genesis)",
+                rec.blocks, rec.scenario.name, rec.seed
+            )),
+            snapshot: Some(Arc::new(rec.snapshot_at(rec.blocks))),
+            digest: rec.digest.clone(),
+            history: rec.history.clone(),
+            events: rec.events.clone(),
+            cascades: rec.cascades.clone(),
+            log: CommandLog::new(&scenario, rec.seed),
+            error: None,
+            rate: 0.0,
+            generation: 0,
+            handled: 0,
+        }));
+        let (tx, rx) = mpsc::channel();
+        let worker_shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("meshsim-recorded".into())
+            .spawn(move || browse(rec, worker_shared, rx, Box::new(repaint)))
+            .map_err(|e| format!("cannot start the browsing thread: {e}"))?;
+        Ok(Session { shared, control: tx, worker: Some(handle), sent: std::sync::atomic::AtomicU64::new(0) })
+    }
+
     /// Reads what the worker published. Hold it briefly: the worker waits for it.
     pub fn shared(&self) -> MutexGuard<'_, Shared> {
         // a worker that panicked while holding the lock left data that is still readable
@@ -233,6 +271,77 @@ impl Drop for Session {
         if let Some(h) = self.worker.take() {
             let _ = h.join();
         }
+    }
+}
+
+/// The browsing thread of a recorded run: a cursor over its blocks, moved by the controls.
+fn browse(
+    rec: crate::recorded::Recorded,
+    shared: Arc<Mutex<Shared>>,
+    rx: Receiver<Control>,
+    repaint: Box<dyn Fn() + Send>,
+) {
+    let lock = || shared.lock().unwrap_or_else(|p| p.into_inner());
+    let (mut block, mut playing, mut steps, mut speed, mut end) =
+        (rec.blocks, false, 0u64, Speed::BlocksPerSecond(20.0), rec.blocks);
+    let mut handled = 0;
+    loop {
+        let running = playing || steps > 0;
+        let c = if running {
+            match rx.recv_timeout(Duration::from_millis(33)) {
+                Ok(c) => Some(c),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match rx.recv() {
+                Ok(c) => Some(c),
+                Err(_) => return,
+            }
+        };
+        if let Some(c) = c {
+            handled += 1;
+            match c {
+                Control::Shutdown => return,
+                Control::Play => playing = block < end.min(rec.blocks),
+                Control::Pause => (playing, steps) = (false, 0),
+                Control::Step(n) => (playing, steps) = (false, n),
+                Control::Speed(s) => speed = s,
+                Control::Seek(b) => (block, playing, steps) = (b.min(rec.blocks), false, 0),
+                Control::SetEnd(b) => end = b.max(1),
+                Control::Apply(_) | Control::Adopt(..) => {
+                    lock().error = Some("a recorded run takes no commands: run the world to try a what-if".into());
+                }
+                Control::Reset(_) => (block, playing, steps) = (0, false, 0),
+                Control::PauseOnCascade(_) => {}
+            }
+        } else {
+            // a frame's worth of blocks at the set speed
+            let per_tick = match speed {
+                Speed::Max => 1_000,
+                Speed::BlocksPerSecond(r) => ((r * 0.033).round() as u64).max(1),
+            };
+            let n = if steps > 0 { steps } else { per_tick };
+            let last = end.min(rec.blocks);
+            let next = (block + n).min(last);
+            steps = steps.saturating_sub(next - block);
+            block = next;
+            if block >= last {
+                playing = false;
+                steps = 0;
+            }
+        }
+        let snapshot = Arc::new(rec.snapshot_at(block));
+        {
+            let mut s = lock();
+            s.block = block;
+            s.end = end;
+            s.playing = playing;
+            s.steps_left = steps;
+            s.snapshot = Some(snapshot);
+            s.handled = handled;
+        }
+        repaint();
     }
 }
 

@@ -443,3 +443,53 @@ fn a_world_opened_with_a_fork_log_runs_plain_beside_the_log_s_what_if() {
     assert_eq!(h.state().fork_session().unwrap().shared().digest, sim.digest().to_string());
     h.get_by_label("B - A");
 }
+
+/// A finished run's folder, browsed without running: `tests/data/cascade-run` is what
+/// `meshsim run worlds/cascade.ron --out crates/gui/tests/data/cascade-run` writes (regenerate it
+/// when a change to the engine or the world moves the run on purpose).
+#[test]
+fn a_finished_run_s_folder_is_browsed_with_the_states_the_run_had() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cascade-run");
+    let mut h = open(MeshsimApp::new(None, None, Vec::new()).recorded(&dir, &world("cascade.ron")));
+    h.get_by_label("Block 150 / 150");
+    h.get_by_label_contains("a recorded run: 150 blocks");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    {
+        let shared = h.state().session().unwrap().shared();
+        let trades = std::fs::read_to_string(dir.join("trades.csv")).unwrap().lines().count() - 1;
+        assert_eq!(shared.events.rows.len(), trades);
+        assert_eq!(shared.cascades.len() as u64, summary["cascades"]["count"].as_u64().unwrap());
+        assert_eq!(shared.history.blocks.len(), 150);
+    }
+    h.get_all_by_label("pool-a").next().unwrap().click();
+    h.step();
+    for target in [40, 10, 120] {
+        click_timeline(&mut h, target, 150);
+        settle(&mut h);
+        let at = block(&h);
+        assert!(at.abs_diff(target) <= 1, "went to {at} for {target}");
+        // the pool's price as the run had it there
+        let expected = fresh("cascade.ron", at).snapshot().pools[0].price;
+        let shown = shown_price(&h);
+        assert!((shown / expected - 1.0).abs() < 1e-3, "block {at}: shown {shown}, the run had {expected}");
+    }
+    // a recorded run takes no commands
+    h.get_by_label("Apply shock").click();
+    h.step();
+    settle(&mut h);
+    assert!(h.state().session().unwrap().shared().error.as_deref().unwrap_or("").contains("takes no commands"));
+}
+
+#[test]
+fn a_run_folder_from_another_world_file_is_refused_with_a_message() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cascade-run");
+    let mut h = Harness::builder().with_size([1200.0, 800.0]).build_ui_state(
+        |ui: &mut egui::Ui, app: &mut MeshsimApp| app.show(ui),
+        MeshsimApp::new(None, None, Vec::new()).recorded(&dir, &world("vaults.ron")),
+    );
+    h.step();
+    h.step();
+    let e = h.state().load_error().expect("an error is shown").to_string();
+    assert!(e.contains("another world file"), "{e}");
+}

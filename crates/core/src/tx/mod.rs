@@ -63,6 +63,32 @@ pub enum TxKind {
 }
 
 impl TxKind {
+    /// Every kind.
+    pub const ALL: [TxKind; 17] = [
+        TxKind::Arbitrage,
+        TxKind::CycleArbitrage,
+        TxKind::CrossChainArbitrage,
+        TxKind::Rebalance,
+        TxKind::SandwichFront,
+        TxKind::SandwichBack,
+        TxKind::Backrun,
+        TxKind::PredictFront,
+        TxKind::PredictUnwind,
+        TxKind::Liquidation,
+        TxKind::CollateralSale,
+        TxKind::Lending,
+        TxKind::Bridge,
+        TxKind::MarketMaking,
+        TxKind::NoiseTrade,
+        TxKind::Leverage,
+        TxKind::Deleverage,
+    ];
+
+    /// The kind a table names (see [`TxKind::name`]).
+    pub fn from_name(name: &str) -> Option<TxKind> {
+        TxKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// Name in tables.
     pub fn name(self) -> &'static str {
         match self {
@@ -417,4 +443,21 @@ fn hash_lend(h: &mut sha2::Sha256, l: &Lend) {
         h.update(x.to_le_bytes());
     }
     h.update(amount.to_le_bytes());
+}
+
+#[cfg(test)]
+mod kind_names {
+    use super::TxKind;
+
+    #[test]
+    fn every_kind_reads_back_from_its_table_name_and_names_are_distinct() {
+        for k in TxKind::ALL {
+            assert_eq!(TxKind::from_name(k.name()), Some(k));
+        }
+        let mut names: Vec<&str> = TxKind::ALL.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TxKind::ALL.len());
+        assert_eq!(TxKind::from_name("no such kind"), None);
+    }
 }
