@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real meshsim-gui window under Xvfb (glow on Mesa's software GL): it opens mesh.ron, plays
+# Real meshsim-gui windows under Xvfb (glow on Mesa's software GL): mesh.ron played at full speed, then the README's cascade and fork pictures. The first opens mesh.ron, plays
 # at full speed for a few seconds, saves its own frame as a PNG, prints its UI frame times,
 # and the PNG is checked not to be blank. Bounded in time.
 set -euo pipefail
@@ -26,3 +26,13 @@ out=$(mktemp -d)
 LIBGL_ALWAYS_SOFTWARE=1 timeout 180 xvfb-run -a -s "-screen 0 1600x1000x24" \
     target/debug/meshsim-gui worlds/mesh.ron --play max --screenshot "$out/window.png" --after 8 --stats
 python3 .ci/check_png.py "$out/window.png" 1400 900
+# the README's two pictures, made the same way: cascade.ron paused at its cascade with the timeline
+# and the cascades panel, and a fork of vaults.ron beside the plain run
+LIBGL_ALWAYS_SOFTWARE=1 timeout 180 xvfb-run -a -s "-screen 0 1600x1000x24" \
+    target/debug/meshsim-gui worlds/cascade.ron --play max --cascade 1 --screenshot "$out/cascade.png" --after 8 \
+    | tee "$out/cascade.txt"
+grep -q "^block 4[0-9]," "$out/cascade.txt"   # paused where its cascade spreads, not at the end
+python3 .ci/check_png.py "$out/cascade.png" 1400 900
+LIBGL_ALWAYS_SOFTWARE=1 timeout 180 xvfb-run -a -s "-screen 0 1600x1000x24" \
+    target/debug/meshsim-gui worlds/vaults.ron --fork assets/sessions/vaults-eth-crash.ron --screenshot "$out/fork.png" --after 10
+python3 .ci/check_png.py "$out/fork.png" 1400 900
