@@ -493,3 +493,19 @@ fn a_run_folder_from_another_world_file_is_refused_with_a_message() {
     let e = h.state().load_error().expect("an error is shown").to_string();
     assert!(e.contains("another world file"), "{e}");
 }
+
+#[test]
+fn a_parquet_run_folder_reads_the_same_as_its_csv_twin() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let csv = meshsim_gui::recorded::Recorded::load(&data.join("cascade-run"), &world("cascade.ron")).unwrap();
+    let pq = meshsim_gui::recorded::Recorded::load(&data.join("cascade-run-parquet"), &world("cascade.ron")).unwrap();
+    assert_eq!(pq.events.rows, csv.events.rows);
+    assert!(!pq.events.rows.is_empty());
+    assert_eq!(pq.history.blocks, csv.history.blocks);
+    assert_eq!(pq.history.pools, csv.history.pools);
+    assert_eq!(pq.history.vaults[0].nav, csv.history.vaults[0].nav);
+    assert_eq!(pq.cascades, csv.cascades);
+    for b in [1, 40, 41, 150] {
+        assert_eq!(pq.snapshot_at(b).pools[0].balances, csv.snapshot_at(b).pools[0].balances, "block {b}");
+    }
+}
