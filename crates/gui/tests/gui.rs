@@ -42,6 +42,21 @@ fn block(h: &Harness<'static, MeshsimApp>) -> u64 {
     h.state().session().unwrap().shared().block
 }
 
+/// The digest of `scenario` driven by `log` headless, as `meshsim run --commands` does: the
+/// commands of each block before it, and those given after the last block at the end.
+fn replayed(scenario: &meshsim_scenario::Scenario, log: &meshsim_scenario::commands::CommandLog) -> String {
+    let mut sim = Simulation::new(scenario).unwrap();
+    for b in 0..=log.blocks {
+        for c in log.at(b) {
+            sim.apply(c).unwrap();
+        }
+        if b < log.blocks {
+            sim.step_block().unwrap();
+        }
+    }
+    sim.digest().to_string()
+}
+
 fn settle(h: &mut Harness<'static, MeshsimApp>) {
     assert!(wait_idle(h.state(), PATIENCE), "the worker went idle");
     h.step();
@@ -148,16 +163,7 @@ fn a_saved_session_replays_headless_to_the_same_digest() {
     let log = meshsim_scenario::commands::load_commands(&log_path, &scenario).unwrap();
     assert_eq!((log.seed, log.blocks), (77, 30));
     scenario.seed = log.seed;
-    let mut sim = Simulation::new(&scenario).unwrap();
-    for b in 0..=log.blocks {
-        for c in log.at(b) {
-            sim.apply(c).unwrap();
-        }
-        if b < log.blocks {
-            sim.step_block().unwrap();
-        }
-    }
-    assert_eq!(sim.digest().to_string(), gui_digest);
+    assert_eq!(replayed(&scenario, &log), gui_digest);
     // and without the commands it would not match
     let mut plain = Simulation::new(&scenario).unwrap();
     plain.run_blocks(30).unwrap();
@@ -406,16 +412,7 @@ fn a_fork_runs_its_what_if_beside_the_run_and_its_log_replays_headless_to_its_di
     assert_eq!((log.seed, log.blocks, log.commands.len()), (77, 20, 1));
     assert_eq!(log.commands[0].block, 10);
     scenario.seed = log.seed;
-    let mut sim = Simulation::new(&scenario).unwrap();
-    for b in 0..=log.blocks {
-        for c in log.at(b) {
-            sim.apply(c).unwrap();
-        }
-        if b < log.blocks {
-            sim.step_block().unwrap();
-        }
-    }
-    assert_eq!(sim.digest().to_string(), b);
+    assert_eq!(replayed(&scenario, &log), b);
 }
 
 #[test]
@@ -433,14 +430,7 @@ fn a_world_opened_with_a_fork_log_runs_plain_beside_the_log_s_what_if() {
     assert_eq!(block(&h), log.blocks);
     assert_eq!(h.state().session().unwrap().shared().digest, plain.digest().to_string());
     // B: the log replayed
-    let mut sim = Simulation::new(&scenario).unwrap();
-    for b in 0..log.blocks {
-        for c in log.at(b) {
-            sim.apply(c).unwrap();
-        }
-        sim.step_block().unwrap();
-    }
-    assert_eq!(h.state().fork_session().unwrap().shared().digest, sim.digest().to_string());
+    assert_eq!(h.state().fork_session().unwrap().shared().digest, replayed(&scenario, &log));
     h.get_by_label("B - A");
 }
 
