@@ -235,13 +235,9 @@ pub fn parse_spec(text: &str, origin: &str) -> Result<SearchSpec, SearchError> {
     if problems.is_empty() {
         return Ok(spec);
     }
-    let locations = meshsim_scenario::Locations::index(text);
-    let issues = problems
+    let issues: Vec<String> = meshsim_sweep::spec::located(text, origin, problems)
         .into_iter()
-        .map(|(path, message)| {
-            let (line, col) = locations.find(&path);
-            format!("{origin}:{line}:{col}: {path}: {message}")
-        })
-        .collect::<Vec<_>>();
+        .map(|i| format!("{}:{}:{}: {}: {}", i.origin, i.line, i.col, i.path, i.message))
+        .collect();
     Err(SearchError::Invalid(issues.join("\n")))
 }

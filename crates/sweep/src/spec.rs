@@ -243,15 +243,20 @@ pub fn parse_spec(text: &str, origin: &str) -> Result<SweepSpec, SpecError> {
     if problems.is_empty() {
         return Ok(spec);
     }
+    Err(SpecError::Invalid(located(text, origin, problems)))
+}
+
+/// Problems `(field path, message)` of a spec document `text`, each located at its field (line
+/// and column); shared by every spec format that builds on RON (sweeps, searches).
+pub fn located(text: &str, origin: &str, problems: Vec<(String, String)>) -> Vec<SpecIssue> {
     let locations = meshsim_scenario::Locations::index(text);
-    let issues = problems
+    problems
         .into_iter()
         .map(|(path, message)| {
             let (line, col) = locations.find(&path);
             SpecIssue { origin: origin.to_string(), line, col, path, message }
         })
-        .collect();
-    Err(SpecError::Invalid(issues))
+        .collect()
 }
 
 #[cfg(test)]
