@@ -11,7 +11,6 @@ macro_rules! say {
 }
 
 mod compare;
-mod output;
 mod plot;
 mod report;
 mod run;

@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use parquet::basic::{Compression, DecimalType, IntType, LogicalType, Repetition, Type as PhysicalType};
 use parquet::data_type::{
     BoolType, ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType, Int64Type,
@@ -13,7 +12,9 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
-use super::{Cell, ColType, Sink};
+use crate::error::SinkError;
+use crate::file::FileSink;
+use crate::schema::{Cell, ColType, MAX_AMOUNT};
 
 const ROWS_PER_GROUP: usize = 65_536;
 
@@ -29,14 +30,14 @@ enum Buffer {
     Bool(Vec<bool>),
 }
 
-pub(super) struct ParquetSink {
+pub(crate) struct ParquetFile {
     writer: SerializedFileWriter<File>,
     buffers: Vec<Buffer>,
     rows: usize,
 }
 
-impl ParquetSink {
-    pub(super) fn new(file: File, columns: &[(String, ColType)]) -> Result<Self> {
+impl ParquetFile {
+    pub(crate) fn new(file: File, columns: &[(String, ColType)]) -> Result<Self, SinkError> {
         let fields = columns
             .iter()
             .map(|(name, ty)| {
@@ -76,16 +77,18 @@ impl ParquetSink {
                 ColType::Bool => Buffer::Bool(Vec::new()),
             })
             .collect();
-        Ok(ParquetSink { writer, buffers, rows: 0 })
+        Ok(ParquetFile { writer, buffers, rows: 0 })
     }
 
-    fn flush(&mut self) -> Result<()> {
+    fn flush(&mut self) -> Result<(), SinkError> {
         if self.rows == 0 {
             return Ok(());
         }
         let mut group = self.writer.next_row_group()?;
         for buffer in &mut self.buffers {
-            let mut col = group.next_column()?.context("parquet schema has fewer columns than the table")?;
+            let Some(mut col) = group.next_column()? else {
+                return Err(SinkError::Value("parquet schema has fewer columns than the table".into()));
+            };
             match buffer {
                 Buffer::U64(v) => {
                     col.typed::<Int64Type>().write_batch(v, None, None)?;
@@ -126,8 +129,8 @@ impl ParquetSink {
     }
 }
 
-impl Sink for ParquetSink {
-    fn write_row(&mut self, row: &[Cell]) -> Result<()> {
+impl FileSink for ParquetFile {
+    fn write_row(&mut self, row: &[Cell]) -> Result<(), SinkError> {
         for (buffer, cell) in self.buffers.iter_mut().zip(row) {
             match (buffer, cell) {
                 // u64 stored as INT64 bits; the UINT_64 annotation makes readers show it unsigned
@@ -142,12 +145,14 @@ impl Sink for ParquetSink {
                     v.extend(*x);
                 }
                 (Buffer::Amount(v), Cell::Amount(x)) => {
-                    anyhow::ensure!(*x < 10u128.pow(38), "amount {x} exceeds DECIMAL(38, 0)");
+                    if *x > MAX_AMOUNT {
+                        return Err(SinkError::Value(format!("amount {x} exceeds DECIMAL(38, 0)")));
+                    }
                     v.push(FixedLenByteArray::from(x.to_be_bytes().to_vec()));
                 }
                 (Buffer::Str(v), Cell::Str(s)) => v.push(ByteArray::from(s.as_str())),
                 (Buffer::Bool(v), Cell::Bool(b)) => v.push(*b),
-                _ => anyhow::bail!("cell {cell:?} does not match its column type"),
+                _ => return Err(SinkError::Value(format!("cell {cell:?} does not match its column type"))),
             }
         }
         self.rows += 1;
@@ -157,7 +162,7 @@ impl Sink for ParquetSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<()> {
+    fn finish(mut self: Box<Self>) -> Result<(), SinkError> {
         self.flush()?;
         let file = self.writer.into_inner()?;
         file.sync_all()?;

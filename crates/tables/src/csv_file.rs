@@ -3,25 +3,25 @@
 use std::fs::File;
 use std::io::BufWriter;
 
-use anyhow::Result;
+use crate::error::SinkError;
+use crate::file::FileSink;
+use crate::schema::{Cell, ColType};
 
-use super::{Cell, ColType, Sink};
-
-pub(super) struct CsvSink {
+pub(crate) struct CsvFile {
     writer: csv::Writer<BufWriter<File>>,
     record: Vec<String>,
 }
 
-impl CsvSink {
-    pub(super) fn new(file: File, columns: &[(String, ColType)]) -> Result<Self> {
+impl CsvFile {
+    pub(crate) fn new(file: File, columns: &[(String, ColType)]) -> Result<Self, SinkError> {
         let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
         writer.write_record(columns.iter().map(|(n, _)| n.as_str()))?;
-        Ok(CsvSink { writer, record: Vec::with_capacity(columns.len()) })
+        Ok(CsvFile { writer, record: Vec::with_capacity(columns.len()) })
     }
 }
 
-impl Sink for CsvSink {
-    fn write_row(&mut self, row: &[Cell]) -> Result<()> {
+impl FileSink for CsvFile {
+    fn write_row(&mut self, row: &[Cell]) -> Result<(), SinkError> {
         self.record.clear();
         // f64 Debug is the shortest text that round-trips and keeps a decimal point on whole
         // values (`60000.0`), so files are byte-stable and readers infer a float column
@@ -38,14 +38,12 @@ impl Sink for CsvSink {
         Ok(())
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
+    fn finish(self: Box<Self>) -> Result<(), SinkError> {
         let mut w = self.writer;
         w.flush()?;
-        w.into_inner()
-            .map_err(|e| anyhow::anyhow!("{}", e.error()))?
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("{}", e.error()))?
-            .sync_all()?;
+        let buffered = w.into_inner().map_err(|e| SinkError::Io(std::io::Error::other(e.error().to_string())))?;
+        let file = buffered.into_inner().map_err(|e| SinkError::Io(std::io::Error::other(e.error().to_string())))?;
+        file.sync_all()?;
         Ok(())
     }
 }

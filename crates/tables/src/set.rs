@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use crate::error::{TableError, io};
 
 /// Files a run writes; a directory holding anything else is not replaced.
 fn is_ours(name: &str) -> bool {
@@ -30,22 +30,22 @@ pub struct OutputSet {
 impl OutputSet {
     /// Prepares `target` (which must be missing, empty, or a previous run's outputs) and a fresh
     /// staging directory beside it; leftovers of interrupted runs into the same target are removed.
-    pub fn begin(target: &Path) -> Result<OutputSet> {
+    pub fn begin(target: &Path) -> Result<OutputSet, TableError> {
         let name = target
             .file_name()
             .and_then(|n| n.to_str())
-            .with_context(|| format!("{}: the output directory needs a name", target.display()))?
+            .ok_or_else(|| TableError::OutputDir(format!("{}: the output directory needs a name", target.display())))?
             .to_string();
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(&parent).map_err(io("cannot create", &parent))?;
         if target.exists() {
-            let entries = fs::read_dir(target).with_context(|| format!("cannot read {}", target.display()))?;
+            let entries = fs::read_dir(target).map_err(io("cannot read", target))?;
             let mut foreign = Vec::new();
             for entry in entries {
-                let entry = entry.with_context(|| format!("cannot read {}", target.display()))?;
+                let entry = entry.map_err(io("cannot read", target))?;
                 let n = entry.file_name().to_string_lossy().into_owned();
                 // `meshsim plot` draws into `plots/`: the run's charts go with the run
                 let plots = n == "plots" && entry.file_type().is_ok_and(|t| t.is_dir());
@@ -56,12 +56,12 @@ impl OutputSet {
             if !foreign.is_empty() {
                 foreign.sort();
                 foreign.truncate(5);
-                anyhow::bail!(
+                return Err(TableError::OutputDir(format!(
                     "{} holds files a run did not write ({}); a run replaces its output directory whole, so \
-                     choose an empty or new directory with --out",
+                     choose an empty or new directory",
                     target.display(),
                     foreign.join(", ")
-                );
+                )));
             }
         }
         // leftovers of runs killed before they finished
@@ -75,7 +75,7 @@ impl OutputSet {
             }
         }
         let staging = parent.join(format!("{prefix}partial-{}", std::process::id()));
-        fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+        fs::create_dir(&staging).map_err(io("cannot create", &staging))?;
         Ok(OutputSet { target: target.to_path_buf(), staging, committed: false })
     }
 
@@ -85,9 +85,8 @@ impl OutputSet {
     }
 
     /// Puts the whole set in place of the previous one in one step.
-    pub fn commit(mut self) -> Result<()> {
-        swap_into_place(&self.staging, &self.target)
-            .with_context(|| format!("cannot move the outputs into {}", self.target.display()))?;
+    pub fn commit(mut self) -> Result<(), TableError> {
+        swap_into_place(&self.staging, &self.target).map_err(io("cannot move the outputs into", &self.target))?;
         self.committed = true;
         Ok(())
     }
