@@ -123,6 +123,50 @@ pub fn sweep(plan: &Plan, dir: &Path, opts: &Options) -> Result<Outcome, SweepEr
     Ok(outcome)
 }
 
+/// Runs `ids` of `plan` one after another on this thread and returns their journal records:
+/// the unit of work a process elsewhere (a Ray task) does, to be handed to [`collect`].
+pub fn run_records(plan: &Plan, ids: &[u64], check: bool) -> Result<Vec<output::Records>, SweepError> {
+    let total = plan.run_count();
+    ids.iter()
+        .map(|id| {
+            if *id >= total {
+                return Err(SweepError::Conflict(format!("run {id} does not exist: the sweep has {total} runs")));
+            }
+            Ok(output::records(plan, &run::execute(plan, plan.run(*id), check)))
+        })
+        .collect()
+}
+
+/// Journals runs made elsewhere ([`run_records`]) into `dir` as if this machine had run them,
+/// and once every run of the sweep is in, writes the same tables, aggregates and plots as
+/// [`sweep`]. Runs already in `dir` are kept (a rerun resumes); records that fail their check
+/// are refused.
+pub fn collect(plan: &Plan, dir: &Path, records: &[output::Records]) -> Result<Outcome, SweepError> {
+    let total = plan.run_count();
+    let mut journal = output::Journal::open(dir, plan, Shard::ALL, total)?;
+    let skipped = journal.done.len() as u64;
+    let (mut ran, mut failed) = (0u64, 0u64);
+    for rec in records {
+        let id = rec.check(plan)?;
+        if journal.done.contains(&id) {
+            continue;
+        }
+        journal.append_records(plan, rec)?;
+        ran += 1;
+        // the error column follows the run's parameters
+        failed += u64::from(rec.run.get(5 + plan.spec.parameters.len()).is_some_and(|e| !e.is_empty()));
+    }
+    let complete = journal.done.len() as u64 == total;
+    let mut outcome = Outcome { runs: total, skipped, ran, failed, complete, files: Vec::new() };
+    if !complete {
+        return Ok(outcome);
+    }
+    let (runs_path, vaults_path) = journal.finish(plan)?;
+    outcome.files = vec![runs_path.clone(), vaults_path.clone()];
+    outcome.files.extend(summarise(dir, &runs_path, &vaults_path, plan.spec.parameters.len(), plan.worlds.len())?);
+    Ok(outcome)
+}
+
 /// Aggregates and plots from finished tables.
 fn summarise(
     dir: &Path,

@@ -91,6 +91,44 @@ fn with_check(mut rec: Vec<String>) -> Vec<String> {
     rec
 }
 
+/// A finished run as journal records: its `runs.csv` row and its `vaults.csv` rows, each ending
+/// in its checksum. Plain strings, so a run made in another process (a Ray task) travels back
+/// to the process that writes the sweep's tables and is checked there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Records {
+    /// The run's row.
+    pub run: Vec<String>,
+    /// One row per vault.
+    pub vaults: Vec<Vec<String>>,
+}
+
+/// The journal records of a finished run.
+pub fn records(plan: &Plan, r: &RunResult) -> Records {
+    Records { run: with_check(run_record(plan, r)), vaults: vault_records(r).into_iter().map(with_check).collect() }
+}
+
+impl Records {
+    /// Checks widths and checksums against `plan`; returns the run id.
+    pub fn check(&self, plan: &Plan) -> Result<u64, SweepError> {
+        let damaged =
+            |what: &str| SweepError::Conflict(format!("a run's records are damaged or of another sweep: {what}"));
+        let intact = |rec: &[String], width: usize| {
+            rec.len() == width + 1 && rec.split_last().is_some_and(|(c, body)| checksum(body) == *c)
+        };
+        if !intact(&self.run, run_header(plan).len()) {
+            return Err(damaged("run row"));
+        }
+        let id: u64 = self.run[0].parse().map_err(|_| damaged("run id"))?;
+        if id >= plan.run_count() {
+            return Err(damaged(&format!("run {id} of {}", plan.run_count())));
+        }
+        if !self.vaults.iter().all(|v| intact(v, vault_header().len()) && v[0] == self.run[0]) {
+            return Err(damaged("vault row"));
+        }
+        Ok(id)
+    }
+}
+
 /// The manifest: what sweep a directory holds.
 pub fn manifest(plan: &Plan, shard: Shard, total_runs: u64) -> serde_json::Value {
     json!({
@@ -218,15 +256,22 @@ impl Journal {
 
     /// Appends a finished run (vault rows first: the run row commits it).
     pub fn append(&mut self, plan: &Plan, r: &RunResult) -> Result<(), SweepError> {
+        self.append_records(plan, &records(plan, r))
+    }
+
+    /// Appends a run's records made elsewhere (another process or machine), after checking
+    /// their widths and checksums against this sweep.
+    pub fn append_records(&mut self, plan: &Plan, rec: &Records) -> Result<(), SweepError> {
+        let id = rec.check(plan)?;
         let vp = self.dir.join("journal-vaults.csv");
-        for rec in vault_records(r) {
-            self.vaults.write_record(with_check(rec)).map_err(csv_err(&vp))?;
+        for v in &rec.vaults {
+            self.vaults.write_record(v).map_err(csv_err(&vp))?;
         }
         self.vaults.flush().map_err(io(&vp))?;
         let rp = self.dir.join("journal-runs.csv");
-        self.runs.write_record(with_check(run_record(plan, r))).map_err(csv_err(&rp))?;
+        self.runs.write_record(&rec.run).map_err(csv_err(&rp))?;
         self.runs.flush().map_err(io(&rp))?;
-        self.done.insert(r.run.id);
+        self.done.insert(id);
         Ok(())
     }
 

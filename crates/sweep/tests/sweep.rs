@@ -93,6 +93,34 @@ fn shards_merged_equal_the_whole_sweep() {
 }
 
 #[test]
+fn runs_made_elsewhere_and_collected_equal_the_whole_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), &spec_text(""));
+    let whole = dir.path().join("whole");
+    meshsim_sweep::sweep(&plan, &whole, &opts(2, None, None)).unwrap();
+    // two "workers" take interleaved runs; their records arrive in any order
+    let odd: Vec<u64> = (0..12).filter(|i| i % 2 == 1).rev().collect();
+    let even: Vec<u64> = (0..12).filter(|i| i % 2 == 0).collect();
+    let (a, b) = (
+        meshsim_sweep::run_records(&plan, &odd, false).unwrap(),
+        meshsim_sweep::run_records(&plan, &even, false).unwrap(),
+    );
+    let collected = dir.path().join("collected");
+    // half of them first: not complete, nothing final written; the rest completes it
+    let o = meshsim_sweep::collect(&plan, &collected, &a).unwrap();
+    assert!(!o.complete && o.ran == 6 && !collected.join("runs.csv").exists());
+    let o = meshsim_sweep::collect(&plan, &collected, &[b.clone(), a.clone()].concat()).unwrap();
+    assert!(o.complete && o.ran == 6 && o.skipped == 6, "{o:?}");
+    same_tables(&whole, &collected);
+    // a record changed on the way is refused, as is a run the sweep does not have
+    let mut bad = b[0].clone();
+    bad.run[6] = "1e9".into();
+    let e = meshsim_sweep::collect(&plan, &dir.path().join("bad"), &[bad]).unwrap_err();
+    assert!(e.to_string().contains("damaged"), "{e}");
+    assert!(meshsim_sweep::run_records(&plan, &[12], false).is_err());
+}
+
+#[test]
 fn an_interrupted_sweep_resumes_to_the_same_tables() {
     let dir = tempfile::tempdir().unwrap();
     let plan = plan_in(dir.path(), &spec_text(""));
