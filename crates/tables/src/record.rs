@@ -601,6 +601,15 @@ impl<S: Sink> Recorder<S> {
         Ok(named.into_iter().filter_map(|(n, t)| t.map(|t| (n, t))).collect())
     }
 
+    /// Adds rows for bridge transfers still in flight (at the end of a run).
+    pub fn write_in_flight(
+        &mut self,
+        s: &Scenario,
+        rows: &[meshsim_core::bridges::BridgeRow],
+    ) -> Result<(), TableError> {
+        self.write_bridges(s, rows)
+    }
+
     /// The sinks as they stand (for reading rows recorded so far), by table name.
     pub fn sinks(&self) -> Vec<(&'static str, &S)> {
         let named = [
