@@ -60,7 +60,10 @@ impl World {
     /// Parses and validates a world from RON text. `origin` names it in error messages;
     /// `base_dir` resolves relative paths inside it (replay files).
     #[staticmethod]
-    #[pyo3(signature = (text, origin = "<string>".to_string(), base_dir = PathBuf::from(".")))]
+    #[pyo3(
+        signature = (text, origin = "<string>".to_string(), base_dir = PathBuf::from(".")),
+        text_signature = "(text, origin='<string>', base_dir='.')"
+    )]
     fn from_str(py: Python<'_>, text: String, origin: String, base_dir: PathBuf) -> PyResult<World> {
         World::parse(py, text, origin, base_dir)
     }

@@ -26,3 +26,19 @@ def cli() -> Path:
     )
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     return target / "release" / "meshsim"
+
+
+@pytest.fixture(scope="session")
+def spec(root) -> Path:
+    """The sweep the Python, Ray and CLI sweeps are compared on."""
+    return root / "worlds" / "sweeps" / "threshold.ron"
+
+
+@pytest.fixture(scope="session")
+def cli_sweep(cli, spec, tmp_path_factory) -> Path:
+    """`meshsim sweep` of `spec` on two threads."""
+    out = tmp_path_factory.mktemp("cli") / "sweep"
+    subprocess.run(
+        [str(cli), "sweep", str(spec), "--out", str(out), "--threads", "2"], check=True, capture_output=True
+    )
+    return out

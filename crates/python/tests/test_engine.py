@@ -193,3 +193,17 @@ def test_simulations_in_threads_match_sequential_runs(root):
         parallel = list(pool.map(digest, range(4)))
     assert parallel == [digest(s) for s in range(4)]
     assert len(set(parallel)) == 4
+
+
+def test_the_readme_example_works_as_written(root, cli, tmp_path, monkeypatch, capsys):
+    readme = (root / "README.md").read_text()
+    start = readme.index("## From Python")
+    block = readme[readme.index("```python\n", start) + len("```python\n"):]
+    code = block[: block.index("```")]
+    assert len(code.strip().splitlines()) <= 11
+    monkeypatch.chdir(root)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    summary = cli_run(cli, root / "worlds" / "vaults.ron", tmp_path / "cli", "--seed", "7", "--blocks", "2000",
+                      "--tables", "none")
+    assert printed[0] == summary["final_digest"]

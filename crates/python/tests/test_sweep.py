@@ -1,26 +1,11 @@
 """Sweeps from Python: the whole sweep, and its runs made one by one and collected, give the
 CLI's tables byte for byte."""
 
-import subprocess
-
 import pytest
 
 import meshsim
 
 TABLES = ["runs.csv", "vaults.csv", "points.csv", "vault_points.csv", "tails.csv", "pareto.csv"]
-
-
-@pytest.fixture(scope="module")
-def spec(root):
-    return root / "worlds" / "sweeps" / "threshold.ron"
-
-
-@pytest.fixture(scope="module")
-def cli_sweep(cli, spec, tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli") / "sweep"
-    subprocess.run([str(cli), "sweep", str(spec), "--out", str(out), "--threads", "2"], check=True,
-                   capture_output=True)
-    return out
 
 
 def same_files(a, b):

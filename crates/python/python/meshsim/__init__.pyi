@@ -2,7 +2,7 @@
 
 import os
 import pathlib
-from typing import Any
+from typing import Any, final
 
 import pyarrow
 
@@ -20,6 +20,7 @@ class WorldError(ValueError):
     message: str
     issues: list[dict[str, Any]]
 
+@final
 class World:
     """A validated world: tokens, chains, pools, markets, agents and vaults."""
 
@@ -50,12 +51,13 @@ class World:
 def load_world(path: _Path) -> World:
     """Loads and validates a world file; raises WorldError with every problem located."""
 
+@final
 class Simulation:
     """One seeded run of a world; tables kept in memory and returned as pyarrow tables."""
 
-    def __init__(
-        self, world: World | _Path, seed: int | None = None, tables: str = "all", vault_every: int = 1
-    ) -> None: ...
+    def __new__(
+        cls, world: World | _Path, seed: int | None = None, tables: str = "all", vault_every: int = 1
+    ) -> Simulation: ...
     def step(self) -> int: ...
     def run(self, blocks: int | None = None) -> int: ...
     @property
@@ -92,12 +94,13 @@ def sweep(
 ) -> dict[str, Any]:
     """Runs (or resumes) a sweep on this machine; its outcome and tables."""
 
-Record = tuple[list[str], list[list[str]]]
+_Record = tuple[list[str], list[list[str]]]
 
+@final
 class SweepPlan:
     """A sweep's runs, to be run anywhere (Ray tasks) and collected into the sweep's tables."""
 
-    def __init__(self, spec: _Path) -> None: ...
+    def __new__(cls, spec: _Path) -> SweepPlan: ...
     @property
     def name(self) -> str: ...
     @property
@@ -106,5 +109,5 @@ class SweepPlan:
     def run_count(self) -> int: ...
     @property
     def parameters(self) -> list[str]: ...
-    def run(self, ids: list[int], check: bool = False) -> list[Record]: ...
-    def collect(self, records: list[Record], out: _Path | None = None) -> dict[str, Any]: ...
+    def run(self, ids: list[int], check: bool = False) -> list[_Record]: ...
+    def collect(self, records: list[_Record], out: _Path | None = None) -> dict[str, Any]: ...
