@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::BufWriter;
 
 use crate::error::SinkError;
-use crate::file::FileSink;
+use crate::format::FileSink;
 use crate::schema::{Cell, ColType};
 
 pub(crate) struct CsvFile {

@@ -6,36 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::csv_file::CsvFile;
 use crate::error::{SinkError, TableError, io};
+use crate::format::{FileSink, Format};
 use crate::parquet_file::ParquetFile;
 use crate::schema::{Cell, ColType, Sink};
-
-/// File format of the tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Comma-separated text (default): `pandas.read_csv`, `polars.read_csv`.
-    Csv,
-    /// Apache Parquet: `pandas.read_parquet`, `polars.read_parquet`.
-    Parquet,
-}
-
-impl Format {
-    /// The file extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Parquet => "parquet",
-        }
-    }
-
-    /// `csv` or `parquet`.
-    pub fn parse(text: &str) -> Result<Format, String> {
-        match text {
-            "csv" => Ok(Format::Csv),
-            "parquet" => Ok(Format::Parquet),
-            other => Err(format!("unknown table format {other:?}: expected csv or parquet")),
-        }
-    }
-}
 
 /// A finished table: its file and its columns.
 #[derive(Debug, Clone)]
@@ -62,12 +35,6 @@ impl Written {
         let tables: Vec<_> = written.iter().map(|w| (w.table(), w.file_name(), w.columns.clone())).collect();
         crate::schema::schema(&tables)
     }
-}
-
-/// A file format's writer.
-pub(crate) trait FileSink {
-    fn write_row(&mut self, row: &[Cell]) -> Result<(), SinkError>;
-    fn finish(self: Box<Self>) -> Result<(), SinkError>;
 }
 
 /// A table file being written.

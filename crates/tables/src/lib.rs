@@ -9,6 +9,7 @@ mod columns;
 mod csv_file;
 mod error;
 mod file;
+mod format;
 mod parquet_file;
 mod record;
 mod schema;
@@ -17,7 +18,8 @@ mod summary;
 
 pub use columns::{Column, Columns};
 pub use error::{SinkError, TableError};
-pub use file::{Format, TableWriter, Written, write_atomic};
+pub use file::{TableWriter, Written, write_atomic};
+pub use format::Format;
 pub use record::{Recorder, TABLE_NAMES, TableSet, cascade_columns, sender_name, write_cascades};
 pub use schema::{Cell, ColType, ColumnList, MAX_AMOUNT, Sink, schema};
 pub use set::OutputSet;

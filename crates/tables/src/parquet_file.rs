@@ -13,7 +13,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
 use crate::error::SinkError;
-use crate::file::FileSink;
+use crate::format::FileSink;
 use crate::schema::{Cell, ColType, MAX_AMOUNT};
 
 const ROWS_PER_GROUP: usize = 65_536;
