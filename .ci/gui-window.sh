@@ -19,9 +19,10 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# the test step built the binary with the same features (as its integration tests need it):
-# asking for the test targets again reuses that build instead of compiling the toolkit anew
-cargo test --locked -p meshsim-gui --no-run
+# the test step built the binary (its integration tests need it): asking for the whole workspace's
+# test targets again reuses that build; `-p meshsim-gui` alone would unify features differently
+# and compile the toolkit anew
+cargo test --workspace --locked --no-run -q
 out=$(mktemp -d)
 LIBGL_ALWAYS_SOFTWARE=1 timeout 180 xvfb-run -a -s "-screen 0 1600x1000x24" \
     target/debug/meshsim-gui worlds/mesh.ron --play max --screenshot "$out/window.png" --after 8 --stats

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Every bundled world (and the stress and benchmark worlds, shortened) with integer overflow
 # checks and debug assertions on (token conservation checked every block): an overflow that a
-# release build would silently wrap panics here. The build is the test profile's (optimised, and
-# already built by `cargo test`), so this step compiles almost nothing of its own.
+# release build would silently wrap panics here. The binary is the one `cargo test --workspace`
+# builds for the CLI's integration tests (test profile: optimised, checks on), so this step
+# compiles nothing of its own; `--no-run` only makes sure it is current.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --profile test --locked -q -p meshsim-cli
+cargo test --workspace --locked --no-run -q
 bin=target/debug/meshsim
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -91,14 +91,18 @@ impl Simulation {
     }
 
     /// Runs `blocks` blocks with the GIL released, looking at signals between chunks.
-    pub(crate) fn advance(&self, py: Python<'_>, blocks: u64) -> PyResult<u64> {
+    pub(crate) fn advance(&self, py: Python<'_>, blocks: u64, progress: Option<&Progress>) -> PyResult<u64> {
         let mut left = blocks;
         while left > 0 {
             let n = left.min(CHUNK);
-            let result = py.detach(|| self.inner.lock().map(|mut inner| inner.run(n)).map_err(|_| ()));
-            result.map_err(|()| poisoned())?.map_err(sim_error)?;
+            let result = py
+                .detach(|| self.inner.lock().map(|mut inner| inner.run(n).map(|()| inner.sim.block())).map_err(|_| ()));
+            let block = result.map_err(|()| poisoned())?.map_err(sim_error)?;
             left -= n;
             py.check_signals()?;
+            if let Some(p) = progress {
+                p.show(py, block)?;
+            }
         }
         Ok(self.lock(py)?.sim.block())
     }
@@ -145,6 +149,24 @@ fn cascades(inner: &Inner) -> PyResult<Columns> {
     Ok(cols)
 }
 
+/// A progress line on Python's `sys.stderr` (so a notebook shows it too), redrawn between
+/// chunks: blocks done of the run's total.
+pub(crate) struct Progress {
+    total: u64,
+    from: u64,
+}
+
+impl Progress {
+    fn show(&self, py: Python<'_>, block: u64) -> PyResult<()> {
+        let done = block.saturating_sub(self.from).min(self.total);
+        let end = if done == self.total { "\n" } else { "" };
+        let stderr = py.import("sys")?.getattr("stderr")?;
+        stderr.call_method1("write", (format!("\r{done}/{} blocks{end}", self.total),))?;
+        stderr.call_method0("flush")?;
+        Ok(())
+    }
+}
+
 fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
     py.import("json")?.call_method1("loads", (text,))
 }
@@ -174,13 +196,14 @@ impl Simulation {
     /// Runs one block (of the hub chain, with every other chain's blocks before it); returns
     /// the block number reached.
     fn step(&self, py: Python<'_>) -> PyResult<u64> {
-        self.advance(py, 1)
+        self.advance(py, 1, None)
     }
 
     /// Runs `blocks` more blocks (default: the rest of the world's length); returns the block
-    /// number reached. Ctrl-C stops it between chunks of 4,096 blocks.
-    #[pyo3(signature = (blocks = None))]
-    fn run(&self, py: Python<'_>, blocks: Option<u64>) -> PyResult<u64> {
+    /// number reached. Ctrl-C stops it between chunks of 4,096 blocks; `progress=True` shows
+    /// the blocks done on stderr.
+    #[pyo3(signature = (blocks = None, progress = false))]
+    fn run(&self, py: Python<'_>, blocks: Option<u64>, progress: bool) -> PyResult<u64> {
         let n = match blocks {
             Some(n) => n,
             None => {
@@ -194,7 +217,8 @@ impl Simulation {
                 meshsim_scenario::limits::MAX_BLOCKS
             )));
         }
-        self.advance(py, n)
+        let from = self.lock(py)?.sim.block();
+        self.advance(py, n, progress.then_some(&Progress { total: n, from }))
     }
 
     /// Blocks run so far (of the hub chain).
@@ -334,9 +358,11 @@ impl Simulation {
 ///
 /// `world` is a `meshsim.World` or a path; `seed` and `blocks` default to the world's (or the
 /// command log's); `commands` replays a command log (a file saved by the GUI or by
-/// `Simulation.command_log()`) as `meshsim run --commands` does.
+/// `Simulation.command_log()`) as `meshsim run --commands` does; `progress=True` shows the
+/// blocks done on stderr.
 #[pyfunction]
-#[pyo3(signature = (world, seed = None, blocks = None, tables = "all", vault_every = 1, commands = None))]
+#[pyo3(signature = (world, seed = None, blocks = None, tables = "all", vault_every = 1, commands = None, progress = false))]
+#[expect(clippy::too_many_arguments, reason = "a Python function's keyword arguments")]
 pub fn run<'py>(
     py: Python<'py>,
     world: &Bound<'py, PyAny>,
@@ -345,6 +371,7 @@ pub fn run<'py>(
     tables: &str,
     vault_every: u64,
     commands: Option<PathBuf>,
+    progress: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut scenario = world_arg(py, world)?;
     let log = match &commands {
@@ -376,6 +403,7 @@ pub fn run<'py>(
         return Err(PyValueError::new_err("vault_every: expected at least 1"));
     }
     let sim = py.detach(|| Simulation::build(scenario, table_set, vault_every))?;
+    let bar = Progress { total: blocks, from: 0 };
     let mut done = 0;
     while done < blocks {
         let mut n = blocks - done;
@@ -387,7 +415,7 @@ pub fn run<'py>(
                 n = n.min(next - done);
             }
         }
-        done = sim.advance(py, n)?;
+        done = sim.advance(py, n, progress.then_some(&bar))?;
     }
     // commands given after the last block still belong to the session
     if let Some(log) = &log {

@@ -95,6 +95,15 @@ def test_no_tables_means_no_rows_but_the_same_digest(root):
         meshsim.Simulation(world, tables="blocks,nope")
 
 
+def test_long_runs_show_progress_on_stderr(root, capsys):
+    sim = meshsim.Simulation(root / "worlds" / "bench" / "s1.ron", tables="none")
+    sim.run(10000, progress=True)
+    err = capsys.readouterr().err
+    assert err.split("\r")[1:] == ["4096/10000 blocks", "8192/10000 blocks", "10000/10000 blocks\n"]
+    sim.run(10)
+    assert capsys.readouterr().err == ""
+
+
 def test_snapshot_reads_the_state(root):
     sim = meshsim.Simulation(root / "worlds" / "vaults.ron")
     sim.run(50)

@@ -59,7 +59,7 @@ class Simulation:
         cls, world: World | _Path, seed: int | None = None, tables: str = "all", vault_every: int = 1
     ) -> Simulation: ...
     def step(self) -> int: ...
-    def run(self, blocks: int | None = None) -> int: ...
+    def run(self, blocks: int | None = None, progress: bool = False) -> int: ...
     @property
     def block(self) -> int: ...
     @property
@@ -83,6 +83,7 @@ def run(
     tables: str = "all",
     vault_every: int = 1,
     commands: _Path | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Runs a world start to end: summary, digest and one pyarrow table per table kept."""
 
