@@ -26,13 +26,24 @@ struct Inner {
     tables: TableSet,
     /// Commands applied, for a log `meshsim run --commands` replays.
     log: CommandLog,
+    /// Why the run stopped: a stopped run does not go on (its state is mid-block).
+    failed: Option<String>,
 }
 
 impl Inner {
     fn run(&mut self, blocks: u64) -> Result<(), String> {
+        if let Some(why) = &self.failed {
+            return Err(format!("the run stopped earlier: {why}"));
+        }
         let Inner { scenario, sim, recorder, .. } = self;
-        sim.run_blocks(blocks).map_err(chain)?;
-        recorder.drain(scenario, sim).map_err(|e| e.to_string())
+        let result = sim
+            .run_blocks(blocks)
+            .map_err(chain)
+            .and_then(|()| recorder.drain(scenario, sim).map_err(|e| e.to_string()));
+        if let Err(why) = &result {
+            self.failed = Some(why.clone());
+        }
+        result
     }
 }
 
@@ -87,7 +98,7 @@ impl Simulation {
         let sim = meshsim_core::Simulation::with_options(&scenario, options).map_err(|e| sim_error(chain(e)))?;
         let recorder = Recorder::new(&scenario, tables, |name, cols| Ok::<_, PyErr>(Columns::new(name, cols)))?;
         let log = CommandLog::new(&scenario, scenario.seed);
-        Ok(Simulation { inner: Mutex::new(Inner { scenario, sim, recorder, tables, log }) })
+        Ok(Simulation { inner: Mutex::new(Inner { scenario, sim, recorder, tables, log, failed: None }) })
     }
 
     /// Runs `blocks` blocks with the GIL released, looking at signals between chunks.
@@ -306,7 +317,8 @@ impl Simulation {
     }
 
     /// Any table kept by name (`blocks`, `trades`, `vaults`, `cascades`, `lending`,
-    /// `bridges`, `book`, `fills`), as a `pyarrow.Table`.
+    /// `bridges`, `book`, `fills`), as a `pyarrow.Table`. `bridges` holds the transfers done so
+    /// far; `meshsim.run` adds those still in flight at the end, as `meshsim run` does.
     fn table<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
         let found = {
             let inner = self.lock(py)?;

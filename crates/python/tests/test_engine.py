@@ -95,6 +95,32 @@ def test_no_tables_means_no_rows_but_the_same_digest(root):
         meshsim.Simulation(world, tables="blocks,nope")
 
 
+def test_a_run_that_stops_stays_stopped():
+    # a price process that leaves the represented range within a few hundred blocks
+    text = """World(version: 1, name: "blowup", seed: 1, blocks: 100000,
+        chain: (block_time: Fixed(12.0), gas_limit: 30000000, base_fee_gwei: 0.0, native_token: "ETH"),
+        numeraire: "USDC",
+        tokens: [(symbol: "ETH", decimals: 18), (symbol: "USDC", decimals: 6)],
+        market: (assets: [(token: "ETH", price: 2000.0, volatility: 0.5)]),
+        pools: [ConstantProduct(name: "pool", tokens: ("ETH", "USDC"), reserves: ("100", "200000"), fee_bps: 30.0)],
+    )"""
+    sim = meshsim.Simulation(meshsim.World.from_str(text))
+    sim.run(10)
+    sim.apply('Shock(token: "ETH", change: 100.0, blocks: 1)')
+    for _ in range(30):
+        sim.apply('Shock(token: "ETH", change: 100.0, blocks: 1)')
+        try:
+            sim.run(1)
+        except RuntimeError as e:
+            first = str(e)
+            break
+    else:
+        pytest.fail("the price never left its range")
+    assert "outside" in first
+    with pytest.raises(RuntimeError, match="stopped earlier"):
+        sim.run(1)
+
+
 def test_long_runs_show_progress_on_stderr(root, capsys):
     sim = meshsim.Simulation(root / "worlds" / "bench" / "s1.ron", tables="none")
     sim.run(10000, progress=True)
