@@ -71,20 +71,24 @@ pub fn sim_error(e: impl std::fmt::Display) -> PyErr {
 
 /// A table could not be written or made.
 pub fn table_error(e: meshsim_tables::TableError) -> PyErr {
+    let text = meshsim_scenario::input::chain(&e);
     match e {
         meshsim_tables::TableError::Io { .. } | meshsim_tables::TableError::Table { .. } => {
-            pyo3::exceptions::PyOSError::new_err(e.to_string())
+            pyo3::exceptions::PyOSError::new_err(text)
         }
-        _ => PyRuntimeError::new_err(e.to_string()),
+        _ => PyRuntimeError::new_err(text),
     }
 }
 
-/// A sweep failed: a bad spec is a `ValueError`, the rest `RuntimeError` or `OSError`.
+/// A sweep failed: a bad spec, world or point is a `ValueError`, the rest `RuntimeError` or
+/// `OSError`.
 pub fn sweep_error(e: meshsim_sweep::SweepError) -> PyErr {
     use meshsim_sweep::SweepError as E;
+    let text = meshsim_scenario::input::chain(&e);
     match &e {
-        E::Spec(_) | E::Conflict(_) => PyValueError::new_err(e.to_string()),
-        E::Io { .. } => pyo3::exceptions::PyOSError::new_err(e.to_string()),
-        _ => PyRuntimeError::new_err(e.to_string()),
+        // what the spec, its worlds or its points say: the caller's input
+        E::Spec(_) | E::World { .. } | E::Point { .. } | E::Input(_) | E::Conflict(_) => PyValueError::new_err(text),
+        E::Io { .. } => pyo3::exceptions::PyOSError::new_err(text),
+        _ => PyRuntimeError::new_err(text),
     }
 }

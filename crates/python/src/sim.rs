@@ -47,16 +47,9 @@ impl Inner {
     }
 }
 
-/// An error and its sources, as the CLI prints them.
+/// An error and its sources on one line, as the CLI prints them.
 fn chain(e: impl std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
+    meshsim_scenario::input::chain(&e)
 }
 
 /// One seeded run of a world.

@@ -36,3 +36,21 @@ def test_runs_made_one_by_one_and_collected_equal_the_cli(spec, cli_sweep, tmp_p
     damaged[0][0][3] = "999"
     with pytest.raises(ValueError, match="damaged"):
         plan.collect(damaged, out=tmp_path / "other")
+
+
+def test_a_bad_spec_is_located(root, tmp_path):
+    world = (root / "worlds" / "vaults.ron").read_text()
+    (tmp_path / "w.ron").write_text(world)
+    spec = tmp_path / "bad.ron"
+    spec.write_text('Sweep(version: 1, name: "bad", worlds: ["w.ron"], seeds: 2, master_seed: 1,\n'
+                    '    parameters: [(path: "vaults[nope].trigger.band", values: List([0.01]))])\n')
+    with pytest.raises(ValueError, match="line 2, column 54 of the spec") as caught:
+        meshsim.SweepPlan(spec)
+    assert "nope" in str(caught.value) and "cm-threshold" in str(caught.value)
+    with pytest.raises(ValueError, match="line 2, column 54"):
+        meshsim.sweep(spec, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # a syntax error names the file
+    spec.write_text('Sweep(version: 1,\n  name: 7)\n')
+    with pytest.raises(ValueError, match=r"bad\.ron:2:\d+"):
+        meshsim.SweepPlan(spec)
