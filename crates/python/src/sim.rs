@@ -289,38 +289,46 @@ impl Simulation {
     }
 
     /// One row per block so far, as a `pyarrow.Table` (columns as in `meshsim run`'s
-    /// blocks table).
-    fn blocks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.table(py, "blocks")
+    /// blocks table). `start` skips the rows already read: `sim.blocks(start=n)` holds rows
+    /// n, n+1, ... only, so reading as a run goes costs only the new rows.
+    #[pyo3(signature = (start = 0))]
+    fn blocks<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Bound<'py, PyAny>> {
+        self.table(py, "blocks", start)
     }
 
-    /// One row per included transaction so far, as a `pyarrow.Table`.
-    fn trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.table(py, "trades")
+    /// One row per included transaction so far, as a `pyarrow.Table`; `start` as for `blocks`.
+    #[pyo3(signature = (start = 0))]
+    fn trades<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Bound<'py, PyAny>> {
+        self.table(py, "trades", start)
     }
 
-    /// One row per vault per recorded block so far, as a `pyarrow.Table`.
-    fn vaults<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.table(py, "vaults")
+    /// One row per vault per recorded block so far, as a `pyarrow.Table`; `start` as for
+    /// `blocks`.
+    #[pyo3(signature = (start = 0))]
+    fn vaults<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Bound<'py, PyAny>> {
+        self.table(py, "vaults", start)
     }
 
-    /// One row per cascade seen so far, as a `pyarrow.Table`.
+    /// One row per cascade seen so far, as a `pyarrow.Table` (made from the state now: a
+    /// cascade still spreading grows between calls).
     fn cascades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.table(py, "cascades")
+        self.table(py, "cascades", 0)
     }
 
     /// Any table kept by name (`blocks`, `trades`, `vaults`, `cascades`, `lending`,
     /// `bridges`, `book`, `fills`), as a `pyarrow.Table`. `bridges` holds the transfers done so
     /// far; `meshsim.run` adds those still in flight at the end, as `meshsim run` does.
-    fn table<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    /// `start` skips the first rows, as for `blocks`.
+    #[pyo3(signature = (name, start = 0))]
+    fn table<'py>(&self, py: Python<'py>, name: &str, start: usize) -> PyResult<Bound<'py, PyAny>> {
         let found = {
             let inner = self.lock(py)?;
             if name == "cascades" && inner.tables.cascades {
-                Ok(cascades(&inner)?)
+                Ok(cascades(&inner)?.tail(start))
             } else {
                 let sinks = inner.recorder.sinks();
                 match sinks.iter().find(|(n, _)| *n == name) {
-                    Some((_, cols)) => Ok((*cols).clone()),
+                    Some((_, cols)) => Ok(cols.tail(start)),
                     None => {
                         let mut kept: Vec<&str> = sinks.iter().map(|(n, _)| *n).collect();
                         if inner.tables.cascades {

@@ -53,6 +53,25 @@ impl Column {
         self.len() == 0
     }
 
+    /// A copy of the values from row `start` on.
+    fn tail(&self, start: usize) -> Column {
+        let from = start.min(self.len());
+        match self {
+            Column::U64(v) => Column::U64(v[from..].to_vec()),
+            Column::OptU64(v, p) => Column::OptU64(v[from..].to_vec(), p[from..].to_vec()),
+            Column::F64(v) => Column::F64(v[from..].to_vec()),
+            Column::OptF64(v, p) => Column::OptF64(v[from..].to_vec(), p[from..].to_vec()),
+            Column::Amount(v) => Column::Amount(v[from..].to_vec()),
+            Column::Str(offsets, data) => {
+                // offsets rebased to start at 0
+                let base = offsets[from];
+                let rebased = offsets[from..].iter().map(|o| o - base).collect();
+                Column::Str(rebased, data[base as usize..].to_vec())
+            }
+            Column::Bool(v) => Column::Bool(v[from..].to_vec()),
+        }
+    }
+
     /// Appends a cell of this column's type; `Err` names what did not fit.
     fn push(&mut self, cell: &Cell) -> Result<(), String> {
         match (self, cell) {
@@ -139,6 +158,13 @@ impl Columns {
     pub fn rows(&self) -> usize {
         self.columns.first().map_or(0, Column::len)
     }
+
+    /// A copy of the rows from `start` on (none when `start` is past the end): what a caller
+    /// that has read the first `start` rows has not seen yet.
+    pub fn tail(&self, start: usize) -> Columns {
+        let columns = self.columns.iter().map(|c| c.tail(start)).collect();
+        Columns { table: self.table.clone(), schema: self.schema.clone(), columns }
+    }
 }
 
 impl Sink for Columns {
@@ -224,6 +250,29 @@ mod tests {
         assert_eq!(data[1], "abé".as_bytes());
         let (_, data) = t.columns[4].arrow_buffers();
         assert_eq!(data[0], vec![0b101]);
+    }
+
+    #[test]
+    fn a_tail_holds_the_later_rows_alone() {
+        let mut t = table();
+        for (k, who) in ["ab", "", "é", "xyz"].iter().enumerate() {
+            let row = [
+                Cell::U64(k as u64),
+                Cell::OptF64((k % 2 == 0).then_some(k as f64)),
+                Cell::Amount(k as u128),
+                Cell::Str((*who).into()),
+                Cell::Bool(k % 2 == 1),
+            ];
+            t.write_row(&row).unwrap();
+        }
+        let tail = t.tail(2);
+        assert_eq!(tail.rows(), 2);
+        assert_eq!(tail.columns[0], Column::U64(vec![2, 3]));
+        assert_eq!(tail.columns[1], Column::OptF64(vec![2.0, 0.0], vec![true, false]));
+        assert_eq!(tail.columns[3], Column::Str(vec![0, 2, 5], "éxyz".as_bytes().to_vec()));
+        assert_eq!(t.tail(4).rows(), 0);
+        assert_eq!(t.tail(99).rows(), 0);
+        assert_eq!(t.tail(0), t);
     }
 
     #[test]
