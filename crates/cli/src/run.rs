@@ -92,7 +92,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 sim.apply(c)?;
             }
             // stop at the next command's block
-            if let Some(next) = log.commands.iter().map(|c| c.block).find(|b| *b > done) {
+            if let Some(next) = log.next_after(done) {
                 n = n.min(next - done);
             }
         }

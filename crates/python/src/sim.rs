@@ -424,7 +424,7 @@ pub fn run<'py>(
             for c in log.at(done) {
                 sim.apply_command(py, c.clone())?;
             }
-            if let Some(next) = log.commands.iter().map(|c| c.block).find(|b| *b > done) {
+            if let Some(next) = log.next_after(done) {
                 n = n.min(next - done);
             }
         }

@@ -117,6 +117,12 @@ impl CommandLog {
         self.commands[start..].iter().take_while(move |c| c.block == block).map(|c| &c.command)
     }
 
+    /// The block of the first command after `block` (a replay runs up to it, then applies it).
+    pub fn next_after(&self, block: u64) -> Option<u64> {
+        let start = self.commands.partition_point(|c| c.block <= block);
+        self.commands.get(start).map(|c| c.block)
+    }
+
     /// Checks the log against the world it will drive: names, ranges, order and the world hash.
     /// Every problem, as `(field path, message)`.
     pub fn problems(&self, scenario: &Scenario) -> Vec<(String, String)> {
@@ -283,6 +289,9 @@ mod tests {
         assert_eq!(back, log);
         assert_eq!(back.at(3).count(), 2);
         assert_eq!(back.at(2).count(), 0);
+        // a replay stops at block 3 from anywhere before it, and nowhere after
+        assert_eq!((back.next_after(0), back.next_after(2)), (Some(3), Some(3)));
+        assert_eq!((back.next_after(3), back.next_after(10)), (None, None));
     }
 
     #[test]
