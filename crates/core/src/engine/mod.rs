@@ -237,6 +237,47 @@ impl<'a> App<'a> {
         if let Err(e) = self.schedule.initialize(&mut self.world) {
             return Err(SimError::Schedule(e.to_string(self.schedule.graph(), &self.world)));
         }
+        // bevy's executor ends every run by applying each system's deferred buffers (commands),
+        // one dynamic call per system per block; no meshsim system defers anything, so that pass
+        // is skipped unless one does
+        let defers = match self.schedule.systems() {
+            Ok(mut systems) => systems.any(|(_, s)| s.has_deferred()),
+            Err(_) => true,
+        };
+        self.schedule.set_apply_final_deferred(defers);
         Ok((self.world, self.state, self.schedule))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Component)]
+    struct Spawned;
+
+    fn spawn_one(mut commands: Commands) {
+        commands.spawn(Spawned);
+    }
+
+    fn count(world: &mut World) -> usize {
+        world.query::<&Spawned>().iter(world).count()
+    }
+
+    fn scenario() -> Scenario {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds/bench/s1.ron");
+        meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn commands_still_apply_when_a_system_defers() {
+        // the final deferred pass is skipped only when no system defers: one that does keeps it
+        let s = scenario();
+        let mut app = App::new(&s, SimOptions::default());
+        app.add_systems(Phase::Record, spawn_one);
+        let (mut world, _, mut schedule) = app.finish().unwrap_or_else(|e| panic!("{e}"));
+        schedule.run(&mut world);
+        schedule.run(&mut world);
+        assert_eq!(count(&mut world), 2);
     }
 }
