@@ -192,7 +192,7 @@ impl Pool {
             }
             Pool::Concentrated(p) => {
                 let zero_for_one = two_token(i, j)?;
-                let r = p.quote_swap(
+                let r = p.quote_swap_amounts(
                     zero_for_one,
                     AmountRemaining::ExactIn(U256::from(amount_in)),
                     default_limit(zero_for_one),
@@ -235,7 +235,7 @@ impl Pool {
             }
             Pool::Concentrated(p) => {
                 let zero_for_one = two_token(i, j)?;
-                let r = p.quote_swap(
+                let r = p.quote_swap_amounts(
                     zero_for_one,
                     AmountRemaining::ExactOut(U256::from(amount_out)),
                     default_limit(zero_for_one),
@@ -403,7 +403,7 @@ impl Pool {
                 if !beyond {
                     return Ok(0);
                 }
-                let r = p.quote_swap(zero_for_one, AmountRemaining::ExactIn(MAX_U128), limit)?;
+                let r = p.quote_swap_amounts(zero_for_one, AmountRemaining::ExactIn(MAX_U128), limit)?;
                 to_u128(r.amount_in)
             }
             Pool::StableSwap(p) => {
@@ -434,6 +434,32 @@ impl Pool {
         }
     }
 
+    /// f64 model of [`Pool::input_to_price`]: the same size from each kind's float closed form
+    /// or walk (v2 and weighted closed forms, v3 walking its ticks with their liquidity,
+    /// stableswap's float Newton), without integer work. A screen that tells whether the exact
+    /// solve is worth running, and its seed. Zero when the net price is at or below the target;
+    /// NaN when the model has no answer (the caller must then solve exactly).
+    pub fn input_to_price_estimate(&self, i: usize, j: usize, target_net: f64) -> f64 {
+        if !(target_net.is_finite() && target_net > 0.0) || self.n_tokens() <= i.max(j) || i == j {
+            return f64::NAN;
+        }
+        if self.net_price(i, j) <= target_net {
+            return 0.0;
+        }
+        match self {
+            Pool::ConstantProduct(p) => u128_to_f64(p.input_to_price(i == 0, target_net)),
+            Pool::Concentrated(p) => {
+                let gross = target_net / (1.0 - self.fee_fraction());
+                let zero_for_one = i == 0;
+                // sqrt of token1 per token0
+                let target_sqrt = libm::sqrt(if zero_for_one { gross } else { 1.0 / gross });
+                p.input_to_sqrt_price_estimate(zero_for_one, target_sqrt)
+            }
+            Pool::StableSwap(p) => p.input_to_price_estimate(i, j, target_net),
+            Pool::Weighted(p) => p.input_to_price_estimate(i, j, target_net),
+        }
+    }
+
     /// The marginal rate of an exact-input trade after `amount_in` of `i` has gone in: output of
     /// `j` per further unit of input, net of fee. `None` if the trade would fail.
     pub fn marginal_rate_after(&self, i: usize, j: usize, amount_in: u128) -> Option<f64> {
@@ -452,7 +478,7 @@ impl Pool {
                     return Some(self.net_price(i, j));
                 }
                 let r = p
-                    .quote_swap(
+                    .quote_swap_amounts(
                         zero_for_one,
                         AmountRemaining::ExactIn(U256::from(amount_in)),
                         default_limit(zero_for_one),

@@ -33,22 +33,31 @@ pub struct Sizing {
     pub quote: SwapQuote,
 }
 
-/// Memo of [`Sizing`]s, by pool and token pair, for one block. Each slot carries the block it was
-/// filled in, so a new block invalidates the memo without touching it.
+/// Memo of [`Sizing`]s and of their float estimates, by pool and token pair, for one block.
+/// Each slot carries the block it was filled in, so a new block invalidates the memo without
+/// touching it.
 #[derive(Debug, Default)]
 pub struct SizingMemo {
     offsets: Vec<usize>,
-    slots: Vec<(u64, Option<Sizing>)>,
+    slots: Vec<MemoSlot>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MemoSlot {
+    estimate_block: u64,
+    estimate: f64,
+    sizing_block: u64,
+    sizing: Option<Sizing>,
 }
 
 impl SizingMemo {
-    fn get<B: PoolBook + ?Sized>(
+    fn slot<B: PoolBook + ?Sized>(
         &mut self,
         view: &MarketView<'_, B>,
         entry: &PoolEntry,
         i: usize,
         j: usize,
-    ) -> Option<Sizing> {
+    ) -> &mut MemoSlot {
         if self.offsets.len() != view.pools.len() + 1 {
             // lay out n x n slots per pool once
             self.offsets.clear();
@@ -58,14 +67,45 @@ impl SizingMemo {
                 at += view.pools.pool(PoolId(k as u32)).map_or(0, |e| e.tokens.len() * e.tokens.len());
             }
             self.offsets.push(at);
-            self.slots = vec![(u64::MAX, None); at];
+            let empty = MemoSlot { estimate_block: u64::MAX, estimate: f64::NAN, sizing_block: u64::MAX, sizing: None };
+            self.slots = vec![empty; at];
         }
         let n = entry.tokens.len();
-        let slot = &mut self.slots[self.offsets[entry.id.index()] + i * n + j];
-        if slot.0 != view.block {
-            *slot = (view.block, size(view, entry, i, j));
+        &mut self.slots[self.offsets[entry.id.index()] + i * n + j]
+    }
+
+    /// The float model's trade-to-price size (NaN if it has none).
+    fn estimate<B: PoolBook + ?Sized>(
+        &mut self,
+        view: &MarketView<'_, B>,
+        entry: &PoolEntry,
+        i: usize,
+        j: usize,
+    ) -> f64 {
+        let slot = self.slot(view, entry, i, j);
+        if slot.estimate_block != view.block {
+            let p_ext = view.prices.rate(entry.tokens[i], entry.tokens[j]);
+            *slot = MemoSlot {
+                estimate_block: view.block,
+                estimate: entry.pool.input_to_price_estimate(i, j, p_ext),
+                ..*slot
+            };
         }
-        slot.1
+        slot.estimate
+    }
+
+    fn get<B: PoolBook + ?Sized>(
+        &mut self,
+        view: &MarketView<'_, B>,
+        entry: &PoolEntry,
+        i: usize,
+        j: usize,
+    ) -> Option<Sizing> {
+        let slot = self.slot(view, entry, i, j);
+        if slot.sizing_block != view.block {
+            *slot = MemoSlot { sizing_block: view.block, sizing: size(view, entry, i, j), ..*slot };
+        }
+        slot.sizing
     }
 }
 
@@ -74,6 +114,21 @@ fn size<B: PoolBook + ?Sized>(view: &MarketView<'_, B>, entry: &PoolEntry, i: us
     let amount_in = entry.pool.input_to_price(i, j, p_ext).ok().filter(|a| *a > 0)?;
     let quote = entry.pool.quote_exact_in(i, j, amount_in).ok()?;
     Some(Sizing { amount_in, quote })
+}
+
+/// Whether a direction cannot pay: the trade to the external price gains at most `(p0 - p*) a`
+/// in the output token (the pool's rate falls from its net price `p0` to the target `p*` over
+/// the trade; a capital-limited part of it gains less), so when even that, at the float
+/// model's size with a margin far above its error, is no more than the gas of a swap that
+/// crosses no tick plus the minimum profit, the exact solve is skipped: the same decision
+/// the exact numbers would reach, for a fraction of the work.
+fn cannot_pay(estimate: f64, p0: f64, p_ext: f64, out_value: f64, gas_floor: f64, min_profit: f64) -> bool {
+    if !(estimate.is_finite() && estimate > 0.0) {
+        return false; // no model answer (or a rounding-level one): solve exactly
+    }
+    let bound = (p0 - p_ext) * estimate * 1.01 * out_value;
+    let best = bound - gas_floor;
+    best <= min_profit || best <= 0.0
 }
 
 /// Pure policy: at most one transaction per watched pool, the most profitable direction, written
@@ -100,7 +155,14 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 }
                 let (t_in, t_out) = (entry.tokens[i], entry.tokens[j]);
                 // quick reject: the pool pays no more than the CEX for this direction
-                if entry.net_price(i, j) <= view.prices.rate(t_in, t_out) {
+                let (p0, p_ext) = (entry.net_price(i, j), view.prices.rate(t_in, t_out));
+                if p0 <= p_ext {
+                    continue;
+                }
+                let gas_floor = view.gas_fee_value(view.gas.base_tx + view.hop_gas(entry, 0), cfg.priority_fee_wei);
+                let estimate = memo.estimate(view, entry, i, j);
+                let out_value = view.prices.value(t_out, 1);
+                if cannot_pay(estimate, p0, p_ext, out_value, gas_floor, cfg.min_profit) {
                     continue;
                 }
                 let Some(sizing) = memo.get(view, entry, i, j) else { continue };
@@ -231,6 +293,40 @@ mod tests {
             let net = m2.pools[0].net_price(leg.i.into(), leg.j.into());
             assert!(net <= rate && net / rate > 1.0 - 1e-4, "net price {net} against {rate}");
         }
+    }
+
+    #[test]
+    fn the_screen_bounds_what_the_exact_trade_gains() {
+        // every pool kind of the mesh world, its prices moved both ways by up to 3 %
+        let mut m = Market::of("mesh.ron");
+        let base = m.prices.per_token.clone();
+        let mut checked = 0;
+        for shock in [-0.03, -0.004, 0.001, 0.02] {
+            for (k, price) in base.iter().enumerate() {
+                let token = TokenId(k as u16);
+                if token != m.scenario.numeraire {
+                    m.set_price(token, price * (1.0 + shock * if k % 2 == 0 { 1.0 } else { -0.5 }));
+                }
+            }
+            let view = m.view(1);
+            for entry in &m.pools {
+                for (i, j) in [(0, 1), (1, 0)] {
+                    let (p0, p_ext) = (entry.net_price(i, j), view.prices.rate(entry.tokens[i], entry.tokens[j]));
+                    let Some(sizing) = (p0 > p_ext).then(|| size(&view, entry, i, j)).flatten() else { continue };
+                    let estimate = entry.pool.input_to_price_estimate(i, j, p_ext);
+                    let out_value = view.prices.value(entry.tokens[j], 1);
+                    let gain = view.prices.value(entry.tokens[j], sizing.quote.amount_out)
+                        - view.prices.value(entry.tokens[i], sizing.quote.amount_in);
+                    // the screen skips exactly when this bound, less gas and the minimum, is not positive
+                    let bound = (p0 - p_ext) * estimate * 1.01 * out_value;
+                    assert!(gain <= bound, "{}: gains {gain} above the bound {bound}", entry.name);
+                    assert!(!cannot_pay(estimate, p0, p_ext, out_value, 0.0, gain * 0.99), "{}", entry.name);
+                    assert!(cannot_pay(estimate, p0, p_ext, out_value, bound, 0.0), "{}", entry.name);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 40, "only {checked} directions to check");
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod swap_math;
 pub mod tick_math;
 
 pub use pool::{
-    PositionInfo, PositionKey, TickInfo, V3Pool, V3SwapResult, amounts_for_liquidity, liquidity_for_amounts,
+    PositionInfo, PositionKey, TickInfo, V3Pool, V3Quote, V3SwapResult, amounts_for_liquidity, liquidity_for_amounts,
 };
 pub use swap_math::{AmountRemaining, SwapStep, compute_swap_step};
 

@@ -82,6 +82,21 @@ pub struct V3SwapResult {
     pub ticks_crossed: u32,
 }
 
+/// What a quote needs of a swap: [`V3SwapResult`] without the final tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct V3Quote {
+    /// Total input paid by the trader, fee included.
+    pub amount_in: U256,
+    /// Output received.
+    pub amount_out: U256,
+    /// Fee part of `amount_in`.
+    pub fee_amount: U256,
+    /// Price after the swap.
+    pub sqrt_price_x96: U256,
+    /// Initialized ticks crossed.
+    pub ticks_crossed: u32,
+}
+
 /// A computed but not yet applied swap.
 #[derive(Debug, Clone)]
 struct SwapComputation {
@@ -403,6 +418,38 @@ impl V3Pool {
         }
     }
 
+    /// f64 model of a trade to a price: the input (fee included) that moves the pool's sqrt price
+    /// to `target_sqrt` (same units as `sqrt_price_x96 / 2^96`), walking the initialized ticks in
+    /// between with their liquidity and no rounding; zero if the price is already there. A
+    /// screen and a seed for the exact walk, within a few parts in 1e12 of it.
+    pub fn input_to_sqrt_price_estimate(&self, zero_for_one: bool, target_sqrt: f64) -> f64 {
+        const Q96: f64 = 79_228_162_514_264_337_593_543_950_336.0;
+        let sqrt_at = |t: i32| get_sqrt_ratio_at_tick(t).map_or(f64::NAN, |v| crate::u256_to_f64(v) / Q96);
+        let mut s = crate::u256_to_f64(self.sqrt_price_x96) / Q96;
+        let mut liquidity = self.liquidity as f64;
+        let mut tick = self.tick;
+        let mut net_in = 0.0;
+        loop {
+            let moving = if zero_for_one { s > target_sqrt } else { s < target_sqrt };
+            if !moving {
+                break;
+            }
+            let (next, initialized) = self.next_initialized_tick_unbounded(tick, zero_for_one);
+            let s_next = sqrt_at(next.clamp(MIN_TICK, MAX_TICK));
+            let end = if zero_for_one { s_next.max(target_sqrt) } else { s_next.min(target_sqrt) };
+            // token0 in moves 1/sqrt(P) up by amount / L; token1 in moves sqrt(P) up by amount / L
+            net_in += liquidity * if zero_for_one { 1.0 / end - 1.0 / s } else { end - s };
+            if end != s_next || !initialized {
+                break; // reached the target, or no liquidity left beyond the last tick
+            }
+            let delta = self.ticks.get(&next).map_or(0, |t| t.liquidity_net) as f64;
+            liquidity += if zero_for_one { -delta } else { delta };
+            s = s_next;
+            tick = if zero_for_one { next - 1 } else { next };
+        }
+        net_in / (1.0 - f64::from(self.fee_pips) / 1e6)
+    }
+
     /// A tick the bitmap walk steps onto when moving down: the first tick of a 256-spacing word.
     fn is_word_start(&self, tick: i32) -> bool {
         tick % self.tick_spacing == 0 && (tick / self.tick_spacing).rem_euclid(256) == 0
@@ -413,16 +460,23 @@ impl V3Pool {
         zero_for_one: bool,
         amount: AmountRemaining,
         sqrt_price_limit_x96: U256,
+        final_tick: bool,
     ) -> MathResult<SwapComputation> {
-        self.compute_swap_walk(zero_for_one, amount, sqrt_price_limit_x96, true)
+        self.compute_swap_walk(zero_for_one, amount, sqrt_price_limit_x96, true, final_tick)
     }
 
+    /// The swap loop. The tick of a step that stops short of its next tick is recomputed only
+    /// when another step follows or `final_tick` asks for it (otherwise `result.tick` is stale):
+    /// such a step normally ends the swap (it used the whole amount or reached the limit), so its
+    /// tick matters only to the pool's new state, and `getTickAtSqrtRatio` is the costliest part
+    /// of a quote that crosses nothing.
     fn compute_swap_walk(
         &self,
         zero_for_one: bool,
         amount: AmountRemaining,
         sqrt_price_limit_x96: U256,
         jump_empty: bool,
+        final_tick: bool,
     ) -> MathResult<SwapComputation> {
         let (exact_in, specified) = match amount {
             AmountRemaining::ExactIn(a) => (true, a),
@@ -452,9 +506,29 @@ impl V3Pool {
         let mut fee_growth = if zero_for_one { self.fee_growth_global0_x128 } else { self.fee_growth_global1_x128 };
         let mut crossings = Vec::new();
         let overflow = MathError::Overflow { what: "UniswapV3Pool.swap amounts" };
+        // the price moved inside a tick range and `tick` has not been recomputed from it yet
+        let mut tick_stale = false;
+        let resolve_tick = |sqrt_price: U256, liquidity: u128| -> MathResult<i32> {
+            let mut tick = get_tick_at_sqrt_ratio(sqrt_price)?;
+            if jump_empty
+                && liquidity == 0
+                && zero_for_one
+                && self.is_word_start(tick)
+                && get_sqrt_ratio_at_tick(tick)? == sqrt_price
+            {
+                // the walk would have stopped exactly on this word boundary and stepped below it
+                tick -= 1;
+            }
+            Ok(tick)
+        };
 
         // continue swapping as long as we haven't used the entire input/output and haven't reached the price limit
         while !remaining.is_zero() && sqrt_price != sqrt_price_limit_x96 {
+            if tick_stale {
+                // a short step that did not end the swap: the next step starts from its tick
+                tick = resolve_tick(sqrt_price, liquidity)?;
+                tick_stale = false;
+            }
             let step_start = sqrt_price;
             // Without liquidity every step is free (zero amounts, zero fee) and only moves the
             // price, so the contract's word-by-word walk through empty ticks ends in the same state
@@ -502,17 +576,11 @@ impl V3Pool {
                 tick = if zero_for_one { tick_next - 1 } else { tick_next };
             } else if sqrt_price != step_start {
                 // recompute unless we're on a lower tick boundary (i.e. already transitioned ticks), and haven't moved
-                tick = get_tick_at_sqrt_ratio(sqrt_price)?;
-                if jump_empty
-                    && liquidity == 0
-                    && zero_for_one
-                    && self.is_word_start(tick)
-                    && get_sqrt_ratio_at_tick(tick)? == sqrt_price
-                {
-                    // the walk would have stopped exactly on this word boundary and stepped below it
-                    tick -= 1;
-                }
+                tick_stale = true;
             }
+        }
+        if tick_stale && final_tick {
+            tick = resolve_tick(sqrt_price, liquidity)?;
         }
 
         let (amount_in, amount_out) =
@@ -540,7 +608,25 @@ impl V3Pool {
         amount: AmountRemaining,
         sqrt_price_limit_x96: U256,
     ) -> MathResult<V3SwapResult> {
-        Ok(self.compute_swap(zero_for_one, amount, sqrt_price_limit_x96)?.result)
+        Ok(self.compute_swap(zero_for_one, amount, sqrt_price_limit_x96, true)?.result)
+    }
+
+    /// [`V3Pool::quote_swap`] without the tick the swap ends in: the same amounts, price and
+    /// crossings, for what-if pricing that never applies the result.
+    pub fn quote_swap_amounts(
+        &self,
+        zero_for_one: bool,
+        amount: AmountRemaining,
+        sqrt_price_limit_x96: U256,
+    ) -> MathResult<V3Quote> {
+        let r = self.compute_swap(zero_for_one, amount, sqrt_price_limit_x96, false)?.result;
+        Ok(V3Quote {
+            amount_in: r.amount_in,
+            amount_out: r.amount_out,
+            fee_amount: r.fee_amount,
+            sqrt_price_x96: r.sqrt_price_x96,
+            ticks_crossed: r.ticks_crossed,
+        })
     }
 
     /// `UniswapV3Pool.swap`: swaps until the amount is used or the price limit is reached (a
@@ -551,7 +637,7 @@ impl V3Pool {
         amount: AmountRemaining,
         sqrt_price_limit_x96: U256,
     ) -> MathResult<V3SwapResult> {
-        let c = self.compute_swap(zero_for_one, amount, sqrt_price_limit_x96)?;
+        let c = self.compute_swap(zero_for_one, amount, sqrt_price_limit_x96, true)?;
         let (g0, g1) = (self.fee_growth_global0_x128, self.fee_growth_global1_x128);
         for (tick, fee_growth_in) in &c.crossings {
             if let Some(info) = self.ticks.get_mut(tick) {
@@ -661,8 +747,8 @@ mod tests {
             let limit_tick = if on_boundary { (limit_tick / (256 * spacing)) * 256 * spacing } else { limit_tick };
             let limit = get_sqrt_ratio_at_tick(limit_tick).unwrap();
             let amount = if exact_in { AmountRemaining::ExactIn(U256::from(amount)) } else { AmountRemaining::ExactOut(U256::from(amount)) };
-            let jump = pool.compute_swap_walk(zero_for_one, amount, limit, true);
-            let walk = pool.compute_swap_walk(zero_for_one, amount, limit, false);
+            let jump = pool.compute_swap_walk(zero_for_one, amount, limit, true, true);
+            let walk = pool.compute_swap_walk(zero_for_one, amount, limit, false, true);
             match (jump, walk) {
                 (Ok(a), Ok(b)) => {
                     prop_assert_eq!(a.result, b.result);
