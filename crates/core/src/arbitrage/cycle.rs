@@ -138,6 +138,28 @@ fn best_input<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], cap: u128, depth_in
     (out > a).then_some((a, out))
 }
 
+/// An upper bound, in numeraire before gas, of what trading `legs` (a cycle) can gain with at
+/// most `cap` of its start token; infinite when the float model has no answer. Each hop's rate
+/// falls as its input grows, so the path's rate `R(a)` stays below the first hop's rate at `a`
+/// times the other hops' rates at zero: the optimum `a*` (where `R` falls to one) comes no later
+/// than the first hop's trade to the price `1 / (r_2(0) ... r_k(0))`, which the float model
+/// sizes. The gain `out(a) - a` is at most `(R(0) - 1) a` for any `a <= a*`; 1 % on top covers
+/// the model's error (parts in 1e10).
+fn gain_bound<B: PoolBook + ?Sized>(view: &MarketView<'_, B>, legs: &[Leg], scratch: &CycleScratch, cap: u128) -> f64 {
+    let n_tokens = |id: meshsim_scenario::PoolId| view.pools.pool(id).map_or(0, |e| e.tokens.len());
+    let (Some(first), Some(entry)) = (legs.first(), legs.first().and_then(|l| view.pools.pool(l.pool))) else {
+        return f64::INFINITY;
+    };
+    let rest: f64 = legs[1..].iter().map(|l| scratch.net(&n_tokens, l)).product();
+    let edge = scratch.net(&n_tokens, first) * rest - 1.0;
+    let a_star = entry.pool.input_to_price_estimate(first.i.into(), first.j.into(), 1.0 / rest);
+    if !(a_star.is_finite() && a_star > 0.0 && edge.is_finite()) {
+        return f64::INFINITY;
+    }
+    let a = a_star.min(meshsim_math::u128_to_f64(cap));
+    edge * a * 1.01 * view.prices.per_base_unit[first.token_in.index()]
+}
+
 /// Per-block tables every cyclic arbitrageur reads: the net price of each pool pair and each
 /// pool's value. Pure functions of the view, computed once per block.
 #[derive(Debug, Default)]
@@ -242,15 +264,20 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
         legs.rotate_left(start);
         let token = legs[0].token_in;
         let cap = view.balance(me.account, token);
+        let base_gas = view.gas.base_tx
+            + legs.iter().filter_map(|l| view.pools.pool(l.pool)).map(|e| view.hop_gas(e, 0)).sum::<u64>();
+        // skip a solve whose best case cannot pay: the same decision the exact numbers reach
+        let best_case = gain_bound(view, &legs, scratch, cap) - view.gas_fee_value(base_gas, cfg.priority_fee_wei);
+        if best_case <= cfg.min_profit || best_case <= 0.0 {
+            continue;
+        }
         let depth = legs.iter().map(|l| scratch.value[l.pool.index()]).fold(f64::INFINITY, f64::min);
         let depth_in_start = depth / view.prices.per_base_unit[token.index()];
         let Some((a, out)) = best_input(view.pools, &legs, cap, depth_in_start) else {
             continue;
         };
         let crossed = path_out(view.pools, &legs, a).map_or(0, |(_, c)| c);
-        let gas_units = view.gas.base_tx
-            + legs.iter().filter_map(|l| view.pools.pool(l.pool)).map(|e| view.hop_gas(e, 0)).sum::<u64>()
-            + u64::from(crossed) * view.gas.tick_cross;
+        let gas_units = base_gas + u64::from(crossed) * view.gas.tick_cross;
         let profit = view.prices.value(token, out - a) - view.gas_fee_value(gas_units, cfg.priority_fee_wei);
         if profit > cfg.min_profit && profit > 0.0 && best.as_ref().is_none_or(|(p, _)| profit > *p) {
             let mut causes: Vec<TxId> = Vec::new();
@@ -292,4 +319,71 @@ pub(super) fn decide_cycles(
             pending.0.extend(plan_cycles(v, meta, cfg, &mut scratch));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use meshsim_scenario::{AgentId, PoolId};
+
+    use super::*;
+    use crate::chain::ChainId;
+    use crate::testkit::Market;
+
+    /// mesh.ron with one pool pushed off its neighbours by a trade of `share` of its balance.
+    fn pushed(pool: usize, share: u128) -> Market {
+        let mut m = Market::of("mesh.ron");
+        let e = &mut m.pools[pool];
+        let amount = m.ledger.balance(e.account, e.tokens[0]) / share;
+        let mut p = e.pool.clone();
+        p.swap_exact_in(0, 1, amount).expect("swaps");
+        e.set_pool(p);
+        m.dirty[pool] = true;
+        m
+    }
+
+    #[test]
+    fn the_screen_bounds_what_the_exact_cycle_gains() {
+        let mut checked = 0;
+        for pool in 0..22 {
+            for share in [30, 300, 3_000] {
+                let m = pushed(pool, share);
+                let view = m.view(1);
+                let mut scratch = CycleScratch::default();
+                scratch.refresh(&view);
+                let cfg = CycleArb::new(&m.pools, ChainId(0), 3, 0.0, 0);
+                for &k in &cfg.by_pool[pool] {
+                    let legs = &cfg.cycles[k as usize];
+                    let cap = 1u128 << 100;
+                    let Some((a, out)) = best_input(view.pools, legs, cap, 1e24) else { continue };
+                    let gain = view.prices.value(legs[0].token_in, out - a);
+                    let bound = gain_bound(&view, legs, &scratch, cap);
+                    assert!(gain <= bound, "cycle {k} through pool {pool}: gains {gain} above {bound}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} profitable cycles to check");
+    }
+
+    #[test]
+    fn it_takes_a_cycle_that_pays_and_no_less_than_its_minimum() {
+        let me = |m: &Market| AgentMeta {
+            id: AgentId(0),
+            name: "cycler".into(),
+            account: m.layout.agent(AgentId(0)),
+            chain: ChainId(0),
+            label: "cycle arbitrageur",
+        };
+        // v2 ETH/USDC pushed 3 % off: a cycle through it pays, starts and ends in one token
+        let m = pushed(0, 70);
+        let mut cfg = CycleArb::new(&m.pools, ChainId(0), 3, 5.0, 0);
+        let tx = plan_cycles(&m.view(1), &me(&m), &cfg, &mut CycleScratch::default()).expect("a cycle");
+        let swap = tx.swap().expect("a swap");
+        assert!(swap.legs.iter().any(|l| l.pool == PoolId(0)));
+        assert_eq!(swap.legs[0].token_in, swap.legs[swap.legs.len() - 1].token_out);
+        assert!(swap.min_out > swap.amount_in, "{} for {}", swap.min_out, swap.amount_in);
+        // a minimum profit above anything on offer stops it
+        cfg.min_profit = 1e12;
+        assert!(plan_cycles(&m.view(1), &me(&m), &cfg, &mut CycleScratch::default()).is_none());
+    }
 }
