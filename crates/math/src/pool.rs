@@ -443,9 +443,7 @@ impl Pool {
         if !(target_net.is_finite() && target_net > 0.0) || self.n_tokens() <= i.max(j) || i == j {
             return f64::NAN;
         }
-        if self.net_price(i, j) <= target_net {
-            return 0.0;
-        }
+        // (each model is zero by itself when the net price is at or below the target)
         match self {
             Pool::ConstantProduct(p) => u128_to_f64(p.input_to_price(i == 0, target_net)),
             Pool::Concentrated(p) => {
@@ -457,6 +455,41 @@ impl Pool {
             }
             Pool::StableSwap(p) => p.input_to_price_estimate(i, j, target_net),
             Pool::Weighted(p) => p.input_to_price_estimate(i, j, target_net),
+        }
+    }
+
+    /// `(quote_exact_in(i, j, a).amount_out, marginal_rate_after(i, j, a))` with one swap
+    /// computation where the two share it (v3's walk, stableswap's `get_y`): what a path solver
+    /// evaluates at every hop. `None` when either would fail.
+    pub fn out_and_rate_after(&self, i: usize, j: usize, amount_in: u128) -> Option<(u128, f64)> {
+        if amount_in == 0 {
+            return Some((0, self.marginal_rate_after(i, j, 0)?));
+        }
+        match self {
+            Pool::Concentrated(p) => {
+                let zero_for_one = two_token(i, j).ok()?;
+                let r = p
+                    .quote_swap_amounts(
+                        zero_for_one,
+                        AmountRemaining::ExactIn(U256::from(amount_in)),
+                        default_limit(zero_for_one),
+                    )
+                    .ok()?;
+                if r.amount_in < U256::from(amount_in) {
+                    return None; // ran out of liquidity
+                }
+                let price = price_from_sqrt_x96(r.sqrt_price_x96);
+                let g = 1.0 - self.fee_fraction();
+                Some((to_u128(r.amount_out).ok()?, g * if zero_for_one { price } else { 1.0 / price }))
+            }
+            Pool::StableSwap(p) => {
+                let (outcome, slope) = p.quote_and_slope(i, j, amount_in);
+                Some((outcome.ok()?.dy, slope? * (1.0 - self.fee_fraction())))
+            }
+            Pool::ConstantProduct(_) | Pool::Weighted(_) => {
+                let rate = self.marginal_rate_after(i, j, amount_in)?;
+                Some((self.quote_exact_in(i, j, amount_in).ok()?.amount_out, rate))
+            }
         }
     }
 

@@ -177,15 +177,42 @@ impl StableSwapPool {
     /// `get_dy` with its fee split: what `exchange(i, j, dx)` would pay, without changing state.
     pub fn quote(&self, i: usize, j: usize, dx: u128) -> MathResult<StableSwapOutcome> {
         self.check_pair(i, j)?;
+        let xp = self.xp();
+        self.quote_at(i, j, dx, &xp, None)
+    }
+
+    /// [`StableSwapPool::quote`] and [`StableSwapPool::slope_after`] of the same input, sharing
+    /// its `get_y`. The slope is `None` where `slope_after` would be.
+    pub fn quote_and_slope(&self, i: usize, j: usize, dx: u128) -> (MathResult<StableSwapOutcome>, Option<f64>) {
+        if let Err(e) = self.check_pair(i, j) {
+            return (Err(e), None);
+        }
+        let xp = self.xp();
+        let mut y_memo = None;
+        let slope = self.d().ok().and_then(|d| self.slope_after_with(i, j, dx, &xp, d, &mut y_memo));
+        (self.quote_at(i, j, dx, &xp, y_memo), slope)
+    }
+
+    /// `get_dy` on precomputed `xp`; `known_y` is `(x, get_y(x))` when already solved.
+    fn quote_at(
+        &self,
+        i: usize,
+        j: usize,
+        dx: u128,
+        xp: &[U256],
+        known_y: Option<(U256, U256)>,
+    ) -> MathResult<StableSwapOutcome> {
         // NG's _transfer_in refuses nothing for something (a zero input can otherwise return the
         // Newton solves' last units); found by the pool fuzz target
         if dx == 0 && self.variant == StableSwapVariant::Ng {
             return Err(revert("dev: do not transferFrom 0 tokens into the pool"));
         }
-        let xp = self.xp();
         let precision = U256::from(PRECISION);
         let x = xp[i] + U256::from(dx) * self.rates[i] / precision;
-        let y = get_y_d(i, j, x, &xp, self.amp, self.variant, self.d()?)?;
+        let y = match known_y {
+            Some((kx, ky)) if kx == x => ky,
+            _ => get_y_d(i, j, x, xp, self.amp, self.variant, self.d()?)?,
+        };
         // -1 just in case there were some rounding errors
         let dy = xp[j].checked_sub(y + U256::ONE).ok_or(revert("exchange: dy underflow"))?;
         let fee = match self.variant {
@@ -266,8 +293,22 @@ impl StableSwapPool {
     /// reaches, given the current `xp` and invariant `d` (both precomputed by the caller so a
     /// solver pays one `get_y` per evaluation). `None` if the curve cannot go there.
     pub fn slope_after(&self, i: usize, j: usize, a: u128, xp: &[U256], d: U256) -> Option<f64> {
+        self.slope_after_with(i, j, a, xp, d, &mut None)
+    }
+
+    /// [`StableSwapPool::slope_after`], leaving `(x, get_y(x))` in `solved` when it got that far.
+    fn slope_after_with(
+        &self,
+        i: usize,
+        j: usize,
+        a: u128,
+        xp: &[U256],
+        d: U256,
+        solved: &mut Option<(U256, U256)>,
+    ) -> Option<f64> {
         let x = xp[i].checked_add(U256::from(a).checked_mul(self.rates[i])? / U256::from(PRECISION))?;
         let y = get_y_d(i, j, x, xp, self.amp, self.variant, d).ok()?;
+        *solved = Some((x, y));
         if y >= xp[j] || y.is_zero() {
             return None;
         }

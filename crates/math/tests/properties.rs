@@ -463,3 +463,31 @@ proptest! {
         prop_assert_eq!(pools[0].input_to_price_estimate(i, j, pools[0].net_price(i, j) * 1.01), 0.0);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A path solver's combined evaluation is the two separate ones, on every kind.
+    #[test]
+    fn out_and_rate_after_is_the_quote_and_the_rate(
+        ranges in ranges(), balances in prop::collection::vec(1_000u128 * E18..10_000_000 * E18, 3),
+        amp in 10u64..5_000, ng in any::<bool>(), zero_for_one in any::<bool>(), frac in prop::sample::select(vec![0u128, 1, 1_000, 1_000_000, 1 << 40]),
+    ) {
+        let (i, j) = if zero_for_one { (0, 1) } else { (1, 0) };
+        let variant = if ng { StableSwapVariant::Ng } else { StableSwapVariant::Classic };
+        let pools = [
+            Pool::ConstantProduct(V2Pair { reserve0: balances[0], reserve1: balances[1], total_supply: 0, fee_pips: 3000 }),
+            Pool::Concentrated(v3_pool(10, 0, &ranges)),
+            Pool::StableSwap(stable(balances.clone(), amp, 4_000_000, variant)),
+            Pool::Weighted(weighted(balances.clone(), &[50, 30, 20], 3 * E18 / 1000)),
+        ];
+        for pool in &pools {
+            let a = balances[i].checked_div(frac).unwrap_or(0);
+            let separate = pool.marginal_rate_after(i, j, a).and_then(|r| {
+                let out = if a == 0 { 0 } else { pool.quote_exact_in(i, j, a).ok()?.amount_out };
+                Some((out, r))
+            });
+            prop_assert_eq!(pool.out_and_rate_after(i, j, a), separate, "{:?} at {}", pool.kind(), a);
+        }
+    }
+}

@@ -46,6 +46,8 @@ pub struct SizingMemo {
 struct MemoSlot {
     estimate_block: u64,
     estimate: f64,
+    // the exact size when the model is exact (v2's closed form): sizing does not solve again
+    exact_in: Option<u128>,
     sizing_block: u64,
     sizing: Option<Sizing>,
 }
@@ -67,7 +69,13 @@ impl SizingMemo {
                 at += view.pools.pool(PoolId(k as u32)).map_or(0, |e| e.tokens.len() * e.tokens.len());
             }
             self.offsets.push(at);
-            let empty = MemoSlot { estimate_block: u64::MAX, estimate: f64::NAN, sizing_block: u64::MAX, sizing: None };
+            let empty = MemoSlot {
+                estimate_block: u64::MAX,
+                estimate: f64::NAN,
+                exact_in: None,
+                sizing_block: u64::MAX,
+                sizing: None,
+            };
             self.slots = vec![empty; at];
         }
         let n = entry.tokens.len();
@@ -85,11 +93,14 @@ impl SizingMemo {
         let slot = self.slot(view, entry, i, j);
         if slot.estimate_block != view.block {
             let p_ext = view.prices.rate(entry.tokens[i], entry.tokens[j]);
-            *slot = MemoSlot {
-                estimate_block: view.block,
-                estimate: entry.pool.input_to_price_estimate(i, j, p_ext),
-                ..*slot
+            let (estimate, exact_in) = if matches!(entry.pool, meshsim_math::Pool::ConstantProduct(_)) {
+                // v2's exact size is its closed form, as cheap as the model and the same number
+                let exact = entry.pool.input_to_price(i, j, p_ext).ok();
+                (exact.map_or(f64::NAN, meshsim_math::u128_to_f64), exact)
+            } else {
+                (entry.pool.input_to_price_estimate(i, j, p_ext), None)
             };
+            *slot = MemoSlot { estimate_block: view.block, estimate, exact_in, ..*slot };
         }
         slot.estimate
     }
@@ -103,15 +114,29 @@ impl SizingMemo {
     ) -> Option<Sizing> {
         let slot = self.slot(view, entry, i, j);
         if slot.sizing_block != view.block {
-            *slot = MemoSlot { sizing_block: view.block, sizing: size(view, entry, i, j), ..*slot };
+            let known = if slot.estimate_block == view.block { slot.exact_in } else { None };
+            *slot = MemoSlot { sizing_block: view.block, sizing: size(view, entry, i, j, known), ..*slot };
         }
         slot.sizing
     }
 }
 
-fn size<B: PoolBook + ?Sized>(view: &MarketView<'_, B>, entry: &PoolEntry, i: usize, j: usize) -> Option<Sizing> {
-    let p_ext = view.prices.rate(entry.tokens[i], entry.tokens[j]);
-    let amount_in = entry.pool.input_to_price(i, j, p_ext).ok().filter(|a| *a > 0)?;
+/// The exact sizing; `known` is the exact trade-to-price size when already solved this block.
+fn size<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    entry: &PoolEntry,
+    i: usize,
+    j: usize,
+    known: Option<u128>,
+) -> Option<Sizing> {
+    let amount_in = match known {
+        Some(a) => a,
+        None => {
+            let p_ext = view.prices.rate(entry.tokens[i], entry.tokens[j]);
+            entry.pool.input_to_price(i, j, p_ext).ok()?
+        }
+    };
+    let amount_in = Some(amount_in).filter(|a| *a > 0)?;
     let quote = entry.pool.quote_exact_in(i, j, amount_in).ok()?;
     Some(Sizing { amount_in, quote })
 }
@@ -312,7 +337,7 @@ mod tests {
             for entry in &m.pools {
                 for (i, j) in [(0, 1), (1, 0)] {
                     let (p0, p_ext) = (entry.net_price(i, j), view.prices.rate(entry.tokens[i], entry.tokens[j]));
-                    let Some(sizing) = (p0 > p_ext).then(|| size(&view, entry, i, j)).flatten() else { continue };
+                    let Some(sizing) = (p0 > p_ext).then(|| size(&view, entry, i, j, None)).flatten() else { continue };
                     let estimate = entry.pool.input_to_price_estimate(i, j, p_ext);
                     let out_value = view.prices.value(entry.tokens[j], 1);
                     let gain = view.prices.value(entry.tokens[j], sizing.quote.amount_out)

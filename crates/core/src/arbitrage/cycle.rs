@@ -119,9 +119,13 @@ fn best_input<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], cap: u128, depth_in
         let mut r = 1.0;
         for (k, leg) in legs.iter().enumerate() {
             let pool = &pools.pool(leg.pool)?.pool;
-            r *= pool.marginal_rate_after(leg.i.into(), leg.j.into(), x)?;
             if k + 1 < legs.len() {
-                x = if x == 0 { 0 } else { pool.quote_exact_in(leg.i.into(), leg.j.into(), x).ok()?.amount_out };
+                // the next hop's input and this hop's rate from one swap computation
+                let (out, rate) = pool.out_and_rate_after(leg.i.into(), leg.j.into(), x)?;
+                r *= rate;
+                x = out;
+            } else {
+                r *= pool.marginal_rate_after(leg.i.into(), leg.j.into(), x)?;
             }
         }
         Some(r)

