@@ -167,25 +167,57 @@ pub enum LedgerError {
 }
 
 /// All balances, accounts x tokens.
-#[derive(Component, Debug, Clone, PartialEq, Eq)]
+#[derive(Component, Debug, Clone)]
 pub struct Ledger {
     n_tokens: usize,
     balances: Vec<u128>,
     supply: Vec<u128>,
+    /// Per account, how many times its balances changed: a reader that remembers the count it
+    /// last saw knows without reading them whether they moved (a vault's holdings, read twice a
+    /// block, change only when it trades).
+    versions: Vec<u64>,
 }
+
+/// Two ledgers are equal when they hold the same balances and supply, whatever their histories.
+impl PartialEq for Ledger {
+    fn eq(&self, other: &Self) -> bool {
+        (self.n_tokens, &self.balances, &self.supply) == (other.n_tokens, &other.balances, &other.supply)
+    }
+}
+
+impl Eq for Ledger {}
 
 impl Ledger {
     /// An empty ledger.
     pub fn new(accounts: usize, n_tokens: usize) -> Self {
-        Ledger { n_tokens, balances: vec![0; accounts * n_tokens], supply: vec![0; n_tokens] }
+        Ledger {
+            n_tokens,
+            balances: vec![0; accounts * n_tokens],
+            supply: vec![0; n_tokens],
+            versions: vec![0; accounts],
+        }
+    }
+
+    /// How many times `account`'s balances have changed (see the field's note).
+    #[inline]
+    pub fn version(&self, account: AccountId) -> u64 {
+        self.versions.get(account.0 as usize).copied().unwrap_or(0)
+    }
+
+    fn touch(&mut self, account: AccountId) {
+        if let Some(v) = self.versions.get_mut(account.0 as usize) {
+            *v += 1;
+        }
     }
 
     /// Genesis issuance: creates `amount` in `account` and counts it into the supply.
     pub fn mint_genesis(&mut self, account: AccountId, token: TokenId, amount: u128) -> Result<(), LedgerError> {
         let k = self.slot(account, token);
         let overflow = LedgerError::Overflow { account, token };
-        self.balances[k] = self.balances[k].checked_add(amount).ok_or(overflow.clone())?;
+        let balance = self.balances[k].checked_add(amount).ok_or(overflow.clone())?;
         self.supply[token.index()] = self.supply[token.index()].checked_add(amount).ok_or(overflow)?;
+        self.balances[k] = balance;
+        self.touch(account);
         Ok(())
     }
 
@@ -233,6 +265,8 @@ impl Ledger {
         let received = self.balances[t].checked_add(amount).ok_or(LedgerError::Overflow { account: to, token })?;
         self.balances[f] = available - amount;
         self.balances[t] = received;
+        self.touch(from);
+        self.touch(to);
         Ok(())
     }
 
@@ -252,6 +286,7 @@ impl Ledger {
         }
         self.balances[k] = available - amount;
         self.supply[token.index()] -= amount;
+        self.touch(account);
         Ok(())
     }
 
@@ -293,11 +328,18 @@ mod tests {
             }
             for (from, to, token, amount) in ops {
                 let before = l.balance(AccountId(from), TokenId(token));
+                let snapshot: Vec<(u64, Vec<u128>)> = (0..4).map(|a| (l.version(AccountId(a)), l.account(AccountId(a)).to_vec())).collect();
                 let r = l.transfer(AccountId(from), AccountId(to), TokenId(token), u128::from(amount % 2_000_000));
                 if r.is_err() {
                     prop_assert_eq!(l.balance(AccountId(from), TokenId(token)), before);
                 }
                 prop_assert!(l.check(&["A".into(), "B".into()]).is_ok());
+                // an account whose version did not move holds what it held
+                for (a, (version, balances)) in snapshot.iter().enumerate() {
+                    if l.version(AccountId(a as u32)) == *version {
+                        prop_assert_eq!(l.account(AccountId(a as u32)), &balances[..]);
+                    }
+                }
             }
         }
     }

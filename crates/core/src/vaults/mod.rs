@@ -543,6 +543,9 @@ pub struct Holdings {
     /// Across chains: what it has on the way to each token (its own bridge transfers), base
     /// units; counted in `units`.
     pub transit: PerToken<u128>,
+    /// The account and its ledger version when `units` were last read from it alone
+    /// ([`Holdings::refresh`]): while the version stands, the balances have not moved.
+    seen: Option<(AccountId, u64)>,
 }
 
 impl Holdings {
@@ -556,12 +559,19 @@ impl Holdings {
     /// Brings the balances up to date with the ledger.
     #[inline]
     pub fn refresh(&mut self, ledger: &Ledger, account: AccountId, universe: &[TokenId]) {
+        let seen = (account, ledger.version(account));
+        if self.seen == Some(seen) && self.units.len() == universe.len() {
+            return;
+        }
         self.refresh_with(universe.len(), |k| ledger.balance(account, universe[k]));
+        self.seen = Some(seen);
     }
 
     /// Brings the balances up to date with `balance(k)` of each of `n` tokens.
     #[inline]
     pub fn refresh_with(&mut self, n: usize, balance: impl Fn(usize) -> u128) {
+        // read from something other than one account's balances: no version stands for it
+        self.seen = None;
         if self.units.len() != n {
             self.units = PerToken::from_elem(0, n);
             self.units_f = PerToken::from_elem(0.0, n);
