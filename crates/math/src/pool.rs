@@ -49,6 +49,17 @@ impl PoolKind {
     }
 }
 
+/// The float model's trade to a price ([`Pool::trade_to_price_estimate`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TradeEstimate {
+    /// The input, fee included (NaN when the model has no answer).
+    pub amount_in: f64,
+    /// Whether the trade's marginal rate is convex in its input over the trade (it falls ever
+    /// more slowly): the gain above the target rate is then at most half the rectangle
+    /// `(p0 - target) * amount_in`.
+    pub rate_convex: bool,
+}
+
 /// What a swap pays and takes, in base units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SwapQuote {
@@ -440,21 +451,32 @@ impl Pool {
     /// solve is worth running, and its seed. Zero when the net price is at or below the target;
     /// NaN when the model has no answer (the caller must then solve exactly).
     pub fn input_to_price_estimate(&self, i: usize, j: usize, target_net: f64) -> f64 {
+        self.trade_to_price_estimate(i, j, target_net).amount_in
+    }
+
+    /// [`Pool::input_to_price_estimate`] with what the model knows of the trade's shape.
+    pub fn trade_to_price_estimate(&self, i: usize, j: usize, target_net: f64) -> TradeEstimate {
+        let est = |amount_in: f64, rate_convex: bool| TradeEstimate { amount_in, rate_convex };
         if !(target_net.is_finite() && target_net > 0.0) || self.n_tokens() <= i.max(j) || i == j {
-            return f64::NAN;
+            return est(f64::NAN, false);
         }
         // (each model is zero by itself when the net price is at or below the target)
         match self {
-            Pool::ConstantProduct(p) => u128_to_f64(p.input_to_price(i == 0, target_net)),
+            // the rate g x y / (x + g a)^2 is convex in a
+            Pool::ConstantProduct(p) => est(u128_to_f64(p.input_to_price(i == 0, target_net)), true),
             Pool::Concentrated(p) => {
                 let gross = target_net / (1.0 - self.fee_fraction());
                 let zero_for_one = i == 0;
                 // sqrt of token1 per token0
                 let target_sqrt = libm::sqrt(if zero_for_one { gross } else { 1.0 / gross });
-                p.input_to_sqrt_price_estimate(zero_for_one, target_sqrt)
+                // within one range the rate is g L^2 P / (L + g a sqrt P)^2 (or its mirror): convex
+                let (amount_in, one_range) = p.input_to_sqrt_price_estimate(zero_for_one, target_sqrt);
+                est(amount_in, one_range)
             }
-            Pool::StableSwap(p) => p.input_to_price_estimate(i, j, target_net),
-            Pool::Weighted(p) => p.input_to_price_estimate(i, j, target_net),
+            // the rate stays flat near the peg and then falls: not convex in general
+            Pool::StableSwap(p) => est(p.input_to_price_estimate(i, j, target_net), false),
+            // g P (B / (B + g a))^(w_i / w_o + 1): convex
+            Pool::Weighted(p) => est(p.input_to_price_estimate(i, j, target_net), true),
         }
     }
 

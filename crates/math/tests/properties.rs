@@ -447,8 +447,17 @@ proptest! {
         for pool in &pools {
             let target = pool.net_price(i, j) * (1.0 - move_bps / 1e4);
             let Ok(exact) = pool.input_to_price(i, j, target) else { continue };
+            let shape = pool.trade_to_price_estimate(i, j, target);
             let estimate = pool.input_to_price_estimate(i, j, target);
+            prop_assert_eq!(estimate.to_bits(), shape.amount_in.to_bits());
             prop_assert!(estimate.is_finite() && estimate >= 0.0, "{:?}: estimate {}", pool.kind(), estimate);
+            // the gain over the target rate is at most the rectangle, half of it for a convex rate
+            if exact > 0 && let Ok(q) = pool.quote_exact_in(i, j, exact) {
+                let gain = q.amount_out as f64 - target * q.amount_in as f64;
+                let half = if shape.rate_convex { 0.5 } else { 1.0 };
+                let bound = (pool.net_price(i, j) - target) * estimate * half * 1.01;
+                prop_assert!(gain <= bound, "{:?}: gains {} above {}", pool.kind(), gain, bound);
+            }
             let exact = exact as f64;
             // weighted stops at Balancer's 30 % max-in ratio, which the model does not know
             if matches!(pool, Pool::Weighted(_)) && estimate > exact {

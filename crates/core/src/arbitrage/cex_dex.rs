@@ -3,7 +3,7 @@
 //! profit net of fees and gas beats the agent's minimum. Capital limits apply per token.
 
 use bevy_ecs::prelude::*;
-use meshsim_math::SwapQuote;
+use meshsim_math::{SwapQuote, TradeEstimate};
 use meshsim_scenario::{PoolId, TokenId};
 use smallvec::SmallVec;
 
@@ -45,7 +45,7 @@ pub struct SizingMemo {
 #[derive(Debug, Clone, Copy)]
 struct MemoSlot {
     estimate_block: u64,
-    estimate: f64,
+    estimate: TradeEstimate,
     // the exact size when the model is exact (v2's closed form): sizing does not solve again
     exact_in: Option<u128>,
     sizing_block: u64,
@@ -71,7 +71,7 @@ impl SizingMemo {
             self.offsets.push(at);
             let empty = MemoSlot {
                 estimate_block: u64::MAX,
-                estimate: f64::NAN,
+                estimate: TradeEstimate { amount_in: f64::NAN, rate_convex: false },
                 exact_in: None,
                 sizing_block: u64::MAX,
                 sizing: None,
@@ -82,23 +82,24 @@ impl SizingMemo {
         &mut self.slots[self.offsets[entry.id.index()] + i * n + j]
     }
 
-    /// The float model's trade-to-price size (NaN if it has none).
+    /// The float model's trade to the external price (its size NaN if it has none).
     fn estimate<B: PoolBook + ?Sized>(
         &mut self,
         view: &MarketView<'_, B>,
         entry: &PoolEntry,
         i: usize,
         j: usize,
-    ) -> f64 {
+    ) -> TradeEstimate {
         let slot = self.slot(view, entry, i, j);
         if slot.estimate_block != view.block {
             let p_ext = view.prices.rate(entry.tokens[i], entry.tokens[j]);
             let (estimate, exact_in) = if matches!(entry.pool, meshsim_math::Pool::ConstantProduct(_)) {
                 // v2's exact size is its closed form, as cheap as the model and the same number
                 let exact = entry.pool.input_to_price(i, j, p_ext).ok();
-                (exact.map_or(f64::NAN, meshsim_math::u128_to_f64), exact)
+                let amount_in = exact.map_or(f64::NAN, meshsim_math::u128_to_f64);
+                (TradeEstimate { amount_in, rate_convex: true }, exact)
             } else {
-                (entry.pool.input_to_price_estimate(i, j, p_ext), None)
+                (entry.pool.trade_to_price_estimate(i, j, p_ext), None)
             };
             *slot = MemoSlot { estimate_block: view.block, estimate, exact_in, ..*slot };
         }
@@ -143,15 +144,18 @@ fn size<B: PoolBook + ?Sized>(
 
 /// Whether a direction cannot pay: the trade to the external price gains at most `(p0 - p*) a`
 /// in the output token (the pool's rate falls from its net price `p0` to the target `p*` over
-/// the trade; a capital-limited part of it gains less), so when even that, at the float
-/// model's size with a margin far above its error, is no more than the gas of a swap that
-/// crosses no tick plus the minimum profit, the exact solve is skipped: the same decision
-/// the exact numbers would reach, for a fraction of the work.
-fn cannot_pay(estimate: f64, p0: f64, p_ext: f64, out_value: f64, gas_floor: f64, min_profit: f64) -> bool {
+/// the trade; a capital-limited part of it gains less), and at most half that when the rate is
+/// convex in the input (the chord lies above it). When even that, at the float model's size
+/// with a margin far above its error, is no more than the gas of a swap that crosses no tick
+/// plus the minimum profit, the exact solve is skipped: the same decision the exact numbers
+/// would reach, for a fraction of the work.
+fn cannot_pay(estimate: TradeEstimate, p0: f64, p_ext: f64, out_value: f64, gas_floor: f64, min_profit: f64) -> bool {
+    let TradeEstimate { amount_in: estimate, rate_convex } = estimate;
     if !(estimate.is_finite() && estimate > 0.0) {
         return false; // no model answer (or a rounding-level one): solve exactly
     }
-    let bound = (p0 - p_ext) * estimate * 1.01 * out_value;
+    let shape = if rate_convex { 0.5 } else { 1.0 };
+    let bound = (p0 - p_ext) * estimate * shape * 1.01 * out_value;
     let best = bound - gas_floor;
     best <= min_profit || best <= 0.0
 }
@@ -325,7 +329,7 @@ mod tests {
         // every pool kind of the mesh world, its prices moved both ways by up to 3 %
         let mut m = Market::of("mesh.ron");
         let base = m.prices.per_token.clone();
-        let mut checked = 0;
+        let (mut checked, mut convex) = (0, 0);
         for shock in [-0.03, -0.004, 0.001, 0.02] {
             for (k, price) in base.iter().enumerate() {
                 let token = TokenId(k as u16);
@@ -338,12 +342,14 @@ mod tests {
                 for (i, j) in [(0, 1), (1, 0)] {
                     let (p0, p_ext) = (entry.net_price(i, j), view.prices.rate(entry.tokens[i], entry.tokens[j]));
                     let Some(sizing) = (p0 > p_ext).then(|| size(&view, entry, i, j, None)).flatten() else { continue };
-                    let estimate = entry.pool.input_to_price_estimate(i, j, p_ext);
+                    let estimate = entry.pool.trade_to_price_estimate(i, j, p_ext);
                     let out_value = view.prices.value(entry.tokens[j], 1);
                     let gain = view.prices.value(entry.tokens[j], sizing.quote.amount_out)
                         - view.prices.value(entry.tokens[i], sizing.quote.amount_in);
                     // the screen skips exactly when this bound, less gas and the minimum, is not positive
-                    let bound = (p0 - p_ext) * estimate * 1.01 * out_value;
+                    let shape = if estimate.rate_convex { 0.5 } else { 1.0 };
+                    let bound = (p0 - p_ext) * estimate.amount_in * shape * 1.01 * out_value;
+                    convex += usize::from(estimate.rate_convex);
                     assert!(gain <= bound, "{}: gains {gain} above the bound {bound}", entry.name);
                     assert!(!cannot_pay(estimate, p0, p_ext, out_value, 0.0, gain * 0.99), "{}", entry.name);
                     assert!(cannot_pay(estimate, p0, p_ext, out_value, bound, 0.0), "{}", entry.name);
@@ -351,7 +357,7 @@ mod tests {
                 }
             }
         }
-        assert!(checked > 40, "only {checked} directions to check");
+        assert!(checked > 40 && convex > 20, "only {checked} directions to check, {convex} of them convex");
     }
 
     #[test]

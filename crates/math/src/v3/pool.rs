@@ -421,8 +421,9 @@ impl V3Pool {
     /// f64 model of a trade to a price: the input (fee included) that moves the pool's sqrt price
     /// to `target_sqrt` (same units as `sqrt_price_x96 / 2^96`), walking the initialized ticks in
     /// between with their liquidity and no rounding; zero if the price is already there. A
-    /// screen and a seed for the exact walk, within a few parts in 1e12 of it.
-    pub fn input_to_sqrt_price_estimate(&self, zero_for_one: bool, target_sqrt: f64) -> f64 {
+    /// screen and a seed for the exact walk, within a few parts in 1e12 of it. Also whether the
+    /// walk stayed in one liquidity range (crossed no initialized tick).
+    pub fn input_to_sqrt_price_estimate(&self, zero_for_one: bool, target_sqrt: f64) -> (f64, bool) {
         const Q96: f64 = 79_228_162_514_264_337_593_543_950_336.0;
         // sqrt(1.0001^t), within parts in 1e14 of getSqrtRatioAtTick over the whole tick range
         let sqrt_at = |t: i32| libm::exp(f64::from(t) * (0.5 * libm::log(1.0001)));
@@ -430,6 +431,7 @@ impl V3Pool {
         let mut liquidity = self.liquidity as f64;
         let mut tick = self.tick;
         let mut net_in = 0.0;
+        let mut one_range = true;
         loop {
             let moving = if zero_for_one { s > target_sqrt } else { s < target_sqrt };
             if !moving {
@@ -445,10 +447,11 @@ impl V3Pool {
             }
             let delta = self.ticks.get(&next).map_or(0, |t| t.liquidity_net) as f64;
             liquidity += if zero_for_one { -delta } else { delta };
+            one_range = false;
             s = s_next;
             tick = if zero_for_one { next - 1 } else { next };
         }
-        net_in / (1.0 - f64::from(self.fee_pips) / 1e6)
+        (net_in / (1.0 - f64::from(self.fee_pips) / 1e6), one_range)
     }
 
     /// A tick the bitmap walk steps onto when moving down: the first tick of a 256-spacing word.
