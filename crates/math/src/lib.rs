@@ -31,7 +31,9 @@ pub mod v3;
 pub mod weighted;
 
 pub use error::{MathError, MathResult, Protocol};
-pub use pool::{Pool, PoolKind, SwapQuote, TradeEstimate, price_from_sqrt_x96, solve_rate, sqrt_x96_from_price};
+pub use pool::{
+    Pool, PoolKind, SwapQuote, TradeEstimate, price_from_sqrt_x96, solve_rate, solve_rate_within, sqrt_x96_from_price,
+};
 
 /// 256-bit unsigned integer (the EVM word).
 pub type U256 = ruint::aliases::U256;

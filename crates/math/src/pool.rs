@@ -592,15 +592,28 @@ fn default_limit(zero_for_one: bool) -> U256 {
 /// `step` (callers pass one base unit for small sizes, or the finest size difference their f64
 /// rate resolves); a good guess costs a handful of evaluations.
 pub fn solve_rate(guess: u128, step: u128, target: f64, rate: impl Fn(u128) -> Option<f64>) -> u128 {
+    // the initial step is also the resolution: callers size it to what their rate resolves
+    solve_rate_within(guess, step, step, target, rate)
+}
+
+/// [`solve_rate`] with the bracket's first step apart from the resolution: a caller whose guess
+/// is good to some per cent steps by about that much, and the regula falsi narrows the bracket
+/// to `resolution` from there, where a first step of `resolution` would double its way out.
+pub fn solve_rate_within(
+    guess: u128,
+    first_step: u128,
+    resolution: u128,
+    target: f64,
+    rate: impl Fn(u128) -> Option<f64>,
+) -> u128 {
     let f = |a: u128| {
         if a == 0 { Some(f64::INFINITY) } else { rate(a).map(|r| libm::log(r / target)) }
     };
-    // the initial step is also the resolution: callers size it to what their rate resolves
-    let step_resolution = step.max(1);
+    let step_resolution = resolution.max(1);
     // bracketing needs only the comparison, not the logarithm
     let above = |a: u128| a == 0 || rate(a).is_some_and(|r| r >= target);
     // bracket by doubling steps away from the guess: lo above (rate >= target), hi below
-    let mut step = step.max(1);
+    let mut step = first_step.max(1);
     let (mut lo, mut hi);
     if above(guess) {
         lo = guess;

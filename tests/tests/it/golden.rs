@@ -16,7 +16,7 @@ const GOLDEN: &[(&str, u64, &str)] = &[
     ("crash.ron", 400, "a6367fba18f736dca7c6dda3fee894d449e0b00353c5b81a42fbceceb59be472"),
     ("cross-chain.ron", 300, "8ce9a8a45c3d9c81330316baa69e0e3c420998162a5f7aafd3b357a7f1b99337"),
     ("fee-arbitrage.ron", 5000, "a45098531a6d23332962975a9e266825d804b8e518668fbb2c6a132acae5c2b2"),
-    ("lending.ron", 3000, "26b6208eb51c3b79d329f84697dc6ca43a82319a60a4e514f8d0cae267fdac6d"),
+    ("lending.ron", 3000, "e0d9defcf9de1f96da190e7653032ed3959acccd20fc4e381602c52ef95855a5"),
     ("lvr.ron", 5000, "6710be1007a5f3679a4236c69b09bbab12613c58312c8ed37f619bc873a5f07c"),
     ("mesh.ron", 1500, "ea81a730a40390171c240df61d5cee810826a5c3427381fb2e1c97c59334f067"),
     ("mev.ron", 3000, "41e8923397d958ae443a6681ad1478e011de9350604358e55d1e25c9eeb54ad5"),

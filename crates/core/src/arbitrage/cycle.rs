@@ -113,7 +113,16 @@ fn path_out<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], amount_in: u128) -> O
 
 /// The input that maximises `out(a) - a` within `[0, cap]`: where the path's marginal rate (the
 /// product of each hop's marginal rate at its own input) falls to one.
-fn best_input<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], cap: u128, depth_in_start: f64) -> Option<(u128, u128)> {
+///
+/// `seed`, the float model's size for the path, starts the search close; without one it starts
+/// from the constant-product rule of thumb.
+fn best_input<B: PoolBook + ?Sized>(
+    pools: &B,
+    legs: &[Leg],
+    cap: u128,
+    depth_in_start: f64,
+    seed: Option<f64>,
+) -> Option<(u128, u128)> {
     let rate = |a: u128| -> Option<f64> {
         let mut x = a;
         let mut r = 1.0;
@@ -134,10 +143,20 @@ fn best_input<B: PoolBook + ?Sized>(pools: &B, legs: &[Leg], cap: u128, depth_in
     if cap == 0 || edge <= 0.0 {
         return None;
     }
-    // a constant-product path of depth L (in the start token) is best traded at about edge L / 4
-    let guess = ((edge * depth_in_start / 4.0) as u128).clamp(1, cap);
-    // sizes are resolved to 1/256 of the guess: profit is flat at its maximum
-    let a = meshsim_math::solve_rate(guess, (guess >> 8).max(1), 1.0, rate).min(cap);
+    let a = match seed.filter(|s| s.is_finite() && *s >= 1.0) {
+        Some(seed) => {
+            // good to a few per cent: the bracket's first step is a sixteenth of it
+            let guess = (seed as u128).clamp(1, cap);
+            meshsim_math::solve_rate_within(guess, (guess >> 4).max(1), (guess >> 8).max(1), 1.0, rate)
+        }
+        None => {
+            // a constant-product path of depth L (in the start token) is best traded at about edge L / 4
+            let guess = ((edge * depth_in_start / 4.0) as u128).clamp(1, cap);
+            // sizes are resolved to 1/256 of the guess: profit is flat at its maximum
+            meshsim_math::solve_rate(guess, (guess >> 8).max(1), 1.0, rate)
+        }
+    }
+    .min(cap);
     let (out, _) = path_out(pools, legs, a)?;
     (out > a).then_some((a, out))
 }
@@ -162,6 +181,28 @@ fn gain_bound<B: PoolBook + ?Sized>(view: &MarketView<'_, B>, legs: &[Leg], scra
     }
     let a = a_star.min(meshsim_math::u128_to_f64(cap));
     edge * a * 1.01 * view.prices.per_base_unit[first.token_in.index()]
+}
+
+/// The float model's size for trading a cycle to its optimum, in the start token: each hop's
+/// trade to the price at which it alone would close the edge (`1 / prod of the others' rates`),
+/// taken back to the start token at the rates before it, and combined as resistances in series
+/// (`1 / a = sum 1 / a_k`), which is exact for rates that fall linearly with the size. `None`
+/// when a model has no answer.
+fn seed_size<B: PoolBook + ?Sized>(view: &MarketView<'_, B>, legs: &[Leg], scratch: &CycleScratch) -> Option<f64> {
+    let n_tokens = |id: meshsim_scenario::PoolId| view.pools.pool(id).map_or(0, |e| e.tokens.len());
+    let nets: SmallVec<[f64; 3]> = legs.iter().map(|l| scratch.net(&n_tokens, l)).collect();
+    let all: f64 = nets.iter().product();
+    let (mut before, mut inverse) = (1.0, 0.0);
+    for (leg, net) in legs.iter().zip(&nets) {
+        let target = net / all;
+        let a = view.pools.pool(leg.pool)?.pool.input_to_price_estimate(leg.i.into(), leg.j.into(), target);
+        if !(a.is_finite() && a > 0.0) {
+            return None;
+        }
+        inverse += before / a;
+        before *= net;
+    }
+    Some(1.0 / inverse)
 }
 
 /// Per-block tables every cyclic arbitrageur reads: the net price of each pool pair and each
@@ -277,7 +318,8 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
         }
         let depth = legs.iter().map(|l| scratch.value[l.pool.index()]).fold(f64::INFINITY, f64::min);
         let depth_in_start = depth / view.prices.per_base_unit[token.index()];
-        let Some((a, out)) = best_input(view.pools, &legs, cap, depth_in_start) else {
+        let seed = seed_size(view, &legs, scratch);
+        let Some((a, out)) = best_input(view.pools, &legs, cap, depth_in_start, seed) else {
             continue;
         };
         let crossed = path_out(view.pools, &legs, a).map_or(0, |(_, c)| c);
@@ -347,7 +389,7 @@ mod tests {
 
     #[test]
     fn the_screen_bounds_what_the_exact_cycle_gains() {
-        let mut checked = 0;
+        let (mut checked, mut worst) = (0, 1.0f64);
         for pool in 0..22 {
             for share in [30, 300, 3_000] {
                 let m = pushed(pool, share);
@@ -358,15 +400,23 @@ mod tests {
                 for &k in &cfg.by_pool[pool] {
                     let legs = &cfg.cycles[k as usize];
                     let cap = 1u128 << 100;
-                    let Some((a, out)) = best_input(view.pools, legs, cap, 1e24) else { continue };
+                    let Some((a, out)) = best_input(view.pools, legs, cap, 1e24, None) else { continue };
                     let gain = view.prices.value(legs[0].token_in, out - a);
                     let bound = gain_bound(&view, legs, &scratch, cap);
                     assert!(gain <= bound, "cycle {k} through pool {pool}: gains {gain} above {bound}");
+                    // the float seed lands near the optimum, and the search from it makes no less
+                    let seed = seed_size(&view, legs, &scratch).expect("a seed");
+                    let (seeded, seeded_out) = best_input(view.pools, legs, cap, 1e24, Some(seed)).expect("solves");
+                    let ratio = seed / seeded as f64;
+                    worst = worst.max(ratio.max(1.0 / ratio));
+                    let made = |a: u128, out: u128| view.prices.value(legs[0].token_in, out - a);
+                    assert!(made(seeded, seeded_out) >= gain * 0.999, "cycle {k}: seeded {seeded} against {a}");
                     checked += 1;
                 }
             }
         }
         assert!(checked > 50, "only {checked} profitable cycles to check");
+        assert!(worst < 1.2, "a seed {worst} times off the optimum");
     }
 
     #[test]
