@@ -189,10 +189,13 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                     continue;
                 }
                 let gas_floor = view.gas_fee_value(view.gas.base_tx + view.hop_gas(entry, 0), cfg.priority_fee_wei);
-                let estimate = memo.estimate(view, entry, i, j);
-                let out_value = view.prices.value(t_out, 1);
-                if cannot_pay(estimate, p0, p_ext, out_value, gas_floor, cfg.min_profit) {
-                    continue;
+                // with free gas and no minimum every trade that gains pays: nothing to screen
+                if gas_floor > 0.0 || cfg.min_profit > 0.0 {
+                    let estimate = memo.estimate(view, entry, i, j);
+                    let out_value = view.prices.value(t_out, 1);
+                    if cannot_pay(estimate, p0, p_ext, out_value, gas_floor, cfg.min_profit) {
+                        continue;
+                    }
                 }
                 let Some(sizing) = memo.get(view, entry, i, j) else { continue };
                 let available = view.balance(me.account, t_in).saturating_sub(spent_of(&spent, t_in));
