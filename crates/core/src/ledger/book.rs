@@ -204,6 +204,7 @@ impl Ledger {
         self.versions.get(account.0 as usize).copied().unwrap_or(0)
     }
 
+    #[inline]
     fn touch(&mut self, account: AccountId) {
         if let Some(v) = self.versions.get_mut(account.0 as usize) {
             *v += 1;
@@ -247,6 +248,7 @@ impl Ledger {
     }
 
     /// Moves `amount` of `token` from one account to another; all or nothing.
+    #[inline]
     pub fn transfer(
         &mut self,
         from: AccountId,
