@@ -489,20 +489,8 @@ impl Pool {
         }
         match self {
             Pool::Concentrated(p) => {
-                let zero_for_one = two_token(i, j).ok()?;
-                let r = p
-                    .quote_swap_amounts(
-                        zero_for_one,
-                        AmountRemaining::ExactIn(U256::from(amount_in)),
-                        default_limit(zero_for_one),
-                    )
-                    .ok()?;
-                if r.amount_in < U256::from(amount_in) {
-                    return None; // ran out of liquidity
-                }
-                let price = price_from_sqrt_x96(r.sqrt_price_x96);
-                let g = 1.0 - self.fee_fraction();
-                Some((to_u128(r.amount_out).ok()?, g * if zero_for_one { price } else { 1.0 / price }))
+                let (out, rate) = v3_fill(p, two_token(i, j).ok()?, amount_in, 1.0 - self.fee_fraction())?;
+                Some((to_u128(out).ok()?, rate))
             }
             Pool::StableSwap(p) => {
                 let (outcome, slope) = p.quote_and_slope(i, j, amount_in);
@@ -532,18 +520,7 @@ impl Pool {
                 if amount_in == 0 {
                     return Some(self.net_price(i, j));
                 }
-                let r = p
-                    .quote_swap_amounts(
-                        zero_for_one,
-                        AmountRemaining::ExactIn(U256::from(amount_in)),
-                        default_limit(zero_for_one),
-                    )
-                    .ok()?;
-                if r.amount_in < U256::from(amount_in) {
-                    return None; // ran out of liquidity
-                }
-                let price = price_from_sqrt_x96(r.sqrt_price_x96);
-                Some(g * if zero_for_one { price } else { 1.0 / price })
+                v3_fill(p, zero_for_one, amount_in, g).map(|(_, rate)| rate)
             }
             Pool::StableSwap(p) => {
                 // the curve's slope at (x_i + a, y_j(x_i + a)): the fee is taken from the output
@@ -569,6 +546,19 @@ impl Pool {
             }
         }
     }
+}
+
+/// A v3 exact-input quote of `amount_in` whole (`None` if liquidity runs out first): its output
+/// and the marginal rate after it, net of the fee fraction `1 - g`.
+fn v3_fill(p: &V3Pool, zero_for_one: bool, amount_in: u128, g: f64) -> Option<(U256, f64)> {
+    let r = p
+        .quote_swap_amounts(zero_for_one, AmountRemaining::ExactIn(U256::from(amount_in)), default_limit(zero_for_one))
+        .ok()?;
+    if r.amount_in < U256::from(amount_in) {
+        return None; // ran out of liquidity
+    }
+    let price = price_from_sqrt_x96(r.sqrt_price_x96);
+    Some((r.amount_out, g * if zero_for_one { price } else { 1.0 / price }))
 }
 
 fn fee_of(amount_in: u128, fee_pips: u32) -> u128 {
