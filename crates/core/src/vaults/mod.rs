@@ -922,6 +922,16 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
                 holdings.transit = elsewhere_of(cfg, bridges, v.books, meta.id);
             }
             cfg.refresh_holdings(&mut holdings, v.ledger, lending, meta);
+            if let (Some(weights), Some(targets), Some((band, _))) =
+                (plan::quiet_weights(v, cfg, &state, &holdings, &prices), cfg.fixed_targets, cfg.fixed_bands)
+            {
+                // most blocks of most vaults: the state a full decision that finds nothing leaves
+                state.trading = false;
+                state.band = band;
+                state.targets = targets;
+                state.weights = weights;
+                continue;
+            }
             if matches!(cfg.spec.trigger, Trigger::CostAware { .. }) {
                 state.cost_bands = Some(plan::cost_bands(v, cfg, &state, &holdings, &prices, table));
             }

@@ -98,6 +98,36 @@ pub fn read(
     Reading { balances, val, weights, targets, band, band_widths, back_to }
 }
 
+/// A threshold vault's weights this block when its full decision would find nothing to do, or
+/// `None` when the decision must run: the common block of a constant-mix vault at its fixed
+/// targets and bands, with nothing in progress, whose band did not fire. What [`read`] and
+/// [`decide`] would conclude, without building the reading: the caller writes the same state.
+pub fn quiet_weights<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    cfg: &VaultConfig,
+    state: &VaultState,
+    holdings: &Holdings,
+    prices: &PerToken<f64>,
+) -> Option<PerToken<f64>> {
+    let spec = &cfg.spec;
+    let plain = matches!(spec.trigger, Trigger::Threshold { .. })
+        && spec.yield_leg.is_none()
+        && cfg.across.is_none()
+        && !cfg.rests_orders()
+        && !state.in_progress
+        && state.band_scale == 1.0;
+    let (true, Some(targets), Some((_, widths))) = (plain, &cfg.fixed_targets, &cfg.fixed_bands) else {
+        return None;
+    };
+    let weights = Valuation::at(&holdings.units_f, prices).weights();
+    // band_fired, for a threshold trigger (no predictive estimate)
+    let since = state.last_rebalance.map(|(b, t)| (view.block - b, view.timestamp - t));
+    let fires = view.block >= state.retry_at
+        && since.is_none_or(|(b, _)| b >= spec.min_interval_blocks)
+        && triggered_with(&spec.trigger, &weights, targets, widths, since);
+    (!fires).then_some(weights)
+}
+
 /// A cost-aware trigger's band and return point for each universe token this block
 /// ([`super::cost_band`]): the proportional cost is the fee and impact of selling the token's
 /// share of a trade the size of its current band (at least 0.1 % of NAV) for the token with the
@@ -712,6 +742,42 @@ mod tests {
     fn plan(m: &Market, v: &Vault) -> Plan {
         let prices = per_token(v.cfg.universe.len(), |k| m.prices.per_base_unit[v.cfg.universe[k].index()]);
         plan_rebalance(&m.view(10), &v.meta, &v.cfg, &v.state, &v.shares, &prices, &v.table)
+    }
+
+    #[test]
+    fn the_quiet_path_is_the_full_decision_finding_nothing() {
+        // S2's first vault across price moves, with and without a recent rebalance and a retry
+        // pending: whenever the shortcut answers, the full decision does nothing and sees the
+        // same weights; whenever it declines, the full decision starts
+        let mut m = Market::of("bench/s2.ron");
+        let mut v = vault(&m);
+        let (mut quiet, mut fired) = (0, 0);
+        for last in [None, Some((9, 108.0)), Some((0, 0.0))] {
+            for retry_at in [0, 11] {
+                v.state.last_rebalance = last;
+                v.state.retry_at = retry_at;
+                v.cfg.spec.min_interval_blocks = 5;
+                for move_pct in [-30.0, -12.0, -9.0, -1.0, 0.0, 2.0, 9.0, 11.0, 25.0] {
+                    m.set_price(T1, 2000.0 * (1.0 + move_pct / 100.0));
+                    let full = plan(&m, &v);
+                    let prices = per_token(v.cfg.universe.len(), |k| m.prices.per_base_unit[v.cfg.universe[k].index()]);
+                    let holdings = Holdings::of(&m.ledger, v.meta.account, &v.cfg.universe);
+                    match quiet_weights(&m.view(10), &v.cfg, &v.state, &holdings, &prices) {
+                        Some(w) => {
+                            assert!(!full.started && full.txs.is_empty() && !full.remaining, "{move_pct} %");
+                            assert_eq!(&w[..], &full.weights[..]);
+                            quiet += 1;
+                        }
+                        None => {
+                            // and it declines only what does start (no wasted full decisions)
+                            assert!(full.started, "declined a quiet block at {move_pct} %");
+                            fired += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(quiet > 20 && fired > 5, "{quiet} quiet blocks, {fired} fired");
     }
 
     #[test]
