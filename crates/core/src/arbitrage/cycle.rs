@@ -161,6 +161,46 @@ fn best_input<B: PoolBook + ?Sized>(
     (out > a).then_some((a, out))
 }
 
+/// The float model of a cycle's trade (see [`path_model`]).
+#[derive(Debug, Clone, Copy)]
+struct PathModel {
+    /// `R(0) - 1`: the product of the hops' net rates, less one.
+    edge: f64,
+    /// The first hop's trade to the price at which it alone closes the edge, in the start token.
+    first_hop: f64,
+    /// The model's size for the whole path, in the start token.
+    seed: f64,
+}
+
+/// The float model of trading a cycle to its optimum, `None` when a hop's model has no answer.
+/// Each hop's trade to the price at which it alone would close the edge (`1 / prod of the others'
+/// rates`) is taken back to the start token at the rates before it; combined as resistances in
+/// series (`1 / a = sum 1 / a_k`, exact for rates that fall linearly with the size) they seed the
+/// exact search, and the first of them bounds what the cycle can gain ([`gain_bound`]).
+fn path_model<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    legs: &[Leg],
+    scratch: &CycleScratch,
+) -> Option<PathModel> {
+    let n_tokens = |id: meshsim_scenario::PoolId| view.pools.pool(id).map_or(0, |e| e.tokens.len());
+    let nets: SmallVec<[f64; 3]> = legs.iter().map(|l| scratch.net(&n_tokens, l)).collect();
+    let all: f64 = nets.iter().product();
+    let (mut before, mut inverse, mut first_hop) = (1.0, 0.0, f64::NAN);
+    for (k, (leg, net)) in legs.iter().zip(&nets).enumerate() {
+        let target = net / all;
+        let a = view.pools.pool(leg.pool)?.pool.input_to_price_estimate(leg.i.into(), leg.j.into(), target);
+        if !(a.is_finite() && a > 0.0) {
+            return None;
+        }
+        if k == 0 {
+            first_hop = a;
+        }
+        inverse += before / a;
+        before *= net;
+    }
+    (all.is_finite() && first_hop.is_finite()).then_some(PathModel { edge: all - 1.0, first_hop, seed: 1.0 / inverse })
+}
+
 /// An upper bound, in numeraire before gas, of what trading `legs` (a cycle) can gain with at
 /// most `cap` of its start token; infinite when the float model has no answer. Each hop's rate
 /// falls as its input grows, so the path's rate `R(a)` stays below the first hop's rate at `a`
@@ -168,41 +208,17 @@ fn best_input<B: PoolBook + ?Sized>(
 /// than the first hop's trade to the price `1 / (r_2(0) ... r_k(0))`, which the float model
 /// sizes. The gain `out(a) - a` is at most `(R(0) - 1) a` for any `a <= a*`; 1 % on top covers
 /// the model's error (parts in 1e10).
-fn gain_bound<B: PoolBook + ?Sized>(view: &MarketView<'_, B>, legs: &[Leg], scratch: &CycleScratch, cap: u128) -> f64 {
-    let n_tokens = |id: meshsim_scenario::PoolId| view.pools.pool(id).map_or(0, |e| e.tokens.len());
-    let (Some(first), Some(entry)) = (legs.first(), legs.first().and_then(|l| view.pools.pool(l.pool))) else {
+fn gain_bound<B: PoolBook + ?Sized>(
+    view: &MarketView<'_, B>,
+    legs: &[Leg],
+    model: Option<PathModel>,
+    cap: u128,
+) -> f64 {
+    let (Some(first), Some(model)) = (legs.first(), model) else {
         return f64::INFINITY;
     };
-    let rest: f64 = legs[1..].iter().map(|l| scratch.net(&n_tokens, l)).product();
-    let edge = scratch.net(&n_tokens, first) * rest - 1.0;
-    let a_star = entry.pool.input_to_price_estimate(first.i.into(), first.j.into(), 1.0 / rest);
-    if !(a_star.is_finite() && a_star > 0.0 && edge.is_finite()) {
-        return f64::INFINITY;
-    }
-    let a = a_star.min(meshsim_math::u128_to_f64(cap));
-    edge * a * 1.01 * view.prices.per_base_unit[first.token_in.index()]
-}
-
-/// The float model's size for trading a cycle to its optimum, in the start token: each hop's
-/// trade to the price at which it alone would close the edge (`1 / prod of the others' rates`),
-/// taken back to the start token at the rates before it, and combined as resistances in series
-/// (`1 / a = sum 1 / a_k`), which is exact for rates that fall linearly with the size. `None`
-/// when a model has no answer.
-fn seed_size<B: PoolBook + ?Sized>(view: &MarketView<'_, B>, legs: &[Leg], scratch: &CycleScratch) -> Option<f64> {
-    let n_tokens = |id: meshsim_scenario::PoolId| view.pools.pool(id).map_or(0, |e| e.tokens.len());
-    let nets: SmallVec<[f64; 3]> = legs.iter().map(|l| scratch.net(&n_tokens, l)).collect();
-    let all: f64 = nets.iter().product();
-    let (mut before, mut inverse) = (1.0, 0.0);
-    for (leg, net) in legs.iter().zip(&nets) {
-        let target = net / all;
-        let a = view.pools.pool(leg.pool)?.pool.input_to_price_estimate(leg.i.into(), leg.j.into(), target);
-        if !(a.is_finite() && a > 0.0) {
-            return None;
-        }
-        inverse += before / a;
-        before *= net;
-    }
-    Some(1.0 / inverse)
+    let a = model.first_hop.min(meshsim_math::u128_to_f64(cap));
+    model.edge * a * 1.01 * view.prices.per_base_unit[first.token_in.index()]
 }
 
 /// Per-block tables every cyclic arbitrageur reads: the net price of each pool pair and each
@@ -312,14 +328,14 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
         let base_gas = view.gas.base_tx
             + legs.iter().filter_map(|l| view.pools.pool(l.pool)).map(|e| view.hop_gas(e, 0)).sum::<u64>();
         // skip a solve whose best case cannot pay: the same decision the exact numbers reach
-        let best_case = gain_bound(view, &legs, scratch, cap) - view.gas_fee_value(base_gas, cfg.priority_fee_wei);
+        let model = path_model(view, &legs, scratch);
+        let best_case = gain_bound(view, &legs, model, cap) - view.gas_fee_value(base_gas, cfg.priority_fee_wei);
         if best_case <= cfg.min_profit || best_case <= 0.0 {
             continue;
         }
         let depth = legs.iter().map(|l| scratch.value[l.pool.index()]).fold(f64::INFINITY, f64::min);
         let depth_in_start = depth / view.prices.per_base_unit[token.index()];
-        let seed = seed_size(view, &legs, scratch);
-        let Some((a, out)) = best_input(view.pools, &legs, cap, depth_in_start, seed) else {
+        let Some((a, out)) = best_input(view.pools, &legs, cap, depth_in_start, model.map(|m| m.seed)) else {
             continue;
         };
         let crossed = path_out(view.pools, &legs, a).map_or(0, |(_, c)| c);
@@ -402,10 +418,11 @@ mod tests {
                     let cap = 1u128 << 100;
                     let Some((a, out)) = best_input(view.pools, legs, cap, 1e24, None) else { continue };
                     let gain = view.prices.value(legs[0].token_in, out - a);
-                    let bound = gain_bound(&view, legs, &scratch, cap);
+                    let model = path_model(&view, legs, &scratch);
+                    let bound = gain_bound(&view, legs, model, cap);
                     assert!(gain <= bound, "cycle {k} through pool {pool}: gains {gain} above {bound}");
                     // the float seed lands near the optimum, and the search from it makes no less
-                    let seed = seed_size(&view, legs, &scratch).expect("a seed");
+                    let seed = model.expect("a path model").seed;
                     let (seeded, seeded_out) = best_input(view.pools, legs, cap, 1e24, Some(seed)).expect("solves");
                     let ratio = seed / seeded as f64;
                     worst = worst.max(ratio.max(1.0 / ratio));

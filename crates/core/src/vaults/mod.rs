@@ -922,14 +922,12 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
                 holdings.transit = elsewhere_of(cfg, bridges, v.books, meta.id);
             }
             cfg.refresh_holdings(&mut holdings, v.ledger, lending, meta);
-            if let (Some(weights), Some(targets), Some((band, _))) =
-                (plan::quiet_weights(v, cfg, &state, &holdings, &prices), cfg.fixed_targets, cfg.fixed_bands)
-            {
+            if let Some(quiet) = plan::quiet_block(v, cfg, &state, &holdings, &prices) {
                 // most blocks of most vaults: the state a full decision that finds nothing leaves
                 state.trading = false;
-                state.band = band;
-                state.targets = targets;
-                state.weights = weights;
+                state.band = quiet.band;
+                state.targets = quiet.targets;
+                state.weights = quiet.weights;
                 continue;
             }
             if matches!(cfg.spec.trigger, Trigger::CostAware { .. }) {

@@ -98,17 +98,28 @@ pub fn read(
     Reading { balances, val, weights, targets, band, band_widths, back_to }
 }
 
-/// A threshold vault's weights this block when its full decision would find nothing to do, or
-/// `None` when the decision must run: the common block of a constant-mix vault at its fixed
-/// targets and bands, with nothing in progress, whose band did not fire. What [`read`] and
-/// [`decide`] would conclude, without building the reading: the caller writes the same state.
-pub fn quiet_weights<B: PoolBook + ?Sized>(
+/// What a vault's quiet block leaves in its state: the band, targets and weights it saw.
+#[derive(Debug, Clone, Copy)]
+pub struct Quiet {
+    /// The trigger's band.
+    pub band: f64,
+    /// The fixed targets.
+    pub targets: PerToken<f64>,
+    /// Weights at the oracle prices.
+    pub weights: PerToken<f64>,
+}
+
+/// A threshold vault's block when its full decision would find nothing to do, or `None` when the
+/// decision must run: the common block of a constant-mix vault at its fixed targets and bands,
+/// with nothing in progress, whose band did not fire. What [`read`] and [`decide`] would
+/// conclude, without building the reading: the caller writes the same state.
+pub fn quiet_block<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     cfg: &VaultConfig,
     state: &VaultState,
     holdings: &Holdings,
     prices: &PerToken<f64>,
-) -> Option<PerToken<f64>> {
+) -> Option<Quiet> {
     let spec = &cfg.spec;
     let plain = matches!(spec.trigger, Trigger::Threshold { .. })
         && spec.yield_leg.is_none()
@@ -116,7 +127,7 @@ pub fn quiet_weights<B: PoolBook + ?Sized>(
         && !cfg.rests_orders()
         && !state.in_progress
         && state.band_scale == 1.0;
-    let (true, Some(targets), Some((_, widths))) = (plain, &cfg.fixed_targets, &cfg.fixed_bands) else {
+    let (true, Some(targets), Some((band, widths))) = (plain, &cfg.fixed_targets, &cfg.fixed_bands) else {
         return None;
     };
     let weights = Valuation::at(&holdings.units_f, prices).weights();
@@ -125,7 +136,7 @@ pub fn quiet_weights<B: PoolBook + ?Sized>(
     let fires = view.block >= state.retry_at
         && since.is_none_or(|(b, _)| b >= spec.min_interval_blocks)
         && triggered_with(&spec.trigger, &weights, targets, widths, since);
-    (!fires).then_some(weights)
+    (!fires).then_some(Quiet { band: *band, targets: *targets, weights })
 }
 
 /// A cost-aware trigger's band and return point for each universe token this block
@@ -762,10 +773,11 @@ mod tests {
                     let full = plan(&m, &v);
                     let prices = per_token(v.cfg.universe.len(), |k| m.prices.per_base_unit[v.cfg.universe[k].index()]);
                     let holdings = Holdings::of(&m.ledger, v.meta.account, &v.cfg.universe);
-                    match quiet_weights(&m.view(10), &v.cfg, &v.state, &holdings, &prices) {
-                        Some(w) => {
+                    match quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, &prices) {
+                        Some(q) => {
                             assert!(!full.started && full.txs.is_empty() && !full.remaining, "{move_pct} %");
-                            assert_eq!(&w[..], &full.weights[..]);
+                            assert_eq!(&q.weights[..], &full.weights[..]);
+                            assert_eq!((q.band, &q.targets[..]), (full.band, &full.targets[..]));
                             quiet += 1;
                         }
                         None => {
