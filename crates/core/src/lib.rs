@@ -1,7 +1,7 @@
 //! meshsim's engine.
 //!
 //! A `bevy_ecs` world whose systems tick once per block through a schedule of named
-//! [`engine::Phase`]s on the single-threaded executor. Each domain is an [`engine::Plugin`] in its
+//! [`engine::Phase`]s, run in order on one thread. Each domain is an [`engine::Plugin`] in its
 //! own module (chain and gas, external market, custody, pools, arbitrage, oracles, vaults, block
 //! building and execution, searchers, metrics, cascades, records): it builds its part of genesis
 //! from the scenario, registers its systems into the phases, and contributes its part of the state
@@ -89,9 +89,6 @@ pub enum SimError {
     /// Genesis balances could not be issued.
     #[error("genesis balances")]
     Genesis(#[source] ledger::LedgerError),
-    /// The block schedule could not be built (an ambiguous system order is a bug).
-    #[error("schedule: {0}")]
-    Schedule(String),
     /// Token totals changed, or a transfer the engine relies on failed.
     #[error("block {block}: token accounting")]
     Conservation {

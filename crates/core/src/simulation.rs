@@ -12,7 +12,7 @@ use crate::books::{BookRow, Books, BooksPlugin};
 use crate::bridges::{BridgeRow, Bridges, BridgesPlugin};
 use crate::cascade::{Cascade, CascadeSummary, CascadeTracker, CascadesPlugin};
 use crate::chain::{ChainPlugin, Chains};
-use crate::engine::{App, Plugin, StateView};
+use crate::engine::{App, BlockSchedule, Plugin, StateView};
 use crate::ledger::{Ledger, LedgerPlugin};
 use crate::lending::LendingPlugin;
 use crate::market::{ExternalMarket, MarketPlugin};
@@ -60,7 +60,7 @@ pub struct Simulation {
     world: World,
     /// The entity holding the shared state.
     state: Entity,
-    schedule: Schedule,
+    schedule: BlockSchedule,
     scenario: Scenario,
     plugins: Vec<&'static dyn Plugin>,
 }
@@ -81,7 +81,7 @@ impl Simulation {
         for p in &plugins {
             p.build(&mut app)?;
         }
-        let (world, state, schedule) = app.finish()?;
+        let (world, state, schedule) = app.finish();
         Ok(Simulation { world, state, schedule, scenario: scenario.clone(), plugins })
     }
 
@@ -96,7 +96,7 @@ impl Simulation {
 
     /// Systems run per block.
     pub fn system_count(&self) -> usize {
-        self.schedule.systems_len()
+        self.schedule.len()
     }
 
     /// Runs one block of the hub, and every other chain's blocks that come before it.

@@ -1,7 +1,7 @@
 //! The engine's seams: the phases of a block, the [`Plugin`] each domain implements, and the
 //! [`App`] a plugin builds itself into.
 //!
-//! A block is one schedule of named [`Phase`]s run in order on the single-threaded executor.
+//! A block is one schedule of named [`Phase`]s run in order on one thread ([`BlockSchedule`]).
 //! Each domain (chain, market, pools, arbitrage, oracles, vaults, block building, searchers,
 //! metrics, cascades, records) is a plugin in its own folder: it inserts its resources and spawns
 //! its entities from the scenario (genesis), registers its systems into phases, and writes its
@@ -15,22 +15,21 @@
 //!
 //! Within a phase, systems run in the order they were registered: plugins in the order of
 //! [`crate::simulation::PLUGINS`], each plugin's calls in its own order. So the order is explicit
-//! and total, bevy's ambiguity detection (on, as an error) has nothing to find, and no result can
-//! depend on the executor.
+//! and total, and no result can depend on how systems are scheduled: the schedule is a list.
 
+mod schedule;
 pub mod venue;
 
 use bevy_ecs::prelude::*;
-use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleConfigs, SingleThreadedExecutor};
-use bevy_ecs::system::ScheduleSystem;
 use meshsim_scenario::Scenario;
 use sha2::Sha256;
 
+pub use self::schedule::BlockSchedule;
 use crate::snapshot::Snapshot;
 use crate::{SimError, SimOptions};
 
 /// The phases of a block, in order.
-#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Phase {
     /// Each chain's block number and time advance.
     Clock,
@@ -78,11 +77,6 @@ impl Phase {
         Phase::Settle,
     ];
 }
-
-/// One registration slot: each `App::add_systems` call gets its own, ordered after the previous
-/// slot of the same phase.
-#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Slot(u32);
 
 /// A domain of the simulation.
 pub trait Plugin: Sync {
@@ -165,26 +159,15 @@ pub struct App<'a> {
     pub scenario: &'a Scenario,
     /// How this run records and checks.
     pub options: SimOptions,
-    schedule: Schedule,
-    slots: u32,
-    last_slot: [Option<u32>; Phase::ALL.len()],
+    systems: schedule::Registry,
 }
 
 impl<'a> App<'a> {
-    /// An empty world with the phases chained in order.
+    /// An empty world.
     pub fn new(scenario: &'a Scenario, options: SimOptions) -> Self {
-        let mut schedule = Schedule::default();
-        // pinned: feature unification must never switch a run to the multi-threaded executor
-        schedule.set_executor(SingleThreadedExecutor::new());
-        schedule
-            .set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
-        // the phases in order, each after the one before
-        for pair in Phase::ALL.windows(2) {
-            schedule.configure_sets(pair[1].after(pair[0]));
-        }
         let mut world = World::new();
         let state = world.spawn(SimState).id();
-        App { world, state, scenario, options, schedule, slots: 0, last_slot: [None; Phase::ALL.len()] }
+        App { world, state, scenario, options, systems: schedule::Registry::default() }
     }
 
     /// Adds shared state (a component of the [`SimState`] entity).
@@ -211,41 +194,21 @@ impl<'a> App<'a> {
         }
     }
 
-    /// Registers systems into `phase`, after everything registered there before. Pass one
-    /// system, or several with `.chain()`.
-    pub fn add_systems<M>(&mut self, phase: Phase, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self {
-        let slot = Slot(self.slots);
-        self.slots += 1;
-        let k = Phase::ALL.iter().position(|p| *p == phase).unwrap_or(0);
-        match self.last_slot[k] {
-            Some(prev) => self.schedule.configure_sets(slot.in_set(phase).after(Slot(prev))),
-            None => self.schedule.configure_sets(slot.in_set(phase)),
-        };
-        self.last_slot[k] = Some(slot.0);
-        let configs: ScheduleConfigs<ScheduleSystem> = systems.into_configs();
-        self.schedule.add_systems(configs.in_set(slot));
+    /// Registers a system into `phase`, after everything registered there before.
+    pub fn add_systems<M>(&mut self, phase: Phase, system: impl IntoSystem<(), (), M>) -> &mut Self {
+        self.systems.add(phase, Box::new(IntoSystem::into_system(system)));
         self
     }
 
     /// Systems registered so far, for the architecture listing and tests.
     pub fn system_count(&self) -> usize {
-        self.schedule.systems_len()
+        self.systems.len()
     }
 
-    /// The world, its state entity and its initialized schedule.
-    pub fn finish(mut self) -> Result<(World, Entity, Schedule), SimError> {
-        if let Err(e) = self.schedule.initialize(&mut self.world) {
-            return Err(SimError::Schedule(e.to_string(self.schedule.graph(), &self.world)));
-        }
-        // bevy's executor ends every run by applying each system's deferred buffers (commands),
-        // one dynamic call per system per block; no meshsim system defers anything, so that pass
-        // is skipped unless one does
-        let defers = match self.schedule.systems() {
-            Ok(mut systems) => systems.any(|(_, s)| s.has_deferred()),
-            Err(_) => true,
-        };
-        self.schedule.set_apply_final_deferred(defers);
-        Ok((self.world, self.state, self.schedule))
+    /// The world, its state entity and its block schedule, its systems initialized.
+    pub fn finish(mut self) -> (World, Entity, BlockSchedule) {
+        let schedule = self.systems.finish(&mut self.world);
+        (self.world, self.state, schedule)
     }
 }
 
@@ -275,9 +238,36 @@ mod tests {
         let s = scenario();
         let mut app = App::new(&s, SimOptions::default());
         app.add_systems(Phase::Record, spawn_one);
-        let (mut world, _, mut schedule) = app.finish().unwrap_or_else(|e| panic!("{e}"));
+        let (mut world, _, mut schedule) = app.finish();
         schedule.run(&mut world);
         schedule.run(&mut world);
         assert_eq!(count(&mut world), 2);
+    }
+
+    #[derive(Component, Default)]
+    struct Trace(Vec<&'static str>);
+
+    fn first(mut t: Single<&mut Trace>) {
+        t.0.push("first");
+    }
+    fn second(mut t: Single<&mut Trace>) {
+        t.0.push("second");
+    }
+    fn third(mut t: Single<&mut Trace>) {
+        t.0.push("third");
+    }
+
+    #[test]
+    fn systems_run_by_phase_then_by_registration() {
+        let s = scenario();
+        let mut app = App::new(&s, SimOptions::default());
+        app.insert_state(Trace::default());
+        app.add_systems(Phase::Settle, third);
+        app.add_systems(Phase::Decide, first);
+        app.add_systems(Phase::Settle, second);
+        let (mut world, state, mut schedule) = app.finish();
+        schedule.run(&mut world);
+        let order = world.get::<Trace>(state).map(|t| t.0.clone());
+        assert_eq!(order, Some(vec!["first", "third", "second"]));
     }
 }

@@ -35,7 +35,8 @@ impl Plugin for RecordsPlugin {
             books: s.books.clone(),
             ..Default::default()
         });
-        app.add_systems(Phase::Record, (record_block, record_trades).chain());
+        app.add_systems(Phase::Record, record_block);
+        app.add_systems(Phase::Record, record_trades);
         Ok(())
     }
 }
