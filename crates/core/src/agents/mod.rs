@@ -32,6 +32,11 @@ pub struct AgentMeta {
     pub label: &'static str,
 }
 
+/// Exact pool quotes a sender's pending transactions were sized with; they go to the chain's
+/// mempool with the transactions, and the executor reuses each while its pool has not moved.
+#[derive(Component, Debug, Clone, Default)]
+pub struct SharedQuotes(pub Vec<crate::pools::SharedQuote>);
+
 /// A sender's transactions for the next block (written only by its own decision system).
 #[derive(Component, Debug, Clone, Default)]
 pub struct PendingTxs(pub Vec<Tx>);

@@ -7,8 +7,8 @@ use meshsim_math::{SwapQuote, TradeEstimate};
 use meshsim_scenario::{PoolId, TokenId};
 use smallvec::SmallVec;
 
-use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
-use crate::pools::{PoolBook, PoolEntry};
+use crate::agents::{AgentMeta, MarketView, PendingTxs, SharedQuotes, ViewParams};
+use crate::pools::{PoolBook, PoolEntry, SharedQuote};
 use crate::tx::{Leg, Sender, Swap, Tx, TxKind};
 
 /// A CEX-DEX arbitrageur's configuration.
@@ -161,13 +161,15 @@ fn cannot_pay(estimate: TradeEstimate, p0: f64, p_ext: f64, out_value: f64, gas_
 }
 
 /// Pure policy: at most one transaction per watched pool, the most profitable direction, written
-/// to `out`. `memo` only remembers pure results of the view.
+/// to `out`, and to `quotes` the exact quote each was sized with (for the executor to reuse while
+/// the pool stands). `memo` only remembers pure results of the view.
 pub fn plan_cex_dex<B: PoolBook + ?Sized>(
     view: &MarketView<'_, B>,
     me: &AgentMeta,
     cfg: &CexDexArb,
     memo: &mut SizingMemo,
     out: &mut Vec<Tx>,
+    quotes: &mut Vec<SharedQuote>,
 ) {
     let mut spent: SmallVec<[(TokenId, u128); 8]> = SmallVec::new();
     let spent_of =
@@ -176,7 +178,8 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
     for pool_id in &cfg.pools {
         let Some(entry) = view.pools.pool(*pool_id) else { continue };
         let n = entry.tokens.len();
-        let mut best: Option<(f64, Leg, SwapQuote)> = None;
+        // the most profitable direction: its profit, leg, and quote with the input it was asked for
+        let mut best: Option<(f64, Leg, SwapQuote, u128)> = None;
         for i in 0..n {
             for j in 0..n {
                 if i == j {
@@ -199,12 +202,12 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 }
                 let Some(sizing) = memo.get(view, entry, i, j) else { continue };
                 let available = view.balance(me.account, t_in).saturating_sub(spent_of(&spent, t_in));
-                let q = if sizing.amount_in <= available {
-                    sizing.quote
+                let (q, asked) = if sizing.amount_in <= available {
+                    (sizing.quote, sizing.amount_in)
                 } else if available > 0 {
                     // capital limit: the largest trade it can afford
                     let Ok(q) = entry.pool.quote_exact_in(i, j, available) else { continue };
-                    q
+                    (q, available)
                 } else {
                     continue;
                 };
@@ -217,13 +220,13 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 if profit <= cfg.min_profit || profit <= 0.0 {
                     continue;
                 }
-                if best.as_ref().is_none_or(|(b, _, _)| profit > *b) {
+                if best.as_ref().is_none_or(|(b, ..)| profit > *b) {
                     let leg = Leg { pool: *pool_id, i: i as u8, j: j as u8, token_in: t_in, token_out: t_out };
-                    best = Some((profit, leg, q));
+                    best = Some((profit, leg, q, asked));
                 }
             }
         }
-        if let Some((_, leg, q)) = best {
+        if let Some((_, leg, q, asked)) = best {
             let fee = view.gas_fee_wei(view.gas.base_tx + view.gas.swap_concentrated, cfg.priority_fee_wei);
             if view.balance(me.account, view.native) < gas_reserved.saturating_add(fee) {
                 continue; // cannot pay gas
@@ -242,6 +245,11 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
             tx.cause = view.provenance.arbitrage_cause(*pool_id);
             tx.seq = out.len() as u32;
             out.push(tx);
+            // the swap asks for the quote's input: where that is what the pool was asked (all
+            // of it filled), the executor's own quote would be this one
+            if q.amount_in == asked {
+                quotes.push(SharedQuote::of(entry, leg.i, leg.j, asked, q));
+            }
         }
     }
 }
@@ -249,15 +257,15 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
 /// Decide phase: each CEX-DEX arbitrageur plans its transactions.
 pub(super) fn decide_cex_dex(
     view: ViewParams,
-    mut agents: Query<(&AgentMeta, &CexDexArb, &mut PendingTxs)>,
+    mut agents: Query<(&AgentMeta, &CexDexArb, &mut PendingTxs, &mut SharedQuotes)>,
     mut memo: Local<SizingMemo>,
 ) {
     view.with_view(|v| {
-        for (meta, cfg, mut pending) in &mut agents {
+        for (meta, cfg, mut pending, mut quotes) in &mut agents {
             if meta.chain != v.chain {
                 continue;
             }
-            plan_cex_dex(v, meta, cfg, &mut memo, &mut pending.0);
+            plan_cex_dex(v, meta, cfg, &mut memo, &mut pending.0, &mut quotes.0);
         }
     });
 }
@@ -289,7 +297,16 @@ mod tests {
 
     fn plan(m: &Market, me: &AgentMeta, cfg: &CexDexArb) -> Vec<Tx> {
         let mut out = Vec::new();
-        plan_cex_dex(&m.view(1), me, cfg, &mut SizingMemo::default(), &mut out);
+        let mut quotes = Vec::new();
+        plan_cex_dex(&m.view(1), me, cfg, &mut SizingMemo::default(), &mut out, &mut quotes);
+        // every shared quote is the pool's own answer for its transaction's input
+        assert_eq!(quotes.len(), out.len());
+        for (tx, q) in out.iter().zip(&quotes) {
+            let swap = tx.swap().expect("a swap");
+            let entry = &m.pools[q.pool.index()];
+            assert_eq!((q.amount_in, q.version), (swap.amount_in, entry.version()));
+            assert_eq!(entry.pool.quote_exact_in(q.i.into(), q.j.into(), q.amount_in).ok(), Some(q.quote));
+        }
         out
     }
 

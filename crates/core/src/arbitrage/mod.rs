@@ -8,7 +8,7 @@ pub mod cycle;
 use meshsim_scenario::AgentKind;
 
 use crate::SimError;
-use crate::agents::{snapshot_agents, spawn_agent};
+use crate::agents::{SharedQuotes, snapshot_agents, spawn_agent};
 use crate::engine::{App, Phase, Plugin};
 use crate::pools::Pools;
 use crate::snapshot::Snapshot;
@@ -45,7 +45,7 @@ impl Plugin for ArbitragePlugin {
                         min_profit: *min_profit,
                         priority_fee_wei: a.priority_fee_wei,
                     };
-                    spawn_agent(app, a, "arbitrageur")?.insert(cfg);
+                    spawn_agent(app, a, "arbitrageur")?.insert((cfg, SharedQuotes::default()));
                     cex = true;
                 }
                 AgentKind::CycleArbitrageur { max_cycle_len, min_profit, .. } => {

@@ -14,7 +14,7 @@ use crate::engine::venue::ExecCtx;
 use crate::ledger::{Ledger, Special};
 use crate::lending::Lending;
 use crate::market::ExternalPrices;
-use crate::pools::Pools;
+use crate::pools::{Pools, QuoteCache};
 use crate::tx::{Effect, Outcome, Receipt, Tx};
 
 /// Runs a bundle all or nothing: if any of its own transactions would fail, it is dropped and its
@@ -80,6 +80,8 @@ pub(super) struct ExecScratch {
 pub(super) struct Venues<'a> {
     /// The AMM pools.
     pub pools: &'a mut Pools,
+    /// Quotes their senders already computed.
+    pub quotes: &'a QuoteCache,
     /// Lending markets.
     pub lending: Option<&'a mut Lending>,
     /// Bridges.
@@ -104,9 +106,10 @@ pub(super) fn execute(
     let block = chain.clock.number;
     let now = chain.clock.timestamp as u64;
     let native = chain.native;
-    let Venues { pools, lending, bridges, books } = venues;
+    let Venues { pools, quotes, lending, bridges, books } = venues;
     let mut ex = Executor {
         pools,
+        quotes,
         lending,
         bridges,
         books,

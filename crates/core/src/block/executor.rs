@@ -7,13 +7,16 @@ use crate::chain::GasMarket;
 use crate::engine::venue::{ExecCtx, Venue};
 use crate::ledger::{AccountId, Special};
 use crate::lending::{FlashVenue, Lending};
-use crate::pools::Pools;
+use crate::pools::venue::CachedPools;
+use crate::pools::{Pools, QuoteCache};
 use crate::tx::{Action, DropReason, Effect, Outcome, Receipt, RevertReason, Sender, Tx};
 
 /// Everything executing the block needs, borrowed from the world.
 pub(super) struct Executor<'a> {
     /// The AMM venue.
     pub pools: &'a mut Pools,
+    /// Quotes the pools' senders already computed.
+    pub quotes: &'a QuoteCache,
     /// The lending venue, in worlds that have one.
     pub lending: Option<&'a mut Lending>,
     /// The bridges, in worlds that have them.
@@ -83,7 +86,10 @@ impl Executor<'_> {
         let out = Out { outcome, gas_used, fee_wei, effect };
         // the venue that owns the action executes it
         match &tx.action {
-            Action::Swap(swap) => execute_on(&mut *self.pools, tx, swap, &mut self.ctx, self.gas, payers, out),
+            Action::Swap(swap) => {
+                let mut venue = CachedPools { pools: &mut *self.pools, cache: self.quotes };
+                execute_on(&mut venue, tx, swap, &mut self.ctx, self.gas, payers, out)
+            }
             Action::Lend(lend) => match self.lending.as_deref_mut() {
                 Some(lending) => execute_on(lending, tx, lend, &mut self.ctx, self.gas, payers, out),
                 // no such venue in this world: dropped, as a transaction to a missing contract

@@ -4,7 +4,8 @@
 use bevy_ecs::prelude::*;
 use meshsim_scenario::AgentId;
 
-use crate::agents::{Latency, PendingTxs};
+use crate::agents::{Latency, PendingTxs, SharedQuotes};
+use crate::pools::QuoteCache;
 use crate::tx::{DropReason, Effect, Outcome, Receipt, Sender, Tx, TxId, Visibility};
 
 /// Pending transactions of one chain, in id order.
@@ -12,6 +13,8 @@ use crate::tx::{DropReason, Effect, Outcome, Receipt, Sender, Tx, TxId, Visibili
 pub struct Mempool {
     /// Waiting transactions.
     pub pending: Vec<Tx>,
+    /// Exact quotes their senders sized them with (the executor reuses them).
+    pub quotes: QuoteCache,
     next_id: u64,
     /// Added to every id: the chain's id in the top 16 bits, so that ids are unique across chains
     /// (and chain 0's are what they always were).
@@ -21,7 +24,7 @@ pub struct Mempool {
 impl Mempool {
     /// An empty mempool of `chain`.
     pub fn of_chain(chain: crate::chain::ChainId) -> Self {
-        Mempool { pending: Vec::new(), next_id: 0, id_base: u64::from(chain.0) << 48 }
+        Mempool { pending: Vec::new(), quotes: QuoteCache::default(), next_id: 0, id_base: u64::from(chain.0) << 48 }
     }
 
     /// Public pending transactions (what searchers see).
@@ -94,16 +97,21 @@ pub struct PendingBundles(pub Vec<Bundle>);
 /// Every sender's new transactions enter the mempool in a fixed order (sender, then sequence),
 /// get ids and arrival times; expired ones leave with a receipt.
 pub(super) fn submit(
-    senders: &mut Query<(&mut PendingTxs, Option<&Latency>)>,
+    senders: &mut Query<(&mut PendingTxs, Option<&Latency>, Option<&mut SharedQuotes>)>,
     now: u64,
     pool: &mut Mempool,
     receipts: &mut Vec<Receipt>,
 ) {
     let first = pool.pending.len();
     let chain = pool.chain();
-    for (mut pending, latency) in senders.iter_mut() {
+    for (mut pending, latency, quotes) in senders.iter_mut() {
         if pending.0.is_empty() {
             continue;
+        }
+        if let Some(mut quotes) = quotes {
+            for q in quotes.0.drain(..) {
+                pool.quotes.put(q);
+            }
         }
         let latency = latency.map_or(0.0, |l| l.to(chain));
         let from = pool.pending.len();

@@ -18,7 +18,7 @@ use bevy_ecs::prelude::*;
 pub use builder::{BlockPlan, Item};
 pub use mempool::{Bundle, Mempool, PendingBundles};
 
-use crate::agents::{Latency, PendingTxs};
+use crate::agents::{Latency, PendingTxs, SharedQuotes};
 use crate::chain::{ChainId, Chains};
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
 use crate::ledger::Ledger;
@@ -111,7 +111,8 @@ impl Blocks {
 }
 
 /// The senders' outboxes.
-type Senders<'w, 's> = Query<'w, 's, (&'static mut PendingTxs, Option<&'static Latency>)>;
+type Senders<'w, 's> =
+    Query<'w, 's, (&'static mut PendingTxs, Option<&'static Latency>, Option<&'static mut SharedQuotes>)>;
 
 /// Reused buffers of block production.
 #[derive(Default)]
@@ -165,6 +166,7 @@ fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scra
     builder::build(None, chain, config, &mut block.mempool, &mut block.plan, &mut scratch.bundles);
     let venues = execute::Venues {
         pools: &mut pools,
+        quotes: &block.mempool.quotes,
         lending: lending.as_deref_mut(),
         bridges: bridges.as_deref_mut(),
         books: books.as_deref_mut(),
@@ -209,9 +211,11 @@ fn execute_phase(state: ExecState, mut scratch: Local<ExecScratch>) {
         config,
     ) = shared(state);
     let chain = chains.active_mut();
-    let plan = &mut blocks.of_mut(chain.id).plan;
+    let block = blocks.of_mut(chain.id);
+    let plan = &mut block.plan;
     let venues = execute::Venues {
         pools: &mut pools,
+        quotes: &block.mempool.quotes,
         lending: lending.as_deref_mut(),
         bridges: bridges.as_deref_mut(),
         books: books.as_deref_mut(),

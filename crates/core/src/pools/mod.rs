@@ -13,6 +13,7 @@ use meshsim_scenario::{PoolId, TokenId};
 use sha2::{Digest as _, Sha256};
 
 pub use provenance::{Mover, Provenance};
+pub use venue::{QuoteCache, SharedQuote};
 
 use crate::chain::{ChainId, Chains};
 use crate::engine::{App, Phase, Plugin, State, StateView, shared};
@@ -125,6 +126,8 @@ pub struct PoolEntry {
     /// pool changes: agents screen every pool every block, pools change far less often.
     marginal: Vec<f64>,
     net: Vec<f64>,
+    // counts the pool's state changes: a quote made at one version holds while it stands
+    version: u64,
 }
 
 impl PoolEntry {
@@ -147,6 +150,7 @@ impl PoolEntry {
             whole_price_scale,
             marginal: Vec::new(),
             net: Vec::new(),
+            version: 0,
         };
         e.refresh_prices();
         e
@@ -187,6 +191,7 @@ impl PoolEntry {
         q: &meshsim_math::SwapQuote,
     ) -> meshsim_math::MathResult<meshsim_math::SwapQuote> {
         let applied = self.pool.apply_quote(i, j, q);
+        self.version += 1;
         self.refresh_prices();
         applied
     }
@@ -194,7 +199,16 @@ impl PoolEntry {
     /// Replaces the pool's state (a liquidity change).
     pub fn set_pool(&mut self, pool: Pool) {
         self.pool = pool;
+        self.version += 1;
         self.refresh_prices();
+    }
+
+    /// Which state the pool is in: it changes whenever the pool does (through
+    /// [`PoolEntry::apply_quote`] or [`PoolEntry::set_pool`]), so a quote made at one version
+    /// is the quote while the version stands.
+    #[inline]
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Position of `token` in the pool, if it trades it.

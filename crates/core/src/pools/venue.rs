@@ -25,6 +25,63 @@ impl PathQuote {
     }
 }
 
+/// An exact quote a sender computed on a pool: `quote` is `quote_exact_in(i, j, amount_in)` on
+/// the pool at `version` ([`PoolEntry::version`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SharedQuote {
+    /// The pool.
+    pub pool: PoolId,
+    /// Its state when quoted.
+    pub version: u64,
+    /// Input token index.
+    pub i: u8,
+    /// Output token index.
+    pub j: u8,
+    /// The input quoted.
+    pub amount_in: u128,
+    /// The pool's answer.
+    pub quote: SwapQuote,
+}
+
+impl SharedQuote {
+    /// `quote`, made of `amount_in` from `i` to `j` on `entry` as it is now.
+    pub fn of(entry: &PoolEntry, i: u8, j: u8, amount_in: u128, quote: SwapQuote) -> Self {
+        SharedQuote { pool: entry.id, version: entry.version(), i, j, amount_in, quote }
+    }
+}
+
+/// Exact quotes that senders already computed, for the executor to reuse while their pool has
+/// not moved since: an arbitrageur sizes its trade with the pool's exact quote, and executing it
+/// first in the block would compute the same numbers again. One slot per pool, the last quote
+/// put there; a pure cache, so results are the same with it or without it.
+#[derive(Debug, Clone, Default)]
+pub struct QuoteCache {
+    slots: Vec<Option<SharedQuote>>,
+}
+
+impl QuoteCache {
+    /// Remembers `q`.
+    pub fn put(&mut self, q: SharedQuote) {
+        let k = q.pool.index();
+        if self.slots.len() <= k {
+            self.slots.resize(k + 1, None);
+        }
+        self.slots[k] = Some(q);
+    }
+
+    /// The quote of `amount_in` from `i` to `j` on `entry` as it is now, if one was put.
+    #[inline]
+    pub fn get(&self, entry: &PoolEntry, i: u8, j: u8, amount_in: u128) -> Option<SwapQuote> {
+        let c = self.slots.get(entry.id.index())?.as_ref()?;
+        let hit = c.version == entry.version() && c.i == i && c.j == j && c.amount_in == amount_in;
+        debug_assert!(
+            !hit || entry.pool.quote_exact_in(i.into(), j.into(), amount_in).ok() == Some(c.quote),
+            "a shared quote must be the pool's own"
+        );
+        hit.then_some(c.quote)
+    }
+}
+
 /// Gas units of one hop on a pool of `kind` that crosses `ticks` initialized ticks.
 pub fn hop_gas(gas: &GasCosts, kind: PoolKind, ticks: u32) -> u64 {
     match kind {
@@ -45,12 +102,32 @@ impl Pools {
         amount_in: u128,
         costs: &GasCosts,
     ) -> Result<PathQuote, RevertReason> {
+        self.quote_path_cached(overlay, None, legs, amount_in, costs)
+    }
+
+    /// [`Pools::quote_path`], taking a hop's quote from `cache` where it holds one for the pool
+    /// as it is (never for a pool on the overlay).
+    pub fn quote_path_cached(
+        &self,
+        overlay: &[(PoolId, Pool)],
+        cache: Option<&QuoteCache>,
+        legs: &[Leg],
+        amount_in: u128,
+        costs: &GasCosts,
+    ) -> Result<PathQuote, RevertReason> {
         let mut quote = PathQuote { hops: Quotes::new(), gas_units: costs.base_tx };
         let mut a = amount_in;
         for leg in legs {
             let entry = self.entries.get(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
-            let pool = overlay.iter().find(|(p, _)| *p == leg.pool).map_or(&entry.pool, |(_, p)| p);
-            let q = pool.quote_exact_in(leg.i.into(), leg.j.into(), a).map_err(|e| RevertReason::Venue(Box::new(e)))?;
+            let on_overlay = overlay.iter().find(|(p, _)| *p == leg.pool);
+            let cached = if on_overlay.is_none() { cache.and_then(|c| c.get(entry, leg.i, leg.j, a)) } else { None };
+            let q = match cached {
+                Some(q) => q,
+                None => {
+                    let pool = on_overlay.map_or(&entry.pool, |(_, p)| p);
+                    pool.quote_exact_in(leg.i.into(), leg.j.into(), a).map_err(|e| RevertReason::Venue(Box::new(e)))?
+                }
+            };
             if q.amount_in < a {
                 return Err(RevertReason::InsufficientLiquidity);
             }
@@ -182,5 +259,70 @@ impl Venue for Pools {
             }
         }
         Ok(())
+    }
+}
+
+/// The AMM venue as the executor sees it: the pools, and the quotes their senders already
+/// computed on them ([`QuoteCache`]).
+pub struct CachedPools<'a> {
+    /// The pools.
+    pub pools: &'a mut Pools,
+    /// Quotes to reuse while their pools stand.
+    pub cache: &'a QuoteCache,
+}
+
+impl Venue for CachedPools<'_> {
+    type Action = Swap;
+    type Quote = PathQuote;
+
+    fn quote(&self, swap: &Swap, costs: &GasCosts) -> Result<PathQuote, RevertReason> {
+        self.pools.quote_path_cached(&[], Some(self.cache), &swap.legs, swap.amount_in, costs)
+    }
+
+    fn gas_used(&self, quote: &PathQuote) -> u64 {
+        self.pools.gas_used(quote)
+    }
+
+    fn failure_gas(&self, costs: &GasCosts) -> u64 {
+        self.pools.failure_gas(costs)
+    }
+
+    fn attempted(&self, swap: &Swap, effect: &mut Effect) {
+        self.pools.attempted(swap, effect)
+    }
+
+    fn apply(
+        &mut self,
+        tx: &Tx,
+        swap: &Swap,
+        quote: &PathQuote,
+        payer: AccountId,
+        ctx: &mut ExecCtx<'_>,
+        effect: &mut Effect,
+    ) -> Result<(), RevertReason> {
+        self.pools.apply(tx, swap, quote, payer, ctx, effect)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Market;
+
+    #[test]
+    fn a_shared_quote_holds_only_while_its_pool_stands() {
+        let mut m = Market::of("bench/s1.ron");
+        let entry = &mut m.pools[0];
+        let amount = 10u128.pow(18);
+        let q = entry.pool.quote_exact_in(0, 1, amount).expect("quotes");
+        let mut cache = QuoteCache::default();
+        cache.put(SharedQuote::of(entry, 0, 1, amount, q));
+        assert_eq!(cache.get(entry, 0, 1, amount), Some(q));
+        // another input, or the other direction, is another quote
+        assert_eq!(cache.get(entry, 0, 1, amount + 1), None);
+        assert_eq!(cache.get(entry, 1, 0, amount), None);
+        // once the pool moves, the quote is stale
+        entry.apply_quote(0, 1, &q).expect("applies");
+        assert_eq!(cache.get(entry, 0, 1, amount), None);
     }
 }
