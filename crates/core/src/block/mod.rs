@@ -60,8 +60,13 @@ impl Plugin for BlockPlugin {
             app.add_systems(Phase::Submit, submit_phase);
             app.add_systems(Phase::Build, build_phase);
             app.add_systems(Phase::Execute, execute_phase);
-        } else {
+        } else if app.world.get::<Lending>(app.state).is_some()
+            || app.world.get::<crate::bridges::Bridges>(app.state).is_some()
+            || app.world.get::<crate::books::Books>(app.state).is_some()
+        {
             app.add_systems(Phase::Execute, produce_block);
+        } else {
+            app.add_systems(Phase::Execute, produce_block_amm);
         }
         Ok(())
     }
@@ -129,9 +134,6 @@ type ExecState<'w, 's> = State<
         &'static mut Blocks,
         &'static mut Receipts,
         &'static mut Pools,
-        Option<&'static mut Lending>,
-        Option<&'static mut crate::bridges::Bridges>,
-        Option<&'static mut crate::books::Books>,
         &'static mut Ledger,
         &'static mut Chains,
         &'static ExternalPrices,
@@ -139,20 +141,36 @@ type ExecState<'w, 's> = State<
     ),
 >;
 
+/// The venues besides the pools, in worlds that have any (each fetched component costs every
+/// block, so a pools-only world does not ask for them).
+type OtherVenues<'w, 's> = State<
+    'w,
+    's,
+    (
+        Option<&'static mut Lending>,
+        Option<&'static mut crate::bridges::Bridges>,
+        Option<&'static mut crate::books::Books>,
+    ),
+>;
+
 /// Submit, build and execute in one system (worlds without searchers).
-fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scratch>) {
-    let (
-        mut blocks,
-        mut receipts,
-        mut pools,
-        mut lending,
-        mut bridges,
-        mut books,
-        mut ledger,
-        mut chains,
-        prices,
-        config,
-    ) = shared(state);
+fn produce_block(senders: Senders, state: ExecState, others: OtherVenues, scratch: Local<Scratch>) {
+    let (mut lending, mut bridges, mut books) = shared(others);
+    let others = (lending.as_deref_mut(), bridges.as_deref_mut(), books.as_deref_mut());
+    produce(senders, state, others, scratch);
+}
+
+/// [`produce_block`] in a world whose only venues are pools.
+fn produce_block_amm(senders: Senders, state: ExecState, scratch: Local<Scratch>) {
+    produce(senders, state, (None, None, None), scratch);
+}
+
+/// Mutable access to the venues besides the pools.
+type Others<'a> =
+    (Option<&'a mut Lending>, Option<&'a mut crate::bridges::Bridges>, Option<&'a mut crate::books::Books>);
+
+fn produce(mut senders: Senders, state: ExecState, (lending, bridges, books): Others<'_>, mut scratch: Local<Scratch>) {
+    let (mut blocks, mut receipts, mut pools, mut ledger, mut chains, prices, config) = shared(state);
     let scratch = &mut *scratch;
     let chain = chains.active_mut();
     let block = blocks.of_mut(chain.id);
@@ -164,13 +182,7 @@ fn produce_block(mut senders: Senders, state: ExecState, mut scratch: Local<Scra
         return;
     }
     builder::build(None, chain, config, &mut block.mempool, &mut block.plan, &mut scratch.bundles);
-    let venues = execute::Venues {
-        pools: &mut pools,
-        quotes: &block.mempool.quotes,
-        lending: lending.as_deref_mut(),
-        bridges: bridges.as_deref_mut(),
-        books: books.as_deref_mut(),
-    };
+    let venues = execute::Venues { pools: &mut pools, quotes: &block.mempool.quotes, lending, bridges, books };
     let plan = &mut block.plan;
     execute::execute(plan, venues, &mut ledger, chain, prices, config, &mut receipts.items, &mut scratch.exec);
 }
@@ -197,19 +209,9 @@ fn build_phase(
 }
 
 /// Execute phase (worlds with searchers).
-fn execute_phase(state: ExecState, mut scratch: Local<ExecScratch>) {
-    let (
-        mut blocks,
-        mut receipts,
-        mut pools,
-        mut lending,
-        mut bridges,
-        mut books,
-        mut ledger,
-        mut chains,
-        prices,
-        config,
-    ) = shared(state);
+fn execute_phase(state: ExecState, others: OtherVenues, mut scratch: Local<ExecScratch>) {
+    let (mut blocks, mut receipts, mut pools, mut ledger, mut chains, prices, config) = shared(state);
+    let (mut lending, mut bridges, mut books) = shared(others);
     let chain = chains.active_mut();
     let block = blocks.of_mut(chain.id);
     let plan = &mut block.plan;
