@@ -16,7 +16,6 @@ use super::Phase;
 
 /// One registered system.
 struct Entry {
-    phase: Phase,
     system: BoxedSystem,
     // only a system with deferred buffers (commands) pays for applying them
     defers: bool,
@@ -52,10 +51,10 @@ impl Registry {
         let systems = self
             .pending
             .into_iter()
-            .map(|(phase, _, mut system)| {
+            .map(|(_, _, mut system)| {
                 system.initialize(world);
                 let defers = system.has_deferred();
-                Entry { phase, system, defers }
+                Entry { system, defers }
             })
             .collect();
         BlockSchedule { systems }
@@ -96,10 +95,5 @@ impl BlockSchedule {
     /// Whether the schedule has no systems.
     pub fn is_empty(&self) -> bool {
         self.systems.is_empty()
-    }
-
-    /// Each system's phase and name, in run order (the architecture listing, tests).
-    pub fn listing(&self) -> impl Iterator<Item = (Phase, String)> + '_ {
-        self.systems.iter().map(|e| (e.phase, e.system.name().to_string()))
     }
 }
