@@ -178,6 +178,15 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
     for pool_id in &cfg.pools {
         let Some(entry) = view.pools.pool(*pool_id) else { continue };
         let n = entry.tokens.len();
+        // most pools of most blocks sit inside their fee band both ways: for a two-token pool,
+        // the same test as below for both directions, without the general loop's bookkeeping
+        if let [t0, t1] = entry.tokens[..] {
+            let per_unit = &view.prices.per_base_unit;
+            let (u0, u1) = (per_unit[t0.index()], per_unit[t1.index()]);
+            if entry.net_price(0, 1) <= u0 / u1 && entry.net_price(1, 0) <= u1 / u0 {
+                continue;
+            }
+        }
         // the most profitable direction: its profit, leg, and quote with the input it was asked for
         let mut best: Option<(f64, Leg, SwapQuote, u128)> = None;
         for i in 0..n {
