@@ -163,6 +163,11 @@ impl PoolEntry {
         self.pool.marginal_prices(&mut self.marginal);
         // exactly Pool::net_price: marginal price times (1 - fee)
         let keep = 1.0 - self.pool.fee_fraction();
+        if let ([_, m01, m10, _], [_, n01, n10, _]) = (&self.marginal[..], &mut self.net[..]) {
+            // a two-token pool (most of them, after every swap): its two directions, no loop
+            (*n01, *n10) = (m01 * keep, m10 * keep);
+            return;
+        }
         for i in 0..n {
             for j in (0..n).filter(|j| *j != i) {
                 self.net[i * n + j] = self.marginal[i * n + j] * keep;
