@@ -110,7 +110,7 @@ impl Venue for FlashVenue<'_> {
         // quoted above on the same state: the sale and the repayment cannot fail from here
         let swap = Swap::new(f.sell.clone(), done.seized, need);
         let mut sold = Effect::None;
-        self.pools.apply(tx, &swap, &sale, payer, ctx, &mut sold)?;
+        self.pools.apply_swap(tx, &swap, &sale, payer, ctx, &mut sold)?;
         ctx.ledger.transfer(payer, market.account, debt, loan.saturating_add(premium)).map_err(ledger)?;
         market.reserves[d].reserve.donate(ctx.now, U256::from(premium)).map_err(venue)?;
         let sale = match sold {

@@ -201,28 +201,10 @@ impl Pools {
     }
 }
 
-impl Venue for Pools {
-    type Action = Swap;
-    type Quote = PathQuote;
-
-    fn quote(&self, swap: &Swap, costs: &GasCosts) -> Result<PathQuote, RevertReason> {
-        self.quote_path(&[], &swap.legs, swap.amount_in, costs)
-    }
-
-    fn gas_used(&self, quote: &PathQuote) -> u64 {
-        quote.gas_units
-    }
-
-    fn failure_gas(&self, costs: &GasCosts) -> u64 {
-        // a swap that fails in the pool still burns the gas of trying one hop
-        costs.base_tx + costs.swap_constant_product
-    }
-
-    fn attempted(&self, swap: &Swap, effect: &mut Effect) {
-        *effect = Effect::Swap(SwapEffect { amount_in: swap.amount_in, ..SwapEffect::default() });
-    }
-
-    fn apply(
+impl Pools {
+    /// Executes a quoted swap: the minimum, the payer's balance, each hop settled, the CEX hedge,
+    /// and the effect for its receipt. The AMM venue's `apply`, also used by the flash-loan venue.
+    pub fn apply_swap(
         &mut self,
         tx: &Tx,
         swap: &Swap,
@@ -262,8 +244,8 @@ impl Venue for Pools {
     }
 }
 
-/// The AMM venue as the executor sees it: the pools, and the quotes their senders already
-/// computed on them ([`QuoteCache`]).
+/// The AMM venue: the pools, and the quotes their senders already computed on them
+/// ([`QuoteCache`]), reused while their pools stand.
 pub struct CachedPools<'a> {
     /// The pools.
     pub pools: &'a mut Pools,
@@ -280,15 +262,16 @@ impl Venue for CachedPools<'_> {
     }
 
     fn gas_used(&self, quote: &PathQuote) -> u64 {
-        self.pools.gas_used(quote)
+        quote.gas_units
     }
 
     fn failure_gas(&self, costs: &GasCosts) -> u64 {
-        self.pools.failure_gas(costs)
+        // a swap that fails in the pool still burns the gas of trying one hop
+        costs.base_tx + costs.swap_constant_product
     }
 
     fn attempted(&self, swap: &Swap, effect: &mut Effect) {
-        self.pools.attempted(swap, effect)
+        *effect = Effect::Swap(SwapEffect { amount_in: swap.amount_in, ..SwapEffect::default() });
     }
 
     fn apply(
@@ -300,7 +283,7 @@ impl Venue for CachedPools<'_> {
         ctx: &mut ExecCtx<'_>,
         effect: &mut Effect,
     ) -> Result<(), RevertReason> {
-        self.pools.apply(tx, swap, quote, payer, ctx, effect)
+        self.pools.apply_swap(tx, swap, quote, payer, ctx, effect)
     }
 }
 
