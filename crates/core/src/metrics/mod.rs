@@ -142,18 +142,30 @@ impl TradeValues {
     }
 }
 
+/// One pool's holdings as the gain reads them: its account, the ledger version its balances were
+/// last read at, and each token with its balance as a float. A pool's balances change only when
+/// it trades, so they are converted only then, not every block.
+#[derive(Debug, Clone)]
+struct PoolHoldings {
+    account: crate::ledger::AccountId,
+    seen: Option<u64>,
+    held: smallvec::SmallVec<[(meshsim_scenario::TokenId, f64); 4]>,
+}
+
 /// Observe phase: credit each pool's holdings with the external price move of this block.
 fn accumulate_holdings_gain(
     state: State<(&Pools, &Ledger, &ExternalPrices, &mut Metrics)>,
     mut per_token: Local<Vec<(f64, f64)>>,
-    mut holdings: Local<Vec<(u32, crate::ledger::AccountId, meshsim_scenario::TokenId)>>,
+    mut holdings: Local<Vec<PoolHoldings>>,
 ) {
     let (pools, ledger, prices, mut metrics) = shared(state);
     if holdings.is_empty() {
-        // what each pool holds never changes shape: one flat list, not a walk over the entries
-        for (k, e) in pools.entries.iter().enumerate() {
-            holdings.extend(e.tokens.iter().map(|t| (k as u32, e.account, *t)));
-        }
+        // what each pool holds never changes shape
+        holdings.extend(pools.entries.iter().map(|e| PoolHoldings {
+            account: e.account,
+            seen: None,
+            held: e.tokens.iter().map(|t| (*t, 0.0)).collect(),
+        }));
     }
     // each token's move and base-unit scale once per block, not once per pool holding it
     per_token.clear();
@@ -163,13 +175,18 @@ fn accumulate_holdings_gain(
         }),
     );
     // summed pool by pool in token order, as a per-pool sum would
-    let mut at = 0;
-    for (k, m) in metrics.pools.iter_mut().enumerate() {
+    for (m, h) in metrics.pools.iter_mut().zip(holdings.iter_mut()) {
+        let version = ledger.version(h.account);
+        if h.seen != Some(version) {
+            for (token, balance) in &mut h.held {
+                *balance = meshsim_math::u128_to_f64(ledger.balance(h.account, *token));
+            }
+            h.seen = Some(version);
+        }
         let mut gain = -0.0;
-        while let Some((_, account, token)) = holdings.get(at).filter(|h| h.0 as usize == k) {
+        for (token, balance) in &h.held {
             let (moved, scale) = per_token[token.index()];
-            gain += meshsim_math::u128_to_f64(ledger.balance(*account, *token)) * moved * scale;
-            at += 1;
+            gain += balance * moved * scale;
         }
         m.holdings_gain += gain;
     }

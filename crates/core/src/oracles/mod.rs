@@ -144,8 +144,21 @@ fn update_oracles(
                 let truth = prices.per_token[o.token.index()];
                 let (t_last, p_last) = o.last_round;
                 let moved = (truth / p_last - 1.0).abs() > deviation;
-                if moved || clock.timestamp - t_last >= heartbeat_seconds {
+                let pushes = moved || clock.timestamp - t_last >= heartbeat_seconds;
+                if pushes {
                     o.last_round = (clock.timestamp, truth);
+                }
+                if latency_blocks == 0 && o.pending.is_empty() {
+                    // no latency and nothing in flight: a round is visible in the block it is
+                    // pushed (what the queue below would give, without going through it)
+                    if let Some(slot) = book.price.get_mut(o.id.index())
+                        && pushes
+                    {
+                        *slot = truth;
+                    }
+                    continue;
+                }
+                if pushes {
                     o.pending.push_back((clock.number + latency_blocks, truth));
                 }
                 // the newest round that has become visible
