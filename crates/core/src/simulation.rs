@@ -85,7 +85,7 @@ impl Simulation {
         Ok(Simulation { world, state, schedule, scenario: scenario.clone(), plugins })
     }
 
-    fn view(&self) -> StateView<'_> {
+    pub(crate) fn view(&self) -> StateView<'_> {
         StateView { world: &self.world, state: self.state }
     }
 

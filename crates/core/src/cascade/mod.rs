@@ -38,6 +38,11 @@ impl Plugin for CascadesPlugin {
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
         app.insert_state(CascadeTracker::new(app.options.record));
+        if !can_cascade(app.scenario) {
+            // every transaction would be a root of its own block's event, which is not a
+            // cascade: the tracker stays empty, and reads the same as one that watched
+            return Ok(());
+        }
         if app.options.record {
             // recovery needs each block's end state: close the block in the Record phase
             app.add_systems(Phase::Account, record_cascades);
@@ -49,6 +54,16 @@ impl Plugin for CascadesPlugin {
         }
         Ok(())
     }
+}
+
+/// Whether a transaction of this world can ever name another as its cause. Only a vault, a
+/// searcher, a liquidator or a trader who is not an arbitrageur moves a pool away from its
+/// external price on its own account (an arbitrage names those movers as its causes, and names
+/// nothing when only arbitrages moved the pool); CEX-DEX arbitrages answer only the external
+/// price. In a world with nothing but CEX-DEX arbitrageurs every transaction is a root and no
+/// cascade forms.
+pub fn can_cascade(s: &meshsim_scenario::Scenario) -> bool {
+    !s.vaults.is_empty() || s.agents.iter().any(|a| !matches!(a.kind, meshsim_scenario::AgentKind::Arbitrageur { .. }))
 }
 
 /// One cascade.
@@ -474,6 +489,34 @@ fn inside_band(e: &crate::pools::PoolEntry, prices: &ExternalPrices) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn world(name: &str) -> meshsim_scenario::Scenario {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds").join(name);
+        meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_world_of_cex_dex_arbitrageurs_names_no_cause() {
+        // the premise on which such a world leaves the tracker out: no transaction names a cause
+        for name in ["bench/s1.ron", "lvr.ron"] {
+            let s = world(name);
+            assert!(!can_cascade(&s), "{name}");
+            let mut sim = crate::Simulation::new(&s).expect("builds");
+            let mut included = 0;
+            for _ in 0..3_000 {
+                sim.step_block().expect("steps");
+                for r in sim.view().state::<Receipts>().items.iter().filter(|r| r.succeeded()) {
+                    assert!(r.tx.cause.parents().is_empty(), "{name}: {:?} names a cause", r.tx.id);
+                    included += 1;
+                }
+            }
+            assert!(included > 10, "{name}: only {included} transactions");
+        }
+        // vaults, searchers and other traders move pools on their own account
+        for name in ["bench/s2.ron", "mev.ron", "orderbook.ron", "cascade.ron"] {
+            assert!(can_cascade(&world(name)), "{name}");
+        }
+    }
 
     #[test]
     fn links_chain_into_one_cascade_with_its_depth() {
