@@ -449,15 +449,29 @@ impl VaultConfig {
     /// Holdings net of debt, as floats (negative for a leveraged vault's debt token); across
     /// chains, what it has on the way between them counts at the token it will arrive as
     /// (`h.transit`, kept by the caller).
+    #[inline]
     pub fn refresh_holdings(&self, h: &mut Holdings, ledger: &Ledger, lending: Option<&Lending>, meta: &VaultMeta) {
         if self.leg_index.is_none()
             && !self.holds_elsewhere()
             && !matches!(self.spec.strategy, Strategy::Leveraged { .. })
         {
-            // the common case: everything it holds is in its account
+            // the common case, every block of most vaults: everything it holds is in its account
             h.refresh(ledger, meta.account, &self.universe);
             return;
         }
+        self.refresh_holdings_elsewhere(h, ledger, lending, meta);
+    }
+
+    /// [`VaultConfig::refresh_holdings`] of a vault with a yield leg, debt, or holdings outside
+    /// its account.
+    #[inline(never)]
+    fn refresh_holdings_elsewhere(
+        &self,
+        h: &mut Holdings,
+        ledger: &Ledger,
+        lending: Option<&Lending>,
+        meta: &VaultMeta,
+    ) {
         if self.holds_elsewhere() {
             self.refresh_across(h, ledger, meta);
             return;
@@ -563,7 +577,13 @@ impl Holdings {
         if self.seen == Some(seen) && self.units.len() == universe.len() {
             return;
         }
-        self.refresh_with(universe.len(), |k| ledger.balance(account, universe[k]));
+        self.reload(ledger, seen, universe);
+    }
+
+    /// Reads the balances of `seen`'s account at its version (when they moved: rarely).
+    #[inline(never)]
+    fn reload(&mut self, ledger: &Ledger, seen: (AccountId, u64), universe: &[TokenId]) {
+        self.refresh_with(universe.len(), |k| ledger.balance(seen.0, universe[k]));
         self.seen = Some(seen);
     }
 
@@ -840,17 +860,18 @@ fn update_benchmark(cfg: &VaultConfig, bench: &mut Benchmark, prices: &ExternalP
             &cppi_targets
         }
     };
-    let growth: f64 = targets
-        .iter()
-        .zip(cfg.universe.iter().zip(&bench.prices))
-        .map(|(w, (t, o))| w * prices.per_token[t.index()] / o)
-        .sum();
+    // each token's growth over the block, summed in token order (from -0.0, as `sum` does),
+    // and its price remembered for the next block, in one pass
+    debug_assert_eq!(targets.len(), cfg.universe.len(), "a target per universe token");
+    let mut growth = -0.0;
+    for ((w, t), o) in targets.iter().zip(&cfg.universe).zip(bench.prices.iter_mut()) {
+        let p = prices.per_token[t.index()];
+        growth += w * p / *o;
+        *o = p;
+    }
     bench.continuous = value * growth;
     if let Strategy::Cppi { ratchet: Some(r), .. } = cfg.spec.strategy {
         bench.continuous_floor = bench.continuous_floor.max(r * bench.continuous);
-    }
-    for (p, t) in bench.prices.iter_mut().zip(&cfg.universe) {
-        *p = prices.per_token[t.index()];
     }
 }
 
