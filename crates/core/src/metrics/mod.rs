@@ -192,6 +192,18 @@ fn accumulate_holdings_gain(
     }
 }
 
+/// The sender of the block's transaction `tx`, from `senders` (every receipt's id and sender,
+/// sorted by id), which it lists first if empty.
+fn sender_of(senders: &mut Vec<(TxId, Sender)>, receipts: &Receipts, tx: TxId) -> Option<Sender> {
+    if senders.is_empty() {
+        // as much room as the receipts have: grows only when they do
+        senders.reserve(receipts.items.capacity());
+        senders.extend(receipts.items.iter().map(|r| (r.tx.id, r.tx.sender)));
+        senders.sort_unstable_by_key(|x| x.0);
+    }
+    senders.binary_search_by_key(&tx, |x| x.0).ok().map(|k| senders[k].1)
+}
+
 /// Account phase: every receipt of the block, in order, into the totals.
 fn account_receipts(
     state: State<(&Receipts, &ExternalPrices, &SimConfig, &Pools, &mut Metrics)>,
@@ -201,12 +213,9 @@ fn account_receipts(
     if receipts.items.is_empty() {
         return;
     }
-    // who sent each transaction of the block, so that MEV can be charged to its victim
+    // who sent each transaction of the block, so that MEV can be charged to its victim: listed
+    // the first time a block has MEV to charge (most blocks of most worlds have none)
     senders.clear();
-    // as much room as the receipts have: grows only when they do
-    senders.reserve(receipts.items.capacity());
-    senders.extend(receipts.items.iter().map(|r| (r.tx.id, r.tx.sender)));
-    senders.sort_unstable_by_key(|x| x.0);
     for r in &receipts.items {
         let tx = &r.tx;
         // a builder bid is charged with the first of its bundle's transactions
@@ -238,9 +247,9 @@ fn account_receipts(
             }
             if tx.kind.is_mev()
                 && let Cause::Victim(v) = tx.cause
-                && let Ok(k) = senders.binary_search_by_key(&v, |x| x.0)
+                && let Some(victim) = sender_of(&mut senders, receipts, v)
             {
-                metrics.on_mev(tx.sender, senders[k].1, values.profit, tx.kind);
+                metrics.on_mev(tx.sender, victim, values.profit, tx.kind);
             }
         }
     }
