@@ -91,10 +91,7 @@ type ViewParts = (
 
 impl ViewParams<'_, '_> {
     fn parts(&self) -> (&Pools, &ExternalPrices, &Chains, &SimConfig, &Ledger, Option<&crate::books::state::Books>) {
-        match &self.state {
-            Some(s) => **s,
-            None => panic!("the state entity lacks what a market view needs"),
-        }
+        self.state.get()
     }
 
     /// Run constants.
@@ -109,6 +106,12 @@ impl ViewParams<'_, '_> {
 
     /// Calls `f` with the view of this block.
     pub fn with_view<R>(&self, f: impl FnOnce(&MarketView<'_, Pools>) -> R) -> R {
+        self.with_view_in(|view, _, _| f(view))
+    }
+
+    /// Calls `f` with the view of this block, the run constants and every chain (one fetch of
+    /// the state for all three).
+    pub fn with_view_in<R>(&self, f: impl FnOnce(&MarketView<'_, Pools>, &SimConfig, &Chains) -> R) -> R {
         let (pools, prices, chains, config, ledger, books) = self.parts();
         let chain = chains.active();
         let view = MarketView {
@@ -127,6 +130,6 @@ impl ViewParams<'_, '_> {
             books,
             units: &config.unit,
         };
-        f(&view)
+        f(&view, config, chains)
     }
 }

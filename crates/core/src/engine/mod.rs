@@ -9,9 +9,10 @@
 //! has: `Plugin::present` leaves out a domain the world does not use.
 //!
 //! Shared state lives as components of one entity, the [`SimState`] entity, rather than as
-//! resources: a system reads all the state it needs through one [`State`] query, which
-//! costs about what fetching one resource costs (each resource is its own entity in bevy 0.20,
-//! looked up per parameter per run). Per-chain state is keyed by chain id inside its component.
+//! resources: a system reads all the state it needs through one [`State`] parameter, a query
+//! fetched by that entity's id, which costs about what fetching one resource costs (each
+//! resource is its own entity in bevy 0.20, looked up per parameter per run). Per-chain state is
+//! keyed by chain id inside its component.
 //!
 //! Within a phase, systems run in the order they were registered: plugins in the order of
 //! [`crate::simulation::PLUGINS`], each plugin's calls in its own order. So the order is explicit
@@ -103,10 +104,43 @@ pub trait Plugin: Sync {
 #[derive(Component, Debug, Clone, Copy, Default)]
 pub struct SimState;
 
-/// A system's access to the shared state: the components `D` of the [`SimState`] entity, in one
-/// query. Wrapped in `Option` so that a missing component is never a silently skipped system
-/// (what a bare `Single` would do): [`shared`] turns it into a loud failure.
-pub type State<'w, 's, D> = Option<Single<'w, 's, D, With<SimState>>>;
+/// A system's access to the shared state: the components `D` of the [`SimState`] entity, fetched
+/// by that entity's id (found once, when the system is initialized) rather than by iterating the
+/// query: a lookup costs less than a walk that must also prove no second entity matches, and
+/// every system pays it every block. [`shared`] turns a missing component into a loud failure,
+/// never a silently skipped system.
+#[derive(bevy_ecs::system::SystemParam)]
+pub struct State<'w, 's, D: bevy_ecs::query::QueryData + 'static> {
+    query: Query<'w, 's, D, With<SimState>>,
+    entity: Local<'s, StateEntity>,
+}
+
+/// The [`SimState`] entity's id, as a system keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct StateEntity(Entity);
+
+impl FromWorld for StateEntity {
+    fn from_world(world: &mut World) -> Self {
+        // App::new spawns the state entity before any system exists; a world without one makes
+        // every fetch fail loudly in `shared`
+        let mut q = world.query_filtered::<Entity, With<SimState>>();
+        StateEntity(q.iter(world).next().unwrap_or(Entity::PLACEHOLDER))
+    }
+}
+
+impl<'w, 's, D: bevy_ecs::query::QueryData + 'static> State<'w, 's, D> {
+    /// The state, read-only, borrowed from the parameter (for a parameter read more than once).
+    ///
+    /// # Panics
+    /// As [`shared`].
+    #[track_caller]
+    pub fn get(&self) -> <D::ReadOnly as bevy_ecs::query::QueryData>::Item<'_, 's> {
+        match self.query.get(self.entity.0) {
+            Ok(item) => item,
+            Err(_) => panic!("the state entity lacks what a system needs: {}", std::any::type_name::<D>()),
+        }
+    }
+}
 
 /// The state a system asked for.
 ///
@@ -115,10 +149,11 @@ pub type State<'w, 's, D> = Option<Single<'w, 's, D, With<SimState>>>;
 /// inserting (or requiring the presence of the plugin that inserts) its state. That is a wiring
 /// bug, never a property of the input; every plugin runs in the bundled worlds' tests.
 #[track_caller]
-pub fn shared<'w, 's, D: bevy_ecs::query::IterQueryData>(s: State<'w, 's, D>) -> D::Item<'w, 's> {
-    match s {
-        Some(s) => s.into_inner(),
-        None => panic!("the state entity lacks what a system needs: {}", std::any::type_name::<D>()),
+pub fn shared<'w, 's, D: bevy_ecs::query::QueryData + 'static>(s: State<'w, 's, D>) -> D::Item<'w, 's> {
+    let entity = s.entity.0;
+    match s.query.get_inner(entity) {
+        Ok(item) => item,
+        Err(_) => panic!("the state entity lacks what a system needs: {}", std::any::type_name::<D>()),
     }
 }
 
@@ -246,6 +281,47 @@ mod tests {
 
     #[derive(Component, Default)]
     struct Trace(Vec<&'static str>);
+
+    #[derive(Component, Default)]
+    struct Counter(u32);
+
+    fn bump(state: State<(&mut Counter, &Trace)>) {
+        let (mut counter, trace) = shared(state);
+        counter.0 += 1 + trace.0.len() as u32;
+    }
+
+    fn wants_a_missing_part(state: State<(&Counter, &Spawned)>) {
+        let _ = shared(state);
+    }
+
+    #[test]
+    fn state_reaches_the_state_entity_and_not_another() {
+        let s = scenario();
+        let mut app = App::new(&s, SimOptions::default());
+        app.insert_state(Counter::default());
+        app.insert_state(Trace(vec!["a", "b"]));
+        // a second entity with the same components, not the state entity: never read
+        app.world.spawn((Counter(100), Trace::default()));
+        app.add_systems(Phase::Settle, bump);
+        let (mut world, state, mut schedule) = app.finish();
+        schedule.run(&mut world);
+        schedule.run(&mut world);
+        assert_eq!(world.get::<Counter>(state).map(|c| c.0), Some(6));
+        let others: Vec<u32> =
+            world.query_filtered::<&Counter, Without<SimState>>().iter(&world).map(|c| c.0).collect();
+        assert_eq!(others, vec![100]);
+    }
+
+    #[test]
+    #[should_panic(expected = "the state entity lacks what a system needs")]
+    fn a_missing_part_of_the_state_fails_loudly() {
+        let s = scenario();
+        let mut app = App::new(&s, SimOptions::default());
+        app.insert_state(Counter::default());
+        app.add_systems(Phase::Settle, wants_a_missing_part);
+        let (mut world, _, mut schedule) = app.finish();
+        schedule.run(&mut world);
+    }
 
     fn first(mut t: Single<&mut Trace>) {
         t.0.push("first");

@@ -904,9 +904,8 @@ type DecideState<'w, 's> = State<
 /// Decide phase: each vault plans its rebalancing transactions.
 fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideState) {
     let (book, table, mut metrics, blocks, lending, bridges) = shared(state);
-    let (config, chains) = (view.config(), view.chains());
-    let mempool = &blocks.of(chains.active).mempool;
-    view.with_view(|active| {
+    view.with_view_in(|active, config, chains| {
+        let mempool = &blocks.of(chains.active).mempool;
         for (meta, cfg, shares, mut state, inbox, mut pending, mut holdings, mut timing) in &mut vaults {
             if !cfg.acts_on(meta.chain, active.chain) {
                 continue;
