@@ -141,6 +141,11 @@ fn charge_gas(
         return None;
     }
     let fee = u128::from(gas_units).saturating_mul(gas.base_fee_wei.saturating_add(tip));
+    if fee == 0 {
+        // free gas (a zero base fee and no tip): nothing to check or move
+        gas.gas_used += gas_units;
+        return Some(0);
+    }
     let native = ctx.native;
     let burn = u128::from(gas_units) * gas.base_fee_wei;
     let layout = ctx.config.layout;
