@@ -297,6 +297,9 @@ pub struct VaultConfig {
     /// Across chains: each universe token's chain and asset, and the bridges it may use (empty
     /// for a vault on one chain).
     pub across: Option<Across>,
+    /// Whether a quiet block may arm a [`plan::QuietScreen`], leaving the weights of the blocks it
+    /// skips unwritten: not in a world with a crowd-aware vault, which reads every vault's weights.
+    pub screens_quiet: bool,
 }
 
 /// What a vault across chains knows of where its tokens live and how value moves between them.
@@ -384,6 +387,7 @@ impl VaultConfig {
             fixed_bands: None,
             leg_index,
             across,
+            screens_quiet: !s.vaults.iter().any(|v| matches!(v.trigger, Trigger::Predictive { crowd: true, .. })),
         };
         cfg.fix_bands();
         cfg
@@ -580,6 +584,12 @@ impl Holdings {
         self.reload(ledger, seen, universe);
     }
 
+    /// The account and ledger version the balances were read at, when read from one account.
+    #[inline]
+    pub fn seen(&self) -> Option<(AccountId, u64)> {
+        self.seen
+    }
+
     /// Reads the balances of `seen`'s account at its version (when they moved: rarely).
     #[inline(never)]
     fn reload(&mut self, ledger: &Ledger, seen: (AccountId, u64), universe: &[TokenId]) {
@@ -686,8 +696,11 @@ pub struct VaultState {
     pub band: f64,
     /// Targets this block.
     pub targets: PerToken<f64>,
-    /// Weights at oracle prices this block (before its trades).
+    /// Weights at oracle prices this block (before its trades), or at the block that armed its
+    /// quiet screen while the screen holds (see [`VaultConfig::screens_quiet`]).
     pub weights: PerToken<f64>,
+    /// Proof that the blocks ahead are quiet while prices stay near (set by a quiet block).
+    pub screen: Option<plan::QuietScreen>,
     /// Whether it sent rebalancing transactions this block.
     pub trading: bool,
     /// Failures in its inbox already acted on (for the retry back-off).
@@ -926,7 +939,6 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
             if mempool.has_pending(Sender::Vault(meta.id)) {
                 continue;
             }
-            let prices = oracle_prices(cfg, book);
             // retry by its own rule: after a failed attempt, back off exponentially (2, 4, ... 256
             // blocks, at least the minimum interval); a success resets the streak
             if inbox.failed > state.failures_seen {
@@ -942,14 +954,21 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
                 holdings.transit = elsewhere_of(cfg, bridges, v.books, meta.id);
             }
             cfg.refresh_holdings(&mut holdings, v.ledger, lending, meta);
-            if let Some(quiet) = plan::quiet_block(v, cfg, &state, &holdings, &prices) {
+            if state.screen.as_ref().is_some_and(|s| s.holds(cfg, book, &holdings)) {
+                // provably quiet: the state the quiet block that armed the screen left stands
+                continue;
+            }
+            let prices = oracle_prices(cfg, book);
+            if let Some(quiet) = plan::quiet_block(v, cfg, &state, &holdings, (&prices, book)) {
                 // most blocks of most vaults: the state a full decision that finds nothing leaves
                 state.trading = false;
                 state.band = quiet.band;
                 state.targets = quiet.targets;
                 state.weights = quiet.weights;
+                state.screen = quiet.screen;
                 continue;
             }
+            state.screen = None;
             if matches!(cfg.spec.trigger, Trigger::CostAware { .. }) {
                 state.cost_bands = Some(plan::cost_bands(v, cfg, &state, &holdings, &prices, table));
             }
@@ -1098,6 +1117,7 @@ pub fn genesis(
         VaultState {
             last_rebalance: None,
             in_progress: false,
+            screen: None,
             ewma_var: 0.0,
             last_log_prices: universe
                 .iter()
@@ -1137,11 +1157,6 @@ pub fn genesis(
             prices: universe.iter().map(|t| prices_whole[t.index()]).collect(),
         },
     )
-}
-
-/// The tracking error of a vault now (for tables).
-pub fn vault_tracking_error(state: &VaultState) -> f64 {
-    tracking_error(&state.weights, &state.targets)
 }
 
 /// What accounting for vaults reads and writes of the shared state.

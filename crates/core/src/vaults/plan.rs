@@ -22,15 +22,7 @@ use super::on_book;
 
 /// Numeraire per base unit of each universe token at the vault's oracle prices.
 pub fn oracle_prices(cfg: &VaultConfig, book: &OracleBook) -> PerToken<f64> {
-    per_token(cfg.oracle_of.len(), |k| {
-        // the numeraire is worth one; a token without an oracle has no price
-        let whole = match cfg.oracle_of[k] {
-            OracleSlot::Numeraire => 1.0,
-            OracleSlot::Oracle(o) => book.price[o.index()],
-            OracleSlot::Missing => f64::NAN,
-        };
-        whole * cfg.unit[k]
-    })
+    per_token(cfg.oracle_of.len(), |k| oracle_price(cfg.oracle_of[k], book) * cfg.unit[k])
 }
 
 /// What a vault sees this block at its oracle prices: holdings, weights, targets and band.
@@ -98,7 +90,8 @@ pub fn read(
     Reading { balances, val, weights, targets, band, band_widths, back_to }
 }
 
-/// What a vault's quiet block leaves in its state: the band, targets and weights it saw.
+/// What a vault's quiet block leaves in its state: the band, targets and weights it saw, and
+/// the screen that proves the next blocks quiet too while prices stay near.
 #[derive(Debug, Clone, Copy)]
 pub struct Quiet {
     /// The trigger's band.
@@ -107,6 +100,74 @@ pub struct Quiet {
     pub targets: PerToken<f64>,
     /// Weights at the oracle prices.
     pub weights: PerToken<f64>,
+    /// `None` when a weight is too near its band's edge for a bound worth keeping.
+    pub screen: Option<QuietScreen>,
+}
+
+/// Proof that a quiet threshold vault is still quiet: while its holdings stand, its band is the
+/// one it was armed under and each oracle price stays inside `[lo, hi]` (a factor
+/// [`super::strategy::quiet_move`] either way of the price it was armed at), no weight can have
+/// left its band, so [`quiet_block`] would find the block quiet again: the check is skipped,
+/// with the decision unchanged. Only the weights it would have written go unwritten.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuietScreen {
+    /// Each priced token's oracle and the range its price stays in (the numeraire's never moves).
+    bounds: [(u32, f64, f64); super::strategy::MAX_VAULT_TOKENS],
+    len: u8,
+    holdings: (crate::ledger::AccountId, u64),
+    band: f64,
+}
+
+impl QuietScreen {
+    /// The screen of weights `weights` at `book`'s prices now, if they are far enough inside
+    /// their bands `widths` of `targets`.
+    fn arm(
+        cfg: &VaultConfig,
+        book: &OracleBook,
+        holdings: &Holdings,
+        band: f64,
+        (weights, targets, widths): (&[f64], &[f64], &[f64]),
+    ) -> Option<Self> {
+        let holdings = holdings.seen()?;
+        let m = super::strategy::quiet_move(weights, targets, widths)?;
+        let (up, down) = (libm::exp(m), libm::exp(-m));
+        let mut screen =
+            QuietScreen { bounds: [(0, 0.0, 0.0); super::strategy::MAX_VAULT_TOKENS], len: 0, holdings, band };
+        for slot in cfg.oracle_of.iter() {
+            match *slot {
+                OracleSlot::Numeraire => {}
+                OracleSlot::Oracle(o) => {
+                    let p = book.price[o.index()];
+                    screen.bounds[usize::from(screen.len)] = (o.0, p * down, p * up);
+                    screen.len += 1;
+                }
+                // no price, no weights to bound (they are NaN: quiet_move has none)
+                OracleSlot::Missing => return None,
+            }
+        }
+        Some(screen)
+    }
+
+    /// Whether the vault is provably still quiet.
+    #[inline]
+    pub fn holds(&self, cfg: &VaultConfig, book: &OracleBook, holdings: &Holdings) -> bool {
+        holdings.seen() == Some(self.holdings)
+            && cfg.fixed_bands.as_ref().is_some_and(|(band, _)| *band == self.band)
+            && self.bounds[..usize::from(self.len)].iter().all(|&(o, lo, hi)| {
+                // NaN is never inside
+                book.price.get(o as usize).is_some_and(|p| *p >= lo && *p <= hi)
+            })
+    }
+}
+
+/// A token's oracle price in whole units (the numeraire is worth one; no oracle, no price).
+#[inline]
+fn oracle_price(slot: OracleSlot, book: &OracleBook) -> f64 {
+    match slot {
+        OracleSlot::Numeraire => 1.0,
+        OracleSlot::Oracle(o) => book.price[o.index()],
+        OracleSlot::Missing => f64::NAN,
+    }
 }
 
 /// A threshold vault's block when its full decision would find nothing to do, or `None` when the
@@ -118,7 +179,7 @@ pub fn quiet_block<B: PoolBook + ?Sized>(
     cfg: &VaultConfig,
     state: &VaultState,
     holdings: &Holdings,
-    prices: &PerToken<f64>,
+    (prices, book): (&PerToken<f64>, &OracleBook),
 ) -> Option<Quiet> {
     let spec = &cfg.spec;
     let plain = matches!(spec.trigger, Trigger::Threshold { .. })
@@ -136,7 +197,14 @@ pub fn quiet_block<B: PoolBook + ?Sized>(
     let fires = view.block >= state.retry_at
         && since.is_none_or(|(b, _)| b >= spec.min_interval_blocks)
         && triggered_with(&spec.trigger, &weights, targets, widths, since);
-    (!fires).then_some(Quiet { band: *band, targets: *targets, weights })
+    if fires {
+        return None;
+    }
+    // in band with room to spare: the next blocks are quiet while prices stay near (the gate
+    // of retry and interval aside, which can only hold a trigger back)
+    let screen =
+        cfg.screens_quiet.then(|| QuietScreen::arm(cfg, book, holdings, *band, (&weights, targets, widths))).flatten();
+    Some(Quiet { band: *band, targets: *targets, weights, screen })
 }
 
 /// A cost-aware trigger's band and return point for each universe token this block
@@ -716,6 +784,7 @@ mod tests {
     use crate::testkit::Market;
     use crate::vaults::strategy::per_token;
     use crate::vaults::{genesis, universe_of};
+    use rand::{RngExt, SeedableRng};
 
     const USD: TokenId = TokenId(0);
     const T1: TokenId = TokenId(1);
@@ -730,13 +799,18 @@ mod tests {
     }
 
     fn vault(m: &Market) -> Vault {
+        vault_n(m, 0)
+    }
+
+    /// S2's vault `n` at genesis.
+    fn vault_n(m: &Market, n: usize) -> Vault {
         let s = &m.scenario;
-        let spec = &s.vaults[0];
+        let spec = &s.vaults[n];
         let universe = universe_of(spec);
         let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         let nav: f64 = spec.holdings.iter().map(|(t, a)| m.prices.value(*t, *a)).sum();
         let (shares, state, ..) = genesis(spec, universe.clone(), nav, &m.prices.per_token, &decimals, s.seed);
-        let id = VaultId(0);
+        let id = VaultId(n as u32);
         let meta = VaultMeta {
             id,
             name: spec.name.clone(),
@@ -753,6 +827,69 @@ mod tests {
     fn plan(m: &Market, v: &Vault) -> Plan {
         let prices = per_token(v.cfg.universe.len(), |k| m.prices.per_base_unit[v.cfg.universe[k].index()]);
         plan_rebalance(&m.view(10), &v.meta, &v.cfg, &v.state, &v.shares, &prices, &v.table)
+    }
+
+    /// Oracles reading the external prices.
+    fn oracle_book(m: &Market) -> OracleBook {
+        OracleBook { price: m.scenario.oracles.iter().map(|o| m.prices.per_token[o.token.index()]).collect() }
+    }
+
+    #[test]
+    fn a_quiet_screen_holds_only_while_the_check_it_skips_is_quiet() {
+        // S2's fourth vault ({T2 .5, T4 .5}: two priced tokens) on random walks of both prices,
+        // armed by each quiet check it does not skip, as the vaults' decision uses it
+        let mut m = Market::of("bench/s2.ron");
+        let (t2, t4) = (TokenId(2), TokenId(4));
+        let mut v = vault_n(&m, 3);
+        let holdings = Holdings::of(&m.ledger, v.meta.account, &v.cfg.universe);
+        let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+        let (mut skipped, mut checked, mut fired) = (0, 0, 0);
+        let mut screen: Option<QuietScreen> = None;
+        let (mut p2, mut p4) = (150.0, 4.0);
+        for _ in 0..4000 {
+            // up to 1 % a block either way: bands of 5 % of the targets are left now and then
+            p2 *= libm::exp(0.01 * (2.0 * rng.random::<f64>() - 1.0));
+            p4 *= libm::exp(0.01 * (2.0 * rng.random::<f64>() - 1.0));
+            m.set_price(t2, p2);
+            m.set_price(t4, p4);
+            let book = oracle_book(&m);
+            let prices = oracle_prices(&v.cfg, &book);
+            let quiet = quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, (&prices, &book));
+            if screen.is_some_and(|s| s.holds(&v.cfg, &book, &holdings)) {
+                assert!(quiet.is_some(), "skipped a check that fires at {p2} / {p4}");
+                skipped += 1;
+                continue;
+            }
+            checked += 1;
+            match quiet {
+                Some(q) => screen = q.screen,
+                None => {
+                    // a rebalance back to the targets: the walk goes on from them
+                    fired += 1;
+                    screen = None;
+                    (p2, p4) = (150.0, 4.0);
+                }
+            }
+        }
+        assert!(skipped > 3 * checked && fired > 10, "{skipped} skipped, {checked} checked, {fired} fired");
+        // armed at the targets: new holdings, or another band, void it
+        m.set_price(t2, 150.0);
+        m.set_price(t4, 4.0);
+        let book = oracle_book(&m);
+        let prices = oracle_prices(&v.cfg, &book);
+        let q = quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, (&prices, &book)).expect("quiet at its targets");
+        let armed = q.screen.expect("a screen at its targets");
+        assert!(armed.holds(&v.cfg, &book, &holdings));
+        let pool = m.layout.pool(meshsim_scenario::PoolId(0));
+        m.ledger.transfer(v.meta.account, pool, t2, 1).expect("moves");
+        let moved = Holdings::of(&m.ledger, v.meta.account, &v.cfg.universe);
+        assert!(!armed.holds(&v.cfg, &book, &moved), "holdings moved");
+        v.cfg.set_param(&meshsim_scenario::commands::VaultParam::Band(0.02));
+        assert!(!armed.holds(&v.cfg, &book, &holdings), "band changed");
+        // a world with a crowd-aware vault arms none
+        v.cfg.screens_quiet = false;
+        let q = quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, (&prices, &book)).expect("quiet");
+        assert!(q.screen.is_none());
     }
 
     #[test]
@@ -773,7 +910,7 @@ mod tests {
                     let full = plan(&m, &v);
                     let prices = per_token(v.cfg.universe.len(), |k| m.prices.per_base_unit[v.cfg.universe[k].index()]);
                     let holdings = Holdings::of(&m.ledger, v.meta.account, &v.cfg.universe);
-                    match quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, &prices) {
+                    match quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, (&prices, &oracle_book(&m))) {
                         Some(q) => {
                             assert!(!full.started && full.txs.is_empty() && !full.remaining, "{move_pct} %");
                             assert_eq!(&q.weights[..], &full.weights[..]);

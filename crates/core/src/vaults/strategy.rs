@@ -263,6 +263,33 @@ pub fn out_of_band(weights: &[f64], targets: &[f64], bands: &[f64]) -> bool {
     weights.iter().zip(targets).zip(bands).any(|((w, t), b)| (w - t).abs() > *b)
 }
 
+/// Room kept for float error by [`quiet_move`]: on each weight's slack to its band edge and on
+/// the log move it returns. Far above the weights' rounding (a few 1e-16), far below any band.
+pub const QUIET_MARGIN: f64 = 1e-12;
+
+/// How far every price may move before weights now inside their bands could leave one: `m` such
+/// that while each token's price stays within a factor `e^m` of its price now (each either way,
+/// all at once), every `|w - t| <= width` still holds. A weight `w = a / (a + rest)` moves by at
+/// most a factor `e^{2m}` when `a` and every part of the rest move by at most `e^m`, so `m` is
+/// half the smallest `ln(1 + slack / w)`; a token the vault holds none of stays at weight zero.
+/// `None` when a weight is within [`QUIET_MARGIN`] of its edge, outside it, negative (debt) or not
+/// finite: no bound worth keeping.
+pub fn quiet_move(weights: &[f64], targets: &[f64], widths: &[f64]) -> Option<f64> {
+    let mut m = f64::INFINITY;
+    for ((w, t), b) in weights.iter().zip(targets).zip(widths) {
+        let slack = b - (w - t).abs() - QUIET_MARGIN;
+        if slack.is_nan() || slack <= 0.0 || w.is_nan() || *w < 0.0 {
+            return None;
+        }
+        if *w > 0.0 {
+            m = m.min(0.5 * libm::log1p(slack / w));
+        }
+    }
+    // the price bounds built from it round too
+    let m = m - QUIET_MARGIN;
+    (m.is_finite() && m > 0.0).then_some(m)
+}
+
 /// Whether the trigger fires now. `since` = blocks and seconds since the last rebalance (None:
 /// never rebalanced).
 pub fn triggered(trigger: &Trigger, weights: &[f64], targets: &[f64], band: f64, since: Option<(u64, f64)>) -> bool {
@@ -336,6 +363,73 @@ pub fn tracking_error(weights: &[f64], targets: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Weights of `units` at `prices`, as the vault computes them.
+    fn weights_at(units: &[f64], prices: &[f64]) -> PerToken<f64> {
+        Valuation::at(&PerToken::from_slice(units), &PerToken::from_slice(prices)).weights()
+    }
+
+    #[test]
+    fn inside_the_quiet_move_no_weight_leaves_its_band() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let mut runner = TestRunner::new(Config { cases: 2000, ..Config::default() });
+        let case = (
+            proptest::collection::vec((1.0f64..1e6, 1e-2f64..1e4, -0.95f64..0.95), 2..=MAX_VAULT_TOKENS),
+            0.005f64..0.2,
+            proptest::collection::vec(-1.0f64..=1.0, MAX_VAULT_TOKENS),
+        );
+        let armed = std::cell::Cell::new(0);
+        runner
+            .run(&case, |(held, band, moves)| {
+                let units: Vec<f64> = held.iter().map(|h| h.0).collect();
+                let prices: Vec<f64> = held.iter().map(|h| h.1).collect();
+                let weights = weights_at(&units, &prices);
+                // targets off the weights by up to 95 % of the band, some near an edge
+                let targets: PerToken<f64> = weights.iter().zip(&held).map(|(w, h)| w / (1.0 + band * h.2)).collect();
+                let widths = bands(&Trigger::Threshold { band, relative: true }, &targets, band);
+                let Some(m) = quiet_move(&weights, &targets, &widths) else {
+                    prop_assert!(
+                        weights.iter().zip(&targets).zip(&widths).any(|((w, t), b)| (w - t).abs() > b - 2e-12),
+                        "no bound for weights {weights:?} inside {widths:?} of {targets:?}"
+                    );
+                    return Ok(());
+                };
+                armed.set(armed.get() + 1);
+                // any move within e^m: a random one, and for each token the worst for it (it
+                // moves one way by the whole bound, every other token the other way)
+                let mut trials = vec![moves.iter().take(units.len()).map(|x| m * x).collect::<Vec<f64>>()];
+                for k in 0..units.len() {
+                    for dir in [1.0, -1.0] {
+                        trials.push((0..units.len()).map(|j| if j == k { dir * m } else { -dir * m }).collect());
+                    }
+                }
+                for x in trials {
+                    let moved: Vec<f64> = prices.iter().zip(&x).map(|(p, x)| p * libm::exp(*x)).collect();
+                    let after = weights_at(&units, &moved);
+                    prop_assert!(!out_of_band(&after, &targets, &widths), "left the band within e^{m}: {after:?}");
+                }
+                Ok(())
+            })
+            .expect("weights stay in their bands");
+        assert!(armed.get() > 500, "only {} cases armed a bound", armed.get());
+    }
+
+    #[test]
+    fn the_quiet_move_is_none_at_an_edge_and_not_vacuous_inside() {
+        let targets = [0.5, 0.5];
+        let widths = [0.025, 0.025];
+        // at the target the band is left when one price rises e^x and the other falls e^x with
+        // 1 / (1 + e^{-2x}) = 0.525: the bound is within a factor of two of that
+        let edge = -0.5 * libm::log(1.0 / 0.525 - 1.0);
+        let m = quiet_move(&[0.5, 0.5], &targets, &widths).expect("a bound at the target");
+        assert!(m < edge && m > 0.45 * edge, "{m} against {edge}");
+        assert_eq!(quiet_move(&[0.525, 0.475], &targets, &widths), None, "on the edge");
+        assert_eq!(quiet_move(&[0.53, 0.47], &targets, &widths), None, "outside");
+        assert_eq!(quiet_move(&[1.2, -0.2], &[1.2, -0.2], &widths), None, "debt");
+        assert_eq!(quiet_move(&[f64::NAN, 0.5], &targets, &widths), None);
+        assert_eq!(quiet_move(&[0.0, 0.0], &[0.0, 0.0], &widths), None, "nothing held, nothing to bound");
+    }
 
     #[test]
     fn breach_probability_follows_drift_volatility_and_horizon() {
