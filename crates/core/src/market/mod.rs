@@ -114,6 +114,8 @@ pub struct ExternalMarket {
     spec: Market,
     // lower-triangular Cholesky factor of the correlation matrix, row-major
     cholesky: Vec<f64>,
+    // the factor is the identity (uncorrelated assets): the normals need no mixing
+    independent: bool,
     // per-block scratch: independent and correlated normals
     z: Vec<f64>,
     w: Vec<f64>,
@@ -136,10 +138,12 @@ impl ExternalMarket {
         let corr = DMatrix::from_fn(n, n, |i, j| spec.correlation[i][j]);
         // validated positive definite at load; identity is a safe fallback
         let l = corr.cholesky().map(|c| c.l()).unwrap_or_else(|| DMatrix::identity(n, n));
-        let cholesky = (0..n * n).map(|k| l[(k / n, k % n)]).collect();
+        let cholesky: Vec<f64> = (0..n * n).map(|k| l[(k / n, k % n)]).collect();
+        let independent = cholesky.iter().enumerate().all(|(k, x)| *x == if k / n == k % n { 1.0 } else { 0.0 });
         let seed = scenario.seed;
         let market = ExternalMarket {
             cholesky,
+            independent,
             z: vec![0.0; n],
             w: vec![0.0; n],
             log_price: spec.assets.iter().map(|a| libm::log(a.price)).collect(),
@@ -229,8 +233,14 @@ impl ExternalMarket {
             for (z, rng) in self.z.iter_mut().zip(&mut self.diffusion_rng) {
                 *z = StandardNormal.sample(rng);
             }
-            for i in 0..n {
-                self.w[i] = (0..=i).map(|k| self.cholesky[i * n + k] * self.z[k]).sum();
+            if self.independent {
+                // each row sums its own normal and signed zeros: that normal (but for the sign of
+                // a zero, which no price sees)
+                self.w.copy_from_slice(&self.z);
+            } else {
+                for i in 0..n {
+                    self.w[i] = (0..=i).map(|k| self.cholesky[i * n + k] * self.z[k]).sum();
+                }
             }
             let w = &self.w;
             for (k, asset) in self.spec.assets.iter().enumerate() {
