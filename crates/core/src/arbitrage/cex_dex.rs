@@ -175,6 +175,8 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
     let spent_of =
         |spent: &SmallVec<[(TokenId, u128); 8]>, t: TokenId| spent.iter().find(|(x, _)| *x == t).map_or(0, |(_, v)| *v);
     let mut gas_reserved: u128 = 0;
+    // no base fee and no tip: every fee below is zero wei, worth exactly zero (a finite price)
+    let gas_free = view.gas_fee_wei(1, cfg.priority_fee_wei) == 0 && view.gas_fee_value(1, cfg.priority_fee_wei) == 0.0;
     for pool_id in &cfg.pools {
         let Some(entry) = view.pools.pool(*pool_id) else { continue };
         let n = entry.tokens.len();
@@ -200,13 +202,15 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 if p0 <= p_ext {
                     continue;
                 }
-                let gas_floor = view.gas_fee_value(view.gas.base_tx + view.hop_gas(entry, 0), cfg.priority_fee_wei);
                 // with free gas and no minimum every trade that gains pays: nothing to screen
-                if gas_floor > 0.0 || cfg.min_profit > 0.0 {
-                    let estimate = memo.estimate(view, entry, i, j);
-                    let out_value = view.prices.value(t_out, 1);
-                    if cannot_pay(estimate, p0, p_ext, out_value, gas_floor, cfg.min_profit) {
-                        continue;
+                if !gas_free || cfg.min_profit > 0.0 {
+                    let gas_floor = view.gas_fee_value(view.gas.base_tx + view.hop_gas(entry, 0), cfg.priority_fee_wei);
+                    if gas_floor > 0.0 || cfg.min_profit > 0.0 {
+                        let estimate = memo.estimate(view, entry, i, j);
+                        let out_value = view.prices.value(t_out, 1);
+                        if cannot_pay(estimate, p0, p_ext, out_value, gas_floor, cfg.min_profit) {
+                            continue;
+                        }
                     }
                 }
                 let Some(sizing) = memo.get(view, entry, i, j) else { continue };
@@ -223,9 +227,16 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
                 if q.amount_out == 0 {
                     continue;
                 }
-                let gas_units = view.gas.base_tx + view.hop_gas(entry, q.ticks_crossed);
                 let gross = view.prices.value(t_out, q.amount_out) - view.prices.value(t_in, q.amount_in);
-                let profit = gross - view.gas_fee_value(gas_units, cfg.priority_fee_wei);
+                let profit = if gas_free {
+                    gross
+                } else {
+                    gross
+                        - view.gas_fee_value(
+                            view.gas.base_tx + view.hop_gas(entry, q.ticks_crossed),
+                            cfg.priority_fee_wei,
+                        )
+                };
                 if profit <= cfg.min_profit || profit <= 0.0 {
                     continue;
                 }
@@ -236,11 +247,13 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
             }
         }
         if let Some((_, leg, q, asked)) = best {
-            let fee = view.gas_fee_wei(view.gas.base_tx + view.gas.swap_concentrated, cfg.priority_fee_wei);
-            if view.balance(me.account, view.native) < gas_reserved.saturating_add(fee) {
-                continue; // cannot pay gas
+            if !gas_free {
+                let fee = view.gas_fee_wei(view.gas.base_tx + view.gas.swap_concentrated, cfg.priority_fee_wei);
+                if view.balance(me.account, view.native) < gas_reserved.saturating_add(fee) {
+                    continue; // cannot pay gas
+                }
+                gas_reserved += fee;
             }
-            gas_reserved += fee;
             let (t_in, amount_in) = (leg.token_in, q.amount_in);
             match spent.iter_mut().find(|(x, _)| *x == t_in) {
                 Some((_, v)) => *v += amount_in,
