@@ -969,115 +969,137 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
                 continue;
             }
             state.screen = None;
-            if matches!(cfg.spec.trigger, Trigger::CostAware { .. }) {
-                state.cost_bands = Some(plan::cost_bands(v, cfg, &state, &holdings, &prices, table));
-            }
-            let reading = plan::read(&holdings, cfg, &state, shares, &prices);
-            let out = &mut pending.0;
-            let first = out.len();
-            let leveraged = lending.and_then(|l| leverage::position(cfg, l, meta));
-            let mut d = match leveraged {
-                Some(pos) => leverage::decide(v, meta, cfg, &state, &prices, table, &reading, pos, out),
-                None => plan::decide(v, meta, cfg, &state, &prices, table, &reading, out),
-            };
-            // timing jitter: a fired trigger waits a random 0..=N blocks, then is checked again
-            if d.started && cfg.spec.jitter_blocks > 0 {
-                match state.armed_at {
-                    None => {
-                        let delay = timing.rng.random_range(0..=cfg.spec.jitter_blocks);
-                        state.armed_at = Some(clock.number + delay);
-                        if delay > 0 {
-                            out.truncate(first);
-                            d.started = false;
-                        }
-                    }
-                    Some(at) if clock.number < at => {
-                        out.truncate(first);
-                        d.started = false;
-                    }
-                    Some(_) => {}
-                }
-                if d.started {
-                    state.armed_at = None;
-                }
-            }
-            if d.started && cfg.spec.band_jitter > 0.0 {
-                // the next band: drawn now, known to nobody else until the vault trades on it
-                state.band_scale = secret_scale(cfg.spec.band_jitter, &mut timing.rng);
-            }
-            if d.started {
-                state.cause = trigger_cause(cfg, v.provenance, clock.number);
-                state.note = if config.options.record {
-                    plan::trigger_note(cfg, reading.band, &prices, config)
-                } else {
-                    Note::None
-                };
-            }
-            for tx in &mut out[first..] {
-                tx.cause = state.cause.clone();
-                tx.note = state.note.clone();
-                if cfg.across.is_some() {
-                    // a deadline counts the blocks of the chain the transaction is sent on
-                    tx.deadline_block = active.block + cfg.spec.deadline_blocks.max(1) - 1;
-                }
-            }
-            let m = &mut metrics.vaults[meta.id.index()];
-            let mut upkeep = None;
-            if let (Some(yield_leg), Some(lending)) = (cfg.spec.yield_leg, lending) {
-                match leg::leg_step(v, meta, cfg, &state, lending, out, first, d) {
-                    LegAction::Defer => {
-                        // the deposit cannot come back now: no transaction, the same check next block
-                        out.truncate(first);
-                        d = Decision { remaining: state.in_progress, ..Decision::default() };
-                        m.lending_deferred += 1;
-                    }
-                    LegAction::Withdraw(amount) if out.len() > first => {
-                        // before the swaps that spend it: the sender's own order is by sequence
-                        let tx = leg::leg_tx(
-                            v,
-                            meta,
-                            cfg,
-                            yield_leg,
-                            LendOp::Withdraw { token: yield_leg.token, amount },
-                            0,
-                        );
-                        out.insert(first, tx);
-                        for (k, tx) in out[first..].iter_mut().enumerate() {
-                            tx.seq = k as u32;
-                            tx.cause = state.cause.clone();
-                        }
-                    }
-                    LegAction::Withdraw(amount) => {
-                        upkeep = Some(LendOp::Withdraw { token: yield_leg.token, amount });
-                    }
-                    LegAction::Supply(amount) => upkeep = Some(LendOp::Supply { token: yield_leg.token, amount }),
-                    LegAction::Hold => {}
-                }
-            }
-            let sent = out.len() > first;
-            if let (Some(op), Some(yield_leg)) = (upkeep, cfg.spec.yield_leg) {
-                let mut tx = leg::leg_tx(v, meta, cfg, yield_leg, op, 0);
-                tx.cause = Cause::Schedule;
-                out.push(tx);
-            }
-            // a trigger that finds nothing worth trading is not a rebalance
-            if d.started && (sent || d.no_route) {
-                m.rebalances += 1;
-                state.last_rebalance = Some((clock.number, clock.timestamp));
-            }
-            if d.no_route {
-                m.no_route += 1;
-                m.last_failure = Some(Failure::NoRoute);
-                // retry by its own rule: after the minimum interval, at least the next block
-                state.retry_at = clock.number + cfg.spec.min_interval_blocks.max(1);
-            }
-            state.in_progress = d.remaining;
-            state.trading = sent;
-            state.band = reading.band;
-            state.targets = reading.targets;
-            state.weights = reading.weights;
+            let ctx = Busy { view: v, active, config, clock, table, lending };
+            decide_busy(
+                &ctx,
+                &mut metrics,
+                (meta, cfg, shares),
+                (&mut state, &mut pending.0, &holdings, &mut timing),
+                &prices,
+            );
         }
     });
+}
+
+/// What a vault's full decision reads besides the vault.
+struct Busy<'a, 'v> {
+    /// The vault's view (its home chain's clock).
+    view: &'a MarketView<'v, Pools>,
+    /// The active chain's view.
+    active: &'a MarketView<'v, Pools>,
+    config: &'a SimConfig,
+    clock: &'a crate::chain::BlockClock,
+    table: &'a RouteTable,
+    lending: Option<&'a Lending>,
+}
+
+/// A vault's decision when no quiet shortcut answers: its reading, plan, timing and bookkeeping.
+/// Out of line: a vault's busy blocks are rare, and the quiet loop stays small.
+#[inline(never)]
+fn decide_busy(
+    ctx: &Busy<'_, '_>,
+    metrics: &mut Metrics,
+    (meta, cfg, shares): (&VaultMeta, &VaultConfig, &VaultShares),
+    (state, out, holdings, timing): (&mut VaultState, &mut Vec<crate::tx::Tx>, &Holdings, &mut VaultTiming),
+    prices: &PerToken<f64>,
+) {
+    let Busy { view: v, active, config, clock, table, lending } = *ctx;
+    if matches!(cfg.spec.trigger, Trigger::CostAware { .. }) {
+        state.cost_bands = Some(plan::cost_bands(v, cfg, state, holdings, prices, table));
+    }
+    let reading = plan::read(holdings, cfg, state, shares, prices);
+    let first = out.len();
+    let leveraged = lending.and_then(|l| leverage::position(cfg, l, meta));
+    let mut d = match leveraged {
+        Some(pos) => leverage::decide(v, meta, cfg, state, prices, table, &reading, pos, out),
+        None => plan::decide(v, meta, cfg, state, prices, table, &reading, out),
+    };
+    // timing jitter: a fired trigger waits a random 0..=N blocks, then is checked again
+    if d.started && cfg.spec.jitter_blocks > 0 {
+        match state.armed_at {
+            None => {
+                let delay = timing.rng.random_range(0..=cfg.spec.jitter_blocks);
+                state.armed_at = Some(clock.number + delay);
+                if delay > 0 {
+                    out.truncate(first);
+                    d.started = false;
+                }
+            }
+            Some(at) if clock.number < at => {
+                out.truncate(first);
+                d.started = false;
+            }
+            Some(_) => {}
+        }
+        if d.started {
+            state.armed_at = None;
+        }
+    }
+    if d.started && cfg.spec.band_jitter > 0.0 {
+        // the next band: drawn now, known to nobody else until the vault trades on it
+        state.band_scale = secret_scale(cfg.spec.band_jitter, &mut timing.rng);
+    }
+    if d.started {
+        state.cause = trigger_cause(cfg, v.provenance, clock.number);
+        state.note =
+            if config.options.record { plan::trigger_note(cfg, reading.band, prices, config) } else { Note::None };
+    }
+    for tx in &mut out[first..] {
+        tx.cause = state.cause.clone();
+        tx.note = state.note.clone();
+        if cfg.across.is_some() {
+            // a deadline counts the blocks of the chain the transaction is sent on
+            tx.deadline_block = active.block + cfg.spec.deadline_blocks.max(1) - 1;
+        }
+    }
+    let m = &mut metrics.vaults[meta.id.index()];
+    let mut upkeep = None;
+    if let (Some(yield_leg), Some(lending)) = (cfg.spec.yield_leg, lending) {
+        match leg::leg_step(v, meta, cfg, state, lending, out, first, d) {
+            LegAction::Defer => {
+                // the deposit cannot come back now: no transaction, the same check next block
+                out.truncate(first);
+                d = Decision { remaining: state.in_progress, ..Decision::default() };
+                m.lending_deferred += 1;
+            }
+            LegAction::Withdraw(amount) if out.len() > first => {
+                // before the swaps that spend it: the sender's own order is by sequence
+                let tx = leg::leg_tx(v, meta, cfg, yield_leg, LendOp::Withdraw { token: yield_leg.token, amount }, 0);
+                out.insert(first, tx);
+                for (k, tx) in out[first..].iter_mut().enumerate() {
+                    tx.seq = k as u32;
+                    tx.cause = state.cause.clone();
+                }
+            }
+            LegAction::Withdraw(amount) => {
+                upkeep = Some(LendOp::Withdraw { token: yield_leg.token, amount });
+            }
+            LegAction::Supply(amount) => upkeep = Some(LendOp::Supply { token: yield_leg.token, amount }),
+            LegAction::Hold => {}
+        }
+    }
+    let sent = out.len() > first;
+    if let (Some(op), Some(yield_leg)) = (upkeep, cfg.spec.yield_leg) {
+        let mut tx = leg::leg_tx(v, meta, cfg, yield_leg, op, 0);
+        tx.cause = Cause::Schedule;
+        out.push(tx);
+    }
+    // a trigger that finds nothing worth trading is not a rebalance
+    if d.started && (sent || d.no_route) {
+        m.rebalances += 1;
+        state.last_rebalance = Some((clock.number, clock.timestamp));
+    }
+    if d.no_route {
+        m.no_route += 1;
+        m.last_failure = Some(Failure::NoRoute);
+        // retry by its own rule: after the minimum interval, at least the next block
+        state.retry_at = clock.number + cfg.spec.min_interval_blocks.max(1);
+    }
+    state.in_progress = d.remaining;
+    state.trading = sent;
+    state.band = reading.band;
+    state.targets = reading.targets;
+    state.weights = reading.weights;
 }
 
 /// The tokens a vault values and trades: what it holds, its targets and its deposit token, in
