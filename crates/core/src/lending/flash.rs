@@ -117,7 +117,7 @@ impl Venue for FlashVenue<'_> {
             Effect::Swap(s) => s,
             _ => SwapEffect::default(),
         };
-        *effect = Effect::FlashLiquidation(LendEffect { premium, ..done }, sale);
+        *effect = Effect::FlashLiquidation(Box::new((LendEffect { premium, ..done }, sale)));
         Ok(())
     }
 }

@@ -282,7 +282,8 @@ fn a_flash_liquidation_needs_no_capital_and_pays_its_premium_to_the_suppliers() 
     // the market sees ETH 6 % down; the pool still pays about 2,000
     let (result, effect) = flash(&mut b, 1_880.0, 0);
     result.unwrap();
-    let crate::tx::Effect::FlashLiquidation(l, sale) = effect else { panic!("{effect:?}") };
+    let crate::tx::Effect::FlashLiquidation(done) = effect else { panic!("{effect:?}") };
+    let (l, sale) = *done;
     assert!(l.amount > 0 && l.seized > 0);
     assert_eq!(l.premium, (l.amount * 5 + 5_000) / 10_000, "5 bp, rounded half up");
     assert_eq!(sale.amount_in, l.seized);

@@ -90,7 +90,8 @@ impl TradeValues {
                 (prices.value(s.token_in(), e.amount_in), prices.value(s.token_out(), e.amount_out))
             }
             // a flash liquidation pays back the loan and its premium out of the sale
-            (Action::FlashLiquidate(f), Effect::FlashLiquidation(l, sale)) => {
+            (Action::FlashLiquidate(f), Effect::FlashLiquidation(done)) => {
+                let (l, sale) = &**done;
                 let debt = match f.lend.op {
                     LendOp::Liquidate { debt, .. } => debt,
                     _ => f.sell.last().map_or(config.native(r.tx.chain), |x| x.token_out),

@@ -192,8 +192,9 @@ pub enum Effect {
     Swap(SwapEffect),
     /// A lending action.
     Lend(LendEffect),
-    /// A flash-loan liquidation: the liquidation, and the sale of what it seized.
-    FlashLiquidation(LendEffect, SwapEffect),
+    /// A flash-loan liquidation: the liquidation, and the sale of what it seized (boxed: few
+    /// receipts carry one, and every receipt would be as large as the largest effect).
+    FlashLiquidation(Box<(LendEffect, SwapEffect)>),
     /// A bridge transfer sent.
     Bridge(BridgeEffect),
     /// Order book operations and the fills they made (boxed: few receipts carry one).
@@ -320,7 +321,8 @@ impl Receipt {
     /// The lending action's result, if it was one.
     pub fn lend(&self) -> Option<&LendEffect> {
         match &self.effect {
-            Effect::Lend(l) | Effect::FlashLiquidation(l, _) => Some(l),
+            Effect::Lend(l) => Some(l),
+            Effect::FlashLiquidation(f) => Some(&f.0),
             _ => None,
         }
     }
@@ -349,7 +351,8 @@ impl Receipt {
     /// The swap's result, if it was a swap that was included.
     pub fn swap(&self) -> Option<&SwapEffect> {
         match &self.effect {
-            Effect::Swap(s) | Effect::FlashLiquidation(_, s) => Some(s),
+            Effect::Swap(s) => Some(s),
+            Effect::FlashLiquidation(f) => Some(&f.1),
             Effect::None | Effect::Lend(_) | Effect::Bridge(_) | Effect::Book(_) => None,
         }
     }
