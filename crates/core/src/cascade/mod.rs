@@ -37,7 +37,9 @@ impl Plugin for CascadesPlugin {
     }
 
     fn build(&self, app: &mut App<'_>) -> Result<(), SimError> {
-        app.insert_state(CascadeTracker::new(app.options.record));
+        let mut tracker = CascadeTracker::new(app.options.record);
+        tracker.forget_arbitrages = !arbitrages_nameable(app.scenario);
+        app.insert_state(tracker);
         if !can_cascade(app.scenario) {
             // every transaction would be a root of its own block's event, which is not a
             // cascade: the tracker stays empty, and reads the same as one that watched
@@ -64,6 +66,23 @@ impl Plugin for CascadesPlugin {
 /// cascade forms.
 pub fn can_cascade(s: &meshsim_scenario::Scenario) -> bool {
     !s.vaults.is_empty() || s.agents.iter().any(|a| !matches!(a.kind, meshsim_scenario::AgentKind::Arbitrageur { .. }))
+}
+
+/// Whether anything in this world can name a CEX-DEX arbitrage as its cause. An arbitrage names
+/// only the non-arbitrage movers of its pool, a push oracle's reader names the external price;
+/// what can name an arbitrage is a reader of a pool's TWAP (a vault's trigger or a lending
+/// market's liquidation reads the pool's movers over the window, arbitrages included), a
+/// searcher or predictor (its victim), or another kind of agent. In a world with none of these,
+/// an arbitrage is never looked up again, and the tracker keeps no entry for it.
+pub fn arbitrages_nameable(s: &meshsim_scenario::Scenario) -> bool {
+    s.oracles.iter().any(|o| matches!(o.kind, meshsim_scenario::OracleKind::Twap { .. }))
+        || !s.lending.is_empty()
+        || s.agents.iter().any(|a| {
+            !matches!(
+                a.kind,
+                meshsim_scenario::AgentKind::Arbitrageur { .. } | meshsim_scenario::AgentKind::CycleArbitrageur { .. }
+            )
+        })
 }
 
 /// One cascade.
@@ -111,6 +130,25 @@ impl Cascade {
     /// Whether something was set off: a root event alone is not a cascade.
     pub fn is_cascade(&self) -> bool {
         self.member_count > self.root_count
+    }
+
+    /// Counts a new member.
+    fn tally(&mut self, tx: TxId, kind: TxKind, value: f64, pools: impl IntoIterator<Item = PoolId>, detail: bool) {
+        self.member_count += 1;
+        self.volume += value;
+        if detail {
+            self.members.push(tx);
+            for p in pools {
+                if let Err(k) = self.pools.binary_search(&p) {
+                    self.pools.insert(k, p);
+                }
+            }
+        }
+        match kind {
+            TxKind::Rebalance => self.rebalances += 1,
+            TxKind::Liquidation => self.liquidations += 1,
+            _ => {}
+        }
     }
 
     fn reset(&mut self, block: u64) {
@@ -172,6 +210,9 @@ struct Node {
 pub struct CascadeTracker {
     /// Keep members, links, pools and recovery (recorded runs).
     detail: bool,
+    /// Keep no entry for CEX-DEX arbitrages: nothing in the world can name one
+    /// ([`arbitrages_nameable`]).
+    forget_arbitrages: bool,
     /// Direct-mapped by id; grows when a live entry would be overwritten.
     nodes: Vec<Node>,
     /// Oldest block whose transactions can still be named (set at each block's close).
@@ -210,6 +251,7 @@ impl CascadeTracker {
     pub fn new(detail: bool) -> Self {
         CascadeTracker {
             detail,
+            forget_arbitrages: false,
             nodes: vec![Node::default(); 1 << 12],
             horizon: 0,
             ring: (0..RING)
@@ -305,61 +347,48 @@ impl CascadeTracker {
             }
         }
         let detail = self.detail;
-        let node = if known.is_empty() {
-            let event = &mut self.root_slot(block).cascade;
+        let keep = !(self.forget_arbitrages && kind == TxKind::Arbitrage);
+        if known.is_empty() {
+            // a root of this block's event: the only event it belongs to
+            let c = &mut self.root_slot(block).cascade;
             if detail {
-                event.roots.push(tx);
+                c.roots.push(tx);
             }
-            event.root_count += 1;
-            event.root_volume += value;
-            Node { id: tx, block, depth: 1, events: smallvec::smallvec![block] }
-        } else {
-            let mut events: Events = known.iter().flat_map(|(_, e, _)| e.iter().copied()).collect();
-            events.sort_unstable();
-            events.dedup();
-            let depth = 1 + known.iter().map(|(_, _, d)| *d).max().unwrap_or(0);
-            for e in &events {
-                self.watch(*e);
-                if let Some(t) = self.event_mut(*e) {
-                    let c = &mut t.cascade;
-                    c.depth = c.depth.max(depth);
-                    if block > c.end_block {
-                        c.end_block = block;
-                    }
-                    // a new member: recovery counts again from it
-                    t.recovered_at = None;
-                    if detail {
-                        for (p, pe, _) in &known {
-                            if pe.contains(e) {
-                                c.links.push((*p, tx));
-                            }
-                        }
-                    }
-                }
+            c.root_count += 1;
+            c.root_volume += value;
+            c.tally(tx, kind, value, pools, detail);
+            if keep {
+                self.insert_node(Node { id: tx, block, depth: 1, events: smallvec::smallvec![block] });
             }
-            Node { id: tx, block, depth, events }
-        };
-        for e in &node.events {
+            return;
+        }
+        let mut events: Events = known.iter().flat_map(|(_, e, _)| e.iter().copied()).collect();
+        events.sort_unstable();
+        events.dedup();
+        let depth = 1 + known.iter().map(|(_, _, d)| *d).max().unwrap_or(0);
+        for e in &events {
+            self.watch(*e);
             if let Some(t) = self.event_mut(*e) {
                 let c = &mut t.cascade;
-                c.member_count += 1;
-                c.volume += value;
+                c.depth = c.depth.max(depth);
+                if block > c.end_block {
+                    c.end_block = block;
+                }
+                // a new member: recovery counts again from it
+                t.recovered_at = None;
                 if detail {
-                    c.members.push(tx);
-                    for p in pools.clone() {
-                        if let Err(k) = c.pools.binary_search(&p) {
-                            c.pools.insert(k, p);
+                    for (p, pe, _) in &known {
+                        if pe.contains(e) {
+                            c.links.push((*p, tx));
                         }
                     }
                 }
-                match kind {
-                    TxKind::Rebalance => c.rebalances += 1,
-                    TxKind::Liquidation => c.liquidations += 1,
-                    _ => {}
-                }
+                c.tally(tx, kind, value, pools.clone(), detail);
             }
         }
-        self.insert_node(node);
+        if keep {
+            self.insert_node(Node { id: tx, block, depth, events });
+        }
     }
 
     /// The end of `block`: transactions older than the window can no longer be named, root events
@@ -515,6 +544,59 @@ mod tests {
         // vaults, searchers and other traders move pools on their own account
         for name in ["bench/s2.ron", "mev.ron", "orderbook.ron", "cascade.ron"] {
             assert!(can_cascade(&world(name)), "{name}");
+        }
+    }
+
+    #[test]
+    fn where_arbitrages_are_forgotten_nothing_names_one() {
+        // the premise on which the tracker keeps no entry for a CEX-DEX arbitrage: in such a
+        // world no transaction ever names one as its cause (a TWAP reader, a lending market or a
+        // searcher would, and makes the world keep them)
+        let mut forgetting = Vec::new();
+        let mut named_any = 0;
+        for name in [
+            "bench/s1.ron",
+            "bench/s2.ron",
+            "lvr.ron",
+            "mesh.ron",
+            "cost-aware.ron",
+            "crash.ron",
+            "fee-arbitrage.ron",
+            "cascade.ron",
+            "vaults.ron",
+            "mev.ron",
+            "lending.ron",
+        ] {
+            let s = world(name);
+            if arbitrages_nameable(&s) {
+                continue;
+            }
+            forgetting.push(name);
+            let mut sim = crate::Simulation::new(&s).expect("builds");
+            let mut arbitrages = std::collections::BTreeSet::new();
+            let (mut named, mut counted) = (0u64, 0);
+            // S2's vaults rebalance a few times in 10,000 blocks, and the arbitrages after name them
+            let blocks = if name == "bench/s2.ron" { 20_000 } else { 2_000 };
+            for _ in 0..blocks {
+                sim.step_block().expect("steps");
+                for r in sim.view().state::<Receipts>().items.iter().filter(|r| r.succeeded()) {
+                    for p in r.tx.cause.parents() {
+                        named += 1;
+                        assert!(!arbitrages.contains(p), "{name}: {:?} names the arbitrage {p:?}", r.tx.id);
+                    }
+                    if r.tx.kind == TxKind::Arbitrage {
+                        arbitrages.insert(r.tx.id);
+                        counted += 1;
+                    }
+                }
+            }
+            assert!(counted > 50, "{name}: only {counted} arbitrages");
+            named_any += named;
+        }
+        assert!(named_any > 0, "no transaction named a cause: the check above checked nothing");
+        assert!(forgetting.contains(&"bench/s2.ron"), "S2 forgets its arbitrages");
+        for name in ["cascade.ron", "vaults.ron", "mev.ron", "lending.ron"] {
+            assert!(arbitrages_nameable(&world(name)), "{name} reads TWAPs, lends or has searchers");
         }
     }
 
