@@ -181,9 +181,13 @@ impl Simulation {
         &self.scenario
     }
 
-    /// Running totals.
-    pub fn metrics(&self) -> &Metrics {
-        self.view().state::<Metrics>()
+    /// Running totals as of the last block (a copy: the pools' holdings gain is brought up to
+    /// the last block's prices as it is read, see [`crate::metrics::HoldingsGain`]).
+    pub fn metrics(&self) -> Metrics {
+        let view = self.view();
+        let mut m = view.state::<Metrics>().clone();
+        view.state::<crate::metrics::HoldingsGain>().settle(&mut m, view.state::<crate::market::ExternalPrices>());
+        m
     }
 
     /// The lending markets (empty for a world without them).

@@ -149,7 +149,7 @@ fn summary_without_lending(
     blocks: u64,
     outputs: &[(String, String)],
 ) -> serde_json::Value {
-    let m = sim.metrics().clone();
+    let m = sim.metrics();
     let snapshot = sim.snapshot();
     // what each leveraged vault holds and owes in its market, at the market's prices
     let leverage: Vec<Option<serde_json::Value>> = s

@@ -78,8 +78,6 @@ pub struct ExternalPrices {
     pub per_token: Vec<f64>,
     /// Numeraire per base unit, by token id.
     pub per_base_unit: Vec<f64>,
-    /// `per_token` of the previous block.
-    pub previous_per_token: Vec<f64>,
     scale: Vec<f64>,
 }
 
@@ -88,7 +86,7 @@ impl ExternalPrices {
     pub fn new(per_token: Vec<f64>, decimals: &[u8]) -> Self {
         let scale: Vec<f64> = decimals.iter().map(|d| libm::pow(10.0, -f64::from(*d))).collect();
         let per_base_unit = per_token.iter().zip(&scale).map(|(p, s)| p * s).collect();
-        ExternalPrices { previous_per_token: per_token.clone(), per_token, per_base_unit, scale }
+        ExternalPrices { per_token, per_base_unit, scale }
     }
 
     /// Sets one token's price (numeraire per whole token).
@@ -266,7 +264,6 @@ impl ExternalMarket {
                 self.shock_offset[shock.asset] += shock.log_step;
             }
         }
-        prices.previous_per_token.clone_from(&prices.per_token);
         let (lo, hi) = limits::RUN_PRICE_RANGE;
         let mut out_of_range = None;
         for k in 0..n {

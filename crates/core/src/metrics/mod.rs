@@ -48,6 +48,8 @@ impl Plugin for MetricsPlugin {
             for (m, e) in metrics.pools.iter_mut().zip(&pools.entries) {
                 m.initial_value = pool_value(e, ledger, prices);
             }
+            let gain = HoldingsGain::new(pools, prices);
+            app.insert_state(gain);
         }
         app.insert_state(metrics);
         if s.multi_chain() {
@@ -57,13 +59,14 @@ impl Plugin for MetricsPlugin {
                 app.add_systems(Phase::Begin, gaps::measure_gaps);
             }
         }
-        app.add_systems(Phase::Observe, accumulate_holdings_gain);
+        app.add_systems(Phase::Observe, observe_holdings);
         app.add_systems(Phase::Account, account_receipts);
         Ok(())
     }
 
     fn snapshot(&self, world: StateView<'_>, snap: &mut Snapshot) {
         snap.metrics = world.state::<Metrics>().clone();
+        world.state::<HoldingsGain>().settle(&mut snap.metrics, world.state::<ExternalPrices>());
     }
 }
 
@@ -143,54 +146,90 @@ impl TradeValues {
     }
 }
 
-/// One pool's holdings as the gain reads them: its account, the ledger version its balances were
-/// last read at, and each token with its balance as a float. A pool's balances change only when
-/// it trades, so they are converted only then, not every block.
+/// The pools' holdings gain `sum_k R_k . (P_k+1 - P_k)`, kept in closed form between trades: a
+/// pool's balances change only when it trades (or its liquidity moves), so over a stretch of
+/// blocks with the same balances `R` the sum telescopes to `R . (P_end - P_start)`. Each pool
+/// remembers its balances and the prices they were read at; when its ledger version moves, the
+/// stretch it closes goes into [`PoolMetrics::holdings_gain`]. What the open stretch has gained
+/// so far is added wherever the totals are read ([`HoldingsGain::settle`]), so the block loop
+/// pays a version check a pool, not a sum a pool and token. The telescoped form is also the
+/// more accurate one: one rounding a stretch, not one a block.
+#[derive(Component, Debug, Clone)]
+pub struct HoldingsGain {
+    pools: Vec<PoolHoldings>,
+    /// Prices a base unit at the last observation (those the next stretch starts from).
+    last: Vec<f64>,
+}
+
+/// One pool's open stretch: its account, the ledger version its balances were read at, and
+/// each token's balance as a float with the price a base unit when it was read.
 #[derive(Debug, Clone)]
 struct PoolHoldings {
     account: crate::ledger::AccountId,
     seen: Option<u64>,
-    held: smallvec::SmallVec<[(meshsim_scenario::TokenId, f64); 4]>,
+    held: smallvec::SmallVec<[Held; 4]>,
 }
 
-/// Observe phase: credit each pool's holdings with the external price move of this block.
-fn accumulate_holdings_gain(
-    state: State<(&Pools, &Ledger, &ExternalPrices, &mut Metrics)>,
-    mut per_token: Local<Vec<(f64, f64)>>,
-    mut holdings: Local<Vec<PoolHoldings>>,
-) {
-    let (pools, ledger, prices, mut metrics) = shared(state);
-    if holdings.is_empty() {
-        // what each pool holds never changes shape
-        holdings.extend(pools.entries.iter().map(|e| PoolHoldings {
-            account: e.account,
-            seen: None,
-            held: e.tokens.iter().map(|t| (*t, 0.0)).collect(),
-        }));
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    token: meshsim_scenario::TokenId,
+    balance: f64,
+    since: f64,
+}
+
+impl PoolHoldings {
+    /// What the open stretch gained up to prices `now` (a base unit), summed in token order.
+    fn open_gain(&self, now: &[f64]) -> f64 {
+        self.held.iter().fold(-0.0, |g, h| g + h.balance * (now[h.token.index()] - h.since))
     }
-    // each token's move and base-unit scale once per block, not once per pool holding it
-    per_token.clear();
-    per_token.extend(
-        (0..prices.per_token.len()).map(|k| {
-            (prices.per_token[k] - prices.previous_per_token[k], prices.per_base_unit[k] / prices.per_token[k])
-        }),
-    );
-    // summed pool by pool in token order, as a per-pool sum would
-    for (m, h) in metrics.pools.iter_mut().zip(holdings.iter_mut()) {
+}
+
+impl HoldingsGain {
+    /// Every pool's stretch opens at genesis prices.
+    fn new(pools: &Pools, prices: &ExternalPrices) -> Self {
+        let since = |t: &meshsim_scenario::TokenId| prices.per_base_unit[t.index()];
+        HoldingsGain {
+            pools: pools
+                .entries
+                .iter()
+                .map(|e| PoolHoldings {
+                    account: e.account,
+                    seen: None,
+                    held: e.tokens.iter().map(|t| Held { token: *t, balance: 0.0, since: since(t) }).collect(),
+                })
+                .collect(),
+            last: prices.per_base_unit.clone(),
+        }
+    }
+
+    /// Adds each pool's open stretch, up to `prices`, to the gain of `metrics` (a copy read out
+    /// of the world: the world's own totals hold the closed stretches only).
+    pub fn settle(&self, metrics: &mut Metrics, prices: &ExternalPrices) {
+        for (m, h) in metrics.pools.iter_mut().zip(&self.pools) {
+            m.holdings_gain += h.open_gain(&prices.per_base_unit);
+        }
+    }
+}
+
+/// Observe phase: a pool whose balances changed since the last observation closes its stretch
+/// at the last observation's prices (it held the old balances through them) and opens a new one
+/// with its balances now.
+fn observe_holdings(state: State<(&Ledger, &ExternalPrices, &mut HoldingsGain, &mut Metrics)>) {
+    let (ledger, prices, mut gain, mut metrics) = shared(state);
+    let gain = &mut *gain;
+    for (m, h) in metrics.pools.iter_mut().zip(gain.pools.iter_mut()) {
         let version = ledger.version(h.account);
-        if h.seen != Some(version) {
-            for (token, balance) in &mut h.held {
-                *balance = meshsim_math::u128_to_f64(ledger.balance(h.account, *token));
-            }
-            h.seen = Some(version);
+        if h.seen == Some(version) {
+            continue;
         }
-        let mut gain = -0.0;
-        for (token, balance) in &h.held {
-            let (moved, scale) = per_token[token.index()];
-            gain += balance * moved * scale;
+        m.holdings_gain += h.open_gain(&gain.last);
+        for held in &mut h.held {
+            held.balance = meshsim_math::u128_to_f64(ledger.balance(h.account, held.token));
+            held.since = gain.last[held.token.index()];
         }
-        m.holdings_gain += gain;
+        h.seen = Some(version);
     }
+    gain.last.copy_from_slice(&prices.per_base_unit);
 }
 
 /// The sender of the block's transaction `tx`, from `senders` (every receipt's id and sender,
@@ -391,6 +430,47 @@ impl Metrics {
                 && let Some(m) = self.vaults.get_mut(vault.index())
             {
                 m.arbitrage_after += per_pool.max(0.0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn with_only_arbitrageurs_the_lps_loss_is_their_gross_profit_whenever_read() {
+        // the pathwise identity: an LP's loss against rebalancing (holdings gain less the change
+        // in pool value) is what the arbitrageurs took, gas included, at every block; read
+        // mid-run, the holdings gain must include the stretches still open (S1's arbitrageur
+        // skips blocks inside the fee band, so its stretches span many blocks)
+        for name in ["lvr.ron", "bench/s1.ron"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds").join(name);
+            let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            let mut sim = crate::Simulation::new(&s).expect("builds");
+            let mut open = 0;
+            for k in 1..=40 {
+                for _ in 0..(97 + k) {
+                    sim.step_block().expect("steps");
+                }
+                let (m, snap) = (sim.metrics(), sim.snapshot());
+                let gross: f64 = m.agents.iter().map(|a| a.profit + a.gas_value).sum();
+                let pool = &m.pools[0];
+                let loss = pool.loss_vs_rebalancing(snap.pools[0].value);
+                assert!(
+                    (loss - gross).abs() <= 1e-9 * pool.initial_value,
+                    "{name}, read {k}: LP loss {loss} vs arbitrage {gross}"
+                );
+                assert_eq!(
+                    snap.metrics.pools[0].holdings_gain, pool.holdings_gain,
+                    "{name}: snapshot and metrics agree"
+                );
+                // how often the read fell inside a stretch that began before this block
+                let world = sim.view();
+                let gain = world.state::<super::HoldingsGain>();
+                open += usize::from(gain.pools[0].held.iter().any(|h| h.since != gain.last[h.token.index()]));
+            }
+            if name == "bench/s1.ron" {
+                assert!(open > 10, "{name}: only {open} reads inside a stretch of several blocks");
             }
         }
     }
