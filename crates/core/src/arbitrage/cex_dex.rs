@@ -95,7 +95,7 @@ impl SizingMemo {
             let p_ext = view.prices.rate(entry.tokens[i], entry.tokens[j]);
             let (estimate, exact_in) = if matches!(entry.pool, meshsim_math::Pool::ConstantProduct(_)) {
                 // v2's exact size is its closed form, as cheap as the model and the same number
-                let exact = entry.pool.input_to_price(i, j, p_ext).ok();
+                let exact = entry.input_to_price_above(i, j, p_ext).ok();
                 let amount_in = exact.map_or(f64::NAN, meshsim_math::u128_to_f64);
                 (TradeEstimate { amount_in, rate_convex: true }, exact)
             } else {
@@ -134,7 +134,7 @@ fn size<B: PoolBook + ?Sized>(
         Some(a) => a,
         None => {
             let p_ext = view.prices.rate(entry.tokens[i], entry.tokens[j]);
-            entry.pool.input_to_price(i, j, p_ext).ok()?
+            entry.input_to_price_above(i, j, p_ext).ok()?
         }
     };
     let amount_in = Some(amount_in).filter(|a| *a > 0)?;

@@ -187,6 +187,29 @@ impl PoolEntry {
         self.net[i * self.tokens.len() + j]
     }
 
+    /// [`meshsim_math::Pool::input_to_price`] for a caller that has seen `net_price(i, j) >
+    /// target_net` on this entry (the cached net price is the pool's own): a constant-product
+    /// pool goes straight to its closed form, the pool's own check of the net price and of the
+    /// indices being already answered. Other kinds take the general path.
+    #[inline]
+    pub fn input_to_price_above(&self, i: usize, j: usize, target_net: f64) -> meshsim_math::MathResult<u128> {
+        let fast = match &self.pool {
+            meshsim_math::Pool::ConstantProduct(p)
+                if target_net.is_finite()
+                    && target_net > 0.0
+                    && i != j
+                    && i.max(j) < 2
+                    && self.net_price(i, j) > target_net =>
+            {
+                Some(p.input_to_price(i == 0, target_net))
+            }
+            _ => None,
+        };
+        let Some(a) = fast else { return self.pool.input_to_price(i, j, target_net) };
+        debug_assert_eq!(Ok(a), self.pool.input_to_price(i, j, target_net), "the closed form the pool would give");
+        Ok(a)
+    }
+
     /// Applies an exact-input swap quoted on the pool's current state (see
     /// [`meshsim_math::Pool::apply_quote`]).
     pub fn apply_quote(
@@ -454,5 +477,37 @@ fn hash_pool(h: &mut Sha256, pool: &Pool) {
                 h.update(b.to_le_bytes());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::Market;
+
+    #[test]
+    fn the_closed_form_shortcut_gives_what_the_pool_gives() {
+        // every pool of S2 and of the mesh (v2, v3, stableswap, weighted), both directions,
+        // targets from far below the net price to above it (where the answer is zero)
+        let mut checked = 0;
+        for world in ["bench/s2.ron", "mesh.ron"] {
+            let m = Market::of(world);
+            for e in &m.pools {
+                let n = e.tokens.len();
+                for (i, j) in (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).filter(|(i, j)| i != j) {
+                    let net = e.net_price(i, j);
+                    for f in [0.5, 0.9, 0.99, 0.999_999, 1.0, 1.000_001, 1.1, f64::NAN, -1.0] {
+                        let target = net * f;
+                        assert_eq!(
+                            e.input_to_price_above(i, j, target),
+                            e.pool.input_to_price(i, j, target),
+                            "{world} pool {} {i}->{j} at {f} of the net price",
+                            e.name
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 400, "{checked}");
     }
 }
