@@ -258,6 +258,16 @@ impl Venue for CachedPools<'_> {
     type Quote = PathQuote;
 
     fn quote(&self, swap: &Swap, costs: &GasCosts) -> Result<PathQuote, RevertReason> {
+        // the common transaction: one hop whose sender's quote still holds (what the general
+        // walk gives for it, without the walk)
+        if let [leg] = &swap.legs[..]
+            && let Some(entry) = self.pools.entries.get(leg.pool.index())
+            && let Some(q) = self.cache.get(entry, leg.i, leg.j, swap.amount_in)
+            && q.amount_in >= swap.amount_in
+        {
+            let gas_units = costs.base_tx + hop_gas(costs, entry.pool.kind(), q.ticks_crossed);
+            return Ok(PathQuote { hops: smallvec::smallvec![q], gas_units });
+        }
         self.pools.quote_path_cached(&[], Some(self.cache), &swap.legs, swap.amount_in, costs)
     }
 
@@ -291,6 +301,33 @@ impl Venue for CachedPools<'_> {
 mod tests {
     use super::*;
     use crate::testkit::Market;
+
+    #[test]
+    fn a_one_hop_swap_on_its_shared_quote_is_quoted_as_the_walk_would() {
+        use crate::engine::venue::Venue;
+        use crate::tx::{Leg, Swap};
+        let m = Market::of("bench/s2.ron");
+        let gas = m.gas;
+        let mut pools = Pools { entries: m.pools.clone(), ..Pools::default() };
+        let entry = &pools.entries[3];
+        let leg = Leg { pool: entry.id, i: 1, j: 0, token_in: entry.tokens[1], token_out: entry.tokens[0] };
+        let amount = 7 * 10u128.pow(20);
+        let q = entry.pool.quote_exact_in(1, 0, amount).expect("quotes");
+        let mut cache = QuoteCache::default();
+        cache.put(SharedQuote::of(entry, 1, 0, amount, q));
+        let swap = |a| Swap::new(smallvec::smallvec![leg], a, 0);
+        let walk = |pools: &Pools, a| pools.quote_path(&[], &[leg], a, &gas);
+        // the cached amount, another amount (no quote shared), and after the pool moved (stale)
+        for a in [amount, amount + 1] {
+            let venue = CachedPools { pools: &mut pools, cache: &cache };
+            assert_eq!(venue.quote(&swap(a), &gas), walk(venue.pools, a), "{a}");
+        }
+        pools.entries[3].apply_quote(1, 0, &q).expect("applies");
+        let venue = CachedPools { pools: &mut pools, cache: &cache };
+        let fresh = venue.quote(&swap(amount), &gas).expect("quotes");
+        assert_eq!(Ok(fresh.clone()), walk(venue.pools, amount));
+        assert_ne!(fresh.hops[0], q, "the stale quote is not reused");
+    }
 
     #[test]
     fn a_shared_quote_holds_only_while_its_pool_stands() {
