@@ -16,7 +16,10 @@ pub struct PoolMetrics {
     pub volume: f64,
     /// LP fees earned, numeraire at execution.
     pub fees: f64,
-    /// `sum_k sum_i R_i,k (P_i,k+1 - P_i,k)`: the rebalancing portfolio's gain.
+    /// `sum_k sum_i R_i,k (P_i,k+1 - P_i,k)`: the rebalancing portfolio's gain. The world's own
+    /// totals hold the stretches of blocks closed by a change of the pool's balances; the copies
+    /// read out through `Simulation::metrics` and snapshots also hold the open one
+    /// ([`crate::metrics::HoldingsGain`]).
     pub holdings_gain: f64,
     /// Pool value at genesis, numeraire.
     pub initial_value: f64,
