@@ -190,6 +190,13 @@ impl Simulation {
         m
     }
 
+    /// The running totals as the world holds them, borrowed (no copy): every total is up to
+    /// date except the pools' holdings gain, which lacks the stretch still open (read LVR
+    /// through [`Simulation::metrics`]). For a front end that reads other totals every block.
+    pub fn unsettled_metrics(&self) -> &Metrics {
+        self.view().state::<Metrics>()
+    }
+
     /// The lending markets (empty for a world without them).
     pub fn lending(&self) -> &[crate::lending::MarketState] {
         self.world.get::<crate::lending::Lending>(self.state).map_or(&[], |l| &l.markets)

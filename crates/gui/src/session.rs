@@ -382,7 +382,8 @@ impl Totals {
 
     /// Gas paid, arbitrage profit, searcher profit, vaults' sandwich loss.
     fn read(&self, sim: &Simulation) -> [f64; 4] {
-        let m = sim.metrics();
+        // every block: borrowed, not copied (none of these is the pools' holdings gain)
+        let m = sim.unsettled_metrics();
         let sum = |ids: &[usize], f: fn(&meshsim_core::metrics::AgentMetrics) -> f64| {
             ids.iter().filter_map(|k| m.agents.get(*k)).map(f).sum::<f64>()
         };
