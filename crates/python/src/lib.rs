@@ -1,15 +1,16 @@
 //! The `meshsim` Python package's native module (`meshsim._meshsim`): worlds with located
 //! errors, seeded simulations stepped from Python with the GIL released, tables handed to
-//! `pyarrow` as column buffers, and sweeps (whole, or run by run for Ray).
+//! `pyarrow` as column buffers, sweeps (whole, or run by run for Ray) and worst-case searches.
 //!
 //! Everything here is a thin layer over the crates the CLI uses (`meshsim-scenario`,
-//! `meshsim-core`, `meshsim-tables`, `meshsim-sweep`), so a world run from Python and from
+//! `meshsim-core`, `meshsim-tables`, `meshsim-sweep`, `meshsim-search`), so a world run from Python and from
 //! `meshsim run` gives the same digest and the same tables.
 
 use pyo3::prelude::*;
 
 mod arrow;
 mod errors;
+mod search;
 mod sim;
 mod snapshot;
 mod sweep;
@@ -27,5 +28,6 @@ fn _meshsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(world::load_world, m)?)?;
     m.add_function(wrap_pyfunction!(sim::run, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(search::search, m)?)?;
     Ok(())
 }

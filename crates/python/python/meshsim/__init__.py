@@ -19,6 +19,7 @@ from meshsim._meshsim import (
     __version__,
     load_world,
     run,
+    search,
     sweep,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "__version__",
     "load_world",
     "run",
+    "search",
     "sweep",
 ]

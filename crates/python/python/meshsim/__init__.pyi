@@ -95,6 +95,14 @@ def sweep(
 ) -> dict[str, Any]:
     """Runs (or resumes) a sweep on this machine; its outcome and tables."""
 
+def search(
+    spec: _Path,
+    threads: int | None = None,
+    out: _Path | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Runs (or resumes) a worst-case search as `meshsim search` does; its candidates and summary."""
+
 _Record = tuple[list[str], list[list[str]]]
 
 @final
