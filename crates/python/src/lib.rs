@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod arrow;
 mod errors;
+mod progress;
 mod search;
 mod sim;
 mod snapshot;

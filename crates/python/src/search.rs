@@ -25,24 +25,6 @@ fn search_error(e: SearchError) -> PyErr {
     }
 }
 
-/// A progress line on Python's `sys.stderr` (so a notebook shows it too): candidates evaluated
-/// of the search's budget, redrawn after each generation.
-fn show(done: u64, budget: u64) {
-    Python::attach(|py| {
-        let end = if done >= budget { "\n" } else { "" };
-        let write = || -> PyResult<()> {
-            let stderr = py.import("sys")?.getattr("stderr")?;
-            stderr.call_method1("write", (format!("\r{done}/{budget} candidates{end}"),))?;
-            stderr.call_method0("flush")?;
-            Ok(())
-        };
-        // a progress line that cannot be drawn is not worth stopping the search for
-        if let Err(e) = write() {
-            e.print(py);
-        }
-    });
-}
-
 /// Runs (or resumes, from its journal in `out`) a worst-case search as `meshsim search` does,
 /// writing the same files, and returns a dict: `out`, `files`, `reused` (evaluations found in
 /// the journal), `candidates` (a `pyarrow.Table` of every candidate: generation, parameters,
@@ -66,12 +48,12 @@ pub fn search<'py>(
     let budget = search.spec.method.budget();
     let opts = Options {
         threads,
-        progress: progress.then(|| Box::new(show) as Box<dyn Fn(u64, u64) + Send + Sync>),
+        progress: progress.then(|| crate::progress::counter("candidates")),
         shard: None,
         patience: None,
     };
     if progress {
-        show(0, budget);
+        crate::progress::show("candidates", 0, budget);
     }
     let outcome = py.detach(|| search.run(&out, &opts)).map_err(search_error)?;
     let d = PyDict::new(py);

@@ -54,15 +54,17 @@ fn result<'py>(py: Python<'py>, out: &Path, o: &Outcome) -> PyResult<Bound<'py, 
 /// Runs (or resumes) a sweep on this machine's cores, as `meshsim sweep` does, and returns a
 /// dict: `out`, `runs_total`, `ran`, `skipped`, `failed`, `complete`, `files` and `tables` (a
 /// `pyarrow.Table` per sweep table: `runs`, `vaults`, `points`, `vault_points`, `tails`,
-/// `pareto`). `out` defaults to `out/sweep-NAME`; `shard=(i, n)` runs one shard of n.
+/// `pareto`). `out` defaults to `out/sweep-NAME`; `shard=(i, n)` runs one shard of n;
+/// `progress=True` shows runs done.
 #[pyfunction]
-#[pyo3(signature = (spec, threads = None, out = None, shard = None))]
+#[pyo3(signature = (spec, threads = None, out = None, shard = None, progress = false))]
 pub fn sweep<'py>(
     py: Python<'py>,
     spec: PathBuf,
     threads: Option<usize>,
     out: Option<PathBuf>,
     shard: Option<(u64, u64)>,
+    progress: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let plan = py.detach(|| load_plan(&spec)).map_err(sweep_error)?;
     let shard = match shard {
@@ -79,7 +81,8 @@ pub fn sweep<'py>(
             None => base,
         }
     });
-    let options = Options { threads, shard, ..Options::default() };
+    let options =
+        Options { threads, shard, progress: progress.then(|| crate::progress::counter("runs")), ..Options::default() };
     let outcome = py.detach(|| meshsim_sweep::sweep(&plan, &out, &options)).map_err(sweep_error)?;
     result(py, &out, &outcome)
 }

@@ -13,9 +13,11 @@ def same_files(a, b):
         assert (a / t).read_bytes() == (b / t).read_bytes(), t
 
 
-def test_sweep_writes_the_cli_tables_and_returns_them(spec, cli_sweep, tmp_path):
-    result = meshsim.sweep(spec, threads=2, out=tmp_path / "py")
+def test_sweep_writes_the_cli_tables_and_returns_them(spec, cli_sweep, tmp_path, capsys):
+    result = meshsim.sweep(spec, threads=2, out=tmp_path / "py", progress=True)
     assert result["complete"] and result["failed"] == 0
+    total = result["runs_total"]
+    assert f"\r{total}/{total} runs\n" in capsys.readouterr().err
     same_files(cli_sweep, tmp_path / "py")
     runs = result["tables"]["runs"]
     assert runs.num_rows == result["runs_total"] == meshsim.SweepPlan(spec).run_count

@@ -92,6 +92,7 @@ def sweep(
     threads: int | None = None,
     out: _Path | None = None,
     shard: tuple[int, int] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Runs (or resumes) a sweep on this machine; its outcome and tables."""
 
