@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use egui::{Color32, Panel, RichText, ScrollArea, Ui};
 use meshsim_core::tx::TxId;
-use meshsim_scenario::commands::{Command, CommandLog, VaultParam};
-use meshsim_scenario::{AgentId, PoolId, Scenario, TokenId, Trigger, VaultId};
+use meshsim_scenario::commands::{Command, CommandLog};
+use meshsim_scenario::{PoolId, Scenario, VaultId};
 
 use crate::events::{Filter, cascade_of};
+use crate::forms::{ShockForm, VaultForm};
+use crate::frames::{FrameStats, FrameTimes};
 use crate::mesh::{Layout, MeshInput, sender_selection};
 use crate::session::{Session, Speed};
-use crate::{Selection, charts, events, inspector, mesh};
+use crate::{Selection, charts, events, forms, inspector, mesh};
 
 /// What the central area shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,81 +63,6 @@ struct Loaded {
     scenario: Arc<Scenario>,
     layout: Layout,
     generation: u64,
-}
-
-/// The shock form.
-struct ShockForm {
-    token: usize,
-    change_percent: f64,
-    blocks: u64,
-}
-
-/// The what-if form for one vault.
-struct VaultForm {
-    vault: usize,
-    band: f64,
-    slippage: f64,
-    capped: bool,
-    cap: f64,
-    private_relay: bool,
-    loaded_for: Option<usize>,
-}
-
-/// UI work per frame, for the frame-time figure, and when each frame was drawn, for the frame
-/// rate achieved.
-#[derive(Debug, Clone, Default)]
-pub struct FrameTimes {
-    samples: std::collections::VecDeque<f64>,
-    at: std::collections::VecDeque<f64>,
-}
-
-/// Frame-time statistics, milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FrameStats {
-    /// Frames measured.
-    pub frames: usize,
-    /// Mean.
-    pub mean_ms: f64,
-    /// Median.
-    pub p50_ms: f64,
-    /// 95th percentile.
-    pub p95_ms: f64,
-    /// Slowest.
-    pub max_ms: f64,
-    /// Frames drawn per second of wall time over the frames kept.
-    pub fps: f64,
-}
-
-impl FrameTimes {
-    fn push(&mut self, ms: f64, at: f64) {
-        if self.samples.len() == 10_000 {
-            self.samples.pop_front();
-            self.at.pop_front();
-        }
-        self.samples.push_back(ms);
-        self.at.push_back(at);
-    }
-
-    /// Statistics over the frames kept.
-    pub fn stats(&self) -> Option<FrameStats> {
-        let mut v: Vec<f64> = self.samples.iter().copied().collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-        Some(FrameStats {
-            frames: v.len(),
-            mean_ms: v.iter().sum::<f64>() / v.len() as f64,
-            p50_ms: q(0.5),
-            p95_ms: q(0.95),
-            max_ms: v[v.len() - 1],
-            fps: match (self.at.front(), self.at.back()) {
-                (Some(a), Some(b)) if b > a => (self.at.len() - 1) as f64 / (b - a),
-                _ => 0.0,
-            },
-        })
-    }
 }
 
 /// The meshsim window's state.
@@ -209,16 +136,8 @@ impl MeshsimApp {
             filter: Filter::default(),
             highlight: Vec::new(),
             highlight_pools: Vec::new(),
-            shock: ShockForm { token: 0, change_percent: -30.0, blocks: 1 },
-            vault_form: VaultForm {
-                vault: 0,
-                band: 0.05,
-                slippage: 0.01,
-                capped: false,
-                cap: 100_000.0,
-                private_relay: false,
-                loaded_for: None,
-            },
+            shock: ShockForm::default(),
+            vault_form: VaultForm::default(),
             log_path: "meshsim-session.ron".into(),
             status: None,
             view: View::Both,
@@ -399,8 +318,8 @@ impl MeshsimApp {
         self.selection = None;
         self.highlight.clear();
         self.highlight_pools.clear();
-        self.vault_form.loaded_for = None;
-        self.shock.token = 0;
+        self.vault_form.new_world();
+        self.shock.new_world();
         self.shown_cascade = None;
         self.focus_pool = PoolId(0);
         self.focus_vault = None;
@@ -437,7 +356,7 @@ impl MeshsimApp {
             let mut chosen: Option<PathBuf> = None;
             ScrollArea::vertical().max_height(ui.available_height() - 60.0).show(ui, |ui| {
                 for dir in &self.world_dirs {
-                    for (folder, worlds) in bundled(dir) {
+                    for (folder, worlds) in crate::worlds::bundled(dir) {
                         ui.separator();
                         ui.strong(folder.display().to_string());
                         egui::Grid::new(("worlds", folder.display().to_string())).num_columns(2).striped(true).show(
@@ -516,12 +435,13 @@ impl MeshsimApp {
             });
             Panel::left("side").resizable(true).default_size(360.0).size_range(260.0..=520.0).show(ui, |ui| {
                 ScrollArea::vertical().show(ui, |ui| {
-                    self.entities(ui, &scenario);
+                    forms::entities(&mut self.selection, ui, &scenario);
                     ui.separator();
                     // the actions first, then the (long) inspector
-                    self.shock_form(ui, &scenario, &mut actions);
+                    actions.extend(self.shock.show(ui, &scenario).map(Action::Apply));
                     ui.separator();
-                    self.vault_form(ui, &scenario, snapshot.as_deref(), &mut actions);
+                    let changes = self.vault_form.show(ui, &scenario, snapshot.as_deref());
+                    actions.extend(changes.into_iter().map(Action::Apply));
                     ui.separator();
                     if let (Some(sel), Some(snap)) = (self.selection, snapshot.as_deref()) {
                         inspector::show(ui, &scenario, snap, sel);
@@ -889,215 +809,6 @@ impl MeshsimApp {
         }
     }
 
-    fn entities(&mut self, ui: &mut Ui, s: &Scenario) {
-        let sel = &mut self.selection;
-        egui::CollapsingHeader::new("Pools").default_open(true).show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                for p in &s.pools {
-                    ui.selectable_value(sel, Some(Selection::Pool(p.id)), &p.name);
-                }
-            });
-        });
-        if !s.vaults.is_empty() {
-            egui::CollapsingHeader::new("Vaults").default_open(true).show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    for v in &s.vaults {
-                        ui.selectable_value(sel, Some(Selection::Vault(v.id)), &v.name);
-                    }
-                });
-            });
-        }
-        if !s.lending.is_empty() {
-            egui::CollapsingHeader::new("Lending markets").default_open(true).show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    for m in &s.lending {
-                        ui.selectable_value(sel, Some(Selection::Market(m.id)), &m.name);
-                    }
-                });
-            });
-        }
-        if !s.books.is_empty() {
-            egui::CollapsingHeader::new("Order books").default_open(true).show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    for b in &s.books {
-                        ui.selectable_value(sel, Some(Selection::Book(b.id)), &b.name);
-                    }
-                });
-            });
-        }
-        egui::CollapsingHeader::new("Agents").default_open(false).show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                for a in &s.agents {
-                    ui.selectable_value(sel, Some(Selection::Agent(AgentId(a.id.0))), &a.name);
-                }
-            });
-        });
-        egui::CollapsingHeader::new("Tokens").default_open(false).show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                for (k, t) in s.tokens.iter().enumerate() {
-                    ui.selectable_value(sel, Some(Selection::Token(TokenId(k as u16))), &t.symbol);
-                }
-            });
-        });
-    }
-
-    fn shock_form(&mut self, ui: &mut Ui, s: &Scenario, actions: &mut Vec<Action>) {
-        ui.strong("Shock");
-        let assets: Vec<&str> = s.market.assets.iter().map(|a| s.tokens[a.token.index()].symbol.as_str()).collect();
-        if assets.is_empty() {
-            ui.label("this world has no price process to shock");
-            return;
-        }
-        self.shock.token = self.shock.token.min(assets.len() - 1);
-        egui::ComboBox::from_label("token").selected_text(assets[self.shock.token]).show_ui(ui, |ui| {
-            for (k, a) in assets.iter().enumerate() {
-                ui.selectable_value(&mut self.shock.token, k, *a);
-            }
-        });
-        ui.horizontal(|ui| {
-            let l = ui.label("change %");
-            ui.add(egui::DragValue::new(&mut self.shock.change_percent).range(-99.0..=500.0).speed(0.5))
-                .labelled_by(l.id);
-            let l = ui.label("over blocks");
-            ui.add(egui::DragValue::new(&mut self.shock.blocks).range(1..=10_000)).labelled_by(l.id);
-        });
-        if ui.button("Apply shock").clicked() {
-            actions.push(Action::Apply(Command::Shock {
-                token: assets[self.shock.token].to_string(),
-                change: self.shock.change_percent / 100.0,
-                blocks: self.shock.blocks,
-            }));
-        }
-    }
-
-    fn vault_form(
-        &mut self,
-        ui: &mut Ui,
-        s: &Scenario,
-        snap: Option<&meshsim_core::Snapshot>,
-        actions: &mut Vec<Action>,
-    ) {
-        ui.strong("What-if: vault parameters");
-        if s.vaults.is_empty() {
-            ui.label("this world has no vaults");
-            return;
-        }
-        let f = &mut self.vault_form;
-        f.vault = f.vault.min(s.vaults.len() - 1);
-        egui::ComboBox::from_label("vault").selected_text(&s.vaults[f.vault].name).show_ui(ui, |ui| {
-            for (k, v) in s.vaults.iter().enumerate() {
-                ui.selectable_value(&mut f.vault, k, &v.name);
-            }
-        });
-        // the form starts from the vault's current parameters
-        let current = snap.and_then(|x| x.vaults.get(f.vault)).map(|v| &v.spec);
-        if f.loaded_for != Some(f.vault)
-            && let Some(spec) = current
-        {
-            f.band = match spec.trigger {
-                Trigger::Threshold { band, .. } => band,
-                Trigger::VolatilityAdjusted { base_band, .. } => base_band,
-                Trigger::Predictive { band, .. } => band,
-                Trigger::CostAware { .. } | Trigger::PeriodicBlocks(_) | Trigger::PeriodicSeconds(_) => 0.0,
-            };
-            f.slippage = spec.slippage;
-            f.capped = spec.max_trade_value.is_some();
-            f.cap = spec.max_trade_value.unwrap_or(f.cap);
-            f.private_relay = spec.private_relay;
-            f.loaded_for = Some(f.vault);
-        }
-        let Some(spec) = current else { return };
-        let has_band = matches!(spec.trigger, Trigger::Threshold { .. } | Trigger::VolatilityAdjusted { .. });
-        Grid::show_form(ui, |ui| {
-            if has_band {
-                let l = ui.label("band");
-                ui.add(egui::DragValue::new(&mut f.band).range(0.0001..=0.5).speed(0.001)).labelled_by(l.id);
-                ui.end_row();
-            }
-            let l = ui.label("slippage");
-            ui.add(egui::DragValue::new(&mut f.slippage).range(0.0001..=0.5).speed(0.001)).labelled_by(l.id);
-            ui.end_row();
-            ui.checkbox(&mut f.capped, "cap per block");
-            let l = ui.label("max trade value");
-            ui.add_enabled(f.capped, egui::DragValue::new(&mut f.cap).range(1.0..=1e12)).labelled_by(l.id);
-            ui.end_row();
-            ui.checkbox(&mut f.private_relay, "private relay");
-            ui.end_row();
-        });
-        if ui.button("Apply to vault").clicked() {
-            let name = s.vaults[f.vault].name.clone();
-            let mut set = |param| actions.push(Action::Apply(Command::SetVault { vault: name.clone(), param }));
-            let band = match spec.trigger {
-                Trigger::Threshold { band, .. } => band,
-                Trigger::VolatilityAdjusted { base_band, .. } => base_band,
-                _ => f.band,
-            };
-            if has_band && f.band != band {
-                set(VaultParam::Band(f.band));
-            }
-            if f.slippage != spec.slippage {
-                set(VaultParam::Slippage(f.slippage));
-            }
-            let cap = f.capped.then_some(f.cap);
-            if cap != spec.max_trade_value {
-                set(VaultParam::MaxTradeValue(cap));
-            }
-            if f.private_relay != spec.private_relay {
-                set(VaultParam::PrivateRelay(f.private_relay));
-            }
-        }
-    }
-}
-
-/// The world files of `dir` and of its folders one level down, by folder, each with the first
-/// line of its header comment; sweep and search specs are left out.
-pub fn bundled(dir: &Path) -> Vec<(PathBuf, Vec<(PathBuf, String)>)> {
-    let list = |d: &Path| -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> =
-            std::fs::read_dir(d).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
-        v.sort();
-        v
-    };
-    let mut folders = vec![dir.to_path_buf()];
-    folders.extend(list(dir).into_iter().filter(|p| p.is_dir()));
-    let mut out = Vec::new();
-    for f in folders {
-        let mut worlds = Vec::new();
-        for p in list(&f).into_iter().filter(|p| p.extension().is_some_and(|x| x == "ron")) {
-            // a world file is small; anything that does not read is simply not listed
-            let Ok(text) = meshsim_scenario::input::read_text(&p, 1 << 20, "a world file") else { continue };
-            let body =
-                text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#!"));
-            if !body.is_some_and(|l| l.starts_with("World")) {
-                continue;
-            }
-            let description = text
-                .lines()
-                .map_while(|l| l.trim().strip_prefix("//"))
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .find(|l| !l.starts_with("meshsim "))
-                .unwrap_or("")
-                .to_string();
-            worlds.push((p, description));
-        }
-        if !worlds.is_empty() {
-            out.push((f, worlds));
-        }
-    }
-    out
-}
-
-/// Two-column grid for the forms.
-struct Grid;
-
-impl Grid {
-    fn show_form(ui: &mut Ui, add: impl FnOnce(&mut Ui)) {
-        egui::Grid::new("vault-form").num_columns(3).show(ui, add);
-    }
-}
-
-impl MeshsimApp {
     /// Shows cascade `k`: its transactions and pools highlighted, the timeline at its end (the
     /// state once it has played out), its links drawn on the mesh.
     fn show_cascade_now(&mut self, k: usize, c: &meshsim_core::cascade::Cascade, head: u64, actions: &mut Vec<Action>) {

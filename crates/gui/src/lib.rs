@@ -13,12 +13,15 @@ pub mod compare;
 pub mod events;
 pub mod export;
 pub mod fmt;
+pub mod forms;
+pub mod frames;
 pub mod history;
 pub mod inspector;
 pub mod mesh;
 pub mod recorded;
 pub mod session;
 pub mod timeline;
+pub mod worlds;
 
 pub use app::MeshsimApp;
 
