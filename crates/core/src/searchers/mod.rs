@@ -16,7 +16,7 @@ use crate::SimError;
 use crate::agents::{AgentMeta, MarketView, ViewParams, snapshot_agents, spawn_agent};
 use crate::block::{Blocks, Bundle, Mempool, PendingBundles};
 use crate::engine::{App, Phase, Plugin, State, shared};
-use crate::pools::PoolBook;
+use crate::pools::{PoolBook, PoolEntry};
 use crate::snapshot::Snapshot;
 use crate::tx::{Cause, Leg, Sender, Swap, Tx, TxKind, Visibility};
 
@@ -146,6 +146,20 @@ fn victim_swap(tx: &Tx) -> Option<(Leg, &Swap)> {
     .then(|| (swap.legs[0], swap))
 }
 
+/// The public pending one-hop swaps on the searcher's pools that it may prey on, with their leg,
+/// swap and pool.
+fn victims<'a, B: PoolBook + ?Sized>(
+    view: &'a MarketView<'_, B>,
+    cfg: &'a Searcher,
+    mempool: &'a Mempool,
+) -> impl Iterator<Item = (&'a Tx, Leg, &'a Swap, &'a PoolEntry)> {
+    mempool.public().filter_map(move |victim| {
+        let (leg, swap) = victim_swap(victim)?;
+        cfg.pools.binary_search(&leg.pool).ok()?;
+        Some((victim, leg, swap, view.pools.pool(leg.pool)?))
+    })
+}
+
 /// Pure policy of a sandwich searcher: the most profitable sandwiches of public pending swaps on
 /// its pools, as bundles.
 pub fn plan_sandwiches<B: PoolBook + ?Sized>(
@@ -156,12 +170,7 @@ pub fn plan_sandwiches<B: PoolBook + ?Sized>(
     policy: Policy,
 ) -> Vec<Bundle> {
     let mut found: Vec<(f64, Bundle)> = Vec::new();
-    for victim in mempool.public() {
-        let Some((leg, victim_swap)) = victim_swap(victim) else { continue };
-        if cfg.pools.binary_search(&leg.pool).is_err() {
-            continue;
-        }
-        let Some(entry) = view.pools.pool(leg.pool) else { continue };
+    for (victim, leg, victim_swap, entry) in victims(view, cfg, mempool) {
         let (i, j) = (usize::from(leg.i), usize::from(leg.j));
         let cap = view.balance(me.account, leg.token_in);
         let Some(plan) = sandwich::optimal_sandwich(&entry.pool, i, j, victim_swap.amount_in, victim_swap.min_out, cap)
@@ -217,12 +226,7 @@ pub fn plan_backruns<B: PoolBook + ?Sized>(
     policy: Policy,
 ) -> Vec<Bundle> {
     let mut found: Vec<(f64, Bundle)> = Vec::new();
-    for victim in mempool.public() {
-        let Some((leg, victim_swap)) = victim_swap(victim) else { continue };
-        if cfg.pools.binary_search(&leg.pool).is_err() {
-            continue;
-        }
-        let Some(entry) = view.pools.pool(leg.pool) else { continue };
+    for (victim, leg, victim_swap, entry) in victims(view, cfg, mempool) {
         let mut after: Pool = entry.pool.clone();
         if after.swap_exact_in(leg.i.into(), leg.j.into(), victim_swap.amount_in).is_err() {
             continue;
