@@ -3,7 +3,7 @@
 
 use egui::{Grid, Ui};
 use meshsim_core::Snapshot;
-use meshsim_core::tx::{Action, LendOp, Sender, Tx, Visibility};
+use meshsim_core::tx::{Action, Failure, LendOp, RevertReason, Sender, Tx, Visibility};
 use meshsim_scenario::{Scenario, Trigger};
 
 use crate::Selection;
@@ -19,6 +19,17 @@ fn row(ui: &mut Ui, key: &str, value: impl Into<egui::WidgetText>) {
 
 fn token(s: &Scenario, t: meshsim_scenario::TokenId) -> (&str, u8) {
     s.tokens.get(t.index()).map_or(("?", 0), |x| (x.symbol.as_str(), x.decimals))
+}
+
+/// A failure for people: a shortfall in whole tokens of the token it is in.
+fn failure(s: &Scenario, f: &Failure) -> String {
+    match f {
+        Failure::Reverted(RevertReason::BelowMinimum { out, min, token: t }) => {
+            let (sym, dec) = token(s, *t);
+            format!("output {} {sym} below minimum {} {sym}", amount(*out, dec), amount(*min, dec))
+        }
+        other => other.to_string(),
+    }
 }
 
 fn pending(ui: &mut Ui, s: &Scenario, txs: &[&Tx]) {
@@ -141,15 +152,8 @@ pub fn show(ui: &mut Ui, s: &Scenario, snap: &Snapshot, sel: Selection) {
                 row(ui, "last rebalance", v.last_rebalance.map_or("never".into(), |b| format!("block {b}")));
                 if let Some(m) = snap.metrics.vaults.get(id.index()) {
                     row(ui, "rebalances", m.rebalances.to_string());
-                    row(
-                        ui,
-                        "failed",
-                        format!(
-                            "{} {}",
-                            m.failed,
-                            m.last_failure.as_ref().map(ToString::to_string).unwrap_or_default()
-                        ),
-                    );
+                    let last = m.last_failure.as_ref().map_or(String::new(), |f| format!(" (last: {})", failure(s, f)));
+                    row(ui, "failed", format!("{}{last}", m.failed));
                     row(
                         ui,
                         "gas / fees / impact",
@@ -303,4 +307,29 @@ fn book(ui: &mut Ui, s: &Scenario, snap: &Snapshot, id: meshsim_scenario::BookId
                 p.vline(egui_plot::VLine::new("external", external).color(egui::Color32::GRAY));
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meshsim_core::tx::DropReason;
+
+    #[test]
+    fn a_shortfall_reads_in_whole_tokens_of_its_token() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds/vaults.ron");
+        let s = meshsim_scenario::load_file(&path).expect("bundled world");
+        let usdc = s.tokens.iter().position(|t| t.symbol == "USDC").expect("vaults.ron has USDC");
+        let (_, dec) = token(&s, meshsim_scenario::TokenId(usdc as u16));
+        assert_eq!(dec, 6);
+        let short = Failure::Reverted(RevertReason::BelowMinimum {
+            out: 25_557_235_034,
+            min: 26_257_478_593,
+            token: meshsim_scenario::TokenId(usdc as u16),
+        });
+        assert_eq!(failure(&s, &short), "output 25557.2 USDC below minimum 26257.5 USDC");
+        // the base units the tables keep are still what the failure itself says
+        assert_eq!(short.to_string(), "output 25557235034 below minimum 26257478593");
+        let dropped = Failure::Dropped(DropReason::BlockFull);
+        assert_eq!(failure(&s, &dropped), dropped.to_string());
+    }
 }

@@ -95,7 +95,7 @@ impl Venue for FlashVenue<'_> {
         let sale = self.pools.quote_path(&[], &f.sell, seized, &costs)?;
         let need = loan.saturating_add(premium).saturating_add(f.min_profit);
         if sale.amount_out() < need {
-            return Err(RevertReason::BelowMinimum { out: sale.amount_out(), min: need });
+            return Err(RevertReason::BelowMinimum { out: sale.amount_out(), min: need, token: debt });
         }
         // the loan, then the liquidation it pays for (undone if the market refuses)
         ctx.ledger.transfer(market.account, payer, debt, loan).map_err(ledger)?;

@@ -215,7 +215,7 @@ impl Pools {
     ) -> Result<(), RevertReason> {
         let out = quote.amount_out();
         if out < swap.min_out {
-            return Err(RevertReason::BelowMinimum { out, min: swap.min_out });
+            return Err(RevertReason::BelowMinimum { out, min: swap.min_out, token: swap.token_out() });
         }
         let token_in = swap.token_in();
         if ctx.ledger.balance(payer, token_in) < swap.amount_in {

@@ -6,6 +6,7 @@ use std::fmt;
 
 use bevy_ecs::prelude::*;
 use meshsim_math::{MathError, SwapQuote};
+use meshsim_scenario::TokenId;
 use smallvec::SmallVec;
 
 use super::Tx;
@@ -50,6 +51,8 @@ pub enum RevertReason {
         out: u128,
         /// Its minimum.
         min: u128,
+        /// The token both are in (for people: the amounts are base units).
+        token: TokenId,
     },
     /// The payer does not hold the input.
     InsufficientBalance,
@@ -71,7 +74,7 @@ impl fmt::Display for RevertReason {
             RevertReason::Venue(e) => write!(f, "{e}"),
             RevertReason::UnknownVenue => f.write_str("unknown pool"),
             RevertReason::InsufficientLiquidity => f.write_str("insufficient liquidity"),
-            RevertReason::BelowMinimum { out, min } => write!(f, "output {out} below minimum {min}"),
+            RevertReason::BelowMinimum { out, min, .. } => write!(f, "output {out} below minimum {min}"),
             RevertReason::InsufficientBalance => f.write_str("insufficient balance"),
             RevertReason::OutOfGas => f.write_str("out of gas"),
             RevertReason::Ledger(e) => write!(f, "ledger: {e}"),
