@@ -3,8 +3,8 @@
 //! `pyarrow` as column buffers, sweeps (whole, or run by run for Ray) and worst-case searches.
 //!
 //! Everything here is a thin layer over the crates the CLI uses (`meshsim-scenario`,
-//! `meshsim-core`, `meshsim-tables`, `meshsim-sweep`, `meshsim-search`), so a world run from Python and from
-//! `meshsim run` gives the same digest and the same tables.
+//! `meshsim-core`, `meshsim-tables`, `meshsim-sweep`, `meshsim-search`), so a world run from
+//! Python and from `meshsim run` gives the same digest and the same tables.
 
 use pyo3::prelude::*;
 
