@@ -46,6 +46,8 @@ pub fn search(args: &SearchArgs) -> Result<()> {
         progress: Some(Box::new(move |done, _| bar.set_position(done))),
         shard: args.shard,
         patience: Some(std::time::Duration::from_secs(args.peer_timeout)),
+        // Ctrl-C ends the process; the journal keeps what finished
+        stop: None,
     };
     let outcome = search.run(&out, &opts).with_context(|| format!("search {:?}", search.spec.name))?;
     progress.finish_and_clear();

@@ -65,6 +65,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         check: args.check,
         limit: None,
         progress: Some(Box::new(move |done, _| bar.set_position(done))),
+        // Ctrl-C ends the process; the journal keeps what finished
+        stop: None,
     };
     let outcome =
         meshsim_sweep::sweep(&plan, &out, &options).with_context(|| format!("sweep into {}", out.display()))?;

@@ -1,5 +1,11 @@
-//! Progress of a sweep or search on Python's `sys.stderr` (so a notebook shows it too).
+//! Long work from Python: its progress on `sys.stderr` (so a notebook shows it too), and Ctrl-C
+//! honoured while it runs.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
 /// What the engines' progress hooks take: called with (done, total), from any thread.
@@ -26,4 +32,24 @@ pub fn show(unit: &str, done: u64, total: u64) {
             e.print(py);
         }
     });
+}
+
+/// Runs `work` on its own thread while this one, without the GIL, checks Python's signals every
+/// 50 ms. On Ctrl-C (or any signal handler that raises) it sets `stop`, waits for the work to
+/// wind down (what it finished is journaled) and raises that error; otherwise it returns the
+/// work's result.
+pub fn interruptible<T: Send>(py: Python<'_>, stop: &Arc<AtomicBool>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    std::thread::scope(|s| {
+        let handle = s.spawn(work);
+        while !handle.is_finished() {
+            py.detach(|| std::thread::sleep(Duration::from_millis(50)));
+            if let Err(e) = py.check_signals() {
+                stop.store(true, Ordering::Relaxed);
+                // the work's own result is dropped: the interruption is the answer
+                let _ = py.detach(|| handle.join());
+                return Err(e);
+            }
+        }
+        py.detach(|| handle.join()).map_err(|_| PyRuntimeError::new_err("the work's thread panicked"))
+    })
 }

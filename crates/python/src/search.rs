@@ -31,6 +31,8 @@ fn search_error(e: SearchError) -> PyErr {
 /// objective, penalty, score, error), `convergence` (a `pyarrow.Table`), and `summary` (the
 /// parsed `summary.json`: best objective, the three worst cases and their world files, the tail
 /// estimate). `out` defaults to `out/search-NAME`; `progress=True` shows candidates done.
+/// Ctrl-C stops it once the evaluations under way finish (they are journaled, and the same call
+/// resumes) and raises `KeyboardInterrupt`.
 #[pyfunction]
 #[pyo3(signature = (spec, threads = None, out = None, progress = false))]
 pub fn search<'py>(
@@ -46,16 +48,18 @@ pub fn search<'py>(
     let search = py.detach(|| Search::load(&spec)).map_err(search_error)?;
     let out = out.unwrap_or_else(|| Path::new("out").join(format!("search-{}", search.spec.name)));
     let budget = search.spec.method.budget();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let opts = Options {
         threads,
         progress: progress.then(|| crate::progress::counter("candidates")),
         shard: None,
         patience: None,
+        stop: Some(stop.clone()),
     };
     if progress {
         crate::progress::show("candidates", 0, budget);
     }
-    let outcome = py.detach(|| search.run(&out, &opts)).map_err(search_error)?;
+    let outcome = crate::progress::interruptible(py, &stop, || search.run(&out, &opts))?.map_err(search_error)?;
     let d = PyDict::new(py);
     d.set_item("out", out.clone())?;
     d.set_item("files", outcome.files.clone())?;

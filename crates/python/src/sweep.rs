@@ -55,7 +55,8 @@ fn result<'py>(py: Python<'py>, out: &Path, o: &Outcome) -> PyResult<Bound<'py, 
 /// dict: `out`, `runs_total`, `ran`, `skipped`, `failed`, `complete`, `files` and `tables` (a
 /// `pyarrow.Table` per sweep table: `runs`, `vaults`, `points`, `vault_points`, `tails`,
 /// `pareto`). `out` defaults to `out/sweep-NAME`; `shard=(i, n)` runs one shard of n;
-/// `progress=True` shows runs done.
+/// `progress=True` shows runs done. Ctrl-C stops it once the runs under way finish (they are
+/// journaled, and the same call resumes) and raises `KeyboardInterrupt`.
 #[pyfunction]
 #[pyo3(signature = (spec, threads = None, out = None, shard = None, progress = false))]
 pub fn sweep<'py>(
@@ -81,9 +82,16 @@ pub fn sweep<'py>(
             None => base,
         }
     });
-    let options =
-        Options { threads, shard, progress: progress.then(|| crate::progress::counter("runs")), ..Options::default() };
-    let outcome = py.detach(|| meshsim_sweep::sweep(&plan, &out, &options)).map_err(sweep_error)?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = Options {
+        threads,
+        shard,
+        progress: progress.then(|| crate::progress::counter("runs")),
+        stop: Some(stop.clone()),
+        ..Options::default()
+    };
+    let outcome = crate::progress::interruptible(py, &stop, || meshsim_sweep::sweep(&plan, &out, &options))?
+        .map_err(sweep_error)?;
     result(py, &out, &outcome)
 }
 

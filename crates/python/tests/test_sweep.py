@@ -1,6 +1,9 @@
 """Sweeps from Python: the whole sweep, and its runs made one by one and collected, give the
 CLI's tables byte for byte."""
 
+import _thread
+import threading
+
 import pytest
 
 import meshsim
@@ -22,6 +25,19 @@ def test_sweep_writes_the_cli_tables_and_returns_them(spec, cli_sweep, tmp_path,
     runs = result["tables"]["runs"]
     assert runs.num_rows == result["runs_total"] == meshsim.SweepPlan(spec).run_count
     assert "vault_cost" in runs.column_names
+
+
+def test_ctrl_c_stops_a_sweep_which_then_resumes_to_the_cli_tables(spec, cli_sweep, tmp_path):
+    # Ctrl-C, as the interpreter sees it, a moment into a sweep of several seconds on one thread
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    with pytest.raises(KeyboardInterrupt):
+        meshsim.sweep(spec, threads=1, out=tmp_path / "py")
+    total = meshsim.SweepPlan(spec).run_count
+    assert not (tmp_path / "py" / "runs.csv").exists()
+    done = meshsim.sweep(spec, threads=2, out=tmp_path / "py")
+    assert done["complete"] and done["skipped"] + done["ran"] == total
+    assert done["skipped"] < total
+    same_files(cli_sweep, tmp_path / "py")
 
 
 def test_runs_made_one_by_one_and_collected_equal_the_cli(spec, cli_sweep, tmp_path):

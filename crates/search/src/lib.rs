@@ -84,6 +84,9 @@ pub enum SearchError {
     /// A sharded search waited too long for its peers.
     #[error("{0}")]
     Stalled(String),
+    /// Asked to stop ([`Options::stop`]) before it finished.
+    #[error("stopped before it finished: every evaluation made is in the journal, and the same search resumes")]
+    Stopped,
     /// The thread pool could not start.
     #[error("thread pool")]
     Threads(#[from] rayon::ThreadPoolBuildError),
@@ -102,6 +105,22 @@ pub struct Options {
     /// How long a shard waits for its peers to journal anything new before it gives up
     /// (default: an hour).
     pub patience: Option<std::time::Duration>,
+    /// Set (from any thread) to stop: no new evaluation starts, those under way finish and are
+    /// journaled, and the run ends with [`SearchError::Stopped`] (the same search resumes).
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+/// How a run evaluates candidates: its workers, its patience with peer shards, its stop flag.
+struct Work<'a> {
+    pool: rayon::ThreadPool,
+    patience: std::time::Duration,
+    stop: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl Work<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// One evaluated candidate.
@@ -325,15 +344,30 @@ impl Search {
         phase: &str,
         generation: u32,
         xs: &[Vec<f64>],
-        pool: &rayon::ThreadPool,
-        patience: std::time::Duration,
+        work: &Work<'_>,
     ) -> Result<Vec<Result<f64, String>>, SearchError> {
-        let mine: Vec<Option<Result<f64, String>>> = pool.install(|| {
+        if work.stopped() {
+            return Err(SearchError::Stopped);
+        }
+        let mine: Vec<Option<Result<f64, String>>> = work.pool.install(|| {
             xs.par_iter()
                 .enumerate()
-                .map(|(k, x)| j.owns(k as u32).then(|| self.journalled(j, phase, generation, k as u32, x)))
+                .map(|(k, x)| {
+                    // once stopped, the rest are neither run nor journaled (the result is dropped)
+                    j.owns(k as u32).then(|| {
+                        if work.stopped() {
+                            Err("stopped".into())
+                        } else {
+                            self.journalled(j, phase, generation, k as u32, x)
+                        }
+                    })
+                })
                 .collect()
         });
+        if work.stopped() {
+            return Err(SearchError::Stopped);
+        }
+        let patience = work.patience;
         let wanted: Vec<(u32, &[f64])> =
             xs.iter().enumerate().filter(|(k, _)| !j.owns(*k as u32)).map(|(k, x)| (k as u32, x.as_slice())).collect();
         let mut theirs = j.wait_for(phase, generation, &wanted, patience)?.into_iter();
@@ -346,10 +380,9 @@ impl Search {
         phase: &str,
         generation: u32,
         xs: Vec<Vec<f64>>,
-        pool: &rayon::ThreadPool,
-        patience: std::time::Duration,
+        work: &Work<'_>,
     ) -> Result<Vec<Candidate>, SearchError> {
-        let results = self.results(j, phase, generation, &xs, pool, patience)?;
+        let results = self.results(j, phase, generation, &xs, work)?;
         Ok(xs
             .into_iter()
             .zip(results)
@@ -373,6 +406,7 @@ impl Search {
         let budget = self.spec.method.budget();
         let shard = opts.shard.unwrap_or(meshsim_sweep::Shard::ALL);
         let patience = opts.patience.unwrap_or(std::time::Duration::from_secs(3600));
+        let work = Work { pool, patience, stop: opts.stop.as_deref() };
         let journal = Journal::open(out, &self.spec_hash, &self.world_hash, shard)?;
         let reused = journal.len();
         let mut candidates = Vec::new();
@@ -385,7 +419,7 @@ impl Search {
                     // the generation's draws come from its own stream
                     let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-generation", u64::from(g));
                     let xs: Vec<Vec<f64>> = (0..population).map(|_| law.sample(&self.bounds, &mut rng)).collect();
-                    let mut generation = self.evaluate(&journal, "generation", g, xs, &pool, patience)?;
+                    let mut generation = self.evaluate(&journal, "generation", g, xs, &work)?;
                     let mut ranked: Vec<&Candidate> = generation.iter().collect();
                     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
                     let keep = ((f64::from(population) * elite).ceil() as usize).max(1);
@@ -422,7 +456,7 @@ impl Search {
                         })
                         .collect();
                     let xs: Vec<Vec<f64>> = repaired.iter().map(|(x, _)| x.clone()).collect();
-                    let mut generation = self.evaluate(&journal, "cmaes", g, xs, &pool, patience)?;
+                    let mut generation = self.evaluate(&journal, "cmaes", g, xs, &work)?;
                     // ranked with a penalty on the distance outside the box (in unit-cube terms)
                     let fitness: Vec<f64> = generation
                         .iter()
@@ -443,7 +477,7 @@ impl Search {
             Method::Random { runs } => {
                 let mut rng = meshsim_sweep::seed::stream(self.spec.master_seed, "search-random", 0);
                 let xs: Vec<Vec<f64>> = (0..runs).map(|_| cem::uniform(&self.bounds, &mut rng)).collect();
-                candidates = self.evaluate(&journal, "random", 0, xs, &pool, patience)?;
+                candidates = self.evaluate(&journal, "random", 0, xs, &work)?;
                 best = candidates.iter().map(|c| c.score).fold(f64::MIN, f64::max);
                 convergence.push((best, f64::NAN));
                 if let Some(p) = &opts.progress {
@@ -452,7 +486,7 @@ impl Search {
             }
         }
         let tail = match self.spec.tail {
-            Some(level) => Some(self.tail(&journal, level, &pool, patience)?),
+            Some(level) => Some(self.tail(&journal, level, &work)?),
             None => None,
         };
         let mut outcome = Outcome { candidates, convergence, tail, files: Vec::new(), reused };
@@ -469,20 +503,14 @@ impl Search {
     /// `level`), and refits the sampling law to the draws above it weighted by their likelihood
     /// ratio; once the level is reached, `n` more draws give the importance-sampling estimate.
     /// Plain Monte Carlo from the nominal law gets the same number of runs in all.
-    fn tail(
-        &self,
-        j: &Journal,
-        level: f64,
-        pool: &rayon::ThreadPool,
-        patience: std::time::Duration,
-    ) -> Result<Tail, SearchError> {
+    fn tail(&self, j: &Journal, level: f64, work: &Work<'_>) -> Result<Tail, SearchError> {
         let n = match self.spec.method {
             Method::CrossEntropy { population, .. } | Method::CmaEs { population, .. } => population.max(64) as usize,
             Method::Random { runs } => runs.clamp(64, 256) as usize,
         };
         const RHO: f64 = 0.1;
         let objectives = |phase: &str, round: u32, xs: &[Vec<f64>]| -> Result<Vec<f64>, SearchError> {
-            Ok(self.results(j, phase, round, xs, pool, patience)?.into_iter().map(|r| r.unwrap_or(f64::NAN)).collect())
+            Ok(self.results(j, phase, round, xs, work)?.into_iter().map(|r| r.unwrap_or(f64::NAN)).collect())
         };
         let mut q = Law {
             mean: self

@@ -169,6 +169,37 @@ fn a_killed_search_resumes_from_its_journal_to_the_same_result() {
 }
 
 #[test]
+fn a_search_asked_to_stop_keeps_its_evaluations_and_resumes_to_the_same_result() {
+    let text = spec("CrossEntropy(iterations: 3, population: 6, elite: 0.34)", 5);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let s = Search::new(parse_spec(&text, "t.ron").unwrap(), &text, &dir).unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let first = s.run(whole.path(), &Options { threads: Some(2), ..Options::default() }).unwrap();
+    // raised after the first generation, as Ctrl-C would be from another thread
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let raise = stop.clone();
+    let opts = Options {
+        threads: Some(2),
+        stop: Some(stop),
+        progress: Some(Box::new(move |_, _| raise.store(true, std::sync::atomic::Ordering::Relaxed))),
+        ..Options::default()
+    };
+    let cut = tempfile::tempdir().unwrap();
+    let e = s.run(cut.path(), &opts).unwrap_err();
+    assert!(matches!(e, meshsim_search::SearchError::Stopped), "{e}");
+    assert!(!cut.path().join("candidates.csv").exists(), "no outputs from a stopped search");
+    let journal = std::fs::read_to_string(cut.path().join("journal.csv")).unwrap();
+    assert_eq!(journal.lines().count() - 1, 6, "the first generation, and nothing after it");
+    let resumed = s.run(cut.path(), &Options { threads: Some(1), ..Options::default() }).unwrap();
+    assert_eq!(resumed.reused, 6);
+    assert_eq!(resumed.candidates, first.candidates);
+    assert_eq!(
+        std::fs::read(whole.path().join("candidates.csv")).unwrap(),
+        std::fs::read(cut.path().join("candidates.csv")).unwrap()
+    );
+}
+
+#[test]
 fn shards_over_one_directory_give_the_unsharded_search() {
     let text = spec("CrossEntropy(iterations: 3, population: 7, elite: 0.3)", 5)
         .replace("plausibility: 0.02,", "plausibility: 0.02, tail: 0.2,");

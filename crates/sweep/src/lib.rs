@@ -41,6 +41,9 @@ pub struct Options {
     pub limit: Option<u64>,
     /// Called after each finished run with (done, total for this shard).
     pub progress: Option<Box<dyn Fn(u64, u64) + Send + Sync>>,
+    /// Set (from any thread) to stop starting runs: the runs under way finish and are journaled,
+    /// and the call returns incomplete, like a killed sweep (a rerun resumes).
+    pub stop: Option<std::sync::Arc<AtomicBool>>,
 }
 
 /// What a sweep call did.
@@ -98,7 +101,7 @@ pub fn sweep(plan: &Plan, dir: &Path, opts: &Options) -> Result<Outcome, SweepEr
             Ok((journal, ran, failed))
         });
         let one = |tx: &mut std::sync::mpsc::Sender<run::RunResult>, id: u64| {
-            if abort.load(Ordering::Relaxed) {
+            if abort.load(Ordering::Relaxed) || opts.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
                 return;
             }
             // a closed channel means the writer failed; its error is reported below

@@ -149,6 +149,38 @@ fn an_interrupted_sweep_resumes_to_the_same_tables() {
 }
 
 #[test]
+fn a_sweep_asked_to_stop_keeps_what_finished_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_in(dir.path(), &spec_text(""));
+    let clean = dir.path().join("clean");
+    meshsim_sweep::sweep(&plan, &clean, &opts(1, None, None)).unwrap();
+
+    // the stop is raised from the progress hook after the third run, as Ctrl-C would be from
+    // another thread: a run already under way still finishes, no other starts
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let raise = stop.clone();
+    let options = Options {
+        threads: Some(1),
+        stop: Some(stop),
+        progress: Some(Box::new(move |done, _| {
+            if done == 3 {
+                raise.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        })),
+        ..Options::default()
+    };
+    let stopped = dir.path().join("stopped");
+    let o = meshsim_sweep::sweep(&plan, &stopped, &options).unwrap();
+    assert!(!o.complete, "{o:?}");
+    assert!((3..plan.run_count()).contains(&o.ran), "{o:?}");
+    assert!(!stopped.join("runs.csv").exists(), "no final table before every run is in");
+    let o2 = meshsim_sweep::sweep(&plan, &stopped, &opts(2, None, None)).unwrap();
+    assert!(o2.complete);
+    assert_eq!((o2.skipped, o2.ran), (o.ran, plan.run_count() - o.ran));
+    same_tables(&clean, &stopped);
+}
+
+#[test]
 fn a_bad_point_fails_before_any_run() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("small.ron"), WORLD).unwrap();
