@@ -367,10 +367,9 @@ impl Search {
         if work.stopped() {
             return Err(SearchError::Stopped);
         }
-        let patience = work.patience;
         let wanted: Vec<(u32, &[f64])> =
             xs.iter().enumerate().filter(|(k, _)| !j.owns(*k as u32)).map(|(k, x)| (k as u32, x.as_slice())).collect();
-        let mut theirs = j.wait_for(phase, generation, &wanted, patience)?.into_iter();
+        let mut theirs = j.wait_for(phase, generation, &wanted, work.patience)?.into_iter();
         Ok(mine.into_iter().map(|r| r.unwrap_or_else(|| theirs.next().unwrap_or(Err("lost".into())))).collect())
     }
 
