@@ -22,7 +22,7 @@ use crate::pools::PoolsPlugin;
 use crate::record::{BlockRow, Records, RecordsPlugin, TradeRow, VaultRow};
 use crate::searchers::SearchersPlugin;
 use crate::snapshot::Snapshot;
-use crate::vaults::{VaultConfig, VaultIndex, VaultsPlugin};
+use crate::vaults::{QuietScreens, VaultConfig, VaultIndex, VaultsPlugin};
 use crate::{SimConfig, SimError, SimOptions, SimStatus};
 
 /// Every domain, in order. The order is the order of genesis, of the state digest, and of
@@ -156,6 +156,11 @@ impl Simulation {
                     return Err(SimError::Command { block, reason: format!("unknown vault {vault:?}") });
                 };
                 cfg.set_param(param);
+                let id = cfg.spec.id;
+                // a screen armed under the old band proves nothing under the new one
+                if let Some(mut screens) = self.world.get_mut::<QuietScreens>(self.state) {
+                    screens.forget(id);
+                }
             }
         }
         Ok(())

@@ -104,18 +104,22 @@ pub struct Quiet {
     pub screen: Option<QuietScreen>,
 }
 
-/// Proof that a quiet threshold vault is still quiet: while its holdings stand, its band is the
-/// one it was armed under and each oracle price stays inside `[lo, hi]` (a factor
-/// [`super::strategy::quiet_move`] either way of the price it was armed at), no weight can have
-/// left its band, so [`quiet_block`] would find the block quiet again: the check is skipped,
-/// with the decision unchanged. Only the weights it would have written go unwritten.
+/// Proof that a quiet threshold vault is still quiet: while its holdings stand (its account's
+/// ledger version), its band is the one it was armed under and each oracle price stays inside
+/// `[lo, hi]` (a factor [`super::strategy::quiet_move`] either way of the price it was armed
+/// at), no weight can have left its band, so [`quiet_block`] would find the block quiet again:
+/// the check is skipped, with the decision unchanged. Only the weights it would have written go
+/// unwritten. The band is the caller's to watch: a screen is forgotten when the band changes
+/// ([`super::QuietScreens::forget`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuietScreen {
     /// Each priced token's oracle and the range its price stays in (the numeraire's never moves).
     bounds: [(u32, f64, f64); super::strategy::MAX_VAULT_TOKENS],
     len: u8,
+    /// The chain whose blocks it decides in.
+    chain: crate::chain::ChainId,
+    /// The vault's account and that account's ledger version when armed.
     holdings: (crate::ledger::AccountId, u64),
-    band: f64,
 }
 
 impl QuietScreen {
@@ -125,14 +129,14 @@ impl QuietScreen {
         cfg: &VaultConfig,
         book: &OracleBook,
         holdings: &Holdings,
-        band: f64,
+        chain: crate::chain::ChainId,
         (weights, targets, widths): (&[f64], &[f64], &[f64]),
     ) -> Option<Self> {
         let holdings = holdings.seen()?;
         let m = super::strategy::quiet_move(weights, targets, widths)?;
         let (up, down) = (libm::exp(m), libm::exp(-m));
         let mut screen =
-            QuietScreen { bounds: [(0, 0.0, 0.0); super::strategy::MAX_VAULT_TOKENS], len: 0, holdings, band };
+            QuietScreen { bounds: [(0, 0.0, 0.0); super::strategy::MAX_VAULT_TOKENS], len: 0, chain, holdings };
         for slot in cfg.oracle_of.iter() {
             match *slot {
                 OracleSlot::Numeraire => {}
@@ -148,11 +152,12 @@ impl QuietScreen {
         Some(screen)
     }
 
-    /// Whether the vault is provably still quiet.
+    /// Whether the vault is provably still quiet in a block of `chain`, its holdings read from
+    /// `ledger` and its prices from `book`.
     #[inline]
-    pub fn holds(&self, cfg: &VaultConfig, book: &OracleBook, holdings: &Holdings) -> bool {
-        holdings.seen() == Some(self.holdings)
-            && cfg.fixed_bands.as_ref().is_some_and(|(band, _)| *band == self.band)
+    pub fn holds(&self, chain: crate::chain::ChainId, ledger: &crate::ledger::Ledger, book: &OracleBook) -> bool {
+        chain == self.chain
+            && ledger.version(self.holdings.0) == self.holdings.1
             && self.bounds[..usize::from(self.len)].iter().all(|&(o, lo, hi)| {
                 // NaN is never inside
                 book.price.get(o as usize).is_some_and(|p| *p >= lo && *p <= hi)
@@ -202,8 +207,10 @@ pub fn quiet_block<B: PoolBook + ?Sized>(
     }
     // in band with room to spare: the next blocks are quiet while prices stay near (the gate
     // of retry and interval aside, which can only hold a trigger back)
-    let screen =
-        cfg.screens_quiet.then(|| QuietScreen::arm(cfg, book, holdings, *band, (&weights, targets, widths))).flatten();
+    let screen = cfg
+        .screens_quiet
+        .then(|| QuietScreen::arm(cfg, book, holdings, view.chain, (&weights, targets, widths)))
+        .flatten();
     Some(Quiet { band: *band, targets: *targets, weights, screen })
 }
 
@@ -845,6 +852,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(7);
         let (mut skipped, mut checked, mut fired) = (0, 0, 0);
         let mut screen: Option<QuietScreen> = None;
+        let chain = m.view(10).chain;
         let (mut p2, mut p4) = (150.0, 4.0);
         for _ in 0..4000 {
             // up to 1 % a block either way: bands of 5 % of the targets are left now and then
@@ -855,7 +863,7 @@ mod tests {
             let book = oracle_book(&m);
             let prices = oracle_prices(&v.cfg, &book);
             let quiet = quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, (&prices, &book));
-            if screen.is_some_and(|s| s.holds(&v.cfg, &book, &holdings)) {
+            if screen.is_some_and(|s| s.holds(chain, &m.ledger, &book)) {
                 assert!(quiet.is_some(), "skipped a check that fires at {p2} / {p4}");
                 skipped += 1;
                 continue;
@@ -872,20 +880,19 @@ mod tests {
             }
         }
         assert!(skipped > 3 * checked && fired > 10, "{skipped} skipped, {checked} checked, {fired} fired");
-        // armed at the targets: new holdings, or another band, void it
+        // armed at the targets: new holdings, or a block of another chain, void it (a new band
+        // is the caller's to watch: `QuietScreens::forget`)
         m.set_price(t2, 150.0);
         m.set_price(t4, 4.0);
         let book = oracle_book(&m);
         let prices = oracle_prices(&v.cfg, &book);
         let q = quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, (&prices, &book)).expect("quiet at its targets");
         let armed = q.screen.expect("a screen at its targets");
-        assert!(armed.holds(&v.cfg, &book, &holdings));
+        assert!(armed.holds(chain, &m.ledger, &book));
+        assert!(!armed.holds(crate::chain::ChainId(chain.0 + 1), &m.ledger, &book), "another chain");
         let pool = m.layout.pool(meshsim_scenario::PoolId(0));
         m.ledger.transfer(v.meta.account, pool, t2, 1).expect("moves");
-        let moved = Holdings::of(&m.ledger, v.meta.account, &v.cfg.universe);
-        assert!(!armed.holds(&v.cfg, &book, &moved), "holdings moved");
-        v.cfg.set_param(&meshsim_scenario::commands::VaultParam::Band(0.02));
-        assert!(!armed.holds(&v.cfg, &book, &holdings), "band changed");
+        assert!(!armed.holds(chain, &m.ledger, &book), "holdings moved");
         // a world with a crowd-aware vault arms none
         v.cfg.screens_quiet = false;
         let q = quiet_block(&m.view(10), &v.cfg, &v.state, &holdings, (&prices, &book)).expect("quiet");
