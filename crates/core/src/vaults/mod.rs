@@ -66,6 +66,7 @@ impl Plugin for VaultsPlugin {
         let decimals: Vec<u8> = s.tokens.iter().map(|t| t.decimals).collect();
         let mut vault_tokens: Vec<TokenId> = Vec::new();
         let mut index = Vec::new();
+        let mut marks = Marks::default();
         for v in &s.vaults {
             let mut ledger = app.state_mut::<Ledger>();
             for (t, b) in &v.holdings {
@@ -100,24 +101,25 @@ impl Plugin for VaultsPlugin {
                 depositors: layout.depositors(v.id),
                 chain: s.vault_chain(v.id),
             };
-            let entity = app
-                .world
-                .spawn((
-                    meta,
-                    VaultConfig::new(v.clone(), universe, s),
-                    shares,
-                    state,
-                    timing,
-                    flow,
-                    bench,
-                    // a rebalance pairs at most every token with another, on up to two routes
-                    PendingTxs::with_capacity(2 * strategy::MAX_VAULT_TOKENS),
-                    Latency { seconds: v.latency_s, by_chain: v.chain_latency_s.clone() },
-                    Inbox::default(),
-                    Holdings::default(),
-                ))
-                .id();
-            index.push(entity);
+            let cfg = VaultConfig::new(v.clone(), universe, s);
+            let plain = marks.add(&meta, &cfg, &shares, &state, bench);
+            let mut entity = app.world.spawn((
+                meta,
+                cfg,
+                shares,
+                state,
+                timing,
+                flow,
+                // a rebalance pairs at most every token with another, on up to two routes
+                PendingTxs::with_capacity(2 * strategy::MAX_VAULT_TOKENS),
+                Latency { seconds: v.latency_s, by_chain: v.chain_latency_s.clone() },
+                Inbox::default(),
+                Holdings::default(),
+            ));
+            if plain {
+                entity.insert(PlainMarked);
+            }
+            index.push(entity.id());
         }
         vault_tokens.sort();
         vault_tokens.dedup();
@@ -125,6 +127,7 @@ impl Plugin for VaultsPlugin {
         let table = RouteTable::new(&app.state::<Pools>().entries, &vault_tokens, max_hops);
         app.insert_state(table);
         app.insert_state(QuietScreens::new(index.len()));
+        app.insert_state(marks);
         app.insert_state(VaultIndex(index));
 
         if s.vaults.iter().any(|v| !v.flows.is_empty()) {
@@ -150,18 +153,19 @@ impl Plugin for VaultsPlugin {
 
     fn digest(&self, world: StateView<'_>, h: &mut Sha256) {
         let index = world.state::<VaultIndex>();
+        let marks = world.state::<Marks>();
         let vaults: Vec<EntityRef<'_>> = index.0.iter().filter_map(|e| world.world.get_entity(*e).ok()).collect();
         for e in &vaults {
-            let (Some(meta), Some(shares), Some(state), Some(bench), Some(flow), Some(timing)) = (
+            let (Some(meta), Some(shares), Some(state), Some(flow), Some(timing)) = (
                 e.get::<VaultMeta>(),
                 e.get::<VaultShares>(),
                 e.get::<VaultState>(),
-                e.get::<Benchmark>(),
                 e.get::<FlowState>(),
                 e.get::<VaultTiming>(),
             ) else {
                 continue;
             };
+            let Some(bench) = marks.bench.get(meta.id.index()) else { continue };
             h.update(meta.id.0.to_le_bytes());
             h.update(shares.total.to_le_bytes());
             h.update([u8::from(state.in_progress)]);
@@ -214,17 +218,15 @@ impl Plugin for VaultsPlugin {
         let ledger = world.state::<Ledger>();
         let lending = world.get::<Lending>();
         let prices = world.state::<ExternalPrices>();
+        let marks = world.state::<Marks>();
         for e in &world.state::<VaultIndex>().0 {
             let Ok(e) = world.world.get_entity(*e) else { continue };
-            let (Some(meta), Some(cfg), Some(shares), Some(state), Some(bench)) = (
-                e.get::<VaultMeta>(),
-                e.get::<VaultConfig>(),
-                e.get::<VaultShares>(),
-                e.get::<VaultState>(),
-                e.get::<Benchmark>(),
-            ) else {
+            let (Some(meta), Some(cfg), Some(shares), Some(state)) =
+                (e.get::<VaultMeta>(), e.get::<VaultConfig>(), e.get::<VaultShares>(), e.get::<VaultState>())
+            else {
                 continue;
             };
+            let Some(bench) = marks.bench.get(meta.id.index()) else { continue };
             let balances: Vec<u128> = cfg.holdings(ledger, lending, meta).to_vec();
             let per_unit = per_token(cfg.universe.len(), |k| prices.per_base_unit[cfg.universe[k].index()]);
             // transfers in flight as the vault last counted them
@@ -281,6 +283,91 @@ impl QuietScreens {
     /// Whether vault `id` holds an armed screen.
     pub fn armed(&self, id: VaultId) -> bool {
         self.0.get(id.index()).is_some_and(Option::is_some)
+    }
+}
+
+/// What measuring the vaults reads and writes every block, in one table by vault id: each
+/// vault's benchmarks, and for each plain vault ([`PlainMarked`]) everything its tracking error
+/// and share price need, so that measuring it fetches nothing from its entity. Every vault is
+/// measured every block (the prices move); most are plain.
+#[derive(Component, Debug, Clone, Default)]
+pub struct Marks {
+    /// Each vault's benchmarks, by vault id.
+    pub bench: Vec<Benchmark>,
+    plain: Vec<PlainMark>,
+    /// Each vault's row in `plain`, by vault id.
+    plain_of: Vec<Option<usize>>,
+}
+
+/// A vault measured from the table: fixed targets, everything it holds in its own account, no
+/// deposits or withdrawals (so its shares never change).
+#[derive(Component, Debug, Clone, Copy)]
+pub struct PlainMarked;
+
+/// A plain vault's measuring inputs.
+#[derive(Debug, Clone)]
+struct PlainMark {
+    id: VaultId,
+    chain: ChainId,
+    account: AccountId,
+    /// Its universe's token indices.
+    universe: PerToken<usize>,
+    /// Its fixed targets (what the costless benchmark holds).
+    fixed: PerToken<f64>,
+    /// [`VaultState::targets`] as its decision last wrote them (what tracking error measures against).
+    targets: PerToken<f64>,
+    /// Its balances as floats, read at ledger version `seen` of its account.
+    units_f: PerToken<f64>,
+    seen: Option<u64>,
+    /// Its shares in whole shares.
+    shares_f: f64,
+}
+
+impl Marks {
+    /// Whether a vault is measured from the table.
+    fn is_plain(cfg: &VaultConfig) -> bool {
+        cfg.fixed_targets.is_some()
+            && cfg.leg_index.is_none()
+            && !cfg.holds_elsewhere()
+            && !matches!(cfg.spec.strategy, Strategy::Leveraged { .. })
+            && cfg.spec.flows.is_empty()
+    }
+
+    /// Adds vault `meta`'s benchmarks, and its row if it is plain (vaults in id order); whether it is.
+    fn add(
+        &mut self,
+        meta: &VaultMeta,
+        cfg: &VaultConfig,
+        shares: &VaultShares,
+        state: &VaultState,
+        bench: Benchmark,
+    ) -> bool {
+        debug_assert_eq!(self.bench.len(), meta.id.index(), "vaults are added in id order");
+        self.bench.push(bench);
+        let plain = Self::is_plain(cfg);
+        let row = plain.then(|| {
+            self.plain.push(PlainMark {
+                id: meta.id,
+                chain: meta.chain,
+                account: meta.account,
+                universe: per_token(cfg.universe.len(), |k| cfg.universe[k].index()),
+                fixed: cfg.fixed_targets.unwrap_or_default(),
+                targets: state.targets,
+                units_f: PerToken::from_elem(0.0, cfg.universe.len()),
+                seen: None,
+                shares_f: meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT,
+            });
+            self.plain.len() - 1
+        });
+        self.plain_of.push(row);
+        plain
+    }
+
+    /// Vault `id`'s decision wrote its targets.
+    fn set_targets(&mut self, id: VaultId, targets: &PerToken<f64>) {
+        if let Some(Some(k)) = self.plain_of.get(id.index()) {
+            self.plain[*k].targets = *targets;
+        }
     }
 }
 
@@ -794,8 +881,8 @@ impl FlowState {
 }
 
 /// Benchmarks on the same price path, per share: buy-and-hold of the genesis holdings, and the
-/// same targets rebalanced every block at external prices with no cost.
-#[derive(Component, Debug, Clone)]
+/// same targets rebalanced every block at external prices with no cost. Kept in [`Marks`].
+#[derive(Debug, Clone)]
 pub struct Benchmark {
     /// Genesis holdings per share, whole tokens, per universe token.
     pub hold_units: Vec<f64>,
@@ -889,29 +976,39 @@ fn observe_vaults(
 
 /// Moves both benchmarks along this block's external prices.
 fn update_benchmark(cfg: &VaultConfig, bench: &mut Benchmark, prices: &ExternalPrices) {
-    let value = bench.continuous;
     // the costless portfolio holds its targets over the block, set at the block's start
     let cppi_targets;
     let targets: &[f64] = match &cfg.fixed_targets {
         Some(t) => t,
         None => {
-            cppi_targets = target_weights(&cfg.spec.strategy, &cfg.universe, value, bench.continuous_floor);
+            cppi_targets = target_weights(&cfg.spec.strategy, &cfg.universe, bench.continuous, bench.continuous_floor);
             &cppi_targets
         }
     };
-    // each token's growth over the block, summed in token order (from -0.0, as `sum` does),
-    // and its price remembered for the next block, in one pass
     debug_assert_eq!(targets.len(), cfg.universe.len(), "a target per universe token");
-    let mut growth = -0.0;
-    for ((w, t), o) in targets.iter().zip(&cfg.universe).zip(bench.prices.iter_mut()) {
-        let p = prices.per_token[t.index()];
-        growth += w * p / *o;
-        *o = p;
-    }
-    bench.continuous = value * growth;
+    grow_benchmark(bench, targets, cfg.universe.iter().map(|t| t.index()), prices);
     if let Strategy::Cppi { ratchet: Some(r), .. } = cfg.spec.strategy {
         bench.continuous_floor = bench.continuous_floor.max(r * bench.continuous);
     }
+}
+
+/// The costless portfolio at `targets` (of the tokens with indices `universe`) over the block.
+#[inline]
+fn grow_benchmark(
+    bench: &mut Benchmark,
+    targets: &[f64],
+    universe: impl Iterator<Item = usize>,
+    prices: &ExternalPrices,
+) {
+    // each token's growth over the block, summed in token order (from -0.0, as `sum` does),
+    // and its price remembered for the next block, in one pass
+    let mut growth = -0.0;
+    for ((w, t), o) in targets.iter().zip(universe).zip(bench.prices.iter_mut()) {
+        let p = prices.per_token[t];
+        growth += w * p / *o;
+        *o = p;
+    }
+    bench.continuous *= growth;
 }
 
 /// What a vault's decision reads and writes of its own entity.
@@ -939,12 +1036,13 @@ type DecideState<'w, 's> = State<
         Option<&'static Bridges>,
         &'static VaultIndex,
         &'static mut QuietScreens,
+        &'static mut Marks,
     ),
 >;
 
 /// Decide phase: each vault plans its rebalancing transactions.
 fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideState) {
-    let (book, table, mut metrics, blocks, lending, bridges, index, mut screens) = shared(state);
+    let (book, table, mut metrics, blocks, lending, bridges, index, mut screens, mut marks) = shared(state);
     view.with_view_in(|active, config, chains| {
         let mempool = &blocks.of(chains.active).mempool;
         // by vault id; each vault's decision reads and writes only its own state and metrics
@@ -999,6 +1097,7 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
                 state.trading = false;
                 state.band = quiet.band;
                 state.targets = quiet.targets;
+                marks.set_targets(meta.id, &state.targets);
                 state.weights = quiet.weights;
                 *screen = quiet.screen;
                 continue;
@@ -1012,6 +1111,7 @@ fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideSta
                 (&mut state, &mut pending.0, &holdings, &mut timing),
                 &prices,
             );
+            marks.set_targets(meta.id, &state.targets);
         }
     });
 }
@@ -1230,6 +1330,7 @@ type AccountState<'w, 's> = State<
         Option<&'static Bridges>,
         Option<&'static crate::books::Books>,
         &'static mut QuietScreens,
+        &'static mut Marks,
     ),
 >;
 
@@ -1243,6 +1344,7 @@ type RecordState<'w, 's> = State<
         &'static ExternalPrices,
         &'static Chains,
         &'static SimConfig,
+        &'static Marks,
         &'static mut crate::record::Records,
     ),
 >;
@@ -1252,10 +1354,12 @@ type RecordState<'w, 's> = State<
 /// its running mean and maximum, and its share price its peak and largest drawdown (whether or
 /// not rows are recorded), for summaries and sweeps.
 fn account_vaults(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings, &mut Benchmark, &mut Inbox)>,
+    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings), Without<PlainMarked>>,
+    mut inboxes: Query<&mut Inbox>,
     state: AccountState,
 ) {
-    let (receipts, index, ledger, lending, prices, mut metrics, chains, bridges, books, mut screens) = shared(state);
+    let (receipts, index, ledger, lending, prices, mut metrics, chains, bridges, books, mut screens, mut marks) =
+        shared(state);
     for r in &receipts.items {
         let Sender::Vault(v) = r.tx.sender else { continue };
         if let (Some(e), crate::tx::Action::Lend(l), Some(m)) =
@@ -1272,19 +1376,41 @@ fn account_vaults(
             }
         }
         let Some(failure) = r.outcome.failure() else { continue };
-        if let Some(mut inbox) = index.0.get(v.index()).and_then(|e| vaults.get_mut(*e).ok()).map(|q| q.6) {
+        if let Some(mut inbox) = index.0.get(v.index()).and_then(|e| inboxes.get_mut(*e).ok()) {
             inbox.failed += 1;
             inbox.last_failure = Some(failure);
             // the decision must see it
             screens.forget(v);
         }
     }
-    for (meta, cfg, state, shares, mut holdings, mut bench, _) in &mut vaults {
+    let Marks { bench, plain, .. } = &mut *marks;
+    // the plain vaults, from the table alone
+    for m in plain.iter_mut() {
         // a vault is measured in its own chain's blocks
+        if m.chain != chains.active {
+            continue;
+        }
+        let Some(bench) = bench.get_mut(m.id.index()) else { continue };
+        grow_benchmark(bench, &m.fixed, m.universe.iter().copied(), prices);
+        let version = ledger.version(m.account);
+        if m.seen != Some(version) {
+            // what the vault holds moved (it traded): read its balances again
+            for (u, t) in m.units_f.iter_mut().zip(m.universe.iter()) {
+                *u = meshsim_math::u128_to_f64(ledger.balance(m.account, TokenId(*t as u16)));
+            }
+            m.seen = Some(version);
+        }
+        let per_unit = per_token(m.universe.len(), |k| prices.per_base_unit[m.universe[k]]);
+        let val = Valuation::at(&m.units_f, &per_unit);
+        measure(metrics.vaults.get_mut(m.id.index()), &val, &m.targets, m.shares_f);
+    }
+    // the others, from their entities
+    for (meta, cfg, state, shares, mut holdings) in &mut vaults {
         if meta.chain != chains.active {
             continue;
         }
-        update_benchmark(cfg, &mut bench, prices);
+        let Some(bench) = bench.get_mut(meta.id.index()) else { continue };
+        update_benchmark(cfg, bench, prices);
         let n = cfg.universe.len();
         if cfg.holds_elsewhere() {
             // value on its way between chains, or resting on a book, is the vault's too
@@ -1293,36 +1419,42 @@ fn account_vaults(
         cfg.refresh_holdings(&mut holdings, ledger, lending, meta);
         let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);
         let val = Valuation::at(&holdings.units_f, &per_unit);
-        let te = tracking_error(&val.weights(), &state.targets);
-        let Some(m) = metrics.vaults.get_mut(meta.id.index()) else { continue };
-        if te.is_finite() {
-            m.tracking_sum += te;
-            m.tracking_max = m.tracking_max.max(te);
-            m.tracked_blocks += 1;
-        }
-        let share_price = val.nav / (meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT);
-        if share_price.is_finite() && share_price > 0.0 {
-            m.peak_share_price = m.peak_share_price.max(share_price);
-            m.max_drawdown = m.max_drawdown.max(1.0 - share_price / m.peak_share_price);
-        }
+        let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
+        measure(metrics.vaults.get_mut(meta.id.index()), &val, &state.targets, shares_f);
+    }
+}
+
+/// A vault's tracking error at external prices into its running mean and maximum, and its share
+/// price into its peak and largest drawdown.
+#[inline]
+fn measure(m: Option<&mut crate::metrics::VaultMetrics>, val: &Valuation, targets: &PerToken<f64>, shares_f: f64) {
+    let te = tracking_error(&val.weights(), targets);
+    let Some(m) = m else { return };
+    if te.is_finite() {
+        m.tracking_sum += te;
+        m.tracking_max = m.tracking_max.max(te);
+        m.tracked_blocks += 1;
+    }
+    let share_price = val.nav / shares_f;
+    if share_price.is_finite() && share_price > 0.0 {
+        m.peak_share_price = m.peak_share_price.max(share_price);
+        m.max_drawdown = m.max_drawdown.max(1.0 - share_price / m.peak_share_price);
     }
 }
 
 /// Record phase: vault rows (every `SimOptions::vault_every` blocks).
-fn record_vaults(
-    vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Benchmark, &Holdings)>,
-    state: RecordState,
-) {
-    let (ledger, lending, prices, chains, config, mut records) = shared(state);
+fn record_vaults(vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Holdings)>, state: RecordState) {
+    let (ledger, lending, prices, chains, config, marks, mut records) = shared(state);
     let block = chains.active().clock.number;
     if !block.is_multiple_of(config.options.vault_every.max(1)) {
         return;
     }
     let start = records.vaults.len();
-    for (meta, cfg, shares, state, bench, holdings) in &vaults {
+    for (meta, cfg, shares, state, holdings) in &vaults {
         if meta.chain != chains.active {
             continue;
         }
+        let Some(bench) = marks.bench.get(meta.id.index()) else { continue };
         let per_unit = per_token(cfg.universe.len(), |k| prices.per_base_unit[cfg.universe[k].index()]);
         // what the account phase just brought up to date (transfers in flight included)
         let mut h = holdings.clone();
@@ -1354,6 +1486,42 @@ mod tests {
     use meshsim_scenario::commands::{Command, VaultParam};
 
     use super::*;
+
+    #[test]
+    fn plain_vaults_are_measured_from_the_table_as_from_their_entities() {
+        // S2's vaults are all plain: measured from `Marks` without their entities. Their
+        // running tracking error and peak share price must be what the snapshot (which reads
+        // the entities and the ledger) gives block by block, to the bit, trades included.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds/bench/s2.ron");
+        let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut sim = crate::Simulation::new(&s).expect("builds");
+        // a narrow band for the first vault, so that it trades (and its balances move) often
+        let name = s.vaults[0].name.clone();
+        sim.apply(&Command::SetVault { vault: name, param: VaultParam::Band(0.002) }).expect("applies");
+        let n = s.vaults.len();
+        let plain = sim.view().state::<Marks>().plain.len();
+        assert_eq!(plain, n, "S2's vaults are all plain");
+        let (mut sum, mut max, mut peak) = (vec![0.0; n], vec![0.0f64; n], vec![0.0f64; n]);
+        let mut traded = 0;
+        for _ in 0..3000 {
+            sim.step_block().expect("steps");
+            for v in &sim.snapshot().vaults {
+                let k = v.id.index();
+                let te = strategy::tracking_error(&v.weights, &v.targets);
+                sum[k] += te;
+                max[k] = max[k].max(te);
+                peak[k] = peak[k].max(v.share_price);
+            }
+        }
+        for (k, m) in sim.metrics().vaults.iter().enumerate() {
+            traded += m.transactions;
+            assert_eq!(m.tracked_blocks, 3000, "vault {k}");
+            assert_eq!(m.tracking_sum.to_bits(), sum[k].to_bits(), "vault {k}: {} vs {}", m.tracking_sum, sum[k]);
+            assert_eq!(m.tracking_max.to_bits(), max[k].to_bits(), "vault {k}");
+            assert_eq!(m.peak_share_price.to_bits(), peak[k].to_bits(), "vault {k}");
+        }
+        assert!(traded >= 4, "{traded} transactions: the balances were hardly read again");
+    }
 
     #[test]
     fn a_new_band_takes_effect_in_the_next_block_even_behind_a_quiet_screen() {
