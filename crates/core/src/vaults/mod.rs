@@ -1426,7 +1426,7 @@ fn account_vaults(
 
 /// A vault's tracking error at external prices into its running mean and maximum, and its share
 /// price into its peak and largest drawdown.
-#[inline]
+#[inline(always)]
 fn measure(m: Option<&mut crate::metrics::VaultMetrics>, val: &Valuation, targets: &PerToken<f64>, shares_f: f64) {
     let te = tracking_error(&val.weights(), targets);
     let Some(m) = m else { return };
