@@ -1037,19 +1037,26 @@ type DecideState<'w, 's> = State<
         &'static VaultIndex,
         &'static mut QuietScreens,
         &'static mut Marks,
+        &'static Ledger,
+        &'static Chains,
     ),
 >;
 
 /// Decide phase: each vault plans its rebalancing transactions.
 fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideState) {
-    let (book, table, mut metrics, blocks, lending, bridges, index, mut screens, mut marks) = shared(state);
+    let (book, table, mut metrics, blocks, lending, bridges, index, mut screens, mut marks, ledger, chains) =
+        shared(state);
+    // provably quiet: the state the quiet block that armed the screen left stands (nothing
+    // pending, no failure unseen: either would have kept it unarmed)
+    let active = chains.active;
+    let quiet = |screen: &Option<plan::QuietScreen>| screen.as_ref().is_some_and(|s| s.holds(active, ledger, book));
+    // most blocks of a world of plain vaults: all of them, and no view is built
+    let Some(first) = screens.0.iter().position(|s| !quiet(s)) else { return };
     view.with_view_in(|active, config, chains| {
         let mempool = &blocks.of(chains.active).mempool;
         // by vault id; each vault's decision reads and writes only its own state and metrics
-        for (entity, screen) in index.0.iter().zip(screens.0.iter_mut()) {
-            if screen.as_ref().is_some_and(|s| s.holds(active.chain, active.ledger, book)) {
-                // provably quiet: the state the quiet block that armed the screen left stands
-                // (nothing pending, no failure unseen: either would have kept it unarmed)
+        for (entity, screen) in index.0.iter().zip(screens.0.iter_mut()).skip(first) {
+            if quiet(screen) {
                 continue;
             }
             let Ok((meta, cfg, shares, mut state, inbox, mut pending, mut holdings, mut timing)) =
