@@ -1407,9 +1407,21 @@ fn account_vaults(
             }
             m.seen = Some(version);
         }
-        let per_unit = per_token(m.universe.len(), |k| prices.per_base_unit[m.universe[k]]);
-        let val = Valuation::at(&m.units_f, &per_unit);
-        measure(metrics.vaults.get_mut(m.id.index()), &val, &m.targets, m.shares_f);
+        let Some(vm) = metrics.vaults.get_mut(m.id.index()) else { continue };
+        // what `Valuation::at`, `weights` and `tracking_error` give, in one pass over the tokens
+        // and the same operations in the same order (the same bits)
+        let mut values = [0.0; strategy::MAX_VAULT_TOKENS];
+        let mut nav = -0.0;
+        for ((v, u), t) in values.iter_mut().zip(m.units_f.iter()).zip(m.universe.iter()) {
+            *v = u * prices.per_base_unit[*t];
+            nav += *v;
+        }
+        let mut sq = -0.0;
+        for (v, t) in values.iter().zip(m.targets.iter()) {
+            let w = if nav > 0.0 { v / nav } else { 0.0 };
+            sq += (w - t) * (w - t);
+        }
+        record_marks(vm, libm::sqrt(sq), nav / m.shares_f);
     }
     // the others, from their entities
     for (meta, cfg, state, shares, mut holdings) in &mut vaults {
@@ -1437,12 +1449,17 @@ fn account_vaults(
 fn measure(m: Option<&mut crate::metrics::VaultMetrics>, val: &Valuation, targets: &PerToken<f64>, shares_f: f64) {
     let te = tracking_error(&val.weights(), targets);
     let Some(m) = m else { return };
+    record_marks(m, te, val.nav / shares_f);
+}
+
+/// A tracking error `te` and a share price into a vault's running figures.
+#[inline(always)]
+fn record_marks(m: &mut crate::metrics::VaultMetrics, te: f64, share_price: f64) {
     if te.is_finite() {
         m.tracking_sum += te;
         m.tracking_max = m.tracking_max.max(te);
         m.tracked_blocks += 1;
     }
-    let share_price = val.nav / shares_f;
     if share_price.is_finite() && share_price > 0.0 {
         m.peak_share_price = m.peak_share_price.max(share_price);
         m.max_drawdown = m.max_drawdown.max(1.0 - share_price / m.peak_share_price);
