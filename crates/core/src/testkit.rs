@@ -24,12 +24,17 @@ pub struct Market {
     pub units: Vec<f64>,
 }
 
+/// The bundled world `worlds/<name>`, loaded.
+pub fn world(name: &str) -> meshsim_scenario::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds").join(name);
+    meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
 impl Market {
     /// The world `worlds/<name>` at genesis: pools, external prices, and the genesis balances of
     /// pools, agents and vaults.
     pub fn of(name: &str) -> Market {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds").join(name);
-        let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let s = world(name);
         let layout = AccountLayout {
             pools: s.pools.len() as u32,
             agents: s.agents.len() as u32,

@@ -518,11 +518,7 @@ fn inside_band(e: &crate::pools::PoolEntry, prices: &ExternalPrices) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn world(name: &str) -> meshsim_scenario::Scenario {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds").join(name);
-        meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"))
-    }
+    use crate::testkit::world;
 
     #[test]
     fn a_world_of_cex_dex_arbitrageurs_names_no_cause() {

@@ -444,8 +444,7 @@ mod tests {
         // mid-run, the holdings gain must include the stretches still open (S1's arbitrageur
         // skips blocks inside the fee band, so its stretches span many blocks)
         for name in ["lvr.ron", "bench/s1.ron"] {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds").join(name);
-            let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            let s = crate::testkit::world(name);
             let mut sim = crate::Simulation::new(&s).expect("builds");
             let mut open = 0;
             for k in 1..=40 {

@@ -1516,8 +1516,7 @@ mod tests {
         // S2's vaults are all plain: measured from `Marks` without their entities. Their
         // running tracking error and peak share price must be what the snapshot (which reads
         // the entities and the ledger) gives block by block, to the bit, trades included.
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds/bench/s2.ron");
-        let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let s = crate::testkit::world("bench/s2.ron");
         let mut sim = crate::Simulation::new(&s).expect("builds");
         // a narrow band for the first vault, so that it trades (and its balances move) often
         let name = s.vaults[0].name.clone();
@@ -1552,8 +1551,7 @@ mod tests {
         // S2's first vault, stepped until a quiet block has armed its screen; then its band is
         // narrowed far inside its drift by command. The screen was proof under the old band
         // only: the next block decides in full and rebalances.
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds/bench/s2.ron");
-        let s = meshsim_scenario::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let s = crate::testkit::world("bench/s2.ron");
         let id = VaultId(0);
         let mut sim = crate::Simulation::new(&s).expect("builds");
         let mut armed_blocks = 0;
