@@ -1438,21 +1438,14 @@ fn account_vaults(
         cfg.refresh_holdings(&mut holdings, ledger, lending, meta);
         let per_unit = per_token(n, |k| prices.per_base_unit[cfg.universe[k].index()]);
         let val = Valuation::at(&holdings.units_f, &per_unit);
+        let Some(vm) = metrics.vaults.get_mut(meta.id.index()) else { continue };
         let shares_f = meshsim_math::u128_to_f64(shares.total) / SHARE_UNIT;
-        measure(metrics.vaults.get_mut(meta.id.index()), &val, &state.targets, shares_f);
+        record_marks(vm, tracking_error(&val.weights(), &state.targets), val.nav / shares_f);
     }
 }
 
-/// A vault's tracking error at external prices into its running mean and maximum, and its share
-/// price into its peak and largest drawdown.
-#[inline(always)]
-fn measure(m: Option<&mut crate::metrics::VaultMetrics>, val: &Valuation, targets: &PerToken<f64>, shares_f: f64) {
-    let te = tracking_error(&val.weights(), targets);
-    let Some(m) = m else { return };
-    record_marks(m, te, val.nav / shares_f);
-}
-
-/// A tracking error `te` and a share price into a vault's running figures.
+/// A tracking error `te` at external prices into a vault's running mean and maximum, and its
+/// share price into its peak and largest drawdown.
 #[inline(always)]
 fn record_marks(m: &mut crate::metrics::VaultMetrics, te: f64, share_price: f64) {
     if te.is_finite() {
