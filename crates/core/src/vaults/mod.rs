@@ -1448,14 +1448,23 @@ fn account_vaults(
 /// share price into its peak and largest drawdown.
 #[inline(always)]
 fn record_marks(m: &mut crate::metrics::VaultMetrics, te: f64, share_price: f64) {
+    // plain comparisons rather than `f64::max`, whose NaN handling costs a few instructions a
+    // call: nothing here is NaN (finite, positive share prices; maxima of them)
     if te.is_finite() {
         m.tracking_sum += te;
-        m.tracking_max = m.tracking_max.max(te);
+        if te > m.tracking_max {
+            m.tracking_max = te;
+        }
         m.tracked_blocks += 1;
     }
     if share_price.is_finite() && share_price > 0.0 {
-        m.peak_share_price = m.peak_share_price.max(share_price);
-        m.max_drawdown = m.max_drawdown.max(1.0 - share_price / m.peak_share_price);
+        if share_price > m.peak_share_price {
+            m.peak_share_price = share_price;
+        }
+        let drawdown = 1.0 - share_price / m.peak_share_price;
+        if drawdown > m.max_drawdown {
+            m.max_drawdown = drawdown;
+        }
     }
 }
 
