@@ -119,9 +119,7 @@ pub(super) fn execute(
         position: 0,
         simulated: std::mem::take(&mut scratch.simulated),
     };
-    for tx in plan.txs.drain(..) {
-        ex.run(tx);
-    }
+    ex.run_all(&mut plan.txs);
     for item in plan.items.drain(..) {
         match item {
             Item::Single(tx) => {

@@ -38,11 +38,7 @@ pub(super) struct Executor<'a> {
 impl Executor<'_> {
     /// Accounts that pay the tokens and the gas.
     pub fn payers(&self, sender: Sender) -> (AccountId, AccountId) {
-        let l = &self.ctx.config.layout;
-        match sender {
-            Sender::Agent(a) => (l.agent(a), l.agent(a)),
-            Sender::Vault(v) => (l.vault(v), l.keeper(v)),
-        }
+        payers_of(&self.ctx.config.layout, sender)
     }
 
     /// Charges gas for `gas_units` at the base fee plus `tip`; `None` if it does not fit the block
@@ -78,11 +74,38 @@ impl Executor<'_> {
     /// Executes one transaction and files its receipt; returns the receipt's index. The receipt
     /// is filed first and filled in place (a receipt is large: it is written once, not moved).
     pub fn run(&mut self, tx: Tx) -> usize {
-        let payers = self.payers(tx.sender);
         let receipt = self.receipt(tx, Outcome::Included, 0, 0, Effect::None);
         self.receipts.push(receipt);
         let k = self.receipts.len() - 1;
+        self.execute_filed(k);
+        k
+    }
+
+    /// Executes `txs` in order, filing a receipt for each, and leaves `txs` empty. Every receipt
+    /// is filed before the first runs, each transaction moved once from `txs` into its receipt.
+    pub fn run_all(&mut self, txs: &mut Vec<Tx>) {
+        let first = self.receipts.len();
+        let block = self.ctx.block;
+        self.receipts.extend(txs.drain(..).map(|tx| Receipt {
+            block,
+            position: None,
+            tx,
+            outcome: Outcome::Included,
+            gas_used: 0,
+            fee_wei: 0,
+            effect: Effect::None,
+            sandwich_shortfall: None,
+            builder_bid_wei: 0,
+        }));
+        for k in first..self.receipts.len() {
+            self.execute_filed(k);
+        }
+    }
+
+    /// Executes the transaction of the filed receipt `k`, writing its results into the receipt.
+    fn execute_filed(&mut self, k: usize) {
         let Receipt { tx, outcome, gas_used, fee_wei, effect, position, .. } = &mut self.receipts[k];
+        let payers = payers_of(&self.ctx.config.layout, tx.sender);
         let out = Out { outcome, gas_used, fee_wei, effect };
         // the venue that owns the action executes it
         match &tx.action {
@@ -116,7 +139,6 @@ impl Executor<'_> {
             *position = Some(self.position);
             self.position += 1;
         }
-        k
     }
 
     /// Whether each transaction of `order` would succeed in turn (on copies of the pools).
@@ -125,6 +147,14 @@ impl Executor<'_> {
         let block = self.ctx.block;
         let swaps = order.iter().map(|t| if block > t.deadline_block { None } else { t.swap() });
         self.pools.simulate(swaps, &self.ctx.config.gas, &mut self.simulated);
+    }
+}
+
+/// The accounts that pay `sender`'s tokens and its gas.
+fn payers_of(l: &crate::ledger::AccountLayout, sender: Sender) -> (AccountId, AccountId) {
+    match sender {
+        Sender::Agent(a) => (l.agent(a), l.agent(a)),
+        Sender::Vault(v) => (l.vault(v), l.keeper(v)),
     }
 }
 
