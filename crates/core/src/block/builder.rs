@@ -70,9 +70,17 @@ fn sort_singles(txs: &mut [Tx], policy: Policy, base_fee: u128) {
     if !matches!(policy, Policy::FirstComeFirstServed | Policy::CancelsFirst)
         && let Some(first) = txs.first()
     {
-        let tip = first.gas.tip(base_fee);
-        if txs.iter().all(|t| t.gas.tip(base_fee) == tip) {
-            txs.sort_unstable_by_key(|t| (t.sender, t.id));
+        // the same bid gives the same tip: compared directly, as most blocks have one bid
+        let (bid, tip) = (first.gas, first.gas.tip(base_fee));
+        let same = |t: &Tx| {
+            (t.gas.priority_fee_wei == bid.priority_fee_wei && t.gas.max_fee_wei == bid.max_fee_wei)
+                || t.gas.tip(base_fee) == tip
+        };
+        if txs.iter().all(same) {
+            // usually in that order already (the mempool numbers senders' transactions in order)
+            if !txs.is_sorted_by_key(|t| (t.sender, t.id)) {
+                txs.sort_unstable_by_key(|t| (t.sender, t.id));
+            }
             return;
         }
     }

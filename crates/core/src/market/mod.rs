@@ -240,10 +240,11 @@ impl ExternalMarket {
                     self.w[i] = (0..=i).map(|k| self.cholesky[i * n + k] * self.z[k]).sum();
                 }
             }
-            let w = &self.w;
-            for (k, asset) in self.spec.assets.iter().enumerate() {
+            let sqrt_dt = libm::sqrt(dt_years);
+            let moves = self.spec.assets.iter().zip(&self.w).zip(self.log_price.iter_mut());
+            for (k, ((asset, w), log_price)) in moves.enumerate() {
                 let sigma = asset.volatility * multiplier;
-                let mut step = (asset.drift - 0.5 * sigma * sigma) * dt_years + sigma * libm::sqrt(dt_years) * w[k];
+                let mut step = (asset.drift - 0.5 * sigma * sigma) * dt_years + sigma * sqrt_dt * w;
                 if let Some(j) = self.spec.jumps {
                     let lambda = j.intensity_per_year * dt_years;
                     // compensator keeps E[price] unchanged by jumps
@@ -256,7 +257,7 @@ impl ExternalMarket {
                         }
                     }
                 }
-                self.log_price[k] += step;
+                *log_price += step;
             }
         }
         for shock in self.spec.shocks.iter().filter(|_| shocks) {
@@ -266,17 +267,21 @@ impl ExternalMarket {
         }
         let (lo, hi) = limits::RUN_PRICE_RANGE;
         let mut out_of_range = None;
-        for k in 0..n {
-            let base = match self.replay_price(k) {
-                Some(p) => libm::log(p),
-                None => self.log_price[k],
+        let replay = self.spec.replay.as_ref().map(|r| &r.prices[self.replay_row]);
+        // by iterators, not indices: no bounds check per asset and block
+        for (k, ((asset, log_price), shock)) in
+            self.spec.assets.iter().zip(&self.log_price).zip(&self.shock_offset).enumerate()
+        {
+            let base = match replay {
+                Some(row) => libm::log(row[k]),
+                None => *log_price,
             };
-            let price = libm::exp(base + self.shock_offset[k]);
+            let price = libm::exp(base + shock);
             // `!(..)` also catches NaN
             if !(lo..=hi).contains(&price) && out_of_range.is_none() {
-                out_of_range = Some((self.spec.assets[k].token, price));
+                out_of_range = Some((asset.token, price));
             }
-            prices.set(self.spec.assets[k].token, price);
+            prices.set(asset.token, price);
         }
         // one asset, one price, on every chain
         for (k, token) in &self.links {
