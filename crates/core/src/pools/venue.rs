@@ -181,6 +181,19 @@ impl Pools {
         tx: &Tx,
         ctx: &mut ExecCtx<'_>,
     ) -> Result<(), RevertReason> {
+        self.settle_hop_to(payer, payer, leg, q, tx, ctx)
+    }
+
+    /// [`Pools::settle_hop`] with the hop's output paid to `to` rather than to the payer.
+    fn settle_hop_to(
+        &mut self,
+        payer: AccountId,
+        to: AccountId,
+        leg: &Leg,
+        q: &SwapQuote,
+        tx: &Tx,
+        ctx: &mut ExecCtx<'_>,
+    ) -> Result<(), RevertReason> {
         let entry: &mut PoolEntry = self.entries.get_mut(leg.pool.index()).ok_or(RevertReason::UnknownVenue)?;
         let applied = entry.apply_quote(leg.i.into(), leg.j.into(), q);
         debug_assert_eq!(applied.as_ref().ok(), Some(q), "a quoted swap must apply identically");
@@ -188,7 +201,7 @@ impl Pools {
         let protocol = ctx.config.layout.special(Special::Protocol);
         ctx.ledger
             .transfer(payer, pool_acct, leg.token_in, q.amount_in)
-            .and_then(|_| ctx.ledger.transfer(pool_acct, payer, leg.token_out, q.amount_out))
+            .and_then(|_| ctx.ledger.transfer(pool_acct, to, leg.token_out, q.amount_out))
             .and_then(|_| ctx.ledger.transfer(pool_acct, protocol, leg.token_out, q.protocol_fee_out))
             .map_err(|e| RevertReason::Ledger(Box::new(e)))?;
         let k = leg.pool.index();
@@ -221,18 +234,19 @@ impl Pools {
         if ctx.ledger.balance(payer, token_in) < swap.amount_in {
             return Err(RevertReason::InsufficientBalance);
         }
-        for (leg, q) in swap.legs.iter().zip(&quote.hops) {
+        // a hedged swap sells its output on the CEX: the last hop pays the CEX directly, the
+        // same balances as paying the sender and the sender the CEX, for one transfer less
+        let cex = ctx.config.layout.special(Special::Cex);
+        let last = swap.legs.len().saturating_sub(1);
+        for (k, (leg, q)) in swap.legs.iter().zip(&quote.hops).enumerate() {
+            let to = if swap.hedge && k == last { cex } else { payer };
             // cannot fail: balances were checked and pools hold what they pay
-            self.settle_hop(payer, leg, q, tx, ctx)?;
+            self.settle_hop_to(payer, to, leg, q, tx, ctx)?;
         }
         if swap.hedge {
             let token_out = swap.token_out();
             let back = f64_to_u128(u128_to_f64(out) * ctx.prices.rate(token_out, token_in));
-            let cex = ctx.config.layout.special(Special::Cex);
-            ctx.ledger
-                .transfer(payer, cex, token_out, out)
-                .and_then(|_| ctx.ledger.transfer(cex, payer, token_in, back))
-                .map_err(|e| RevertReason::CexHedge(Box::new(e)))?;
+            ctx.ledger.transfer(cex, payer, token_in, back).map_err(|e| RevertReason::CexHedge(Box::new(e)))?;
         }
         *effect = Effect::Swap(SwapEffect { amount_in: swap.amount_in, amount_out: out, hops: Fills::new() });
         if let Effect::Swap(e) = effect {
