@@ -8,7 +8,7 @@ use meshsim_scenario::{PoolId, TokenId};
 use smallvec::SmallVec;
 
 use crate::agents::{AgentMeta, MarketView, PendingTxs, SharedQuotes, ViewParams};
-use crate::pools::{PoolBook, PoolEntry, SharedQuote};
+use crate::pools::{PairPrices, PoolBook, PoolEntry, SharedQuote};
 use crate::tx::{Leg, Sender, Swap, Tx, TxKind};
 
 /// A CEX-DEX arbitrageur's configuration.
@@ -182,10 +182,10 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
         let n = entry.tokens.len();
         // most pools of most blocks sit inside their fee band both ways: for a two-token pool,
         // the same test as below for both directions, without the general loop's bookkeeping
-        if let [t0, t1] = entry.tokens[..] {
+        if let Some(&PairPrices { tokens: [t0, t1], net: [n01, n10] }) = entry.pair() {
             let per_unit = &view.prices.per_base_unit;
             let (u0, u1) = (per_unit[t0.index()], per_unit[t1.index()]);
-            if entry.net_price(0, 1) <= u0 / u1 && entry.net_price(1, 0) <= u1 / u0 {
+            if n01 <= u0 / u1 && n10 <= u1 / u0 {
                 continue;
             }
         }

@@ -104,6 +104,17 @@ impl Plugin for PoolsPlugin {
     }
 }
 
+/// A two-token pool's tokens and its net prices both ways (`net[0]` is `net_price(0, 1)`,
+/// `net[1]` is `net_price(1, 0)`), kept inline in its entry: what every arbitrageur's screen of
+/// every pool reads every block, in one place rather than behind two vectors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairPrices {
+    /// The two tokens, in the pool's order.
+    pub tokens: [TokenId; 2],
+    /// Net prices: token 0 to 1, then 1 to 0.
+    pub net: [f64; 2],
+}
+
 /// One pool's state.
 #[derive(Debug, Clone)]
 pub struct PoolEntry {
@@ -126,6 +137,8 @@ pub struct PoolEntry {
     /// pool changes: agents screen every pool every block, pools change far less often.
     marginal: Vec<f64>,
     net: Vec<f64>,
+    // a two-token pool's tokens and net prices both ways, inline (see `PairPrices`)
+    pair: Option<PairPrices>,
     // counts the pool's state changes: a quote made at one version holds while it stands
     version: u64,
 }
@@ -150,6 +163,7 @@ impl PoolEntry {
             whole_price_scale,
             marginal: Vec::new(),
             net: Vec::new(),
+            pair: None,
             version: 0,
         };
         e.refresh_prices();
@@ -166,8 +180,12 @@ impl PoolEntry {
         if let ([_, m01, m10, _], [_, n01, n10, _]) = (&self.marginal[..], &mut self.net[..]) {
             // a two-token pool (most of them, after every swap): its two directions, no loop
             (*n01, *n10) = (m01 * keep, m10 * keep);
+            if let [t0, t1] = self.tokens[..] {
+                self.pair = Some(PairPrices { tokens: [t0, t1], net: [*n01, *n10] });
+            }
             return;
         }
+        self.pair = None;
         for i in 0..n {
             for j in (0..n).filter(|j| *j != i) {
                 self.net[i * n + j] = self.marginal[i * n + j] * keep;
@@ -185,6 +203,12 @@ impl PoolEntry {
     #[inline]
     pub fn net_price(&self, i: usize, j: usize) -> f64 {
         self.net[i * self.tokens.len() + j]
+    }
+
+    /// A two-token pool's tokens and cached net prices; `None` for a pool of more tokens.
+    #[inline]
+    pub fn pair(&self) -> Option<&PairPrices> {
+        self.pair.as_ref()
     }
 
     /// [`meshsim_math::Pool::input_to_price`] for a caller that has seen `net_price(i, j) >
