@@ -152,6 +152,18 @@ impl QuietScreen {
         Some(screen)
     }
 
+    /// Whether the block is of the vault's chain and its holdings stand: [`QuietScreen::holds`]
+    /// but for the prices.
+    #[inline]
+    pub fn stands(&self, chain: crate::chain::ChainId, ledger: &crate::ledger::Ledger) -> bool {
+        chain == self.chain && ledger.version(self.holdings.0) == self.holdings.1
+    }
+
+    /// Each priced token's oracle and the range its price must stay in.
+    pub fn bounds(&self) -> &[(u32, f64, f64)] {
+        &self.bounds[..usize::from(self.len)]
+    }
+
     /// Whether the vault is provably still quiet in a block of `chain`, its holdings read from
     /// `ledger` and its prices from `book`.
     #[inline]
