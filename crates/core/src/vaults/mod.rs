@@ -1565,15 +1565,22 @@ mod tests {
 
     use super::*;
 
+    /// S2 with a narrow band (0.2 %) for its first vault, so that the vault trades (its balances
+    /// move) and its quiet screen fails and re-arms often.
+    fn s2_with_a_busy_vault() -> (meshsim_scenario::Scenario, crate::Simulation) {
+        let s = crate::testkit::world("bench/s2.ron");
+        let mut sim = crate::Simulation::new(&s).expect("builds");
+        let name = s.vaults[0].name.clone();
+        sim.apply(&Command::SetVault { vault: name, param: VaultParam::Band(0.002) }).expect("applies");
+        (s, sim)
+    }
+
     #[test]
     fn the_envelope_finds_a_block_quiet_only_when_every_screen_holds() {
         // S2, the first vault's band narrowed so that its screen fails and re-arms often: the
         // envelope's answer must never be quiet where a vault's own screen is not, and must
         // answer most blocks (else it only costs)
-        let s = crate::testkit::world("bench/s2.ron");
-        let mut sim = crate::Simulation::new(&s).expect("builds");
-        let name = s.vaults[0].name.clone();
-        sim.apply(&Command::SetVault { vault: name, param: VaultParam::Band(0.002) }).expect("applies");
+        let (_, mut sim) = s2_with_a_busy_vault();
         let (mut fast, mut each_only) = (0, 0);
         for _ in 0..3000 {
             sim.step_block().expect("steps");
@@ -1597,11 +1604,7 @@ mod tests {
         // S2's vaults are all plain: measured from `Marks` without their entities. Their
         // running tracking error and peak share price must be what the snapshot (which reads
         // the entities and the ledger) gives block by block, to the bit, trades included.
-        let s = crate::testkit::world("bench/s2.ron");
-        let mut sim = crate::Simulation::new(&s).expect("builds");
-        // a narrow band for the first vault, so that it trades (and its balances move) often
-        let name = s.vaults[0].name.clone();
-        sim.apply(&Command::SetVault { vault: name, param: VaultParam::Band(0.002) }).expect("applies");
+        let (s, mut sim) = s2_with_a_busy_vault();
         let n = s.vaults.len();
         let plain = sim.view().state::<Marks>().plain.len();
         assert_eq!(plain, n, "S2's vaults are all plain");
