@@ -305,10 +305,7 @@ impl QuietScreens {
             self.refresh_envelope();
         }
         self.complete
-            && self.envelope.iter().all(|&(o, lo, hi)| {
-                // NaN is never inside
-                book.price.get(o as usize).is_some_and(|p| *p >= lo && *p <= hi)
-            })
+            && self.envelope.iter().all(|&(o, lo, hi)| plan::price_inside(book, o, lo, hi))
             && self.screens.iter().all(|s| s.as_ref().is_some_and(|s| s.stands(chain, ledger)))
     }
 

@@ -168,13 +168,14 @@ impl QuietScreen {
     /// `ledger` and its prices from `book`.
     #[inline]
     pub fn holds(&self, chain: crate::chain::ChainId, ledger: &crate::ledger::Ledger, book: &OracleBook) -> bool {
-        chain == self.chain
-            && ledger.version(self.holdings.0) == self.holdings.1
-            && self.bounds[..usize::from(self.len)].iter().all(|&(o, lo, hi)| {
-                // NaN is never inside
-                book.price.get(o as usize).is_some_and(|p| *p >= lo && *p <= hi)
-            })
+        self.stands(chain, ledger) && self.bounds().iter().all(|&(o, lo, hi)| price_inside(book, o, lo, hi))
     }
+}
+
+/// Whether oracle `o`'s price in `book` lies in `[lo, hi]` (NaN is never inside).
+#[inline]
+pub fn price_inside(book: &OracleBook, o: u32, lo: f64, hi: f64) -> bool {
+    book.price.get(o as usize).is_some_and(|p| *p >= lo && *p <= hi)
 }
 
 /// A token's oracle price in whole units (the numeraire is worth one; no oracle, no price).
