@@ -74,6 +74,7 @@ fn widening_mul_u128(a: u128, b: u128) -> (u128, u128) {
 /// estimated in f64 and then corrected exactly with the 256-bit remainder, which is small when
 /// the estimate is good (a few ulps); otherwise it falls back to full 512-bit division. The
 /// result is always the exact floor.
+#[inline]
 pub fn mul_div_u128(a: u128, b: u128, d: u128) -> Option<u128> {
     if d == 0 {
         return None;

@@ -561,6 +561,7 @@ fn v3_fill(p: &V3Pool, zero_for_one: bool, amount_in: u128, g: f64) -> Option<(U
     Some((r.amount_out, g * if zero_for_one { price } else { 1.0 / price }))
 }
 
+#[inline]
 fn fee_of(amount_in: u128, fee_pips: u32) -> u128 {
     // informational split of the input; rounded up like the contracts' fee
     if let Some(fee) = amount_in.checked_mul(u128::from(fee_pips)) {

@@ -90,6 +90,7 @@ type ViewParts = (
 );
 
 impl ViewParams<'_, '_> {
+    #[inline]
     fn parts(&self) -> (&Pools, &ExternalPrices, &Chains, &SimConfig, &Ledger, Option<&crate::books::state::Books>) {
         self.state.get()
     }

@@ -53,6 +53,7 @@ struct MemoSlot {
 }
 
 impl SizingMemo {
+    #[inline]
     fn slot<B: PoolBook + ?Sized>(
         &mut self,
         view: &MarketView<'_, B>,

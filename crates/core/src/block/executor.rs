@@ -160,6 +160,7 @@ fn payers_of(l: &crate::ledger::AccountLayout, sender: Sender) -> (AccountId, Ac
 
 /// Charges gas for `gas_units` at the base fee plus `tip` (base fee burned, tip to the proposer);
 /// `None` if it does not fit the block or the payer cannot pay.
+#[inline]
 fn charge_gas(
     ctx: &mut ExecCtx<'_>,
     gas: &mut GasMarket,

@@ -149,6 +149,7 @@ impl<'w, 's, D: bevy_ecs::query::QueryData + 'static> State<'w, 's, D> {
 /// inserting (or requiring the presence of the plugin that inserts) its state. That is a wiring
 /// bug, never a property of the input; every plugin runs in the bundled worlds' tests.
 #[track_caller]
+#[inline]
 pub fn shared<'w, 's, D: bevy_ecs::query::QueryData + 'static>(s: State<'w, 's, D>) -> D::Item<'w, 's> {
     let entity = s.entity.0;
     match s.query.get_inner(entity) {

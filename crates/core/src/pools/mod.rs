@@ -170,6 +170,7 @@ impl PoolEntry {
         e
     }
 
+    #[inline]
     fn refresh_prices(&mut self) {
         let n = self.tokens.len();
         self.marginal.resize(n * n, 1.0);

@@ -46,6 +46,7 @@ impl Provenance {
 
     /// Why an arbitrage on `pool` is there: the non-arbitrage transactions that moved it since
     /// it was last brought back to the external price, else the external price itself.
+    #[inline]
     pub fn arbitrage_cause(&self, pool: PoolId) -> Cause {
         let Some(q) = self.movers.get(pool.index()) else { return Cause::External };
         // the usual case: the last mover was an arbitrage (or nobody), so the external price did it
