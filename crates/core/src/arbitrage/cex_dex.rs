@@ -2,6 +2,7 @@
 //! profit-maximising size (the math crate's trade-to-price), hedge on the CEX, and only when the
 //! profit net of fees and gas beats the agent's minimum. Capital limits apply per token.
 
+use crate::engine::Fresh;
 use bevy_ecs::prelude::*;
 use meshsim_math::{SwapQuote, TradeEstimate};
 use meshsim_scenario::{PoolId, TokenId};
@@ -280,7 +281,7 @@ pub fn plan_cex_dex<B: PoolBook + ?Sized>(
 /// Decide phase: each CEX-DEX arbitrageur plans its transactions.
 pub(super) fn decide_cex_dex(
     view: ViewParams,
-    mut agents: Query<(&AgentMeta, &CexDexArb, &mut PendingTxs, &mut SharedQuotes)>,
+    mut agents: Fresh<(&AgentMeta, &CexDexArb, &mut PendingTxs, &mut SharedQuotes)>,
     mut memo: Local<SizingMemo>,
 ) {
     view.with_view(|v| {

@@ -23,7 +23,7 @@ use meshsim_scenario::{BridgeSpec, ChainId, PoolId, TokenId};
 
 use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
 use crate::bridges::{Bridges, Direction};
-use crate::engine::{State, shared};
+use crate::engine::{Fresh, State, shared};
 use crate::pools::PoolBook;
 use crate::tx::{Action, BridgeSend, Cause, Leg, Receipts, Sender, Swap, Tx, TxKind};
 
@@ -414,7 +414,7 @@ fn bridge_tokens(bridges: &[BridgeSpec], s: &BridgeSend) -> Option<(TokenId, Tok
 pub(super) fn decide_cross_chain(
     view: ViewParams,
     bridges: State<(Option<&Bridges>,)>,
-    mut agents: Query<(&AgentMeta, &mut CrossChainArb, &mut PendingTxs)>,
+    mut agents: Fresh<(&AgentMeta, &mut CrossChainArb, &mut PendingTxs)>,
 ) {
     let (bridges,) = shared(bridges);
     let chain_gas: Vec<(u128, TokenId)> = view.chains().list.iter().map(|c| (c.gas.base_fee_wei, c.native)).collect();
@@ -441,7 +441,7 @@ pub(super) fn decide_cross_chain(
 }
 
 /// Account phase: a first leg included owes its second; a second leg that failed is owed again.
-pub(super) fn collect_legs(receipts: State<(&Receipts,)>, mut agents: Query<(&AgentMeta, &mut CrossChainArb)>) {
+pub(super) fn collect_legs(receipts: State<(&Receipts,)>, mut agents: Fresh<(&AgentMeta, &mut CrossChainArb)>) {
     let (receipts,) = shared(receipts);
     for (me, mut cfg) in &mut agents {
         if cfg.sent.is_empty() {

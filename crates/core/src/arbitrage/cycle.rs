@@ -2,6 +2,7 @@
 //! indexed by pool; each block only the cycles through pools touched in the previous block are
 //! re-priced, so the cost follows activity rather than the number of cycles.
 
+use crate::engine::Fresh;
 use bevy_ecs::prelude::*;
 use smallvec::SmallVec;
 
@@ -370,7 +371,7 @@ pub fn plan_cycles<B: PoolBook + ?Sized>(
 /// Decide phase: each cyclic arbitrageur plans at most one transaction.
 pub(super) fn decide_cycles(
     view: ViewParams,
-    mut agents: Query<(&AgentMeta, &CycleArb, &mut PendingTxs)>,
+    mut agents: Fresh<(&AgentMeta, &CycleArb, &mut PendingTxs)>,
     mut scratch: Local<CycleScratch>,
 ) {
     view.with_view(|v| {

@@ -20,7 +20,7 @@ pub use mempool::{Bundle, Mempool, PendingBundles};
 
 use crate::agents::{Latency, PendingTxs, SharedQuotes};
 use crate::chain::{ChainId, Chains};
-use crate::engine::{App, Phase, Plugin, State, StateView, shared};
+use crate::engine::{App, Fresh, Phase, Plugin, State, StateView, shared};
 use crate::ledger::Ledger;
 use crate::lending::Lending;
 use crate::market::ExternalPrices;
@@ -117,7 +117,7 @@ impl Blocks {
 
 /// The senders' outboxes.
 type Senders<'w, 's> =
-    Query<'w, 's, (&'static mut PendingTxs, Option<&'static Latency>, Option<&'static mut SharedQuotes>)>;
+    Fresh<'w, 's, (&'static mut PendingTxs, Option<&'static Latency>, Option<&'static mut SharedQuotes>)>;
 
 /// Reused buffers of block production.
 #[derive(Default)]
@@ -198,7 +198,7 @@ fn submit_phase(mut senders: Senders, state: State<(&mut Blocks, &mut Receipts, 
 
 /// Build phase (worlds with searchers).
 fn build_phase(
-    mut searchers: Query<&mut PendingBundles>,
+    mut searchers: Fresh<&mut PendingBundles>,
     state: State<(&mut Blocks, &Chains, &SimConfig)>,
     mut bundles: Local<Vec<Bundle>>,
 ) {

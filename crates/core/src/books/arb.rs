@@ -14,7 +14,7 @@ use smallvec::smallvec;
 
 use super::{BookState, Books, owner_of};
 use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
-use crate::engine::{App, Phase, State, shared};
+use crate::engine::{App, Fresh, Phase, State, shared};
 use crate::pools::PoolBook;
 use crate::pools::routing;
 use crate::tx::{Action, BookAction, BookOp, Cause, Leg, PlaceOrder, Sender, Tx, TxKind};
@@ -95,7 +95,7 @@ pub fn plan_book_arb<P: PoolBook + ?Sized>(
 fn decide_book_arb(
     view: ViewParams,
     books: State<(&Books,)>,
-    mut arbs: Query<(&AgentMeta, &BookArb, &mut PendingTxs)>,
+    mut arbs: Fresh<(&AgentMeta, &BookArb, &mut PendingTxs)>,
 ) {
     let (books,) = shared(books);
     let config = view.config();
@@ -213,7 +213,7 @@ pub fn plan_book_cycle<P: PoolBook + ?Sized>(
 fn decide_book_cycles(
     view: ViewParams,
     books: State<(&Books,)>,
-    mut arbs: Query<(&AgentMeta, &BookCycle, &mut PendingTxs)>,
+    mut arbs: Fresh<(&AgentMeta, &BookCycle, &mut PendingTxs)>,
 ) {
     let (books,) = shared(books);
     view.with_view(|v| {

@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 use super::{BookState, Books, owner_of};
 use crate::SimConfig;
 use crate::agents::{AgentMeta, PendingTxs, ViewParams};
-use crate::engine::{App, Phase, State, shared};
+use crate::engine::{App, Fresh, Phase, State, shared};
 use crate::market::SECONDS_PER_YEAR;
 use crate::tx::{Action, BookAction, BookOp, Cause, PlaceOrder, Sender, Tx, TxKind};
 
@@ -152,7 +152,7 @@ pub fn plan_maker(v: &MakerView<'_>, m: &Maker) -> SmallVec<[BookOp; 4]> {
     ops
 }
 
-fn decide_makers(view: ViewParams, books: State<(&Books,)>, mut makers: Query<(&AgentMeta, &Maker, &mut PendingTxs)>) {
+fn decide_makers(view: ViewParams, books: State<(&Books,)>, mut makers: Fresh<(&AgentMeta, &Maker, &mut PendingTxs)>) {
     let (books,) = shared(books);
     view.with_view(|v| {
         for (me, m, mut out) in &mut makers {

@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 use super::{BookState, Books};
 use crate::SimConfig;
 use crate::agents::{AgentMeta, PendingTxs, ViewParams};
-use crate::engine::{App, Phase, State, shared};
+use crate::engine::{App, Fresh, Phase, State, shared};
 use crate::tx::{Action, BookAction, BookOp, Cause, PlaceOrder, Sender, Tx, TxKind};
 
 /// A noise trader's behaviour and its own random stream.
@@ -93,7 +93,7 @@ pub fn draw_orders(
 fn decide_noise(
     view: ViewParams,
     books: State<(&Books,)>,
-    mut traders: Query<(&AgentMeta, &mut NoiseTrader, &mut PendingTxs)>,
+    mut traders: Fresh<(&AgentMeta, &mut NoiseTrader, &mut PendingTxs)>,
 ) {
     let (books,) = shared(books);
     let config = view.config();

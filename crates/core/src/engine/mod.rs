@@ -18,6 +18,7 @@
 //! [`crate::simulation::PLUGINS`], each plugin's calls in its own order. So the order is explicit
 //! and total, and no result can depend on how systems are scheduled: the schedule is a list.
 
+mod fresh;
 mod schedule;
 pub mod venue;
 
@@ -25,6 +26,7 @@ use bevy_ecs::prelude::*;
 use meshsim_scenario::Scenario;
 use sha2::Sha256;
 
+pub use self::fresh::Fresh;
 pub use self::schedule::BlockSchedule;
 use crate::snapshot::Snapshot;
 use crate::{SimError, SimOptions};
@@ -107,11 +109,12 @@ pub struct SimState;
 /// A system's access to the shared state: the components `D` of the [`SimState`] entity, fetched
 /// by that entity's id (found once, when the system is initialized) rather than by iterating the
 /// query: a lookup costs less than a walk that must also prove no second entity matches, and
-/// every system pays it every block. [`shared`] turns a missing component into a loud failure,
+/// every system pays it every block. The query is a [`Fresh`] one, which skips bevy's archetype
+/// walk once the world has no new archetypes. [`shared`] turns a missing component into a loud failure,
 /// never a silently skipped system.
 #[derive(bevy_ecs::system::SystemParam)]
 pub struct State<'w, 's, D: bevy_ecs::query::QueryData + 'static> {
-    query: Query<'w, 's, D, With<SimState>>,
+    query: Fresh<'w, 's, D, With<SimState>>,
     entity: Local<'s, StateEntity>,
 }
 
@@ -152,7 +155,7 @@ impl<'w, 's, D: bevy_ecs::query::QueryData + 'static> State<'w, 's, D> {
 #[inline]
 pub fn shared<'w, 's, D: bevy_ecs::query::QueryData + 'static>(s: State<'w, 's, D>) -> D::Item<'w, 's> {
     let entity = s.entity.0;
-    match s.query.get_inner(entity) {
+    match s.query.into_inner().get_inner(entity) {
         Ok(item) => item,
         Err(_) => panic!("the state entity lacks what a system needs: {}", std::any::type_name::<D>()),
     }

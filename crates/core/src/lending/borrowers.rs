@@ -17,7 +17,7 @@ use super::Lending;
 use super::book::{MarketState, Owner};
 use super::liquidator::{LendingRoutes, liquidation_cause};
 use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
-use crate::engine::{State, shared};
+use crate::engine::{Fresh, State, shared};
 use crate::pools::PoolBook;
 use crate::pools::routing::route;
 use crate::tx::{Action, Cause, Lend, LendOp, Receipts, Sender, Swap, Tx, TxKind};
@@ -215,7 +215,7 @@ pub fn plan_borrowers<B: PoolBook + ?Sized>(
 pub(super) fn decide_borrowers(
     view: ViewParams,
     lending: State<(&Lending, &LendingRoutes)>,
-    mut agents: Query<(&AgentMeta, &mut Borrowers, &mut PendingTxs)>,
+    mut agents: Fresh<(&AgentMeta, &mut Borrowers, &mut PendingTxs)>,
 ) {
     let (lending, routes) = shared(lending);
     let elapsed = view.chains().active().clock.dt;
@@ -232,7 +232,7 @@ pub(super) fn decide_borrowers(
 }
 
 /// Account phase: what each purchase bought is supplied the next block.
-pub(super) fn collect_purchases(state: State<(&Receipts,)>, mut agents: Query<(&AgentMeta, &mut Borrowers)>) {
+pub(super) fn collect_purchases(state: State<(&Receipts,)>, mut agents: Fresh<(&AgentMeta, &mut Borrowers)>) {
     let (receipts,) = shared(state);
     for (me, mut cfg) in &mut agents {
         let cfg = &mut *cfg;

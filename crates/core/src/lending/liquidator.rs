@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 use super::Lending;
 use super::book::MarketState;
 use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams, spawn_agent};
-use crate::engine::{App, Phase, State, shared};
+use crate::engine::{App, Fresh, Phase, State, shared};
 use crate::ledger::{Ledger, Special};
 use crate::market::ExternalPrices;
 use crate::pools::routing::{RouteTable, route};
@@ -301,7 +301,7 @@ fn flash_liquidation<B: PoolBook + ?Sized>(
 fn decide_liquidations(
     view: ViewParams,
     lending: State<(&Lending, &LendingRoutes)>,
-    mut agents: Query<(&AgentMeta, &mut Liquidator, &mut PendingTxs)>,
+    mut agents: Fresh<(&AgentMeta, &mut Liquidator, &mut PendingTxs)>,
 ) {
     let (lending, routes) = shared(lending);
     view.with_view(|v| {
@@ -320,7 +320,7 @@ fn decide_liquidations(
 /// to try again); CEX sellers sell at once at the external price.
 fn collect_seized(
     state: State<(&Receipts, &ExternalPrices, &SimConfig, &mut Ledger, &mut SimStatus)>,
-    mut agents: Query<(&AgentMeta, &mut Liquidator)>,
+    mut agents: Fresh<(&AgentMeta, &mut Liquidator)>,
 ) {
     let (receipts, prices, config, mut ledger, mut status) = shared(state);
     let cex = config.layout.special(Special::Cex);

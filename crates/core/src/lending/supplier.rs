@@ -12,7 +12,7 @@ use meshsim_scenario::{MarketId, TokenId};
 use super::Lending;
 use super::book::Owner;
 use crate::agents::{AgentMeta, MarketView, PendingTxs, ViewParams};
-use crate::engine::{State, shared};
+use crate::engine::{Fresh, State, shared};
 use crate::pools::PoolBook;
 use crate::tx::{Cause, Lend, LendOp, Sender, Tx, TxKind};
 
@@ -101,7 +101,7 @@ pub fn plan_supplier<B: PoolBook + ?Sized>(
 pub(super) fn decide_suppliers(
     view: ViewParams,
     lending: State<(&Lending,)>,
-    mut agents: Query<(&AgentMeta, &Supplier, &mut PendingTxs)>,
+    mut agents: Fresh<(&AgentMeta, &Supplier, &mut PendingTxs)>,
 ) {
     let (lending,) = shared(lending);
     view.with_view(|v| {

@@ -10,7 +10,7 @@ use meshsim_scenario::{OracleId, OracleKind, OracleSpec, TokenId};
 use sha2::{Digest as _, Sha256};
 
 use crate::chain::Chains;
-use crate::engine::{App, Phase, Plugin, State, StateView, shared};
+use crate::engine::{App, Fresh, Phase, Plugin, State, StateView, shared};
 use crate::market::ExternalPrices;
 use crate::pools::Pools;
 use crate::snapshot::Snapshot;
@@ -124,7 +124,7 @@ pub struct OracleBook {
 
 /// Oracles phase: oracles take this block's reading.
 fn update_oracles(
-    mut oracles: Query<&mut Oracle>,
+    mut oracles: Fresh<&mut Oracle>,
     state: State<(&Chains, &ExternalPrices, &Pools, &SimConfig, &mut OracleBook)>,
 ) {
     let (chains, prices, pools, config, mut book) = shared(state);

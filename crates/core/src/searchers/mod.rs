@@ -15,7 +15,7 @@ use meshsim_scenario::{AgentKind, Ordering as Policy, PoolId, SearcherStrategy};
 use crate::SimError;
 use crate::agents::{AgentMeta, MarketView, ViewParams, snapshot_agents, spawn_agent};
 use crate::block::{Blocks, Bundle, Mempool, PendingBundles};
-use crate::engine::{App, Phase, Plugin, State, shared};
+use crate::engine::{App, Fresh, Phase, Plugin, State, shared};
 use crate::pools::{PoolBook, PoolEntry};
 use crate::snapshot::Snapshot;
 use crate::tx::{Cause, Leg, Sender, Swap, Tx, TxKind, Visibility};
@@ -296,7 +296,7 @@ fn best_bundles(mut found: Vec<(f64, Bundle)>) -> Vec<Bundle> {
 /// Search phase: each searcher reads the public mempool and sends its bundles.
 fn search(
     view: ViewParams,
-    mut searchers: Query<(&AgentMeta, &Searcher, &mut PendingBundles)>,
+    mut searchers: Fresh<(&AgentMeta, &Searcher, &mut PendingBundles)>,
     blocks: State<&Blocks>,
 ) {
     let chains = view.chains();

@@ -5,7 +5,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::engine::{State, shared};
+use crate::engine::{Fresh, State, shared};
 use meshsim_scenario::{Ordering as Policy, VaultId};
 
 use super::Searcher;
@@ -40,9 +40,9 @@ pub struct PredictorBook(pub Vec<Position>);
 /// Decide phase: open positions ahead of the rebalances predicted for the next block.
 pub(super) fn open_predictions(
     view: ViewParams,
-    mut predictors: Query<(&AgentMeta, &Searcher, &mut PredictorBook, &mut PendingTxs)>,
-    vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares)>,
-    oracles: Query<&Oracle>,
+    mut predictors: Fresh<(&AgentMeta, &Searcher, &mut PredictorBook, &mut PendingTxs)>,
+    vaults: Fresh<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares)>,
+    oracles: Fresh<&Oracle>,
     state: State<(Option<&OracleBook>, Option<&RouteTable>)>,
 ) {
     // a predictor in a world without vaults has nothing to predict
@@ -113,7 +113,7 @@ pub(super) fn open_predictions(
 /// two blocks.
 pub(super) fn unwind_predictions(
     view: ViewParams,
-    mut predictors: Query<(&AgentMeta, &mut PredictorBook, &mut PendingTxs, &mut PendingBundles)>,
+    mut predictors: Fresh<(&AgentMeta, &mut PredictorBook, &mut PendingTxs, &mut PendingBundles)>,
     blocks: State<&Blocks>,
 ) {
     let chains = view.chains();

@@ -11,7 +11,7 @@ use meshsim_scenario::{TokenId, Trigger, VaultId};
 use super::strategy::breach_probability;
 use super::{VaultConfig, VaultMeta, VaultState};
 use crate::chain::Chains;
-use crate::engine::{State, shared};
+use crate::engine::{Fresh, State, shared};
 
 /// One vault's public position in one token: (vault, token, weight, target, band).
 type Position = (VaultId, TokenId, f64, f64, f64);
@@ -19,7 +19,7 @@ type Position = (VaultId, TokenId, f64, f64, f64);
 /// Decide phase, before the vaults decide: each crowd-aware vault learns whether another vault is
 /// about to trade one of its tokens the way it would.
 pub(super) fn predict_crowd(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &mut VaultState)>,
+    mut vaults: Fresh<(&VaultMeta, &VaultConfig, &mut VaultState)>,
     chains: State<(&Chains,)>,
     mut public: Local<Vec<Position>>,
 ) {

@@ -4,9 +4,7 @@
 //! of a redemption is withdrawn from the market; when the reserve cannot pay it (it has lent the
 //! liquidity out), the redemption shrinks to what can be paid.
 
-use bevy_ecs::prelude::*;
-
-use crate::engine::{State, shared};
+use crate::engine::{Fresh, State, shared};
 use meshsim_math::{U256, f64_to_u256};
 use meshsim_scenario::Flow;
 use rand_distr::{Distribution, Exp1, Poisson};
@@ -60,7 +58,7 @@ type FlowsState<'w, 's> = State<
 /// Observe phase: depositor flows. Deposits are priced at the vault's oracle NAV and mint shares
 /// rounded down; withdrawals burn shares and pay every holding pro rata, rounded down.
 pub(super) fn apply_flows(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &mut VaultShares, &mut FlowState)>,
+    mut vaults: Fresh<(&VaultMeta, &VaultConfig, &mut VaultShares, &mut FlowState)>,
     state: FlowsState,
 ) {
     let (mut ledger, book, chains, mut metrics, mut lending, external, config) = shared(state);

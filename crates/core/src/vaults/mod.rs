@@ -25,7 +25,7 @@ use crate::agents::{Latency, MarketView, PendingTxs, ViewParams};
 use crate::block::Blocks;
 use crate::bridges::Bridges;
 use crate::chain::{ChainId, Chains};
-use crate::engine::{App, Phase, Plugin, State, StateView, shared};
+use crate::engine::{App, Fresh, Phase, Plugin, State, StateView, shared};
 use crate::ledger::{AccountId, Ledger};
 use crate::lending::{Lending, Owner};
 use crate::market::ExternalPrices;
@@ -946,7 +946,7 @@ impl Benchmark {
 /// Observe phase (worlds with volatility-adjusted triggers or CPPI ratchets): each vault's own
 /// history sees this block's oracle prices (EWMA volatility, the ratchet).
 fn observe_vaults(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState)>,
+    mut vaults: Fresh<(&VaultMeta, &VaultConfig, &VaultShares, &mut VaultState)>,
     state: State<(&OracleBook, &SimConfig, &Chains, &Ledger, Option<&Lending>)>,
 ) {
     let (book, config, chains, ledger, lending) = shared(state);
@@ -1085,7 +1085,7 @@ type DecideState<'w, 's> = State<
 >;
 
 /// Decide phase: each vault plans its rebalancing transactions.
-fn decide_vaults(view: ViewParams, mut vaults: Query<Deciding>, state: DecideState) {
+fn decide_vaults(view: ViewParams, mut vaults: Fresh<Deciding>, state: DecideState) {
     let (book, table, mut metrics, blocks, lending, bridges, index, mut screens, mut marks, ledger, chains) =
         shared(state);
     // provably quiet: the state the quiet block that armed the screen left stands (nothing
@@ -1410,8 +1410,8 @@ type RecordState<'w, 's> = State<
 /// its running mean and maximum, and its share price its peak and largest drawdown (whether or
 /// not rows are recorded), for summaries and sweeps.
 fn account_vaults(
-    mut vaults: Query<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings), Without<PlainMarked>>,
-    mut inboxes: Query<&mut Inbox>,
+    mut vaults: Fresh<(&VaultMeta, &VaultConfig, &VaultState, &VaultShares, &mut Holdings), Without<PlainMarked>>,
+    mut inboxes: Fresh<&mut Inbox>,
     state: AccountState,
 ) {
     let (receipts, index, ledger, lending, prices, mut metrics, chains, bridges, books, mut screens, mut marks) =
@@ -1518,7 +1518,7 @@ fn record_marks(m: &mut crate::metrics::VaultMetrics, te: f64, share_price: f64)
 }
 
 /// Record phase: vault rows (every `SimOptions::vault_every` blocks).
-fn record_vaults(vaults: Query<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Holdings)>, state: RecordState) {
+fn record_vaults(vaults: Fresh<(&VaultMeta, &VaultConfig, &VaultShares, &VaultState, &Holdings)>, state: RecordState) {
     let (ledger, lending, prices, chains, config, marks, mut records) = shared(state);
     let block = chains.active().clock.number;
     if !block.is_multiple_of(config.options.vault_every.max(1)) {
