@@ -110,8 +110,8 @@ pub struct SimState;
 /// by that entity's id (found once, when the system is initialized) rather than by iterating the
 /// query: a lookup costs less than a walk that must also prove no second entity matches, and
 /// every system pays it every block. The query is a [`Fresh`] one, which skips bevy's archetype
-/// walk once the world has no new archetypes. [`shared`] turns a missing component into a loud failure,
-/// never a silently skipped system.
+/// walk once the world has no new archetypes. [`shared`] turns a missing component into a loud
+/// failure, never a silently skipped system.
 #[derive(bevy_ecs::system::SystemParam)]
 pub struct State<'w, 's, D: bevy_ecs::query::QueryData + 'static> {
     query: Fresh<'w, 's, D, With<SimState>>,
